@@ -1,0 +1,90 @@
+import yargs from 'yargs';
+import { PyresError, coerceError } from '../errors';
+import { Client } from '../producer/client';
+import { VERSION } from '../version';
+import { type ConnectionArgs, connectionFromArgs, withConnectionOptions } from './options';
+import { formatStatus } from './status';
+import { runWorker, type WorkerArgs, workerBuilder } from './workerCommand';
+
+class UsageError extends PyresError {}
+
+/** Runs the CLI; resolves with the exit code. */
+export async function run(argv: string[]): Promise<number> {
+  let code = 0;
+  const parser = yargs(argv)
+    .scriptName('pyres-ts')
+    .version(VERSION)
+    .strict()
+    .demandCommand(1, 'give a command: worker, enqueue, status (see --help)')
+    .recommendCommands()
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg);
+    })
+    .command(
+      'worker [queuesPositional]',
+      'work jobs from Resque queues',
+      y => workerBuilder(y),
+      async a => {
+        code = await runWorker(a as unknown as WorkerArgs);
+      },
+    )
+    .command(
+      'enqueue <queue> <class> [args..]',
+      'push a job as Resque.enqueue does; each arg is JSON (quote strings: \'"text"\')',
+      y =>
+        withConnectionOptions(y)
+          .positional('queue', { type: 'string', demandOption: true })
+          .positional('class', { type: 'string', demandOption: true })
+          .positional('args', { type: 'string', array: true })
+          .option('count', { type: 'number', default: 1, describe: 'push the same job this many times' }),
+      async a => {
+        const args = ((a['args'] as unknown[] | undefined) ?? []).map((s, i) => parseJsonArg(String(s), i + 1));
+        const client = new Client({ connection: connectionFromArgs(a as unknown as ConnectionArgs), namespace: a.namespace });
+        try {
+          await client.connect();
+          let payload = '';
+          const n = a['count'] as number;
+          if (!Number.isInteger(n) || n < 1) throw new UsageError(`--count must be a whole number of 1 or more, got ${n}`);
+          for (let i = 0; i < n; i++) payload = await client.enqueue(String(a['queue']), String(a['class']), ...args);
+          process.stdout.write(`enqueued ${n > 1 ? `${n} x ` : ''}${payload} to ${String(a['queue'])}\n`);
+        } finally {
+          await client.close();
+        }
+      },
+    )
+    .command(
+      'status',
+      'queues, workers and what each is doing, failures and stats',
+      y => withConnectionOptions(y).option('json', { type: 'boolean', default: false }),
+      async a => {
+        const client = new Client({ connection: connectionFromArgs(a as unknown as ConnectionArgs), namespace: a.namespace });
+        try {
+          await client.connect();
+          const s = await client.status();
+          process.stdout.write(a['json'] ? JSON.stringify(s, null, 2) + '\n' : formatStatus(s));
+        } finally {
+          await client.close();
+        }
+      },
+    )
+    .help()
+    .alias('h', 'help')
+    .wrap(Math.min(110, process.stdout.columns || 100));
+  try {
+    await parser.parseAsync();
+  } catch (e) {
+    const err = coerceError(e);
+    process.stderr.write(`pyres-ts: ${err.message}${err instanceof UsageError ? ' (see pyres-ts --help)' : ''}\n`);
+    if (!(err instanceof PyresError) && process.env['PYRES_TS_DEBUG']) process.stderr.write(`${err.stack}\n`);
+    return err instanceof UsageError || err instanceof PyresError ? 2 : 1;
+  }
+  return code;
+}
+
+function parseJsonArg(s: string, n: number): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    throw new UsageError(`argument ${n} (${JSON.stringify(s)}) is not JSON; quote strings, e.g. '"${s}"'`);
+  }
+}

@@ -1,0 +1,66 @@
+import type { Argv } from 'yargs';
+import { ConfigError } from '../errors';
+import { createLogger, type Logger, parseLogLevel } from '../logging/logger';
+import type { ConnectionOptions } from '../store/connection';
+
+/** Options every command shares: where Redis is, the namespace, logging. */
+export function withConnectionOptions<T>(y: Argv<T>) {
+  return y
+    .option('redis', {
+      type: 'string',
+      describe: 'Redis URL redis://[user:pass@]host:port[/db] or rediss:// (default: $REDIS_URL, else redis://127.0.0.1:6379)',
+    })
+    .option('host', { type: 'string', describe: "Redis host (pyres' --host)" })
+    .option('port', { type: 'number', describe: "Redis port (pyres' --port)" })
+    .option('password', { type: 'string', describe: 'Redis password (prefer the URL or REDIS_PASSWORD)' })
+    .option('tls-ca', { type: 'string', describe: 'CA file for rediss://' })
+    .option('tls-cert', { type: 'string', describe: 'client certificate file for rediss://' })
+    .option('tls-key', { type: 'string', describe: 'client key file for rediss://' })
+    .option('namespace', { type: 'string', default: 'resque', describe: 'key namespace (Resque: resque)' })
+    .option('log-level', { alias: 'l', type: 'string', default: 'info', describe: 'debug, info, warning, error' })
+    .option('log-file', { alias: 'f', type: 'string', describe: 'append the log to this file instead of stderr' });
+}
+
+export interface ConnectionArgs {
+  redis?: string;
+  host?: string;
+  port?: number;
+  password?: string;
+  'tls-ca'?: string;
+  'tls-cert'?: string;
+  'tls-key'?: string;
+  namespace: string;
+  'log-level': string;
+  'log-file'?: string;
+}
+
+export function connectionFromArgs(a: ConnectionArgs, env: NodeJS.ProcessEnv = process.env): ConnectionOptions {
+  const url = a.redis ?? (a.host === undefined && a.port === undefined ? env['REDIS_URL'] : undefined);
+  if (a.port !== undefined && (!Number.isInteger(a.port) || a.port <= 0 || a.port > 65535)) {
+    throw new ConfigError(`--port must be a TCP port number, got ${String(a.port)}`);
+  }
+  const c: ConnectionOptions = {};
+  if (url) c.url = url;
+  else {
+    c.host = a.host ?? '127.0.0.1';
+    c.port = a.port ?? 6379;
+  }
+  const password = a.password ?? env['REDIS_PASSWORD'];
+  if (password) c.password = password;
+  if (a['tls-ca']) c.tlsCa = a['tls-ca'];
+  if (a['tls-cert']) c.tlsCert = a['tls-cert'];
+  if (a['tls-key']) c.tlsKey = a['tls-key'];
+  return c;
+}
+
+export function loggerFromArgs(a: ConnectionArgs): Logger {
+  const level = parseLogLevel(a['log-level']);
+  if (!level) throw new ConfigError(`--log-level must be one of debug, info, warning, error; got ${JSON.stringify(a['log-level'])}`);
+  return createLogger({ level, ...(a['log-file'] ? { file: a['log-file'] } : {}) });
+}
+
+export function positiveNumber(name: string, v: number | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!Number.isFinite(v) || v <= 0) throw new ConfigError(`--${name} must be a number greater than 0, got ${String(v)}`);
+  return v;
+}

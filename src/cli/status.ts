@@ -1,0 +1,25 @@
+import type { Status } from '../producer/client';
+
+/** The human form of `pyres-ts status`. */
+export function formatStatus(s: Status): string {
+  const lines: string[] = [];
+  lines.push(`Redis ${s.redis}, namespace ${s.namespace}${s.pausedAll ? '  (PAUSED: pause-all-workers is set)' : ''}`);
+  lines.push('');
+  lines.push(`Queues (${s.queues.length}):`);
+  const qw = Math.max(5, ...s.queues.map(q => q.queue.length));
+  for (const q of s.queues) lines.push(`  ${q.queue.padEnd(qw)}  ${q.size}`);
+  if (s.queues.length === 0) lines.push('  (none)');
+  lines.push('');
+  const working = s.workers.filter(w => w.job).length;
+  lines.push(`Workers (${s.workers.length}, ${working} working):`);
+  const ww = Math.max(6, ...s.workers.map(w => w.id.length));
+  for (const w of s.workers) {
+    const doing = w.job ? `working on ${w.job.className} from ${w.job.queue} since ${w.job.runAt ?? '?'}` : 'idle';
+    lines.push(`  ${w.id.padEnd(ww)}  ${doing}  (processed ${w.processed}, failed ${w.failed})`);
+  }
+  if (s.workers.length === 0) lines.push('  (none)');
+  lines.push('');
+  lines.push(`Failed jobs: ${s.failed}`);
+  lines.push(`Processed: ${s.stats.processed}   Failed (stat): ${s.stats.failed}`);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,29 @@
+export { Worker, type WorkerOptions, type WorkerState, type JobEvent } from './worker/worker';
+export { backoffDelay } from './worker/backoff';
+export { JobRegistry, currentJob, type JobContext, type JobDefinition, type ResolvedJob } from './jobs/registry';
+export { loadJobModules } from './jobs/load';
+export { Client, type ClientOptions, type Status, type WorkerStatus } from './producer/client';
+export { RedisStore, type StoreOptions } from './store/redisStore';
+export { type ConnectionOptions, redactUrl } from './store/connection';
+export { createLogger, silentLogger, type Logger, type LogLevel } from './logging/logger';
+export * from './errors';
+export { ResqueKeys } from './protocol/keys';
+export { encodeJob, decodeJob, type DecodedJob } from './protocol/job';
+export { encodeWorkingOn, decodeWorkingOn, encodeFailure, type FailureInput, type WorkingOn } from './protocol/records';
+export { formatWorkerId, parseWorkerId } from './protocol/workerId';
+export { formatRunAt, formatStarted, formatFailedAt, formatHeartbeat, parseResqueTime } from './protocol/time';
+export { parseQueueList, resolveQueues, type QueueSpec } from './protocol/queues';
+export { VERSION, RESQUE_PROTOCOL_VERSION } from './version';
+
+import { Client, type ClientOptions } from './producer/client';
+
+/** Connects, enqueues one job as `Resque.enqueue` does, disconnects. For many jobs keep a Client. */
+export async function enqueue(queue: string, className: string, args: unknown[] = [], opts: ClientOptions = {}): Promise<string> {
+  const c = new Client(opts);
+  try {
+    await c.connect();
+    return await c.enqueue(queue, className, ...args);
+  } finally {
+    await c.close();
+  }
+}

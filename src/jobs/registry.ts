@@ -1,0 +1,140 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { ConfigError, UnknownJobClassError } from '../errors';
+import type { Logger } from '../logging/logger';
+
+/** What a running job can reach, through `currentJob()` (or `this.context` on a class instance). */
+export interface JobContext {
+  /** The queue the job was reserved from. */
+  readonly queue: string;
+  readonly workerId: string;
+  /** The class name as the payload gave it (`myapp.jobs.Archive`, `MyApp::Archive`). */
+  readonly className: string;
+  /** The decoded payload, extra fields included. */
+  readonly payload: Readonly<Record<string, unknown>>;
+  /** Fires on TERM/INT, USR1 and timeouts: stop soon, and reject with signal.reason. */
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
+}
+
+/**
+ * A job: an object (or class, or class instance) with `perform(...args)`, sync or async, or a
+ * plain function. Args come spread, as Resque and pyres call perform.
+ */
+export type JobDefinition =
+  | ((...args: any[]) => unknown)
+  | { perform: (...args: any[]) => unknown; timeout?: number }
+  | (abstract new (...a: any[]) => { perform: (...args: any[]) => unknown });
+
+export interface ResolvedJob {
+  /** The registered name that matched. */
+  readonly name: string;
+  /** Per-class timeout in seconds, from a `timeout` property, if any. */
+  readonly timeout?: number;
+  invoke(args: unknown[], ctx: JobContext): Promise<unknown>;
+}
+
+const storage = new AsyncLocalStorage<JobContext>();
+
+/** The context of the job running in this async call chain, or undefined outside a job. */
+export function currentJob(): JobContext | undefined {
+  return storage.getStore();
+}
+
+function isJobDefinition(v: unknown): v is JobDefinition {
+  if (typeof v === 'function') return true;
+  return typeof v === 'object' && v !== null && typeof (v as { perform?: unknown }).perform === 'function';
+}
+
+/**
+ * The only place a payload's class name becomes code: a lookup in this map. Names from payloads
+ * are never passed to require or import.
+ */
+export class JobRegistry {
+  private readonly jobs = new Map<string, JobDefinition>();
+
+  register(name: string, job: JobDefinition): this {
+    if (!name) throw new ConfigError('a job needs a non-empty name');
+    if (!isJobDefinition(job)) throw new ConfigError(`job ${JSON.stringify(name)} has no perform() method and is not a function`);
+    this.jobs.set(name, job);
+    return this;
+  }
+
+  /** Registers every export of a module that looks like a job; returns the names. */
+  registerModule(exports: Record<string, unknown>, fallbackName?: string): string[] {
+    const names: string[] = [];
+    for (const [key, value] of Object.entries(exports)) {
+      if (key === '__esModule') continue;
+      if (key === 'default') {
+        if (isPerformer(value)) {
+          const name = (typeof value === 'function' && value.name) || fallbackName;
+          if (name && !this.jobs.has(name)) (this.register(name, value as JobDefinition), names.push(name));
+        } else if (value && typeof value === 'object') {
+          names.push(...this.registerModule(value as Record<string, unknown>, fallbackName));
+        }
+        continue;
+      }
+      if (isPerformer(value)) (this.register(key, value as JobDefinition), names.push(key));
+    }
+    return [...new Set(names)];
+  }
+
+  names(): string[] {
+    return [...this.jobs.keys()].sort();
+  }
+
+  has(className: string): boolean {
+    return this.lookup(className) !== undefined;
+  }
+
+  /**
+   * Exact name first; then the last segment of a dotted (`a.b.Archive`) or Ruby
+   * (`A::Archive`) name, when exactly one registered name has that last segment.
+   */
+  resolve(className: string): ResolvedJob {
+    const found = this.lookup(className);
+    if (!found) throw new UnknownJobClassError(className, this.names());
+    const [name, def] = found;
+    const timeout = typeof (def as { timeout?: unknown }).timeout === 'number' ? (def as { timeout: number }).timeout : undefined;
+    return {
+      name,
+      ...(timeout !== undefined ? { timeout } : {}),
+      invoke: (args, ctx) => storage.run(ctx, () => invoke(def, args, ctx)),
+    };
+  }
+
+  private lookup(className: string): [string, JobDefinition] | undefined {
+    const exact = this.jobs.get(className);
+    if (exact) return [className, exact];
+    const last = lastSegment(className);
+    const hits = [...this.jobs.entries()].filter(([n]) => lastSegment(n) === last);
+    return hits.length === 1 ? hits[0] : undefined;
+  }
+}
+
+function lastSegment(name: string): string {
+  const parts = name.split(/::|\./);
+  return parts[parts.length - 1] ?? name;
+}
+
+/** A class or object with perform, or a named plain function (not a class without perform). */
+function isPerformer(v: unknown): boolean {
+  if (typeof v === 'object' && v !== null) return typeof (v as { perform?: unknown }).perform === 'function';
+  if (typeof v !== 'function') return false;
+  const f = v as { perform?: unknown; prototype?: { perform?: unknown } };
+  if (typeof f.perform === 'function' || typeof f.prototype?.perform === 'function') return true;
+  return !/^class[\s{]/.test(Function.prototype.toString.call(v));
+}
+
+async function invoke(def: JobDefinition, args: unknown[], ctx: JobContext): Promise<unknown> {
+  if (typeof def === 'function') {
+    const f = def as unknown as { perform?: (...a: unknown[]) => unknown; prototype?: { perform?: unknown } };
+    if (typeof f.perform === 'function') return f.perform(...args);
+    if (typeof f.prototype?.perform === 'function') {
+      const inst = new (def as new () => { perform: (...a: unknown[]) => unknown; context?: JobContext })();
+      inst.context = ctx;
+      return inst.perform(...args);
+    }
+    return (def as (...a: unknown[]) => unknown)(...args);
+  }
+  return def.perform(...args);
+}

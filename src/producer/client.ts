@@ -1,0 +1,113 @@
+import { decodeJob, encodeJob } from '../protocol/job';
+import { decodeWorkingOn } from '../protocol/records';
+import { parseResqueTime } from '../protocol/time';
+import { parseWorkerId } from '../protocol/workerId';
+import type { ConnectionOptions } from '../store/connection';
+import { RedisStore } from '../store/redisStore';
+
+export interface ClientOptions {
+  connection?: ConnectionOptions;
+  /** @defaultValue 'resque' */
+  namespace?: string;
+}
+
+export interface WorkerStatus {
+  id: string;
+  host: string;
+  pid: number | null;
+  queues: string[];
+  /** Null when idle. */
+  job: { queue: string; className: string; runAt: string | null; payload: string } | null;
+  started: string | null;
+  heartbeat: string | null;
+  processed: number;
+  failed: number;
+}
+
+export interface Status {
+  redis: string;
+  namespace: string;
+  queues: Array<{ queue: string; size: number }>;
+  workers: WorkerStatus[];
+  /** LLEN failed, as resque-web counts failures. */
+  failed: number;
+  stats: { processed: number; failed: number };
+  pausedAll: boolean;
+}
+
+/**
+ * A producer and inspector: `enqueue` writes exactly what `Resque.enqueue` writes.
+ */
+export class Client {
+  readonly store: RedisStore;
+
+  constructor(opts: ClientOptions = {}) {
+    this.store = new RedisStore({ connection: opts.connection ?? {}, namespace: opts.namespace ?? 'resque', name: 'pyres-ts:client' });
+  }
+
+  async connect(): Promise<this> {
+    await this.store.connect();
+    return this;
+  }
+
+  /** `Resque.enqueue`: SADD queues + RPUSH `{"class":...,"args":[...]}`. Returns the payload. */
+  async enqueue(queue: string, className: string, ...args: unknown[]): Promise<string> {
+    if (typeof queue !== 'string' || queue === '' || queue.includes(',') || queue.includes(':')) {
+      throw new TypeError(`queue ${JSON.stringify(queue)} must be a non-empty name without ',' or ':'`);
+    }
+    const payload = encodeJob(className, args);
+    await this.store.enqueue(queue, payload);
+    return payload;
+  }
+
+  async status(): Promise<Status> {
+    const s = this.store;
+    const [queues, ids, failed, processedStat, failedStat, pausedAll] = await Promise.all([
+      s.queueSizes(),
+      s.listWorkers(),
+      s.failedCount(),
+      s.stat('processed'),
+      s.stat('failed'),
+      s.isPausedGlobally(),
+    ]);
+    const details = await s.workerDetails(ids);
+    const workers = details.map((d): WorkerStatus => {
+      const parts = parseWorkerId(d.id);
+      let job: WorkerStatus['job'] = null;
+      if (d.working) {
+        const w = decodeWorkingOn(d.working);
+        let className = '?';
+        try {
+          className = decodeJob(w?.rawPayload ?? '').className;
+        } catch {
+          /* shown as '?' */
+        }
+        job = { queue: w?.queue ?? '', className, runAt: w?.runAt?.toISOString() ?? null, payload: w?.rawPayload ?? d.working };
+      }
+      return {
+        id: d.id,
+        host: parts?.host ?? d.id.split(':')[0] ?? '',
+        pid: parts?.pid ?? null,
+        queues: parts?.queues ?? [],
+        job,
+        started: d.started ? (parseResqueTime(d.started)?.toISOString() ?? d.started) : null,
+        heartbeat: d.heartbeat ? (parseResqueTime(d.heartbeat)?.toISOString() ?? d.heartbeat) : null,
+        processed: d.processed,
+        failed: d.failed,
+      };
+    });
+    return {
+      redis: s.where,
+      namespace: s.keys.namespace,
+      queues,
+      workers,
+      failed,
+      stats: { processed: processedStat, failed: failedStat },
+      pausedAll,
+    };
+  }
+
+  close(): Promise<void> {
+    return this.store.close();
+  }
+}

@@ -1,0 +1,66 @@
+import { PayloadDecodeError } from '../errors';
+
+/** A decoded Resque job: the class name, its args, and the payload bytes exactly as received. */
+export interface DecodedJob {
+  readonly className: string;
+  readonly args: unknown[];
+  /** The whole decoded payload, extra fields (`queue`, `enqueue_timestamp`, ...) included. */
+  readonly payload: Record<string, unknown>;
+  readonly raw: string;
+}
+
+/**
+ * Encodes a job as `Resque.enqueue` does: `{"class":"X","args":[...]}`, compact, that key order.
+ * Throws PayloadDecodeError when args cannot be JSON (a function, a BigInt, a cycle).
+ */
+export function encodeJob(className: string, args: readonly unknown[]): string {
+  if (typeof className !== 'string' || className === '') throw new PayloadDecodeError('a job class name must be a non-empty string');
+  let argsJson: string | undefined;
+  try {
+    argsJson = JSON.stringify(args);
+  } catch (e) {
+    throw new PayloadDecodeError(`job args are not JSON-encodable: ${(e as Error).message}`);
+  }
+  if (argsJson === undefined || !Array.isArray(args)) throw new PayloadDecodeError('job args must be an array');
+  return `{"class":${JSON.stringify(className)},"args":${argsJson}}`;
+}
+
+/** True when `raw` parses as JSON (any value). */
+export function isJson(raw: string): boolean {
+  try {
+    JSON.parse(raw);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Decodes a queue item. Tolerant like every Resque reader: extra fields are kept, a missing
+ * `args` is `[]` (Ruby calls `perform(*nil)`). Throws PayloadDecodeError, naming what is wrong,
+ * for non-JSON, `null`, arrays and other non-objects, a missing or non-string `class`, and
+ * `args` that is not an array.
+ */
+export function decodeJob(raw: string): DecodedJob {
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch (e) {
+    throw new PayloadDecodeError(`payload is not JSON (${(e as Error).message}): ${preview(raw)}`);
+  }
+  if (v === null) throw new PayloadDecodeError('payload is JSON null, not a job object');
+  if (Array.isArray(v)) throw new PayloadDecodeError(`payload is a JSON array, not a job object: ${preview(raw)}`);
+  if (typeof v !== 'object') throw new PayloadDecodeError(`payload is a JSON ${typeof v}, not a job object: ${preview(raw)}`);
+  const payload = v as Record<string, unknown>;
+  const cls = payload['class'];
+  if (cls === undefined) throw new PayloadDecodeError(`payload has no "class": ${preview(raw)}`);
+  if (typeof cls !== 'string' || cls === '') throw new PayloadDecodeError(`payload "class" is not a non-empty string: ${preview(raw)}`);
+  const args = payload['args'] ?? [];
+  if (!Array.isArray(args)) throw new PayloadDecodeError(`payload "args" is not an array: ${preview(raw)}`);
+  return { className: cls, args, payload, raw };
+}
+
+export function preview(raw: string, max = 200): string {
+  const s = raw.length > max ? `${raw.slice(0, max)}... (${raw.length} chars)` : raw;
+  return JSON.stringify(s);
+}

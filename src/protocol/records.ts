@@ -1,0 +1,103 @@
+import { isJson } from './job';
+import { parseResqueTime } from './time';
+
+/**
+ * The records a worker writes. A received payload is embedded as the bytes received, so
+ * `1.0`, big integers and key order survive, and Ruby's byte-exact LREM still matches.
+ */
+
+/** What `worker:<id>` and `failed` embed for a payload: the raw JSON, or a JSON string when it is not JSON. */
+export function embedPayload(raw: string, rawIsJson: boolean = isJson(raw)): string {
+  return rawIsJson ? raw : JSON.stringify(raw);
+}
+
+/**
+ * `worker:<id>` while working: `{"queue":q,"run_at":"...Z","payload":<raw>}`. Only a JSON
+ * object is embedded as JSON; anything else (null, an array, non-JSON) is embedded as a JSON
+ * string, because resque-web reads `payload['class']` and returns 500 on an array.
+ * The reserve script builds the same bytes in Lua; a test keeps the two in step.
+ */
+export function encodeWorkingOn(queue: string, runAt: string, raw: string): string {
+  const embed = /^\s*\{/.test(raw) && isJson(raw) ? raw : JSON.stringify(raw);
+  return `{"queue":${JSON.stringify(queue)},"run_at":${JSON.stringify(runAt)},"payload":${embed}}`;
+}
+
+export interface WorkingOn {
+  queue: string;
+  runAt: Date | null;
+  /** The payload as it appears in the record: raw bytes of the embedded JSON. */
+  rawPayload: string;
+}
+
+/**
+ * Reads a `worker:<id>` (or pyres `minion:<id>`) value. Ruby's and pyres-ts's own form is
+ * sliced so the payload keeps its bytes; other key orders fall back to a JSON round trip.
+ */
+export function decodeWorkingOn(value: string): WorkingOn | null {
+  const m = /^\{"queue":("(?:[^"\\]|\\.)*"),"run_at":("[^"]*"),"payload":/.exec(value);
+  if (m && value.endsWith('}')) {
+    const rawPayload = value.slice(m[0].length, -1);
+    const embedded = safeParse(rawPayload);
+    return {
+      queue: JSON.parse(m[1]!) as string,
+      runAt: parseResqueTime(JSON.parse(m[2]!)),
+      rawPayload: typeof embedded === 'string' ? embedded : rawPayload,
+    };
+  }
+  const v = safeParse(value);
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return null;
+  const o = v as Record<string, unknown>;
+  return {
+    queue: typeof o['queue'] === 'string' ? o['queue'] : '',
+    runAt: parseResqueTime(o['run_at']),
+    rawPayload: typeof o['payload'] === 'string' ? o['payload'] : JSON.stringify(o['payload'] ?? null),
+  };
+}
+
+export interface FailureInput {
+  failedAt: string;
+  /** The payload as received from the queue. */
+  rawPayload: string;
+  exception: string;
+  error: string;
+  backtrace: readonly string[];
+  worker: string;
+  queue: string;
+}
+
+/** `Resque::Failure::Redis#save`'s record, fields in Ruby's order, compact. */
+export function encodeFailure(f: FailureInput): string {
+  return (
+    `{"failed_at":${JSON.stringify(f.failedAt)},"payload":${embedPayload(f.rawPayload)},` +
+    `"exception":${JSON.stringify(f.exception)},"error":${JSON.stringify(f.error)},` +
+    `"backtrace":${JSON.stringify(f.backtrace)},"worker":${JSON.stringify(f.worker)},"queue":${JSON.stringify(f.queue)}}`
+  );
+}
+
+/**
+ * A JS error's stack frames as Resque's backtrace array. Like Ruby's, it is cut before the
+ * first frame that contains `cutAt` (the worker's own code), so only the job's frames remain.
+ */
+export function backtraceOf(err: Error, cutAt?: string, max = 50): string[] {
+  const stack = typeof err.stack === 'string' ? err.stack : '';
+  const frames = stack
+    .split('\n')
+    .filter(l => /^\s+at /.test(l))
+    .map(l => l.trim().replace(/^at /, ''));
+  const cut = cutAt ? frames.findIndex(f => f.includes(cutAt)) : -1;
+  return (cut >= 0 ? frames.slice(0, cut) : frames).slice(0, max);
+}
+
+/** The exception name for a failure: the error's class name. */
+export function exceptionNameOf(err: Error): string {
+  const n = err.name && err.name !== 'Error' ? err.name : err.constructor?.name || 'Error';
+  return n;
+}
+
+function safeParse(s: string): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    return undefined;
+  }
+}

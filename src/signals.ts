@@ -1,0 +1,79 @@
+/**
+ * The one place that installs process signal handlers (used by the CLI and the child entry).
+ * Signal semantics as data:
+ *   QUIT        finish the current job, then exit
+ *   TERM, INT   abort the current job, give it --term-timeout, record a dirty exit, exit;
+ *               a second one gives up on the job at once
+ *   USR1        abort the current job and carry on
+ *   USR2 / CONT pause / resume
+ *   HUP         logged and ignored (a worker has no config to reload)
+ */
+export interface WorkerController {
+  stop(opts: { graceful: boolean; reason: string }): Promise<void>;
+  abortCurrentJob(reason: string): boolean;
+  pause(): void;
+  resume(): void;
+}
+
+export type SignalAction = 'graceful' | 'abort' | 'abort-job' | 'pause' | 'resume' | 'ignore';
+
+export const WORKER_SIGNALS: Readonly<Record<string, SignalAction>> = {
+  SIGQUIT: 'graceful',
+  SIGTERM: 'abort',
+  SIGINT: 'abort',
+  SIGUSR1: 'abort-job',
+  SIGUSR2: 'pause',
+  SIGCONT: 'resume',
+  SIGHUP: 'ignore',
+};
+
+export function installWorkerSignals(
+  c: WorkerController,
+  log: (msg: string) => void,
+  onStopRequested: (signal: string) => void = () => undefined,
+  proc: NodeJS.Process = process,
+): () => void {
+  const handlers = new Map<string, () => void>();
+  for (const [sig, action] of Object.entries(WORKER_SIGNALS)) {
+    const h = (): void => {
+      log(`${sig} received: ${describe(action)}`);
+      switch (action) {
+        case 'graceful':
+          onStopRequested(sig);
+          void c.stop({ graceful: true, reason: sig });
+          break;
+        case 'abort':
+          onStopRequested(sig);
+          void c.stop({ graceful: false, reason: sig });
+          break;
+        case 'abort-job':
+          if (!c.abortCurrentJob(sig)) log('no job is running');
+          break;
+        case 'pause':
+          c.pause();
+          break;
+        case 'resume':
+          c.resume();
+          break;
+        case 'ignore':
+          break;
+      }
+    };
+    handlers.set(sig, h);
+    proc.on(sig as NodeJS.Signals, h);
+  }
+  return () => {
+    for (const [sig, h] of handlers) proc.removeListener(sig as NodeJS.Signals, h);
+  };
+}
+
+function describe(a: SignalAction): string {
+  return {
+    graceful: 'finishing the current job, then exiting',
+    abort: 'aborting the current job and exiting',
+    'abort-job': 'aborting the current job',
+    pause: 'pausing',
+    resume: 'resuming',
+    ignore: 'ignored',
+  }[a];
+}

@@ -1,0 +1,78 @@
+import Redis, { type RedisOptions } from 'ioredis';
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../errors';
+
+/** Where Redis is. `url` wins over host/port/password; REDIS_URL is read by the CLI, not here. */
+export interface ConnectionOptions {
+  /** `redis://[user:pass@]host:port[/db]` or `rediss://...` (TLS). */
+  url?: string;
+  host?: string;
+  port?: number;
+  password?: string;
+  username?: string;
+  db?: number;
+  /** TLS files for `rediss://`. */
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  /** A name shown by CLIENT LIST, e.g. `pyres-ts:worker`. */
+  connectionName?: string;
+}
+
+/** Builds ioredis options. Never sets a keyPrefix: the namespace belongs to ResqueKeys. */
+export function redisOptions(c: ConnectionOptions = {}): { url?: string; options: RedisOptions } {
+  const options: RedisOptions = {
+    // Reconnect forever with a capped backoff: a Redis restart must never end a worker.
+    retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+    maxRetriesPerRequest: null,
+    enableOfflineQueue: true,
+    lazyConnect: true,
+  };
+  if (c.connectionName) options.connectionName = c.connectionName;
+  let url: string | undefined;
+  if (c.url) {
+    let u: URL;
+    try {
+      u = new URL(c.url);
+    } catch {
+      throw new ConfigError(`--redis ${JSON.stringify(redactUrl(c.url))} is not a URL; expected redis://[user:pass@]host:port[/db]`);
+    }
+    if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
+      throw new ConfigError(`--redis must start with redis:// or rediss://, got ${JSON.stringify(u.protocol)}`);
+    }
+    if (u.pathname && u.pathname !== '/' && !/^\/\d+$/.test(u.pathname)) {
+      throw new ConfigError(`--redis: the path must be a database number (/0../15), got ${JSON.stringify(u.pathname)}`);
+    }
+    url = c.url;
+  } else {
+    if (c.host) options.host = c.host;
+    if (c.port !== undefined) options.port = c.port;
+  }
+  if (c.password !== undefined) options.password = c.password;
+  if (c.username !== undefined) options.username = c.username;
+  if (c.db !== undefined) options.db = c.db;
+  if (c.tlsCa || c.tlsCert || c.tlsKey) {
+    options.tls = {
+      ...(c.tlsCa ? { ca: readFileSync(c.tlsCa) } : {}),
+      ...(c.tlsCert ? { cert: readFileSync(c.tlsCert) } : {}),
+      ...(c.tlsKey ? { key: readFileSync(c.tlsKey) } : {}),
+    };
+  }
+  return url === undefined ? { options } : { url, options };
+}
+
+export function createRedis(c: ConnectionOptions = {}, extra: RedisOptions = {}): Redis {
+  const { url, options } = redisOptions(c);
+  return url === undefined ? new Redis({ ...options, ...extra }) : new Redis(url, { ...options, ...extra });
+}
+
+/** A URL with its password replaced by `***`, for logs and errors. */
+export function redactUrl(url: string): string {
+  return url.replace(/^(rediss?:\/\/)([^:@/]*):([^@/]*)@/, '$1$2:***@');
+}
+
+/** Human description of where we connect, without secrets. */
+export function describeConnection(c: ConnectionOptions = {}): string {
+  if (c.url) return redactUrl(c.url);
+  return `redis://${c.host ?? '127.0.0.1'}:${c.port ?? 6379}${c.db ? `/${c.db}` : ''}`;
+}

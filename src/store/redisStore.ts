@@ -1,0 +1,406 @@
+import Redis from 'ioredis';
+import { EventEmitter } from 'node:events';
+import { ConnectionError, coerceError } from '../errors';
+import { ResqueKeys } from '../protocol/keys';
+import { formatHeartbeat } from '../protocol/time';
+import { type ConnectionOptions, createRedis, describeConnection } from './connection';
+import { FINISH_AND_RESERVE, UNREGISTER, WORKING_ON_PROBE } from './scripts';
+
+export type ReserveResult =
+  | { status: 'job'; queue: string; raw: string; processed: number }
+  | { status: 'held'; record: string; processed: number }
+  | { status: 'paused' | 'empty' | 'done'; processed: number };
+
+export type FinishMode = 'none' | 'success' | 'failure' | 'dirty';
+
+export interface FinishSpec {
+  mode: FinishMode;
+  /** stat:processed:<id> as last returned by the store. */
+  expectedProcessed: number;
+  failureRecord?: string;
+}
+
+export interface ReserveSpec {
+  runAt: string;
+  /** Prepared by queueScriptArgs(). */
+  queueArgs: readonly string[];
+}
+
+export interface StoreOptions {
+  connection?: ConnectionOptions;
+  namespace?: string;
+  /** CLIENT SETNAME prefix. */
+  name?: string;
+}
+
+interface ScriptedRedis extends Redis {
+  pyresFinishAndReserve(numKeys: number, ...args: string[]): Promise<[string, number, string?, string?]>;
+  pyresUnregister(numKeys: number, ...args: string[]): Promise<number>;
+  pyresWorkingOnProbe(numKeys: number, ...args: string[]): Promise<string>;
+}
+
+const FINISH_CODES: Record<FinishMode, string> = { none: '0', success: '1', failure: '2', dirty: '3' };
+
+/**
+ * The only module that talks to Redis. Speaks Resque's domain verbs; no ioredis type leaks
+ * out of its signatures. Emits 'reconnected' when a dropped connection is back (the worker
+ * then re-registers) and 'connection-error' once per outage.
+ */
+export class RedisStore extends EventEmitter {
+  readonly keys: ResqueKeys;
+  readonly where: string;
+  private readonly redis: ScriptedRedis;
+  private readonly connection: ConnectionOptions;
+  private sub: Redis | null = null;
+  private subId: number | null = null;
+  private tracking = false;
+  private trackingUnsupported = false;
+  private wakeListeners = new Set<(keys: string) => void>();
+  private everReady = false;
+  private inOutage = false;
+  private closed = false;
+  private lastError: Error | null = null;
+
+  constructor(opts: StoreOptions = {}) {
+    super();
+    this.keys = new ResqueKeys(opts.namespace ?? 'resque');
+    this.connection = { ...opts.connection, connectionName: opts.name ?? opts.connection?.connectionName ?? 'pyres-ts' };
+    this.where = describeConnection(this.connection);
+    this.redis = createRedis(this.connection) as ScriptedRedis;
+    this.redis.defineCommand('pyresFinishAndReserve', { lua: FINISH_AND_RESERVE });
+    this.redis.defineCommand('pyresUnregister', { lua: UNREGISTER });
+    this.redis.defineCommand('pyresWorkingOnProbe', { lua: WORKING_ON_PROBE });
+    this.redis.on('ready', () => {
+      this.tracking = false;
+      if (this.everReady && this.inOutage) {
+        this.inOutage = false;
+        this.emit('reconnected');
+      }
+      this.everReady = true;
+    });
+    this.redis.on('error', (e: Error) => {
+      this.lastError = e;
+      this.noteOutage(e);
+    });
+    this.redis.on('close', () => {
+      this.tracking = false;
+      if (!this.closed && this.everReady) this.noteOutage(new ConnectionError(`connection to ${this.where} closed`));
+    });
+  }
+
+  private noteOutage(e: Error): void {
+    if (this.closed || !this.everReady) return;
+    if (!this.inOutage) {
+      this.inOutage = true;
+      this.emit('connection-error', e);
+    }
+  }
+
+  /** Connects, or throws one clear ConnectionError (no retry loop here; callers decide). */
+  async connect(): Promise<void> {
+    if (this.redis.status === 'ready') return;
+    try {
+      if (this.redis.status === 'wait') await this.redis.connect();
+      else await this.redis.ping();
+    } catch (e) {
+      const err = this.lastError ?? coerceError(e);
+      throw new ConnectionError(`cannot connect to Redis at ${this.where}: ${err.message}`);
+    }
+  }
+
+  /** After a failed connect(): resolves true once Redis answers (ioredis keeps retrying), false if aborted. */
+  waitUntilReady(signal?: AbortSignal): Promise<boolean> {
+    return new Promise(resolve => {
+      if (signal?.aborted) return resolve(false);
+      const onAbort = (): void => resolve(false);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.redis.ping().then(
+        () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(true);
+        },
+        () => resolve(false),
+      );
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const quit = async (r: Redis | null): Promise<void> => {
+      if (!r) return;
+      try {
+        if (r.status === 'ready') await r.quit();
+        else r.disconnect();
+      } catch {
+        r.disconnect();
+      }
+    };
+    this.wakeAll('closed');
+    await Promise.all([quit(this.redis), quit(this.sub)]);
+    this.sub = null;
+  }
+
+  /** Redis server time in seconds. */
+  async serverTime(): Promise<number> {
+    const [s, us] = (await this.redis.time()) as [string | number, string | number];
+    return Number(s) + Number(us) / 1e6;
+  }
+
+  // ---- the job loop ---------------------------------------------------------------------
+
+  async finishAndReserve(workerId: string, finish: FinishSpec, reserve: ReserveSpec | null): Promise<ReserveResult> {
+    const k = this.keys;
+    const keys = [
+      k.worker(workerId),
+      k.stat('processed'),
+      k.stat('processed', workerId),
+      k.stat('failed'),
+      k.stat('failed', workerId),
+      k.failed,
+      k.pauseAll,
+      k.queues,
+    ];
+    const argv = [
+      FINISH_CODES[finish.mode],
+      String(finish.expectedProcessed),
+      finish.failureRecord ?? '',
+      reserve ? '1' : '0',
+      reserve?.runAt ?? '',
+      k.queuePrefix,
+      ...(reserve ? reserve.queueArgs : ['0']),
+    ];
+    const [status, count, queue, value] = await this.redis.pyresFinishAndReserve(keys.length, ...keys, ...argv);
+    const processed = Number(count);
+    if (status === 'job') return { status, queue: queue ?? '', raw: value ?? '', processed };
+    if (status === 'held') return { status, record: value ?? '', processed };
+    if (status === 'paused' || status === 'empty' || status === 'done') return { status, processed };
+    throw new Error(`unexpected reply from the reserve script: ${String(status)}`);
+  }
+
+  /** The Lua-built working-on record, for the test that keeps Lua and TS in step. */
+  async probeWorkingOn(queue: string, runAt: string, raw: string): Promise<string> {
+    return this.redis.pyresWorkingOnProbe(0, queue, runAt, raw);
+  }
+
+  // ---- registration ---------------------------------------------------------------------
+
+  async register(workerId: string, started: string): Promise<void> {
+    await this.exec(
+      this.redis.pipeline().sadd(this.keys.workers, workerId).set(this.keys.workerStarted(workerId), started),
+    );
+  }
+
+  /** Re-registration after an outage: keeps an existing `started`. */
+  async ensureRegistered(workerId: string, started: string): Promise<void> {
+    await this.exec(
+      this.redis.pipeline().sadd(this.keys.workers, workerId).set(this.keys.workerStarted(workerId), started, 'NX'),
+    );
+  }
+
+  async heartbeat(workerId: string): Promise<void> {
+    const now = await this.serverTime();
+    await this.redis.hset(this.keys.heartbeats, workerId, formatHeartbeat(Math.floor(now)));
+  }
+
+  async removeHeartbeat(workerId: string): Promise<void> {
+    await this.redis.hdel(this.keys.heartbeats, workerId);
+  }
+
+  /**
+   * Resque's unregister. When `dirty` is given and worker:<id> still holds `dirty.expected`,
+   * the failure record is written first, in the same atomic step.
+   */
+  async unregister(workerId: string, dirty?: { expected: string; record: string }): Promise<boolean> {
+    const k = this.keys;
+    const keys = [
+      k.workers,
+      k.worker(workerId),
+      k.workerStarted(workerId),
+      k.heartbeats,
+      k.stat('processed', workerId),
+      k.stat('failed', workerId),
+      k.failed,
+    ];
+    const wrote = await this.redis.pyresUnregister(keys.length, ...keys, workerId, dirty?.expected ?? '', dirty?.record ?? '');
+    return Number(wrote) === 1;
+  }
+
+  async getWorkingOn(workerId: string): Promise<string | null> {
+    return this.redis.get(this.keys.worker(workerId));
+  }
+
+  async listWorkers(): Promise<string[]> {
+    return (await this.redis.smembers(this.keys.workers)).sort();
+  }
+
+  async allHeartbeats(): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.keys.heartbeats);
+  }
+
+  async acquirePruneLock(workerId: string): Promise<boolean> {
+    return (await this.redis.set(this.keys.pruneLock, workerId, 'EX', 60, 'NX')) === 'OK';
+  }
+
+  // ---- producer and inspection ----------------------------------------------------------
+
+  /** `Resque.push`: SADD queues, then RPUSH, in one pipeline (Ruby's exact commands). */
+  async enqueue(queue: string, payload: string): Promise<void> {
+    await this.exec(this.redis.pipeline().sadd(this.keys.queues, queue).rpush(this.keys.queue(queue), payload));
+  }
+
+  async queueNames(): Promise<string[]> {
+    return (await this.redis.smembers(this.keys.queues)).sort();
+  }
+
+  async queueSizes(): Promise<Array<{ queue: string; size: number }>> {
+    const names = await this.queueNames();
+    if (names.length === 0) return [];
+    const p = this.redis.pipeline();
+    for (const q of names) p.llen(this.keys.queue(q));
+    const res = await this.exec(p);
+    return names.map((queue, i) => ({ queue, size: Number(res[i]) }));
+  }
+
+  async queueSize(queue: string): Promise<number> {
+    return this.redis.llen(this.keys.queue(queue));
+  }
+
+  async peek(queue: string, start = 0, count = 1): Promise<string[]> {
+    return this.redis.lrange(this.keys.queue(queue), start, start + count - 1);
+  }
+
+  async failedCount(): Promise<number> {
+    return this.redis.llen(this.keys.failed);
+  }
+
+  async failedRange(start: number, count: number): Promise<string[]> {
+    return this.redis.lrange(this.keys.failed, start, start + count - 1);
+  }
+
+  async stat(name: 'processed' | 'failed', workerId?: string): Promise<number> {
+    return Number((await this.redis.get(this.keys.stat(name, workerId))) ?? 0);
+  }
+
+  /** For each worker id: its working-on value (or null), started, heartbeat and stats. */
+  async workerDetails(ids: readonly string[]): Promise<
+    Array<{ id: string; working: string | null; started: string | null; heartbeat: string | null; processed: number; failed: number }>
+  > {
+    if (ids.length === 0) return [];
+    const p = this.redis.pipeline();
+    for (const id of ids) {
+      p.get(this.keys.worker(id));
+      p.get(this.keys.workerStarted(id));
+      p.hget(this.keys.heartbeats, id);
+      p.get(this.keys.stat('processed', id));
+      p.get(this.keys.stat('failed', id));
+    }
+    const r = await this.exec(p);
+    return ids.map((id, i) => ({
+      id,
+      working: (r[i * 5] as string | null) ?? null,
+      started: (r[i * 5 + 1] as string | null) ?? null,
+      heartbeat: (r[i * 5 + 2] as string | null) ?? null,
+      processed: Number(r[i * 5 + 3] ?? 0),
+      failed: Number(r[i * 5 + 4] ?? 0),
+    }));
+  }
+
+  async isPausedGlobally(): Promise<boolean> {
+    const v = await this.redis.get(this.keys.pauseAll);
+    return v !== null && v.trim().toLowerCase() === 'true';
+  }
+
+  // ---- waiting for work without popping (blocking mode) ----------------------------------
+
+  /**
+   * Turns on change notifications for queue keys (CLIENT TRACKING, broadcast mode, delivered
+   * to a dedicated subscriber connection). Returns false when the server cannot do it
+   * (Redis < 6, or an ACL forbids it); the caller then polls.
+   */
+  async armQueueNotifications(): Promise<boolean> {
+    if (this.trackingUnsupported) return false;
+    if (this.tracking && this.sub?.status === 'ready' && this.subId !== null) return true;
+    try {
+      if (!this.sub) {
+        const sub = createRedis({ ...this.connection, connectionName: `${this.connection.connectionName}:wake` });
+        this.sub = sub;
+        sub.on('error', () => undefined); // outages are reported by the main connection
+        sub.on('ready', () => {
+          // A reconnected subscriber has a new client id: tracking must be re-armed.
+          this.subId = null;
+          this.tracking = false;
+        });
+        sub.on('message', (_channel: string, message: string) => this.wakeAll(message));
+        sub.on('close', () => this.wakeAll('closed'));
+      }
+      if (this.sub.status === 'wait') await this.sub.connect();
+      if (this.subId === null) {
+        // The id must be read before SUBSCRIBE: a subscribed RESP2 connection takes no other command.
+        if (this.sub.mode === 'subscriber') await this.sub.unsubscribe();
+        this.subId = Number(await this.sub.client('ID'));
+        await this.sub.subscribe('__redis__:invalidate');
+      }
+      await this.redis.call('CLIENT', 'TRACKING', 'OFF');
+      await this.redis.call('CLIENT', 'TRACKING', 'ON', 'REDIRECT', String(this.subId), 'BCAST', 'PREFIX', this.keys.queuePrefix, 'NOLOOP');
+      this.tracking = true;
+      return true;
+    } catch (e) {
+      const msg = coerceError(e).message;
+      if (/unknown (sub)?command|ERR.*TRACKING|NOPERM|syntax/i.test(msg)) {
+        this.trackingUnsupported = true;
+        this.emit('notice', `queue notifications unavailable (${msg}); polling instead`);
+      }
+      return false;
+    }
+  }
+
+  async disarmQueueNotifications(): Promise<void> {
+    if (!this.tracking) return;
+    this.tracking = false;
+    try {
+      await this.redis.call('CLIENT', 'TRACKING', 'OFF');
+    } catch {
+      /* a dropped connection has no tracking anyway */
+    }
+  }
+
+  /**
+   * Resolves 'woken' when a key that `relevant` accepts changes (or on any change when
+   * relevant is null), 'timeout' after `ms`, 'aborted' when the signal fires.
+   */
+  waitForQueueChange(relevant: ((key: string) => boolean) | null, ms: number, signal?: AbortSignal): Promise<'woken' | 'timeout' | 'aborted'> {
+    return new Promise(resolve => {
+      if (signal?.aborted) return resolve('aborted');
+      let done = false;
+      const finish = (r: 'woken' | 'timeout' | 'aborted'): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        this.wakeListeners.delete(listener);
+        signal?.removeEventListener('abort', onAbort);
+        resolve(r);
+      };
+      const listener = (keys: string): void => {
+        if (keys === 'closed' || relevant === null || keys === '' || keys.split(',').some(relevant)) finish('woken');
+      };
+      const onAbort = (): void => finish('aborted');
+      const timer = setTimeout(() => finish('timeout'), ms);
+      this.wakeListeners.add(listener);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private wakeAll(keys: string): void {
+    for (const l of [...this.wakeListeners]) l(keys);
+  }
+
+  private async exec(p: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
+    const res = await p.exec();
+    if (!res) throw new ConnectionError('pipeline was not executed');
+    return res.map(([err, v]) => {
+      if (err) throw err;
+      return v;
+    });
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * Lua scripts. Each states its KEYS and ARGV. They run atomically, so a job is never popped
+ * without being written to `worker:<id>` in the same step.
+ */
+
+/** Shared Lua helpers: JSON-string a value like JS JSON.stringify would for plain text. */
+const LUA_HELPERS = `
+local function jstr(s)
+  return (string.gsub(cjson.encode(s), '\\\\/', '/'))
+end
+local function working_on(queue, run_at, raw)
+  local embed
+  if string.find(raw, '^%s*{') then
+    local ok = pcall(cjson.decode, raw)
+    if ok then embed = raw end
+  end
+  if not embed then embed = jstr(raw) end
+  return '{"queue":' .. jstr(queue) .. ',"run_at":"' .. run_at .. '","payload":' .. embed .. '}'
+end
+`;
+
+/**
+ * finish-and-reserve. One round trip per job in steady state: records the outcome of the job
+ * just done (exactly Resque's commands and order) and reserves the next one.
+ *
+ * KEYS[1] worker:<id>        KEYS[2] stat:processed   KEYS[3] stat:processed:<id>
+ * KEYS[4] stat:failed        KEYS[5] stat:failed:<id> KEYS[6] failed
+ * KEYS[7] pause-all-workers  KEYS[8] queues (set)
+ * ARGV[1] finish: '0' nothing, '1' success, '2' failure (ARGV[3] is the failed record),
+ *         '3' dirty exit (failure record written, stat:failed not counted, as Ruby)
+ * ARGV[2] stat:processed:<id> as the worker last saw it. Idempotence guard: a script resent
+ *         after a dropped connection finds the counter already one higher and finishes nothing.
+ * ARGV[3] failure record
+ * ARGV[4] '1' reserve the next job, '0' do not
+ * ARGV[5] run_at for the new working-on record
+ * ARGV[6] queue key prefix, '<ns>:queue:'
+ * ARGV[7] '0': ARGV[8..] are queue names in priority order.
+ *         '1': ARGV[8..] are '+s<name>' (a name), '+g<lua pattern>' (a glob), '-g<lua pattern>' (skip).
+ * Returns {status, processed_count[, queue, payload]}: status 'job', 'held' (worker:<id> already
+ * holds a job, e.g. the reply to an earlier reserve was lost; value = the record), 'paused', 'empty', 'done'.
+ */
+export const FINISH_AND_RESERVE = `${LUA_HELPERS}
+local mode = ARGV[1]
+local count = tonumber(redis.call('GET', KEYS[3]) or '0')
+if mode ~= '0' then
+  local expected = tonumber(ARGV[2])
+  if count == expected or (count ~= expected + 1 and redis.call('EXISTS', KEYS[1]) == 1) then
+    if mode == '2' or mode == '3' then
+      redis.call('RPUSH', KEYS[6], ARGV[3])
+      if mode == '2' then
+        redis.call('INCRBY', KEYS[4], 1)
+        redis.call('INCRBY', KEYS[5], 1)
+      end
+    end
+    redis.call('DEL', KEYS[1])
+    redis.call('INCRBY', KEYS[2], 1)
+    count = redis.call('INCRBY', KEYS[3], 1)
+  end
+end
+if ARGV[4] ~= '1' then return {'done', count} end
+local held = redis.call('GET', KEYS[1])
+if held then return {'held', count, '', held} end
+local pause = redis.call('GET', KEYS[7])
+if pause and string.lower(string.match(pause, '^%s*(.-)%s*$')) == 'true' then return {'paused', count} end
+local prefix = ARGV[6]
+local queues = {}
+if ARGV[7] == '1' then
+  local members = nil
+  local seen = {}
+  for i = 8, #ARGV do
+    local a = ARGV[i]
+    local kind = string.sub(a, 1, 2)
+    local body = string.sub(a, 3)
+    if kind == '+s' then
+      if not seen[body] then seen[body] = true; queues[#queues + 1] = body end
+    elseif kind == '+g' then
+      if not members then members = redis.call('SMEMBERS', KEYS[8]); table.sort(members) end
+      for _, q in ipairs(members) do
+        if not seen[q] and string.find(q, body) then seen[q] = true; queues[#queues + 1] = q end
+      end
+    end
+  end
+  local kept = {}
+  for _, q in ipairs(queues) do
+    local skip = false
+    for i = 8, #ARGV do
+      local a = ARGV[i]
+      if string.sub(a, 1, 2) == '-g' and string.find(q, string.sub(a, 3)) then skip = true end
+    end
+    if not skip then kept[#kept + 1] = q end
+  end
+  queues = kept
+else
+  for i = 8, #ARGV do queues[#queues + 1] = ARGV[i] end
+end
+for _, q in ipairs(queues) do
+  local raw = redis.call('LPOP', prefix .. q)
+  if raw then
+    redis.call('SET', KEYS[1], working_on(q, ARGV[5], raw))
+    return {'job', count, q, raw}
+  end
+end
+return {'empty', count}
+`;
+
+/**
+ * unregister. Resque's unregister_worker, with the dirty-exit record for a job still held.
+ * KEYS[1] workers  KEYS[2] worker:<id>  KEYS[3] worker:<id>:started  KEYS[4] workers:heartbeat
+ * KEYS[5] stat:processed:<id>  KEYS[6] stat:failed:<id>  KEYS[7] failed
+ * ARGV[1] worker id  ARGV[2] the worker:<id> value the failure record was built from ('' = none)
+ * ARGV[3] the failure record (written only when worker:<id> still equals ARGV[2])
+ * Returns 1 when a failure record was written, else 0.
+ */
+export const UNREGISTER = `
+local wrote = 0
+if ARGV[2] ~= '' and redis.call('GET', KEYS[2]) == ARGV[2] then
+  redis.call('RPUSH', KEYS[7], ARGV[3])
+  wrote = 1
+end
+redis.call('SREM', KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[2])
+redis.call('DEL', KEYS[3])
+redis.call('HDEL', KEYS[4], ARGV[1])
+redis.call('DEL', KEYS[5])
+redis.call('DEL', KEYS[6])
+return wrote
+`;
+
+/** The Lua working-on builder alone, so a test can check it against encodeWorkingOn. ARGV: queue, run_at, raw. */
+export const WORKING_ON_PROBE = `${LUA_HELPERS}
+return working_on(ARGV[1], ARGV[2], ARGV[3])
+`;

@@ -1,0 +1,560 @@
+import { EventEmitter } from 'node:events';
+import { hostname as osHostname } from 'node:os';
+import { ConfigError, DirtyExitError, PayloadDecodeError, UnknownJobClassError, coerceError } from '../errors';
+import { type JobContext, JobRegistry } from '../jobs/registry';
+import { createLogger, type Logger } from '../logging/logger';
+import { decodeJob, type DecodedJob } from '../protocol/job';
+import { globToLuaPattern, hasPatterns, parseQueueList, type QueueSpec } from '../protocol/queues';
+import { backtraceOf, decodeWorkingOn, encodeFailure, exceptionNameOf } from '../protocol/records';
+import { formatFailedAt, formatRunAt, formatStarted, parseResqueTime } from '../protocol/time';
+import { formatWorkerId, parseWorkerId } from '../protocol/workerId';
+import type { ConnectionOptions } from '../store/connection';
+import { type FinishSpec, RedisStore, type ReserveResult } from '../store/redisStore';
+import { backoffDelay, sleep } from './backoff';
+
+export interface WorkerOptions {
+  /** Queues in priority order: `p10,p9`, `*`, globs (`p*`), `!skip`. */
+  queues: string | readonly string[];
+  /** The jobs this worker can run. */
+  jobs: JobRegistry;
+  connection?: ConnectionOptions;
+  /** @defaultValue 'resque' */
+  namespace?: string;
+  /** LPOP passes with idle backoff instead of waiting on queue changes. @defaultValue false */
+  nonblockingPop?: boolean;
+  /** Seconds. @defaultValue 1 */
+  backoffMin?: number;
+  /** Seconds. @defaultValue 8 */
+  backoffMax?: number;
+  /** Longest single wait in blocking mode, seconds (pause, shutdown and heartbeats never starve). @defaultValue 5 */
+  blockTimeout?: number;
+  /** Exit when every queue is empty. @defaultValue false */
+  drain?: boolean;
+  /** Seconds a job gets after TERM/INT/USR1 before it is recorded as a dirty exit. @defaultValue 4 */
+  termTimeout?: number;
+  /** Seconds between heartbeats. @defaultValue 60 */
+  heartbeatInterval?: number;
+  /** A heartbeat older than this many seconds marks a worker dead. @defaultValue 300 */
+  pruneInterval?: number;
+  /** Prune dead workers at start. @defaultValue true */
+  prune?: boolean;
+  /** @defaultValue os.hostname() */
+  hostname?: string;
+  /** The pid in the worker id. @defaultValue process.pid */
+  pid?: number;
+  logger?: Logger;
+}
+
+export type WorkerState = 'new' | 'starting' | 'idle' | 'working' | 'paused' | 'stopping' | 'stopped';
+
+export interface JobEvent {
+  queue: string;
+  className: string;
+  raw: string;
+}
+
+/**
+ * A Resque worker: registers in `workers`, reserves jobs atomically with its working-on
+ * record, runs them in this process, records outcomes exactly as Ruby Resque does, heartbeats,
+ * prunes dead workers, and unregisters on every stop path. Installs no signal handlers.
+ *
+ * Events: 'status' (text for a process title), 'job', 'success', 'failure' (JobEvent & {exception}),
+ * 'notice' (a log-worthy message), 'error' (Error), 'stopped'.
+ */
+export class Worker extends EventEmitter {
+  readonly id: string;
+  readonly hostname: string;
+  readonly pid: number;
+  readonly queueSpecs: readonly QueueSpec[];
+  readonly store: RedisStore;
+  state: WorkerState = 'new';
+
+  private readonly o: Required<Omit<WorkerOptions, 'connection' | 'namespace' | 'logger' | 'hostname' | 'pid' | 'queues' | 'jobs'>>;
+  private readonly jobs: JobRegistry;
+  private readonly log: Logger;
+  private readonly queueArgs: string[];
+  private readonly started = formatStarted(new Date());
+  private processed = 0;
+  private pausedLocal = false;
+  private stopping: 'graceful' | 'abort' | null = null;
+  private wake = new AbortController();
+  private current: {
+    queue: string;
+    raw: string;
+    className: string;
+    since: Date;
+    ctrl: AbortController;
+    abandon: (reason: string) => void;
+    abortTimer?: NodeJS.Timeout;
+  } | null = null;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private stoppedPromise: Promise<void> | null = null;
+  private resolveStopped!: () => void;
+  private runPromise: Promise<void> | null = null;
+
+  constructor(opts: WorkerOptions) {
+    super();
+    if (!(opts.jobs instanceof JobRegistry)) throw new ConfigError('jobs must be a JobRegistry');
+    this.queueSpecs = parseQueueList(opts.queues);
+    this.hostname = (opts.hostname ?? osHostname()).trim();
+    this.pid = opts.pid ?? process.pid;
+    this.id = formatWorkerId(this.hostname, this.pid, this.queueSpecs.map(s => s.raw));
+    this.jobs = opts.jobs;
+    this.log = (opts.logger ?? createLogger()).child(this.id);
+    this.o = {
+      nonblockingPop: opts.nonblockingPop ?? false,
+      backoffMin: positive('backoffMin', opts.backoffMin ?? 1),
+      backoffMax: positive('backoffMax', opts.backoffMax ?? 8),
+      blockTimeout: positive('blockTimeout', opts.blockTimeout ?? 5),
+      drain: opts.drain ?? false,
+      termTimeout: nonNegative('termTimeout', opts.termTimeout ?? 4),
+      heartbeatInterval: positive('heartbeatInterval', opts.heartbeatInterval ?? 60),
+      pruneInterval: positive('pruneInterval', opts.pruneInterval ?? 300),
+      prune: opts.prune ?? true,
+    };
+    if (this.o.backoffMax < this.o.backoffMin) throw new ConfigError('backoffMax must be at least backoffMin');
+    this.queueArgs = hasPatterns(this.queueSpecs)
+      ? [
+          '1',
+          ...this.queueSpecs.map(s =>
+            s.negate ? `-g${globToLuaPattern(s.pattern)}` : s.isGlob ? `+g${globToLuaPattern(s.pattern)}` : `+s${s.pattern}`,
+          ),
+        ]
+      : ['0', ...this.queueSpecs.map(s => s.pattern)];
+    this.store = new RedisStore({
+      connection: opts.connection ?? {},
+      namespace: opts.namespace ?? 'resque',
+      name: `pyres-ts:worker:${this.pid}`,
+    });
+    this.store.on('connection-error', (e: Error) => this.log.warn(`Redis connection lost (${e.message}); reconnecting`));
+    this.store.on('notice', (m: string) => this.log.warn(m));
+    this.store.on('reconnected', () => {
+      this.log.info('Redis connection back; re-registering');
+      void this.store
+        .ensureRegistered(this.id, this.started)
+        .then(() => this.store.heartbeat(this.id))
+        .catch(e => this.log.warn(`re-register failed: ${coerceError(e).message}`));
+    });
+  }
+
+  /** Resolves when the worker has stopped and unregistered. */
+  get stopped(): Promise<void> {
+    if (!this.stoppedPromise) this.stoppedPromise = new Promise(r => (this.resolveStopped = r));
+    return this.stoppedPromise;
+  }
+
+  /** What the worker is doing, for a process title: `Waiting for p10,p9`, `Processing p10 since ...`. */
+  describe(): string {
+    switch (this.state) {
+      case 'working':
+        return this.current
+          ? `Processing ${this.current.queue} since ${Math.floor(this.current.since.getTime() / 1000)} [${this.current.className}]`
+          : 'Processing';
+      case 'paused':
+        return 'Paused';
+      case 'idle':
+        return `Waiting for ${this.queueSpecs.map(s => s.raw).join(',')}`;
+      case 'stopping':
+        return 'Shutting down';
+      case 'stopped':
+        return 'Stopped';
+      default:
+        return 'Starting';
+    }
+  }
+
+  /** Connects, prunes, registers and starts the loop. Resolves once registered. */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new ConfigError('a Worker can be started once');
+    void this.stopped;
+    this.setState('starting');
+    try {
+      await this.store.connect();
+    } catch (e) {
+      this.log.error(`${coerceError(e).message}; retrying until Redis answers`);
+      if (!(await this.store.waitUntilReady(this.wake.signal))) {
+        await this.store.close();
+        this.setState('stopped');
+        this.resolveStopped();
+        return;
+      }
+      this.log.info('Redis answers now');
+    }
+    await this.store.removeHeartbeat(this.id);
+    if (this.o.prune) await this.pruneDeadWorkers().catch(e => this.log.warn(`pruning failed: ${coerceError(e).message}`));
+    await this.store.heartbeat(this.id);
+    await this.store.register(this.id, this.started);
+    this.processed = await this.store.stat('processed', this.id);
+    this.heartbeatTimer = setInterval(() => {
+      this.store.heartbeat(this.id).catch(e => this.log.warn(`heartbeat failed: ${coerceError(e).message}`));
+    }, this.o.heartbeatInterval * 1000);
+    this.log.info(`registered; ${this.o.nonblockingPop ? 'polling with LPOP' : 'waiting on queue changes'}; jobs: ${this.jobs.names().join(', ') || '(none)'}`);
+    this.setState(this.pausedLocal ? 'paused' : 'idle');
+    this.runPromise = this.loop().then(
+      () => this.finishStop(),
+      e => {
+        this.emitSafe('error', coerceError(e));
+        return this.finishStop();
+      },
+    );
+  }
+
+  /**
+   * graceful: finish the current job, then stop (QUIT). Otherwise (TERM/INT) abort the current
+   * job, give it termTimeout seconds, record a dirty exit if it is still running. A second
+   * non-graceful call gives up on the job at once. Idempotent: returns the same promise.
+   */
+  stop(opts: { graceful?: boolean; reason?: string } = {}): Promise<void> {
+    const graceful = opts.graceful ?? true;
+    const reason = opts.reason ?? (graceful ? 'stop' : 'shutdown');
+    if (this.state === 'new' || this.state === 'starting') {
+      this.stopping = 'abort';
+      this.wake.abort();
+      if (this.state === 'starting') return this.stopped;
+      this.setState('stopped');
+      void this.store.close();
+      this.resolveStopped?.();
+      return this.stopped;
+    }
+    if (this.stopping === 'abort' && !graceful) {
+      this.current?.abandon(`Job still being processed at a second ${reason}; abandoned`);
+    } else if (!graceful) {
+      this.stopping = 'abort';
+      this.abortCurrent(reason, true);
+    } else if (!this.stopping) {
+      this.stopping = 'graceful';
+    }
+    this.wake.abort();
+    if (this.state !== 'working' && this.state !== 'stopped') this.setState('stopping');
+    return this.stopped;
+  }
+
+  /** USR1: abort the current job (its AbortSignal fires) and go on with the next one. */
+  abortCurrentJob(reason = 'SIGUSR1'): boolean {
+    return this.abortCurrent(reason, false);
+  }
+
+  /** USR2: reserve nothing new until resume(). The current job goes on. */
+  pause(): void {
+    this.pausedLocal = true;
+    if (this.state === 'idle') this.setState('paused');
+    this.wake.abort();
+  }
+
+  /** CONT. */
+  resume(): void {
+    this.pausedLocal = false;
+    if (this.state === 'paused') this.setState('idle');
+    this.wake.abort();
+  }
+
+  get isPaused(): boolean {
+    return this.pausedLocal;
+  }
+
+  // ---------------------------------------------------------------------------------------
+
+  private abortCurrent(reason: string, stopping: boolean): boolean {
+    const cur = this.current;
+    if (!cur || cur.ctrl.signal.aborted) return false;
+    this.log.info(`aborting ${cur.className} (${reason}); it has ${this.o.termTimeout}s to finish`);
+    cur.ctrl.abort(new DirtyExitError(`Job aborted by ${reason}`));
+    cur.abortTimer = setTimeout(
+      () => cur.abandon(`Job aborted by ${reason} was still running after ${this.o.termTimeout}s; ${stopping ? 'worker exited' : 'abandoned'}`),
+      this.o.termTimeout * 1000,
+    );
+    return true;
+  }
+
+  private async loop(): Promise<void> {
+    let finish: FinishSpec = { mode: 'none', expectedProcessed: this.processed };
+    let emptyPasses = 0;
+    let armed = false;
+    for (;;) {
+      const wantReserve = !this.stopping && !this.pausedLocal;
+      let r: ReserveResult;
+      try {
+        r = await this.store.finishAndReserve(this.id, finish, wantReserve ? { runAt: formatRunAt(new Date()), queueArgs: this.queueArgs } : null);
+      } catch (e) {
+        // Commands wait through an outage (ioredis queues and resends them), so this is a
+        // server-side error (OOM, NOSCRIPT race, ACL): log it and try the same step again.
+        this.log.error(`reserve failed: ${coerceError(e).message}`);
+        await sleep(1000, this.stopping === 'abort' ? undefined : this.wake.signal);
+        if (this.stopping && finish.mode === 'none') break;
+        continue;
+      }
+      this.processed = r.processed;
+      finish = { mode: 'none', expectedProcessed: r.processed };
+
+      if (r.status === 'job' || r.status === 'held') {
+        emptyPasses = 0;
+        if (armed) {
+          armed = false;
+          void this.store.disarmQueueNotifications();
+        }
+        const outcome = await this.runJob(r);
+        finish = { ...outcome, expectedProcessed: this.processed };
+        continue;
+      }
+      if (this.stopping) break;
+      if (this.pausedLocal) {
+        this.setState('paused');
+        await this.waitForWake(null);
+        continue;
+      }
+      if (r.status === 'paused') {
+        this.setState('paused');
+        await this.waitForWake(Math.min(this.o.blockTimeout, 1) * 1000);
+        continue;
+      }
+      // empty
+      if (this.o.drain) {
+        this.log.info('every queue is empty; --drain: stopping');
+        this.stopping = 'graceful';
+        break;
+      }
+      this.setState('idle');
+      if (this.o.nonblockingPop) {
+        emptyPasses += 1;
+        const s = backoffDelay(emptyPasses, this.o.backoffMin, this.o.backoffMax);
+        this.log.debug(`queues empty; sleeping ${s}s`);
+        await this.waitForWake(s * 1000);
+        continue;
+      }
+      if (!armed) {
+        armed = await this.store.armQueueNotifications();
+        // Armed: look once more before waiting, so a push between the last pass and the arming is not missed.
+        if (armed) continue;
+        await this.waitForWake(1000);
+        continue;
+      }
+      const wildcard = this.queueSpecs.some(s => s.isGlob || s.negate);
+      const relevant = wildcard ? null : new Set(this.queueSpecs.map(s => this.store.keys.queue(s.pattern)));
+      const res = await this.store.waitForQueueChange(relevant ? k => relevant.has(k) : null, this.o.blockTimeout * 1000, this.freshWake());
+      if (res === 'timeout') armed = await this.store.armQueueNotifications();
+    }
+    if (armed) await this.store.disarmQueueNotifications();
+  }
+
+  private freshWake(): AbortSignal {
+    if (this.wake.signal.aborted) this.wake = new AbortController();
+    return this.wake.signal;
+  }
+
+  private async waitForWake(ms: number | null): Promise<void> {
+    const signal = this.freshWake();
+    if (this.stopping || (ms === null && !this.pausedLocal)) return;
+    await sleep(ms ?? 2 ** 31 - 1, signal);
+  }
+
+  /** Runs one reserved job and returns how to record it. Never throws. */
+  private async runJob(r: Extract<ReserveResult, { status: 'job' | 'held' }>): Promise<Omit<FinishSpec, 'expectedProcessed'>> {
+    let queue: string;
+    let raw: string;
+    if (r.status === 'held') {
+      const w = decodeWorkingOn(r.record);
+      queue = w?.queue ?? '';
+      raw = w?.rawPayload ?? r.record;
+      this.log.warn(`resuming the job already recorded in worker:${this.id} (a reply was lost to a dropped connection)`);
+    } else {
+      queue = r.queue;
+      raw = r.raw;
+    }
+    let className = '?';
+    let job: DecodedJob | null = null;
+    try {
+      job = decodeJob(raw);
+      className = job.className;
+    } catch (e) {
+      return this.failureOutcome(queue, raw, className, coerceError(e));
+    }
+    let abandon: (reason: string) => void = () => undefined;
+    const abandoned = new Promise<{ abandoned: string }>(res => (abandon = reason => res({ abandoned: reason })));
+    const ctrl = new AbortController();
+    this.current = { queue, raw, className, since: new Date(), ctrl, abandon };
+    this.setState('working');
+    this.emitSafe('job', { queue, className, raw });
+    const ctx: JobContext = {
+      queue,
+      workerId: this.id,
+      className,
+      payload: job.payload,
+      signal: ctrl.signal,
+      logger: this.log.child(className),
+    };
+    try {
+      const resolved = this.jobs.resolve(className);
+      const run = (async () => resolved.invoke(job.args, ctx))().then(
+        () => ({ ok: true as const }),
+        (e: unknown) => ({ error: coerceError(e) }),
+      );
+      const result = await Promise.race([run, abandoned]);
+      if ('abandoned' in result) {
+        this.log.warn(`${className}: ${result.abandoned}`);
+        return this.dirtyOutcome(queue, raw, className, result.abandoned);
+      }
+      if ('error' in result) {
+        if (ctrl.signal.aborted) {
+          const reason = ctrl.signal.reason instanceof Error ? ctrl.signal.reason.message : 'Job aborted';
+          return this.dirtyOutcome(queue, raw, className, `${reason}: ${result.error.message}`);
+        }
+        return this.failureOutcome(queue, raw, className, result.error);
+      }
+      this.log.info(`done: ${className} from ${queue}`);
+      this.emitSafe('success', { queue, className, raw });
+      return { mode: 'success' };
+    } catch (e) {
+      return this.failureOutcome(queue, raw, className, coerceError(e));
+    } finally {
+      if (this.current?.abortTimer) clearTimeout(this.current.abortTimer);
+      this.current = null;
+      this.setState(this.stopping ? 'stopping' : this.pausedLocal ? 'paused' : 'idle');
+    }
+  }
+
+  private failureOutcome(queue: string, raw: string, className: string, err: Error): Omit<FinishSpec, 'expectedProcessed'> {
+    const exception = exceptionNameOf(err);
+    const badInput = err instanceof PayloadDecodeError || err instanceof UnknownJobClassError;
+    const level = badInput ? 'warn' : 'info';
+    this.log[level](`failed: ${className} from ${queue}: ${exception}: ${err.message}`);
+    this.emitSafe('failure', { queue, className, raw, exception, error: err.message });
+    return {
+      mode: 'failure',
+      failureRecord: encodeFailure({
+        failedAt: formatFailedAt(new Date()),
+        rawPayload: raw,
+        exception,
+        error: err.message,
+        backtrace: badInput ? [] : backtraceOf(err, REGISTRY_FILE),
+        worker: this.id,
+        queue,
+      }),
+    };
+  }
+
+  private dirtyOutcome(queue: string, raw: string, className: string, message: string): Omit<FinishSpec, 'expectedProcessed'> {
+    this.emitSafe('failure', { queue, className, raw, exception: 'Resque::DirtyExit', error: message });
+    return {
+      mode: 'dirty',
+      failureRecord: encodeFailure({
+        failedAt: formatFailedAt(new Date()),
+        rawPayload: raw,
+        exception: 'Resque::DirtyExit',
+        error: message,
+        backtrace: [],
+        worker: this.id,
+        queue,
+      }),
+    };
+  }
+
+  private async finishStop(): Promise<void> {
+    this.setState('stopping');
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+    try {
+      await this.store.unregister(this.id);
+      this.log.info('unregistered');
+    } catch (e) {
+      this.emitSafe('error', coerceError(e));
+    }
+    await this.store.close().catch(() => undefined);
+    this.setState('stopped');
+    this.emitSafe('stopped', undefined);
+    this.resolveStopped();
+  }
+
+  /**
+   * Resque's prune at start, under the 60 s lock: workers whose heartbeat is older than
+   * pruneInterval by Redis time, and same-host workers whose pid is gone. A pruned worker that
+   * held a job gets a DirtyExit failure, as Ruby writes it. A live process is never pruned.
+   */
+  async pruneDeadWorkers(): Promise<string[]> {
+    if (!(await this.store.acquirePruneLock(this.id))) return [];
+    const [all, beats, now] = await Promise.all([this.store.listWorkers(), this.store.allHeartbeats(), this.store.serverTime()]);
+    const pruned: string[] = [];
+    for (const wid of all) {
+      if (wid === this.id) continue;
+      const hb = beats[wid];
+      if (hb !== undefined) {
+        const t = parseResqueTime(hb);
+        if (!t) this.log.warn(`worker ${wid} has an unreadable heartbeat ${JSON.stringify(hb)}; not pruning it`);
+        else if (now - t.getTime() / 1000 > this.o.pruneInterval) {
+          await this.pruneOne(wid, 'Resque::PruneDeadWorkerDirtyExit', cls => `Worker ${wid} did not gracefully exit while processing ${cls}`);
+          pruned.push(wid);
+          continue;
+        }
+      }
+      const parts = parseWorkerId(wid);
+      if (!parts || parts.host !== this.hostname || pidAlive(parts.pid)) continue;
+      await this.pruneOne(wid, 'Resque::DirtyExit', () => 'Job still being processed');
+      pruned.push(wid);
+    }
+    return pruned;
+  }
+
+  private async pruneOne(wid: string, exception: string, message: (cls: string) => string): Promise<void> {
+    const value = await this.store.getWorkingOn(wid);
+    let dirty: { expected: string; record: string } | undefined;
+    if (value) {
+      const w = decodeWorkingOn(value);
+      const raw = w?.rawPayload ?? value;
+      let cls = '';
+      try {
+        cls = decodeJob(raw).className;
+      } catch {
+        /* keep '' */
+      }
+      dirty = {
+        expected: value,
+        record: encodeFailure({
+          failedAt: formatFailedAt(new Date()),
+          rawPayload: raw,
+          exception,
+          error: message(cls),
+          backtrace: [],
+          worker: wid,
+          queue: w?.queue ?? '',
+        }),
+      };
+    }
+    await this.store.unregister(wid, dirty);
+    this.log.info(`pruned dead worker ${wid}${dirty ? ' (its job recorded as ' + exception + ')' : ''}`);
+  }
+
+  private setState(s: WorkerState): void {
+    if (this.state === s && s !== 'working') return;
+    this.state = s;
+    this.emitSafe('status', this.describe());
+  }
+
+  private emitSafe(event: string, arg: unknown): void {
+    try {
+      this.emit(event, arg);
+    } catch (e) {
+      this.log.error(`a '${event}' listener threw: ${coerceError(e).message}`);
+    }
+  }
+}
+
+/** Frames from here on are pyres-ts's, not the job's. */
+const REGISTRY_FILE = require.resolve('../jobs/registry');
+
+export function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function positive(name: string, v: number): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new ConfigError(`${name} must be a number greater than 0, got ${String(v)}`);
+  return v;
+}
+function nonNegative(name: string, v: number): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ConfigError(`${name} must be a number of 0 or more, got ${String(v)}`);
+  return v;
+}
