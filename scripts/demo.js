@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+'use strict';
+// `npm run demo`: a throwaway redis-server (unless --redis/REDIS_URL is given or something
+// answers on 127.0.0.1:6379), sample jobs enqueued, two pyres-ts workers working them off,
+// then the same view resque-web would show. Leaves nothing running.
+const { spawn, spawnSync } = require('node:child_process');
+const net = require('node:net');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { Client } = require('../dist/index.js');
+const { formatStatus } = require('../dist/cli/status.js');
+
+const root = path.resolve(__dirname, '..');
+const bin = path.join(root, 'bin', 'pyres-ts');
+
+function answers(port, host = '127.0.0.1') {
+  return new Promise(resolve => {
+    const s = net.connect({ port, host });
+    const done = ok => (s.destroy(), resolve(ok));
+    s.setTimeout(500, () => done(false));
+    s.on('error', () => done(false));
+    s.on('connect', () => s.write('PING\r\n'));
+    s.on('data', d => done(d.toString().startsWith('+PONG') || d.toString().startsWith('-NOAUTH')));
+  });
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function startThrowawayRedis() {
+  const which = spawnSync('sh', ['-c', 'command -v redis-server']);
+  if (which.status !== 0) {
+    console.error('redis-server is not installed. Install it (Debian/Ubuntu: sudo apt-get install -y redis-server) or pass --redis redis://host:port');
+    process.exit(1);
+  }
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pyres-demo-'));
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  for (let i = 0; i < 50 && !(await answers(port)); i++) await new Promise(r => setTimeout(r, 100));
+  const stop = () => {
+    child.kill('SIGTERM');
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  process.on('exit', stop);
+  return { url: `redis://127.0.0.1:${port}`, stop };
+}
+
+async function main() {
+  const i = process.argv.indexOf('--redis');
+  let url = i > 0 ? process.argv[i + 1] : process.env.REDIS_URL;
+  let namespace = 'resque';
+  let server = null;
+  if (!url && (await answers(6379))) {
+    url = 'redis://127.0.0.1:6379';
+    namespace = 'pyres-demo'; // someone's Redis: stay out of their resque: keys
+  }
+  if (!url) {
+    server = await startThrowawayRedis();
+    url = server.url;
+    console.log(`started a throwaway redis-server at ${url}`);
+  }
+  console.log(`Redis: ${url}  namespace: ${namespace}\n`);
+
+  const client = new Client({ connection: { url }, namespace });
+  await client.connect();
+  let n = 0;
+  for (let k = 1; k <= 8; k++) (await client.enqueue('p1', 'ResizeImage', `/img/${k}.png`, 640), n++);
+  for (let k = 1; k <= 6; k++) (await client.enqueue('p9', 'MyApp::SendWelcome', k, `user${k}@example.com`), n++);
+  await client.enqueue('p10', 'myapp.billing.ChargeCard', 'A-1', 1999), n++;
+  await client.enqueue('p10', 'ChargeCard', 'A-2', 500000), n++;
+  await client.enqueue('p10', 'NoSuchJob', 1), n++;
+  await client.store.enqueue('p9', 'this is not JSON'), n++;
+  console.log(`enqueued ${n} jobs (one over the card limit, one of an unknown class, one not even JSON)\n`);
+  console.log(formatStatus(await client.status()));
+
+  const workers = [0, 1].map(() =>
+    spawn(process.execPath, [bin, 'worker', '--queues', 'p10,p9,p1', '--jobs', path.join(root, 'examples', 'jobs.js'), '--drain', '--redis', url, '--namespace', namespace], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    }),
+  );
+  await Promise.all(workers.map(w => new Promise(r => w.on('exit', r))));
+
+  console.log('\nafter two workers drained the queues:\n');
+  const s = await client.status();
+  console.log(formatStatus(s));
+  for (const raw of await client.store.failedRange(0, 10)) {
+    const f = JSON.parse(raw);
+    console.log(`  failed: ${f.exception}: ${f.error}`);
+  }
+  await client.close();
+  if (server) server.stop();
+  console.log('\ndone. Try: npx pyres-ts --help');
+}
+
+main().catch(e => {
+  console.error(e.message);
+  process.exit(1);
+});
