@@ -77,3 +77,51 @@ function describe(a: SignalAction): string {
     ignore: 'ignored',
   }[a];
 }
+
+/** What the master's signals drive. */
+export interface MasterController {
+  stop(graceful: boolean, reason: string): Promise<void>;
+  reload(): void;
+  addOne(): void;
+  removeOne(): void;
+  pause(): void;
+  resume(): void;
+  scaleToZero(): void;
+}
+
+/**
+ * Master signals:
+ *   QUIT             children finish their jobs; after --term-timeout the rest are killed
+ *   TERM, INT        children's jobs are aborted (AbortSignal); after --term-timeout, killed
+ *   HUP              reload the configuration; only changed groups are touched
+ *   TTIN, USR1       one more child (first group); TTOU one fewer
+ *   USR2, CONT       pause / resume every child
+ *   WINCH            scale every group to zero, keep the master
+ */
+export const MASTER_SIGNALS: Readonly<Record<string, (m: MasterController, sig: string) => void>> = {
+  SIGQUIT: (m, s) => void m.stop(true, s),
+  SIGTERM: (m, s) => void m.stop(false, s),
+  SIGINT: (m, s) => void m.stop(false, s),
+  SIGHUP: m => m.reload(),
+  SIGTTIN: m => m.addOne(),
+  SIGUSR1: m => m.addOne(),
+  SIGTTOU: m => m.removeOne(),
+  SIGUSR2: m => m.pause(),
+  SIGCONT: m => m.resume(),
+  SIGWINCH: m => m.scaleToZero(),
+};
+
+export function installMasterSignals(m: MasterController, log: (msg: string) => void, proc: NodeJS.Process = process): () => void {
+  const handlers = new Map<string, () => void>();
+  for (const [sig, act] of Object.entries(MASTER_SIGNALS)) {
+    const h = (): void => {
+      log(`${sig} received`);
+      act(m, sig);
+    };
+    handlers.set(sig, h);
+    proc.on(sig as NodeJS.Signals, h);
+  }
+  return () => {
+    for (const [sig, h] of handlers) proc.removeListener(sig as NodeJS.Signals, h);
+  };
+}

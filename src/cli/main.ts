@@ -5,6 +5,8 @@ import { VERSION } from '../version';
 import { type ConnectionArgs, connectionFromArgs, withConnectionOptions } from './options';
 import { formatStatus } from './status';
 import { runWorker, type WorkerArgs, workerBuilder } from './workerCommand';
+import { type MasterArgs, masterBuilder, runMaster } from './masterCommand';
+import { ctlBuilder, runCtl } from './ctlCommand';
 
 class UsageError extends PyresError {}
 
@@ -15,7 +17,7 @@ export async function run(argv: string[]): Promise<number> {
     .scriptName('pyres-ts')
     .version(VERSION)
     .strict()
-    .demandCommand(1, 'give a command: worker, enqueue, status (see --help)')
+    .demandCommand(1, 'give a command: worker, master, ctl, enqueue, status (see --help)')
     .recommendCommands()
     .fail((msg, err) => {
       throw err ?? new UsageError(msg);
@@ -26,6 +28,22 @@ export async function run(argv: string[]): Promise<number> {
       y => workerBuilder(y),
       async a => {
         code = await runWorker(a as unknown as WorkerArgs);
+      },
+    )
+    .command(
+      ['master [queuesPositional]', 'manager'],
+      'pre-fork and supervise worker children',
+      y => masterBuilder(y),
+      async a => {
+        code = await runMaster(a as unknown as MasterArgs);
+      },
+    )
+    .command(
+      'ctl <action> [master] [spec]',
+      'control masters on any host: list, status, watch, scale, pause, resume, stop',
+      y => ctlBuilder(y),
+      async a => {
+        code = await runCtl(a as never);
       },
     )
     .command(

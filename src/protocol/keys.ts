@@ -47,4 +47,22 @@ export class ResqueKeys {
   get pauseAll(): string {
     return this.key('pause-all-workers');
   }
+
+  /** pyres-ts masters advertise here (set of `host:pid`). */
+  get masters(): string {
+    return this.key('pyres-ts:masters');
+  }
+  master(id: string): string {
+    return this.key(`pyres-ts:master:${id}`);
+  }
+  masterCommands(id: string): string {
+    return this.key(`pyres-ts:master:${id}:commands`);
+  }
+  /** Pyres' Khan registry (`host:pid:pool_size`) and its command lists. */
+  get khans(): string {
+    return this.key('khans');
+  }
+  khan(id: string): string {
+    return this.key(`khan:${id}`);
+  }
 }

@@ -311,6 +311,64 @@ export class RedisStore extends EventEmitter {
     return v !== null && v.trim().toLowerCase() === 'true';
   }
 
+  // ---- masters (pyres-ts) and Khans (pyres) -----------------------------------------------
+
+  async advertiseMaster(id: string, info: string, ttlSeconds: number): Promise<void> {
+    await this.exec(this.redis.pipeline().sadd(this.keys.masters, id).set(this.keys.master(id), info, 'EX', ttlSeconds));
+  }
+
+  async withdrawMaster(id: string): Promise<void> {
+    await this.exec(this.redis.pipeline().srem(this.keys.masters, id).del(this.keys.master(id)).del(this.keys.masterCommands(id)));
+  }
+
+  /** Every advertised master's info; entries whose info expired (a dead master) are dropped. */
+  async listMasters(): Promise<Array<{ id: string; info: string }>> {
+    const ids = (await this.redis.smembers(this.keys.masters)).sort();
+    if (ids.length === 0) return [];
+    const infos = await this.redis.mget(...ids.map(id => this.keys.master(id)));
+    const stale = ids.filter((_, i) => infos[i] === null);
+    if (stale.length) await this.redis.srem(this.keys.masters, ...stale);
+    return ids.flatMap((id, i) => (infos[i] === null ? [] : [{ id, info: infos[i] as string }]));
+  }
+
+  async pushMasterCommand(id: string, command: string): Promise<void> {
+    await this.redis.rpush(this.keys.masterCommands(id), command);
+  }
+
+  async popMasterCommands(id: string): Promise<string[]> {
+    return this.popAll(this.keys.masterCommands(id));
+  }
+
+  /** Pyres' Khan registry: the id carries the pool size, so a resize renames it. */
+  async renameKhan(oldId: string | null, newId: string | null): Promise<void> {
+    const p = this.redis.pipeline();
+    if (oldId) p.srem(this.keys.khans, oldId);
+    if (newId) p.sadd(this.keys.khans, newId);
+    await this.exec(p);
+  }
+
+  async popKhanCommands(khanId: string): Promise<string[]> {
+    return this.popAll(this.keys.khan(khanId));
+  }
+
+  /** Total length of the given queues. */
+  async queueDepth(queues: readonly string[]): Promise<number> {
+    if (queues.length === 0) return 0;
+    const p = this.redis.pipeline();
+    for (const q of queues) p.llen(this.keys.queue(q));
+    return (await this.exec(p)).reduce<number>((a, n) => a + Number(n), 0);
+  }
+
+  private async popAll(key: string): Promise<string[]> {
+    const out: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      const v = await this.redis.lpop(key);
+      if (v === null) break;
+      out.push(v);
+    }
+    return out;
+  }
+
   // ---- waiting for work without popping (blocking mode) ----------------------------------
 
   /**

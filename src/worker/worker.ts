@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { hostname as osHostname } from 'node:os';
 import { ConfigError, DirtyExitError, PayloadDecodeError, UnknownJobClassError, coerceError } from '../errors';
-import { type JobContext, JobRegistry } from '../jobs/registry';
+import { type JobContext, JobRegistry, type ResolvedJob } from '../jobs/registry';
 import { createLogger, type Logger } from '../logging/logger';
 import { decodeJob, type DecodedJob } from '../protocol/job';
 import { globToLuaPattern, hasPatterns, parseQueueList, type QueueSpec } from '../protocol/queues';
@@ -51,6 +51,8 @@ export interface JobEvent {
   queue: string;
   className: string;
   raw: string;
+  /** On 'job': the job's own timeout in seconds (a `timeout` property), if it has one. */
+  timeout?: number | null;
 }
 
 /**
@@ -229,9 +231,13 @@ export class Worker extends EventEmitter {
     return this.stopped;
   }
 
-  /** USR1: abort the current job (its AbortSignal fires) and go on with the next one. */
-  abortCurrentJob(reason = 'SIGUSR1'): boolean {
-    return this.abortCurrent(reason, false);
+  /**
+   * USR1: abort the current job (its AbortSignal fires) and go on with the next one. Unless
+   * `abandon` is false, a job still running after termTimeout is recorded as a dirty exit and
+   * abandoned; a master passes false because it kills the child itself.
+   */
+  abortCurrentJob(reason = 'SIGUSR1', opts: { abandon?: boolean } = {}): boolean {
+    return this.abortCurrent(reason, false, opts.abandon ?? true);
   }
 
   /** USR2: reserve nothing new until resume(). The current job goes on. */
@@ -254,11 +260,12 @@ export class Worker extends EventEmitter {
 
   // ---------------------------------------------------------------------------------------
 
-  private abortCurrent(reason: string, stopping: boolean): boolean {
+  private abortCurrent(reason: string, stopping: boolean, abandon = true): boolean {
     const cur = this.current;
     if (!cur || cur.ctrl.signal.aborted) return false;
-    this.log.info(`aborting ${cur.className} (${reason}); it has ${this.o.termTimeout}s to finish`);
+    this.log.info(`aborting ${cur.className} (${reason})${abandon ? `; it has ${this.o.termTimeout}s to finish` : ''}`);
     cur.ctrl.abort(new DirtyExitError(`Job aborted by ${reason}`));
+    if (!abandon) return true;
     cur.abortTimer = setTimeout(
       () => cur.abandon(`Job aborted by ${reason} was still running after ${this.o.termTimeout}s; ${stopping ? 'worker exited' : 'abandoned'}`),
       this.o.termTimeout * 1000,
@@ -368,12 +375,19 @@ export class Worker extends EventEmitter {
     } catch (e) {
       return this.failureOutcome(queue, raw, className, coerceError(e));
     }
+    let resolved: ResolvedJob | null = null;
+    let resolveError: Error | null = null;
+    try {
+      resolved = this.jobs.resolve(className);
+    } catch (e) {
+      resolveError = coerceError(e);
+    }
     let abandon: (reason: string) => void = () => undefined;
     const abandoned = new Promise<{ abandoned: string }>(res => (abandon = reason => res({ abandoned: reason })));
     const ctrl = new AbortController();
     this.current = { queue, raw, className, since: new Date(), ctrl, abandon };
     this.setState('working');
-    this.emitSafe('job', { queue, className, raw });
+    this.emitSafe('job', { queue, className, raw, timeout: resolved?.timeout ?? null });
     const ctx: JobContext = {
       queue,
       workerId: this.id,
@@ -383,8 +397,9 @@ export class Worker extends EventEmitter {
       logger: this.log.child(className),
     };
     try {
-      const resolved = this.jobs.resolve(className);
-      const run = (async () => resolved.invoke(job.args, ctx))().then(
+      if (!resolved) throw resolveError ?? new Error(`cannot resolve ${className}`);
+      const job_ = resolved;
+      const run = (async () => job_.invoke(job.args, ctx))().then(
         () => ({ ok: true as const }),
         (e: unknown) => ({ error: coerceError(e) }),
       );

@@ -1,0 +1,107 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError } from '../errors';
+import { parseQueueList } from '../protocol/queues';
+
+/** One group of identical children: the queue list they work and how many there are. */
+export interface GroupSpec {
+  /** The queue list as given, `p10,p9`; also the group's key. */
+  readonly queues: string;
+  readonly count: number;
+  /** With autoscaling: the bounds (count starts at min). */
+  readonly min?: number;
+  readonly max?: number;
+}
+
+function group(queues: string, value: unknown, where: string): GroupSpec {
+  const q = queues.trim();
+  parseQueueList(q); // validates names
+  const bad = (): never => {
+    throw new ConfigError(`${where}: ${JSON.stringify(q)} needs a worker count (4) or a range (2..8), got ${JSON.stringify(value)}`);
+  };
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value) || value < 0) bad();
+    return { queues: q, count: value };
+  }
+  if (typeof value === 'string') {
+    const m = /^\s*(\d+)\s*(?:\.\.\s*(\d+)\s*)?$/.exec(value);
+    if (!m) return bad();
+    const min = Number(m[1]);
+    if (m[2] === undefined) return { queues: q, count: min };
+    const max = Number(m[2]);
+    if (max < min) throw new ConfigError(`${where}: ${JSON.stringify(q)}: the range ${value} has max below min`);
+    return { queues: q, count: min, min, max };
+  }
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    const o = value as Record<string, unknown>;
+    const min = Number(o['min'] ?? o['count'] ?? 0);
+    const max = Number(o['max'] ?? min);
+    if (!Number.isInteger(min) || !Number.isInteger(max) || min < 0 || max < min) bad();
+    return { queues: q, count: min, ...(o['max'] !== undefined ? { min, max } : {}) };
+  }
+  return bad();
+}
+
+/** resque-pool-dynamic's spec string: `p10,p9=4:p1=1:*=1`; a count may be a range `2..8`. */
+export function parseWorkersSpec(spec: string): GroupSpec[] {
+  const out: GroupSpec[] = [];
+  for (const part of spec.split(':').map(s => s.trim()).filter(Boolean)) {
+    const eq = part.lastIndexOf('=');
+    if (eq <= 0) throw new ConfigError(`--workers: ${JSON.stringify(part)} is not queues=count (e.g. p10,p9=4)`);
+    out.push(group(part.slice(0, eq), part.slice(eq + 1), '--workers'));
+  }
+  if (out.length === 0) throw new ConfigError('--workers is empty; e.g. --workers "p10,p9=4:p1=1"');
+  return dedupe(out, '--workers');
+}
+
+/**
+ * A resque-pool YAML file: `"p10,p9": 4` at the top level; a top-level key whose value is a map
+ * is an environment section, and the one named by `environment` overrides the top level.
+ */
+export function parsePoolYaml(text: string, environment: string | undefined, where = '--config'): GroupSpec[] {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    throw new ConfigError(`${where}: not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (doc === null || doc === undefined) return [];
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`${where}: expected a map of "queues": count`);
+  const merged = new Map<string, unknown>();
+  const envs: string[] = [];
+  for (const [k, v] of Object.entries(doc as Record<string, unknown>)) {
+    if (v && typeof v === 'object' && !Array.isArray(v) && !('min' in v) && !('max' in v) && !('count' in v)) envs.push(k);
+    else merged.set(k, v);
+  }
+  if (environment !== undefined) {
+    const section = (doc as Record<string, unknown>)[environment];
+    if (section === undefined && envs.length > 0) {
+      throw new ConfigError(`${where}: no section for environment ${JSON.stringify(environment)} (sections: ${envs.join(', ')})`);
+    }
+    if (section && typeof section === 'object') for (const [k, v] of Object.entries(section as Record<string, unknown>)) merged.set(k, v);
+  }
+  return dedupe([...merged].map(([k, v]) => group(k, v, where)), where);
+}
+
+export function loadPoolFile(path: string, environment: string | undefined): GroupSpec[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`--config ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  return parsePoolYaml(text, environment, `--config ${path}`);
+}
+
+function dedupe(groups: GroupSpec[], where: string): GroupSpec[] {
+  const seen = new Set<string>();
+  for (const g of groups) {
+    if (seen.has(g.queues)) throw new ConfigError(`${where}: the queue list ${JSON.stringify(g.queues)} appears twice`);
+    seen.add(g.queues);
+  }
+  return groups;
+}
+
+export function describeGroups(groups: readonly GroupSpec[]): string {
+  return groups.map(g => `${g.queues}=${g.min !== undefined ? `${g.min}..${g.max}` : g.count}`).join(':');
+}

@@ -1,0 +1,175 @@
+/**
+ * Shared plumbing for the process tests: a Redis client on this jest worker's private db,
+ * a ledger file per test, a started real worker, and small polling/inspection helpers.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import Redis from 'ioredis';
+import { flushTestDb, testDbUrl } from '../support/redisServer';
+import { killAll, spawnCli, type Spawned, type SpawnOptions } from '../support/spawn';
+
+export const HOST = os.hostname().trim();
+export const JOBS = 'fixtures/jobs/basic.js';
+export const NS = 'resque';
+export const k = (s: string): string => `${NS}:${s}`;
+
+export const FAILURE_KEYS = ['failed_at', 'payload', 'exception', 'error', 'backtrace', 'worker', 'queue'];
+export const FAILED_AT_RE = /^\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2} UTC$/;
+export const STARTED_RE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} [+-]\d{4}$/;
+export const HEARTBEAT_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00$/;
+
+export const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
+
+export function workerIdFor(pid: number, queues = 'p10,p9'): string {
+  return `${HOST}:${pid}:${queues}`;
+}
+
+/** Polls `fn` until it returns a truthy value; rejects with `what` after timeoutMs. */
+export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs: number, what: string, everyMs = 25): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  for (;;) {
+    last = await fn();
+    if (last) return last as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
+    await sleep(everyMs);
+  }
+}
+
+/**
+ * The per-file environment: call in a describe (or at top level). Flushes the db before every
+ * test, creates a fresh ledger file, and closes the client after the file.
+ */
+export function processTestEnv() {
+  const url = testDbUrl();
+  const db = Number(url.slice(url.lastIndexOf('/') + 1));
+  const env = {
+    url,
+    db,
+    redis: null as unknown as Redis,
+    ledger: '',
+    tmp: '',
+    /** Lines in the ledger so far. */
+    ledgerLines(): string[] {
+      try {
+        return fs.readFileSync(env.ledger, 'utf8').split('\n').filter(Boolean);
+      } catch {
+        return [];
+      }
+    },
+    waitForLedger(re: RegExp, timeoutMs = 5000): Promise<string> {
+      return waitFor(() => env.ledgerLines().find(l => re.test(l)), timeoutMs, `a ledger line matching ${re}`);
+    },
+    spawnOpts(extra: SpawnOptions['env'] = {}): SpawnOptions {
+      return { redisUrl: url, env: { PYRES_TEST_LEDGER: env.ledger, ...extra } };
+    },
+    /** Starts `pyres-ts worker --queues <queues> --jobs basic.js ...extra`, resolved once it logged `registered`. */
+    async startWorker(extra: string[] = [], queues = 'p10,p9', opts: { jobs?: string[] } = {}): Promise<{ proc: Spawned; id: string }> {
+      const jobs = opts.jobs ?? [JOBS];
+      const proc = spawnCli(['worker', '--queues', queues, ...jobs.flatMap(j => ['--jobs', j]), ...extra], env.spawnOpts());
+      await proc.waitForLine(/registered;/, 8000);
+      return { proc, id: workerIdFor(proc.pid, queues) };
+    },
+    /** `SADD queues q` + `RPUSH queue:q raw` (raw bytes, nothing checked). */
+    async push(queue: string, raw: string): Promise<void> {
+      await env.redis.pipeline().sadd(k('queues'), queue).rpush(k(`queue:${queue}`), raw).exec();
+    },
+    async enqueue(queue: string, cls: string, ...args: unknown[]): Promise<string> {
+      const raw = `{"class":${JSON.stringify(cls)},"args":${JSON.stringify(args)}}`;
+      await env.push(queue, raw);
+      return raw;
+    },
+    async failures(): Promise<string[]> {
+      return env.redis.lrange(k('failed'), 0, -1);
+    },
+    async stat(name: string): Promise<string | null> {
+      return env.redis.get(k(`stat:${name}`));
+    },
+    /** Asserts that nothing of worker `id` is left in Redis (Resque's unregister). */
+    async expectUnregistered(id: string): Promise<void> {
+      const r = env.redis;
+      expect(await r.sismember(k('workers'), id)).toBe(0);
+      expect(await r.exists(k(`worker:${id}`))).toBe(0);
+      expect(await r.exists(k(`worker:${id}:started`))).toBe(0);
+      expect(await r.hexists(k('workers:heartbeat'), id)).toBe(0);
+      expect(await r.exists(k(`stat:processed:${id}`))).toBe(0);
+      expect(await r.exists(k(`stat:failed:${id}`))).toBe(0);
+    },
+    /** Redis TIME in seconds. */
+    async serverTime(): Promise<number> {
+      const [s, us] = await env.redis.time();
+      return Number(s) + Number(us) / 1e6;
+    },
+    /** Source addresses (`ip:port`) of the connections a worker process opened (by CLIENT SETNAME). */
+    async clientAddrs(pid: number): Promise<string[]> {
+      const list = (await env.redis.call('CLIENT', 'LIST')) as string;
+      return list
+        .split('\n')
+        .filter(l => new RegExp(`\\bname=pyres-ts:worker:${pid}(:|\\s|$)`).test(l))
+        .map(l => /\baddr=(\S+)/.exec(l)?.[1] ?? '')
+        .filter(Boolean);
+    },
+  };
+
+  beforeAll(() => {
+    env.redis = new Redis(url, { maxRetriesPerRequest: 2 });
+  });
+  beforeEach(async () => {
+    await flushTestDb(url);
+    env.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pyres-ts-proc-'));
+    env.ledger = path.join(env.tmp, 'ledger.txt');
+  });
+  afterEach(async () => {
+    await killAll();
+    if (env.tmp) fs.rmSync(env.tmp, { recursive: true, force: true });
+  });
+  afterAll(async () => {
+    await env.redis.quit().catch(() => env.redis.disconnect());
+  });
+  return env;
+}
+
+export interface MonitorEvent {
+  /** Server time, seconds. */
+  time: number;
+  args: string[];
+  source: string;
+  database: number;
+}
+
+/** MONITOR on its own connection; collects every command the server executes. */
+export async function startMonitor(url: string): Promise<{ events: MonitorEvent[]; stop(): Promise<void> }> {
+  const base = new Redis(url, { lazyConnect: true });
+  const mon = await base.monitor();
+  const events: MonitorEvent[] = [];
+  mon.on('monitor', (time: string, args: string[], source: string, database: string) => {
+    events.push({ time: Number(time), args, source, database: Number(database) });
+  });
+  return {
+    events,
+    async stop() {
+      mon.disconnect();
+      base.disconnect();
+    },
+  };
+}
+
+/** Parses a failure record and checks the shape every record must have. */
+export function parseFailure(raw: string): {
+  failed_at: string;
+  payload: unknown;
+  exception: string;
+  error: string;
+  backtrace: string[];
+  worker: string;
+  queue: string;
+} {
+  const rec = JSON.parse(raw) as Record<string, unknown>;
+  expect(Object.keys(rec)).toEqual(FAILURE_KEYS);
+  expect(rec['failed_at']).toMatch(FAILED_AT_RE);
+  expect(Array.isArray(rec['backtrace'])).toBe(true);
+  expect(typeof rec['exception']).toBe('string');
+  expect(typeof rec['error']).toBe('string');
+  return rec as ReturnType<typeof parseFailure>;
+}
