@@ -5,13 +5,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, coerceError } from '../errors';
 import type { Logger } from '../logging/logger';
-import { decodeJob } from '../protocol/job';
 import { parseQueueList, resolveQueues } from '../protocol/queues';
-import { decodeWorkingOn, encodeFailure } from '../protocol/records';
-import { formatFailedAt } from '../protocol/time';
 import { formatWorkerId } from '../protocol/workerId';
 import type { ConnectionOptions } from '../store/connection';
 import { RedisStore } from '../store/redisStore';
+import { unregisterDeadWorker } from '../worker/prune';
 import { VERSION } from '../version';
 import { describeGroups, type GroupSpec } from './groups';
 import { type ChildConfig, type MasterToChild, isChildMessage } from './ipc';
@@ -410,28 +408,12 @@ export class Master extends EventEmitter {
     const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
     const lived = Date.now() - c.startedAt;
     try {
-      const value = await this.store.getWorkingOn(c.workerId);
-      let dirty: { expected: string; record: string } | undefined;
-      if (value) {
-        const w = decodeWorkingOn(value);
-        const raw = w?.rawPayload ?? value;
-        const exception = c.killedFor?.exception ?? 'Resque::DirtyExit';
-        const error =
-          c.killedFor?.error ??
-          (signal ? `Child process received unhandled signal pid ${c.pid} ${signal}` : `Child process ${c.pid} exited with code ${code} while processing`);
-        dirty = {
-          expected: value,
-          record: encodeFailure({ failedAt: formatFailedAt(new Date()), rawPayload: raw, exception, error, backtrace: [], worker: c.workerId, queue: w?.queue ?? '' }),
-        };
-        let cls = '?';
-        try {
-          cls = decodeJob(raw).className;
-        } catch {
-          /* shown as ? */
-        }
-        this.log.warn(`child ${c.pid} ${how} while working on ${cls}; recorded as ${exception}`);
-      }
-      await this.store.unregister(c.workerId, dirty);
+      const exception = c.killedFor?.exception ?? 'Resque::DirtyExit';
+      const cls = await unregisterDeadWorker(this.store, c.workerId, exception, () =>
+        c.killedFor?.error ??
+        (signal ? `Child process received unhandled signal pid ${c.pid} ${signal}` : `Child process ${c.pid} exited with code ${code} while processing`),
+      );
+      if (cls !== null) this.log.warn(`child ${c.pid} ${how} while working on ${cls}; recorded as ${exception}`);
     } catch (e) {
       this.log.error(`cleaning up after child ${c.pid}: ${coerceError(e).message}`);
     }

@@ -6,11 +6,13 @@ import { createLogger, type Logger } from '../logging/logger';
 import { decodeJob, type DecodedJob } from '../protocol/job';
 import { globToLuaPattern, hasPatterns, parseQueueList, type QueueSpec } from '../protocol/queues';
 import { backtraceOf, decodeWorkingOn, encodeFailure, exceptionNameOf } from '../protocol/records';
-import { formatFailedAt, formatRunAt, formatStarted, parseResqueTime } from '../protocol/time';
-import { formatWorkerId, parseWorkerId } from '../protocol/workerId';
+import { formatFailedAt, formatRunAt, formatStarted } from '../protocol/time';
+import { formatWorkerId } from '../protocol/workerId';
 import type { ConnectionOptions } from '../store/connection';
 import { type FinishSpec, RedisStore, type ReserveResult } from '../store/redisStore';
 import { backoffDelay, sleep } from './backoff';
+import { pruneDeadWorkers } from './prune';
+export { pidAlive } from './prune';
 
 export interface WorkerOptions {
   /** Queues in priority order: `p10,p9`, `*`, globs (`p*`), `!skip`. */
@@ -481,60 +483,10 @@ export class Worker extends EventEmitter {
 
   /**
    * Resque's prune at start, under the 60 s lock: workers whose heartbeat is older than
-   * pruneInterval by Redis time, and same-host workers whose pid is gone. A pruned worker that
-   * held a job gets a DirtyExit failure, as Ruby writes it. A live process is never pruned.
+   * pruneInterval by Redis time, and same-host workers whose pid is gone.
    */
   async pruneDeadWorkers(): Promise<string[]> {
-    if (!(await this.store.acquirePruneLock(this.id))) return [];
-    const [all, beats, now] = await Promise.all([this.store.listWorkers(), this.store.allHeartbeats(), this.store.serverTime()]);
-    const pruned: string[] = [];
-    for (const wid of all) {
-      if (wid === this.id) continue;
-      const hb = beats[wid];
-      if (hb !== undefined) {
-        const t = parseResqueTime(hb);
-        if (!t) this.log.warn(`worker ${wid} has an unreadable heartbeat ${JSON.stringify(hb)}; not pruning it`);
-        else if (now - t.getTime() / 1000 > this.o.pruneInterval) {
-          await this.pruneOne(wid, 'Resque::PruneDeadWorkerDirtyExit', cls => `Worker ${wid} did not gracefully exit while processing ${cls}`);
-          pruned.push(wid);
-          continue;
-        }
-      }
-      const parts = parseWorkerId(wid);
-      if (!parts || parts.host !== this.hostname || pidAlive(parts.pid)) continue;
-      await this.pruneOne(wid, 'Resque::DirtyExit', () => 'Job still being processed');
-      pruned.push(wid);
-    }
-    return pruned;
-  }
-
-  private async pruneOne(wid: string, exception: string, message: (cls: string) => string): Promise<void> {
-    const value = await this.store.getWorkingOn(wid);
-    let dirty: { expected: string; record: string } | undefined;
-    if (value) {
-      const w = decodeWorkingOn(value);
-      const raw = w?.rawPayload ?? value;
-      let cls = '';
-      try {
-        cls = decodeJob(raw).className;
-      } catch {
-        /* keep '' */
-      }
-      dirty = {
-        expected: value,
-        record: encodeFailure({
-          failedAt: formatFailedAt(new Date()),
-          rawPayload: raw,
-          exception,
-          error: message(cls),
-          backtrace: [],
-          worker: wid,
-          queue: w?.queue ?? '',
-        }),
-      };
-    }
-    await this.store.unregister(wid, dirty);
-    this.log.info(`pruned dead worker ${wid}${dirty ? ' (its job recorded as ' + exception + ')' : ''}`);
+    return pruneDeadWorkers(this.store, { selfId: this.id, hostname: this.hostname, pruneInterval: this.o.pruneInterval, logger: this.log });
   }
 
   private setState(s: WorkerState): void {
@@ -554,16 +506,6 @@ export class Worker extends EventEmitter {
 
 /** Frames from here on are pyres-ts's, not the job's. */
 const REGISTRY_FILE = require.resolve('../jobs/registry');
-
-export function pidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function positive(name: string, v: number): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new ConfigError(`${name} must be a number greater than 0, got ${String(v)}`);

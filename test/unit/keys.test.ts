@@ -25,6 +25,21 @@ describe('ResqueKeys', () => {
     expect(k.pauseAll).toBe('resque:pause-all-workers');
   });
 
+  test("pyres' Khan keys (d3: RPUSH resque:khan:vm:13514:2 ADD) and the pyres-ts master keys", () => {
+    const k = new ResqueKeys();
+    expect(k.khans).toBe('resque:khans');
+    expect(k.khan('vm:13514:2')).toBe('resque:khan:vm:13514:2');
+    expect(k.masters).toBe('resque:pyres-ts:masters');
+    expect(k.master('vm:4242')).toBe('resque:pyres-ts:master:vm:4242');
+    expect(k.masterCommands('vm:4242')).toBe('resque:pyres-ts:master:vm:4242:commands');
+    const c = new ResqueKeys('myapp');
+    expect(c.khans).toBe('myapp:khans');
+    expect(c.khan('vm:13514:2')).toBe('myapp:khan:vm:13514:2');
+    expect(c.masters).toBe('myapp:pyres-ts:masters');
+    expect(c.master('vm:4242')).toBe('myapp:pyres-ts:master:vm:4242');
+    expect(c.masterCommands('vm:4242')).toBe('myapp:pyres-ts:master:vm:4242:commands');
+  });
+
   test('custom namespace', () => {
     const k = new ResqueKeys('myapp');
     expect(k.namespace).toBe('myapp');

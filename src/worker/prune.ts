@@ -1,0 +1,97 @@
+import type { Logger } from '../logging/logger';
+import { decodeJob } from '../protocol/job';
+import { decodeWorkingOn, encodeFailure } from '../protocol/records';
+import { formatFailedAt, parseResqueTime } from '../protocol/time';
+import { parseWorkerId } from '../protocol/workerId';
+import type { RedisStore } from '../store/redisStore';
+
+export interface PruneOptions {
+  /** The pruner's own worker id (never pruned); also the prune lock's value. */
+  selfId: string;
+  /** Same-host workers whose pid is gone are pruned. */
+  hostname: string;
+  /** A heartbeat older than this many seconds marks a worker dead. @defaultValue 300 */
+  pruneInterval?: number;
+  /** Take Resque's 60 s `pruning_dead_workers_in_progress` lock first. @defaultValue true */
+  useLock?: boolean;
+  logger: Logger;
+}
+
+/**
+ * Resque's prune_dead_workers: workers whose heartbeat is older than pruneInterval by Redis
+ * time, and same-host workers whose pid is not alive. A pruned worker that held a job gets a
+ * failure record as Ruby writes it (`Resque::PruneDeadWorkerDirtyExit` / `Resque::DirtyExit`).
+ * A live process is never pruned. Returns the pruned ids.
+ */
+export async function pruneDeadWorkers(store: RedisStore, o: PruneOptions): Promise<string[]> {
+  if ((o.useLock ?? true) && !(await store.acquirePruneLock(o.selfId))) return [];
+  const [all, beats, now] = await Promise.all([store.listWorkers(), store.allHeartbeats(), store.serverTime()]);
+  const pruned: string[] = [];
+  for (const wid of all) {
+    if (wid === o.selfId) continue;
+    const hb = beats[wid];
+    if (hb !== undefined) {
+      const t = parseResqueTime(hb);
+      if (!t) o.logger.warn(`worker ${wid} has an unreadable heartbeat ${JSON.stringify(hb)}; not pruning it`);
+      else if (now - t.getTime() / 1000 > (o.pruneInterval ?? 300)) {
+        await pruneOne(store, o.logger, wid, 'Resque::PruneDeadWorkerDirtyExit', cls => `Worker ${wid} did not gracefully exit while processing ${cls}`);
+        pruned.push(wid);
+        continue;
+      }
+    }
+    const parts = parseWorkerId(wid);
+    if (!parts || parts.host !== o.hostname || pidAlive(parts.pid)) continue;
+    await pruneOne(store, o.logger, wid, 'Resque::DirtyExit', () => 'Job still being processed');
+    pruned.push(wid);
+  }
+  return pruned;
+}
+
+async function pruneOne(store: RedisStore, log: Logger, wid: string, exception: string, message: (cls: string) => string): Promise<void> {
+  const cls = await unregisterDeadWorker(store, wid, exception, message);
+  log.info(`pruned dead worker ${wid}${cls !== null ? ` (its job recorded as ${exception})` : ''}`);
+}
+
+/**
+ * Unregisters a worker that is gone. If `worker:<id>` still holds a job, a failure record
+ * (`exception`, `message(className)`, empty backtrace, worker = the dead id) is written in
+ * the same atomic step. Returns the job's class name, or null when it held none.
+ */
+export async function unregisterDeadWorker(store: RedisStore, wid: string, exception: string, message: (cls: string) => string): Promise<string | null> {
+  const value = await store.getWorkingOn(wid);
+  let dirty: { expected: string; record: string } | undefined;
+  let cls = '';
+  if (value) {
+    const w = decodeWorkingOn(value);
+    const raw = w?.rawPayload ?? value;
+    try {
+      cls = decodeJob(raw).className;
+    } catch {
+      /* keep '' */
+    }
+    dirty = {
+      expected: value,
+      record: encodeFailure({
+        failedAt: formatFailedAt(new Date()),
+        rawPayload: raw,
+        exception,
+        error: message(cls),
+        backtrace: [],
+        worker: wid,
+        queue: w?.queue ?? '',
+      }),
+    };
+  }
+  const wrote = await store.unregister(wid, dirty);
+  return dirty && wrote ? cls || '?' : null;
+}
+
+export function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
