@@ -78,7 +78,7 @@ export async function runMaster(a: MasterArgs): Promise<number> {
   const maxJobs = a['max-jobs'];
   if (maxJobs !== undefined && (!Number.isInteger(maxJobs) || maxJobs < 1)) throw new ConfigError(`--max-jobs must be a whole number of 1 or more, got ${maxJobs}`);
   const workerArgs: Record<string, unknown> = {};
-  for (const k of ['redis', 'host', 'port', 'password', 'tls-ca', 'tls-cert', 'tls-key', 'namespace', 'log-level', 'log-file', 'nonblocking-pop', 'backoff-min', 'backoff-max', 'interval', 'heartbeat-interval'] as const) {
+  for (const k of ['redis', 'host', 'port', 'password', 'tls-ca', 'tls-cert', 'tls-key', 'namespace', 'log-level', 'log-file', 'nonblocking-pop', 'backoff-min', 'backoff-max', 'interval', 'heartbeat-interval', 'on-dirty-exit'] as const) {
     if (a[k] !== undefined) workerArgs[k] = a[k];
   }
   workerArgs['jobs'] = a.jobs.map(j => resolve(j));
@@ -96,6 +96,7 @@ export async function runMaster(a: MasterArgs): Promise<number> {
     maxJobs: maxJobs ?? null,
     workerInit: a['worker-init'] ? resolve(a['worker-init']) : null,
     autoscale,
+    onDirtyExit: a['on-dirty-exit'] ?? 'fail',
     ...(reload ? { reload } : {}),
   });
   process.title = masterTitle('starting');

@@ -17,6 +17,7 @@ export interface WorkerArgs extends ConnectionArgs {
   drain: boolean;
   'term-timeout': number;
   'heartbeat-interval': number;
+  'on-dirty-exit': 'fail' | 'requeue';
 }
 
 export function workerBuilder(y: Argv) {
@@ -30,6 +31,11 @@ export function workerBuilder(y: Argv) {
     .option('interval', { alias: 'i', type: 'number', describe: 'idle poll interval, seconds: a fixed sleep with --nonblocking-pop, the longest wait when blocking' })
     .option('drain', { type: 'boolean', default: false, describe: 'exit when every queue is empty' })
     .option('term-timeout', { type: 'number', default: 4, describe: 'seconds a job gets after TERM/INT/USR1 before a dirty exit is recorded' })
+    .option('on-dirty-exit', {
+      choices: ['fail', 'requeue'] as const,
+      default: 'fail' as const,
+      describe: "a job whose worker died or was killed mid-job: 'fail' = a Resque::DirtyExit failure (retry it in resque-web), 'requeue' = back to the head of its queue (at-least-once)",
+    })
     .option('heartbeat-interval', { type: 'number', default: 60, hidden: true });
 }
 
@@ -66,6 +72,7 @@ export async function workerFromArgs(a: WorkerArgs): Promise<Worker> {
     drain: a.drain,
     termTimeout: a['term-timeout'],
     heartbeatInterval: a['heartbeat-interval'],
+    onDirtyExit: a['on-dirty-exit'] ?? 'fail',
     logger,
   });
 }

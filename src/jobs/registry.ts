@@ -54,7 +54,9 @@ export class JobRegistry {
 
   register(name: string, job: JobDefinition): this {
     if (!name) throw new ConfigError('a job needs a non-empty name');
-    if (!isJobDefinition(job)) throw new ConfigError(`job ${JSON.stringify(name)} has no perform() method and is not a function`);
+    if (!isJobDefinition(job) || !isPerformer(job)) {
+      throw new ConfigError(`job ${JSON.stringify(name)} has no perform() method and is not a plain function`);
+    }
     this.jobs.set(name, job);
     return this;
   }

@@ -8,7 +8,7 @@ import type { Logger } from '../logging/logger';
 import { parseQueueList, resolveQueues } from '../protocol/queues';
 import { formatWorkerId } from '../protocol/workerId';
 import type { ConnectionOptions } from '../store/connection';
-import { RedisStore } from '../store/redisStore';
+import { type DirtyExitPolicy, RedisStore } from '../store/redisStore';
 import { unregisterDeadWorker } from '../worker/prune';
 import { VERSION } from '../version';
 import { describeGroups, type GroupSpec } from './groups';
@@ -44,6 +44,8 @@ export interface MasterOptions {
   workerInit?: string | null;
   /** Groups with min/max are scaled on queue depth, CPU and memory. */
   autoscale?: AutoscaleOptions | null;
+  /** A dead or killed child's job: a Resque::DirtyExit failure, or back to its queue. @defaultValue 'fail' */
+  onDirtyExit?: DirtyExitPolicy;
   /** Re-reads the configuration (HUP). */
   reload?: () => GroupSpec[];
   hostname?: string;
@@ -409,11 +411,18 @@ export class Master extends EventEmitter {
     const lived = Date.now() - c.startedAt;
     try {
       const exception = c.killedFor?.exception ?? 'Resque::DirtyExit';
-      const cls = await unregisterDeadWorker(this.store, c.workerId, exception, () =>
-        c.killedFor?.error ??
-        (signal ? `Child process received unhandled signal pid ${c.pid} ${signal}` : `Child process ${c.pid} exited with code ${code} while processing`),
+      // A job killed for its own fault (timeout, memory) is always a failure: requeued it would loop.
+      const policy = c.killedFor ? 'fail' : (this.o.onDirtyExit ?? 'fail');
+      const cls = await unregisterDeadWorker(
+        this.store,
+        c.workerId,
+        exception,
+        () => c.killedFor?.error ?? (signal ? `Child process received unhandled signal pid ${c.pid} ${signal}` : `Child process ${c.pid} exited with code ${code} while processing`),
+        policy,
       );
-      if (cls !== null) this.log.warn(`child ${c.pid} ${how} while working on ${cls}; recorded as ${exception}`);
+      if (cls !== null) {
+        this.log.warn(`child ${c.pid} ${how} while working on ${cls}; ${policy === 'requeue' ? 'put it back on its queue' : `recorded as ${exception}`}`);
+      }
     } catch (e) {
       this.log.error(`cleaning up after child ${c.pid}: ${coerceError(e).message}`);
     }

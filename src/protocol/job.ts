@@ -17,7 +17,12 @@ export function encodeJob(className: string, args: readonly unknown[]): string {
   if (typeof className !== 'string' || className === '') throw new PayloadDecodeError('a job class name must be a non-empty string');
   let argsJson: string | undefined;
   try {
-    argsJson = JSON.stringify(args);
+    argsJson = JSON.stringify(args, (_k, v: unknown) => {
+      if (typeof v === 'function' || typeof v === 'symbol') throw new TypeError(`a ${typeof v} is not JSON`);
+      if (typeof v === 'number' && !Number.isFinite(v)) throw new TypeError(`${v} is not JSON`);
+      if (typeof v === 'bigint') throw new TypeError('a BigInt is not JSON (pass it as a string)');
+      return v;
+    });
   } catch (e) {
     throw new PayloadDecodeError(`job args are not JSON-encodable: ${(e as Error).message}`);
   }

@@ -34,24 +34,89 @@ export interface WorkingOn {
  * sliced so the payload keeps its bytes; other key orders fall back to a JSON round trip.
  */
 export function decodeWorkingOn(value: string): WorkingOn | null {
+  // Ruby's and pyres-ts's own compact form: the payload is everything between the prefix and the last '}'.
   const m = /^\{"queue":("(?:[^"\\]|\\.)*"),"run_at":("[^"]*"),"payload":/.exec(value);
   if (m && value.endsWith('}')) {
     const rawPayload = value.slice(m[0].length, -1);
     const embedded = safeParse(rawPayload);
-    return {
-      queue: JSON.parse(m[1]!) as string,
-      runAt: parseResqueTime(JSON.parse(m[2]!)),
-      rawPayload: typeof embedded === 'string' ? embedded : rawPayload,
-    };
+    if (embedded !== undefined) {
+      return {
+        queue: JSON.parse(m[1]!) as string,
+        runAt: parseResqueTime(JSON.parse(m[2]!)),
+        rawPayload: typeof embedded === 'string' ? embedded : rawPayload,
+      };
+    }
   }
   const v = safeParse(value);
   if (!v || typeof v !== 'object' || Array.isArray(v)) return null;
   const o = v as Record<string, unknown>;
+  // The payload's own bytes, wherever it stands among the keys (pyres writes other orders and spacing).
+  const rawText = rawMember(value, 'payload');
   return {
     queue: typeof o['queue'] === 'string' ? o['queue'] : '',
     runAt: parseResqueTime(o['run_at']),
-    rawPayload: typeof o['payload'] === 'string' ? o['payload'] : JSON.stringify(o['payload'] ?? null),
+    rawPayload: typeof o['payload'] === 'string' ? o['payload'] : (rawText ?? JSON.stringify(o['payload'] ?? null)),
   };
+}
+
+/**
+ * The exact source text of a top-level member's value in a JSON object text, or null. Assumes
+ * `text` is valid JSON (the caller parsed it).
+ */
+export function rawMember(text: string, key: string): string | null {
+  let i = text.indexOf('{');
+  if (i < 0) return null;
+  i++;
+  const ws = (): void => {
+    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
+  };
+  const skipString = (): void => {
+    i++; // opening quote
+    while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+    i++;
+  };
+  const skipValue = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '"') return skipString();
+    if (c === '{' || c === '[') {
+      let depth = 0;
+      while (i < text.length) {
+        const d = text[i]!;
+        if (d === '"') {
+          skipString();
+          continue;
+        }
+        if (d === '{' || d === '[') depth++;
+        else if (d === '}' || d === ']') {
+          depth--;
+          if (depth === 0) {
+            i++;
+            return;
+          }
+        }
+        i++;
+      }
+      return;
+    }
+    while (i < text.length && !',}] \t\n\r'.includes(text[i]!)) i++;
+  };
+  for (;;) {
+    ws();
+    if (text[i] !== '"') return null;
+    const keyStart = i;
+    skipString();
+    const k = JSON.parse(text.slice(keyStart, i)) as string;
+    ws();
+    i++; // ':'
+    ws();
+    const start = i;
+    skipValue();
+    if (k === key) return text.slice(start, i);
+    ws();
+    if (text[i] !== ',') return null;
+    i++;
+  }
 }
 
 export interface FailureInput {

@@ -11,14 +11,19 @@ export type ReserveResult =
   | { status: 'held'; record: string; processed: number }
   | { status: 'paused' | 'empty' | 'done'; processed: number };
 
-export type FinishMode = 'none' | 'success' | 'failure' | 'dirty';
+export type FinishMode = 'none' | 'success' | 'failure' | 'dirty' | 'requeue';
 
 export interface FinishSpec {
   mode: FinishMode;
   /** stat:processed:<id> as last returned by the store. */
   expectedProcessed: number;
   failureRecord?: string;
+  /** For 'requeue': the queue and the raw payload to push back to its head. */
+  requeue?: { queue: string; raw: string };
 }
+
+/** What happens to the job of a worker that died or was killed mid-job. */
+export type DirtyExitPolicy = 'fail' | 'requeue';
 
 export interface ReserveSpec {
   runAt: string;
@@ -39,7 +44,7 @@ interface ScriptedRedis extends Redis {
   pyresWorkingOnProbe(numKeys: number, ...args: string[]): Promise<string>;
 }
 
-const FINISH_CODES: Record<FinishMode, string> = { none: '0', success: '1', failure: '2', dirty: '3' };
+const FINISH_CODES: Record<FinishMode, string> = { none: '0', success: '1', failure: '2', dirty: '3', requeue: '4' };
 
 /**
  * The only module that talks to Redis. Speaks Resque's domain verbs; no ioredis type leaks
@@ -160,11 +165,12 @@ export class RedisStore extends EventEmitter {
       k.failed,
       k.pauseAll,
       k.queues,
+      finish.requeue ? k.queue(finish.requeue.queue) : k.queues,
     ];
     const argv = [
       FINISH_CODES[finish.mode],
       String(finish.expectedProcessed),
-      finish.failureRecord ?? '',
+      finish.mode === 'requeue' ? (finish.requeue?.raw ?? '') : (finish.failureRecord ?? ''),
       reserve ? '1' : '0',
       reserve?.runAt ?? '',
       k.queuePrefix,
@@ -211,7 +217,10 @@ export class RedisStore extends EventEmitter {
    * Resque's unregister. When `dirty` is given and worker:<id> still holds `dirty.expected`,
    * the failure record is written first, in the same atomic step.
    */
-  async unregister(workerId: string, dirty?: { expected: string; record: string }): Promise<boolean> {
+  async unregister(
+    workerId: string,
+    dirty?: { expected: string; record: string; policy?: DirtyExitPolicy; queue?: string; raw?: string },
+  ): Promise<boolean> {
     const k = this.keys;
     const keys = [
       k.workers,
@@ -221,8 +230,17 @@ export class RedisStore extends EventEmitter {
       k.stat('processed', workerId),
       k.stat('failed', workerId),
       k.failed,
+      k.queue(dirty?.queue ?? ''),
     ];
-    const wrote = await this.redis.pyresUnregister(keys.length, ...keys, workerId, dirty?.expected ?? '', dirty?.record ?? '');
+    const wrote = await this.redis.pyresUnregister(
+      keys.length,
+      ...keys,
+      workerId,
+      dirty?.expected ?? '',
+      dirty?.record ?? '',
+      dirty?.policy === 'requeue' && dirty.queue ? 'requeue' : 'fail',
+      dirty?.raw ?? '',
+    );
     return Number(wrote) === 1;
   }
 

@@ -25,9 +25,10 @@ end
  *
  * KEYS[1] worker:<id>        KEYS[2] stat:processed   KEYS[3] stat:processed:<id>
  * KEYS[4] stat:failed        KEYS[5] stat:failed:<id> KEYS[6] failed
- * KEYS[7] pause-all-workers  KEYS[8] queues (set)
+ * KEYS[7] pause-all-workers  KEYS[8] queues (set)  KEYS[9] the job's queue (for requeue)
  * ARGV[1] finish: '0' nothing, '1' success, '2' failure (ARGV[3] is the failed record),
- *         '3' dirty exit (failure record written, stat:failed not counted, as Ruby)
+ *         '3' dirty exit (failure record written, stat:failed not counted, as Ruby),
+ *         '4' dirty exit, requeued: ARGV[3] (the raw payload) goes back to the head of KEYS[9]
  * ARGV[2] stat:processed:<id> as the worker last saw it. Idempotence guard: a script resent
  *         after a dropped connection finds the counter already one higher and finishes nothing.
  * ARGV[3] failure record
@@ -45,7 +46,9 @@ local count = tonumber(redis.call('GET', KEYS[3]) or '0')
 if mode ~= '0' then
   local expected = tonumber(ARGV[2])
   if count == expected or (count ~= expected + 1 and redis.call('EXISTS', KEYS[1]) == 1) then
-    if mode == '2' or mode == '3' then
+    if mode == '4' then
+      redis.call('LPUSH', KEYS[9], ARGV[3])
+    elseif mode == '2' or mode == '3' then
       redis.call('RPUSH', KEYS[6], ARGV[3])
       if mode == '2' then
         redis.call('INCRBY', KEYS[4], 1)
@@ -106,15 +109,20 @@ return {'empty', count}
 /**
  * unregister. Resque's unregister_worker, with the dirty-exit record for a job still held.
  * KEYS[1] workers  KEYS[2] worker:<id>  KEYS[3] worker:<id>:started  KEYS[4] workers:heartbeat
- * KEYS[5] stat:processed:<id>  KEYS[6] stat:failed:<id>  KEYS[7] failed
- * ARGV[1] worker id  ARGV[2] the worker:<id> value the failure record was built from ('' = none)
- * ARGV[3] the failure record (written only when worker:<id> still equals ARGV[2])
- * Returns 1 when a failure record was written, else 0.
+ * KEYS[5] stat:processed:<id>  KEYS[6] stat:failed:<id>  KEYS[7] failed  KEYS[8] the job's queue
+ * ARGV[1] worker id  ARGV[2] the worker:<id> value the record was built from ('' = none)
+ * ARGV[3] the failure record, ARGV[4] 'fail' or 'requeue', ARGV[5] the raw payload (requeue).
+ * Acts only when worker:<id> still equals ARGV[2]: 'fail' RPUSHes the failure record,
+ * 'requeue' LPUSHes the payload back to the head of its queue. Returns 1 when it acted.
  */
 export const UNREGISTER = `
 local wrote = 0
 if ARGV[2] ~= '' and redis.call('GET', KEYS[2]) == ARGV[2] then
-  redis.call('RPUSH', KEYS[7], ARGV[3])
+  if ARGV[4] == 'requeue' then
+    redis.call('LPUSH', KEYS[8], ARGV[5])
+  else
+    redis.call('RPUSH', KEYS[7], ARGV[3])
+  end
   wrote = 1
 end
 redis.call('SREM', KEYS[1], ARGV[1])

@@ -3,7 +3,7 @@ import { decodeJob } from '../protocol/job';
 import { decodeWorkingOn, encodeFailure } from '../protocol/records';
 import { formatFailedAt, parseResqueTime } from '../protocol/time';
 import { parseWorkerId } from '../protocol/workerId';
-import type { RedisStore } from '../store/redisStore';
+import type { DirtyExitPolicy, RedisStore } from '../store/redisStore';
 
 export interface PruneOptions {
   /** The pruner's own worker id (never pruned); also the prune lock's value. */
@@ -14,6 +14,8 @@ export interface PruneOptions {
   pruneInterval?: number;
   /** Take Resque's 60 s `pruning_dead_workers_in_progress` lock first. @defaultValue true */
   useLock?: boolean;
+  /** A pruned worker's job: a failure record ('fail', Resque's way) or back to its queue. @defaultValue 'fail' */
+  onDirtyExit?: DirtyExitPolicy;
   logger: Logger;
 }
 
@@ -34,22 +36,24 @@ export async function pruneDeadWorkers(store: RedisStore, o: PruneOptions): Prom
       const t = parseResqueTime(hb);
       if (!t) o.logger.warn(`worker ${wid} has an unreadable heartbeat ${JSON.stringify(hb)}; not pruning it`);
       else if (now - t.getTime() / 1000 > (o.pruneInterval ?? 300)) {
-        await pruneOne(store, o.logger, wid, 'Resque::PruneDeadWorkerDirtyExit', cls => `Worker ${wid} did not gracefully exit while processing ${cls}`);
+        await pruneOne(store, o, wid, 'Resque::PruneDeadWorkerDirtyExit', cls => `Worker ${wid} did not gracefully exit while processing ${cls}`);
         pruned.push(wid);
         continue;
       }
     }
     const parts = parseWorkerId(wid);
     if (!parts || parts.host !== o.hostname || pidAlive(parts.pid)) continue;
-    await pruneOne(store, o.logger, wid, 'Resque::DirtyExit', () => 'Job still being processed');
+    await pruneOne(store, o, wid, 'Resque::DirtyExit', () => 'Job still being processed');
     pruned.push(wid);
   }
   return pruned;
 }
 
-async function pruneOne(store: RedisStore, log: Logger, wid: string, exception: string, message: (cls: string) => string): Promise<void> {
-  const cls = await unregisterDeadWorker(store, wid, exception, message);
-  log.info(`pruned dead worker ${wid}${cls !== null ? ` (its job recorded as ${exception})` : ''}`);
+async function pruneOne(store: RedisStore, o: PruneOptions, wid: string, exception: string, message: (cls: string) => string): Promise<void> {
+  const policy = o.onDirtyExit ?? 'fail';
+  const cls = await unregisterDeadWorker(store, wid, exception, message, policy);
+  const what = policy === 'requeue' ? 'put back on its queue' : `recorded as ${exception}`;
+  o.logger.info(`pruned dead worker ${wid}${cls !== null ? ` (its ${cls} job ${what})` : ''}`);
 }
 
 /**
@@ -57,9 +61,15 @@ async function pruneOne(store: RedisStore, log: Logger, wid: string, exception: 
  * (`exception`, `message(className)`, empty backtrace, worker = the dead id) is written in
  * the same atomic step. Returns the job's class name, or null when it held none.
  */
-export async function unregisterDeadWorker(store: RedisStore, wid: string, exception: string, message: (cls: string) => string): Promise<string | null> {
+export async function unregisterDeadWorker(
+  store: RedisStore,
+  wid: string,
+  exception: string,
+  message: (cls: string) => string,
+  policy: DirtyExitPolicy = 'fail',
+): Promise<string | null> {
   const value = await store.getWorkingOn(wid);
-  let dirty: { expected: string; record: string } | undefined;
+  let dirty: Parameters<RedisStore['unregister']>[1];
   let cls = '';
   if (value) {
     const w = decodeWorkingOn(value);
@@ -71,6 +81,9 @@ export async function unregisterDeadWorker(store: RedisStore, wid: string, excep
     }
     dirty = {
       expected: value,
+      policy,
+      queue: w?.queue ?? '',
+      raw,
       record: encodeFailure({
         failedAt: formatFailedAt(new Date()),
         rawPayload: raw,

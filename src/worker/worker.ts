@@ -9,7 +9,7 @@ import { backtraceOf, decodeWorkingOn, encodeFailure, exceptionNameOf } from '..
 import { formatFailedAt, formatRunAt, formatStarted } from '../protocol/time';
 import { formatWorkerId } from '../protocol/workerId';
 import type { ConnectionOptions } from '../store/connection';
-import { type FinishSpec, RedisStore, type ReserveResult } from '../store/redisStore';
+import { type DirtyExitPolicy, type FinishSpec, RedisStore, type ReserveResult } from '../store/redisStore';
 import { backoffDelay, sleep } from './backoff';
 import { pruneDeadWorkers } from './prune';
 export { pidAlive } from './prune';
@@ -40,6 +40,12 @@ export interface WorkerOptions {
   pruneInterval?: number;
   /** Prune dead workers at start. @defaultValue true */
   prune?: boolean;
+  /**
+   * A job killed or abandoned mid-run: 'fail' writes Resque's `Resque::DirtyExit` failure
+   * (retryable from resque-web); 'requeue' puts it back at the head of its queue (at-least-once).
+   * Also used when this worker prunes dead workers. @defaultValue 'fail'
+   */
+  onDirtyExit?: DirtyExitPolicy;
   /** @defaultValue os.hostname() */
   hostname?: string;
   /** The pid in the worker id. @defaultValue process.pid */
@@ -115,7 +121,11 @@ export class Worker extends EventEmitter {
       heartbeatInterval: positive('heartbeatInterval', opts.heartbeatInterval ?? 60),
       pruneInterval: positive('pruneInterval', opts.pruneInterval ?? 300),
       prune: opts.prune ?? true,
+      onDirtyExit: opts.onDirtyExit ?? 'fail',
     };
+    if (this.o.onDirtyExit !== 'fail' && this.o.onDirtyExit !== 'requeue') {
+      throw new ConfigError(`onDirtyExit must be 'fail' or 'requeue', got ${JSON.stringify(this.o.onDirtyExit)}`);
+    }
     if (this.o.backoffMax < this.o.backoffMin) throw new ConfigError('backoffMax must be at least backoffMin');
     this.queueArgs = hasPatterns(this.queueSpecs)
       ? [
@@ -451,6 +461,10 @@ export class Worker extends EventEmitter {
 
   private dirtyOutcome(queue: string, raw: string, className: string, message: string): Omit<FinishSpec, 'expectedProcessed'> {
     this.emitSafe('failure', { queue, className, raw, exception: 'Resque::DirtyExit', error: message });
+    if (this.o.onDirtyExit === 'requeue') {
+      this.log.warn(`${className}: ${message}; put back at the head of ${queue} (--on-dirty-exit requeue)`);
+      return { mode: 'requeue', requeue: { queue, raw } };
+    }
     return {
       mode: 'dirty',
       failureRecord: encodeFailure({
@@ -486,7 +500,13 @@ export class Worker extends EventEmitter {
    * pruneInterval by Redis time, and same-host workers whose pid is gone.
    */
   async pruneDeadWorkers(): Promise<string[]> {
-    return pruneDeadWorkers(this.store, { selfId: this.id, hostname: this.hostname, pruneInterval: this.o.pruneInterval, logger: this.log });
+    return pruneDeadWorkers(this.store, {
+      selfId: this.id,
+      hostname: this.hostname,
+      pruneInterval: this.o.pruneInterval,
+      onDirtyExit: this.o.onDirtyExit,
+      logger: this.log,
+    });
   }
 
   private setState(s: WorkerState): void {

@@ -156,6 +156,12 @@ export class Resources {
     const errors: unknown[] = [];
     for (const w of this.workers.splice(0)) {
       try {
+        if (w.state === 'stopped') {
+          // Already stopped by the test (or a never-started worker that the test stopped).
+          await within(w.stopped, 100, undefined);
+          await w.store.close();
+          continue;
+        }
         if (w.state === 'new') {
           // A never-started worker: its connection was never opened (lazyConnect). See the
           // report: stop() on such a worker returns a promise that never settles.

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Redis from 'ioredis';
-import { flushTestDb, testDbUrl } from '../support/redisServer';
+import { flushTestDb, startRedis, testDbUrl, type RedisServerHandle } from '../support/redisServer';
 import { killAll, spawnCli, type Spawned, type SpawnOptions } from '../support/spawn';
 
 export const HOST = os.hostname().trim();
@@ -38,15 +38,19 @@ export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs: number, wh
 }
 
 /**
- * The per-file environment: call in a describe (or at top level). Flushes the db before every
- * test, creates a fresh ledger file, and closes the client after the file.
+ * The per-file environment: call in a describe (or at top level). Uses this jest worker's db on
+ * the shared server, or with `privateServer` a redis-server of the file's own (for tests that
+ * MONITOR or stall the server, so other files running in parallel neither disturb them nor are
+ * disturbed). Flushes the db before every test, creates a fresh ledger file, kills leftover
+ * processes after every test, and closes the client (and stops the private server) after the
+ * file.
  */
-export function processTestEnv() {
-  const url = testDbUrl();
-  const db = Number(url.slice(url.lastIndexOf('/') + 1));
+export function processTestEnv(opts: { privateServer?: boolean } = {}) {
+  let server: RedisServerHandle | undefined;
   const env = {
-    url,
-    db,
+    /** Set in beforeAll. */
+    url: '',
+    db: 0,
     redis: null as unknown as Redis,
     ledger: '',
     tmp: '',
@@ -62,7 +66,7 @@ export function processTestEnv() {
       return waitFor(() => env.ledgerLines().find(l => re.test(l)), timeoutMs, `a ledger line matching ${re}`);
     },
     spawnOpts(extra: SpawnOptions['env'] = {}): SpawnOptions {
-      return { redisUrl: url, env: { PYRES_TEST_LEDGER: env.ledger, ...extra } };
+      return { redisUrl: env.url, env: { PYRES_TEST_LEDGER: env.ledger, ...extra } };
     },
     /** Starts `pyres-ts worker --queues <queues> --jobs basic.js ...extra`, resolved once it logged `registered`. */
     async startWorker(extra: string[] = [], queues = 'p10,p9', opts: { jobs?: string[] } = {}): Promise<{ proc: Spawned; id: string }> {
@@ -112,11 +116,18 @@ export function processTestEnv() {
     },
   };
 
-  beforeAll(() => {
-    env.redis = new Redis(url, { maxRetriesPerRequest: 2 });
+  beforeAll(async () => {
+    if (opts.privateServer) {
+      server = await startRedis();
+      env.url = `${server.url}/0`;
+    } else {
+      env.url = testDbUrl();
+    }
+    env.db = Number(env.url.slice(env.url.lastIndexOf('/') + 1));
+    env.redis = new Redis(env.url, { maxRetriesPerRequest: 2 });
   });
   beforeEach(async () => {
-    await flushTestDb(url);
+    await flushTestDb(env.url);
     env.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pyres-ts-proc-'));
     env.ledger = path.join(env.tmp, 'ledger.txt');
   });
@@ -125,7 +136,8 @@ export function processTestEnv() {
     if (env.tmp) fs.rmSync(env.tmp, { recursive: true, force: true });
   });
   afterAll(async () => {
-    await env.redis.quit().catch(() => env.redis.disconnect());
+    await env.redis?.quit().catch(() => env.redis.disconnect());
+    await server?.stop();
   });
   return env;
 }
