@@ -4,7 +4,10 @@ import { ConfigError } from '../errors';
 
 /** Where Redis is. `url` wins over host/port/password; REDIS_URL is read by the CLI, not here. */
 export interface ConnectionOptions {
-  /** `redis://[user:pass@]host:port[/db]` or `rediss://...` (TLS). */
+  /**
+   * `redis://[user:pass@]host:port[/db]`, `rediss://...` (TLS), or
+   * `redis+sentinel://[user:pass@]host1:26379,host2:26379/<master name>[/db]`.
+   */
   url?: string;
   host?: string;
   port?: number;
@@ -30,7 +33,9 @@ export function redisOptions(c: ConnectionOptions = {}): { url?: string; options
   };
   if (c.connectionName) options.connectionName = c.connectionName;
   let url: string | undefined;
-  if (c.url) {
+  if (c.url && /^rediss?\+sentinel:\/\//.test(c.url)) {
+    Object.assign(options, sentinelOptions(c.url));
+  } else if (c.url) {
     let u: URL;
     try {
       u = new URL(c.url);
@@ -61,6 +66,26 @@ export function redisOptions(c: ConnectionOptions = {}): { url?: string; options
   return url === undefined ? { options } : { url, options };
 }
 
+/** `redis+sentinel://[user:pass@]h1:p1,h2:p2/<name>[/db]` as ioredis Sentinel options. */
+export function sentinelOptions(url: string): RedisOptions {
+  const m = /^(rediss?)\+sentinel:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/]+)\/([^/?]+)(?:\/(\d+))?\/?$/.exec(url);
+  if (!m) {
+    throw new ConfigError(`--redis ${JSON.stringify(redactUrl(url))}: expected redis+sentinel://[user:pass@]host:26379[,host:port...]/<master name>[/db]`);
+  }
+  const [, scheme, user, pass, hosts, name, db] = m;
+  const sentinels = hosts!.split(',').map(h => {
+    const [host, port] = h.split(':');
+    if (!host) throw new ConfigError(`--redis: sentinel address ${JSON.stringify(h)} has no host`);
+    return { host, port: port ? Number(port) : 26379 };
+  });
+  const o: RedisOptions = { sentinels, name: decodeURIComponent(name!) };
+  if (user) o.username = decodeURIComponent(user);
+  if (pass) o.password = decodeURIComponent(pass);
+  if (db) o.db = Number(db);
+  if (scheme === 'rediss') (o.tls = {}), (o.enableTLSForSentinelMode = true);
+  return o;
+}
+
 export function createRedis(c: ConnectionOptions = {}, extra: RedisOptions = {}): Redis {
   const { url, options } = redisOptions(c);
   return url === undefined ? new Redis({ ...options, ...extra }) : new Redis(url, { ...options, ...extra });
@@ -68,7 +93,7 @@ export function createRedis(c: ConnectionOptions = {}, extra: RedisOptions = {})
 
 /** A URL with its password replaced by `***`, for logs and errors. */
 export function redactUrl(url: string): string {
-  return url.replace(/^(rediss?:\/\/)([^:@/]*):([^@/]*)@/, '$1$2:***@');
+  return url.replace(/^(rediss?(?:\+sentinel)?:\/\/)([^:@/]*):([^@/]*)@/, '$1$2:***@');
 }
 
 /** Human description of where we connect, without secrets. */

@@ -167,6 +167,43 @@ describe('pyres-ts worker (real process)', () => {
     expect(await proc.waitForExit(5000)).toEqual({ code: 0, signal: null });
   });
 
+  it('refreshes its heartbeat from Redis TIME every --heartbeat-interval', async () => {
+    const { proc, id } = await env.startWorker(['--heartbeat-interval', '1']);
+    const first = await env.redis.hget(k('workers:heartbeat'), id);
+    expect(first).toMatch(HEARTBEAT_RE);
+    const next = await waitFor(
+      async () => {
+        const v = await env.redis.hget(k('workers:heartbeat'), id);
+        return v !== first ? v : null;
+      },
+      3000,
+      'a newer heartbeat',
+    );
+    expect(next).toMatch(HEARTBEAT_RE);
+    expect(Date.parse(next) - Date.parse(first!)).toBeGreaterThanOrEqual(1000);
+    expect(Math.abs(Date.parse(next) / 1000 - (await env.serverTime()))).toBeLessThan(3);
+    proc.kill('SIGQUIT');
+    expect(await proc.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    await env.expectUnregistered(id);
+  });
+
+  it('--queues "*" works every queue in the queues set, sorted, under the literal id host:pid:*', async () => {
+    await env.enqueue('b', 'Echo', 'b');
+    await env.enqueue('p10', 'Echo', 'p10');
+    await env.enqueue('a', 'Echo', 'a');
+    const { proc, id } = await env.startWorker([], '*');
+    expect(id).toBe(workerIdFor(proc.pid, '*'));
+    expect(await env.redis.smembers(k('workers'))).toEqual([id]);
+    await waitFor(() => env.ledgerLines().length === 3, 5000, 'three jobs');
+    expect(env.ledgerLines()).toEqual(['Echo ["a"]', 'Echo ["b"]', 'Echo ["p10"]']);
+    // A queue that did not exist when the worker started.
+    await env.enqueue('zz', 'Echo', 'new queue');
+    await env.waitForLedger(/Echo \["new queue"\]/, 3000);
+    proc.kill('SIGQUIT');
+    expect(await proc.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    await env.expectUnregistered(id);
+  });
+
   it('--drain works the queues, then exits 0 and unregisters', async () => {
     await env.enqueue('p9', 'Echo', 1);
     await env.enqueue('p10', 'Echo', 2);

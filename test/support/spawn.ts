@@ -14,7 +14,8 @@ import * as path from 'node:path';
 
 /** The project root (where bin/ and fixtures/ are). */
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
-export const BIN = path.join(PROJECT_ROOT, 'bin', 'pyres-ts');
+/** The CLI under test; PYRES_TEST_BIN may point at another build (e.g. to try a fix). */
+export const BIN = process.env['PYRES_TEST_BIN'] || path.join(PROJECT_ROOT, 'bin', 'pyres-ts');
 
 export interface ExitResult {
   code: number | null;

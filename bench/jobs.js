@@ -1,0 +1,20 @@
+'use strict';
+// Jobs for `npm run bench`, loaded by both pyres-ts (--jobs bench/jobs.js) and the
+// node-resque runner (bench/node-resque-worker.js), so both run the very same functions.
+
+/** The no-op job every throughput scenario pushes: {"class":"Noop","args":[]}. */
+exports.Noop = {
+  perform() {},
+};
+
+/**
+ * Pickup-latency probe: args = [t0] where t0 is process.hrtime.bigint() (CLOCK_MONOTONIC, shared
+ * by every process on the host) taken by the bench just before it pushed the job. Writes
+ * `STAMP <t0> <now>` to stdout, which the bench reads from the worker's stdout pipe.
+ */
+exports.Stamp = {
+  perform(t0) {
+    const now = process.hrtime.bigint();
+    process.stdout.write(`STAMP ${t0} ${now}\n`);
+  },
+};
