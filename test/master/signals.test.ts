@@ -92,7 +92,8 @@ describe('pyres-ts master: signals', () => {
     m.kill('SIGUSR2');
     await m.waitForLine(/paused every child/, 3000);
     await waitTitles(pids, /: Paused/);
-    expect(titleOf(m.pid)).toMatch(/master: paused/);
+    // The master's title follows (it is refreshed on the children's next report, within ~1 s).
+    await waitFor(() => /master: paused/.test(titleOf(m.pid)), 2500, () => `master title to say paused: ${titleOf(m.pid)}`);
     await env.enqueue('p9', 'Echo', 'held');
     await sleep(1500);
     expect(await env.redis.llen(k('queue:p9'))).toBe(1);
