@@ -18,7 +18,7 @@ export function embedPayload(raw: string, rawIsJson: boolean = isJson(raw)): str
  * The reserve script builds the same bytes in Lua; a test keeps the two in step.
  */
 export function encodeWorkingOn(queue: string, runAt: string, raw: string): string {
-  const embed = /^\s*\{/.test(raw) && isJson(raw) ? raw : JSON.stringify(raw);
+  const embed = /^[ \t\n\r]*\{/.test(raw) && isJson(raw) ? raw : JSON.stringify(raw);
   return `{"queue":${JSON.stringify(queue)},"run_at":${JSON.stringify(runAt)},"payload":${embed}}`;
 }
 

@@ -89,6 +89,7 @@ export class RedisStore extends EventEmitter {
     });
     this.redis.on('close', () => {
       this.tracking = false;
+      this.wakeAll('closed');
       if (!this.closed && this.everReady) this.noteOutage(new ConnectionError(`connection to ${this.where} closed`));
     });
   }
@@ -242,6 +243,11 @@ export class RedisStore extends EventEmitter {
       dirty?.raw ?? '',
     );
     return Number(wrote) === 1;
+  }
+
+  /** Replaces worker:<id> (only while it exists). */
+  async replaceWorkingOn(workerId: string, value: string): Promise<void> {
+    await this.redis.set(this.keys.worker(workerId), value, 'XX');
   }
 
   async getWorkingOn(workerId: string): Promise<string | null> {
@@ -429,6 +435,11 @@ export class RedisStore extends EventEmitter {
       }
       return false;
     }
+  }
+
+  /** True while change notifications are on and being delivered. */
+  get notificationsArmed(): boolean {
+    return this.tracking && this.sub?.status === 'ready' && this.subId !== null;
   }
 
   async disarmQueueNotifications(): Promise<void> {

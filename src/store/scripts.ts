@@ -4,13 +4,20 @@
  */
 
 /** Shared Lua helpers: JSON-string a value like JS JSON.stringify would for plain text. */
-const LUA_HELPERS = `
+const LUA_HELPERS = String.raw`
+local SHORT = { ['"'] = '\\"', ['\\'] = '\\\\', ['\b'] = '\\b', ['\f'] = '\\f', ['\n'] = '\\n', ['\r'] = '\\r', ['\t'] = '\\t' }
+-- A JSON string, escaped exactly as JavaScript's JSON.stringify escapes it.
 local function jstr(s)
-  return (string.gsub(cjson.encode(s), '\\\\/', '/'))
+  local out = string.gsub(s, '[%z\1-\31"\\]', function(c)
+    return SHORT[c] or string.format('\\u%04x', string.byte(c))
+  end)
+  return '"' .. out .. '"'
 end
+-- Only a JSON object is embedded as received; anything else as a JSON string. (cjson accepts
+-- a few non-JSON number forms such as NaN; the worker rewrites such a record at once.)
 local function working_on(queue, run_at, raw)
   local embed
-  if string.find(raw, '^%s*{') then
+  if string.find(raw, '^[ \t\n\r]*{') then
     local ok = pcall(cjson.decode, raw)
     if ok then embed = raw end
   end

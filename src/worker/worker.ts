@@ -3,9 +3,9 @@ import { hostname as osHostname } from 'node:os';
 import { ConfigError, DirtyExitError, PayloadDecodeError, UnknownJobClassError, coerceError } from '../errors';
 import { type JobContext, JobRegistry, type ResolvedJob } from '../jobs/registry';
 import { createLogger, type Logger } from '../logging/logger';
-import { decodeJob, type DecodedJob } from '../protocol/job';
+import { decodeJob, type DecodedJob, isJson } from '../protocol/job';
 import { globToLuaPattern, hasPatterns, parseQueueList, type QueueSpec } from '../protocol/queues';
-import { backtraceOf, decodeWorkingOn, encodeFailure, exceptionNameOf } from '../protocol/records';
+import { backtraceOf, decodeWorkingOn, encodeFailure, encodeWorkingOn, exceptionNameOf } from '../protocol/records';
 import { formatFailedAt, formatRunAt, formatStarted } from '../protocol/time';
 import { formatWorkerId } from '../protocol/workerId';
 import type { ConnectionOptions } from '../store/connection';
@@ -224,11 +224,13 @@ export class Worker extends EventEmitter {
     if (this.state === 'new' || this.state === 'starting') {
       this.stopping = 'abort';
       this.wake.abort();
-      if (this.state === 'starting') return this.stopped;
+      const p = this.stopped;
+      if (this.state === 'starting') return p;
       this.setState('stopped');
       void this.store.close();
-      this.resolveStopped?.();
-      return this.stopped;
+      this.resolveStopped();
+      this.emitSafe('stopped', undefined);
+      return p;
     }
     if (this.stopping === 'abort' && !graceful) {
       this.current?.abandon(`Job still being processed at a second ${reason}; abandoned`);
@@ -289,11 +291,13 @@ export class Worker extends EventEmitter {
     let finish: FinishSpec = { mode: 'none', expectedProcessed: this.processed };
     let emptyPasses = 0;
     let armed = false;
+    let runAt = '';
     for (;;) {
       const wantReserve = !this.stopping && !this.pausedLocal;
       let r: ReserveResult;
       try {
-        r = await this.store.finishAndReserve(this.id, finish, wantReserve ? { runAt: formatRunAt(new Date()), queueArgs: this.queueArgs } : null);
+        runAt = formatRunAt(new Date());
+        r = await this.store.finishAndReserve(this.id, finish, wantReserve ? { runAt, queueArgs: this.queueArgs } : null);
       } catch (e) {
         // Commands wait through an outage (ioredis queues and resends them), so this is a
         // server-side error (OOM, NOSCRIPT race, ACL): log it and try the same step again.
@@ -311,7 +315,7 @@ export class Worker extends EventEmitter {
           armed = false;
           void this.store.disarmQueueNotifications();
         }
-        const outcome = await this.runJob(r);
+        const outcome = await this.runJob(r, runAt);
         finish = { ...outcome, expectedProcessed: this.processed };
         continue;
       }
@@ -340,7 +344,7 @@ export class Worker extends EventEmitter {
         await this.waitForWake(s * 1000);
         continue;
       }
-      if (!armed) {
+      if (!armed || !this.store.notificationsArmed) {
         armed = await this.store.armQueueNotifications();
         // Armed: look once more before waiting, so a push between the last pass and the arming is not missed.
         if (armed) continue;
@@ -367,7 +371,7 @@ export class Worker extends EventEmitter {
   }
 
   /** Runs one reserved job and returns how to record it. Never throws. */
-  private async runJob(r: Extract<ReserveResult, { status: 'job' | 'held' }>): Promise<Omit<FinishSpec, 'expectedProcessed'>> {
+  private async runJob(r: Extract<ReserveResult, { status: 'job' | 'held' }>, runAt: string): Promise<Omit<FinishSpec, 'expectedProcessed'>> {
     let queue: string;
     let raw: string;
     if (r.status === 'held') {
@@ -378,6 +382,10 @@ export class Worker extends EventEmitter {
     } else {
       queue = r.queue;
       raw = r.raw;
+      if (/^[ \t\n\r]*\{/.test(raw) && !isJson(raw)) {
+        // Lua's cjson took it for JSON (NaN, hex, a NUL...): rewrite the record as valid JSON.
+        await this.store.replaceWorkingOn(this.id, encodeWorkingOn(queue, runAt, raw)).catch(() => undefined);
+      }
     }
     let className = '?';
     let job: DecodedJob | null = null;

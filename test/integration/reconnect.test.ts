@@ -184,6 +184,34 @@ describe('CLIENT KILL TYPE pubsub (the queue-change subscriber)', () => {
   });
 });
 
+describe('queue-change notifications after a reconnect', () => {
+  // Baseline: an idle worker in blocking mode picks a pushed job up within milliseconds, because
+  // CLIENT TRACKING tells it the queue changed. After a reconnect the tracking state is gone
+  // (it lives on the dropped connection), but the loop still believes it is armed and sleeps
+  // out its whole blockTimeout (5 s) before it looks again. See the report.
+  it.each([['normal'], ['pubsub']])('an idle worker picks up a job promptly after CLIENT KILL TYPE %s', async type => {
+    const calls: unknown[][] = [];
+    const w = res.worker({ queues: 'p10', jobs: registry({ Echo: (...a: unknown[]) => void calls.push(a) }) });
+    await w.start();
+    await enqueue(r, 'p10', 'Echo', 1);
+    await waitFor(() => calls.length === 1, 'the first job');
+    await sleep(300);
+    const before = Date.now();
+    await enqueue(r, 'p10', 'Echo', 2);
+    await waitFor(() => calls.length === 2, 'the second job');
+    expect(Date.now() - before).toBeLessThan(1000); // notifications work
+    await sleep(300);
+
+    await r.client('KILL', 'TYPE', type);
+    await waitFor(async () => (await workerConnections(r, w)).length === 2, 'both worker connections back');
+    await sleep(300);
+    const t0 = Date.now();
+    await enqueue(r, 'p10', 'Echo', 3);
+    await waitFor(() => calls.length === 3, 'the job after the kill', 15000);
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+});
+
 describe('Redis restart', () => {
   async function privateServer(appendonly: boolean): Promise<{ handle: RedisServerHandle; rr: Redis; res2: Resources }> {
     const handle = await startRedis({ appendonly });

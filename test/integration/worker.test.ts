@@ -4,7 +4,7 @@
  */
 import { once } from 'node:events';
 import type Redis from 'ioredis';
-import { type Client, currentJob, type JobContext, JobRegistry, type Worker, type WorkerOptions } from '../../src';
+import { type Client, currentJob, encodeWorkingOn, type JobContext, JobRegistry, type Worker, type WorkerOptions } from '../../src';
 import { flushTestDb, testDbUrl } from '../support/redisServer';
 import {
   FAILED_AT_RE,
@@ -362,6 +362,45 @@ describe('stopping', () => {
     expect(w.state).toBe('stopped');
   });
 
+  it('stop() right after start() (while starting) resolves and leaves nothing registered', async () => {
+    const w = res.worker({ queues: 'p10', jobs: registry({ Echo: () => undefined }) });
+    await client.enqueue('p10', 'Echo');
+    const starting = w.start();
+    expect(w.state).toBe('starting');
+    const stopping = w.stop();
+    await starting;
+    expect(await within(stopping.then(() => 'stopped'), 5000, 'hung')).toBe('stopped');
+    expect(await workerKeys(w.id)).toEqual({ member: 0, working: null, started: null, heartbeat: null, processed: null, failed: null });
+    expect(await r.llen(keys.queue('p10'))).toBe(1);
+  });
+
+  it('abortCurrentJob() (USR1) records the aborted job as Resque::DirtyExit and goes on', async () => {
+    const order: string[] = [];
+    const w = await started(
+      registry({
+        Abortable: async (tag: string) => {
+          order.push(tag);
+          if (tag !== 'first') return;
+          const { signal } = currentJob()!;
+          await new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+        },
+      }),
+    );
+    const seen = watch(w);
+    const first = await client.enqueue('p10', 'Abortable', 'first');
+    await client.enqueue('p10', 'Abortable', 'second');
+    await waitFor(() => order.length === 1, 'the first job');
+    expect(w.abortCurrentJob()).toBe(true);
+    await waitFor(() => seen.successes === 1, 'the second job');
+    expect(order).toEqual(['first', 'second']);
+    const records = await r.lrange(keys.failed, 0, -1);
+    expect(records).toHaveLength(1);
+    expect(expectRubyShapedFailure(records[0]!)).toMatchObject({ exception: 'Resque::DirtyExit', backtrace: [], queue: 'p10' });
+    expect(records[0]).toContain(`"payload":${first},"exception":`);
+    expect(w.state).not.toBe('stopped');
+    expect(await r.sismember(keys.workers, w.id)).toBe(1);
+  });
+
   it("'stopped' event and the stopped promise agree; stop() is idempotent", async () => {
     const w = await started(new JobRegistry());
     const ev = once(w, 'stopped');
@@ -469,5 +508,32 @@ describe('modes', () => {
     const w = await started(new JobRegistry(), { drain: true, nonblockingPop: true });
     expect(await within(w.stopped.then(() => 'stopped'), 5000, 'still running')).toBe('stopped');
     expect(await r.scard(keys.workers)).toBe(0);
+  });
+});
+
+describe('payloads that only look like JSON objects', () => {
+  it('the worker rewrites the working-on record as valid JSON and records a failure', async () => {
+    const items = ['{"class":"Echo","args":[NaN]}', '{"class":"Echo","args":[0x10]}', '{"class":"Echo","args":[]}\u0000tail'];
+    for (const raw of items) await r.rpush(keys.queue('p10'), raw);
+    const mon = await res.redis().monitor();
+    const repairs: string[] = [];
+    mon.on('monitor', (_t: string, args: string[]) => {
+      if (args[0]?.toLowerCase() === 'set' && args[3] === 'XX') repairs.push(args[2] ?? '');
+    });
+    const w = await started(registry({ Echo: { perform: () => undefined } }), { drain: true });
+    await w.stopped;
+    mon.disconnect();
+    expect(repairs).toHaveLength(items.length);
+    // MONITOR's text escapes the value, so it is not parsed here; the rewrite is
+    // encodeWorkingOn(...), whose output for these inputs is valid JSON:
+    for (const raw of items) expect(() => JSON.parse(encodeWorkingOn('p10', '2026-11-22T22:10:47Z', raw))).not.toThrow();
+    for (const v of repairs) expect(v.startsWith('{"queue":"p10","run_at":"')).toBe(true);
+    const failed = await r.lrange(keys.failed, 0, -1);
+    expect(failed).toHaveLength(items.length);
+    for (const [i, f] of failed.entries()) {
+      const rec = JSON.parse(f) as { payload: unknown; exception: string };
+      expect(rec.exception).toBe('PayloadDecodeError');
+      expect(rec.payload).toBe(items[i]);
+    }
   });
 });

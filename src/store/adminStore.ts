@@ -1,0 +1,312 @@
+import Redis from 'ioredis';
+import { ConnectionError, coerceError } from '../errors';
+import { ResqueKeys } from '../protocol/keys';
+import { type ConnectionOptions, createRedis, describeConnection } from './connection';
+
+/**
+ * The Redis verbs of the dashboard and the admin CLI: reads of queues, workers, failures,
+ * stats and masters, and the failure-list operations resque-web does, made atomic.
+ *
+ * Unlike RedisStore (built for workers, which wait out outages), an AdminStore fails fast: a
+ * command to a server that is down rejects at once (no offline queue) or after
+ * `commandTimeout`, so one dead server never blocks a page that shows several. ioredis keeps
+ * reconnecting in the background, and the server shows again once it is back.
+ */
+
+/**
+ * Failure.requeue, atomically and without the index race.
+ * KEYS[1] failed, KEYS[2] queues, KEYS[3] queue:<q>
+ * ARGV[1] index, ARGV[2] the element the caller read (exact bytes), ARGV[3] the record with
+ * retried_at, ARGV[4] queue name, ARGV[5] the job to push.
+ * When the element at the index is no longer ARGV[2] (a remove shifted the list), the element is
+ * looked up by its bytes (LPOS, Redis >= 6.0.6). Returns the index used, or -1 when it is gone.
+ * Commands as Ruby sends them: LSET, SADD, RPUSH.
+ */
+const RETRY_FAILED = `
+local i = tonumber(ARGV[1])
+if redis.call('LINDEX', KEYS[1], i) ~= ARGV[2] then
+  local ok, pos = pcall(redis.call, 'LPOS', KEYS[1], ARGV[2])
+  if not ok or not pos then return -1 end
+  i = pos
+end
+redis.call('LSET', KEYS[1], i, ARGV[3])
+redis.call('SADD', KEYS[2], ARGV[4])
+redis.call('RPUSH', KEYS[3], ARGV[5])
+return i
+`;
+
+/**
+ * Failure.remove, atomically: Ruby's LSET i "" + LREM 1 "", after checking the element.
+ * KEYS[1] failed; ARGV[1] index, ARGV[2] the element the caller read. Returns the index or -1.
+ */
+const REMOVE_FAILED = `
+local i = tonumber(ARGV[1])
+if redis.call('LINDEX', KEYS[1], i) ~= ARGV[2] then
+  local ok, pos = pcall(redis.call, 'LPOS', KEYS[1], ARGV[2])
+  if not ok or not pos then return -1 end
+  i = pos
+end
+redis.call('LSET', KEYS[1], i, '')
+redis.call('LREM', KEYS[1], 1, '')
+return i
+`;
+
+interface ScriptedRedis extends Redis {
+  pyresAdminRetryFailed(numKeys: number, ...args: string[]): Promise<number>;
+  pyresAdminRemoveFailed(numKeys: number, ...args: string[]): Promise<number>;
+}
+
+export interface AdminStoreOptions {
+  connection: ConnectionOptions;
+  /** @defaultValue 'resque' */
+  namespace?: string;
+  /** CLIENT SETNAME. @defaultValue 'pyres-ts:web' */
+  name?: string;
+  /** Milliseconds before a command to an unresponsive server fails. @defaultValue 5000 */
+  commandTimeout?: number;
+}
+
+export interface RawWorker {
+  id: string;
+  /** worker:<id>, null when idle. */
+  working: string | null;
+  started: string | null;
+  heartbeat: string | null;
+  processed: number;
+  failed: number;
+}
+
+export interface ResqueStats {
+  processed: number;
+  /** stat:failed (jobs that raised). */
+  failedStat: number;
+  /** LLEN failed (what resque-web calls failed). */
+  failedList: number;
+  queues: number;
+  workers: number;
+  pausedAll: boolean;
+}
+
+export class AdminStore {
+  readonly keys: ResqueKeys;
+  readonly where: string;
+  private readonly redis: ScriptedRedis;
+  private lastError: Error | null = null;
+  private closed = false;
+
+  constructor(o: AdminStoreOptions) {
+    this.keys = new ResqueKeys(o.namespace ?? 'resque');
+    const connection = { ...o.connection, connectionName: o.name ?? o.connection.connectionName ?? 'pyres-ts:web' };
+    this.where = describeConnection(connection);
+    this.redis = createRedis(connection, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      connectTimeout: 3000,
+      commandTimeout: o.commandTimeout ?? 5000,
+      retryStrategy: (times: number) => Math.min(200 * times, 3000),
+    }) as ScriptedRedis;
+    this.redis.defineCommand('pyresAdminRetryFailed', { lua: RETRY_FAILED });
+    this.redis.defineCommand('pyresAdminRemoveFailed', { lua: REMOVE_FAILED });
+    this.redis.on('error', (e: Error) => {
+      this.lastError = e;
+    });
+    this.redis.on('ready', () => {
+      this.lastError = null;
+    });
+  }
+
+  /** True when the connection is up. */
+  get ready(): boolean {
+    return this.redis.status === 'ready';
+  }
+
+  /** Why the server is unreachable, when it is. */
+  get error(): string | null {
+    if (this.ready) return null;
+    return this.lastError?.message ?? `not connected (${this.redis.status})`;
+  }
+
+  /** Starts connecting; resolves true when connected, false when the first attempt failed (retries go on). */
+  async connect(): Promise<boolean> {
+    if (this.redis.status === 'ready') return true;
+    try {
+      if (this.redis.status === 'wait') await this.redis.connect();
+      else await this.waitReady(3000);
+      return this.ready;
+    } catch (e) {
+      this.lastError = this.lastError ?? coerceError(e);
+      return false;
+    }
+  }
+
+  private waitReady(ms: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => {
+        this.redis.removeListener('ready', onReady);
+        reject(new ConnectionError(`no answer from ${this.where} within ${ms} ms`));
+      }, ms);
+      const onReady = (): void => {
+        clearTimeout(t);
+        resolve();
+      };
+      this.redis.once('ready', onReady);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      if (this.redis.status === 'ready') await this.redis.quit();
+      else this.redis.disconnect();
+    } catch {
+      this.redis.disconnect();
+    }
+  }
+
+  /** Throws a ConnectionError naming the server when it is down, before any command. */
+  private up(): Redis {
+    if (this.redis.status !== 'ready') throw new ConnectionError(`Redis at ${this.where} is unreachable: ${this.error ?? 'not connected'}`);
+    return this.redis;
+  }
+
+  private async exec(p: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
+    const res = await p.exec();
+    if (!res) throw new ConnectionError('pipeline was not executed');
+    return res.map(([err, v]) => {
+      if (err) throw err;
+      return v;
+    });
+  }
+
+  // ---- queues -------------------------------------------------------------------------------
+
+  /** `Resque.queue_sizes`: SMEMBERS queues, then LLEN of each (sorted by name). */
+  async queueSizes(): Promise<Array<{ queue: string; size: number }>> {
+    const r = this.up();
+    const names = (await r.smembers(this.keys.queues)).sort();
+    if (names.length === 0) return [];
+    const p = r.pipeline();
+    for (const q of names) p.llen(this.keys.queue(q));
+    const res = await this.exec(p);
+    return names.map((queue, i) => ({ queue, size: Number(res[i]) }));
+  }
+
+  /** `Resque.peek(q, start, count)` (LRANGE) plus the queue's length. */
+  async peekQueue(queue: string, start: number, count: number): Promise<{ size: number; known: boolean; items: string[] }> {
+    const r = this.up();
+    const [size, items, known] = await this.exec(
+      r.pipeline().llen(this.keys.queue(queue)).lrange(this.keys.queue(queue), start, start + count - 1).sismember(this.keys.queues, queue),
+    );
+    return { size: Number(size), items: items as string[], known: Number(known) === 1 };
+  }
+
+  // ---- workers -----------------------------------------------------------------------------
+
+  async workers(): Promise<RawWorker[]> {
+    const r = this.up();
+    const ids = (await r.smembers(this.keys.workers)).sort();
+    if (ids.length === 0) return [];
+    const p = r.pipeline();
+    for (const id of ids) {
+      p.get(this.keys.worker(id));
+      p.get(this.keys.workerStarted(id));
+      p.hget(this.keys.heartbeats, id);
+      p.get(this.keys.stat('processed', id));
+      p.get(this.keys.stat('failed', id));
+    }
+    const v = await this.exec(p);
+    return ids.map((id, i) => ({
+      id,
+      working: (v[i * 5] as string | null) || null,
+      started: (v[i * 5 + 1] as string | null) ?? null,
+      heartbeat: (v[i * 5 + 2] as string | null) ?? null,
+      processed: Number(v[i * 5 + 3] ?? 0),
+      failed: Number(v[i * 5 + 4] ?? 0),
+    }));
+  }
+
+  // ---- failures ----------------------------------------------------------------------------
+
+  async failedCount(): Promise<number> {
+    return this.up().llen(this.keys.failed);
+  }
+
+  /** LRANGE failed start start+count-1, with the list length read in the same round trip. */
+  async failedRange(start: number, count: number): Promise<{ total: number; items: string[] }> {
+    const r = this.up();
+    const [total, items] = await this.exec(r.pipeline().llen(this.keys.failed).lrange(this.keys.failed, start, start + count - 1));
+    return { total: Number(total), items: items as string[] };
+  }
+
+  async failedAt(index: number): Promise<string | null> {
+    return this.up().lindex(this.keys.failed, index);
+  }
+
+  /** Applies a requeue computed from `expected` (see RETRY_FAILED). Returns the index, or -1 when the record is gone. */
+  async retryFailed(index: number, expected: string, newRecord: string, queue: string, job: string): Promise<number> {
+    const r = this.up() as ScriptedRedis;
+    return Number(await r.pyresAdminRetryFailed(3, this.keys.failed, this.keys.queues, this.keys.queue(queue), String(index), expected, newRecord, queue, job));
+  }
+
+  /** Removes the element `expected` (at `index`, or wherever it moved). Returns the index, or -1 when gone. */
+  async removeFailed(index: number, expected: string): Promise<number> {
+    const r = this.up() as ScriptedRedis;
+    return Number(await r.pyresAdminRemoveFailed(1, this.keys.failed, String(index), expected));
+  }
+
+  /** `Failure.clear`: DEL failed. Returns how many records there were. */
+  async clearFailed(): Promise<number> {
+    const r = this.up();
+    const [n] = await this.exec(r.multi().llen(this.keys.failed).del(this.keys.failed));
+    return Number(n);
+  }
+
+  // ---- stats, masters ----------------------------------------------------------------------
+
+  async stats(): Promise<ResqueStats> {
+    const r = this.up();
+    const [processed, failed, failedList, queues, workers, pause] = await this.exec(
+      r
+        .pipeline()
+        .get(this.keys.stat('processed'))
+        .get(this.keys.stat('failed'))
+        .llen(this.keys.failed)
+        .scard(this.keys.queues)
+        .scard(this.keys.workers)
+        .get(this.keys.pauseAll),
+    );
+    return {
+      processed: Number(processed ?? 0) || 0,
+      failedStat: Number(failed ?? 0) || 0,
+      failedList: Number(failedList),
+      queues: Number(queues),
+      workers: Number(workers),
+      pausedAll: typeof pause === 'string' && pause.trim().toLowerCase() === 'true',
+    };
+  }
+
+  /** A few INFO fields (redis_version, uptime_in_seconds, connected_clients, used_memory_human...). */
+  async serverInfo(): Promise<Record<string, string>> {
+    const text = await this.up().info();
+    const out: Record<string, string> = {};
+    for (const line of text.split('\r\n')) {
+      const m = /^([a-z_]+):(.*)$/.exec(line);
+      if (m) out[m[1] as string] = m[2] as string;
+    }
+    return out;
+  }
+
+  /** Every advertised pyres-ts master's info JSON. Read-only: expired entries are skipped, not removed. */
+  async masters(): Promise<Array<{ id: string; info: string }>> {
+    const r = this.up();
+    const ids = (await r.smembers(this.keys.masters)).sort();
+    if (ids.length === 0) return [];
+    const infos = await r.mget(...ids.map(id => this.keys.master(id)));
+    return ids.flatMap((id, i) => (infos[i] ? [{ id, info: infos[i] as string }] : []));
+  }
+
+  async pushMasterCommand(id: string, command: string): Promise<void> {
+    await this.up().rpush(this.keys.masterCommands(id), command);
+  }
+}

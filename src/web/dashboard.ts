@@ -1,0 +1,460 @@
+import { PyresError, coerceError } from '../errors';
+import type { MasterCommand, MasterInfo } from '../master/master';
+import { decodeJob } from '../protocol/job';
+import { decodeWorkingOn } from '../protocol/records';
+import { formatFailedAt, parseResqueTime } from '../protocol/time';
+import { parseWorkerId } from '../protocol/workerId';
+import { AdminStore, type ResqueStats } from '../store/adminStore';
+import type { ServerSpec } from './dsn';
+import { type FailureView, digest, markRetried, objectMembers, requeueJob, viewFailure } from './failureRecord';
+
+/**
+ * The operations of `pyres-ts web` and the admin commands over one or more Redis servers.
+ * Reads are done on every server at once and each server's result stands alone: a server
+ * that is down gives `{ ok: false, error }` and the others still show.
+ */
+
+/** An action that cannot be done (unknown server, a record that is gone or not retryable). */
+export class AdminActionError extends PyresError {}
+
+export interface Server {
+  id: number;
+  label: string;
+  namespace: string;
+  store: AdminStore;
+}
+
+export type Settled<T> = { server: Server; ok: true; value: T } | { server: Server; ok: false; error: string };
+
+export interface JobInfo {
+  queue: string;
+  className: string;
+  /** run_at as stored. */
+  runAt: string | null;
+  runAtIso: string | null;
+  payload: string;
+}
+
+export interface WorkerRow {
+  server: number;
+  serverLabel: string;
+  id: string;
+  host: string;
+  pid: number | null;
+  queues: string[];
+  started: string | null;
+  startedIso: string | null;
+  heartbeat: string | null;
+  heartbeatIso: string | null;
+  job: JobInfo | null;
+  processed: number;
+  failed: number;
+  /** The pyres-ts master (host:pid) whose child this worker is, if any. */
+  master: string | null;
+}
+
+export interface QueueRow {
+  queue: string;
+  total: number;
+  /** Size per server id; absent where the server does not list the queue (or is down). */
+  sizes: Record<number, number>;
+}
+
+export interface FailedItem {
+  index: number;
+  digest: string;
+  raw: string;
+  view: FailureView;
+}
+
+export type FailedFilter = 'all' | 'pending' | 'retried';
+
+export interface FailedPage {
+  /** LLEN failed. */
+  total: number;
+  start: number;
+  count: number;
+  order: 'asc' | 'desc';
+  show: FailedFilter;
+  items: FailedItem[];
+  /** How many records pass the filter; null when the list was too long to count. */
+  matched: number | null;
+  /** How many records have been retried, when a filtered scan counted them all. */
+  retried: number | null;
+  /** More records pass the filter after this page. */
+  hasMore: boolean;
+}
+
+export interface RetryAllResult {
+  retried: number;
+  alreadyRetried: number;
+  notRetryable: number;
+  gone: number;
+}
+
+export interface LiveStats {
+  t: number;
+  processed: number;
+  failed: number;
+  servers: Array<{ id: number; label: string; ok: boolean; processed: number; failed: number; error?: string }>;
+}
+
+const SCAN_CHUNK = 500;
+/** A filtered failed page counts at most this many records (after filling the page). */
+export const FILTER_SCAN_BUDGET = 10_000;
+
+function item(index: number, raw: string): FailedItem {
+  return { index, digest: digest(raw), raw, view: viewFailure(raw) };
+}
+
+export class Dashboard {
+  readonly servers: Server[];
+
+  constructor(specs: readonly ServerSpec[], opts: { name?: string; commandTimeout?: number } = {}) {
+    this.servers = specs.map(s => ({
+      id: s.id,
+      label: s.label,
+      namespace: s.namespace,
+      store: new AdminStore({
+        connection: s.connection,
+        namespace: s.namespace,
+        name: opts.name ?? 'pyres-ts:web',
+        ...(opts.commandTimeout ? { commandTimeout: opts.commandTimeout } : {}),
+      }),
+    }));
+  }
+
+  /** Connects to every server; resolves with the ones that did not answer (they keep retrying). */
+  async connect(): Promise<Server[]> {
+    const ok = await Promise.all(this.servers.map(s => s.store.connect()));
+    return this.servers.filter((_, i) => !ok[i]);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.servers.map(s => s.store.close()));
+  }
+
+  server(id: number | string | undefined): Server {
+    const n = typeof id === 'number' ? id : id === undefined || id === '' ? NaN : Number(id);
+    const s = Number.isInteger(n) ? this.servers.find(x => x.id === n) : this.servers.find(x => x.label === id);
+    if (!s) throw new AdminActionError(`no such server: ${JSON.stringify(id ?? '')} (servers: ${this.servers.map(x => `${x.id}=${x.label}`).join(', ')})`);
+    return s;
+  }
+
+  /** Runs `fn` on each server (or the given ones) at once; a failure is that server's result. */
+  async each<T>(fn: (s: Server) => Promise<T>, only?: readonly Server[]): Promise<Array<Settled<T>>> {
+    return Promise.all(
+      (only ?? this.servers).map(async (server): Promise<Settled<T>> => {
+        try {
+          return { server, ok: true, value: await fn(server) };
+        } catch (e) {
+          return { server, ok: false, error: describeError(server, e) };
+        }
+      }),
+    );
+  }
+
+  // ---- reads ------------------------------------------------------------------------------
+
+  /** The union of queue names over every server, with a per-server breakdown. */
+  async queues(): Promise<{ rows: QueueRow[]; perServer: Array<Settled<Array<{ queue: string; size: number }>>> }> {
+    const perServer = await this.each(s => s.store.queueSizes());
+    const byName = new Map<string, QueueRow>();
+    for (const r of perServer) {
+      if (!r.ok) continue;
+      for (const { queue, size } of r.value) {
+        const row = byName.get(queue) ?? { queue, total: 0, sizes: {} };
+        row.sizes[r.server.id] = size;
+        row.total += size;
+        byName.set(queue, row);
+      }
+    }
+    return { rows: [...byName.values()].sort((a, b) => (a.queue < b.queue ? -1 : a.queue > b.queue ? 1 : 0)), perServer };
+  }
+
+  async queue(name: string, start: number, count: number): Promise<Array<Settled<{ size: number; known: boolean; items: string[] }>>> {
+    return this.each(s => s.store.peekQueue(name, start, count));
+  }
+
+  async workers(): Promise<{ rows: WorkerRow[]; perServer: Array<Settled<WorkerRow[]>> }> {
+    const perServer = await this.each(async s => {
+      const [raw, masters] = await Promise.all([s.store.workers(), this.mastersOf(s)]);
+      const owner = new Map<string, string>();
+      for (const m of masters) for (const c of m.children ?? []) owner.set(c.workerId, m.id);
+      return raw.map((w): WorkerRow => {
+        const parts = parseWorkerId(w.id);
+        return {
+          server: s.id,
+          serverLabel: s.label,
+          id: w.id,
+          host: parts?.host ?? w.id.split(':')[0] ?? '',
+          pid: parts?.pid ?? null,
+          queues: parts?.queues ?? [],
+          started: w.started,
+          startedIso: w.started ? (parseResqueTime(w.started)?.toISOString() ?? null) : null,
+          heartbeat: w.heartbeat,
+          heartbeatIso: w.heartbeat ? (parseResqueTime(w.heartbeat)?.toISOString() ?? null) : null,
+          job: w.working ? jobInfo(w.working) : null,
+          processed: w.processed,
+          failed: w.failed,
+          master: owner.get(w.id) ?? null,
+        };
+      });
+    });
+    return { rows: perServer.flatMap(r => (r.ok ? r.value : [])), perServer };
+  }
+
+  async masters(): Promise<Array<Settled<MasterInfo[]>>> {
+    return this.each(s => this.mastersOf(s));
+  }
+
+  private async mastersOf(s: Server): Promise<MasterInfo[]> {
+    return (await s.store.masters()).flatMap(m => {
+      try {
+        const info = JSON.parse(m.info) as MasterInfo;
+        return info && typeof info === 'object' && typeof info.id === 'string' ? [info] : [];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  async stats(): Promise<Array<Settled<{ stats: ResqueStats; info: Record<string, string> }>>> {
+    return this.each(async s => {
+      const [stats, info] = await Promise.all([s.store.stats(), s.store.serverInfo()]);
+      return { stats, info };
+    });
+  }
+
+  async live(): Promise<LiveStats> {
+    const r = await this.each(s => s.store.stats());
+    const out: LiveStats = { t: Date.now(), processed: 0, failed: 0, servers: [] };
+    for (const x of r) {
+      if (x.ok) {
+        out.processed += x.value.processed;
+        out.failed += x.value.failedStat;
+        out.servers.push({ id: x.server.id, label: x.server.label, ok: true, processed: x.value.processed, failed: x.value.failedStat });
+      } else out.servers.push({ id: x.server.id, label: x.server.label, ok: false, processed: 0, failed: 0, error: x.error });
+    }
+    return out;
+  }
+
+  /**
+   * One page of a server's failures. `desc` (the default, like resque-web) shows the newest
+   * first: start 0 is the last element of the list. Each item carries its list index and the
+   * SHA-1 of its bytes, which actions use to make sure they act on the record that was shown.
+   *
+   * `show` filters: 'all' (resque-web's view, read by index: cheap), 'pending' (not retried
+   * yet) or 'retried'. A filtered page scans the list in chunks from the shown end until the
+   * page is full, and goes on counting up to FILTER_SCAN_BUDGET elements; past that the
+   * filtered count is unknown (null).
+   */
+  async failed(
+    serverId: number | string,
+    start: number,
+    count: number,
+    order: 'asc' | 'desc' = 'desc',
+    show: FailedFilter = 'all',
+  ): Promise<FailedPage> {
+    const s = this.server(serverId);
+    start = Math.max(0, Math.floor(start));
+    count = Math.max(1, Math.min(1000, Math.floor(count)));
+    if (show !== 'all') return this.failedFiltered(s, start, count, order, show);
+    let total = await s.store.failedCount();
+    let from = start;
+    if (order === 'desc') from = Math.max(0, total - start - count);
+    const upto = order === 'desc' ? total - start - 1 : start + count - 1;
+    const n = Math.max(0, upto - from + 1);
+    const got = n > 0 ? await s.store.failedRange(from, n) : { total, items: [] };
+    total = got.total;
+    const items = got.items.map((raw, i) => item(from + i, raw));
+    if (order === 'desc') items.reverse();
+    return { total, start, count, order, show, items, matched: total, retried: null, hasMore: start + items.length < total };
+  }
+
+  private async failedFiltered(s: Server, start: number, count: number, order: 'asc' | 'desc', show: 'pending' | 'retried'): Promise<FailedPage> {
+    const total = await s.store.failedCount();
+    const items: FailedItem[] = [];
+    let matched = 0;
+    let scanned = 0;
+    let retried = 0;
+    let complete = true;
+    let hasMore = false;
+    outer: for (let k = 0; k * SCAN_CHUNK < total; k++) {
+      const from = order === 'desc' ? Math.max(0, total - (k + 1) * SCAN_CHUNK) : k * SCAN_CHUNK;
+      const upto = order === 'desc' ? total - k * SCAN_CHUNK - 1 : Math.min(total, (k + 1) * SCAN_CHUNK) - 1;
+      const { items: chunk } = await s.store.failedRange(from, upto - from + 1);
+      const idx = chunk.map((_, i) => i);
+      if (order === 'desc') idx.reverse();
+      for (const i of idx) {
+        if (items.length === count && scanned >= FILTER_SCAN_BUDGET) {
+          complete = false;
+          hasMore = true;
+          break outer;
+        }
+        const raw = chunk[i] as string;
+        scanned++;
+        const r = isRetried(raw);
+        if (r) retried++;
+        if (r !== (show === 'retried')) continue;
+        if (matched >= start && items.length < count) items.push(item(from + i, raw));
+        else if (matched >= start + count) hasMore = true;
+        matched++;
+      }
+    }
+    return {
+      total,
+      start,
+      count,
+      order,
+      show,
+      items,
+      matched: complete ? matched : null,
+      retried: complete ? retried : null,
+      hasMore,
+    };
+  }
+
+  // ---- failure actions ----------------------------------------------------------------------
+
+  /**
+   * Finds the record the caller saw: at `index` when its SHA-1 still matches, else by scanning
+   * the list for that SHA-1 (a remove shifts later indices). Without a digest, the element now
+   * at `index` is taken (Ruby's semantics).
+   */
+  private async locate(s: Server, index: number, want?: string): Promise<{ index: number; raw: string } | null> {
+    if (!Number.isInteger(index) || index < 0) throw new AdminActionError(`${JSON.stringify(index)} is not a failure index`);
+    const raw = await s.store.failedAt(index);
+    if (raw !== null && (!want || digest(raw) === want || digest(raw).startsWith(want))) return { index, raw };
+    if (!want) return null;
+    for (let from = 0; ; from += SCAN_CHUNK) {
+      const { total, items } = await s.store.failedRange(from, SCAN_CHUNK);
+      const hit = items.findIndex(x => digest(x).startsWith(want));
+      if (hit >= 0) return { index: from + hit, raw: items[hit] as string };
+      if (from + SCAN_CHUNK >= total) return null;
+    }
+  }
+
+  /** `Failure.requeue`: marks the record retried (it stays in the list) and pushes the job. */
+  async retryFailed(serverId: number | string, index: number, want?: string): Promise<{ index: number; queue: string; job: string }> {
+    const s = this.server(serverId);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const at = await this.locate(s, index, want);
+      if (!at) throw new AdminActionError(`failure ${index}${want ? ` (${want.slice(0, 12)})` : ''} on ${s.label} is gone (removed, cleared or retried elsewhere)`);
+      const done = await this.retryAt(s, at.index, at.raw);
+      if (done) return done;
+    }
+    throw new AdminActionError(`failure ${index} on ${s.label} kept changing; try again`);
+  }
+
+  private async retryAt(s: Server, index: number, raw: string): Promise<{ index: number; queue: string; job: string } | null> {
+    const target = requeueJob(raw);
+    if (!target.ok) throw new AdminActionError(`failure ${index} on ${s.label} cannot be retried: ${target.reason}`);
+    const record = markRetried(raw, formatFailedAt(new Date()));
+    if (record === null) throw new AdminActionError(`failure ${index} on ${s.label} cannot be retried: not a JSON object`);
+    const used = await s.store.retryFailed(index, raw, record, target.queue, target.job);
+    return used < 0 ? null : { index: used, queue: target.queue, job: target.job };
+  }
+
+  /** `Failure.remove`, checked: removes the record that was shown, wherever it now is. */
+  async removeFailed(serverId: number | string, index: number, want?: string): Promise<{ index: number }> {
+    const s = this.server(serverId);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const at = await this.locate(s, index, want);
+      if (!at) throw new AdminActionError(`failure ${index}${want ? ` (${want.slice(0, 12)})` : ''} on ${s.label} is gone`);
+      const used = await s.store.removeFailed(at.index, at.raw);
+      if (used >= 0) return { index: used };
+    }
+    throw new AdminActionError(`failure ${index} on ${s.label} kept changing; try again`);
+  }
+
+  /** `Failure.clear`: DEL failed. */
+  async clearFailed(serverId: number | string): Promise<number> {
+    return this.server(serverId).store.clearFailed();
+  }
+
+  /**
+   * Retries every failure that has not been retried yet. Unlike Ruby's `requeue_all`, a record
+   * that already has `retried_at` is skipped, so running it twice pushes no job twice.
+   */
+  async retryAll(serverId: number | string): Promise<RetryAllResult> {
+    const s = this.server(serverId);
+    const res: RetryAllResult = { retried: 0, alreadyRetried: 0, notRetryable: 0, gone: 0 };
+    for (let from = 0; ; from += SCAN_CHUNK) {
+      const { total, items } = await s.store.failedRange(from, SCAN_CHUNK);
+      for (let i = 0; i < items.length; i++) {
+        const raw = items[i] as string;
+        if (isRetried(raw)) {
+          res.alreadyRetried++;
+          continue;
+        }
+        if (!requeueJob(raw).ok) {
+          res.notRetryable++;
+          continue;
+        }
+        if (await this.retryAt(s, from + i, raw)) res.retried++;
+        else res.gone++;
+      }
+      if (from + SCAN_CHUNK >= total || items.length === 0) return res;
+    }
+  }
+
+  /** `Failure.clear_retried`: removes every record that has `retried_at` (from the end, checked). */
+  async clearRetried(serverId: number | string): Promise<number> {
+    const s = this.server(serverId);
+    const found: Array<{ index: number; raw: string }> = [];
+    for (let from = 0; ; from += SCAN_CHUNK) {
+      const { total, items } = await s.store.failedRange(from, SCAN_CHUNK);
+      items.forEach((raw, i) => {
+        if (isRetried(raw)) found.push({ index: from + i, raw });
+      });
+      if (from + SCAN_CHUNK >= total || items.length === 0) break;
+    }
+    let n = 0;
+    for (const f of found.reverse()) if ((await s.store.removeFailed(f.index, f.raw)) >= 0) n++;
+    return n;
+  }
+
+  // ---- masters -----------------------------------------------------------------------------
+
+  /** Sends a command to a master (as `pyres-ts ctl` does); the master must be advertised. */
+  async masterCommand(serverId: number | string, masterId: string, cmd: MasterCommand): Promise<void> {
+    const s = this.server(serverId);
+    const all = await this.mastersOf(s);
+    if (!all.some(m => m.id === masterId)) throw new AdminActionError(`no master ${JSON.stringify(masterId)} on ${s.label}`);
+    await s.store.pushMasterCommand(masterId, JSON.stringify(cmd));
+  }
+}
+
+export function isRetried(raw: string): boolean {
+  if (!raw.includes('"retried_at"')) return false;
+  const o = objectMembers(raw);
+  if (!o) return false;
+  const m = o.members.filter(x => x.key === 'retried_at').pop();
+  if (!m) return false;
+  const v = raw.slice(m.valueStart, m.valueEnd);
+  return v !== 'null' && v !== 'false';
+}
+
+function jobInfo(working: string): JobInfo {
+  const w = decodeWorkingOn(working);
+  let className = '?';
+  try {
+    className = decodeJob(w?.rawPayload ?? '').className;
+  } catch {
+    /* shown as '?' */
+  }
+  let runAt: string | null = null;
+  try {
+    const v = (JSON.parse(working) as Record<string, unknown>)['run_at'];
+    runAt = v === undefined || v === null ? null : String(v);
+  } catch {
+    /* not JSON */
+  }
+  return { queue: w?.queue ?? '', className, runAt, runAtIso: w?.runAt?.toISOString() ?? null, payload: w?.rawPayload ?? working };
+}
+
+function describeError(s: Server, e: unknown): string {
+  const m = coerceError(e).message;
+  return m.includes(s.store.where) ? m : `${s.store.where}: ${m}`;
+}

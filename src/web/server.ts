@@ -1,0 +1,55 @@
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
+import { createWebApp, type WebAppOptions } from './app';
+
+export interface WebServerOptions extends WebAppOptions {
+  /** Address to listen on. @defaultValue '127.0.0.1' (loopback only) */
+  bind?: string;
+  /** TCP port; 0 picks a free one. @defaultValue 5678 (resque-web's) */
+  port?: number;
+}
+
+export interface WebServer {
+  /** `http://<bind>:<port>` */
+  url: string;
+  port: number;
+  http: HttpServer;
+  /** Stops listening, drops open connections, closes the Redis connections. Idempotent. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_WEB_PORT = 5678;
+
+export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
+  const app = createWebApp(o);
+  const bind = o.bind ?? '127.0.0.1';
+  const http = createServer(getRequestListener(app.fetch));
+  http.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    const onError = (e: Error): void => reject(e);
+    http.once('error', onError);
+    http.listen(o.port ?? DEFAULT_WEB_PORT, bind, () => {
+      http.removeListener('error', onError);
+      resolve();
+    });
+  });
+  const port = (http.address() as AddressInfo).port;
+  const host = bind.includes(':') ? `[${bind}]` : bind;
+  let closing: Promise<void> | null = null;
+  return {
+    url: `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`,
+    port,
+    http,
+    close() {
+      closing ??= (async () => {
+        await new Promise<void>(resolve => {
+          http.close(() => resolve());
+          http.closeAllConnections();
+        });
+        await o.dashboard.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,448 @@
+import type { MasterInfo } from '../master/master';
+import type { ResqueStats } from '../store/adminStore';
+import type { FailedFilter, FailedPage, QueueRow, Server, Settled, WorkerRow } from './dashboard';
+import { type Html, type HtmlValue, html, qs, seg } from './html';
+
+/**
+ * Server-rendered pages. Everything from Redis goes through `html`, which escapes it.
+ * Actions are POST forms carrying the CSRF token; nothing changes state on GET.
+ */
+
+export interface PageContext {
+  csrf: string;
+  /** The request path + query, for forms to come back to. */
+  here: string;
+  flash: { kind: 'ok' | 'error'; text: string } | null;
+  servers: readonly Server[];
+  version: string;
+}
+
+export const NAV: ReadonlyArray<[string, string]> = [
+  ['/', 'Overview'],
+  ['/queues', 'Queues'],
+  ['/workers', 'Workers'],
+  ['/masters', 'Masters'],
+  ['/failed', 'Failed'],
+  ['/stats', 'Stats'],
+];
+
+export function layout(ctx: PageContext, current: string, title: string, body: HtmlValue): Html {
+  return html`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title} · pyres-ts</title>
+<link rel="stylesheet" href="/assets/app.css">
+<script src="/assets/app.js" defer></script>
+</head>
+<body>
+<header>
+  <a class="brand" href="/">pyres-ts</a>
+  <nav>${NAV.map(([href, label]) => html`<a href="${href}"${current === href ? html` class="current" aria-current="page"` : ''}>${label}</a>`)}</nav>
+  <span class="servers">${ctx.servers.map(s => html`<span class="srv ${s.store.ready ? 'up' : 'down'}" title="${s.store.error ?? 'connected'}">${s.label}</span>`)}</span>
+</header>
+<main>
+${ctx.flash ? html`<p class="flash ${ctx.flash.kind}" role="status">${ctx.flash.text}</p>` : ''}
+<h1>${title}</h1>
+${body}
+</main>
+<footer>pyres-ts ${ctx.version} · ${ctx.servers.length} Redis server${ctx.servers.length === 1 ? '' : 's'}</footer>
+</body>
+</html>`;
+}
+
+/** One block per server that could not be read: which one, and why. */
+export function downNotices(results: ReadonlyArray<Settled<unknown>>): Html {
+  return html`${results.map(r =>
+    r.ok ? '' : html`<div class="down-notice" role="alert" data-server="${r.server.id}"><strong>${r.server.label} is down</strong>: ${r.error}</div>`,
+  )}`;
+}
+
+function csrfField(ctx: PageContext): Html {
+  return html`<input type="hidden" name="_csrf" value="${ctx.csrf}"><input type="hidden" name="back" value="${ctx.here}">`;
+}
+
+/** A POST button. `confirm` asks first (app.js). */
+export function actionButton(ctx: PageContext, action: string, label: string, fields: Record<string, string | number>, opts: { confirm?: string; cls?: string } = {}): Html {
+  return html`<form method="post" action="${action}" class="inline"${opts.confirm ? html` data-confirm="${opts.confirm}"` : ''}>${csrfField(ctx)}${Object.entries(fields).map(
+    ([k, v]) => html`<input type="hidden" name="${k}" value="${String(v)}">`,
+  )}<button type="submit"${opts.cls ? html` class="${opts.cls}"` : ''}>${label}</button></form>`;
+}
+
+export function ago(iso: string | null, now = Date.now()): string {
+  if (!iso) return '';
+  const s = Math.round((now - Date.parse(iso)) / 1000);
+  if (!Number.isFinite(s)) return '';
+  if (s < 0) return 'in the future';
+  if (s < 120) return `${s}s ago`;
+  if (s < 7200) return `${Math.round(s / 60)}m ago`;
+  if (s < 172800) return `${Math.round(s / 3600)}h ago`;
+  return `${Math.round(s / 86400)}d ago`;
+}
+
+function time(raw: string | null, iso: string | null): Html {
+  if (raw === null) return html`<span class="muted">—</span>`;
+  return html`<time${iso ? html` datetime="${iso}"` : ''} title="${iso ?? raw}">${raw}</time>${iso ? html` <small class="muted">${ago(iso)}</small>` : ''}`;
+}
+
+function pager(
+  path: string,
+  params: Record<string, string | number | undefined>,
+  start: number,
+  count: number,
+  total: number,
+  hasMore: boolean = start + count < total,
+  labels: [string, string] = ['« previous', 'next »'],
+  totalUnknown = false,
+): Html {
+  if (start === 0 && !hasMore) return html``;
+  const prev = start > 0 ? Math.max(0, start - count) : null;
+  const next = hasMore ? start + count : null;
+  return html`<nav class="pager">
+    ${prev !== null ? html`<a rel="prev" href="${path}${qs({ ...params, start: prev || undefined })}">${labels[0]}</a>` : html`<span class="muted">${labels[0]}</span>`}
+    <span>${total === 0 ? 0 : start + 1}–${Math.min(total, start + count)}${totalUnknown ? '' : ` of ${total}`}</span>
+    ${next !== null ? html`<a rel="next" href="${path}${qs({ ...params, start: next })}">${labels[1]}</a>` : html`<span class="muted">${labels[1]}</span>`}
+  </nav>`;
+}
+
+function serverTabs(path: string, servers: readonly Server[], selected: number, extra: Record<string, string | undefined>, counts: Record<number, number | string>): Html {
+  return html`<nav class="tabs">${servers.map(
+    s =>
+      html`<a href="${path}${qs({ ...extra, server: s.id })}"${s.id === selected ? html` class="current" aria-current="page"` : ''}>${s.label} <span class="count">${String(counts[s.id] ?? '?')}</span></a>`,
+  )}</nav>`;
+}
+
+// ---- overview ------------------------------------------------------------------------------
+
+export interface OverviewData {
+  stats: Array<Settled<ResqueStats>>;
+  queues: { rows: QueueRow[]; perServer: Array<Settled<unknown>> };
+  workers: { rows: WorkerRow[]; perServer: Array<Settled<unknown>> };
+}
+
+export function overviewPage(ctx: PageContext, d: OverviewData): Html {
+  const working = d.workers.rows.filter(w => w.job);
+  return layout(
+    ctx,
+    '/',
+    'Overview',
+    html`
+${downNotices(d.stats)}
+<section>
+<h2>Servers</h2>
+<table class="servers-table">
+<thead><tr><th>Server</th><th>Namespace</th><th>Status</th><th class="num">Queues</th><th class="num">Pending jobs</th><th class="num">Workers</th><th class="num">Working</th><th class="num">Failed</th><th class="num">Processed</th></tr></thead>
+<tbody>
+${d.stats.map(r => {
+  const q = d.queues.perServer.find(x => x.server.id === r.server.id);
+  const pending = q && q.ok ? (q.value as Array<{ size: number }>).reduce((a, x) => a + x.size, 0) : null;
+  const ws = d.workers.rows.filter(w => w.server === r.server.id);
+  return r.ok
+    ? html`<tr data-server="${r.server.id}"><td>${r.server.label}</td><td><code>${r.server.namespace}</code></td><td><span class="badge up">up</span>${r.value.pausedAll ? html` <span class="badge warn">paused (pause-all-workers)</span>` : ''}</td><td class="num">${r.value.queues}</td><td class="num">${pending ?? '?'}</td><td class="num">${r.value.workers}</td><td class="num">${ws.filter(w => w.job).length}</td><td class="num"><a href="/failed${qs({ server: r.server.id })}">${r.value.failedList}</a></td><td class="num">${r.value.processed}</td></tr>`
+    : html`<tr data-server="${r.server.id}" class="down"><td>${r.server.label}</td><td><code>${r.server.namespace}</code></td><td colspan="7"><span class="badge down">down</span> ${r.error}</td></tr>`;
+})}
+</tbody>
+</table>
+</section>
+<section>
+<h2>Jobs per second</h2>
+<div id="live-chart" class="chart" data-src="/api/live" aria-label="processed and failed jobs per second, all servers"><p class="muted">The live chart needs JavaScript.</p></div>
+</section>
+<section>
+<h2>Queues</h2>
+${queuesTable(ctx.servers, d.queues.rows, d.queues.perServer)}
+</section>
+<section>
+<h2>${working.length} of ${d.workers.rows.length} workers working</h2>
+${working.length === 0 ? html`<p class="muted">No worker is working.</p>` : workingTable(working, ctx.servers.length > 1)}
+</section>`,
+  );
+}
+
+function workingTable(rows: WorkerRow[], showServer: boolean): Html {
+  return html`<table class="working">
+<thead><tr>${showServer ? html`<th>Server</th>` : ''}<th>Where</th><th>Queue</th><th>Processing</th><th>Since</th></tr></thead>
+<tbody>${rows.map(
+    w => html`<tr>${showServer ? html`<td>${w.serverLabel}</td>` : ''}<td><span title="${w.id}">${w.host}:${w.pid ?? '?'}</span></td><td><a class="queue-tag" href="/queues/${seg(w.job?.queue ?? '')}">${w.job?.queue}</a></td><td><code>${w.job?.className}</code></td><td>${time(w.job?.runAt ?? null, w.job?.runAtIso ?? null)}</td></tr>`,
+  )}</tbody></table>`;
+}
+
+// ---- queues --------------------------------------------------------------------------------
+
+function queuesTable(servers: readonly Server[], rows: QueueRow[], perServer: ReadonlyArray<Settled<unknown>>): Html {
+  if (rows.length === 0) return html`<p class="muted">No queues.</p>`;
+  const down = new Set(perServer.filter(r => !r.ok).map(r => r.server.id));
+  const multi = servers.length > 1;
+  return html`<table class="queues">
+<thead><tr><th>Queue</th><th class="num">Jobs</th>${multi ? servers.map(s => html`<th class="num">${s.label}</th>`) : ''}</tr></thead>
+<tbody>${rows.map(
+    r => html`<tr data-queue="${r.queue}"><td><a class="queue" href="/queues/${seg(r.queue)}">${r.queue}</a></td><td class="num total">${r.total}</td>${
+      multi
+        ? servers.map(
+            s => html`<td class="num" data-server="${s.id}">${down.has(s.id) ? html`<span class="badge down">down</span>` : r.sizes[s.id] === undefined ? html`<span class="muted">—</span>` : r.sizes[s.id]}</td>`,
+          )
+        : ''
+    }</tr>`,
+  )}</tbody></table>`;
+}
+
+export function queuesPage(ctx: PageContext, d: { rows: QueueRow[]; perServer: Array<Settled<unknown>> }): Html {
+  return layout(
+    ctx,
+    '/queues',
+    'Queues',
+    html`${downNotices(d.perServer)}<p class="intro">Every queue named in the <code>queues</code> set of any server, with its length on each server (— where a server does not list it).</p>${queuesTable(ctx.servers, d.rows, d.perServer)}`,
+  );
+}
+
+export function queuePage(
+  ctx: PageContext,
+  name: string,
+  results: Array<Settled<{ size: number; known: boolean; items: string[] }>>,
+  selected: number,
+  start: number,
+  count: number,
+): Html {
+  const counts: Record<number, number | string> = {};
+  for (const r of results) counts[r.server.id] = r.ok ? r.value.size : 'down';
+  const sel = results.find(r => r.server.id === selected);
+  const total = results.reduce((a, r) => a + (r.ok ? r.value.size : 0), 0);
+  let body: Html;
+  if (!sel) body = html``;
+  else if (!sel.ok) body = html`<p class="muted">${sel.server.label} is down.</p>`;
+  else if (sel.value.items.length === 0) body = html`<p class="muted">No jobs in ${name} on ${sel.server.label}${start > 0 ? ' at this offset' : ''}.</p>`;
+  else
+    body = html`<table class="jobs">
+<thead><tr><th class="num">#</th><th>Class</th><th>Args</th></tr></thead>
+<tbody>${sel.value.items.map((raw, i) => {
+      const j = jobSummary(raw);
+      return html`<tr><td class="num">${start + i}</td><td><code>${j.className}</code></td><td><pre class="args">${j.args}</pre></td></tr>`;
+    })}</tbody></table>${pager(`/queues/${seg(name)}`, { server: selected }, start, count, sel.value.size)}`;
+  return layout(
+    ctx,
+    '/queues',
+    `Queue ${name}`,
+    html`${downNotices(results)}<p class="sub"><b>${total}</b> job${total === 1 ? '' : 's'} in <code>${name}</code> on all servers.</p>
+${ctx.servers.length > 1 ? serverTabs(`/queues/${seg(name)}`, ctx.servers, selected, {}, counts) : ''}
+${body}`,
+  );
+}
+
+/** A queue item for display: class and args text, tolerant of anything. */
+export function jobSummary(raw: string): { className: string; args: string } {
+  try {
+    const v = JSON.parse(raw) as unknown;
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      const o = v as Record<string, unknown>;
+      const cls = typeof o['class'] === 'string' ? o['class'] : '(no class)';
+      return { className: cls, args: raw };
+    }
+  } catch {
+    /* not JSON */
+  }
+  return { className: '(not a job)', args: raw };
+}
+
+// ---- workers -------------------------------------------------------------------------------
+
+export function workersPage(ctx: PageContext, d: { rows: WorkerRow[]; perServer: Array<Settled<unknown>> }): Html {
+  const multi = ctx.servers.length > 1;
+  const working = d.rows.filter(w => w.job).length;
+  return layout(
+    ctx,
+    '/workers',
+    'Workers',
+    html`${downNotices(d.perServer)}<p class="sub"><b>${d.rows.length}</b> worker${d.rows.length === 1 ? '' : 's'}, <b>${working}</b> working.</p>
+${
+  d.rows.length === 0
+    ? html`<p class="muted">No workers are registered.</p>`
+    : html`<table class="workers">
+<thead><tr>${multi ? html`<th>Server</th>` : ''}<th>Host</th><th class="num">Pid</th><th>Queues</th><th>Started</th><th>Current job</th><th>Heartbeat</th><th class="num">Processed</th><th class="num">Failed</th><th>Master</th></tr></thead>
+<tbody>${d.rows.map(
+        w => html`<tr class="${w.job ? 'busy' : 'idle'}" data-worker="${w.id}">${multi ? html`<td>${w.serverLabel}</td>` : ''}<td>${w.host}</td><td class="num">${w.pid ?? '?'}</td><td>${w.queues.map(
+          q => html`<a class="queue-tag" href="/queues/${seg(q)}">${q}</a> `,
+        )}</td><td>${time(w.started, w.startedIso)}</td><td>${
+          w.job
+            ? html`<code>${w.job.className}</code> from <a class="queue-tag" href="/queues/${seg(w.job.queue)}">${w.job.queue}</a><br><small>since ${time(w.job.runAt, w.job.runAtIso)}</small>`
+            : html`<span class="muted">idle</span>`
+        }</td><td>${time(w.heartbeat, w.heartbeatIso)}</td><td class="num">${w.processed}</td><td class="num">${w.failed}</td><td>${
+          w.master ? html`<a href="/masters#${w.master}">${w.master}</a>` : html`<span class="muted">—</span>`
+        }</td></tr>`,
+      )}</tbody></table>`
+}`,
+  );
+}
+
+// ---- masters -------------------------------------------------------------------------------
+
+export function mastersPage(ctx: PageContext, results: Array<Settled<MasterInfo[]>>): Html {
+  const all = results.flatMap(r => (r.ok ? r.value.map(m => ({ server: r.server, m })) : []));
+  return layout(
+    ctx,
+    '/masters',
+    'Masters',
+    html`${downNotices(results)}<p class="intro">pyres-ts masters advertise themselves in Redis every few seconds; commands reach them within a second.</p>
+${all.length === 0 ? html`<p class="muted">No pyres-ts master is running.</p>` : all.map(({ server, m }) => masterBlock(ctx, server, m))}`,
+  );
+}
+
+function masterBlock(ctx: PageContext, server: Server, m: MasterInfo): Html {
+  const groups = Array.isArray(m.groups) ? m.groups : [];
+  const children = Array.isArray(m.children) ? m.children : [];
+  const fields = { server: server.id, master: m.id };
+  return html`<section class="master" id="${m.id}" data-master="${m.id}">
+<h2>${m.id} <small class="muted">on ${server.label} · pyres-ts ${m.version} · up since ${time(m.startedAt, m.startedAt)}</small>
+${m.paused ? html`<span class="badge warn">paused</span>` : ''}${m.stopping ? html`<span class="badge down">stopping</span>` : ''}</h2>
+<div class="controls">
+${m.paused ? actionButton(ctx, '/masters/command', 'Resume', { ...fields, cmd: 'resume' }) : actionButton(ctx, '/masters/command', 'Pause', { ...fields, cmd: 'pause' })}
+</div>
+<h3>Groups</h3>
+<table class="groups">
+<thead><tr><th>Queues</th><th class="num">Running</th><th class="num">Desired</th><th>Autoscale range</th><th>Scale to</th></tr></thead>
+<tbody>${groups.map(
+    g => html`<tr><td><code>${g.queues}</code></td><td class="num">${g.running}</td><td class="num">${g.desired}</td><td>${g.min !== null && g.max !== null ? `${g.min}..${g.max}` : html`<span class="muted">fixed</span>`}</td><td>
+<form method="post" action="/masters/command" class="inline scale">${csrfField(ctx)}<input type="hidden" name="server" value="${String(server.id)}"><input type="hidden" name="master" value="${m.id}"><input type="hidden" name="cmd" value="scale"><input type="hidden" name="queues" value="${g.queues}"><input type="number" name="count" min="0" max="1000" value="${String(g.desired)}" aria-label="workers for ${g.queues}"><button type="submit">Scale</button></form>
+</td></tr>`,
+  )}</tbody></table>
+${
+  m.autoscale
+    ? html`<p class="autoscale">Autoscale: CPU cap ${m.autoscale.maxCpu}%, memory cap ${m.autoscale.maxMem}%, every ${m.autoscale.interval}s. Last decision: ${m.autoscale.last ?? html`<span class="muted">none yet</span>`}</p>`
+    : html`<p class="autoscale muted">Autoscale off.</p>`
+}
+<h3>Children (${children.length})</h3>
+${
+  children.length === 0
+    ? html`<p class="muted">No children.</p>`
+    : html`<table class="children"><thead><tr><th class="num">Pid</th><th>Worker</th><th>Group</th><th>Started</th><th class="num">RSS MB</th><th>Job</th></tr></thead><tbody>${children.map(
+        c => html`<tr><td class="num">${c.pid}</td><td><code>${c.workerId}</code></td><td><code>${c.group}</code></td><td>${time(c.startedAt, c.startedAt)}</td><td class="num">${c.rssMb}</td><td>${
+          c.job ? html`<code>${c.job.className}</code> from ${c.job.queue} since ${time(c.job.since, c.job.since)}` : html`<span class="muted">idle</span>`
+        }</td></tr>`,
+      )}</tbody></table>`
+}
+</section>`;
+}
+
+// ---- failed --------------------------------------------------------------------------------
+
+const SHOW_LABEL: Record<FailedFilter, string> = { pending: 'Not retried', retried: 'Retried', all: 'All' };
+
+export function failedPage(ctx: PageContext, counts: Array<Settled<number>>, selected: Server, page: FailedPage | { error: string }): Html {
+  const countMap: Record<number, number | string> = {};
+  for (const c of counts) countMap[c.server.id] = c.ok ? c.value : 'down';
+  const fields = { server: selected.id };
+  const order = 'error' in page ? 'desc' : page.order;
+  const show: FailedFilter = 'error' in page ? 'pending' : page.show;
+  const base = { server: ctx.servers.length > 1 ? selected.id : undefined, order: order === 'asc' ? 'asc' : undefined, show: show === 'pending' ? undefined : show };
+  let body: Html;
+  if ('error' in page) body = html`<p class="muted">${page.error}</p>`;
+  else {
+    const known = (n: number | null): string => (n === null ? '?' : String(n));
+    const pending = page.show === 'all' ? null : page.show === 'pending' ? page.matched : page.retried === null ? null : page.total - page.retried;
+    const retried = page.show === 'all' ? null : page.retried;
+    const tabCount: Record<FailedFilter, string> = { pending: page.show === 'all' ? '' : known(pending), retried: page.show === 'all' ? '' : known(retried), all: String(page.total) };
+    const filterTabs = html`<nav class="tabs filter">${(['pending', 'retried', 'all'] as const).map(
+      f => html`<a href="/failed${qs({ ...base, show: f === 'pending' ? undefined : f })}"${f === show ? html` class="current" aria-current="page"` : ''}>${SHOW_LABEL[f]}${tabCount[f] ? html` <span class="count">${tabCount[f]}</span>` : ''}</a>`,
+    )}</nav>`;
+    const shownTotal = page.matched ?? page.start + page.items.length + (page.hasMore ? 1 : 0);
+    const pg = pager('/failed', base, page.start, page.count, shownTotal, page.hasMore, order === 'desc' ? ['« newer', 'older »'] : ['« previous', 'next »'], page.matched === null);
+    body = html`
+<div class="controls bulk">
+${page.total > 0 ? actionButton(ctx, '/failed/retry-all', 'Retry all not yet retried', fields, { confirm: `Retry every failed job on ${selected.label} that has not been retried yet?` }) : ''}
+${page.total > 0 ? actionButton(ctx, '/failed/clear-retried', 'Clear retried', fields, { confirm: `Remove every retried failure on ${selected.label}? This cannot be undone.` }) : ''}
+${page.total > 0 ? actionButton(ctx, '/failed/clear', 'Clear all', fields, { confirm: `Delete all ${page.total} failures on ${selected.label}? This cannot be undone.`, cls: 'danger' }) : ''}
+</div>
+${filterTabs}
+<p class="sub">${page.items.length === 0 ? html`No ${show === 'all' ? '' : `${SHOW_LABEL[show].toLowerCase()} `}failed jobs on ${selected.label}${page.start > 0 ? ' at this offset' : ''}.` : html`Showing <b>${page.items.length}</b> of <b>${page.matched === null ? `${page.start + page.items.length}+` : page.matched}</b> ${show === 'all' ? '' : `${SHOW_LABEL[show].toLowerCase()} `}failed job${page.matched === 1 ? '' : 's'} on ${selected.label} (${page.total} in the list), ${
+      order === 'desc' ? html`newest first (<a href="/failed${qs({ ...base, order: 'asc' })}">oldest first</a>)` : html`oldest first (<a href="/failed${qs({ ...base, order: undefined })}">newest first</a>)`
+    }.`}</p>
+${pg}
+<ul class="failed">${page.items.map(it => failedItem(ctx, selected, it))}</ul>
+${pg}`;
+  }
+  return layout(
+    ctx,
+    '/failed',
+    'Failed jobs',
+    html`${downNotices(counts)}${ctx.servers.length > 1 ? serverTabs('/failed', ctx.servers, selected.id, { order: base.order, show: base.show }, countMap) : ''}${body}`,
+  );
+}
+
+function failedItem(ctx: PageContext, server: Server, it: FailedPage['items'][number]): Html {
+  const v = it.view;
+  const fields = { server: server.id, index: it.index, digest: it.digest };
+  if (!v.parsed) {
+    return html`<li class="failure unparsed" data-index="${it.index}"><p>Failure ${it.index} could not be parsed; it is not a JSON object.</p><pre class="raw">${it.raw}</pre><div class="controls">${actionButton(ctx, '/failed/remove', 'Remove', fields)}</div></li>`;
+  }
+  return html`<li class="failure${v.retriedAt ? ' retried' : ''}" data-index="${it.index}" data-digest="${it.digest}">
+<div class="head">
+<span class="idx">#${it.index}</span>
+<code class="class">${v.className ?? 'nil'}</code>
+on <a class="queue-tag" href="/queues/${seg(v.queue ?? '')}">${v.queue ?? '?'}</a>
+at ${time(v.failedAt, v.failedAtIso)}
+by <span class="worker" title="${v.worker ?? ''}">${(v.worker ?? '?').split(':').slice(0, 2).join(':')}</span>
+${v.retriedAt ? html`<span class="badge retried">retried ${v.retriedAt}</span>` : ''}
+<span class="controls">
+${v.retryable ? actionButton(ctx, '/failed/retry', v.retriedAt ? 'Retry again' : 'Retry', fields) : html`<span class="muted" title="${v.whyNotRetryable ?? ''}">not retryable</span>`}
+${actionButton(ctx, '/failed/remove', 'Remove', fields)}
+</span>
+</div>
+<dl>
+<dt>Exception</dt><dd><code>${v.exception ?? ''}</code></dd>
+<dt>Error</dt><dd class="error"><pre>${v.error ?? ''}</pre></dd>
+<dt>Arguments</dt><dd><pre class="args">${v.args ?? v.payload ?? 'nil'}</pre></dd>
+${v.backtrace.length ? html`<dt>Backtrace</dt><dd><details><summary>${v.backtrace.length} line${v.backtrace.length === 1 ? '' : 's'}</summary><pre>${v.backtrace.join('\n')}</pre></details></dd>` : ''}
+</dl>
+</li>`;
+}
+
+// ---- stats ---------------------------------------------------------------------------------
+
+const INFO_FIELDS: ReadonlyArray<[string, string]> = [
+  ['redis_version', 'Redis version'],
+  ['uptime_in_seconds', 'Uptime (s)'],
+  ['connected_clients', 'Clients'],
+  ['used_memory_human', 'Memory used'],
+  ['used_memory_peak_human', 'Memory peak'],
+  ['role', 'Role'],
+];
+
+export function statsPage(ctx: PageContext, results: Array<Settled<{ stats: ResqueStats; info: Record<string, string> }>>): Html {
+  const ok = results.flatMap(r => (r.ok ? [r.value.stats] : []));
+  const sum = (f: (s: ResqueStats) => number): number => ok.reduce((a, s) => a + f(s), 0);
+  const multi = ctx.servers.length > 1;
+  const rows: Array<[string, (s: ResqueStats) => number | string]> = [
+    ['Processed (stat:processed)', s => s.processed],
+    ['Failed (stat:failed)', s => s.failedStat],
+    ['Failed list (LLEN failed)', s => s.failedList],
+    ['Queues', s => s.queues],
+    ['Workers', s => s.workers],
+    ['Paused (pause-all-workers)', s => (s.pausedAll ? 'yes' : 'no')],
+  ];
+  return layout(
+    ctx,
+    '/stats',
+    'Stats',
+    html`${downNotices(results)}
+<h2>Resque</h2>
+<table class="stats">
+<thead><tr><th></th>${results.map(r => html`<th class="num">${r.server.label}</th>`)}${multi ? html`<th class="num">All servers</th>` : ''}</tr></thead>
+<tbody>${rows.map(
+      ([label, f], i) =>
+        html`<tr><th>${label}</th>${results.map(r => html`<td class="num">${r.ok ? f(r.value.stats) : html`<span class="badge down">down</span>`}</td>`)}${
+          multi ? html`<td class="num total">${i < 5 ? sum(f as (s: ResqueStats) => number) : ''}</td>` : ''
+        }</tr>`,
+    )}</tbody></table>
+<h2>Redis</h2>
+<table class="stats">
+<thead><tr><th></th>${results.map(r => html`<th class="num">${r.server.label}</th>`)}</tr></thead>
+<tbody>
+<tr><th>Namespace</th>${results.map(r => html`<td class="num"><code>${r.server.namespace}</code></td>`)}</tr>
+${INFO_FIELDS.map(([k, label]) => html`<tr><th>${label}</th>${results.map(r => html`<td class="num">${r.ok ? (r.value.info[k] ?? '') : ''}</td>`)}</tr>`)}
+</tbody></table>`,
+  );
+}
+
+export function errorPage(ctx: PageContext, status: number, message: string): Html {
+  return layout(ctx, '', status === 404 ? 'Not found' : 'Error', html`<p class="error-text">${message}</p><p><a href="/">Back to the overview</a></p>`);
+}
