@@ -59,8 +59,17 @@ export function parseAuth(s: string | undefined): { username: string; password: 
   return { username: s.slice(0, i), password: s.slice(i + 1) };
 }
 
-/** Runs the dashboard until SIGINT or SIGTERM; resolves with the exit code. */
-export async function runWeb(a: WebArgs, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export interface RunWebHooks {
+  env?: NodeJS.ProcessEnv;
+  /** Stops the dashboard like SIGINT/SIGTERM do (for tests and embedding). */
+  signal?: AbortSignal;
+  /** Called with the URL once listening. */
+  onListening?: (url: string) => void;
+}
+
+/** Runs the dashboard until SIGINT or SIGTERM (or `hooks.signal`); resolves with the exit code. */
+export async function runWeb(a: WebArgs, hooks: RunWebHooks = {}): Promise<number> {
+  const env = hooks.env ?? process.env;
   const log = loggerFromArgs(a).child('web');
   const specs = serversFromArgs(a, env);
   const auth = parseAuth(a.auth ?? env['PYRES_WEB_AUTH']);
@@ -78,14 +87,18 @@ export async function runWeb(a: WebArgs, env: NodeJS.ProcessEnv = process.env): 
   }
   if (!isLoopback(a.bind) && !auth) log.warn(`listening on ${a.bind} WITHOUT authentication: anyone who can reach it can retry and delete jobs; give --auth user:password`);
   log.info(`dashboard on ${server.url}/ for ${specs.map(s => s.label).join(', ')}${auth ? ' (basic auth on)' : ''}`);
+  hooks.onListening?.(server.url);
   await new Promise<void>(resolve => {
     const stop = (): void => {
       process.removeListener('SIGINT', stop);
       process.removeListener('SIGTERM', stop);
+      hooks.signal?.removeEventListener('abort', stop);
       resolve();
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    if (hooks.signal?.aborted) stop();
+    else hooks.signal?.addEventListener('abort', stop, { once: true });
   });
   log.info('stopping');
   await server.close();

@@ -9,7 +9,7 @@ import { parseQueueList, resolveQueues } from '../protocol/queues';
 import { formatWorkerId } from '../protocol/workerId';
 import type { ConnectionOptions } from '../store/connection';
 import { type DirtyExitPolicy, RedisStore } from '../store/redisStore';
-import { unregisterDeadWorker } from '../worker/prune';
+import { pidAlive, unregisterDeadWorker } from '../worker/prune';
 import { VERSION } from '../version';
 import { describeGroups, type GroupSpec } from './groups';
 import { type ChildConfig, type MasterToChild, isChildMessage } from './ipc';
@@ -153,6 +153,7 @@ export class Master extends EventEmitter {
       await this.store.waitUntilReady();
     }
     this.log.info(`starting ${describeGroups(this.o.groups)}`);
+    await this.store.pruneKhans(this.hostname, pid => pidAlive(pid)).catch(() => undefined);
     this.reconcile();
     this.timer = setInterval(() => void this.tick(), 250);
     await this.tick();
@@ -218,12 +219,14 @@ export class Master extends EventEmitter {
     this.paused = true;
     for (const c of this.children.values()) this.send(c, { act: 'pause' });
     this.log.info('paused every child');
+    this.setTitle();
   }
 
   resume(): void {
     this.paused = false;
     for (const c of this.children.values()) this.send(c, { act: 'resume' });
     this.log.info('resumed every child');
+    this.setTitle();
   }
 
   /** HUP: re-read the configuration; only groups whose entry changed are touched. */
@@ -428,8 +431,12 @@ export class Master extends EventEmitter {
     }
     const g = this.groups.get(c.group);
     if (!this.stopping && g && !c.intended) {
-      if (c.recycle) {
+      if (c.recycle || c.killedFor || c.ready) {
+        // Recycled, killed by the master for a limit, or died after it had started working:
+        // replaced at once. Only a child that dies before it registers counts as a crash loop.
+        g.crashes = 0;
         g.nextSpawnAt = 0;
+        if (!c.recycle && !c.killedFor) this.log.warn(`child ${c.pid} (${c.group}) ${how}; respawning`);
       } else if (lived < CRASH_WINDOW_MS) {
         g.crashes += 1;
         const delay = Math.min(30_000, 1000 * 2 ** (g.crashes - 1));

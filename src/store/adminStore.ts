@@ -102,6 +102,8 @@ export class AdminStore {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       connectTimeout: 3000,
+      // A socket to a server that went away must not hold the process for 2 s on close.
+      disconnectTimeout: 200,
       commandTimeout: o.commandTimeout ?? 5000,
       retryStrategy: (times: number) => Math.min(200 * times, 3000),
     }) as ScriptedRedis;

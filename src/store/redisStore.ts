@@ -61,6 +61,8 @@ export class RedisStore extends EventEmitter {
   private tracking = false;
   private trackingUnsupported = false;
   private wakeListeners = new Set<(keys: string) => void>();
+  /** Counts notifications, so a wait can tell that one came in before it started. */
+  private wakeSeq = 0;
   private everReady = false;
   private inOutage = false;
   private closed = false;
@@ -371,6 +373,15 @@ export class RedisStore extends EventEmitter {
     await this.exec(p);
   }
 
+  /** Removes this host's Khan entries whose process is gone (a master that was SIGKILLed). */
+  async pruneKhans(host: string, alive: (pid: number) => boolean): Promise<void> {
+    const dead = (await this.redis.smembers(this.keys.khans)).filter(id => {
+      const [h, pid] = id.split(':');
+      return h === host && !alive(Number(pid));
+    });
+    if (dead.length) await this.redis.srem(this.keys.khans, ...dead);
+  }
+
   async popKhanCommands(khanId: string): Promise<string[]> {
     return this.popAll(this.keys.khan(khanId));
   }
@@ -456,9 +467,16 @@ export class RedisStore extends EventEmitter {
    * Resolves 'woken' when a key that `relevant` accepts changes (or on any change when
    * relevant is null), 'timeout' after `ms`, 'aborted' when the signal fires.
    */
-  waitForQueueChange(relevant: ((key: string) => boolean) | null, ms: number, signal?: AbortSignal): Promise<'woken' | 'timeout' | 'aborted'> {
+  waitForQueueChange(
+    relevant: ((key: string) => boolean) | null,
+    ms: number,
+    signal?: AbortSignal,
+    since?: number,
+  ): Promise<'woken' | 'timeout' | 'aborted'> {
     return new Promise(resolve => {
       if (signal?.aborted) return resolve('aborted');
+      // A notification that arrived after `since` (e.g. before the reply of the empty pass) counts.
+      if (since !== undefined && this.wakeSeq !== since) return resolve('woken');
       let done = false;
       const finish = (r: 'woken' | 'timeout' | 'aborted'): void => {
         if (done) return;
@@ -478,7 +496,13 @@ export class RedisStore extends EventEmitter {
     });
   }
 
+  /** The notification counter; pass it to waitForQueueChange as `since`. */
+  get notificationCount(): number {
+    return this.wakeSeq;
+  }
+
   private wakeAll(keys: string): void {
+    this.wakeSeq += 1;
     for (const l of [...this.wakeListeners]) l(keys);
   }
 

@@ -101,6 +101,11 @@ export function createWebApp(o: WebAppOptions): Hono {
     return c.body(APP_JS, 200, { 'Content-Type': 'text/javascript; charset=utf-8' });
   });
 
+  app.get('/favicon.ico', c => {
+    c.header('Cache-Control', 'public, max-age=86400');
+    return c.body(null, 204);
+  });
+
   // ---- pages -------------------------------------------------------------------------------
 
   app.get('/', async c => {

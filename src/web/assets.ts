@@ -109,8 +109,8 @@ export const APP_JS = `(function () {
     max = Math.ceil(max / step) * step;
     var x = function (i) { return L + (W - L - R) * (N - 1 - (points.length - 1 - i)) / (N - 1); };
     var y = function (v) { return T + (H - T - B) * (1 - v / max); };
-    for (var g = 0; g <= 4; g++) {
-      var v = max * g / 4;
+    if (max / step < 3) step = step / 2;
+    for (var v = 0; v <= max + step / 1000; v += step) {
       svg.appendChild(el('line', { x1: L, x2: W - R, y1: y(v), y2: y(v), stroke: '#e3e8ee' }));
       svg.appendChild(el('text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end', 'font-size': 11, fill: '#7a8794' }, fmt(v)));
     }

@@ -164,7 +164,7 @@ function workingTable(rows: WorkerRow[], showServer: boolean): Html {
   return html`<table class="working">
 <thead><tr>${showServer ? html`<th>Server</th>` : ''}<th>Where</th><th>Queue</th><th>Processing</th><th>Since</th></tr></thead>
 <tbody>${rows.map(
-    w => html`<tr>${showServer ? html`<td>${w.serverLabel}</td>` : ''}<td><span title="${w.id}">${w.host}:${w.pid ?? '?'}</span></td><td><a class="queue-tag" href="/queues/${seg(w.job?.queue ?? '')}">${w.job?.queue}</a></td><td><code>${w.job?.className}</code></td><td>${time(w.job?.runAt ?? null, w.job?.runAtIso ?? null)}</td></tr>`,
+    w => html`<tr>${showServer ? html`<td>${w.serverLabel}</td>` : ''}<td><span title="${w.id}">${w.host}:${w.pid ?? '?'}</span></td><td><a class="queue-tag" href="/queues/${seg(w.job?.queue ?? '')}${qs({ server: w.server })}">${w.job?.queue}</a></td><td><code>${w.job?.className}</code></td><td>${time(w.job?.runAt ?? null, w.job?.runAtIso ?? null)}</td></tr>`,
   )}</tbody></table>`;
 }
 
@@ -214,7 +214,7 @@ export function queuePage(
   else if (sel.value.items.length === 0) body = html`<p class="muted">No jobs in ${name} on ${sel.server.label}${start > 0 ? ' at this offset' : ''}.</p>`;
   else
     body = html`<table class="jobs">
-<thead><tr><th class="num">#</th><th>Class</th><th>Args</th></tr></thead>
+<thead><tr><th class="num">#</th><th>Class</th><th>Payload</th></tr></thead>
 <tbody>${sel.value.items.map((raw, i) => {
       const j = jobSummary(raw);
       return html`<tr><td class="num">${start + i}</td><td><code>${j.className}</code></td><td><pre class="args">${j.args}</pre></td></tr>`;
@@ -261,10 +261,10 @@ ${
 <thead><tr>${multi ? html`<th>Server</th>` : ''}<th>Host</th><th class="num">Pid</th><th>Queues</th><th>Started</th><th>Current job</th><th>Heartbeat</th><th class="num">Processed</th><th class="num">Failed</th><th>Master</th></tr></thead>
 <tbody>${d.rows.map(
         w => html`<tr class="${w.job ? 'busy' : 'idle'}" data-worker="${w.id}">${multi ? html`<td>${w.serverLabel}</td>` : ''}<td>${w.host}</td><td class="num">${w.pid ?? '?'}</td><td>${w.queues.map(
-          q => html`<a class="queue-tag" href="/queues/${seg(q)}">${q}</a> `,
+          q => html`<a class="queue-tag" href="/queues/${seg(q)}${qs({ server: w.server })}">${q}</a> `,
         )}</td><td>${time(w.started, w.startedIso)}</td><td>${
           w.job
-            ? html`<code>${w.job.className}</code> from <a class="queue-tag" href="/queues/${seg(w.job.queue)}">${w.job.queue}</a><br><small>since ${time(w.job.runAt, w.job.runAtIso)}</small>`
+            ? html`<code>${w.job.className}</code> from <a class="queue-tag" href="/queues/${seg(w.job.queue)}${qs({ server: w.server })}">${w.job.queue}</a><br><small>since ${time(w.job.runAt, w.job.runAtIso)}</small>`
             : html`<span class="muted">idle</span>`
         }</td><td>${time(w.heartbeat, w.heartbeatIso)}</td><td class="num">${w.processed}</td><td class="num">${w.failed}</td><td>${
           w.master ? html`<a href="/masters#${w.master}">${w.master}</a>` : html`<span class="muted">—</span>`
@@ -378,7 +378,7 @@ function failedItem(ctx: PageContext, server: Server, it: FailedPage['items'][nu
 <div class="head">
 <span class="idx">#${it.index}</span>
 <code class="class">${v.className ?? 'nil'}</code>
-on <a class="queue-tag" href="/queues/${seg(v.queue ?? '')}">${v.queue ?? '?'}</a>
+on <a class="queue-tag" href="/queues/${seg(v.queue ?? '')}${qs({ server: server.id })}">${v.queue ?? '?'}</a>
 at ${time(v.failedAt, v.failedAtIso)}
 by <span class="worker" title="${v.worker ?? ''}">${(v.worker ?? '?').split(':').slice(0, 2).join(':')}</span>
 ${v.retriedAt ? html`<span class="badge retried">retried ${v.retriedAt}</span>` : ''}

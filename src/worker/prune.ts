@@ -29,7 +29,9 @@ export async function pruneDeadWorkers(store: RedisStore, o: PruneOptions): Prom
   if ((o.useLock ?? true) && !(await store.acquirePruneLock(o.selfId))) return [];
   const [all, beats, now] = await Promise.all([store.listWorkers(), store.allHeartbeats(), store.serverTime()]);
   const pruned: string[] = [];
-  for (const wid of all) {
+  const members = new Set(all);
+  // The heartbeat rule covers every heartbeat field, registered or not (as Ruby's prune does).
+  for (const wid of [...all, ...Object.keys(beats).filter(id => !members.has(id)).sort()]) {
     if (wid === o.selfId) continue;
     const hb = beats[wid];
     if (hb !== undefined) {
@@ -42,7 +44,7 @@ export async function pruneDeadWorkers(store: RedisStore, o: PruneOptions): Prom
       }
     }
     const parts = parseWorkerId(wid);
-    if (!parts || parts.host !== o.hostname || pidAlive(parts.pid)) continue;
+    if (!members.has(wid) || !parts || parts.host !== o.hostname || pidAlive(parts.pid)) continue;
     await pruneOne(store, o, wid, 'Resque::DirtyExit', () => 'Job still being processed');
     pruned.push(wid);
   }

@@ -292,11 +292,13 @@ export class Worker extends EventEmitter {
     let emptyPasses = 0;
     let armed = false;
     let runAt = '';
+    let seq = 0;
     for (;;) {
       const wantReserve = !this.stopping && !this.pausedLocal;
       let r: ReserveResult;
       try {
         runAt = formatRunAt(new Date());
+        seq = this.store.notificationCount;
         r = await this.store.finishAndReserve(this.id, finish, wantReserve ? { runAt, queueArgs: this.queueArgs } : null);
       } catch (e) {
         // Commands wait through an outage (ioredis queues and resends them), so this is a
@@ -353,7 +355,7 @@ export class Worker extends EventEmitter {
       }
       const wildcard = this.queueSpecs.some(s => s.isGlob || s.negate);
       const relevant = wildcard ? null : new Set(this.queueSpecs.map(s => this.store.keys.queue(s.pattern)));
-      const res = await this.store.waitForQueueChange(relevant ? k => relevant.has(k) : null, this.o.blockTimeout * 1000, this.freshWake());
+      const res = await this.store.waitForQueueChange(relevant ? k => relevant.has(k) : null, this.o.blockTimeout * 1000, this.freshWake(), seq);
       if (res === 'timeout') armed = await this.store.armQueueNotifications();
     }
     if (armed) await this.store.disarmQueueNotifications();
@@ -431,7 +433,8 @@ export class Worker extends EventEmitter {
       if ('error' in result) {
         if (ctrl.signal.aborted) {
           const reason = ctrl.signal.reason instanceof Error ? ctrl.signal.reason.message : 'Job aborted';
-          return this.dirtyOutcome(queue, raw, className, `${reason}: ${result.error.message}`);
+          const same = result.error === ctrl.signal.reason || result.error.message === reason;
+          return this.dirtyOutcome(queue, raw, className, same ? reason : `${reason}: ${result.error.message}`);
         }
         return this.failureOutcome(queue, raw, className, result.error);
       }

@@ -1,6 +1,7 @@
 /**
- * Shared plumbing for the process tests: a Redis client on this jest worker's private db,
- * a ledger file per test, a started real worker, and small polling/inspection helpers.
+ * Shared plumbing for the process tests: a Redis client on this jest worker's db (or on a
+ * private redis-server), a ledger file per test, a started real worker, MONITOR, and small
+ * polling/inspection helpers.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';

@@ -76,15 +76,17 @@ describe('--nonblocking-pop backoff (real process, seen by MONITOR)', () => {
 describe('default blocking mode (real process)', () => {
   it('picks up a job pushed while idle within 1 s, also right after a job', async () => {
     const { proc } = await env.startWorker();
-    for (const [i, idleMs] of [1500, 300, 0].entries()) {
+    const latencies: Array<{ idleMs: number; ms: number }> = [];
+    for (const [i, idleMs] of [1500, 300, 0, 0, 0].entries()) {
       await sleep(idleMs);
       const mark = proc.mark();
       const t0 = Date.now();
       await env.enqueue('p9', 'Echo', i);
       await proc.waitForLine(/done: Echo from p9/, 6000, mark);
-      expect(Date.now() - t0).toBeLessThan(1000);
+      latencies.push({ idleMs, ms: Date.now() - t0 });
     }
-    expect(env.ledgerLines()).toEqual(['Echo [0]', 'Echo [1]', 'Echo [2]']);
+    expect(latencies.filter(l => l.ms >= 1000)).toEqual([]);
+    expect(env.ledgerLines()).toEqual(['Echo [0]', 'Echo [1]', 'Echo [2]', 'Echo [3]', 'Echo [4]']);
     proc.kill('SIGQUIT');
     expect(await proc.waitForExit(5000)).toEqual({ code: 0, signal: null });
   });

@@ -128,13 +128,17 @@ describe('pruning dead workers at start (real process)', () => {
 
   it('prunes an expired heartbeat even when the worker is no longer in `workers` (Ruby scans every heartbeat field)', async () => {
     const orphanId = 'otherhost:126:p10,p9';
+    const ghostId = 'ghost:4444:p10';
     const job = '{"class":"Archive","args":[8]}';
     await fakeWorker(orphanId, { job: { queue: 'p10', payload: job }, heartbeat: await heartbeatAgo(900), member: false });
+    await env.redis.hset(k('workers:heartbeat'), ghostId, await heartbeatAgo(600));
 
     const { proc } = await env.startWorker();
     // PROTOCOL-resque.md §6.3 rule 1: every field in workers:heartbeat older than the prune
     // interval is unregistered, "whether or not it is in workers", with a failure record when
-    // worker:<id> still holds a job.
+    // worker:<id> still holds a job. The Ruby capture fixtures/resque-ruby/d-prune-dead-workers
+    // shows it: its `ghost:4444:p10` heartbeat (not in `workers`) is gone after the prune.
+    expect(await env.redis.hexists(k('workers:heartbeat'), ghostId)).toBe(0);
     expect(await env.redis.hexists(k('workers:heartbeat'), orphanId)).toBe(0);
     expect(await env.redis.exists(k(`worker:${orphanId}`))).toBe(0);
     const recs = await env.failures();

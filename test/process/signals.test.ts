@@ -64,6 +64,19 @@ describe('worker signals (real process, real signals)', () => {
     await env.expectUnregistered(id);
   });
 
+  it('the DirtyExit error of a job that rejects with its AbortSignal reason says what happened once', async () => {
+    const { proc, id } = await env.startWorker();
+    const raw = await env.enqueue('p9', 'Abortable', 30);
+    await env.waitForLedger(/Abortable start/);
+    proc.kill('SIGTERM');
+    expect(await proc.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    await expectOneDirtyExit(id, raw, /SIGTERM/);
+    const f = parseFailure((await env.failures())[0]!);
+    // Abortable rejects with signal.reason itself; its message must not be appended to the
+    // same text again ("Job aborted by SIGTERM: Job aborted by SIGTERM").
+    expect(f.error).not.toMatch(/^(.+): \1$/);
+  });
+
   it('TERM during a job that ignores its AbortSignal: exits after --term-timeout with a DirtyExit record', async () => {
     const { proc, id } = await env.startWorker(['--term-timeout', '1']);
     const raw = await env.enqueue('p9', 'Stubborn', 30);
@@ -134,7 +147,7 @@ describe('worker signals (real process, real signals)', () => {
     await env.waitForLedger(/Echo \["next"\]/, 3000);
     expect(proc.exited).toBe(false);
     expect(await env.redis.sismember(k('workers'), id)).toBe(1);
-    expect(await env.stat('processed')).toBe('2');
+    await waitFor(async () => (await env.stat('processed')) === '2', 2000, 'stat:processed 2');
     expect(await env.stat(`processed:${id}`)).toBe('2');
 
     proc.kill('SIGQUIT');
