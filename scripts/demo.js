@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 'use strict';
 // `npm run demo`: a throwaway redis-server (unless --redis/REDIS_URL is given or something
-// answers on 127.0.0.1:6379), sample jobs enqueued, two pyres-ts workers working them off,
-// then the same view resque-web would show. Leaves nothing running.
+// answers on 127.0.0.1:6379), sample jobs enqueued, a pyres-ts master with two children
+// working them off, then the same view resque-web would show. Leaves nothing running.
 const { spawn, spawnSync } = require('node:child_process');
 const net = require('node:net');
 const fs = require('node:fs');
@@ -82,14 +82,26 @@ async function main() {
   console.log(`enqueued ${n} jobs (one over the card limit, one of an unknown class, one not even JSON)\n`);
   console.log(formatStatus(await client.status()));
 
-  const workers = [0, 1].map(() =>
-    spawn(process.execPath, [bin, 'worker', '--queues', 'p10,p9,p1', '--jobs', path.join(root, 'examples', 'jobs.js'), '--drain', '--redis', url, '--namespace', namespace], {
-      stdio: ['ignore', 'inherit', 'inherit'],
-    }),
+  const processedBefore = (await client.status()).stats.processed;
+  const master = spawn(
+    process.execPath,
+    [bin, 'master', '--queues', 'p10,p9,p1', '--pool', '2', '--jobs', path.join(root, 'examples', 'jobs.js'), '--redis', url, '--namespace', namespace],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
   );
-  await Promise.all(workers.map(w => new Promise(r => w.on('exit', r))));
+  const exited = new Promise(r => master.on('exit', r));
+  process.on('exit', () => master.kill('SIGKILL'));
+  for (;;) {
+    const s = await client.status();
+    const waiting = s.queues.reduce((a, q) => a + q.size, 0);
+    if (waiting === 0 && s.stats.processed - processedBefore >= n && s.workers.every(w => !w.job)) break;
+    await new Promise(r => setTimeout(r, 100));
+  }
+  console.log('\nall jobs worked; while the master still runs, `pyres-ts status` shows:\n');
+  console.log(formatStatus(await client.status()));
+  master.kill('SIGTERM');
+  await exited;
 
-  console.log('\nafter two workers drained the queues:\n');
+  console.log('\nafter the master stopped (TERM):\n');
   const s = await client.status();
   console.log(formatStatus(s));
   for (const raw of await client.store.failedRange(0, 10)) {
