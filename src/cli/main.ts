@@ -7,6 +7,8 @@ import { formatStatus } from './status';
 import { runWorker, type WorkerArgs, workerBuilder } from './workerCommand';
 import { type MasterArgs, masterBuilder, runMaster } from './masterCommand';
 import { ctlBuilder, runCtl } from './ctlCommand';
+import { registerAdminCommands } from './adminCommands';
+import { runWeb, type WebArgs, webBuilder } from './webCommand';
 
 class UsageError extends PyresError {}
 
@@ -17,7 +19,7 @@ export async function run(argv: string[]): Promise<number> {
     .scriptName('pyres-ts')
     .version(VERSION)
     .strict()
-    .demandCommand(1, 'give a command: worker, master, ctl, enqueue, status (see --help)')
+    .demandCommand(1, 'give a command: worker, master, ctl, enqueue, status, web, queues, workers, failed (see --help)')
     .recommendCommands()
     .fail((msg, err) => {
       throw err ?? new UsageError(msg);
@@ -44,6 +46,14 @@ export async function run(argv: string[]): Promise<number> {
       y => ctlBuilder(y),
       async a => {
         code = await runCtl(a as never);
+      },
+    )
+    .command(
+      'web',
+      'dashboard for one or more Redis servers: queues, workers, masters, failed jobs, stats',
+      y => webBuilder(y),
+      async a => {
+        code = await runWeb(a as unknown as WebArgs);
       },
     )
     .command(
@@ -88,6 +98,7 @@ export async function run(argv: string[]): Promise<number> {
     .help()
     .alias('h', 'help')
     .wrap(Math.min(110, process.stdout.columns || 100));
+  registerAdminCommands(parser, n => (code = n));
   try {
     await parser.parseAsync();
   } catch (e) {
