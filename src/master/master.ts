@@ -129,6 +129,7 @@ export class Master extends EventEmitter {
   private cpuSample = cpuTimes();
   private khanId: string | null = null;
   private ticking = false;
+  private readonly startAbort = new AbortController();
   private stoppedResolve!: () => void;
   readonly stopped: Promise<void>;
 
@@ -150,7 +151,15 @@ export class Master extends EventEmitter {
       await this.store.connect();
     } catch (e) {
       this.log.error(`${coerceError(e).message}; retrying until Redis answers`);
-      await this.store.waitUntilReady();
+      if (!(await this.store.waitUntilReady(this.startAbort.signal))) {
+        await this.finishStop();
+        return;
+      }
+      this.log.info('Redis answers now');
+    }
+    if (this.stopping) {
+      await this.finishStop();
+      return;
     }
     this.log.info(`starting ${describeGroups(this.o.groups)}`);
     await this.store.pruneKhans(this.hostname, pid => pidAlive(pid)).catch(() => undefined);
@@ -172,6 +181,7 @@ export class Master extends EventEmitter {
   stop(graceful: boolean, reason: string): Promise<void> {
     if (this.stopping && (graceful || this.stopping === 'abort')) return this.stopped;
     this.stopping = graceful ? 'graceful' : 'abort';
+    this.startAbort.abort();
     this.stopDeadline ??= Date.now() + (this.o.termTimeout ?? 10) * 1000;
     this.log.info(`${reason}: stopping ${this.children.size} children (${graceful ? 'finishing their jobs' : 'aborting their jobs'}), deadline ${this.o.termTimeout ?? 10}s`);
     for (const c of this.children.values()) this.stopChild(c, graceful, reason);
@@ -633,8 +643,15 @@ export class Master extends EventEmitter {
       if (this.timer) clearInterval(this.timer);
       this.timer = null;
       try {
-        await this.store.withdrawMaster(this.id);
-        await this.store.renameKhan(this.khanId, null);
+        // Bounded: with Redis unreachable the master still exits (its entry expires in 10 s).
+        await withTimeout(
+          (async () => {
+            await this.store.withdrawMaster(this.id);
+            await this.store.renameKhan(this.khanId, null);
+          })(),
+          3000,
+          'Redis did not answer',
+        );
       } catch (e) {
         this.log.warn(`withdrawing the master from Redis: ${coerceError(e).message}`);
       }
@@ -644,6 +661,16 @@ export class Master extends EventEmitter {
     })();
     return this.finishing;
   }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => {
+      t = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(t));
 }
 
 function cpuTimes(): { busy: number; total: number } {
