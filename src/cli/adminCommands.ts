@@ -2,9 +2,8 @@ import { hostname } from 'node:os';
 import type { Argv } from 'yargs';
 import { ConfigError, coerceError } from '../errors';
 import { silentLogger } from '../logging/logger';
-import { RedisStore } from '../store/redisStore';
-import { pruneDeadWorkers } from '../worker/prune';
-import { AdminActionError, Dashboard, type Server, type Settled } from '../web/dashboard';
+import type { RedisStore as RedisStoreT } from '../store/redisStore';
+import type { Dashboard, Server, Settled } from '../web/dashboard';
 import type { ServerSpec } from '../web/dsn';
 import { type DsnArgs, serversFromArgs, withDsnOption } from './webCommand';
 import { withConnectionOptions } from './options';
@@ -81,6 +80,7 @@ export function registerAdminCommands(y: Argv, setCode: (n: number) => void): Ar
 // ---- helpers -------------------------------------------------------------------------------
 
 async function withDashboard<T>(a: DsnArgs, fn: (d: Dashboard) => Promise<T>): Promise<T> {
+  const { Dashboard } = require('../web/dashboard') as typeof import('../web/dashboard');
   const d = new Dashboard(serversFromArgs(a), { name: 'pyres-ts:admin' });
   try {
     await d.connect();
@@ -199,7 +199,9 @@ async function runPrune(a: WorkersArgs, io: AdminIo): Promise<number> {
   const host = hostname();
   const results: Array<{ server: string; ok: boolean; pruned: string[]; error?: string }> = [];
   for (const s of specs) {
-    const store = new RedisStore({ connection: s.connection, namespace: s.namespace, name: 'pyres-ts:admin' });
+    const { RedisStore } = require('../store/redisStore') as typeof import('../store/redisStore');
+    const { pruneDeadWorkers } = require('../worker/prune') as typeof import('../worker/prune');
+    const store: RedisStoreT = new RedisStore({ connection: s.connection, namespace: s.namespace, name: 'pyres-ts:admin' });
     try {
       await store.connect();
       const pruned = await pruneDeadWorkers(store, {
@@ -288,7 +290,7 @@ export async function runFailed(a: FailedArgs, io: AdminIo = stdio): Promise<num
         }
       }
     } catch (e) {
-      if (e instanceof AdminActionError) {
+      if (e instanceof (require('../web/dashboard') as typeof import('../web/dashboard')).AdminActionError) {
         io.err(`pyres-ts: ${e.message}`);
         return 1;
       }

@@ -1,14 +1,13 @@
 import yargs from 'yargs';
 import { PyresError, coerceError } from '../errors';
-import { Client } from '../producer/client';
+import type { Client as ClientT } from '../producer/client';
 import { VERSION } from '../version';
 import { type ConnectionArgs, connectionFromArgs, withConnectionOptions } from './options';
-import { formatStatus } from './status';
-import { runWorker, type WorkerArgs, workerBuilder } from './workerCommand';
-import { type MasterArgs, masterBuilder, runMaster } from './masterCommand';
-import { ctlBuilder, runCtl } from './ctlCommand';
+import { type WorkerArgs, workerBuilder } from './workerCommand';
+import { type MasterArgs, masterBuilder } from './masterCommand';
+import { ctlBuilder } from './ctlCommand';
 import { registerAdminCommands } from './adminCommands';
-import { runWeb, type WebArgs, webBuilder } from './webCommand';
+import { type WebArgs, webBuilder } from './webCommand';
 
 class UsageError extends PyresError {}
 
@@ -29,7 +28,7 @@ export async function run(argv: string[]): Promise<number> {
       'work jobs from Resque queues',
       y => workerBuilder(y),
       async a => {
-        code = await runWorker(a as unknown as WorkerArgs);
+        code = await (require('./workerCommand') as typeof import('./workerCommand')).runWorker(a as unknown as WorkerArgs);
       },
     )
     .command(
@@ -37,7 +36,7 @@ export async function run(argv: string[]): Promise<number> {
       'pre-fork and supervise worker children',
       y => masterBuilder(y),
       async a => {
-        code = await runMaster(a as unknown as MasterArgs);
+        code = await (require('./masterCommand') as typeof import('./masterCommand')).runMaster(a as unknown as MasterArgs);
       },
     )
     .command(
@@ -45,7 +44,7 @@ export async function run(argv: string[]): Promise<number> {
       'control masters on any host: list, status, watch, scale, pause, resume, stop',
       y => ctlBuilder(y),
       async a => {
-        code = await runCtl(a as never);
+        code = await (require('./ctlCommand') as typeof import('./ctlCommand')).runCtl(a as never);
       },
     )
     .command(
@@ -53,7 +52,7 @@ export async function run(argv: string[]): Promise<number> {
       'dashboard for one or more Redis servers: queues, workers, masters, failed jobs, stats',
       y => webBuilder(y),
       async a => {
-        code = await runWeb(a as unknown as WebArgs);
+        code = await (require('./webCommand') as typeof import('./webCommand')).runWeb(a as unknown as WebArgs);
       },
     )
     .command(
@@ -67,7 +66,7 @@ export async function run(argv: string[]): Promise<number> {
           .option('count', { type: 'number', default: 1, describe: 'push the same job this many times' }),
       async a => {
         const args = ((a['args'] as unknown[] | undefined) ?? []).map((s, i) => parseJsonArg(String(s), i + 1));
-        const client = new Client({ connection: connectionFromArgs(a as unknown as ConnectionArgs), namespace: a.namespace });
+        const client = newClient({ connection: connectionFromArgs(a as unknown as ConnectionArgs), namespace: a.namespace });
         try {
           await client.connect();
           let payload = '';
@@ -85,11 +84,11 @@ export async function run(argv: string[]): Promise<number> {
       'queues, workers and what each is doing, failures and stats',
       y => withConnectionOptions(y).option('json', { type: 'boolean', default: false }),
       async a => {
-        const client = new Client({ connection: connectionFromArgs(a as unknown as ConnectionArgs), namespace: a.namespace });
+        const client = newClient({ connection: connectionFromArgs(a as unknown as ConnectionArgs), namespace: a.namespace });
         try {
           await client.connect();
           const s = await client.status();
-          process.stdout.write(a['json'] ? JSON.stringify(s, null, 2) + '\n' : formatStatus(s));
+          process.stdout.write(a['json'] ? JSON.stringify(s, null, 2) + '\n' : (require('./status') as typeof import('./status')).formatStatus(s));
         } finally {
           await client.close();
         }
@@ -108,6 +107,11 @@ export async function run(argv: string[]): Promise<number> {
     return err instanceof UsageError || err instanceof PyresError ? 2 : 1;
   }
   return code;
+}
+
+function newClient(o: ConstructorParameters<typeof ClientT>[0]): ClientT {
+  const { Client } = require('../producer/client') as typeof import('../producer/client');
+  return new Client(o);
 }
 
 function parseJsonArg(s: string, n: number): unknown {

@@ -24,6 +24,7 @@ export interface MasterArgs extends WorkerArgs {
   'max-cpu': number;
   'max-mem': number;
   'scale-interval': number;
+  'child-node-options': string;
 }
 
 export function masterBuilder(y: Argv) {
@@ -43,6 +44,11 @@ export function masterBuilder(y: Argv) {
     .option('autoscale', { type: 'boolean', default: false, describe: 'scale groups with a range (2..8) on queue depth, CPU and memory' })
     .option('max-cpu', { type: 'number', default: 80, describe: 'autoscale: host CPU cap, percent' })
     .option('max-mem', { type: 'number', default: 90, describe: 'autoscale: host memory cap, percent' })
+    .option('child-node-options', {
+      type: 'string',
+      default: '--max-semi-space-size=1',
+      describe: 'Node options for the children (space-separated); the default keeps an idle child small',
+    })
     .option('scale-interval', { type: 'number', default: 10, describe: 'autoscale: seconds between decisions' });
 }
 
@@ -97,6 +103,7 @@ export async function runMaster(a: MasterArgs): Promise<number> {
     workerInit: a['worker-init'] ? resolve(a['worker-init']) : null,
     autoscale,
     onDirtyExit: a['on-dirty-exit'] ?? 'fail',
+    childNodeOptions: (a['child-node-options'] ?? '').split(/\s+/).filter(Boolean),
     ...(reload ? { reload } : {}),
   });
   process.title = masterTitle('starting');

@@ -1,9 +1,8 @@
 import type { Argv } from 'yargs';
 import { ConfigError } from '../errors';
 import { describeConnection } from '../store/connection';
-import { Dashboard } from '../web/dashboard';
+import type { Dashboard as DashboardT } from '../web/dashboard';
 import { type ServerSpec, parseDsnList } from '../web/dsn';
-import { DEFAULT_WEB_PORT, startWebServer } from '../web/server';
 import { type ConnectionArgs, connectionFromArgs, loggerFromArgs, withConnectionOptions } from './options';
 
 /** `--dsn`, shared by `web` and the admin commands. */
@@ -40,7 +39,7 @@ export function serversFromArgs(a: DsnArgs, env: NodeJS.ProcessEnv = process.env
 export function webBuilder(y: Argv) {
   return withDsnOption(withConnectionOptions(y))
     .option('bind', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (0.0.0.0 exposes the dashboard to the network)' })
-    .option('web-port', { type: 'number', default: DEFAULT_WEB_PORT, describe: 'HTTP port (0 picks a free one)' })
+    .option('web-port', { type: 'number', default: 5678, describe: 'HTTP port (0 picks a free one)' })
     .option('auth', { type: 'string', describe: 'user:password for HTTP basic auth (or $PYRES_WEB_AUTH, which keeps it out of ps)' })
     .example('$0 web --dsn redis://a:6379,redis://b:6380', 'one dashboard for two servers')
     .example("$0 web --dsn 'redis://a:6379/0?namespace=jobs&name=prod'", 'another namespace, and a label');
@@ -75,7 +74,10 @@ export async function runWeb(a: WebArgs, hooks: RunWebHooks = {}): Promise<numbe
   const auth = parseAuth(a.auth ?? env['PYRES_WEB_AUTH']);
   const port = a['web-port'];
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--web-port must be a TCP port number, got ${String(port)}`);
-  const dashboard = new Dashboard(specs);
+  // Loaded here, not at start-up: other commands never pay for the web stack.
+  const { Dashboard } = require('../web/dashboard') as typeof import('../web/dashboard');
+  const { startWebServer } = require('../web/server') as typeof import('../web/server');
+  const dashboard: DashboardT = new Dashboard(specs);
   const down = await dashboard.connect();
   for (const s of down) log.warn(`${s.label} is not answering (${s.store.error ?? 'unknown error'}); its pages show it as down until it is back`);
   let server;

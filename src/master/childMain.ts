@@ -38,7 +38,7 @@ async function main(): Promise<number> {
   const worker = await workerFromArgs(cfg.workerArgs as unknown as WorkerArgs);
   let jobs = 0;
   let recycling = false;
-  const rss = (): number => process.memoryUsage().rss;
+  const rss = (): number => process.memoryUsage.rss();
   const afterJob = (): void => {
     jobs += 1;
     if (recycling) return;
@@ -53,13 +53,27 @@ async function main(): Promise<number> {
       void worker.stop({ graceful: true, reason: 'recycle' });
     }
   };
-  worker.on('status', (s: string) => {
-    process.title = childTitle(cfg.masterPid, s);
-    if (worker.state === 'idle') send({ act: 'idle', processed: jobs, rss: rss() });
+  worker.on('status', (s: string) => (process.title = childTitle(cfg.masterPid, s)));
+  // The master hears of a job only when it runs for more than 100 ms (or has a timeout of its
+  // own): short jobs cost no IPC. Timeouts and `ctl status` concern long jobs anyway.
+  let reportTimer: NodeJS.Timeout | null = null;
+  let reported = false;
+  worker.on('job', (e: JobEvent) => {
+    const m: ChildToMaster = { act: 'job', queue: e.queue, className: e.className, since: Date.now(), timeout: e.timeout ?? null };
+    reported = false;
+    // A job that may time out is told at once: a job that blocks the event loop would keep a timer from firing.
+    if (e.timeout != null || cfg.reportEveryJob) (send(m), (reported = true));
+    else reportTimer = setTimeout(() => (send(m), (reported = true)), 100);
   });
-  worker.on('job', (e: JobEvent) => send({ act: 'job', queue: e.queue, className: e.className, since: Date.now(), timeout: e.timeout ?? null }));
-  worker.on('success', afterJob);
-  worker.on('failure', afterJob);
+  const jobDone = (): void => {
+    if (reportTimer) clearTimeout(reportTimer);
+    reportTimer = null;
+    if (reported) send({ act: 'idle', processed: jobs, rss: rss() });
+    reported = false;
+    afterJob();
+  };
+  worker.on('success', jobDone);
+  worker.on('failure', jobDone);
   worker.on('error', (e: Error) => process.stderr.write(`pyres-ts child ${process.pid}: ${e.message}\n`));
   process.on('message', (m: unknown) => {
     if (!isMasterMessage(m)) return;

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors';
 import { parseQueueList } from '../protocol/queues';
 
@@ -61,6 +60,7 @@ export function parseWorkersSpec(spec: string): GroupSpec[] {
 export function parsePoolYaml(text: string, environment: string | undefined, where = '--config'): GroupSpec[] {
   let doc: unknown;
   try {
+    const { parse: parseYaml } = require('yaml') as typeof import('yaml');
     doc = parseYaml(text);
   } catch (e) {
     throw new ConfigError(`${where}: not valid YAML: ${(e as Error).message.split('\n')[0]}`);

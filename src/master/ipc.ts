@@ -33,4 +33,6 @@ export interface ChildConfig {
   maxJobs: number | null;
   maxMemoryMb: number | null;
   workerInit: string | null;
+  /** Tell the master of every job as it starts (a --job-timeout is set); otherwise only of jobs running over 100 ms. */
+  reportEveryJob: boolean;
 }

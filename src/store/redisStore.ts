@@ -157,19 +157,17 @@ export class RedisStore extends EventEmitter {
 
   // ---- the job loop ---------------------------------------------------------------------
 
+  private reserveKeys: { id: string; keys: string[] } | null = null;
+
   async finishAndReserve(workerId: string, finish: FinishSpec, reserve: ReserveSpec | null): Promise<ReserveResult> {
     const k = this.keys;
-    const keys = [
-      k.worker(workerId),
-      k.stat('processed'),
-      k.stat('processed', workerId),
-      k.stat('failed'),
-      k.stat('failed', workerId),
-      k.failed,
-      k.pauseAll,
-      k.queues,
-      finish.requeue ? k.queue(finish.requeue.queue) : k.queues,
-    ];
+    if (this.reserveKeys?.id !== workerId) {
+      this.reserveKeys = {
+        id: workerId,
+        keys: [k.worker(workerId), k.stat('processed'), k.stat('processed', workerId), k.stat('failed'), k.stat('failed', workerId), k.failed, k.pauseAll, k.queues],
+      };
+    }
+    const keys = [...this.reserveKeys.keys, finish.requeue ? k.queue(finish.requeue.queue) : k.queues];
     const argv = [
       FINISH_CODES[finish.mode],
       String(finish.expectedProcessed),
@@ -434,8 +432,11 @@ export class RedisStore extends EventEmitter {
         this.subId = Number(await this.sub.client('ID'));
         await this.sub.subscribe('__redis__:invalidate');
       }
-      await this.redis.call('CLIENT', 'TRACKING', 'OFF');
-      await this.redis.call('CLIENT', 'TRACKING', 'ON', 'REDIRECT', String(this.subId), 'BCAST', 'PREFIX', this.keys.queuePrefix, 'NOLOOP');
+      // Sent together, one round trip.
+      await Promise.all([
+        this.redis.call('CLIENT', 'TRACKING', 'OFF'),
+        this.redis.call('CLIENT', 'TRACKING', 'ON', 'REDIRECT', String(this.subId), 'BCAST', 'PREFIX', this.keys.queuePrefix, 'NOLOOP'),
+      ]);
       this.tracking = true;
       return true;
     } catch (e) {

@@ -5,11 +5,12 @@
 
 /** Shared Lua helpers: JSON-string a value like JS JSON.stringify would for plain text. */
 const LUA_HELPERS = String.raw`
-local SHORT = { ['"'] = '\\"', ['\\'] = '\\\\', ['\b'] = '\\b', ['\f'] = '\\f', ['\n'] = '\\n', ['\r'] = '\\r', ['\t'] = '\\t' }
 -- A JSON string, escaped exactly as JavaScript's JSON.stringify escapes it.
 local function jstr(s)
+  if not string.find(s, '[%z\1-\31"\\]') then return '"' .. s .. '"' end
+  local short = { ['"'] = '\\"', ['\\'] = '\\\\', ['\b'] = '\\b', ['\f'] = '\\f', ['\n'] = '\\n', ['\r'] = '\\r', ['\t'] = '\\t' }
   local out = string.gsub(s, '[%z\1-\31"\\]', function(c)
-    return SHORT[c] or string.format('\\u%04x', string.byte(c))
+    return short[c] or string.format('\\u%04x', string.byte(c))
   end)
   return '"' .. out .. '"'
 end
@@ -50,6 +51,9 @@ end
 export const FINISH_AND_RESERVE = `${LUA_HELPERS}
 local mode = ARGV[1]
 local count = tonumber(redis.call('GET', KEYS[3]) or '0')
+-- finished: the job just done is recorded; worker:<id> still holds its record, and is either
+-- overwritten by the next reservation or deleted (Resque's done_working) below.
+local finished = false
 if mode ~= '0' then
   local expected = tonumber(ARGV[2])
   if count == expected or (count ~= expected + 1 and redis.call('EXISTS', KEYS[1]) == 1) then
@@ -62,16 +66,22 @@ if mode ~= '0' then
         redis.call('INCRBY', KEYS[5], 1)
       end
     end
-    redis.call('DEL', KEYS[1])
     redis.call('INCRBY', KEYS[2], 1)
     count = redis.call('INCRBY', KEYS[3], 1)
+    finished = true
   end
 end
-if ARGV[4] ~= '1' then return {'done', count} end
-local held = redis.call('GET', KEYS[1])
-if held then return {'held', count, '', held} end
+local function idle(status)
+  if finished then redis.call('DEL', KEYS[1]) end
+  return {status, count}
+end
+if ARGV[4] ~= '1' then return idle('done') end
+if not finished then
+  local held = redis.call('GET', KEYS[1])
+  if held then return {'held', count, '', held} end
+end
 local pause = redis.call('GET', KEYS[7])
-if pause and string.lower(string.match(pause, '^%s*(.-)%s*$')) == 'true' then return {'paused', count} end
+if pause and string.lower(string.match(pause, '^%s*(.-)%s*$')) == 'true' then return idle('paused') end
 local prefix = ARGV[6]
 local queues = {}
 if ARGV[7] == '1' then
@@ -100,17 +110,23 @@ if ARGV[7] == '1' then
     if not skip then kept[#kept + 1] = q end
   end
   queues = kept
+  for _, q in ipairs(queues) do
+    local raw = redis.call('LPOP', prefix .. q)
+    if raw then
+      redis.call('SET', KEYS[1], working_on(q, ARGV[5], raw))
+      return {'job', count, q, raw}
+    end
+  end
 else
-  for i = 8, #ARGV do queues[#queues + 1] = ARGV[i] end
-end
-for _, q in ipairs(queues) do
-  local raw = redis.call('LPOP', prefix .. q)
-  if raw then
-    redis.call('SET', KEYS[1], working_on(q, ARGV[5], raw))
-    return {'job', count, q, raw}
+  for i = 8, #ARGV do
+    local raw = redis.call('LPOP', prefix .. ARGV[i])
+    if raw then
+      redis.call('SET', KEYS[1], working_on(ARGV[i], ARGV[5], raw))
+      return {'job', count, ARGV[i], raw}
+    end
   end
 end
-return {'empty', count}
+return idle('empty')
 `;
 
 /**

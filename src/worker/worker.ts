@@ -4,6 +4,7 @@ import { ConfigError, DirtyExitError, PayloadDecodeError, UnknownJobClassError, 
 import { type JobContext, JobRegistry, type ResolvedJob } from '../jobs/registry';
 import { createLogger, type Logger } from '../logging/logger';
 import { decodeJob, type DecodedJob, isJson } from '../protocol/job';
+import { ResqueKeys } from '../protocol/keys';
 import { globToLuaPattern, hasPatterns, parseQueueList, type QueueSpec } from '../protocol/queues';
 import { backtraceOf, decodeWorkingOn, encodeFailure, encodeWorkingOn, exceptionNameOf } from '../protocol/records';
 import { formatFailedAt, formatRunAt, formatStarted } from '../protocol/time';
@@ -98,6 +99,9 @@ export class Worker extends EventEmitter {
     abortTimer?: NodeJS.Timeout;
   } | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
+  /** Which changed keys wake an idle blocking worker (null: any queue, for patterns). */
+  private readonly relevantKey: ((key: string) => boolean) | null;
+  private statusTimer: NodeJS.Timeout | null = null;
   private stoppedPromise: Promise<void> | null = null;
   private resolveStopped!: () => void;
   private runPromise: Promise<void> | null = null;
@@ -135,6 +139,9 @@ export class Worker extends EventEmitter {
           ),
         ]
       : ['0', ...this.queueSpecs.map(s => s.pattern)];
+    const nsKeys = new ResqueKeys(opts.namespace ?? 'resque');
+    const watched = new Set(this.queueSpecs.map(q => nsKeys.queue(q.pattern)));
+    this.relevantKey = hasPatterns(this.queueSpecs) ? null : (k: string) => watched.has(k);
     this.store = new RedisStore({
       connection: opts.connection ?? {},
       namespace: opts.namespace ?? 'resque',
@@ -293,6 +300,7 @@ export class Worker extends EventEmitter {
     let armed = false;
     let runAt = '';
     let seq = 0;
+    let jobsInARow = 0;
     for (;;) {
       const wantReserve = !this.stopping && !this.pausedLocal;
       let r: ReserveResult;
@@ -313,7 +321,10 @@ export class Worker extends EventEmitter {
 
       if (r.status === 'job' || r.status === 'held') {
         emptyPasses = 0;
-        if (armed) {
+        jobsInARow += 1;
+        // Notifications stay on through a lone job (an idle worker picks up in 2 round trips);
+        // under steady load they are turned off, since every push and pop would send one.
+        if (armed && jobsInARow >= 2) {
           armed = false;
           void this.store.disarmQueueNotifications();
         }
@@ -321,6 +332,7 @@ export class Worker extends EventEmitter {
         finish = { ...outcome, expectedProcessed: this.processed };
         continue;
       }
+      jobsInARow = 0;
       if (this.stopping) break;
       if (this.pausedLocal) {
         this.setState('paused');
@@ -353,9 +365,7 @@ export class Worker extends EventEmitter {
         await this.waitForWake(1000);
         continue;
       }
-      const wildcard = this.queueSpecs.some(s => s.isGlob || s.negate);
-      const relevant = wildcard ? null : new Set(this.queueSpecs.map(s => this.store.keys.queue(s.pattern)));
-      const res = await this.store.waitForQueueChange(relevant ? k => relevant.has(k) : null, this.o.blockTimeout * 1000, this.freshWake(), seq);
+      const res = await this.store.waitForQueueChange(this.relevantKey, this.o.blockTimeout * 1000, this.freshWake(), seq);
       if (res === 'timeout') armed = await this.store.armQueueNotifications();
     }
     if (armed) await this.store.disarmQueueNotifications();
@@ -438,7 +448,7 @@ export class Worker extends EventEmitter {
         }
         return this.failureOutcome(queue, raw, className, result.error);
       }
-      this.log.info(`done: ${className} from ${queue}`);
+      this.log.debug(`done: ${className} from ${queue}`);
       this.emitSafe('success', { queue, className, raw });
       return { mode: 'success' };
     } catch (e) {
@@ -520,9 +530,22 @@ export class Worker extends EventEmitter {
     });
   }
 
+  /**
+   * 'status' events between working and idle are coalesced (one per 50 ms at most): a busy
+   * worker would otherwise rename its process twice per job. Other states are told at once.
+   */
   private setState(s: WorkerState): void {
     if (this.state === s && s !== 'working') return;
     this.state = s;
+    if (s === 'working' || s === 'idle') {
+      this.statusTimer ??= setTimeout(() => {
+        this.statusTimer = null;
+        this.emitSafe('status', this.describe());
+      }, 50);
+      return;
+    }
+    if (this.statusTimer) clearTimeout(this.statusTimer);
+    this.statusTimer = null;
     this.emitSafe('status', this.describe());
   }
 

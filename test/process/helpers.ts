@@ -72,7 +72,7 @@ export function processTestEnv(opts: { privateServer?: boolean } = {}) {
     /** Starts `pyres-ts worker --queues <queues> --jobs basic.js ...extra`, resolved once it logged `registered`. */
     async startWorker(extra: string[] = [], queues = 'p10,p9', opts: { jobs?: string[] } = {}): Promise<{ proc: Spawned; id: string }> {
       const jobs = opts.jobs ?? [JOBS];
-      const proc = spawnCli(['worker', '--queues', queues, ...jobs.flatMap(j => ['--jobs', j]), ...extra], env.spawnOpts());
+      const proc = spawnCli(['worker', '--queues', queues, ...jobs.flatMap(j => ['--jobs', j]), '-l', 'debug', ...extra], env.spawnOpts());
       await proc.waitForLine(/registered;/, 8000);
       return { proc, id: workerIdFor(proc.pid, queues) };
     },
