@@ -14,15 +14,16 @@ local function jstr(s)
   end)
   return '"' .. out .. '"'
 end
--- Only a JSON object is embedded as received; anything else as a JSON string. (cjson accepts
--- a few non-JSON number forms such as NaN; the worker rewrites such a record at once.)
+-- What looks like a JSON object is embedded as received, anything else as a JSON string. The
+-- worker parses every payload anyway, and rewrites the record at once when one that looked
+-- like an object is not JSON (so no JSON parse runs here, inside Redis, per job).
 local function working_on(queue, run_at, raw)
   local embed
-  if string.find(raw, '^[ \t\n\r]*{') then
-    local ok = pcall(cjson.decode, raw)
-    if ok then embed = raw end
+  if string.find(raw, '^[ \t\n\r]*{') and string.find(raw, '}[ \t\n\r]*$') then
+    embed = raw
+  else
+    embed = jstr(raw)
   end
-  if not embed then embed = jstr(raw) end
   return '{"queue":' .. jstr(queue) .. ',"run_at":"' .. run_at .. '","payload":' .. embed .. '}'
 end
 `;

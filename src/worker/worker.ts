@@ -94,7 +94,9 @@ export class Worker extends EventEmitter {
     raw: string;
     className: string;
     since: Date;
-    ctrl: AbortController;
+    /** Created on first use: most jobs never look at their signal nor get aborted. */
+    ctrl: AbortController | null;
+    aborted: boolean;
     abandon: (reason: string) => void;
     abortTimer?: NodeJS.Timeout;
   } | null = null;
@@ -283,8 +285,10 @@ export class Worker extends EventEmitter {
 
   private abortCurrent(reason: string, stopping: boolean, abandon = true): boolean {
     const cur = this.current;
-    if (!cur || cur.ctrl.signal.aborted) return false;
+    if (!cur || cur.aborted) return false;
+    cur.aborted = true;
     this.log.info(`aborting ${cur.className} (${reason})${abandon ? `; it has ${this.o.termTimeout}s to finish` : ''}`);
+    cur.ctrl ??= new AbortController();
     cur.ctrl.abort(new DirtyExitError(`Job aborted by ${reason}`));
     if (!abandon) return true;
     cur.abortTimer = setTimeout(
@@ -394,10 +398,6 @@ export class Worker extends EventEmitter {
     } else {
       queue = r.queue;
       raw = r.raw;
-      if (/^[ \t\n\r]*\{/.test(raw) && !isJson(raw)) {
-        // Lua's cjson took it for JSON (NaN, hex, a NUL...): rewrite the record as valid JSON.
-        await this.store.replaceWorkingOn(this.id, encodeWorkingOn(queue, runAt, raw)).catch(() => undefined);
-      }
     }
     let className = '?';
     let job: DecodedJob | null = null;
@@ -405,6 +405,11 @@ export class Worker extends EventEmitter {
       job = decodeJob(raw);
       className = job.className;
     } catch (e) {
+      if (r.status === 'job' && /^[ \t\n\r]*\{/.test(raw) && !isJson(raw)) {
+        // The script embeds what looks like an object as received; it was not JSON after all:
+        // rewrite worker:<id> as valid JSON (the payload as a string) before anything reads it.
+        await this.store.replaceWorkingOn(this.id, encodeWorkingOn(queue, runAt, raw)).catch(() => undefined);
+      }
       return this.failureOutcome(queue, raw, className, coerceError(e));
     }
     let resolved: ResolvedJob | null = null;
@@ -416,8 +421,8 @@ export class Worker extends EventEmitter {
     }
     let abandon: (reason: string) => void = () => undefined;
     const abandoned = new Promise<{ abandoned: string }>(res => (abandon = reason => res({ abandoned: reason })));
-    const ctrl = new AbortController();
-    this.current = { queue, raw, className, since: new Date(), ctrl, abandon };
+    const cur: NonNullable<Worker['current']> = { queue, raw, className, since: new Date(), ctrl: null, aborted: false, abandon };
+    this.current = cur;
     this.setState('working');
     this.emitSafe('job', { queue, className, raw, timeout: resolved?.timeout ?? null });
     const ctx: JobContext = {
@@ -425,7 +430,10 @@ export class Worker extends EventEmitter {
       workerId: this.id,
       className,
       payload: job.payload,
-      signal: ctrl.signal,
+      get signal(): AbortSignal {
+        cur.ctrl ??= new AbortController();
+        return cur.ctrl.signal;
+      },
       logger: this.log.child(className),
     };
     try {
@@ -441,9 +449,10 @@ export class Worker extends EventEmitter {
         return this.dirtyOutcome(queue, raw, className, result.abandoned);
       }
       if ('error' in result) {
-        if (ctrl.signal.aborted) {
-          const reason = ctrl.signal.reason instanceof Error ? ctrl.signal.reason.message : 'Job aborted';
-          const same = result.error === ctrl.signal.reason || result.error.message === reason;
+        if (cur.aborted && cur.ctrl) {
+          const why: unknown = cur.ctrl.signal.reason;
+          const reason = why instanceof Error ? why.message : 'Job aborted';
+          const same = result.error === why || result.error.message === reason;
           return this.dirtyOutcome(queue, raw, className, same ? reason : `${reason}: ${result.error.message}`);
         }
         return this.failureOutcome(queue, raw, className, result.error);

@@ -5,6 +5,7 @@
 import type Redis from 'ioredis';
 import { decodeWorkingOn, encodeWorkingOn, JobRegistry, parseQueueList, RedisStore, resolveQueues } from '../../src';
 import { globToLuaPattern, hasPatterns } from '../../src/protocol/queues';
+import { isJson } from '../../src/protocol/job';
 import type { FinishSpec, ReserveSpec } from '../../src/store/redisStore';
 import { flushTestDb, testDbUrl } from '../support/redisServer';
 import { HOST, keys, loadPayloads, Resources } from './helpers';
@@ -138,11 +139,25 @@ const CJSON_STRICTER: Array<[string, string]> = [
   ['nesting deeper than cjson’s 1000 levels', `{"class":"X","args":${'['.repeat(1001)}${']'.repeat(1001)}}`],
 ];
 
+/**
+ * The script runs no JSON parser: what looks like an object ({...}) is embedded as received.
+ * So Lua's record equals encodeWorkingOn's, except for object-looking text that is not JSON,
+ * which Lua embeds raw and the worker rewrites at once (test/integration/worker.test.ts).
+ */
+function expectSameOrRepairable(lua: string, raw: string): void {
+  const ts = encodeWorkingOn('p10', RUN_AT, raw);
+  if (lua === ts) {
+    expect(() => JSON.parse(lua)).not.toThrow();
+    return;
+  }
+  expect(/^[ \t\n\r]*\{/.test(raw) && !isJson(raw)).toBe(true);
+  expect(lua).toBe(`{"queue":"p10","run_at":"${RUN_AT}","payload":${raw}}`);
+}
+
 describe('Lua working-on builder equals encodeWorkingOn', () => {
   it.each(AGREED)('%s', async (_name, raw) => {
     const lua = await store.probeWorkingOn('p10', RUN_AT, raw);
-    expect(lua).toBe(encodeWorkingOn('p10', RUN_AT, raw));
-    expect(() => JSON.parse(lua)).not.toThrow();
+    expectSameOrRepairable(lua, raw);
   });
 
   it.each([
@@ -161,11 +176,9 @@ describe('Lua working-on builder equals encodeWorkingOn', () => {
     expect(await store.probeWorkingOn('p10', RUN_AT, raw)).toBe(encodeWorkingOn('p10', RUN_AT, raw));
   });
 
-  it.each(CJSON_TOO_LENIENT)('non-JSON that cjson accepts is embedded raw by Lua: %s', async (_name, raw) => {
-    // Documented: the script embeds these as received; the worker rewrites the record at once
-    // (next test), so no reader is left with invalid JSON.
+  it.each(CJSON_TOO_LENIENT)('object-looking non-JSON: %s', async (_name, raw) => {
     const lua = await store.probeWorkingOn('p10', RUN_AT, raw);
-    expect(lua).toBe(`{"queue":"p10","run_at":"${RUN_AT}","payload":${raw}}`);
+    expectSameOrRepairable(lua, raw);
   });
 
   it.each(CJSON_STRICTER)('%s: valid JSON holding the same payload', async (_name, raw) => {
