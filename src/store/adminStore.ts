@@ -1,3 +1,4 @@
+import { queueWorkerReads, type WorkerDetails, workerDetailsFrom } from './workerDetails';
 import Redis from 'ioredis';
 import { ConnectionError, coerceError } from '../errors';
 import { ResqueKeys } from '../protocol/keys';
@@ -66,15 +67,8 @@ export interface AdminStoreOptions {
   commandTimeout?: number;
 }
 
-export interface RawWorker {
-  id: string;
-  /** worker:<id>, null when idle. */
-  working: string | null;
-  started: string | null;
-  heartbeat: string | null;
-  processed: number;
-  failed: number;
-}
+/** What Redis holds about one registered worker. */
+export type RawWorker = WorkerDetails;
 
 export interface ResqueStats {
   processed: number;
@@ -210,23 +204,10 @@ export class AdminStore {
     const ids = (await r.smembers(this.keys.workers)).sort();
     if (ids.length === 0) return [];
     const p = r.pipeline();
-    for (const id of ids) {
-      p.get(this.keys.worker(id));
-      p.get(this.keys.workerStarted(id));
-      p.hget(this.keys.heartbeats, id);
-      p.get(this.keys.stat('processed', id));
-      p.get(this.keys.stat('failed', id));
-    }
-    const v = await this.exec(p);
-    return ids.map((id, i) => ({
-      id,
-      working: (v[i * 5] as string | null) || null,
-      started: (v[i * 5 + 1] as string | null) ?? null,
-      heartbeat: (v[i * 5 + 2] as string | null) ?? null,
-      processed: Number(v[i * 5 + 3] ?? 0),
-      failed: Number(v[i * 5 + 4] ?? 0),
-    }));
+    queueWorkerReads(p, this.keys, ids);
+    return workerDetailsFrom(ids, await this.exec(p));
   }
+
 
   // ---- failures ----------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ import { ConnectionError, coerceError } from '../errors';
 import { ResqueKeys } from '../protocol/keys';
 import { formatHeartbeat } from '../protocol/time';
 import { type ConnectionOptions, createRedis, describeConnection } from './connection';
+import { queueWorkerReads, type WorkerDetails, workerDetailsFrom } from './workerDetails';
 import { FINISH_AND_RESERVE, UNREGISTER, WORKING_ON_PROBE } from './scripts';
 
 export type ReserveResult =
@@ -307,27 +308,11 @@ export class RedisStore extends EventEmitter {
   }
 
   /** For each worker id: its working-on value (or null), started, heartbeat and stats. */
-  async workerDetails(ids: readonly string[]): Promise<
-    Array<{ id: string; working: string | null; started: string | null; heartbeat: string | null; processed: number; failed: number }>
-  > {
+  async workerDetails(ids: readonly string[]): Promise<WorkerDetails[]> {
     if (ids.length === 0) return [];
     const p = this.redis.pipeline();
-    for (const id of ids) {
-      p.get(this.keys.worker(id));
-      p.get(this.keys.workerStarted(id));
-      p.hget(this.keys.heartbeats, id);
-      p.get(this.keys.stat('processed', id));
-      p.get(this.keys.stat('failed', id));
-    }
-    const r = await this.exec(p);
-    return ids.map((id, i) => ({
-      id,
-      working: (r[i * 5] as string | null) ?? null,
-      started: (r[i * 5 + 1] as string | null) ?? null,
-      heartbeat: (r[i * 5 + 2] as string | null) ?? null,
-      processed: Number(r[i * 5 + 3] ?? 0),
-      failed: Number(r[i * 5 + 4] ?? 0),
-    }));
+    queueWorkerReads(p, this.keys, ids);
+    return workerDetailsFrom(ids, await this.exec(p));
   }
 
   async isPausedGlobally(): Promise<boolean> {
