@@ -92,8 +92,20 @@ async function main(): Promise<number> {
         break;
     }
   });
-  // The master is gone (killed, crashed): finish the current job, then exit.
-  process.on('disconnect', () => void worker.stop({ graceful: true, reason: 'master gone' }));
+  // The master is gone (killed, crashed): finish the current job, then exit. If Redis is
+  // unreachable too, nothing can be recorded: give up after 30 s rather than linger forever.
+  process.on('disconnect', () => {
+    void worker.stop({ graceful: true, reason: 'master gone' });
+    let downSince: number | null = null;
+    const watchdog = setInterval(() => {
+      if (worker.store.isReady) downSince = null;
+      else if ((downSince ??= Date.now()) < Date.now() - 30_000) {
+        process.stderr.write(`pyres-ts child ${process.pid}: master gone and Redis unreachable for 30 s; exiting\n`);
+        process.exit(1);
+      }
+    }, 1000);
+    watchdog.unref();
+  });
   const release = installWorkerSignals(worker, m => process.stderr.write(`pyres-ts child ${process.pid}: ${m}\n`));
   const rssTimer = setInterval(() => send({ act: 'rss', rss: rss() }), 1000);
   rssTimer.unref();

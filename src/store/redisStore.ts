@@ -150,6 +150,11 @@ export class RedisStore extends EventEmitter {
     this.sub = null;
   }
 
+  /** True while the main connection is up. */
+  get isReady(): boolean {
+    return this.redis.status === 'ready';
+  }
+
   /** Redis server time in seconds. */
   async serverTime(): Promise<number> {
     const [s, us] = (await this.redis.time()) as [string | number, string | number];
