@@ -18,8 +18,9 @@ export class PayloadDecodeError extends PyresError {}
 /** A payload whose class is not in the job registry. */
 export class UnknownJobClassError extends PyresError {
   constructor(readonly className: string, registered: readonly string[]) {
+    const shown = className.length > 200 ? `${className.slice(0, 200)}... (${className.length} chars)` : className;
     super(
-      `unknown job class ${JSON.stringify(className)}: no job is registered under that name` +
+      `unknown job class ${JSON.stringify(shown)}: no job is registered under that name` +
         (registered.length ? ` (registered: ${registered.join(', ')})` : ' (no jobs are registered; pass --jobs)'),
     );
   }
@@ -33,6 +34,14 @@ export class DirtyExitError extends PyresError {}
 
 /** Redis could not be reached. */
 export class ConnectionError extends PyresError {}
+
+/** Redis refused the username/password (or the ACL forbids what pyres-ts needs). */
+export class AuthError extends ConnectionError {}
+
+/** WRONGPASS, NOAUTH, NOPERM and friends. */
+export function isAuthError(e: unknown): boolean {
+  return e instanceof Error && /WRONGPASS|NOAUTH|NOPERM|invalid (username-)?password|AUTH failed|ERR AUTH/i.test(e.message);
+}
 
 /** Turns anything thrown into an Error, so loop boundaries never deal with non-errors. */
 export function coerceError(e: unknown): Error {

@@ -21,6 +21,14 @@ export function childTitle(masterPid: number, status: string): string {
 }
 
 async function main(): Promise<number> {
+  // Listen for the master's end first: a master killed while this child was still loading
+  // must not leave it to register and work unsupervised.
+  let masterGone = !process.connected;
+  let onMasterGone: () => void = () => undefined;
+  process.on('disconnect', () => {
+    masterGone = true;
+    onMasterGone();
+  });
   const raw = process.env['PYRES_CHILD_CONFIG'];
   if (!raw) {
     process.stderr.write('pyres-ts child: PYRES_CHILD_CONFIG is not set; children are started by `pyres-ts master`\n');
@@ -94,7 +102,7 @@ async function main(): Promise<number> {
   });
   // The master is gone (killed, crashed): finish the current job, then exit. If Redis is
   // unreachable too, nothing can be recorded: give up after 30 s rather than linger forever.
-  process.on('disconnect', () => {
+  onMasterGone = () => {
     void worker.stop({ graceful: true, reason: 'master gone' });
     let downSince: number | null = null;
     const watchdog = setInterval(() => {
@@ -105,7 +113,11 @@ async function main(): Promise<number> {
       }
     }, 1000);
     watchdog.unref();
-  });
+  };
+  if (masterGone || !process.connected) {
+    process.stderr.write(`pyres-ts child ${process.pid}: the master is gone before this child started; exiting\n`);
+    return 0;
+  }
   const release = installWorkerSignals(worker, m => process.stderr.write(`pyres-ts child ${process.pid}: ${m}\n`));
   const rssTimer = setInterval(() => send({ act: 'rss', rss: rss() }), 1000);
   rssTimer.unref();

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { cpus, hostname as osHostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, coerceError } from '../errors';
+import { AuthError, ConfigError, coerceError } from '../errors';
 import type { Logger } from '../logging/logger';
 import { parseQueueList, resolveQueues } from '../protocol/queues';
 import { formatWorkerId } from '../protocol/workerId';
@@ -136,6 +136,8 @@ export class Master extends EventEmitter {
   private khanId: string | null = null;
   private ticking = false;
   private readonly startAbort = new AbortController();
+  /** Set once Redis answered: before that there is nothing of ours in Redis to withdraw. */
+  private connected = false;
   private stoppedResolve!: () => void;
   readonly stopped: Promise<void>;
 
@@ -156,13 +158,25 @@ export class Master extends EventEmitter {
     try {
       await this.store.connect();
     } catch (e) {
+      if (e instanceof AuthError) {
+        await this.finishStop();
+        throw e;
+      }
       this.log.error(`${coerceError(e).message}; retrying until Redis answers`);
-      if (!(await this.store.waitUntilReady(this.startAbort.signal))) {
+      let ready: boolean;
+      try {
+        ready = await this.store.waitUntilReady(this.startAbort.signal);
+      } catch (authError) {
+        await this.finishStop();
+        throw authError;
+      }
+      if (!ready) {
         await this.finishStop();
         return;
       }
       this.log.info('Redis answers now');
     }
+    this.connected = true;
     if (this.stopping) {
       await this.finishStop();
       return;
@@ -650,7 +664,7 @@ export class Master extends EventEmitter {
     this.finishing ??= (async () => {
       if (this.timer) clearInterval(this.timer);
       this.timer = null;
-      try {
+      if (this.connected) try {
         // Bounded: with Redis unreachable the master still exits (its entry expires in 10 s).
         await withTimeout(
           (async () => {

@@ -132,11 +132,30 @@ export interface FailureInput {
 
 /** `Resque::Failure::Redis#save`'s record, fields in Ruby's order, compact. */
 export function encodeFailure(f: FailureInput): string {
-  return (
-    `{"failed_at":${JSON.stringify(f.failedAt)},"payload":${embedPayload(f.rawPayload)},` +
-    `"exception":${JSON.stringify(f.exception)},"error":${JSON.stringify(f.error)},` +
-    `"backtrace":${JSON.stringify(f.backtrace)},"worker":${JSON.stringify(f.worker)},"queue":${JSON.stringify(f.queue)}}`
-  );
+  const [before, after] = failureAround(f);
+  return before + embedPayload(f.rawPayload) + after;
+}
+
+/** The failure record's text before and after the embedded payload (for byte-exact assembly). */
+export function failureAround(f: Omit<FailureInput, 'rawPayload'>): [string, string] {
+  return [
+    `{"failed_at":${JSON.stringify(f.failedAt)},"payload":`,
+    `,"exception":${JSON.stringify(f.exception)},"error":${JSON.stringify(f.error)},` +
+      `"backtrace":${JSON.stringify(f.backtrace)},"worker":${JSON.stringify(f.worker)},"queue":${JSON.stringify(f.queue)}}`,
+  ];
+}
+
+/**
+ * The exact bytes of the payload embedded in a `worker:<id>` value in Ruby's compact form
+ * (`{"queue":..,"run_at":..,"payload":<bytes>}`), and whether they are raw JSON (not a string).
+ * Byte-level, so a payload that is not valid UTF-8 survives. Null for other forms.
+ */
+export function embeddedPayloadBytes(value: Buffer): { bytes: Buffer; isString: boolean } | null {
+  const text = value.toString('latin1'); // one char per byte: indexes are byte offsets
+  const m = /^\{"queue":("(?:[^"\\]|\\.)*"),"run_at":("[^"]*"),"payload":/.exec(text);
+  if (!m || value[value.length - 1] !== 0x7d) return null;
+  const bytes = value.subarray(m[0].length, value.length - 1);
+  return { bytes, isString: bytes[0] === 0x22 };
 }
 
 /**

@@ -48,19 +48,34 @@ export function redisOptions(c: ConnectionOptions = {}): { url?: string; options
     if (u.pathname && u.pathname !== '/' && !/^\/\d+$/.test(u.pathname)) {
       throw new ConfigError(`--redis: the path must be a database number (/0../15), got ${JSON.stringify(u.pathname)}`);
     }
-    url = c.url;
+    // Taken apart here rather than handed to ioredis, so that --password / REDIS_PASSWORD
+    // apply to a URL without a password (ioredis would let the URL's empty one win).
+    options.host = u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1';
+    options.port = u.port ? Number(u.port) : 6379;
+    if (u.username) options.username = decodeURIComponent(u.username);
+    if (u.password) options.password = decodeURIComponent(u.password);
+    if (/^\/\d+$/.test(u.pathname)) options.db = Number(u.pathname.slice(1));
+    if (u.protocol === 'rediss:') options.tls = {};
   } else {
     if (c.host) options.host = c.host;
     if (c.port !== undefined) options.port = c.port;
   }
-  if (c.password !== undefined) options.password = c.password;
-  if (c.username !== undefined) options.username = c.username;
+  if (c.password !== undefined && options.password === undefined) options.password = c.password;
+  if (c.username !== undefined && options.username === undefined) options.username = c.username;
   if (c.db !== undefined) options.db = c.db;
   if (c.tlsCa || c.tlsCert || c.tlsKey) {
+    const read = (flag: string, file: string): Buffer => {
+      try {
+        return readFileSync(file);
+      } catch (e) {
+        throw new ConfigError(`${flag} ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+      }
+    };
     options.tls = {
-      ...(c.tlsCa ? { ca: readFileSync(c.tlsCa) } : {}),
-      ...(c.tlsCert ? { cert: readFileSync(c.tlsCert) } : {}),
-      ...(c.tlsKey ? { key: readFileSync(c.tlsKey) } : {}),
+      ...(options.tls ?? {}),
+      ...(c.tlsCa ? { ca: read('--tls-ca', c.tlsCa) } : {}),
+      ...(c.tlsCert ? { cert: read('--tls-cert', c.tlsCert) } : {}),
+      ...(c.tlsKey ? { key: read('--tls-key', c.tlsKey) } : {}),
     };
   }
   return url === undefined ? { options } : { url, options };

@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
 import { EventEmitter } from 'node:events';
-import { ConnectionError, coerceError } from '../errors';
+import { AuthError, ConnectionError, coerceError, isAuthError } from '../errors';
 import { ResqueKeys } from '../protocol/keys';
 import { formatHeartbeat } from '../protocol/time';
 import { type ConnectionOptions, createRedis, describeConnection } from './connection';
@@ -41,7 +41,7 @@ export interface StoreOptions {
 
 interface ScriptedRedis extends Redis {
   pyresFinishAndReserve(numKeys: number, ...args: string[]): Promise<[string, number, string?, string?]>;
-  pyresUnregister(numKeys: number, ...args: string[]): Promise<number>;
+  pyresUnregister(numKeys: number, ...args: Array<string | Buffer>): Promise<number>;
   pyresWorkingOnProbe(numKeys: number, ...args: string[]): Promise<string>;
 }
 
@@ -105,32 +105,54 @@ export class RedisStore extends EventEmitter {
     }
   }
 
-  /** Connects, or throws one clear ConnectionError (no retry loop here; callers decide). */
+  /**
+   * Connects, or throws one clear error at the first failure (no retry loop here; callers
+   * decide, and ioredis keeps reconnecting in the background). A refused password or ACL is
+   * an AuthError: retrying cannot help.
+   */
   async connect(): Promise<void> {
     if (this.redis.status === 'ready') return;
     try {
-      if (this.redis.status === 'wait') await this.redis.connect();
-      else await this.redis.ping();
+      await new Promise<void>((resolve, reject) => {
+        const onError = (e: Error): void => {
+          this.redis.off('error', onError);
+          reject(e);
+        };
+        // Sentinel lookups fail by 'error' events while connect() stays pending: take the first.
+        this.redis.on('error', onError);
+        const p = this.redis.status === 'wait' ? this.redis.connect() : this.redis.ping();
+        p.then(
+          () => (this.redis.off('error', onError), resolve()),
+          (e: unknown) => (this.redis.off('error', onError), reject(this.lastError ?? coerceError(e))),
+        );
+      });
     } catch (e) {
-      const err = this.lastError ?? coerceError(e);
+      const err = coerceError(e);
+      if (isAuthError(err)) throw new AuthError(`Redis at ${this.where} refused the credentials: ${err.message}`);
       throw new ConnectionError(`cannot connect to Redis at ${this.where}: ${err.message}`);
     }
   }
 
-  /** After a failed connect(): resolves true once Redis answers (ioredis keeps retrying), false if aborted. */
-  waitUntilReady(signal?: AbortSignal): Promise<boolean> {
-    return new Promise(resolve => {
-      if (signal?.aborted) return resolve(false);
-      const onAbort = (): void => resolve(false);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.redis.ping().then(
-        () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve(true);
-        },
-        () => resolve(false),
-      );
-    });
+  /**
+   * After a failed connect(): resolves true once Redis answers (ioredis keeps retrying), false
+   * if aborted; throws AuthError when Redis refuses the credentials.
+   */
+  async waitUntilReady(signal?: AbortSignal): Promise<boolean> {
+    while (!signal?.aborted) {
+      const r = await new Promise<'ok' | 'aborted' | Error>(resolve => {
+        const onAbort = (): void => resolve('aborted');
+        signal?.addEventListener('abort', onAbort, { once: true });
+        this.redis.ping().then(
+          () => (signal?.removeEventListener('abort', onAbort), resolve('ok')),
+          (e: unknown) => (signal?.removeEventListener('abort', onAbort), resolve(coerceError(e))),
+        );
+      });
+      if (r === 'ok') return true;
+      if (r === 'aborted') return false;
+      if (isAuthError(r)) throw new AuthError(`Redis at ${this.where} refused the credentials: ${r.message}`);
+      await new Promise(res => setTimeout(res, 1000));
+    }
+    return false;
   }
 
   async close(): Promise<void> {
@@ -226,7 +248,7 @@ export class RedisStore extends EventEmitter {
    */
   async unregister(
     workerId: string,
-    dirty?: { expected: string; record: string; policy?: DirtyExitPolicy; queue?: string; raw?: string },
+    dirty?: { expected: string | Buffer; record: string | Buffer; policy?: DirtyExitPolicy; queue?: string; raw?: string | Buffer },
   ): Promise<boolean> {
     const k = this.keys;
     const keys = [
@@ -254,6 +276,11 @@ export class RedisStore extends EventEmitter {
   /** Replaces worker:<id> (only while it exists). */
   async replaceWorkingOn(workerId: string, value: string): Promise<void> {
     await this.redis.set(this.keys.worker(workerId), value, 'XX');
+  }
+
+  /** worker:<id> as bytes (a payload need not be valid UTF-8). */
+  async getWorkingOnBuffer(workerId: string): Promise<Buffer | null> {
+    return this.redis.getBuffer(this.keys.worker(workerId));
   }
 
   async getWorkingOn(workerId: string): Promise<string | null> {

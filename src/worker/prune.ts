@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
 import type { Logger } from '../logging/logger';
 import { decodeJob } from '../protocol/job';
-import { decodeWorkingOn, encodeFailure } from '../protocol/records';
+import { decodeWorkingOn, embeddedPayloadBytes, embedPayload, failureAround } from '../protocol/records';
 import { formatFailedAt, parseResqueTime } from '../protocol/time';
 import { parseWorkerId } from '../protocol/workerId';
 import type { DirtyExitPolicy, RedisStore } from '../store/redisStore';
@@ -70,43 +71,53 @@ export async function unregisterDeadWorker(
   message: (cls: string) => string,
   policy: DirtyExitPolicy = 'fail',
 ): Promise<string | null> {
-  const value = await store.getWorkingOn(wid);
+  // Read as bytes and rebuild the record around the payload's own bytes: a payload that is
+  // not valid UTF-8 must neither be mangled nor (because the compare-and-act in the script
+  // would then never match) silently dropped with the worker's registration.
+  const buf = await store.getWorkingOnBuffer(wid);
   let dirty: Parameters<RedisStore['unregister']>[1];
   let cls = '';
-  if (value) {
+  if (buf) {
+    const value = buf.toString('utf8');
     const w = decodeWorkingOn(value);
+    const exact = embeddedPayloadBytes(buf);
     const raw = w?.rawPayload ?? value;
     try {
       cls = decodeJob(raw).className;
     } catch {
       /* keep '' */
     }
+    const [before, after] = failureAround({ failedAt: formatFailedAt(new Date()), exception, error: message(cls), backtrace: [], worker: wid, queue: w?.queue ?? '' });
+    // The payload as embedded in the working record is what the failure record embeds too
+    // (raw JSON, or a JSON string for a payload that was not a JSON object).
+    const embedded = exact ? exact.bytes : Buffer.from(embedPayload(raw));
+    // For requeue: the original item. A raw embedding is the item itself; a string embedding
+    // is decoded (such items are not JSON objects, so exact bytes matter less).
+    const original = exact && !exact.isString ? exact.bytes : Buffer.from(raw);
     dirty = {
-      expected: value,
+      expected: buf,
       policy,
       queue: w?.queue ?? '',
-      raw,
-      record: encodeFailure({
-        failedAt: formatFailedAt(new Date()),
-        rawPayload: raw,
-        exception,
-        error: message(cls),
-        backtrace: [],
-        worker: wid,
-        queue: w?.queue ?? '',
-      }),
+      raw: original,
+      record: Buffer.concat([Buffer.from(before), embedded, Buffer.from(after)]),
     };
   }
   const wrote = await store.unregister(wid, dirty);
   return dirty && wrote ? cls || '?' : null;
 }
 
+/** Whether a process runs under this pid. A zombie (exited, not yet reaped) counts as dead. */
 export function pidAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no /proc: trust kill(0)
   }
 }

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { hostname as osHostname } from 'node:os';
-import { ConfigError, DirtyExitError, PayloadDecodeError, UnknownJobClassError, coerceError } from '../errors';
+import { AuthError, ConfigError, DirtyExitError, PayloadDecodeError, UnknownJobClassError, coerceError } from '../errors';
 import { type JobContext, JobRegistry, type ResolvedJob } from '../jobs/registry';
 import { createLogger, type Logger } from '../logging/logger';
 import { decodeJob, type DecodedJob, isJson } from '../protocol/job';
@@ -194,8 +194,23 @@ export class Worker extends EventEmitter {
     try {
       await this.store.connect();
     } catch (e) {
+      if (e instanceof AuthError) {
+        await this.store.close();
+        this.setState('stopped');
+        this.resolveStopped();
+        throw e;
+      }
       this.log.error(`${coerceError(e).message}; retrying until Redis answers`);
-      if (!(await this.store.waitUntilReady(this.wake.signal))) {
+      let ready: boolean;
+      try {
+        ready = await this.store.waitUntilReady(this.wake.signal);
+      } catch (authError) {
+        await this.store.close();
+        this.setState('stopped');
+        this.resolveStopped();
+        throw authError;
+      }
+      if (!ready) {
         await this.store.close();
         this.setState('stopped');
         this.resolveStopped();
@@ -469,23 +484,18 @@ export class Worker extends EventEmitter {
     }
   }
 
+  /** Never throws, whatever the job threw (a throwing `stack` getter, a non-string message...). */
   private failureOutcome(queue: string, raw: string, className: string, err: Error): Omit<FinishSpec, 'expectedProcessed'> {
-    const exception = exceptionNameOf(err);
     const badInput = err instanceof PayloadDecodeError || err instanceof UnknownJobClassError;
-    const level = badInput ? 'warn' : 'info';
-    this.log[level](`failed: ${className} from ${queue}: ${exception}: ${err.message}`);
-    this.emitSafe('failure', { queue, className, raw, exception, error: err.message });
+    const exception = safe(() => exceptionNameOf(err), 'Error');
+    const message = safe(() => String(err.message), '(the error has no readable message)');
+    const backtrace = badInput ? [] : safe(() => backtraceOf(err, REGISTRY_FILE), []);
+    const shortName = className.length > 200 ? `${className.slice(0, 200)}...` : className;
+    this.log[badInput ? 'warn' : 'info'](`failed: ${shortName} from ${queue}: ${exception}: ${message.slice(0, 500)}`);
+    this.emitSafe('failure', { queue, className, raw, exception, error: message });
     return {
       mode: 'failure',
-      failureRecord: encodeFailure({
-        failedAt: formatFailedAt(new Date()),
-        rawPayload: raw,
-        exception,
-        error: err.message,
-        backtrace: badInput ? [] : backtraceOf(err, REGISTRY_FILE),
-        worker: this.id,
-        queue,
-      }),
+      failureRecord: encodeFailure({ failedAt: formatFailedAt(new Date()), rawPayload: raw, exception, error: message, backtrace, worker: this.id, queue }),
     };
   }
 
@@ -564,6 +574,15 @@ export class Worker extends EventEmitter {
     } catch (e) {
       this.log.error(`a '${event}' listener threw: ${coerceError(e).message}`);
     }
+  }
+}
+
+function safe<T>(f: () => T, fallback: T): T {
+  try {
+    const v = f();
+    return typeof v === 'string' || Array.isArray(v) ? v : fallback;
+  } catch {
+    return fallback;
   }
 }
 

@@ -1,0 +1,976 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * The chaos soak: `npm run chaos [-- --quick | --jobs N | --seconds S | --seed X ...]`.
+ *
+ * Starts its own redis-server (append-only file, appendfsync always, so what Redis acknowledged
+ * survives a restart or a SIGKILL), enqueues N jobs with unique ids over three priority queues,
+ * and runs `pyres-ts master --workers 'c3,c2,c1=3'` in two phases: blocking mode with
+ * `--on-dirty-exit fail`, then `--nonblocking-pop --backoff-min 0.05 --backoff-max 0.2` with
+ * `--on-dirty-exit requeue`. While it works, at random moments, it:
+ *
+ *   child-kill     SIGKILLs a child of the master
+ *   child-stop     SIGSTOPs a child, SIGCONTs it 0.2-2.5 s later
+ *   orphan-kill    SIGKILLs a child whose master was killed (nobody watches it)
+ *   master-kill    SIGKILLs the master (its children finish their job and exit); a new master
+ *                  is started 0.2-1.5 s later
+ *   redis-restart  restarts redis-server (SIGTERM or SIGKILL; down 0.1-1.5 s)
+ *   client-kill    CLIENT KILL TYPE normal (or pubsub): drops every worker and master connection
+ *
+ * At the end of a phase it waits for the queues to drain, stops the master with TERM, waits for
+ * every process it started, runs one final prune pass (`pyres-ts worker --drain`) and accounts
+ * for every id: performed (the ledger each job appends its id to), in `failed`, still queued,
+ * or still held in a `worker:<id>` record. lost = enqueued - all of those; duplicated = ids
+ * performed more than once. Prints a table; exits 1 when anything was lost.
+ *
+ * Options: --quick (3000 jobs, ~1 min), --jobs N, --seconds S (fault window, total over both
+ * phases), --seed X, --children N, --phases blocking,nonblocking, --policy fail|requeue|mixed,
+ * --fault-every MS (mean gap between faults), --keep (keep the temp dir), --json FILE,
+ * --no-reaper (do not run under chaos/subreaper.py), --strict (exit 3 when a problem other than
+ * a lost job was seen: queues that did not drain, processes that did not exit), -v.
+ */
+const { spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+
+const ROOT = path.resolve(__dirname, '..');
+const BIN = path.join(ROOT, 'bin', 'pyres-ts');
+const JOBS = path.join(__dirname, 'jobs.js');
+const QUEUES = ['c3', 'c2', 'c1'];
+const NS = 'resque';
+const k = s => `${NS}:${s}`;
+
+// ---------------------------------------------------------------------------------------------
+// options
+// ---------------------------------------------------------------------------------------------
+
+function parseArgs(argv) {
+  const o = {
+    quick: false,
+    jobs: null,
+    seconds: null,
+    seed: null,
+    children: 3,
+    phases: ['blocking', 'nonblocking'],
+    policy: 'mixed',
+    faultEvery: null,
+    keep: false,
+    json: null,
+    reaper: true,
+    verbose: false,
+    strict: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
+      if (v === undefined) die(`${a} needs a value`);
+      return v;
+    };
+    const name = a.includes('=') ? a.slice(0, a.indexOf('=')) : a;
+    switch (name) {
+      case '--quick':
+        o.quick = true;
+        break;
+      case '--jobs':
+        o.jobs = posInt(name, val());
+        break;
+      case '--seconds':
+        o.seconds = posNum(name, val());
+        break;
+      case '--seed':
+        o.seed = val();
+        break;
+      case '--children':
+        o.children = posInt(name, val());
+        break;
+      case '--phases':
+        o.phases = val().split(',').map(s => s.trim()).filter(Boolean);
+        for (const p of o.phases) if (p !== 'blocking' && p !== 'nonblocking') die(`--phases: ${p} is not blocking or nonblocking`);
+        break;
+      case '--policy':
+        o.policy = val();
+        if (!['fail', 'requeue', 'mixed'].includes(o.policy)) die('--policy must be fail, requeue or mixed');
+        break;
+      case '--fault-every':
+        o.faultEvery = posNum(name, val());
+        break;
+      case '--keep':
+        o.keep = true;
+        break;
+      case '--json':
+        o.json = path.resolve(val());
+        break;
+      case '--strict':
+        o.strict = true;
+        break;
+      case '--no-reaper':
+        o.reaper = false;
+        break;
+      case '--verbose':
+      case '-v':
+        o.verbose = true;
+        break;
+      case '--help':
+      case '-h':
+        process.stdout.write(fs.readFileSync(__filename, 'utf8').split('*/')[0].replace(/^[\s\S]*?\/\*\*/, '') + '\n');
+        process.exit(0);
+        break;
+      default:
+        die(`unknown option ${a} (see --help)`);
+    }
+  }
+  if (o.jobs === null) o.jobs = o.quick ? 3000 : 20000;
+  if (o.seconds === null) o.seconds = o.quick ? 40 : Math.max(60, Math.round(o.jobs / 45));
+  if (o.faultEvery === null) o.faultEvery = o.quick ? 600 : 900;
+  if (o.seed === null) o.seed = String(Date.now() % 1e9);
+  return o;
+}
+
+function posInt(n, v) {
+  const x = Number(v);
+  if (!Number.isInteger(x) || x <= 0) die(`${n} must be a whole number > 0, got ${v}`);
+  return x;
+}
+function posNum(n, v) {
+  const x = Number(v);
+  if (!Number.isFinite(x) || x <= 0) die(`${n} must be a number > 0, got ${v}`);
+  return x;
+}
+function die(msg) {
+  process.stderr.write(`chaos: ${msg}\n`);
+  process.exit(2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// small utilities
+// ---------------------------------------------------------------------------------------------
+
+const sleep = ms => new Promise(r => setTimeout(r, ms));
+const t0 = Date.now();
+let verbose = false;
+function log(msg) {
+  process.stdout.write(`[chaos +${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s] ${msg}\n`);
+}
+function vlog(msg) {
+  if (verbose) log(msg);
+}
+
+/** mulberry32: a small seeded PRNG, so a run can be repeated with --seed. */
+function rng(seedText) {
+  let h = 1779033703 ^ seedText.length;
+  for (let i = 0; i < seedText.length; i++) {
+    h = Math.imul(h ^ seedText.charCodeAt(i), 3432918353);
+    h = (h << 13) | (h >>> 19);
+  }
+  let a = h >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    next,
+    int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)),
+    pick: arr => arr[Math.floor(next() * arr.length)],
+    weighted(table) {
+      const total = table.reduce((s, [, w]) => s + w, 0);
+      let x = next() * total;
+      for (const [v, w] of table) if ((x -= w) < 0) return v;
+      return table[table.length - 1][0];
+    },
+  };
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** One raw PING; resolves 'PONG', 'LOADING', or null. */
+function ping(port, timeoutMs = 500) {
+  return new Promise(resolve => {
+    let data = '';
+    const sock = net.createConnection({ host: '127.0.0.1', port });
+    const done = v => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(v);
+    };
+    const timer = setTimeout(() => done(null), timeoutMs);
+    sock.once('connect', () => sock.write('PING\r\n'));
+    sock.on('data', c => {
+      data += c.toString();
+      if (data.includes('\r\n')) done(data.startsWith('+PONG') ? 'PONG' : /^-LOADING/.test(data) ? 'LOADING' : null);
+    });
+    sock.once('error', () => done(null));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// processes (through /proc: no `ps`, so no extra processes and no pid churn)
+// ---------------------------------------------------------------------------------------------
+
+function readProc(pid, file) {
+  try {
+    return fs.readFileSync(`/proc/${pid}/${file}`, 'latin1');
+  } catch {
+    return null;
+  }
+}
+
+/** {ppid, state} of a pid, or null when gone. */
+function procStat(pid) {
+  const s = readProc(pid, 'stat');
+  if (!s) return null;
+  const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return { state: rest[0], ppid: Number(rest[1]) };
+}
+
+function running(pid) {
+  const st = procStat(pid);
+  return st !== null && st.state !== 'Z' && st.state !== 'X';
+}
+
+/** Every pid taggedProcesses() ever saw (a zombie's environ is empty, so it is found only here). */
+const seenPids = new Set();
+
+/** Every live process that carries our tag in its environment: {pid, ppid, state, kind}. */
+function taggedProcesses(tag) {
+  const needle = `PYRES_CHAOS_TAG=${tag}\0`;
+  const out = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const pid = Number(d);
+    if (pid === process.pid) continue;
+    const env = readProc(pid, 'environ');
+    if (!env || !env.includes(needle)) continue;
+    const st = procStat(pid);
+    if (!st) continue;
+    seenPids.add(pid);
+    const cmd = (readProc(pid, 'cmdline') || '').split('\0');
+    // A child's process title (which replaces its argv) says what it is doing.
+    const title = cmd.join(' ');
+    const kind = /pyres_worker .* child of \d+/.test(title) || cmd.some(c => c.endsWith('childMain.js')) ? 'child' : cmd.includes('master') || /pyres_manager/.test(title) ? 'master' : 'other';
+    out.push({ pid, ppid: st.ppid, state: st.state, kind, busy: /: Processing /.test(title) });
+  }
+  return out;
+}
+
+function signal(pid, sig) {
+  try {
+    process.kill(pid, sig);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// redis-server with an append-only file
+// ---------------------------------------------------------------------------------------------
+
+class RedisServer {
+  constructor(dir, port) {
+    this.dir = dir;
+    this.port = port;
+    this.proc = null;
+    this.logFile = path.join(dir, 'redis-server.log');
+  }
+
+  async start() {
+    for (let attempt = 1; ; attempt++) {
+      const fd = fs.openSync(this.logFile, 'a');
+      const proc = spawn(
+        'redis-server',
+        ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--daemonize', 'no', '--loglevel', 'notice'],
+        { stdio: ['ignore', fd, fd], cwd: this.dir },
+      );
+      fs.closeSync(fd);
+      let exited = false;
+      proc.once('exit', () => (exited = true));
+      proc.on('error', e => {
+        exited = true;
+        if (e.code === 'ENOENT') die('redis-server not found: apt-get install -y redis-server');
+      });
+      const deadline = Date.now() + 30000;
+      while (!exited && Date.now() < deadline) {
+        if ((await ping(this.port)) === 'PONG') {
+          this.proc = proc;
+          return;
+        }
+        await sleep(30);
+      }
+      if (!exited) proc.kill('SIGKILL');
+      if (attempt >= 20) throw new Error(`redis-server would not start on port ${this.port}; see ${this.logFile}`);
+      await sleep(250);
+    }
+  }
+
+  async stop(sig = 'SIGTERM') {
+    const p = this.proc;
+    this.proc = null;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    await new Promise(resolve => {
+      const timer = setTimeout(() => {
+        p.kill('SIGKILL');
+      }, 10000);
+      p.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      p.kill(sig);
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// the soak
+// ---------------------------------------------------------------------------------------------
+
+const ENQUEUE_LUA = `
+if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
+  redis.call('SADD', KEYS[2], ARGV[2])
+  redis.call('RPUSH', KEYS[3], ARGV[3])
+  return 1
+end
+return 0`;
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  verbose = o.verbose;
+
+  // Orphans must be reaped for Resque's same-host prune to see them dead: run under a subreaper.
+  if (o.reaper && process.platform === 'linux' && !process.env.PYRES_CHAOS_REAPED) {
+    const py = spawnSync('python3', ['-c', 'import ctypes'], { stdio: 'ignore' });
+    if (py.status === 0) {
+      const r = spawnSync('python3', [path.join(__dirname, 'subreaper.py'), process.execPath, __filename, ...process.argv.slice(2)], {
+        stdio: 'inherit',
+        env: { ...process.env, PYRES_CHAOS_REAPED: '1' },
+      });
+      process.exit(r.status ?? 1);
+    }
+    log('python3 not found: running without a subreaper (a SIGKILLed orphan may stay a zombie, which prune takes for alive)');
+  }
+
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) die('dist/ is missing: run `npm run build` (npm run chaos does)');
+  const Redis = require(require.resolve('ioredis', { paths: [ROOT] }));
+  const rand = rng(o.seed);
+  const tag = `${process.pid}-${Date.now()}`;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pyres-chaos-'));
+  const ledger = path.join(tmp, 'ledger.txt');
+  fs.writeFileSync(ledger, '');
+  const port = await freePort();
+  const server = new RedisServer(tmp, port);
+  await server.start();
+  const url = `redis://127.0.0.1:${port}/0`;
+  const redis = new Redis(url, { maxRetriesPerRequest: null, retryStrategy: n => Math.min(50 * n, 500), lazyConnect: false });
+  redis.on('error', () => undefined);
+  redis.defineCommand('chaosEnqueue', { numberOfKeys: 3, lua: ENQUEUE_LUA });
+
+  log(
+    `seed ${o.seed}; ${o.jobs} jobs; ${o.children} children on ${QUEUES.join(',')}; phases ${o.phases.join(', ')}; ` +
+      `fault window ${o.seconds}s, a fault every ~${o.faultEvery} ms; redis ${url} (appendonly, appendfsync always); dir ${tmp}`,
+  );
+
+  const phases = [];
+  const everything = { server, redis, tag, tmp };
+  const onSignal = sig => {
+    log(`${sig}: cleaning up`);
+    void cleanup(everything).then(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const perPhase = Math.floor(o.jobs / o.phases.length);
+  const policies = o.phases.map((_, i) => (o.policy === 'mixed' ? (i % 2 === 0 ? 'fail' : 'requeue') : o.policy));
+  try {
+    for (let i = 0; i < o.phases.length; i++) {
+      const n = i === o.phases.length - 1 ? o.jobs - perPhase * (o.phases.length - 1) : perPhase;
+      const ph = await runPhase({
+        index: i + 1,
+        mode: o.phases[i],
+        policy: policies[i],
+        jobs: n,
+        seconds: o.seconds / o.phases.length,
+        o,
+        rand,
+        tag,
+        tmp,
+        ledger,
+        url,
+        port,
+        server,
+        redis,
+      });
+      phases.push(ph);
+    }
+  } finally {
+    await cleanup(everything);
+  }
+
+  const total = sumPhases(phases);
+  printSummary(phases, total, o, Date.now() - t0);
+  const report = { seed: o.seed, jobs: o.jobs, children: o.children, seconds: o.seconds, elapsedMs: Date.now() - t0, phases, total, dir: tmp };
+  if (o.json) fs.writeFileSync(o.json, JSON.stringify(report, null, 2) + '\n');
+  // Exit 1 when a job was lost. The problems listed (stuck queues, orphans that never exit,
+  // zombies) are findings too, but no job loss: they fail the run only with --strict.
+  const ok = total.lost === 0 && total.harnessProblems.length === 0;
+  if (ok && !o.keep) fs.rmSync(tmp, { recursive: true, force: true });
+  else log(`kept ${tmp} (master.log, redis-server.log, ledger.txt, phase-*.final-worker.log)`);
+  process.exit(total.lost > 0 ? 1 : !ok && o.strict ? 3 : 0);
+}
+
+async function cleanup({ server, redis, tag }) {
+  for (const p of taggedProcesses(tag)) signal(p.pid, 'SIGCONT');
+  for (const p of taggedProcesses(tag)) signal(p.pid, 'SIGKILL');
+  redis.disconnect();
+  await server.stop('SIGTERM');
+}
+
+async function runPhase(ctx) {
+  const { index, mode, policy, jobs, seconds, o, rand, tag, tmp, ledger, url, server, redis } = ctx;
+  const phaseT0 = Date.now();
+  const prefix = `p${index}-`;
+  const ids = [];
+  for (let i = 0; i < jobs; i++) ids.push(`${prefix}${String(i).padStart(6, '0')}`);
+  log(`phase ${index}: ${mode} mode, --on-dirty-exit ${policy}, ${jobs} jobs, fault window ${seconds.toFixed(0)}s`);
+
+  const faults = { 'child-kill': 0, 'child-stop': 0, 'orphan-kill': 0, 'master-kill': 0, 'redis-restart-term': 0, 'redis-restart-kill': 0, 'client-kill-normal': 0, 'client-kill-pubsub': 0 };
+  const problems = [];
+  const masterLog = path.join(tmp, 'master.log');
+  const masterArgs = [
+    BIN,
+    'master',
+    '--workers',
+    `${QUEUES.join(',')}=${o.children}`,
+    '--jobs',
+    JOBS,
+    '--redis',
+    url,
+    '--term-timeout',
+    '5',
+    '--on-dirty-exit',
+    policy,
+    ...(mode === 'nonblocking' ? ['--nonblocking-pop', '--backoff-min', '0.05', '--backoff-max', '0.2'] : []),
+  ];
+  const childEnv = { ...process.env, PYRES_CHAOS_TAG: tag, PYRES_CHAOS_LEDGER: ledger };
+  delete childEnv.REDIS_URL;
+
+  let master = null;
+  let masterStarts = 0;
+  const masterExits = [];
+  const startMaster = () => {
+    const fd = fs.openSync(masterLog, 'a');
+    fs.writeSync(fd, `\n===== chaos: phase ${index} master start #${masterStarts + 1} at +${((Date.now() - t0) / 1000).toFixed(1)}s =====\n`);
+    const p = spawn(process.execPath, masterArgs, { cwd: ROOT, env: childEnv, stdio: ['ignore', fd, fd] });
+    fs.closeSync(fd);
+    masterStarts += 1;
+    const m = { proc: p, pid: p.pid, killedByUs: false, exited: false, code: null, signal: null };
+    p.on('exit', (code, sig) => {
+      m.exited = true;
+      m.code = code;
+      m.signal = sig;
+      masterExits.push({ pid: m.pid, code, signal: sig, killedByUs: m.killedByUs });
+      if (!m.killedByUs && !stoppingMaster) problems.push(`master ${m.pid} exited by itself (code ${code}, signal ${sig}): see master.log`);
+    });
+    master = m;
+    vlog(`master ${p.pid} started`);
+    return m;
+  };
+  let stoppingMaster = false;
+
+  // --- enqueue: 30% up front, the rest trickled in over 80% of the fault window ---
+  const enqueued = new Set();
+  const queueOf = new Map();
+  const enqueueBatch = async batch => {
+    for (;;) {
+      try {
+        const p = redis.pipeline();
+        for (const id of batch) {
+          const q = rand.weighted([
+            ['c3', 1],
+            ['c2', 2],
+            ['c1', 3],
+          ]);
+          queueOf.set(id, q);
+          const slow = rand.next() < 0.01;
+          const pre = slow ? rand.int(150, 600) : rand.int(5, 35);
+          const post = slow ? rand.int(50, 300) : rand.int(0, 8);
+          const payload = `{"class":"ChaosJob","args":[${JSON.stringify(id)},${pre},${post}]}`;
+          p.chaosEnqueue('chaos:enqueued', k('queues'), k(`queue:${q}`), id, q, payload);
+        }
+        const res = await p.exec();
+        for (const [err] of res) if (err) throw err;
+        for (const id of batch) enqueued.add(id);
+        return;
+      } catch (e) {
+        vlog(`enqueue batch failed (${e.message}); resending (the script is idempotent)`);
+        await sleep(200);
+      }
+    }
+  };
+  const upfront = Math.floor(jobs * 0.3);
+  for (let i = 0; i < upfront; i += 500) await enqueueBatch(ids.slice(i, Math.min(upfront, i + 500)));
+
+  startMaster();
+  const windowMs = seconds * 1000;
+  const faultEnd = Date.now() + windowMs;
+  let trickleDone = false;
+  const trickle = (async () => {
+    const rest = ids.slice(upfront);
+    const span = windowMs * 0.8;
+    const start = Date.now();
+    let i = 0;
+    while (i < rest.length) {
+      const due = Math.min(rest.length, Math.ceil(((Date.now() - start) / span) * rest.length));
+      if (due > i) {
+        await enqueueBatch(rest.slice(i, due));
+        i = due;
+      }
+      await sleep(100);
+    }
+    trickleDone = true;
+  })();
+
+  // --- faults ---
+  const stopped = new Map(); // pid -> timer
+  let lastRedisRestart = 0;
+  let masterDownUntil = 0;
+  const children = () => (master && !master.exited ? taggedProcesses(tag).filter(p => p.kind === 'child' && p.ppid === master.pid && p.state !== 'Z') : []);
+  const orphans = () => taggedProcesses(tag).filter(p => p.kind === 'child' && (!master || p.ppid !== master.pid) && p.state !== 'Z');
+  const faultLoop = (async () => {
+    while (Date.now() < faultEnd) {
+      await sleep(rand.int(Math.round(o.faultEvery * 0.3), Math.round(o.faultEvery * 1.7)));
+      if (Date.now() >= faultEnd) break;
+      if (master && master.exited && Date.now() >= masterDownUntil) startMaster();
+      // Pick among the faults that can happen right now, so no pick is wasted.
+      const kids = children();
+      const orph = orphans();
+      const free = kids.filter(p => !stopped.has(p.pid));
+      const table = [
+        ['child-kill', kids.length ? 30 : 0],
+        ['child-stop', free.length ? 18 : 0],
+        ['orphan-kill', orph.length ? 8 : 0],
+        ['master-kill', master && !master.exited ? 7 : 0],
+        ['redis-restart', Date.now() - lastRedisRestart >= 3000 ? 10 : 0],
+        ['client-kill', 18],
+      ].filter(([, w]) => w > 0);
+      const kind = rand.weighted(table);
+      try {
+        if (kind === 'child-kill') {
+          // Mostly a child in the middle of a job: that is where a kill can lose one.
+          const busy = kids.filter(p => p.busy);
+          const v = rand.pick(busy.length && rand.next() < 0.85 ? busy : kids);
+          if (signal(v.pid, 'SIGKILL')) faults['child-kill']++;
+          vlog(`SIGKILL child ${v.pid}`);
+        } else if (kind === 'child-stop') {
+          const v = rand.pick(free);
+          if (!signal(v.pid, 'SIGSTOP')) continue;
+          faults['child-stop']++;
+          const ms = rand.int(200, 2500);
+          vlog(`SIGSTOP child ${v.pid} for ${ms} ms`);
+          stopped.set(
+            v.pid,
+            setTimeout(() => {
+              stopped.delete(v.pid);
+              signal(v.pid, 'SIGCONT');
+            }, ms),
+          );
+        } else if (kind === 'orphan-kill') {
+          const busy = orph.filter(p => p.busy);
+          const v = rand.pick(busy.length && rand.next() < 0.85 ? busy : orph);
+          if (signal(v.pid, 'SIGKILL')) faults['orphan-kill']++;
+          vlog(`SIGKILL orphan ${v.pid}`);
+        } else if (kind === 'master-kill') {
+          master.killedByUs = true;
+          signal(master.pid, 'SIGKILL');
+          faults['master-kill']++;
+          const down = rand.int(200, 1500);
+          masterDownUntil = Date.now() + down;
+          vlog(`SIGKILL master ${master.pid}; a new one in ${down} ms`);
+          setTimeout(() => {
+            if (Date.now() < faultEnd + 1000 && master && master.exited) startMaster();
+          }, down);
+        } else if (kind === 'redis-restart') {
+          const sig = rand.next() < 0.5 ? 'SIGTERM' : 'SIGKILL';
+          const down = rand.int(100, 1500);
+          vlog(`redis-server restart (${sig}, down ${down} ms)`);
+          await server.stop(sig);
+          faults[sig === 'SIGTERM' ? 'redis-restart-term' : 'redis-restart-kill']++;
+          await sleep(down);
+          await server.start();
+          lastRedisRestart = Date.now();
+        } else if (kind === 'client-kill') {
+          const type = rand.next() < 0.75 ? 'normal' : 'pubsub';
+          await Promise.race([redis.call('CLIENT', 'KILL', 'TYPE', type, 'SKIPME', 'yes'), sleep(3000)]);
+          faults[`client-kill-${type}`]++;
+          vlog(`CLIENT KILL TYPE ${type}`);
+        }
+      } catch (e) {
+        problems.push(`fault ${kind}: ${e.message}`);
+      }
+    }
+  })();
+
+  // --- starvation watch: a live worker that takes no job for 20 s while the others work ---
+  const starved = new Map(); // id -> description
+  const watch = (async () => {
+    const seen = new Map(); // id -> {count, since, globalAtSince}
+    while (Date.now() < faultEnd) {
+      await sleep(2000);
+      try {
+        const globalNow = Number(await redis.get(k('stat:processed'))) || 0;
+        for (const id of await redis.smembers(k('workers'))) {
+          const pid = Number(id.split(':')[1]);
+          const st = procStat(pid);
+          if (!st || st.state === 'Z' || st.state === 'T' || !(readProc(pid, 'environ') || '').includes(`PYRES_CHAOS_TAG=${tag}\0`)) {
+            seen.delete(id);
+            continue;
+          }
+          const count = Number(await redis.get(k(`stat:processed:${id}`))) || 0;
+          const prev = seen.get(id);
+          if (!prev || prev.count !== count) {
+            seen.set(id, { count, since: Date.now(), globalAtSince: globalNow });
+            continue;
+          }
+          if (!starved.has(id) && Date.now() - prev.since >= 20000 && globalNow - prev.globalAtSince >= 200) {
+            const orphan = master && st.ppid !== master.pid;
+            starved.set(id, `${id} (pid ${pid}${orphan ? ', orphan' : ''}) took no job for ${Math.round((Date.now() - prev.since) / 1000)} s while the others took ${globalNow - prev.globalAtSince}`);
+            log(`starved worker: ${starved.get(id)}`);
+          }
+        }
+      } catch {
+        /* Redis restarting: next round */
+      }
+    }
+  })();
+
+  await Promise.all([trickle, faultLoop, watch]);
+  for (const d of starved.values()) problems.push(`starved worker: ${d}`);
+  log(`phase ${index}: fault window over (${Object.values(faults).reduce((a, b) => a + b, 0)} faults); draining`);
+
+  // --- drain ---
+  for (const [pid, t] of stopped) {
+    clearTimeout(t);
+    signal(pid, 'SIGCONT');
+  }
+  stopped.clear();
+  for (const p of taggedProcesses(tag)) if (p.state === 'T') signal(p.pid, 'SIGCONT');
+  if (!server.proc) await server.start();
+  if (!master || master.exited) startMaster();
+  const drainT0 = Date.now();
+  let drained = false;
+  while (Date.now() - drainT0 < 180000) {
+    const depth = (await Promise.all(QUEUES.map(q => redis.llen(k(`queue:${q}`))))).reduce((a, b) => a + b, 0);
+    const busy = await busyLiveWorkers(redis, tag);
+    if (depth === 0 && busy === 0) {
+      drained = true;
+      break;
+    }
+    if (master.exited) startMaster();
+    await sleep(250);
+  }
+  const drainMs = Date.now() - drainT0;
+  if (!drained) problems.push(`phase ${index}: queues did not drain within 180 s after the fault window (stuck workers?)`);
+  log(`phase ${index}: ${drained ? 'drained' : 'NOT drained'} in ${(drainMs / 1000).toFixed(1)}s; stopping the master with TERM`);
+
+  // --- stop everything we started ---
+  // A master just (re)started has not installed its signal handlers yet: give it time to get
+  // its children registered, so TERM is the graceful stop and not the default action.
+  const readyT0 = Date.now();
+  while (Date.now() - readyT0 < 20000) {
+    const ids = await redis.smembers(k('workers'));
+    const mine = ids.filter(id => procStat(Number(id.split(':')[1]))?.ppid === master.pid);
+    if (mine.length >= o.children) break;
+    await sleep(100);
+  }
+  stoppingMaster = true;
+  const m = master;
+  signal(m.pid, 'SIGTERM');
+  const stopT0 = Date.now();
+  while (!m.exited && Date.now() - stopT0 < 30000) await sleep(50);
+  if (!m.exited) {
+    problems.push(`phase ${index}: master ${m.pid} did not exit within 30 s of TERM; SIGKILLed`);
+    signal(m.pid, 'SIGKILL');
+    while (!m.exited) await sleep(50);
+  } else if (m.code !== 0) problems.push(`phase ${index}: master exited with code ${m.code}, signal ${m.signal} after TERM`);
+  // Orphans of killed masters finish their job (at most ~1 s here) and exit by themselves.
+  const orphT0 = Date.now();
+  let left = taggedProcesses(tag).filter(p => p.state !== 'Z');
+  while (left.length && Date.now() - orphT0 < 10000) {
+    await sleep(100);
+    left = taggedProcesses(tag).filter(p => p.state !== 'Z');
+  }
+  if (left.length) {
+    problems.push(`phase ${index}: ${left.length} process(es) still running 10 s after the master stopped (pids ${left.map(p => p.pid).join(',')}); SIGKILLed`);
+    for (const p of left) signal(p.pid, 'SIGKILL');
+    await sleep(500);
+  }
+  const zombies = [...seenPids].filter(pid => procStat(pid)?.state === 'Z');
+
+  // --- before the final prune: what is only held in worker:<id> records ---
+  const before = await snapshot(redis, prefix);
+  const lockTtl = await redis.ttl(k('pruning_dead_workers_in_progress'));
+  const staleWorkers = await redis.smembers(k('workers'));
+
+  // --- the final prune pass ---
+  if (lockTtl > 0) {
+    // Every worker is stopped, so no prune can be running: the lock only says one ran less than
+    // 60 s ago. A worker started after it expires would prune; we do not wait the minute out.
+    await redis.del(k('pruning_dead_workers_in_progress'));
+  }
+  const finalLog = path.join(tmp, `phase-${index}.final-worker.log`);
+  const fd = fs.openSync(finalLog, 'a');
+  const fin = spawnSync(process.execPath, [BIN, 'worker', '--queues', QUEUES.join(','), '--jobs', JOBS, '--redis', url, '--drain', '--on-dirty-exit', policy], {
+    cwd: ROOT,
+    env: childEnv,
+    stdio: ['ignore', fd, fd],
+    timeout: 120000,
+  });
+  fs.closeSync(fd);
+  if (fin.status !== 0) problems.push(`phase ${index}: the final prune worker exited with ${fin.status} (${fin.signal ?? ''}); see ${finalLog}`);
+  const finalText = fs.readFileSync(finalLog, 'utf8');
+  const prunedFinal = (finalText.match(/pruned dead worker/g) || []).length;
+
+  // --- accounting ---
+  const after = await snapshot(redis, prefix);
+  const performed = new Map();
+  for (const line of fs.readFileSync(ledger, 'utf8').split('\n')) {
+    if (line.startsWith(prefix)) performed.set(line, (performed.get(line) || 0) + 1);
+  }
+  const enqueuedInRedis = await redis.scard('chaos:enqueued');
+  let lost = 0;
+  let lostIds = [];
+  let duplicated = 0;
+  let dupExtra = 0;
+  let performedAndDirty = 0;
+  let dirtyOnly = 0;
+  for (const id of ids) {
+    const n = performed.get(id) || 0;
+    if (n > 1) {
+      duplicated++;
+      dupExtra += n - 1;
+    }
+    const dirty = after.failedById.get(id)?.some(e => e === 'Resque::DirtyExit' || e === 'Resque::PruneDeadWorkerDirtyExit');
+    if (n > 0 && dirty) performedAndDirty++;
+    if (n === 0 && dirty) dirtyOnly++;
+    if (n === 0 && !after.failedById.has(id) && !after.queued.has(id) && !after.held.has(id)) {
+      lost++;
+      if (lostIds.length < 20) lostIds.push(id);
+    }
+  }
+  const heldOnlyBefore = [...before.held.keys()].filter(id => !(performed.get(id) > 0) && !before.failedById.has(id) && !before.queued.has(id));
+  const masterLogText = fs.existsSync(masterLog) ? fs.readFileSync(masterLog, 'utf8') : '';
+  const phaseLog = masterLogText.slice(masterLogText.lastIndexOf(`===== chaos: phase ${index} master start #1 `));
+  const ph = {
+    phase: index,
+    mode,
+    policy,
+    jobs,
+    enqueued: enqueued.size,
+    performed: [...performed.values()].filter(n => n > 0).length,
+    performedRuns: [...performed.values()].reduce((a, b) => a + b, 0),
+    failedDirtyExit: [...after.failedById.values()].filter(es => es.some(e => /DirtyExit/.test(e))).length,
+    failedOther: after.failedOther,
+    failedExceptions: after.exceptions,
+    failureRecordsInvalid: after.invalidRecords,
+    stillQueued: after.queued.size,
+    heldInWorkerRecordBeforeFinalPrune: heldOnlyBefore.length,
+    heldInWorkerRecordAfterFinalPrune: after.held.size,
+    prunedByFinalPass: prunedFinal,
+    pruneLockTtlAtEnd: lockTtl,
+    staleWorkersBeforeFinalPrune: staleWorkers.length,
+    zombies: zombies.length,
+    orphansThatDidNotExit: left.length,
+    starvedWorkers: starved.size,
+    lost,
+    lostIds,
+    duplicated,
+    duplicateExtraRuns: dupExtra,
+    performedAndDirtyExit: performedAndDirty,
+    dirtyExitNotPerformed: dirtyOnly,
+    faults,
+    faultsTotal: Object.values(faults).reduce((a, b) => a + b, 0),
+    masterStarts,
+    masterExitsUnexpected: masterExits.filter(e => !e.killedByUs).length - 1,
+    connectionLostLines: (phaseLog.match(/Redis connection lost/g) || []).length,
+    stackTraceLines: (phaseLog.match(/^\s+at .+\(.+:\d+:\d+\)$/gm) || []).length,
+    childCrashLines: (phaseLog.match(/while working on/g) || []).length,
+    prunedDuringRun: (phaseLog.match(/pruned dead worker/g) || []).length,
+    drainMs,
+    elapsedMs: Date.now() - phaseT0,
+    enqueuedSetSize: enqueuedInRedis,
+    harnessProblems: problems,
+  };
+  if (ph.masterExitsUnexpected < 0) ph.masterExitsUnexpected = 0;
+  if (after.held.size) problems.push(`phase ${index}: ${after.held.size} job(s) still held in worker:<id> records after the final prune (their pid looks alive: a zombie or a reused pid; only the 300 s heartbeat prune would free them)`);
+  if (zombies.length) problems.push(`phase ${index}: ${zombies.length} zombie process(es) (nothing reaps orphans here; run with python3 available so chaos/subreaper.py can)`);
+  log(
+    `phase ${index}: lost ${lost}, duplicated ${duplicated}, performed ${ph.performed}/${jobs}, DirtyExit ${ph.failedDirtyExit}, ` +
+      `queued ${ph.stillQueued}, held-before-final-prune ${ph.heldInWorkerRecordBeforeFinalPrune}, ${(ph.elapsedMs / 1000).toFixed(1)}s`,
+  );
+  for (const p of problems) log(`  problem: ${p}`);
+  return ph;
+}
+
+/** Workers whose worker:<id> record exists and whose pid is a running process of ours. */
+async function busyLiveWorkers(redis, tag) {
+  const ids = await redis.smembers(k('workers'));
+  let n = 0;
+  for (const id of ids) {
+    const pid = Number(id.split(':')[1]);
+    if (!running(pid)) continue;
+    const env = readProc(pid, 'environ');
+    if (!env || !env.includes(`PYRES_CHAOS_TAG=${tag}\0`)) continue;
+    if (await redis.exists(k(`worker:${id}`))) n++;
+  }
+  return n;
+}
+
+/** Ids of this phase in failed (with their exceptions), in the queues, and in worker:<id> records. */
+async function snapshot(redis, prefix) {
+  const idOf = payload => {
+    const a = payload && Array.isArray(payload.args) ? payload.args[0] : undefined;
+    return typeof a === 'string' && a.startsWith(prefix) ? a : null;
+  };
+  const failedById = new Map();
+  const exceptions = {};
+  let failedOther = 0;
+  let invalidRecords = 0;
+  const n = await redis.llen(k('failed'));
+  for (let i = 0; i < n; i += 1000) {
+    for (const raw of await redis.lrange(k('failed'), i, i + 999)) {
+      let rec;
+      try {
+        rec = JSON.parse(raw);
+      } catch {
+        invalidRecords++;
+        continue;
+      }
+      if (typeof rec.failed_at !== 'string' || typeof rec.worker !== 'string' || typeof rec.exception !== 'string' || !Array.isArray(rec.backtrace)) invalidRecords++;
+      const id = idOf(rec.payload);
+      if (!id) continue;
+      if (!failedById.has(id)) failedById.set(id, []);
+      failedById.get(id).push(rec.exception);
+      exceptions[rec.exception] = (exceptions[rec.exception] || 0) + 1;
+      if (!/DirtyExit/.test(rec.exception)) failedOther++;
+    }
+  }
+  const queued = new Set();
+  for (const q of QUEUES) {
+    for (const raw of await redis.lrange(k(`queue:${q}`), 0, -1)) {
+      try {
+        const id = idOf(JSON.parse(raw));
+        if (id) queued.add(id);
+      } catch {
+        /* not ours */
+      }
+    }
+  }
+  const held = new Map();
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', k('worker:*'), 'COUNT', 500);
+    cursor = next;
+    for (const key of keys) {
+      if (key.endsWith(':started')) continue;
+      const v = await redis.get(key);
+      try {
+        const id = idOf(JSON.parse(v).payload);
+        if (id) held.set(id, key.slice(k('worker:').length));
+      } catch {
+        /* not ours */
+      }
+    }
+  } while (cursor !== '0');
+  return { failedById, exceptions, failedOther, invalidRecords, queued, held };
+}
+
+function sumPhases(phases) {
+  const t = {
+    jobs: 0,
+    performed: 0,
+    lost: 0,
+    duplicated: 0,
+    duplicateExtraRuns: 0,
+    failedDirtyExit: 0,
+    failedOther: 0,
+    stillQueued: 0,
+    heldInWorkerRecordBeforeFinalPrune: 0,
+    heldInWorkerRecordAfterFinalPrune: 0,
+    performedAndDirtyExit: 0,
+    faults: {},
+    faultsTotal: 0,
+    harnessProblems: [],
+  };
+  for (const p of phases) {
+    for (const key of Object.keys(t)) {
+      if (typeof t[key] === 'number') t[key] += p[key];
+    }
+    for (const [f, n] of Object.entries(p.faults)) t.faults[f] = (t.faults[f] || 0) + n;
+    t.harnessProblems.push(...p.harnessProblems);
+  }
+  return t;
+}
+
+function printSummary(phases, total, o, elapsed) {
+  const rows = [
+    ['', ...phases.map(p => `phase ${p.phase}`), 'total'],
+    ['mode', ...phases.map(p => p.mode), ''],
+    ['--on-dirty-exit', ...phases.map(p => p.policy), ''],
+    ['jobs enqueued', ...phases.map(p => p.enqueued), total.jobs],
+    ['performed (ledger)', ...phases.map(p => p.performed), total.performed],
+    ['failed: DirtyExit', ...phases.map(p => p.failedDirtyExit), total.failedDirtyExit],
+    ['failed: other', ...phases.map(p => p.failedOther), total.failedOther],
+    ['still queued', ...phases.map(p => p.stillQueued), total.stillQueued],
+    ['LOST-IN-WORKER-RECORD (before final prune)', ...phases.map(p => p.heldInWorkerRecordBeforeFinalPrune), total.heldInWorkerRecordBeforeFinalPrune],
+    ['held in worker records (after final prune)', ...phases.map(p => p.heldInWorkerRecordAfterFinalPrune), total.heldInWorkerRecordAfterFinalPrune],
+    ['LOST', ...phases.map(p => p.lost), total.lost],
+    ['duplicated (performed > 1x)', ...phases.map(p => p.duplicated), total.duplicated],
+    ['performed and DirtyExit', ...phases.map(p => p.performedAndDirtyExit), total.performedAndDirtyExit],
+    ['faults: child SIGKILL', ...phases.map(p => p.faults['child-kill']), total.faults['child-kill']],
+    ['faults: child SIGSTOP/CONT', ...phases.map(p => p.faults['child-stop']), total.faults['child-stop']],
+    ['faults: orphan SIGKILL', ...phases.map(p => p.faults['orphan-kill']), total.faults['orphan-kill']],
+    ['faults: master SIGKILL', ...phases.map(p => p.faults['master-kill']), total.faults['master-kill']],
+    ['faults: redis restart (TERM)', ...phases.map(p => p.faults['redis-restart-term']), total.faults['redis-restart-term']],
+    ['faults: redis restart (KILL)', ...phases.map(p => p.faults['redis-restart-kill']), total.faults['redis-restart-kill']],
+    ['faults: CLIENT KILL normal', ...phases.map(p => p.faults['client-kill-normal']), total.faults['client-kill-normal']],
+    ['faults: CLIENT KILL pubsub', ...phases.map(p => p.faults['client-kill-pubsub']), total.faults['client-kill-pubsub']],
+    ['masters started', ...phases.map(p => p.masterStarts), ''],
+    ['orphans still running 10 s after stop', ...phases.map(p => p.orphansThatDidNotExit), ''],
+    ['starved workers (no job in 20 s, others busy)', ...phases.map(p => p.starvedWorkers), ''],
+    ['"connection lost" log lines', ...phases.map(p => p.connectionLostLines), ''],
+    ['stack-trace lines in logs', ...phases.map(p => p.stackTraceLines), ''],
+    ['prune lock TTL at end (s)', ...phases.map(p => p.pruneLockTtlAtEnd), ''],
+    ['stale workers before final prune', ...phases.map(p => p.staleWorkersBeforeFinalPrune), ''],
+    ['dead workers pruned during the run', ...phases.map(p => p.prunedDuringRun), ''],
+    ['pruned by the final pass', ...phases.map(p => p.prunedByFinalPass), ''],
+    ['drain after faults (s)', ...phases.map(p => (p.drainMs / 1000).toFixed(1)), ''],
+    ['phase time (s)', ...phases.map(p => (p.elapsedMs / 1000).toFixed(1)), (elapsed / 1000).toFixed(1)],
+  ];
+  const widths = rows[0].map((_, c) => Math.max(...rows.map(r => String(r[c] ?? '').length)));
+  process.stdout.write('\n');
+  for (const r of rows) process.stdout.write(r.map((v, c) => (c === 0 ? String(v).padEnd(widths[c]) : String(v ?? '').padStart(widths[c]))).join('  ') + '\n');
+  process.stdout.write('\n');
+  for (const p of phases) if (p.lostIds.length) process.stdout.write(`phase ${p.phase} lost ids (first ${p.lostIds.length}): ${p.lostIds.join(' ')}\n`);
+  for (const pr of total.harnessProblems) process.stdout.write(`problem: ${pr}\n`);
+  process.stdout.write(
+    `chaos: seed ${o.seed}: ${total.jobs} jobs, ${total.faultsTotal} faults, lost ${total.lost}, duplicated ${total.duplicated}, ` +
+      `${(elapsed / 1000).toFixed(1)}s -> ${total.lost === 0 ? 'OK' : 'LOST JOBS'}\n`,
+  );
+}
+
+main().catch(e => {
+  process.stderr.write(`chaos: ${e && e.stack ? e.stack : e}\n`);
+  process.exit(3);
+});
