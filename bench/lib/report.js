@@ -146,10 +146,11 @@ function standings(R, cfg) {
     L.push(`(f) idle nonblocking worker ≤ 1 pass per backoff step (${cfg.nbBackoffS} s): ${fmt(perStep)} passes per step — ${verdict(perStep <= 1.05)}`);
   }
   if (R.f) {
-    const all = [...R.f.ptMaster.childMem, R.f.ptBlocking.mem];
-    const worst = all.reduce((a, b) => (b.rss > a.rss ? b : a));
+    const worst = R.f.ptMaster.childMem.reduce((a, b) => (b.rss > a.rss ? b : a));
+    const w = R.f.ptBlocking.mem;
     L.push(
-      `(g) idle child < 60 MB RSS: ${fmt(mb(worst.rss))} MB (largest of the idle children and the idle worker; ${fmt(mb(worst.private))} MB of it private, the rest Node's shared pages) — ${verdict(mb(worst.rss) < 60)}`,
+      `(g) idle child < 60 MB RSS: ${fmt(mb(worst.rss))} MB (largest idle child of \`master --pool 2\`; ${fmt(mb(worst.private))} MB of it private, the rest Node's shared pages) — ${verdict(mb(worst.rss) < 60)}. ` +
+        `A standalone \`pyres-ts worker\` (the CLI, with yargs loaded and default V8 heap settings) holds ${fmt(mb(w.rss))} MB`,
     );
   }
   return L;

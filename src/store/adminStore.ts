@@ -1,3 +1,4 @@
+import { execOrThrow } from './pipeline';
 import { queueWorkerReads, type WorkerDetails, workerDetailsFrom } from './workerDetails';
 import Redis from 'ioredis';
 import { ConnectionError, coerceError } from '../errors';
@@ -166,13 +167,8 @@ export class AdminStore {
     return this.redis;
   }
 
-  private async exec(p: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
-    const res = await p.exec();
-    if (!res) throw new ConnectionError('pipeline was not executed');
-    return res.map(([err, v]) => {
-      if (err) throw err;
-      return v;
-    });
+  private exec(p: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
+    return execOrThrow(p);
   }
 
   // ---- queues -------------------------------------------------------------------------------

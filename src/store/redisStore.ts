@@ -4,6 +4,7 @@ import { AuthError, ConnectionError, coerceError, isAuthError } from '../errors'
 import { ResqueKeys } from '../protocol/keys';
 import { formatHeartbeat } from '../protocol/time';
 import { type ConnectionOptions, createRedis, describeConnection } from './connection';
+import { execOrThrow } from './pipeline';
 import { queueWorkerReads, type WorkerDetails, workerDetailsFrom } from './workerDetails';
 import { FINISH_AND_RESERVE, UNREGISTER, WORKING_ON_PROBE } from './scripts';
 
@@ -524,12 +525,7 @@ export class RedisStore extends EventEmitter {
     for (const l of [...this.wakeListeners]) l(keys);
   }
 
-  private async exec(p: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
-    const res = await p.exec();
-    if (!res) throw new ConnectionError('pipeline was not executed');
-    return res.map(([err, v]) => {
-      if (err) throw err;
-      return v;
-    });
+  private exec(p: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
+    return execOrThrow(p);
   }
 }
