@@ -27,3 +27,8 @@ export async function enqueue(queue: string, className: string, args: unknown[] 
     await c.close();
   }
 }
+
+export { Master, type MasterOptions, type MasterInfo, type MasterCommand, type AutoscaleOptions } from './master/master';
+export { parseWorkersSpec, parsePoolYaml, loadPoolFile, type GroupSpec } from './master/groups';
+export { pruneDeadWorkers, unregisterDeadWorker, pidAlive, type PruneOptions } from './worker/prune';
+export { type DirtyExitPolicy } from './store/redisStore';
