@@ -15,6 +15,16 @@ import { type ConnectionOptions, createRedis, describeConnection } from './conne
  * reconnecting in the background, and the server shows again once it is back.
  */
 
+/** Finds the failed element the caller saw: at ARGV[1] if it is still ARGV[2], else by its bytes. Sets i. */
+const LOCATE_FAILED = `
+local i = tonumber(ARGV[1])
+if redis.call('LINDEX', KEYS[1], i) ~= ARGV[2] then
+  local ok, pos = pcall(redis.call, 'LPOS', KEYS[1], ARGV[2])
+  if not ok or not pos then return -1 end
+  i = pos
+end
+`;
+
 /**
  * Failure.requeue, atomically and without the index race.
  * KEYS[1] failed, KEYS[2] queues, KEYS[3] queue:<q>
@@ -24,14 +34,7 @@ import { type ConnectionOptions, createRedis, describeConnection } from './conne
  * looked up by its bytes (LPOS, Redis >= 6.0.6). Returns the index used, or -1 when it is gone.
  * Commands as Ruby sends them: LSET, SADD, RPUSH.
  */
-const RETRY_FAILED = `
-local i = tonumber(ARGV[1])
-if redis.call('LINDEX', KEYS[1], i) ~= ARGV[2] then
-  local ok, pos = pcall(redis.call, 'LPOS', KEYS[1], ARGV[2])
-  if not ok or not pos then return -1 end
-  i = pos
-end
-redis.call('LSET', KEYS[1], i, ARGV[3])
+const RETRY_FAILED = `${LOCATE_FAILED}redis.call('LSET', KEYS[1], i, ARGV[3])
 redis.call('SADD', KEYS[2], ARGV[4])
 redis.call('RPUSH', KEYS[3], ARGV[5])
 return i
@@ -41,14 +44,7 @@ return i
  * Failure.remove, atomically: Ruby's LSET i "" + LREM 1 "", after checking the element.
  * KEYS[1] failed; ARGV[1] index, ARGV[2] the element the caller read. Returns the index or -1.
  */
-const REMOVE_FAILED = `
-local i = tonumber(ARGV[1])
-if redis.call('LINDEX', KEYS[1], i) ~= ARGV[2] then
-  local ok, pos = pcall(redis.call, 'LPOS', KEYS[1], ARGV[2])
-  if not ok or not pos then return -1 end
-  i = pos
-end
-redis.call('LSET', KEYS[1], i, '')
+const REMOVE_FAILED = `${LOCATE_FAILED}redis.call('LSET', KEYS[1], i, '')
 redis.call('LREM', KEYS[1], 1, '')
 return i
 `;
