@@ -55,11 +55,11 @@ describe('a non-UTF-8 payload held by a worker that dies', () => {
     await env.waitForLedger(/^start caf.* prune /);
     const deadId = workerIdFor(victim.pid, 'q');
     victim.kill('SIGKILL');
-    await victim.waitForExit(5000);
+    await victim.waitForEnd(5000);
     expect(await whereIs('prune', deadId)).toEqual({ failed: 0, queued: 0, held: true });
     await r.del(k('pruning_dead_workers_in_progress')); // stands in for the lock's 60 s
     const pruner = env.cli(['worker', '--queues', 'other', '--jobs', CHAOS_JOBS, '--drain', '--on-dirty-exit', policy], srv.url);
-    expect(await pruner.waitForExit(15000)).toEqual({ code: 0, signal: null });
+    expect(await pruner.waitForEnd(15000)).toEqual({ code: 0, signal: null });
     expect(pruner.lines().some(l => l.includes(`pruned dead worker ${deadId}`))).toBe(true);
     const where = await whereIs('prune', deadId);
     // Accounted for: exactly one of a failure record / back on the queue.
@@ -82,7 +82,7 @@ describe('a non-UTF-8 payload held by a worker that dies', () => {
     await waitFor(async () => (await r.exists(k(`worker:${deadId}`))) === 0, 10000, 'the master to clean up after its child');
     expect(await whereIs('master', deadId)).toEqual({ failed: 1, queued: 0, held: false });
     m.kill('SIGTERM');
-    expect(await m.waitForExit(20000)).toEqual({ code: 0, signal: null });
+    expect(await m.waitForEnd(20000)).toEqual({ code: 0, signal: null });
   });
 
   it('the worker itself (TERM past --term-timeout) records it (control: this path does not compare bytes)', async () => {
@@ -90,7 +90,7 @@ describe('a non-UTF-8 payload held by a worker that dies', () => {
     const w = env.cli(['worker', '--queues', 'q', '--jobs', CHAOS_JOBS, '--term-timeout', '0.3'], srv.url);
     await env.waitForLedger(/^start caf.* self /);
     w.kill('SIGTERM');
-    expect(await w.waitForExit(10000)).toEqual({ code: 0, signal: null });
+    expect(await w.waitForEnd(10000)).toEqual({ code: 0, signal: null });
     expect(await whereIs('self', workerIdFor(w.pid, 'q'))).toEqual({ failed: 1, queued: 0, held: false });
   });
 });

@@ -73,7 +73,7 @@ describe.each(['fail', 'requeue'] as const)('--on-dirty-exit %s', policy => {
     const w = env.cli(['worker', '--queues', 'q', '--jobs', CHAOS_JOBS, '--term-timeout', '0.5', '--on-dirty-exit', policy], srv.url);
     await env.waitForLedger(/^start self /);
     w.kill('SIGTERM');
-    expect(await w.waitForExit(10000)).toEqual({ code: 0, signal: null });
+    expect(await w.waitForEnd(10000)).toEqual({ code: 0, signal: null });
     await expectOutcome(policy, 'q', raw, workerIdFor(w.pid, 'q'));
     if (policy === 'requeue') expect(await r.lrange(k('queue:q'), 0, -1)).toEqual([raw, '{"class":"Record","args":["behind"]}']);
   });
@@ -109,7 +109,7 @@ describe.each(['fail', 'requeue'] as const)('--on-dirty-exit %s', policy => {
     await m.waitForLine(/while working on Hold/, 10000);
     await expectOutcome(policy, 'q', raw, workerIdFor(child!, 'q'));
     m.kill('SIGTERM');
-    expect(await m.waitForExit(20000)).toEqual({ code: 0, signal: null });
+    expect(await m.waitForEnd(20000)).toEqual({ code: 0, signal: null });
   });
 
   it('pruning: a worker that died with nobody watching is found by the next worker to start', async () => {
@@ -119,14 +119,14 @@ describe.each(['fail', 'requeue'] as const)('--on-dirty-exit %s', policy => {
     await env.waitForLedger(/^start pruned /);
     const deadId = workerIdFor(victim.pid, 'q');
     victim.kill('SIGKILL');
-    await victim.waitForExit(5000);
+    await victim.waitForEnd(5000);
     expect(await r.exists(k(`worker:${deadId}`))).toBe(1);
     // The victim took Resque's 60 s prune lock when it started; a worker starting a minute
     // later would find it expired. Stand in for that minute.
     expect(await r.get(k('pruning_dead_workers_in_progress'))).toBe(deadId);
     await r.del(k('pruning_dead_workers_in_progress'));
     const pruner = env.cli(['worker', '--queues', 'other', '--jobs', CHAOS_JOBS, '--drain', '--on-dirty-exit', policy], srv.url);
-    expect(await pruner.waitForExit(15000)).toEqual({ code: 0, signal: null });
+    expect(await pruner.waitForEnd(15000)).toEqual({ code: 0, signal: null });
     expect(pruner.lines().some(l => l.includes(`pruned dead worker ${deadId}`))).toBe(true);
     await expectOutcome(policy, 'q', raw, deadId);
   });
@@ -152,6 +152,6 @@ describe.each(['fail', 'requeue'] as const)('--on-dirty-exit %s', policy => {
     expect(failed[0]).toContain(`"payload":${raw},`);
     expect(await r.llen(k('queue:q'))).toBe(0);
     m.kill('SIGTERM');
-    expect(await m.waitForExit(20000)).toEqual({ code: 0, signal: null });
+    expect(await m.waitForEnd(20000)).toEqual({ code: 0, signal: null });
   });
 });

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Redis, { type RedisOptions } from 'ioredis';
+import { childPidsOf, isRunning, pidsWithEnv } from '../support/procs';
 import { killAll, spawnCli, type Spawned } from '../support/spawn';
 import { destroyAllRedis } from './redisProc';
 
@@ -63,53 +64,10 @@ export async function withClient<T>(url: string, fn: (r: Redis) => Promise<T>, e
 // processes
 // ---------------------------------------------------------------------------------------------
 
-function procPids(): number[] {
-  return fs
-    .readdirSync('/proc')
-    .filter(d => /^\d+$/.test(d))
-    .map(Number);
-}
-
-export function procState(pid: number): string | null {
-  try {
-    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return s.slice(s.lastIndexOf(')') + 2).split(' ')[0] ?? null;
-  } catch {
-    return null;
-  }
-}
-
-export function ppidOf(pid: number): number | null {
-  try {
-    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return null;
-  }
-}
-
-/** Exists and is not a zombie (in this sandbox pid 1 does not reap orphans). */
-export function isRunning(pid: number): boolean {
-  const s = procState(pid);
-  return s !== null && s !== 'Z' && s !== 'X';
-}
-
-export function childPidsOf(ppid: number): number[] {
-  return procPids().filter(p => ppidOf(p) === ppid && isRunning(p));
-}
+export { childPidsOf, isRunning, ppidOf, procState } from '../support/procs';
 
 export function pidsWithTag(tag: string): number[] {
-  const needle = `${TAG_VAR}=${tag}\0`;
-  const out: number[] = [];
-  for (const p of procPids()) {
-    if (p === process.pid) continue;
-    try {
-      if (fs.readFileSync(`/proc/${p}/environ`, 'latin1').includes(needle) && isRunning(p)) out.push(p);
-    } catch {
-      /* gone or not ours */
-    }
-  }
-  return out;
+  return pidsWithEnv(TAG_VAR, tag, true);
 }
 
 /** The process title as `ps -o args=` shows it: /proc/<pid>/cmdline with NULs as spaces. */

@@ -52,7 +52,7 @@ describe('children of a SIGKILLed master', () => {
     }, 10000, 'two children');
     await sleep(200);
     m.kill('SIGKILL');
-    await m.waitForExit(5000);
+    await m.waitForEnd(5000);
     // Work arrives after the master is gone: no orphan should take it.
     await r.pipeline().sadd(k('queues'), 'q').rpush(k('queue:q'), '{"class":"Record","args":["for-nobody"]}').exec();
     const gone = await waitFor(() => kids.every(p => !isRunning(p)), 10000, 'the orphans to exit').catch(() => false);

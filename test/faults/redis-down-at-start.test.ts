@@ -35,7 +35,7 @@ describe('Redis down at start', () => {
     expect(countLines(w, /cannot connect|ECONNREFUSED/i)).toBe(1);
     expect(stackLines(w)).toEqual([]);
     w.kill('SIGQUIT');
-    expect(await w.waitForExit(10000)).toEqual({ code: 0, signal: null });
+    expect(await w.waitForEnd(10000)).toEqual({ code: 0, signal: null });
   });
 
   it('worker: TERM while it waits for Redis stops it promptly (exit 0, nothing written)', async () => {
@@ -43,7 +43,7 @@ describe('Redis down at start', () => {
     const w = env.cli(['worker', '--queues', 'q', '--jobs', CHAOS_JOBS], r.url);
     await w.waitForLine(CANNOT, 10000);
     w.kill('SIGTERM');
-    expect(await w.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await w.waitForEnd(5000)).toEqual({ code: 0, signal: null });
     expect(stackLines(w)).toEqual([]);
   });
 
@@ -67,7 +67,7 @@ describe('Redis down at start', () => {
     await env.waitForLedger(/^ok "master-after-outage"$/, 10000);
     expect(stackLines(m)).toEqual([]);
     m.kill('SIGTERM');
-    expect(await m.waitForExit(20000)).toEqual({ code: 0, signal: null });
+    expect(await m.waitForEnd(20000)).toEqual({ code: 0, signal: null });
   });
 
   it('master: TERM while it waits for Redis stops it (exit 0)', async () => {
@@ -77,9 +77,9 @@ describe('Redis down at start', () => {
     await sleep(300);
     m.kill('SIGTERM');
     // Regression: start() used to await store.waitUntilReady() with no abort signal while
-    // stop() only resolved from tick()/onExit(), so this master waited for Redis for ever
+    // stop() only resolved from tick() and the exit handler, so this master waited for Redis for ever
     // (fixed in 7b1172d while this test was being written).
-    const res = await m.waitForExit(8000).catch(e => ({ error: String(e) }));
+    const res = await m.waitForEnd(8000).catch(e => ({ error: String(e) }));
     expect(res).toEqual({ code: 0, signal: null });
   });
 
@@ -87,7 +87,7 @@ describe('Redis down at start', () => {
     const r = await RedisProc.create();
     for (const args of [['status'], ['enqueue', 'q', 'Record', '1']]) {
       const p = env.cli(args, r.url);
-      const res = await p.waitForExit(20000);
+      const res = await p.waitForEnd(20000);
       expect(res.code).not.toBe(0);
       const lines = p.lines().filter(l => l.trim() !== '');
       expect(lines).toHaveLength(1);
@@ -117,6 +117,6 @@ describe('Redis down at start', () => {
     expect(countLines(w, /cannot connect/i)).toBe(1);
     await waitFor(() => !w.exited, 100, 'worker alive');
     w.kill('SIGQUIT');
-    expect(await w.waitForExit(10000)).toEqual({ code: 0, signal: null });
+    expect(await w.waitForEnd(10000)).toEqual({ code: 0, signal: null });
   });
 });

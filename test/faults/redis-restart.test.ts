@@ -55,7 +55,7 @@ describe.each([
     expect(countLines(w, BACK)).toBe(1);
     expect(stackLines(w)).toEqual([]);
     w.kill('SIGQUIT');
-    expect(await w.waitForExit(10000)).toEqual({ code: 0, signal: null });
+    expect(await w.waitForEnd(10000)).toEqual({ code: 0, signal: null });
     expect(await withClient(r.url, c => c.sismember(k('workers'), id))).toBe(0);
   });
 
@@ -134,7 +134,7 @@ describe('master', () => {
     for (const id of ids) expect(linesOf(m, id, LOST)).toBe(1);
     expect(stackLines(m)).toEqual([]);
     m.kill('SIGTERM');
-    expect(await m.waitForExit(20000)).toEqual({ code: 0, signal: null });
+    expect(await m.waitForEnd(20000)).toEqual({ code: 0, signal: null });
     expect(await withClient(r.url, c => c.scard(k('workers')))).toBe(0);
   });
 
@@ -150,6 +150,6 @@ describe('master', () => {
     expect(childPidsOf(m.pid).sort()).toEqual(kids);
     expect(stackLines(m)).toEqual([]);
     m.kill('SIGTERM');
-    expect(await m.waitForExit(20000)).toEqual({ code: 0, signal: null });
+    expect(await m.waitForEnd(20000)).toEqual({ code: 0, signal: null });
   });
 });

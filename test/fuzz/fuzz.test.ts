@@ -208,7 +208,7 @@ describe('poison and hostile input', () => {
       }
       await sleep(20);
     }
-    const res = await w.waitForExit(120000);
+    const res = await w.waitForEnd(120000);
     const id = workerIdFor(w.pid, 'fuzz');
 
     // survived, drained and unregistered
@@ -267,7 +267,7 @@ describe('poison and hostile input', () => {
       .rpush(k('queue:fuzz'), `not json ${'q'.repeat(MB10)}`)
       .exec();
     const w = env.cli(['worker', '--queues', 'fuzz', '--jobs', CHAOS_JOBS, '--drain'], srv.url);
-    expect(await w.waitForExit(60000)).toEqual({ code: 0, signal: null });
+    expect(await w.waitForEnd(60000)).toEqual({ code: 0, signal: null });
     expect(await r.llen(k('failed'))).toBe(3);
     // BUG (minor, src/errors.ts UnknownJobClassError / src/worker/worker.ts failureOutcome):
     // the unknown class name goes into the log line (and the failure's `error`) in full, so a

@@ -78,7 +78,7 @@ describe('pyres-ts ctl', () => {
 
     // stop
     expect((await env.ctl(['stop', String(m.pid)])).code).toBe(0);
-    expect(await m.waitForExit(8000)).toEqual({ code: 0, signal: null });
+    expect(await m.waitForEnd(8000)).toEqual({ code: 0, signal: null });
     await env.waitGone(four, 2000);
     await env.expectNoWorkersLeft();
     await env.expectMasterWithdrawn(m.pid);
@@ -103,7 +103,7 @@ describe('Pyres Khan list', () => {
     await waitFor(async () => JSON.stringify(await env.redis.smembers(k('khans'))) === JSON.stringify([khan(2)]), 3000, `khans renamed to ${khan(2)}`);
 
     await env.redis.rpush(k(`khan:${khan(2)}`), 'SHUTDOWN');
-    expect(await m.waitForExit(8000)).toEqual({ code: 0, signal: null });
+    expect(await m.waitForEnd(8000)).toEqual({ code: 0, signal: null });
     expect(m.stderr()).toMatch(/Khan command: SHUTDOWN/);
     expect(childPidsOf(m.pid)).toEqual([]);
     await env.expectNoWorkersLeft();
@@ -137,7 +137,7 @@ describe('--autoscale', () => {
     expect(m.lines().some(l => /autoscale p1: 1 -> 0/.test(l))).toBe(false);
     expect(await env.failures()).toEqual([]);
     m.kill('SIGTERM');
-    expect(await m.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await m.waitForEnd(5000)).toEqual({ code: 0, signal: null });
     await env.expectNoWorkersLeft();
   });
 });

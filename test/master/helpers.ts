@@ -15,6 +15,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import Redis from 'ioredis';
 import { flushTestDb, testDbUrl } from '../support/redisServer';
+import { childPidsOf, isRunning, pidsWithEnv } from '../support/procs';
+import { expectUnregistered } from '../support/resqueAsserts';
 import { killAll, runCli, spawnCli, type ExitResult, type Spawned } from '../support/spawn';
 
 export const HOST = os.hostname().trim();
@@ -62,69 +64,11 @@ export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs: number, wh
 // Processes, through /proc and ps
 // ---------------------------------------------------------------------------------------------
 
-function procPids(): number[] {
-  return fs
-    .readdirSync('/proc')
-    .filter(d => /^\d+$/.test(d))
-    .map(Number);
-}
-
-/** The `state` letter of /proc/<pid>/stat (R, S, D, Z, ...), or null when there is no such process. */
-export function procState(pid: number): string | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] ?? null;
-  } catch {
-    return null;
-  }
-}
-
-function ppidOf(pid: number): number | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return null;
-  }
-}
-
-/** process.kill(pid, 0) succeeds: the pid exists (a zombie counts). */
-export function pidExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Exists and is not a zombie: it can still run code. */
-export function isRunning(pid: number): boolean {
-  if (!pidExists(pid)) return false;
-  const s = procState(pid);
-  return s !== null && s !== 'Z' && s !== 'X';
-}
-
-/** Live (non-zombie) direct children of `ppid` (what `pgrep -P ppid` shows, without zombies). */
-export function childPidsOf(ppid: number): number[] {
-  return procPids()
-    .filter(p => ppidOf(p) === ppid && isRunning(p))
-    .sort((a, b) => a - b);
-}
+export { childPidsOf, isRunning, pidExists, procState } from '../support/procs';
 
 /** Every process (not this one) whose environment carries TAG_VAR=tag. */
 export function pidsWithTag(tag: string): number[] {
-  const needle = `${TAG_VAR}=${tag}\0`;
-  const out: number[] = [];
-  for (const p of procPids()) {
-    if (p === process.pid) continue;
-    try {
-      if (fs.readFileSync(`/proc/${p}/environ`, 'latin1').includes(needle)) out.push(p);
-    } catch {
-      /* gone, or not ours */
-    }
-  }
-  return out;
+  return pidsWithEnv(TAG_VAR, tag);
 }
 
 /** `ps -o args= -p pid` (the process title), '' when gone. */
@@ -288,13 +232,7 @@ export function masterTestEnv() {
     },
     /** Nothing of worker `id` is left in Redis (Resque's unregister). */
     async expectUnregistered(id: string): Promise<void> {
-      const r = env.redis;
-      expect(await r.sismember(k('workers'), id)).toBe(0);
-      expect(await r.exists(k(`worker:${id}`))).toBe(0);
-      expect(await r.exists(k(`worker:${id}:started`))).toBe(0);
-      expect(await r.hexists(k('workers:heartbeat'), id)).toBe(0);
-      expect(await r.exists(k(`stat:processed:${id}`))).toBe(0);
-      expect(await r.exists(k(`stat:failed:${id}`))).toBe(0);
+      await expectUnregistered(env.redis, k, id);
     },
     /** No worker of any kind is left in Redis: the set, per-worker keys, heartbeats, per-worker stats. */
     async expectNoWorkersLeft(): Promise<void> {

@@ -44,7 +44,7 @@ describe('pyres-ts master: children, supervision, shutdown', () => {
     const line = await env.waitForLedger(/^Pid a /);
     expect(pids).toContain(Number(line.split(' ')[2]));
     m.kill('SIGTERM');
-    expect(await m.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await m.waitForEnd(5000)).toEqual({ code: 0, signal: null });
     await env.waitGone(pids, 3000);
     await env.expectNoWorkersLeft();
     await env.expectMasterWithdrawn(m.pid);
@@ -55,7 +55,7 @@ describe('pyres-ts master: children, supervision, shutdown', () => {
     expect(await env.waitForChildren(a.pid, 2, 5000, 'p10,p9')).toHaveLength(2);
     expect(await env.workerPids('p1')).toHaveLength(1);
     a.kill('SIGTERM');
-    expect(await a.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await a.waitForEnd(5000)).toEqual({ code: 0, signal: null });
     await env.expectNoWorkersLeft();
 
     const cfg = env.writeTmp('pool.yml', ['"p10,p9": 1', 'production:', '  "p1": 2', '  "p10,p9": 2', 'development:', '  "p1": 1', ''].join('\n'));
@@ -63,7 +63,7 @@ describe('pyres-ts master: children, supervision, shutdown', () => {
     expect(await env.waitForChildren(b.pid, 2, 5000, 'p10,p9')).toHaveLength(2);
     expect(await env.workerPids('p1')).toHaveLength(2);
     b.kill('SIGTERM');
-    expect(await b.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await b.waitForEnd(5000)).toEqual({ code: 0, signal: null });
     await env.expectNoWorkersLeft();
   });
 
@@ -100,11 +100,11 @@ describe('pyres-ts master: children, supervision, shutdown', () => {
     expect(await env.redis.llen(k('queue:p9'))).toBe(0);
     expect(env.ledgerLines()).not.toContain('Sleep done 5');
     m.kill('SIGTERM');
-    expect(await m.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await m.waitForEnd(5000)).toEqual({ code: 0, signal: null });
     await env.expectNoWorkersLeft();
   });
 
-  it('a job that exits its own process (process.exit(3)): DirtyExit naming the code, child replaced', async () => {
+  it('a job that exits its own process (process.exit with code 3): DirtyExit naming the code, child replaced', async () => {
     const m = await env.startMaster(['--queues', 'p10,p9', '--pool', '1']);
     const [first] = await env.waitForChildren(m.pid, 1);
     const raw = await env.enqueue('p9', 'Exit', 3);
@@ -118,7 +118,7 @@ describe('pyres-ts master: children, supervision, shutdown', () => {
     const [second] = await env.waitForChildren(m.pid, 1, 8000);
     expect(second).not.toBe(first);
     m.kill('SIGTERM');
-    expect(await m.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await m.waitForEnd(5000)).toEqual({ code: 0, signal: null });
   });
 
   it('TERM with a job that ignores its AbortSignal: killed at --term-timeout 2, DirtyExit recorded, master exits 0, nothing left', async () => {
@@ -136,7 +136,7 @@ describe('pyres-ts master: children, supervision, shutdown', () => {
     );
     const t0 = Date.now();
     m.kill('SIGTERM');
-    const exit = await m.waitForExit(8000);
+    const exit = await m.waitForEnd(8000);
     const took = Date.now() - t0;
     expect(exit).toEqual({ code: 0, signal: null });
     expect(took).toBeGreaterThanOrEqual(1900);
@@ -162,7 +162,7 @@ describe('pyres-ts master: children, supervision, shutdown', () => {
     await env.waitForLedger(/Abortable start/);
     const t0 = Date.now();
     m.kill('SIGINT');
-    expect(await m.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await m.waitForEnd(5000)).toEqual({ code: 0, signal: null });
     expect(Date.now() - t0).toBeLessThan(2000);
     const recs = await env.failures();
     expect(recs).toHaveLength(1);
@@ -183,7 +183,7 @@ describe('pyres-ts master: children, supervision, shutdown', () => {
     await env.waitForLedger(/Sleep start 1/);
     m.kill('SIGQUIT');
     await m.waitForLine(/SIGQUIT: stopping 2 children \(finishing their jobs\)/, 3000);
-    const exit = await m.waitForExit(8000);
+    const exit = await m.waitForEnd(8000);
     expect(exit).toEqual({ code: 0, signal: null });
     expect(env.ledgerLines()).toEqual(['Sleep start 1', 'Sleep done 1']);
     expect(await env.failures()).toEqual([]);
@@ -199,7 +199,7 @@ describe('pyres-ts master: children, supervision, shutdown', () => {
     await env.enqueue('p9', 'Sleep', 1);
     await env.waitForLedger(/Sleep start 1/);
     m.kill('SIGKILL');
-    await m.waitForExit(3000);
+    await m.waitForEnd(3000);
     // The children notice (IPC disconnect), finish the job and go.
     await env.waitForLedger(/Sleep done 1/, 4000);
     await waitFor(() => pids.every(p => !isRunning(p)), 6000, () => `children ${pids.filter(isRunning).join(',')} to exit`);
@@ -227,7 +227,7 @@ describe('pyres-ts master: children, supervision, shutdown', () => {
     expect(m.exited).toBe(false);
     expect(await env.workers()).toEqual([]);
     m.kill('SIGTERM');
-    expect(await m.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await m.waitForEnd(5000)).toEqual({ code: 0, signal: null });
     expect(childPidsOf(m.pid)).toEqual([]);
     await env.expectNoWorkersLeft();
     await env.expectMasterWithdrawn(m.pid);

@@ -35,7 +35,7 @@ describe('pyres-ts master: job timeouts', () => {
     expect(await env.waitForLedger(/^Pid after /)).toBe(`Pid after ${second}`);
     expect(await env.failures()).toHaveLength(1);
     m.kill('SIGTERM');
-    expect(await m.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await m.waitForEnd(5000)).toEqual({ code: 0, signal: null });
   });
 
   it('a child the master killed for a job timeout is replaced at once: no crash-loop backoff, however often it happens', async () => {
@@ -55,7 +55,7 @@ describe('pyres-ts master: job timeouts', () => {
     expect(killedLines).toHaveLength(2);
     expect(m.lines().filter(l => /respawning in|in a row/.test(l))).toEqual([]);
     m.kill('SIGTERM');
-    expect(await m.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await m.waitForEnd(5000)).toEqual({ code: 0, signal: null });
   });
 
   it('--job-timeout 1, a job that honours its AbortSignal: aborted and recorded as a dirty exit naming the timeout; the child lives on', async () => {
@@ -78,7 +78,7 @@ describe('pyres-ts master: job timeouts', () => {
     expect(await env.waitForLedger(/^Pid next /)).toBe(`Pid next ${child}`);
     expect(await env.failures()).toHaveLength(1);
     m.kill('SIGTERM');
-    expect(await m.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await m.waitForEnd(5000)).toEqual({ code: 0, signal: null });
   });
 
   it.each([
@@ -99,7 +99,7 @@ describe('pyres-ts master: job timeouts', () => {
     const [second] = await env.waitForChildren(m.pid, 1, 8000);
     expect(second).not.toBe(first);
     m.kill('SIGTERM');
-    expect(await m.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await m.waitForEnd(5000)).toEqual({ code: 0, signal: null });
   });
 
   it('a job that blocks the event loop past --job-timeout: the child cannot even hear the abort; it is killed with JobTimeoutError', async () => {
@@ -115,7 +115,7 @@ describe('pyres-ts master: job timeouts', () => {
     const [second] = await env.waitForChildren(m.pid, 1, 8000);
     expect(second).not.toBe(first);
     m.kill('SIGTERM');
-    expect(await m.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await m.waitForEnd(5000)).toEqual({ code: 0, signal: null });
   });
 });
 
@@ -136,7 +136,7 @@ describe('pyres-ts master: memory and job-count recycling', () => {
     expect(await env.stat('failed')).toBeNull();
     expect(m.stderr()).not.toMatch(/respawning in/);
     m.kill('SIGTERM');
-    expect(await m.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await m.waitForEnd(5000)).toEqual({ code: 0, signal: null });
   });
 
   it('--max-memory 100: a child past twice the limit mid-job is killed; MemoryLimitError; replaced', async () => {
@@ -157,7 +157,7 @@ describe('pyres-ts master: memory and job-count recycling', () => {
     expect(second).not.toBe(first);
     expect(env.ledgerLines().some(l => l.startsWith('Hog done'))).toBe(false);
     m.kill('SIGTERM');
-    expect(await m.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await m.waitForEnd(5000)).toEqual({ code: 0, signal: null });
   });
 
   it('--max-jobs 2: the child is replaced after its second job', async () => {
@@ -185,7 +185,7 @@ describe('pyres-ts master: memory and job-count recycling', () => {
     );
     expect(isRunning(third!)).toBe(true);
     m.kill('SIGTERM');
-    expect(await m.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await m.waitForEnd(5000)).toEqual({ code: 0, signal: null });
     await env.expectNoWorkersLeft();
   });
 });

@@ -51,7 +51,7 @@ describe('pyres-ts master: signals', () => {
     for (const p of main) await env.expectUnregistered(workerIdFor(p));
 
     m.kill('SIGTERM');
-    expect(await m.waitForExit(6000)).toEqual({ code: 0, signal: null });
+    expect(await m.waitForEnd(6000)).toEqual({ code: 0, signal: null });
     await env.expectNoWorkersLeft();
   });
 
@@ -83,7 +83,7 @@ describe('pyres-ts master: signals', () => {
     m.kill('SIGTTIN');
     await env.waitForChildren(m.pid, 1);
     m.kill('SIGTERM');
-    expect(await m.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await m.waitForEnd(5000)).toEqual({ code: 0, signal: null });
   });
 
   it('USR2 pauses every child (a job stays queued), CONT resumes', async () => {
@@ -110,7 +110,7 @@ describe('pyres-ts master: signals', () => {
     expect(await env.redis.llen(k('queue:p9'))).toBe(0);
     await waitTitles(three, /Waiting for p10,p9/);
     m.kill('SIGTERM');
-    expect(await m.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await m.waitForEnd(5000)).toEqual({ code: 0, signal: null });
     await env.expectNoWorkersLeft();
   });
 
@@ -130,7 +130,7 @@ describe('pyres-ts master: signals', () => {
     const termMs = (await exited) - t1;
     // The master exits only after its children: none is left running at that moment.
     const runningAtExit = pids.filter(isRunning);
-    expect(await m.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await m.waitForEnd(5000)).toEqual({ code: 0, signal: null });
     expect(runningAtExit).toEqual([]);
     // eslint-disable-next-line no-console
     console.log(

@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import Redis from 'ioredis';
 import { flushTestDb, startRedis, testDbUrl, type RedisServerHandle } from '../support/redisServer';
+import { expectUnregistered } from '../support/resqueAsserts';
 import { killAll, spawnCli, type Spawned, type SpawnOptions } from '../support/spawn';
 
 export const HOST = os.hostname().trim();
@@ -93,13 +94,7 @@ export function processTestEnv(opts: { privateServer?: boolean } = {}) {
     },
     /** Asserts that nothing of worker `id` is left in Redis (Resque's unregister). */
     async expectUnregistered(id: string): Promise<void> {
-      const r = env.redis;
-      expect(await r.sismember(k('workers'), id)).toBe(0);
-      expect(await r.exists(k(`worker:${id}`))).toBe(0);
-      expect(await r.exists(k(`worker:${id}:started`))).toBe(0);
-      expect(await r.hexists(k('workers:heartbeat'), id)).toBe(0);
-      expect(await r.exists(k(`stat:processed:${id}`))).toBe(0);
-      expect(await r.exists(k(`stat:failed:${id}`))).toBe(0);
+      await expectUnregistered(env.redis, k, id);
     },
     /** Redis TIME in seconds. */
     async serverTime(): Promise<number> {

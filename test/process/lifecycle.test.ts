@@ -47,7 +47,7 @@ describe('pyres-ts worker (real process)', () => {
     expect(t).toMatch(/^resque-3\.0\.0 pyres_worker \(pyres-ts \d+\.\d+\.\d+\): Waiting for p10,p9$/);
 
     proc.kill('SIGQUIT');
-    expect(await proc.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await proc.waitForEnd(5000)).toEqual({ code: 0, signal: null });
     await proc.waitForLine(/unregistered/, 100);
     await env.expectUnregistered(id);
   });
@@ -96,7 +96,7 @@ describe('pyres-ts worker (real process)', () => {
     expect(await r.sismember(k('workers'), id)).toBe(1);
 
     proc.kill('SIGQUIT');
-    expect(await proc.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await proc.waitForEnd(5000)).toEqual({ code: 0, signal: null });
     await env.expectUnregistered(id);
     expect(await env.stat('processed')).toBe('3'); // global stats stay
   });
@@ -144,7 +144,7 @@ describe('pyres-ts worker (real process)', () => {
     expect(await r.sismember(k('workers'), id)).toBe(1);
 
     proc.kill('SIGQUIT');
-    expect(await proc.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await proc.waitForEnd(5000)).toEqual({ code: 0, signal: null });
     await env.expectUnregistered(id);
   });
 
@@ -165,7 +165,7 @@ describe('pyres-ts worker (real process)', () => {
     expect(env.ledgerLines().slice(4)).toEqual(['Sleep start 0.5', 'Sleep done 0.5', 'Echo ["p10-3"]', 'Echo ["p9-3"]']);
 
     proc.kill('SIGQUIT');
-    expect(await proc.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await proc.waitForEnd(5000)).toEqual({ code: 0, signal: null });
   });
 
   it('refreshes its heartbeat from Redis TIME every --heartbeat-interval', async () => {
@@ -184,7 +184,7 @@ describe('pyres-ts worker (real process)', () => {
     expect(Date.parse(next) - Date.parse(first!)).toBeGreaterThanOrEqual(1000);
     expect(Math.abs(Date.parse(next) / 1000 - (await env.serverTime()))).toBeLessThan(3);
     proc.kill('SIGQUIT');
-    expect(await proc.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await proc.waitForEnd(5000)).toEqual({ code: 0, signal: null });
     await env.expectUnregistered(id);
   });
 
@@ -201,7 +201,7 @@ describe('pyres-ts worker (real process)', () => {
     await env.enqueue('zz', 'Echo', 'new queue');
     await env.waitForLedger(/Echo \["new queue"\]/, 3000);
     proc.kill('SIGQUIT');
-    expect(await proc.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await proc.waitForEnd(5000)).toEqual({ code: 0, signal: null });
     await env.expectUnregistered(id);
   });
 
@@ -210,7 +210,7 @@ describe('pyres-ts worker (real process)', () => {
     await env.enqueue('p10', 'Echo', 2);
     await env.enqueue('p9', 'Fail', 3);
     const proc = spawnCli(['worker', '--queues', 'p10,p9', '--jobs', 'fixtures/jobs/basic.js', '--drain'], env.spawnOpts());
-    expect(await proc.waitForExit(8000)).toEqual({ code: 0, signal: null });
+    expect(await proc.waitForEnd(8000)).toEqual({ code: 0, signal: null });
     expect(env.ledgerLines()).toEqual(['Echo [2]', 'Echo [1]']);
     expect(await env.stat('processed')).toBe('3');
     expect(await env.stat('failed')).toBe('1');
@@ -221,7 +221,7 @@ describe('pyres-ts worker (real process)', () => {
 
   it('--drain with empty queues exits 0 at once', async () => {
     const proc = spawnCli(['worker', '--queues', 'p10,p9', '--jobs', 'fixtures/jobs/basic.js', '--drain'], env.spawnOpts());
-    expect(await proc.waitForExit(8000)).toEqual({ code: 0, signal: null });
+    expect(await proc.waitForEnd(8000)).toEqual({ code: 0, signal: null });
     expect(await env.redis.scard(k('workers'))).toBe(0);
     expect(await env.redis.hlen(k('workers:heartbeat'))).toBe(0);
   });
@@ -252,7 +252,7 @@ describe('pyres-ts worker (real process)', () => {
     );
 
     proc.kill('SIGTERM');
-    expect(await proc.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await proc.waitForEnd(5000)).toEqual({ code: 0, signal: null });
     await env.expectUnregistered(id);
   });
 });

@@ -66,7 +66,7 @@ describe('--nonblocking-pop backoff (real process, seen by MONITOR)', () => {
       expect(env.ledgerLines()).toEqual(['Echo ["nb"]']);
 
       proc.kill('SIGQUIT');
-      expect(await proc.waitForExit(5000)).toEqual({ code: 0, signal: null });
+      expect(await proc.waitForEnd(5000)).toEqual({ code: 0, signal: null });
     } finally {
       await mon.stop();
     }
@@ -88,7 +88,7 @@ describe('default blocking mode (real process)', () => {
     expect(latencies.filter(l => l.ms >= 1000)).toEqual([]);
     expect(env.ledgerLines()).toEqual(['Echo [0]', 'Echo [1]', 'Echo [2]', 'Echo [3]', 'Echo [4]']);
     proc.kill('SIGQUIT');
-    expect(await proc.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await proc.waitForEnd(5000)).toEqual({ code: 0, signal: null });
   });
 
   it('an idle worker sends at most ~1 command per 5 s (<= 3 in 6 s, heartbeats included)', async () => {
@@ -107,7 +107,7 @@ describe('default blocking mode (real process)', () => {
     // ... but it does look now and then (the wait is at most 5 s).
     expect(mine.length).toBeGreaterThanOrEqual(1);
     proc.kill('SIGQUIT');
-    expect(await proc.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await proc.waitForEnd(5000)).toEqual({ code: 0, signal: null });
   });
 
   it('does not miss a push that Redis serves right behind an idle pass that found the queues empty', async () => {
@@ -144,6 +144,6 @@ describe('default blocking mode (real process)', () => {
       producer.disconnect();
     }
     proc.kill('SIGQUIT');
-    expect(await proc.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await proc.waitForEnd(5000)).toEqual({ code: 0, signal: null });
   });
 });

@@ -107,7 +107,7 @@ describe('pruning dead workers at start (real process)', () => {
     await proc.waitForLine(/pruned dead worker .*999999/, 100);
 
     proc.kill('SIGQUIT');
-    expect(await proc.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await proc.waitForEnd(5000)).toEqual({ code: 0, signal: null });
     await env.expectUnregistered(id);
     expect(await r.sismember(k('workers'), liveId)).toBe(1);
   });
@@ -123,7 +123,7 @@ describe('pruning dead workers at start (real process)', () => {
     expect(await env.redis.get(k('pruning_dead_workers_in_progress'))).toBe('someone-else');
 
     proc.kill('SIGQUIT');
-    expect(await proc.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await proc.waitForEnd(5000)).toEqual({ code: 0, signal: null });
   });
 
   it('prunes an expired heartbeat even when the worker is no longer in `workers` (Ruby scans every heartbeat field)', async () => {
@@ -148,6 +148,6 @@ describe('pruning dead workers at start (real process)', () => {
     expect(f.error).toBe(`Worker ${orphanId} did not gracefully exit while processing Archive`);
 
     proc.kill('SIGQUIT');
-    expect(await proc.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await proc.waitForEnd(5000)).toEqual({ code: 0, signal: null });
   });
 });

@@ -8,7 +8,7 @@ import { k, parseFailure, processTestEnv, sleep, waitFor } from './helpers';
 
 const env = processTestEnv();
 
-async function expectOneDirtyExit(id: string, raw: string, error: RegExp): Promise<void> {
+async function expectDirtyExitOnce(id: string, raw: string, error: RegExp): Promise<void> {
   const recs = await env.failures();
   expect(recs).toHaveLength(1);
   expect(recs[0]).toContain(`"payload":${raw},"exception":"Resque::DirtyExit","error":`);
@@ -33,7 +33,7 @@ describe('worker signals (real process, real signals)', () => {
     // Not gone before the job is done.
     await sleep(300);
     expect(proc.exited).toBe(false);
-    expect(await proc.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await proc.waitForEnd(5000)).toEqual({ code: 0, signal: null });
     expect(env.ledgerLines()).toEqual(['Sleep start 1', 'Sleep done 1']);
     expect(await env.failures()).toEqual([]);
     expect(await env.stat('processed')).toBe('1');
@@ -44,7 +44,7 @@ describe('worker signals (real process, real signals)', () => {
     const { proc, id } = await env.startWorker();
     const t0 = Date.now();
     proc.kill('SIGQUIT');
-    expect(await proc.waitForExit(3000)).toEqual({ code: 0, signal: null });
+    expect(await proc.waitForEnd(3000)).toEqual({ code: 0, signal: null });
     expect(Date.now() - t0).toBeLessThan(2000);
     await env.expectUnregistered(id);
   });
@@ -55,11 +55,11 @@ describe('worker signals (real process, real signals)', () => {
     await env.waitForLedger(/Abortable start/);
     const t0 = Date.now();
     proc.kill('SIGTERM');
-    const exit = await proc.waitForExit(5000);
+    const exit = await proc.waitForEnd(5000);
     expect(Date.now() - t0).toBeLessThan(2000);
     expect(exit).toEqual({ code: 0, signal: null });
     expect(env.ledgerLines()).not.toContain('Abortable done');
-    await expectOneDirtyExit(id, raw, /SIGTERM/);
+    await expectDirtyExitOnce(id, raw, /SIGTERM/);
     expect(await env.stat('processed')).toBe('1');
     await env.expectUnregistered(id);
   });
@@ -69,8 +69,8 @@ describe('worker signals (real process, real signals)', () => {
     const raw = await env.enqueue('p9', 'Abortable', 30);
     await env.waitForLedger(/Abortable start/);
     proc.kill('SIGTERM');
-    expect(await proc.waitForExit(5000)).toEqual({ code: 0, signal: null });
-    await expectOneDirtyExit(id, raw, /SIGTERM/);
+    expect(await proc.waitForEnd(5000)).toEqual({ code: 0, signal: null });
+    await expectDirtyExitOnce(id, raw, /SIGTERM/);
     const f = parseFailure((await env.failures())[0]!);
     // Abortable rejects with signal.reason itself; its message must not be appended to the
     // same text again ("Job aborted by SIGTERM: Job aborted by SIGTERM").
@@ -83,12 +83,12 @@ describe('worker signals (real process, real signals)', () => {
     await env.waitForLedger(/Stubborn start/);
     const t0 = Date.now();
     proc.kill('SIGTERM');
-    const exit = await proc.waitForExit(6000);
+    const exit = await proc.waitForEnd(6000);
     const took = Date.now() - t0;
     expect(exit).toEqual({ code: 0, signal: null });
     expect(took).toBeGreaterThanOrEqual(900);
     expect(took).toBeLessThan(3000);
-    await expectOneDirtyExit(id, raw, /SIGTERM/);
+    await expectDirtyExitOnce(id, raw, /SIGTERM/);
     await env.expectUnregistered(id);
   });
 
@@ -98,9 +98,9 @@ describe('worker signals (real process, real signals)', () => {
     await env.waitForLedger(/Abortable start/);
     const t0 = Date.now();
     proc.kill('SIGINT');
-    expect(await proc.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await proc.waitForEnd(5000)).toEqual({ code: 0, signal: null });
     expect(Date.now() - t0).toBeLessThan(2000);
-    await expectOneDirtyExit(id, raw, /SIGINT/);
+    await expectDirtyExitOnce(id, raw, /SIGINT/);
     await env.expectUnregistered(id);
   });
 
@@ -110,11 +110,11 @@ describe('worker signals (real process, real signals)', () => {
     await env.waitForLedger(/Stubborn start/);
     const t0 = Date.now();
     proc.kill('SIGINT');
-    expect(await proc.waitForExit(6000)).toEqual({ code: 0, signal: null });
+    expect(await proc.waitForEnd(6000)).toEqual({ code: 0, signal: null });
     const took = Date.now() - t0;
     expect(took).toBeGreaterThanOrEqual(900);
     expect(took).toBeLessThan(3000);
-    await expectOneDirtyExit(id, raw, /SIGINT/);
+    await expectDirtyExitOnce(id, raw, /SIGINT/);
     await env.expectUnregistered(id);
   });
 
@@ -128,9 +128,9 @@ describe('worker signals (real process, real signals)', () => {
     expect(proc.exited).toBe(false);
     const t0 = Date.now();
     proc.kill('SIGTERM');
-    expect(await proc.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await proc.waitForEnd(5000)).toEqual({ code: 0, signal: null });
     expect(Date.now() - t0).toBeLessThan(1500);
-    await expectOneDirtyExit(id, raw, /SIGTERM/);
+    await expectDirtyExitOnce(id, raw, /SIGTERM/);
     await env.expectUnregistered(id);
   });
 
@@ -140,7 +140,7 @@ describe('worker signals (real process, real signals)', () => {
     await env.waitForLedger(/Abortable start/);
     proc.kill('SIGUSR1');
     await waitFor(async () => (await env.failures()).length === 1, 3000, 'the DirtyExit record');
-    await expectOneDirtyExit(id, raw, /SIGUSR1/);
+    await expectDirtyExitOnce(id, raw, /SIGUSR1/);
     expect(await env.redis.exists(k(`worker:${id}`))).toBe(0);
 
     await env.enqueue('p9', 'Echo', 'next');
@@ -151,7 +151,7 @@ describe('worker signals (real process, real signals)', () => {
     expect(await env.stat(`processed:${id}`)).toBe('2');
 
     proc.kill('SIGQUIT');
-    expect(await proc.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await proc.waitForEnd(5000)).toEqual({ code: 0, signal: null });
     await env.expectUnregistered(id);
   });
 
@@ -172,7 +172,7 @@ describe('worker signals (real process, real signals)', () => {
     expect(await env.redis.llen(k('queue:p9'))).toBe(0);
 
     proc.kill('SIGQUIT');
-    expect(await proc.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await proc.waitForEnd(5000)).toEqual({ code: 0, signal: null });
     await env.expectUnregistered(id);
   });
 
@@ -182,7 +182,7 @@ describe('worker signals (real process, real signals)', () => {
     await proc.waitForLine(/SIGUSR2 received/, 2000);
     await sleep(100);
     proc.kill('SIGQUIT');
-    expect(await proc.waitForExit(3000)).toEqual({ code: 0, signal: null });
+    expect(await proc.waitForEnd(3000)).toEqual({ code: 0, signal: null });
     await env.expectUnregistered(id);
   });
 
@@ -200,7 +200,7 @@ describe('worker signals (real process, real signals)', () => {
     expect(Date.now() - t0).toBeLessThan(2500);
 
     proc.kill('SIGQUIT');
-    expect(await proc.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await proc.waitForEnd(5000)).toEqual({ code: 0, signal: null });
     await env.expectUnregistered(id);
   });
 
@@ -213,7 +213,7 @@ describe('worker signals (real process, real signals)', () => {
     await env.redis.del(k('pause-all-workers'));
     await env.waitForLedger(/Echo \["nb"\]/, 4000);
     proc.kill('SIGQUIT');
-    expect(await proc.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await proc.waitForEnd(5000)).toEqual({ code: 0, signal: null });
   });
 
   it('HUP is logged and ignored', async () => {
@@ -224,6 +224,6 @@ describe('worker signals (real process, real signals)', () => {
     await env.waitForLedger(/Echo \["hup"\]/, 3000);
     expect(await env.redis.sismember(k('workers'), id)).toBe(1);
     proc.kill('SIGQUIT');
-    expect(await proc.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(await proc.waitForEnd(5000)).toEqual({ code: 0, signal: null });
   });
 });

@@ -57,7 +57,7 @@ describe('class names from payloads', () => {
     for (const n of names) p.rpush(k('queue:q'), JSON.stringify({ class: n, args: ['x'] }));
     await p.exec();
     const w = env.cli(['worker', '--queues', 'q', '--jobs', CHAOS_JOBS, '--drain'], srv.url);
-    expect(await w.waitForExit(20000)).toEqual({ code: 0, signal: null });
+    expect(await w.waitForEnd(20000)).toEqual({ code: 0, signal: null });
     expect(fs.existsSync(marker)).toBe(false);
     const failed = await r.lrange(k('failed'), 0, -1);
     expect(failed).toHaveLength(names.length);

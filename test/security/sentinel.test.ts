@@ -41,7 +41,7 @@ describe('redis+sentinel://', () => {
       await r.pipeline().sadd(k('queues'), 'q').rpush(k('queue:q'), '{"class":"Record","args":["via-sentinel"]}').exec();
       await env.waitForLedger(/^ok "via-sentinel"$/);
       w.kill('SIGQUIT');
-      expect(await w.waitForExit(10000)).toEqual({ code: 0, signal: null });
+      expect(await w.waitForEnd(10000)).toEqual({ code: 0, signal: null });
 
       const m = env.cli(['master', '--workers', 'q=2', '--jobs', CHAOS_JOBS, '--redis', url], '');
       await m.waitForLine(/all children registered/, 20000);
@@ -50,7 +50,7 @@ describe('redis+sentinel://', () => {
       await r.rpush(k('queue:q'), '{"class":"Record","args":["pool-via-sentinel"]}');
       await env.waitForLedger(/^ok "pool-via-sentinel"$/);
       m.kill('SIGTERM');
-      expect(await m.waitForExit(20000)).toEqual({ code: 0, signal: null });
+      expect(await m.waitForEnd(20000)).toEqual({ code: 0, signal: null });
       expect(await r.scard(k('workers'))).toBe(0);
     } finally {
       r.disconnect();
@@ -78,7 +78,7 @@ describe('redis+sentinel://', () => {
       await r.pipeline().sadd(k('queues'), 'q').rpush(k('queue:q'), '{"class":"Record","args":["acl-via-sentinel"]}').exec();
       await env.waitForLedger(/^ok "acl-via-sentinel"$/);
       w.kill('SIGQUIT');
-      expect(await w.waitForExit(10000)).toEqual({ code: 0, signal: null });
+      expect(await w.waitForEnd(10000)).toEqual({ code: 0, signal: null });
       expect(`${w.stdout()}${w.stderr()}`).not.toContain(PASSWORD);
     } finally {
       r.disconnect();

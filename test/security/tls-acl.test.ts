@@ -89,7 +89,7 @@ describe('rediss:// with an ACL user and password', () => {
     await admin.pipeline().sadd(k('queues'), 'q').rpush(k('queue:q'), '{"class":"Record","args":["over-tls"]}').exec();
     await env.waitForLedger(/^ok "over-tls"$/);
     w.kill('SIGQUIT');
-    expect(await w.waitForExit(10000)).toEqual({ code: 0, signal: null });
+    expect(await w.waitForEnd(10000)).toEqual({ code: 0, signal: null });
     expect(await admin.sismember(k('workers'), id)).toBe(0);
     expect(exposed(w)).not.toContain(PASSWORD);
   });
@@ -112,8 +112,8 @@ describe('rediss:// with an ACL user and password', () => {
     await waitFor(() => countLines(w, /connection back/) >= 1, 10000, 'the worker to reconnect');
     w.kill('SIGTERM');
     m.kill('SIGTERM');
-    await w.waitForExit(10000);
-    await m.waitForExit(20000);
+    await w.waitForEnd(10000);
+    await m.waitForEnd(20000);
     for (const p of [w, m]) {
       expect(exposed(p)).not.toContain(PASSWORD);
       expect(p.lines().some(l => l.includes('app:***@'))).toBe(true);
@@ -125,7 +125,7 @@ describe('rediss:// with an ACL user and password', () => {
     await w.waitForLine(/registered;/, 15000);
     expect(await admin.sismember(k('workers'), workerIdFor(w.pid, 'q'))).toBe(1);
     w.kill('SIGQUIT');
-    await w.waitForExit(10000);
+    await w.waitForEnd(10000);
     expect(exposed(w)).not.toContain(PASSWORD);
   });
 
@@ -140,7 +140,7 @@ describe('rediss:// with an ACL user and password', () => {
     expect(first).toMatch(/registered;/);
     expect(await admin.sismember(k('workers'), workerIdFor(w.pid, 'q'))).toBe(1);
     w.kill('SIGQUIT');
-    await w.waitForExit(10000);
+    await w.waitForEnd(10000);
     expect(exposed(w)).not.toContain(PASSWORD);
   });
 
@@ -182,7 +182,7 @@ describe('TLS certificates', () => {
     expect(stackLines(no)).toEqual([]);
     expect(countLines(no, /cannot connect/)).toBe(1);
     no.kill('SIGTERM');
-    await no.waitForExit(10000);
+    await no.waitForEnd(10000);
 
     const yes = env.cli(
       ['worker', '--queues', 'q', '--jobs', CHAOS_JOBS, '--redis', tlsUrl(strict.port), '--tls-ca', certs.ca, '--tls-cert', certs.clientCert, '--tls-key', certs.clientKey],
@@ -198,7 +198,7 @@ describe('TLS certificates', () => {
       a.disconnect();
     }
     yes.kill('SIGQUIT');
-    expect(await yes.waitForExit(10000)).toEqual({ code: 0, signal: null });
+    expect(await yes.waitForEnd(10000)).toEqual({ code: 0, signal: null });
   });
 
   it('a server certificate signed by a CA we do not trust is refused: one clear line, no stack trace', async () => {
@@ -213,7 +213,7 @@ describe('TLS certificates', () => {
 
   it('a --tls-ca file that does not exist: one line naming the option, exit 2', async () => {
     const w = env.cli(['worker', '--queues', 'q', '--jobs', CHAOS_JOBS, '--redis', tlsUrl(srv.port), '--tls-ca', path.join(certDir, 'nope.pem')], '');
-    const res = await w.waitForExit(10000);
+    const res = await w.waitForEnd(10000);
     const lines = w.lines().filter(l => l.trim());
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/nope\.pem/);

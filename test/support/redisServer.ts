@@ -91,7 +91,7 @@ function killAllSync(): void {
   running.clear();
 }
 
-function onProcessExit(): void {
+function onProcessEnd(): void {
   killAllSync();
 }
 
@@ -108,14 +108,14 @@ function onSignal(signal: NodeJS.Signals): void {
 function installHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
-  process.on('exit', onProcessExit);
+  process.on('exit', onProcessEnd);
   for (const sig of EXIT_SIGNALS) process.on(sig, onSignal);
 }
 
 function uninstallHooks(): void {
   if (!hooksInstalled) return;
   hooksInstalled = false;
-  process.removeListener('exit', onProcessExit);
+  process.removeListener('exit', onProcessEnd);
   for (const sig of EXIT_SIGNALS) process.removeListener(sig, onSignal);
 }
 
@@ -218,7 +218,7 @@ export function portAnswers(port: number, timeoutMs = 500): Promise<boolean> {
   });
 }
 
-function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
+function waitForEnd(child: ChildProcess, ms: number): Promise<boolean> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
@@ -241,13 +241,13 @@ async function terminate(child: ChildProcess): Promise<void> {
   } catch {
     /* already gone */
   }
-  if (await waitForExit(child, STOP_GRACE_MS)) return;
+  if (await waitForEnd(child, STOP_GRACE_MS)) return;
   try {
     child.kill('SIGKILL');
   } catch {
     /* already gone */
   }
-  await waitForExit(child, STOP_GRACE_MS);
+  await waitForEnd(child, STOP_GRACE_MS);
 }
 
 // ---------------------------------------------------------------------------

@@ -7,7 +7,7 @@
  *   const w = spawnCli(['worker', '--queues', 'p10,p9', '--jobs', 'fixtures/jobs/basic.js'], { redisUrl });
  *   await w.waitForLine(/registered;/, 5000);
  *   w.kill('SIGQUIT');
- *   expect(await w.waitForExit(5000)).toEqual({ code: 0, signal: null });
+ *   expect(await w.waitForEnd(5000)).toEqual({ code: 0, signal: null });
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
@@ -48,7 +48,7 @@ export interface Spawned {
    */
   waitForLine(re: RegExp, timeoutMs?: number, from?: number): Promise<string>;
   /** Resolves with the exit status; rejects after timeoutMs (the process is left running). */
-  waitForExit(timeoutMs?: number): Promise<ExitResult>;
+  waitForEnd(timeoutMs?: number): Promise<ExitResult>;
   /** `process.kill(pid, sig)`; false when the process is already gone. */
   kill(sig?: NodeJS.Signals): boolean;
   /** Exited (the 'exit' event was seen)? */
@@ -173,7 +173,7 @@ export function spawnTracked(command: string, args: readonly string[], opts: Spa
         check();
       });
     },
-    waitForExit(timeoutMs = 5000): Promise<ExitResult> {
+    waitForEnd(timeoutMs = 5000): Promise<ExitResult> {
       return new Promise((resolve, reject) => {
         // Resolve on 'close' (all output read), or shortly after 'exit' if the pipes linger.
         let grace: NodeJS.Timeout | undefined;
@@ -237,7 +237,7 @@ export async function runCli(
   timeoutMs = 10000,
 ): Promise<ExitResult & { stdout: string; stderr: string }> {
   const p = spawnCli(args, opts);
-  const r = await p.waitForExit(timeoutMs);
+  const r = await p.waitForEnd(timeoutMs);
   return { ...r, stdout: p.stdout(), stderr: p.stderr() };
 }
 
@@ -260,7 +260,7 @@ export async function killAll(timeoutMs = 5000): Promise<number[]> {
         }
       }
       try {
-        await s.waitForExit(timeoutMs);
+        await s.waitForEnd(timeoutMs);
       } catch {
         /* reported below */
       }
