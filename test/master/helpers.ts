@@ -27,8 +27,6 @@ export const NS = 'resque';
 export const k = (s: string): string => `${NS}:${s}`;
 export const TAG_VAR = 'PYRES_MASTER_TEST_TAG';
 
-export const FAILURE_KEYS = ['failed_at', 'payload', 'exception', 'error', 'backtrace', 'worker', 'queue'];
-export const FAILED_AT_RE = /^\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2} UTC$/;
 
 export const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
 
@@ -89,22 +87,7 @@ export function rssKbOf(pid: number): number {
   }
 }
 
-/** Parses a failure record and checks the shape every Resque failure must have. */
-export function parseFailure(raw: string): {
-  failed_at: string;
-  payload: unknown;
-  exception: string;
-  error: string;
-  backtrace: string[];
-  worker: string;
-  queue: string;
-} {
-  const rec = JSON.parse(raw) as Record<string, unknown>;
-  expect(Object.keys(rec)).toEqual(FAILURE_KEYS);
-  expect(rec['failed_at']).toMatch(FAILED_AT_RE);
-  expect(Array.isArray(rec['backtrace'])).toBe(true);
-  return rec as ReturnType<typeof parseFailure>;
-}
+export { FAILED_AT_RE, FAILURE_KEYS, parseFailure } from '../support/resqueAsserts';
 
 /** The integer from `all children registered N ms after start`. */
 export function registeredMs(line: string): number {

@@ -8,7 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import Redis from 'ioredis';
 import { flushTestDb, startRedis, testDbUrl, type RedisServerHandle } from '../support/redisServer';
-import { expectUnregistered } from '../support/resqueAsserts';
+import { expectUnregistered, type FailureRecord, parseFailure as parseResqueFailure } from '../support/resqueAsserts';
+export { FAILED_AT_RE, FAILURE_KEYS } from '../support/resqueAsserts';
 import { killAll, spawnCli, type Spawned, type SpawnOptions } from '../support/spawn';
 
 export const HOST = os.hostname().trim();
@@ -16,8 +17,6 @@ export const JOBS = 'fixtures/jobs/basic.js';
 export const NS = 'resque';
 export const k = (s: string): string => `${NS}:${s}`;
 
-export const FAILURE_KEYS = ['failed_at', 'payload', 'exception', 'error', 'backtrace', 'worker', 'queue'];
-export const FAILED_AT_RE = /^\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2} UTC$/;
 export const STARTED_RE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} [+-]\d{4}$/;
 export const HEARTBEAT_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00$/;
 
@@ -163,21 +162,10 @@ export async function startMonitor(url: string): Promise<{ events: MonitorEvent[
   };
 }
 
-/** Parses a failure record and checks the shape every record must have. */
-export function parseFailure(raw: string): {
-  failed_at: string;
-  payload: unknown;
-  exception: string;
-  error: string;
-  backtrace: string[];
-  worker: string;
-  queue: string;
-} {
-  const rec = JSON.parse(raw) as Record<string, unknown>;
-  expect(Object.keys(rec)).toEqual(FAILURE_KEYS);
-  expect(rec['failed_at']).toMatch(FAILED_AT_RE);
-  expect(Array.isArray(rec['backtrace'])).toBe(true);
-  expect(typeof rec['exception']).toBe('string');
-  expect(typeof rec['error']).toBe('string');
-  return rec as ReturnType<typeof parseFailure>;
+/** Parses a failure record and checks the shape every record must have (and string exception/error). */
+export function parseFailure(raw: string): FailureRecord {
+  const rec = parseResqueFailure(raw);
+  expect(typeof rec.exception).toBe('string');
+  expect(typeof rec.error).toBe('string');
+  return rec;
 }
