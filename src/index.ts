@@ -1,7 +1,7 @@
 export { Worker, type WorkerOptions, type WorkerState, type JobEvent } from './worker/worker';
 export { backoffDelay } from './worker/backoff';
 export { JobRegistry, currentJob, type JobContext, type JobDefinition, type ResolvedJob } from './jobs/registry';
-export { loadJobModules } from './jobs/load';
+export { loadJobModules, verifyModules } from './jobs/load';
 export { Client, type ClientOptions, type Status, type WorkerStatus } from './producer/client';
 export { RedisStore, type StoreOptions } from './store/redisStore';
 export { type ConnectionOptions, redactUrl } from './store/connection';
@@ -29,6 +29,10 @@ export async function enqueue(queue: string, className: string, args: unknown[] 
 }
 
 export { Master, type MasterOptions, type MasterInfo, type MasterCommand, type AutoscaleOptions } from './master/master';
-export { parseWorkersSpec, parsePoolYaml, loadPoolFile, type GroupSpec } from './master/groups';
+export { parseWorkersSpec, parsePoolYaml, loadPoolFile, describeGroups, type GroupSpec } from './config/groups';
+export type { WorkerConfig, MasterConfig, AutoscaleConfig, ChildSpec } from './config/types';
+export { resolveWorkerConfig, type WorkerConfigInput } from './config/worker';
+export { resolveMasterConfig, type MasterConfigInput } from './config/master';
+export { createWorker, type SupervisedBy } from './worker/fromConfig';
 export { pruneDeadWorkers, unregisterDeadWorker, pidAlive, type PruneOptions } from './worker/prune';
 export { type DirtyExitPolicy } from './store/redisStore';

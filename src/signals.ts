@@ -96,7 +96,8 @@ export interface MasterController {
  *   HUP              reload the configuration; only changed groups are touched
  *   TTIN, USR1       one more child (first group); TTOU one fewer
  *   USR2, CONT       pause / resume every child
- *   WINCH            scale every group to zero, keep the master
+ *   WINCH            scale every group to zero, keep the master (only with --winch: a
+ *                    foreground master gets one whenever its terminal is resized)
  */
 export const MASTER_SIGNALS: Readonly<Record<string, (m: MasterController, sig: string) => void>> = {
   SIGQUIT: (m, s) => void m.stop(true, s),

@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import { ConfigError } from '../errors';
 import type { MasterCommand, MasterInfo } from '../master/master';
-import { parseWorkersSpec } from '../master/groups';
+import { parseWorkersSpec } from '../config/groups';
 import { RedisStore } from '../store/redisStore';
 import { type ConnectionArgs, connectionFromArgs, withConnectionOptions } from './options';
 
@@ -14,7 +14,15 @@ interface CtlArgs extends ConnectionArgs {
   spec?: string;
   json: boolean;
   interval: number;
+  graceful: boolean;
+  /** `--wait` alone is '' (the default wait); `--wait 10` is '10'. */
+  wait?: string;
 }
+
+export const DEFAULT_STOP_WAIT = 30;
+
+/** A group as a master advertises it; `lastCrash` is there while the group crash-loops. */
+type GroupInfo = MasterInfo['groups'][number] & { lastCrash?: { reason: string; count: number; at: string } | null };
 
 export function ctlBuilder(y: Argv) {
   return withConnectionOptions(y)
@@ -22,17 +30,41 @@ export function ctlBuilder(y: Argv) {
     .positional('master', { type: 'string', describe: 'master id (host:pid), its pid, or a unique part of it' })
     .positional('spec', { type: 'string', describe: "for scale: 'p10,p9=6' (several: 'p10,p9=6:p1=2')" })
     .option('json', { type: 'boolean', default: false })
-    .option('interval', { type: 'number', default: 1, describe: 'watch: refresh every N seconds' });
+    .option('interval', { type: 'number', default: 1, describe: 'watch: refresh every N seconds' })
+    .option('graceful', { type: 'boolean', default: false, describe: 'stop: let the children finish their jobs (as QUIT); default aborts them (as TERM)' })
+    .option('wait', {
+      type: 'string',
+      describe: `stop: wait until the master is gone, up to S seconds (default ${DEFAULT_STOP_WAIT}); exit 1 if it is still there`,
+    });
 }
 
-async function masters(store: RedisStore): Promise<MasterInfo[]> {
-  return (await store.listMasters()).flatMap(m => {
+function isMasterInfo(v: unknown): v is MasterInfo {
+  if (!v || typeof v !== 'object') return false;
+  const m = v as Record<string, unknown>;
+  return typeof m['id'] === 'string' && Array.isArray(m['groups']) && Array.isArray(m['children']);
+}
+
+/** Master records as stored; one that is not a master's JSON is skipped with a note. */
+export function parseMasterRecords(records: ReadonlyArray<{ id: string; info: string }>, warn: (msg: string) => void): MasterInfo[] {
+  return records.flatMap(m => {
+    let v: unknown;
     try {
-      return [JSON.parse(m.info) as MasterInfo];
+      v = JSON.parse(m.info);
     } catch {
+      warn(`skipping master ${m.id}: its record is not valid JSON`);
       return [];
     }
+    if (!isMasterInfo(v)) {
+      warn(`skipping master ${m.id}: its record is not a master's status`);
+      return [];
+    }
+    return [v];
   });
+}
+
+/** The masters that advertise in Redis. */
+async function masters(store: RedisStore): Promise<MasterInfo[]> {
+  return parseMasterRecords(await store.listMasters(), m => process.stderr.write(`pyres-ts ctl: ${m}\n`));
 }
 
 function pick(all: MasterInfo[], sel: string | undefined): MasterInfo {
@@ -51,16 +83,29 @@ function ago(iso: string, now = Date.now()): string {
   return s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`;
 }
 
-export function formatMasterTree(m: MasterInfo): string {
-  const groups = m.groups.map(g => `${g.queues}=${g.desired}${g.min !== null ? ` (${g.min}..${g.max})` : ''}`).join('  ');
-  const lines = [`${m.id}  pyres-ts ${m.version}  up ${ago(m.startedAt)}${m.paused ? '  PAUSED' : ''}${m.stopping ? '  STOPPING' : ''}  ${groups}`];
+export function formatMasterTree(m: MasterInfo, now = Date.now()): string {
+  const groups = m.groups.map(g => `${g.queues}=${g.desired}${g.min !== null && g.min !== undefined ? ` (${g.min}..${g.max})` : ''}`).join('  ');
+  const lines = [`${m.id}  pyres-ts ${m.version}  up ${ago(m.startedAt, now)}${m.paused ? '  PAUSED' : ''}${m.stopping ? '  STOPPING' : ''}  ${groups}`];
+  for (const g of m.groups as GroupInfo[]) {
+    const c = g.lastCrash;
+    if (c && typeof c === 'object') lines.push(`   ${g.queues}: crash loop: ${c.count} in a row, last ${ago(c.at, now)} ago: ${c.reason}`);
+  }
   m.children.forEach((c, i) => {
     const branch = i === m.children.length - 1 ? '└─' : '├─';
-    const doing = c.job ? `working on ${c.job.className} from ${c.job.queue} since ${c.job.since} (${ago(c.job.since)})` : 'idle';
+    const doing = c.job ? `working on ${c.job.className} from ${c.job.queue} since ${c.job.since} (${ago(c.job.since, now)})` : 'idle';
     lines.push(`${branch} ${String(c.pid).padEnd(7)} ${c.workerId}  ${doing}  rss ${c.rssMb} MB`);
   });
   if (m.autoscale?.last) lines.push(`   autoscale: ${m.autoscale.last}`);
   return lines.join('\n');
+}
+
+/** `--wait` as seconds: '' is the default; a non-number that is not a master is an error. */
+function waitSeconds(a: CtlArgs): number | null {
+  if (a.wait === undefined) return null;
+  if (a.wait === '') return DEFAULT_STOP_WAIT;
+  const n = Number(a.wait);
+  if (!Number.isFinite(n) || n < 0) throw new ConfigError(`--wait takes seconds (0 or more), got ${JSON.stringify(a.wait)}`);
+  return n;
 }
 
 export async function runCtl(a: CtlArgs): Promise<number> {
@@ -78,7 +123,7 @@ export async function runCtl(a: CtlArgs): Promise<number> {
       case 'status': {
         const shown = a.master ? [pick(all, a.master)] : all;
         if (a.json) out(JSON.stringify(shown, null, 2));
-        else out(shown.length ? shown.map(formatMasterTree).join('\n\n') : 'no masters');
+        else out(shown.length ? shown.map(m => formatMasterTree(m)).join('\n\n') : 'no masters');
         return 0;
       }
       case 'watch': {
@@ -89,7 +134,7 @@ export async function runCtl(a: CtlArgs): Promise<number> {
         while (!stop) {
           const now = await masters(store);
           const shown = a.master ? now.filter(m => m.id.includes(a.master as string) || String(m.pid) === a.master) : now;
-          process.stdout.write('\x1b[2J\x1b[H' + `pyres-ts ctl watch  ${new Date().toISOString()}  (Ctrl-C to quit)\n\n` + (shown.length ? shown.map(formatMasterTree).join('\n\n') : 'no masters') + '\n');
+          process.stdout.write('\x1b[2J\x1b[H' + `pyres-ts ctl watch  ${new Date().toISOString()}  (Ctrl-C to quit)\n\n` + (shown.length ? shown.map(m => formatMasterTree(m)).join('\n\n') : 'no masters') + '\n');
           await new Promise(r => setTimeout(r, a.interval * 1000));
         }
         process.removeListener('SIGINT', onSig);
@@ -97,11 +142,20 @@ export async function runCtl(a: CtlArgs): Promise<number> {
         return 0;
       }
       default: {
+        if (a.action !== 'stop' && (a.wait !== undefined || a.graceful)) throw new ConfigError('--graceful and --wait go with ctl stop');
+        // `ctl stop --wait <master>`: yargs gives the master to --wait.
+        if (a.action === 'stop' && a.wait && !Number.isFinite(Number(a.wait)) && a.master === undefined) {
+          a.master = a.wait;
+          a.wait = '';
+        }
+        const wait = waitSeconds(a);
         const m = pick(all, a.master);
         const cmds: MasterCommand[] = [];
         if (a.action === 'scale') {
           if (!a.spec) throw new ConfigError("scale needs a spec: pyres-ts ctl scale <master> 'p10,p9=6'");
           for (const g of parseWorkersSpec(a.spec)) cmds.push({ cmd: 'scale', queues: g.queues, count: g.count });
+        } else if (a.action === 'stop') {
+          cmds.push({ cmd: 'stop', graceful: a.graceful });
         } else cmds.push({ cmd: a.action });
         for (const c of cmds) await store.pushMasterCommand(m.id, JSON.stringify(c));
         out(`sent ${cmds.map(c => JSON.stringify(c)).join(', ')} to ${m.id}`);
@@ -118,6 +172,20 @@ export async function runCtl(a: CtlArgs): Promise<number> {
             await new Promise(r => setTimeout(r, 200));
           }
           out('the master has not shown the new size yet; check with: pyres-ts ctl status');
+        }
+        if (a.action === 'stop' && wait !== null) {
+          const deadline = Date.now() + wait * 1000;
+          for (;;) {
+            const ids = (await store.listMasters()).map(x => x.id);
+            if (!ids.includes(m.id)) {
+              out(`${m.id} stopped`);
+              return 0;
+            }
+            if (Date.now() >= deadline) break;
+            await new Promise(r => setTimeout(r, Math.min(250, Math.max(0, deadline - Date.now()))));
+          }
+          process.stderr.write(`pyres-ts ctl: ${m.id} is still running ${wait} s after the stop; check with: pyres-ts ctl status ${m.id}\n`);
+          return 1;
         }
         return 0;
       }

@@ -58,9 +58,3 @@ export function loggerFromArgs(a: ConnectionArgs): Logger {
   if (!level) throw new ConfigError(`--log-level must be one of debug, info, warning, error; got ${JSON.stringify(a['log-level'])}`);
   return createLogger({ level, ...(a['log-file'] ? { file: a['log-file'] } : {}) });
 }
-
-export function positiveNumber(name: string, v: number | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  if (!Number.isFinite(v) || v <= 0) throw new ConfigError(`--${name} must be a number greater than 0, got ${String(v)}`);
-  return v;
-}

@@ -1,10 +1,12 @@
 import type { Argv } from 'yargs';
+import type { WorkerConfigInput } from '../config/worker';
+import { resolveWorkerConfig } from '../config/worker';
 import { ConfigError } from '../errors';
-import { loadJobModules } from '../jobs/load';
-import { RESQUE_PROTOCOL_VERSION, VERSION } from '../version';
-import { Worker } from '../worker/worker';
 import { installWorkerSignals } from '../signals';
-import { type ConnectionArgs, connectionFromArgs, loggerFromArgs, positiveNumber, withConnectionOptions } from './options';
+import { RESQUE_PROTOCOL_VERSION, VERSION } from '../version';
+import { createWorker, loggerFromConfig } from '../worker/fromConfig';
+import type { Worker } from '../worker/worker';
+import { type ConnectionArgs, connectionFromArgs, withConnectionOptions } from './options';
 
 export interface WorkerArgs extends ConnectionArgs {
   queues?: string;
@@ -15,9 +17,10 @@ export interface WorkerArgs extends ConnectionArgs {
   'backoff-max'?: number;
   interval?: number;
   drain: boolean;
-  'term-timeout': number;
-  'heartbeat-interval': number;
-  'on-dirty-exit': 'fail' | 'requeue';
+  'term-timeout'?: number;
+  'heartbeat-interval'?: number;
+  'prune-interval'?: number;
+  'on-dirty-exit'?: string;
 }
 
 export function workerBuilder(y: Argv) {
@@ -30,51 +33,54 @@ export function workerBuilder(y: Argv) {
     .option('backoff-max', { type: 'number', describe: 'longest idle sleep with --nonblocking-pop, seconds (default 8)' })
     .option('interval', { alias: 'i', type: 'number', describe: 'idle poll interval, seconds: a fixed sleep with --nonblocking-pop, the longest wait when blocking' })
     .option('drain', { type: 'boolean', default: false, describe: 'exit when every queue is empty' })
-    .option('term-timeout', { type: 'number', default: 4, describe: 'seconds a job gets after TERM/INT/USR1 before a dirty exit is recorded' })
+    .option('term-timeout', { type: 'number', describe: 'seconds a job gets after TERM/INT/USR1 before a dirty exit is recorded (default 4)' })
     .option('on-dirty-exit', {
-      choices: ['fail', 'requeue'] as const,
-      default: 'fail' as const,
-      describe: "a job whose worker died or was killed mid-job: 'fail' = a Resque::DirtyExit failure (retry it in resque-web), 'requeue' = back to the head of its queue (at-least-once)",
+      type: 'string',
+      describe:
+        "a job whose worker died or was killed mid-job: 'fail' (default) = a Resque::DirtyExit failure (retry it in resque-web), 'requeue' = back to the head of its queue (at-least-once)",
     })
-    .option('heartbeat-interval', { type: 'number', default: 60, hidden: true });
+    .option('heartbeat-interval', { type: 'number', describe: "seconds between heartbeats (Ruby's Resque.heartbeat_interval; default 60)" })
+    .option('prune-interval', {
+      type: 'number',
+      describe: "a worker whose heartbeat is older than this many seconds is pruned as dead (Ruby's Resque.prune_interval; default 300)",
+    });
 }
 
-/** Builds the Worker from parsed flags. Exported for the master's children. */
-export async function workerFromArgs(a: WorkerArgs): Promise<Worker> {
-  const queues = a.queues ?? a.queuesPositional;
-  if (!queues) throw new ConfigError('no queues: give --queues p10,p9 (or a positional queue list)');
-  if (a.queues && a.queuesPositional) throw new ConfigError('give the queues once: either --queues or the positional list');
-  if (!a.jobs || a.jobs.length === 0) throw new ConfigError('no jobs: give --jobs ./jobs.js (a module exporting job classes)');
-  const logger = loggerFromArgs(a);
-  const jobs = await loadJobModules(a.jobs);
-  let backoffMin = positiveNumber('backoff-min', a['backoff-min']);
-  let backoffMax = positiveNumber('backoff-max', a['backoff-max']);
-  let blockTimeout: number | undefined;
-  const interval = positiveNumber('interval', a.interval);
-  if (interval !== undefined) {
-    if (a['nonblocking-pop']) {
-      if (backoffMin !== undefined || backoffMax !== undefined) throw new ConfigError('--interval and --backoff-min/--backoff-max do not go together');
-      backoffMin = backoffMax = interval;
-    } else blockTimeout = interval;
-  }
-  if (!a['nonblocking-pop'] && (backoffMin !== undefined || backoffMax !== undefined)) {
-    throw new ConfigError('--backoff-min/--backoff-max need --nonblocking-pop');
-  }
-  return new Worker({
-    queues,
-    jobs,
+/** The worker settings the flags give (the queues are left to the caller). */
+export function workerInputFromArgs(a: WorkerArgs): WorkerConfigInput {
+  return {
+    ...(a.jobs !== undefined ? { jobs: a.jobs } : {}),
     connection: connectionFromArgs(a),
     namespace: a.namespace,
     nonblockingPop: a['nonblocking-pop'],
-    ...(backoffMin !== undefined ? { backoffMin } : {}),
-    ...(backoffMax !== undefined ? { backoffMax } : {}),
-    ...(blockTimeout !== undefined ? { blockTimeout } : {}),
-    drain: a.drain,
+    backoffMin: a['backoff-min'],
+    backoffMax: a['backoff-max'],
+    interval: a.interval,
     termTimeout: a['term-timeout'],
     heartbeatInterval: a['heartbeat-interval'],
-    onDirtyExit: a['on-dirty-exit'] ?? 'fail',
-    logger,
-  });
+    pruneInterval: a['prune-interval'],
+    onDirtyExit: a['on-dirty-exit'],
+    logLevel: a['log-level'],
+    logFile: a['log-file'] ?? null,
+  };
+}
+
+/** The queue list from --queues or the positional list (not both). */
+export function queuesFromArgs(a: { queues?: string; queuesPositional?: string }): string | undefined {
+  if (a.queues !== undefined && a.queuesPositional !== undefined) throw new ConfigError('give the queues once: either --queues or the positional list');
+  return a.queues ?? a.queuesPositional;
+}
+
+/** The worker command's configuration from its flags (validated). */
+export function workerConfigFromArgs(a: WorkerArgs) {
+  const queues = queuesFromArgs(a);
+  if (queues === undefined) throw new ConfigError('queues (--queues) is required: give --queues p10,p9 (or a positional queue list)');
+  return resolveWorkerConfig({ ...workerInputFromArgs(a), queues, drain: a.drain });
+}
+
+/** Builds the Worker from parsed flags. */
+export async function workerFromArgs(a: WorkerArgs): Promise<Worker> {
+  return createWorker(workerConfigFromArgs(a));
 }
 
 /** The process title Ruby's and pyres' same-host prune recognise as a live worker. */
@@ -83,8 +89,10 @@ export function workerTitle(status: string): string {
 }
 
 export async function runWorker(a: WorkerArgs): Promise<number> {
-  const worker = await workerFromArgs(a);
-  const log = loggerFromArgs(a).child(worker.id);
+  const cfg = workerConfigFromArgs(a);
+  const logger = loggerFromConfig(cfg);
+  const worker = await createWorker(cfg, { logger });
+  const log = logger.child(worker.id);
   process.title = workerTitle('Starting');
   worker.on('status', (s: string) => (process.title = workerTitle(s)));
   worker.on('error', (e: Error) => log.error(e.message));
@@ -96,9 +104,9 @@ export async function runWorker(a: WorkerArgs): Promise<number> {
       if (sig === 'SIGQUIT' || hardStop) return;
       // Last resort when Redis is unreachable during shutdown: exit anyway, and say why.
       hardStop = setTimeout(() => {
-        log.error(`still not stopped ${a['term-timeout'] + 10}s after ${sig} (is Redis reachable?); exiting`);
+        log.error(`still not stopped ${cfg.termTimeout + 10}s after ${sig} (is Redis reachable?); exiting`);
         process.exit(1);
-      }, (a['term-timeout'] + 10) * 1000);
+      }, (cfg.termTimeout + 10) * 1000);
       hardStop.unref();
     },
   );

@@ -1,23 +1,87 @@
 /**
  * Entry of every child the master starts (child_process.fork). A child is an ordinary Resque
- * worker under its own pid. It reports to the master over IPC, obeys its stop/abort/pause
- * messages, and when the master disappears (IPC disconnect) finishes its job and exits: no orphans.
+ * worker under its own pid, built from the validated ChildSpec in PYRES_CHILD_SPEC (never CLI
+ * argv). It reports to the master over IPC (src/master/ipc.ts), obeys its stop/abort/pause
+ * messages, and when the master disappears (IPC disconnect) finishes its job and exits: no
+ * orphans. It installs its own signal handlers: while the master is alive a terminal's Ctrl-C
+ * (SIGINT) is the master's business, not the child's.
  */
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { workerFromArgs, type WorkerArgs } from '../cli/workerCommand';
-import { coerceError } from '../errors';
-import { installWorkerSignals } from '../signals';
+import { CHILD_SPEC_ENV, decodeChildSpec } from '../config/child';
+import type { ChildSpec } from '../config/types';
+import { AuthError, ConfigError, JobLoadError, coerceError } from '../errors';
+import { importInitModule, initFunctionOf } from '../jobs/load';
 import { RESQUE_PROTOCOL_VERSION, VERSION } from '../version';
-import type { JobEvent } from '../worker/worker';
-import { type ChildConfig, type ChildToMaster, isMasterMessage } from './ipc';
+import { createWorker } from '../worker/fromConfig';
+import type { JobEvent, Worker } from '../worker/worker';
+import { type ChildToMaster, isMasterMessage } from './ipc';
+
+/** The worker's meaning of each signal a child handles (SIGINT: only once the master is gone). */
+const CHILD_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGCONT', 'SIGHUP'] as const;
+
+/** A report that does not wait: short jobs cost no IPC. */
+const REPORT_AFTER_MS = 100;
+/**
+ * Master gone, no job running, and still not stopped this long after the master's own
+ * --term-timeout (Redis silent or gone, so the unregister cannot finish): exit anyway.
+ */
+const ORPHAN_STOP_SLACK_MS = 5_000;
 
 function send(m: ChildToMaster): void {
-  if (process.connected && process.send) process.send(m, undefined, {}, () => undefined);
+  if (process.connected && process.send) {
+    try {
+      process.send(m, undefined, {}, () => undefined);
+    } catch {
+      /* the channel closed in between */
+    }
+  }
+}
+
+/** Sends and waits (briefly) until the message has been handed to the channel. */
+function sendAndFlush(m: ChildToMaster, ms = 1000): Promise<void> {
+  return new Promise(done => {
+    if (!process.connected || !process.send) return done();
+    const t = setTimeout(done, ms);
+    try {
+      process.send(m, undefined, {}, () => (clearTimeout(t), done()));
+    } catch {
+      clearTimeout(t);
+      done();
+    }
+  });
 }
 
 export function childTitle(masterPid: number, status: string): string {
   return `resque-${RESQUE_PROTOCOL_VERSION} pyres_worker (pyres-ts ${VERSION}) child of ${masterPid}: ${status}`;
+}
+
+function note(msg: string): void {
+  process.stderr.write(`pyres-ts child ${process.pid}: ${msg}\n`);
+}
+
+/** The child cannot start: tell the master why (it shows it in `ctl status`), then exit 1. */
+class FatalStart extends Error {}
+
+async function fatal(reason: string): Promise<never> {
+  note(reason);
+  await sendAndFlush({ act: 'fatal', reason });
+  throw new FatalStart(reason);
+}
+
+async function runInit(spec: ChildSpec): Promise<void> {
+  if (!spec.workerInit) return;
+  let init: (() => unknown) | null;
+  try {
+    init = initFunctionOf(await importInitModule(spec.workerInit));
+  } catch (e) {
+    return fatal(coerceError(e).message);
+  }
+  if (!init) return;
+  try {
+    await init();
+  } catch (e) {
+    const err = coerceError(e);
+    return fatal(`--worker-init ${spec.workerInit} failed: ${err.name && err.name !== 'Error' ? `${err.name}: ` : ''}${err.message}`);
+  }
 }
 
 async function main(): Promise<number> {
@@ -29,69 +93,120 @@ async function main(): Promise<number> {
     masterGone = true;
     onMasterGone();
   });
-  const raw = process.env['PYRES_CHILD_CONFIG'];
-  if (!raw) {
-    process.stderr.write('pyres-ts child: PYRES_CHILD_CONFIG is not set; children are started by `pyres-ts master`\n');
-    return 2;
+  // Until the worker exists, a signal ends the child the ordinary way (SIGINT aside), and the
+  // master's messages wait for it.
+  const early = (): void => note('SIGINT ignored: the master handles Ctrl-C and stops its children');
+  process.on('SIGINT', early);
+  const pending: unknown[] = [];
+  const queueEarly = (m: unknown): void => void pending.push(m);
+  process.on('message', queueEarly);
+
+  const raw = process.env[CHILD_SPEC_ENV];
+  if (!raw) return fatal(`${CHILD_SPEC_ENV} is not set; children are started by \`pyres-ts master\``);
+  let spec: ChildSpec;
+  try {
+    spec = decodeChildSpec(raw);
+  } catch (e) {
+    return fatal(coerceError(e).message);
   }
-  const cfg = JSON.parse(raw) as ChildConfig;
-  process.title = childTitle(cfg.masterPid, 'Starting');
-  if (cfg.workerInit) {
-    const mod = (await import(pathToFileURL(resolve(cfg.workerInit)).href)) as Record<string, unknown>;
-    const init = [mod['default'], mod['init'], (mod['default'] as Record<string, unknown> | undefined)?.['init']].find(
-      f => typeof f === 'function',
-    ) as (() => unknown) | undefined;
-    if (init) await init();
+  process.title = childTitle(spec.masterPid, 'Starting');
+  await runInit(spec);
+
+  let worker: Worker;
+  try {
+    worker = await createWorker(
+      { ...spec.worker, drain: false },
+      { supervisedBy: { masterPid: spec.masterPid, jobTimeout: spec.jobTimeout, timeoutGrace: spec.timeoutGrace, termTimeout: spec.termTimeout } },
+    );
+  } catch (e) {
+    if (e instanceof JobLoadError || e instanceof ConfigError) return fatal(e.message);
+    throw e;
   }
-  const worker = await workerFromArgs(cfg.workerArgs as unknown as WorkerArgs);
+
+  // --- stop requests: a signal and the master's message for the same stop are one stop -----
+  type Source = 'signal' | 'master' | 'self';
+  let stopBy: { graceful: boolean; source: Source } | null = null;
+  const requestStop = (graceful: boolean, source: Source, reason: string): void => {
+    if (stopBy) {
+      // Never weaker, and a master's stop after a stop already under way never escalates:
+      // with Ctrl-C or a control-group TERM both the master and this child get the signal.
+      if (graceful) return;
+      if (!stopBy.graceful && (source !== 'signal' || stopBy.source !== 'signal')) {
+        note(`${reason}: already stopping (${stopBy.source === 'master' ? "the master's stop" : 'on its own'}); not a second stop`);
+        return;
+      }
+    }
+    stopBy = { graceful, source };
+    void worker.stop({ graceful, reason });
+  };
+
+  // --- job reports ---------------------------------------------------------------------------
   let jobs = 0;
   let recycling = false;
-  const rss = (): number => process.memoryUsage.rss();
+  let current: { seq: number; reported: boolean; timer: NodeJS.Timeout | null } | null = null;
   const afterJob = (): void => {
-    jobs += 1;
-    if (recycling) return;
+    if (recycling || stopBy) return;
     let reason: string | null = null;
-    if (cfg.maxJobs !== null && jobs >= cfg.maxJobs) reason = `worked ${jobs} jobs (--max-jobs ${cfg.maxJobs})`;
-    else if (cfg.maxMemoryMb !== null && rss() > cfg.maxMemoryMb * 1024 * 1024) {
-      reason = `RSS ${Math.round(rss() / 1048576)} MB is over --max-memory ${cfg.maxMemoryMb} MB`;
+    if (spec.maxJobs !== null && jobs >= spec.maxJobs) reason = `worked ${jobs} jobs (--max-jobs ${spec.maxJobs})`;
+    else if (spec.maxMemoryMb !== null) {
+      const rss = process.memoryUsage.rss();
+      if (rss > spec.maxMemoryMb * 1048576) reason = `RSS ${Math.round(rss / 1048576)} MB is over --max-memory ${spec.maxMemoryMb} MB`;
     }
     if (reason) {
       recycling = true;
       send({ act: 'recycle', reason });
-      void worker.stop({ graceful: true, reason: 'recycle' });
+      requestStop(true, 'self', 'recycle');
     }
   };
-  worker.on('status', (s: string) => (process.title = childTitle(cfg.masterPid, s)));
-  // The master hears of a job only when it runs for more than 100 ms (or has a timeout of its
-  // own): short jobs cost no IPC. Timeouts and `ctl status` concern long jobs anyway.
-  let reportTimer: NodeJS.Timeout | null = null;
-  let reported = false;
+  worker.on('status', (s: string) => (process.title = childTitle(spec.masterPid, s)));
   worker.on('job', (e: JobEvent) => {
-    const m: ChildToMaster = { act: 'job', queue: e.queue, className: e.className, since: Date.now(), timeout: e.timeout ?? null };
-    reported = false;
+    if (current?.timer) clearTimeout(current.timer);
+    const m: ChildToMaster = { act: 'job', seq: e.seq, queue: e.queue, className: e.className, timeout: e.timeout ?? null };
+    const cur: NonNullable<typeof current> = { seq: e.seq, reported: false, timer: null };
+    current = cur;
     // A job that may time out is told at once: a job that blocks the event loop would keep a timer from firing.
-    if (e.timeout != null || cfg.reportEveryJob) (send(m), (reported = true));
-    else reportTimer = setTimeout(() => (send(m), (reported = true)), 100);
+    if (e.timeout != null || spec.reportEveryJob) {
+      send(m);
+      cur.reported = true;
+    } else {
+      cur.timer = setTimeout(() => {
+        cur.timer = null;
+        if (current !== cur) return;
+        send(m);
+        cur.reported = true;
+      }, REPORT_AFTER_MS);
+    }
   });
-  const jobDone = (): void => {
-    if (reportTimer) clearTimeout(reportTimer);
-    reportTimer = null;
-    if (reported) send({ act: 'idle', processed: jobs, rss: rss() });
-    reported = false;
+  const jobDone = (e: JobEvent): void => {
+    jobs += 1;
+    const cur = current;
+    if (cur && cur.seq === e.seq) {
+      if (cur.timer) clearTimeout(cur.timer);
+      if (cur.reported) send({ act: 'idle', seq: cur.seq, processed: jobs });
+      current = null;
+    }
     afterJob();
   };
   worker.on('success', jobDone);
   worker.on('failure', jobDone);
-  worker.on('error', (e: Error) => process.stderr.write(`pyres-ts child ${process.pid}: ${e.message}\n`));
-  process.on('message', (m: unknown) => {
+  worker.on('error', (e: Error) => note(e.message));
+  worker.on('notice', (m: string) => note(m));
+
+  const onMessage = (m: unknown): void => {
     if (!isMasterMessage(m)) return;
     switch (m.act) {
       case 'stop':
-        void worker.stop({ graceful: m.graceful, reason: m.reason });
+        requestStop(m.graceful, 'master', m.reason);
         break;
-      case 'abort-job':
-        worker.abortCurrentJob(m.reason, { abandon: false });
+      case 'abort-job': {
+        const opts = {
+          abandon: false,
+          seq: m.seq,
+          failAs: { exception: m.kind === 'timeout' ? 'JobTimeoutError' : 'MemoryLimitError', message: m.reason },
+        };
+        worker.abortCurrentJob(m.reason, opts);
         break;
+      }
       case 'pause':
         worker.pause();
         break;
@@ -99,35 +214,100 @@ async function main(): Promise<number> {
         worker.resume();
         break;
     }
-  });
-  // The master is gone (killed, crashed): finish the current job, then exit. If Redis is
-  // unreachable too, nothing can be recorded: give up after 30 s rather than linger forever.
+  };
+  process.removeListener('message', queueEarly);
+  process.on('message', onMessage);
+  for (const m of pending.splice(0)) onMessage(m);
+
+  // --- signals -------------------------------------------------------------------------------
+  const handlers = new Map<string, () => void>();
+  for (const sig of CHILD_SIGNALS) {
+    const h = (): void => {
+      switch (sig) {
+        case 'SIGINT':
+          if (!masterGone) {
+            note('SIGINT ignored: the master handles Ctrl-C and stops its children');
+            return;
+          }
+          note('SIGINT received: aborting the current job and exiting');
+          requestStop(false, 'signal', sig);
+          return;
+        case 'SIGTERM':
+          note('SIGTERM received: aborting the current job and exiting');
+          requestStop(false, 'signal', sig);
+          return;
+        case 'SIGQUIT':
+          note('SIGQUIT received: finishing the current job, then exiting');
+          requestStop(true, 'signal', sig);
+          return;
+        case 'SIGUSR1':
+          note('SIGUSR1 received: aborting the current job');
+          if (!worker.abortCurrentJob(sig)) note('no job is running');
+          return;
+        case 'SIGUSR2':
+          note('SIGUSR2 received: pausing');
+          worker.pause();
+          return;
+        case 'SIGCONT':
+          note('SIGCONT received: resuming');
+          worker.resume();
+          return;
+        case 'SIGHUP':
+          note('SIGHUP received: ignored');
+          return;
+      }
+    };
+    handlers.set(sig, h);
+    process.on(sig, h);
+  }
+  process.removeListener('SIGINT', early);
+  const release = (): void => {
+    for (const [sig, h] of handlers) process.removeListener(sig, h);
+  };
+
+  // The master is gone (killed, crashed): finish the current job, then exit (the liveness
+  // thread bounds a job that blocks the loop). If Redis is unreachable too, nothing can be
+  // recorded: give up after 30 s rather than linger forever.
   onMasterGone = () => {
-    void worker.stop({ graceful: true, reason: 'master gone' });
-    let downSince: number | null = null;
+    note('the master is gone; finishing the current job, then exiting');
+    requestStop(true, 'self', 'master gone');
+    // Bounded whatever Redis does: a job still running is the liveness thread's to bound; once
+    // no job runs, the stop (unregister) gets the master's --term-timeout + 5 s, then the child exits anyway. What it could
+    // not write stays in Redis: its heartbeat stops, so the next prune finds it.
+    const bound = spec.termTimeout * 1000 + ORPHAN_STOP_SLACK_MS;
+    let stuckSince: number | null = null;
     const watchdog = setInterval(() => {
-      if (worker.store.isReady) downSince = null;
-      else if ((downSince ??= Date.now()) < Date.now() - 30_000) {
-        process.stderr.write(`pyres-ts child ${process.pid}: master gone and Redis unreachable for 30 s; exiting\n`);
+      if (worker.state === 'working' || worker.state === 'stopped') stuckSince = null;
+      else if ((stuckSince ??= Date.now()) < Date.now() - bound) {
+        note(`master gone and the stop not done ${bound / 1000} s later (${worker.store.isReady ? 'Redis does not answer' : 'Redis unreachable'}); exiting`);
         process.exit(1);
       }
     }, 1000);
     watchdog.unref();
   };
   if (masterGone || !process.connected) {
-    process.stderr.write(`pyres-ts child ${process.pid}: the master is gone before this child started; exiting\n`);
+    note('the master is gone before this child started; exiting');
+    release();
     return 0;
   }
-  const release = installWorkerSignals(worker, m => process.stderr.write(`pyres-ts child ${process.pid}: ${m}\n`));
-  const rssTimer = setInterval(() => send({ act: 'rss', rss: rss() }), 1000);
-  rssTimer.unref();
+  if (stopBy) {
+    // The master said stop while this child was still loading: nothing to start.
+    release();
+    return 0;
+  }
   try {
-    await worker.start();
+    try {
+      await worker.start();
+    } catch (e) {
+      if (e instanceof AuthError) return await fatal(`Redis refused the credentials: ${e.message}`);
+      throw e;
+    }
     send({ act: 'ready', workerId: worker.id });
     await worker.stopped;
   } finally {
     release();
-    clearInterval(rssTimer);
+    const last = current as { timer: NodeJS.Timeout | null } | null;
+    if (last?.timer) clearTimeout(last.timer);
   }
   return 0;
 }
@@ -135,7 +315,7 @@ async function main(): Promise<number> {
 main().then(
   code => process.exit(code),
   e => {
-    process.stderr.write(`pyres-ts child ${process.pid}: ${coerceError(e).message}\n`);
+    if (!(e instanceof FatalStart)) note(coerceError(e).message);
     process.exit(1);
   },
 );

@@ -1,20 +1,28 @@
 /**
  * The master <-> child protocol, as discriminated unions on `act`. Pure.
+ *
+ * Every job a child reports carries `seq`, the child's own job counter (1, 2, ...). An abort
+ * names the `seq` it targets: a child whose current job has another seq ignores it, so a
+ * master that was stopped or slow never aborts the job after the one it meant.
  */
 export type ChildToMaster =
   | { act: 'ready'; workerId: string }
-  | { act: 'job'; queue: string; className: string; since: number; timeout: number | null }
-  | { act: 'idle'; processed: number; rss: number }
-  | { act: 'rss'; rss: number }
-  | { act: 'recycle'; reason: string };
+  | { act: 'job'; seq: number; queue: string; className: string; timeout: number | null }
+  | { act: 'idle'; seq: number; processed: number }
+  | { act: 'recycle'; reason: string }
+  /** The child cannot start (a job module, --worker-init, a refused password): the reason, then it exits. */
+  | { act: 'fatal'; reason: string };
+
+/** Why a job is aborted: its outcome is then the job's own failure, never a dirty exit. */
+export type AbortKind = 'timeout' | 'memory';
 
 export type MasterToChild =
   | { act: 'stop'; graceful: boolean; reason: string }
-  | { act: 'abort-job'; reason: string }
+  | { act: 'abort-job'; seq: number; kind: AbortKind; reason: string }
   | { act: 'pause' }
   | { act: 'resume' };
 
-const CHILD_ACTS = new Set(['ready', 'job', 'idle', 'rss', 'recycle']);
+const CHILD_ACTS = new Set(['ready', 'job', 'idle', 'recycle', 'fatal']);
 const MASTER_ACTS = new Set(['stop', 'abort-job', 'pause', 'resume']);
 
 export function isChildMessage(m: unknown): m is ChildToMaster {
@@ -23,16 +31,4 @@ export function isChildMessage(m: unknown): m is ChildToMaster {
 
 export function isMasterMessage(m: unknown): m is MasterToChild {
   return typeof m === 'object' && m !== null && MASTER_ACTS.has((m as { act?: unknown }).act as string);
-}
-
-/** What a child needs to build its Worker; passed in the PYRES_CHILD_CONFIG environment variable. */
-export interface ChildConfig {
-  /** The worker command's flags (as parsed), with this child's queues. */
-  workerArgs: Record<string, unknown>;
-  masterPid: number;
-  maxJobs: number | null;
-  maxMemoryMb: number | null;
-  workerInit: string | null;
-  /** Tell the master of every job as it starts (a --job-timeout is set); otherwise only of jobs running over 100 ms. */
-  reportEveryJob: boolean;
 }

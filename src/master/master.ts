@@ -1,86 +1,34 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { cpus, hostname as osHostname } from 'node:os';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { AuthError, ConfigError, coerceError } from '../errors';
-import type { Logger } from '../logging/logger';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { CHILD_SPEC_ENV, encodeChildSpec } from '../config/child';
+import { type MasterConfigInput, resolveMasterConfig } from '../config/master';
+import type { AutoscaleConfig, ChildSpec, GroupSpec, MasterConfig } from '../config/types';
+import { AuthError, coerceError } from '../errors';
+import { loaderExecArgv, verifyModules } from '../jobs/load';
+import { createLogger, type Logger } from '../logging/logger';
 import { parseQueueList, resolveQueues } from '../protocol/queues';
 import { formatWorkerId } from '../protocol/workerId';
-import type { ConnectionOptions } from '../store/connection';
-import { type DirtyExitPolicy, RedisStore } from '../store/redisStore';
-import { pidAlive, unregisterDeadWorker } from '../worker/prune';
+import { RedisStore } from '../store/redisStore';
 import { VERSION } from '../version';
-import { describeGroups, type GroupSpec } from './groups';
-import { type ChildConfig, type MasterToChild, isChildMessage } from './ipc';
+import { pidAlive, unregisterDeadWorker } from '../worker/prune';
+import { describeGroups } from '../config/groups';
+import { isChildMessage, type MasterToChild } from './ipc';
+import { hostCpuTimes, hostMemoryUsedPercent, readProcSample } from './procStats';
+import { type Action, type MasterCommand, Supervisor } from './supervisor';
 
-export interface AutoscaleOptions {
-  /** Host CPU use (percent) above which no child is added and one is removed. @defaultValue 80 */
-  maxCpu: number;
-  /** Host memory use (percent) likewise. @defaultValue 90 */
-  maxMem: number;
-  /** Seconds between decisions. @defaultValue 10 */
-  interval: number;
-}
+export type { MasterCommand } from './supervisor';
+export type AutoscaleOptions = AutoscaleConfig;
 
-export interface MasterOptions {
-  groups: readonly GroupSpec[];
-  /** The worker flags every child gets (its `queues` is set per group). */
-  workerArgs: Record<string, unknown>;
-  connection: ConnectionOptions;
-  namespace: string;
-  logger: Logger;
-  /** Seconds children get to stop before SIGKILL. @defaultValue 10 */
-  termTimeout?: number;
-  /** Seconds a job may run (a job's own `timeout` property wins). @defaultValue none */
-  jobTimeout?: number | null;
-  /** Seconds between aborting a timed-out job and killing its child. @defaultValue 5 */
-  timeoutGrace?: number;
-  /** RSS in MB: a child above it is recycled after its job; above twice it, killed mid-job. */
-  maxMemoryMb?: number | null;
-  /** A child is recycled after this many jobs. */
-  maxJobs?: number | null;
-  /** A module each child runs before its first job. */
-  workerInit?: string | null;
-  /** Groups with min/max are scaled on queue depth, CPU and memory. */
-  autoscale?: AutoscaleOptions | null;
-  /** A dead or killed child's job: a Resque::DirtyExit failure, or back to its queue. @defaultValue 'fail' */
-  onDirtyExit?: DirtyExitPolicy;
-  /** Re-reads the configuration (HUP). */
+export interface MasterOptions extends MasterConfigInput {
+  /** @defaultValue a text logger on stderr at the configured level */
+  logger?: Logger;
+  /** Re-reads the groups (HUP). */
   reload?: () => GroupSpec[];
-  hostname?: string;
   /** The child entry script. @defaultValue dist/master/childMain.js */
   childEntry?: string;
-  /**
-   * Node options for children. The default keeps V8's young generation small: an idle child
-   * then holds a few MB less, and the jobs pyres-ts runs (short, message-sized) do not miss it.
-   * @defaultValue ['--max-semi-space-size=1']
-   */
-  childNodeOptions?: readonly string[];
-}
-
-interface Group {
-  spec: GroupSpec;
-  desired: number;
-  crashes: number;
-  nextSpawnAt: number;
-  removed: boolean;
-}
-
-interface Child {
-  proc: ChildProcess;
-  pid: number;
-  group: string;
-  workerId: string;
-  startedAt: number;
-  ready: boolean;
-  /** Set when the master asked it to go: its exit is no crash. */
-  intended: boolean;
-  recycle: string | null;
-  killedFor: { exception: string; error: string } | null;
-  job: { className: string; queue: string; since: number; timeout: number | null; abortedAt: number | null } | null;
-  rss: number;
-  stopSentAt: number | null;
 }
 
 export interface MasterInfo {
@@ -91,75 +39,99 @@ export interface MasterInfo {
   startedAt: string;
   paused: boolean;
   stopping: boolean;
-  groups: Array<{ queues: string; desired: number; min: number | null; max: number | null; running: number }>;
+  groups: Array<{
+    queues: string;
+    desired: number;
+    min: number | null;
+    max: number | null;
+    running: number;
+    /** Set while the group's children keep dying at start. */
+    lastCrash?: { reason: string; count: number; at: string } | null;
+  }>;
   children: Array<{
     pid: number;
     workerId: string;
     group: string;
     startedAt: string;
     rssMb: number;
+    cpuPercent?: number;
+    state?: string;
     job: { className: string; queue: string; since: string } | null;
   }>;
-  autoscale: (AutoscaleOptions & { last: string | null }) | null;
+  autoscale: (AutoscaleConfig & { last: string | null }) | null;
+  maxChildren?: number;
 }
 
-/** A command a master takes through Redis (`pyres-ts ctl`). */
-export type MasterCommand =
-  | { cmd: 'scale'; queues: string; count: number }
-  | { cmd: 'add' | 'remove' | 'pause' | 'resume' | 'stop' | 'reload' };
-
-const CRASH_WINDOW_MS = 5000;
+/** Redis calls from the master never wait longer than this: supervision goes on without Redis. */
+const REDIS_BOUND_MS = 2000;
+const TICK_MS = 250;
 
 /**
- * The pre-fork master: keeps each group's children alive, respawns the dead (with backoff when
- * they die at start), records whatever job a dead child held as a dirty exit, enforces job
- * timeouts and memory limits, resizes live, and advertises itself in Redis for `pyres-ts ctl`.
- * Children are separate processes; the master holds no job itself. Installs no signal handlers.
+ * The pre-fork master's shell: forks, signals and talks to Redis, and feeds what it sees to
+ * the pure Supervisor, which decides. Deadlines run on the monotonic clock and every Redis call
+ * is bounded, so a silent Redis never stops timeouts, memory limits or a stop's deadline; what
+ * could not be written stays in `worker:<id>`, where the next prune finds it. Children run in
+ * their own process groups, so a terminal's Ctrl-C or a `kill -- -<pgid>` reaches only the
+ * master, which then stops them its own way. Installs no signal handlers.
+ *
+ * Events: 'status' (text for the process title), 'child-ready' (pid), 'all-ready'.
  */
 export class Master extends EventEmitter {
   readonly id: string;
   readonly hostname: string;
   readonly store: RedisStore;
-  private readonly o: MasterOptions;
+  readonly config: MasterConfig;
+  private readonly sup: Supervisor;
   private readonly log: Logger;
-  private readonly groups = new Map<string, Group>();
-  private readonly children = new Map<number, Child>();
+  private readonly reloadFn: (() => GroupSpec[]) | undefined;
+  private readonly childEntry: string;
+  private readonly procs = new Map<number, ChildProcess>();
+  private readonly cpuSeen = new Map<number, { cpu: number; at: number }>();
   private readonly startedAt = new Date();
-  private paused = false;
-  private stopping: 'graceful' | 'abort' | null = null;
-  private stopDeadline: number | null = null;
+  private readonly pending = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
-  private lastSlowTick = 0;
-  private lastScale = 0;
-  private lastScaleDecision: string | null = null;
-  private cpuSample = cpuTimes();
+  private lastSlow = -Infinity;
+  private lastScale = -Infinity;
+  private redisLane: Promise<void> | null = null;
+  private hostCpu = hostCpuTimes();
   private khanId: string | null = null;
-  private ticking = false;
   private readonly startAbort = new AbortController();
-  /** Set once Redis answered: before that there is nothing of ours in Redis to withdraw. */
   private connected = false;
   private stoppedResolve!: () => void;
   readonly stopped: Promise<void>;
 
   constructor(o: MasterOptions) {
     super();
-    this.o = o;
-    this.hostname = o.hostname ?? osHostname();
+    this.config = resolveMasterConfig(o);
+    this.hostname = this.config.hostname;
     this.id = `${this.hostname}:${process.pid}`;
-    this.log = o.logger.child(`master ${this.id}`);
-    this.store = new RedisStore({ connection: o.connection, namespace: o.namespace, name: `pyres-ts:master:${process.pid}` });
+    this.log = (o.logger ?? createLogger({ level: this.config.worker.logLevel, ...(this.config.worker.logFile ? { file: this.config.worker.logFile } : {}) })).child(`master ${this.id}`);
+    this.reloadFn = o.reload;
+    this.childEntry = o.childEntry ?? distEntry('master/childMain.js');
+    this.sup = new Supervisor({ ...this.config, onDirtyExit: this.config.worker.onDirtyExit });
+    this.store = new RedisStore({ connection: this.config.worker.connection, namespace: this.config.worker.namespace, name: `pyres-ts:master:${process.pid}` });
     this.store.on('connection-error', (e: Error) => this.log.warn(`Redis connection lost (${e.message}); reconnecting`));
     this.store.on('reconnected', () => this.log.info('Redis connection back'));
-    for (const g of o.groups) this.groups.set(g.queues, { spec: g, desired: g.count, crashes: 0, nextSpawnAt: 0, removed: false });
     this.stopped = new Promise(r => (this.stoppedResolve = r));
   }
 
+  /**
+   * Checks that the job modules and --worker-init load (in a short-lived process: the master
+   * runs no job code), connects, and forks the children. Rejects with a JobLoadError on a
+   * broken deploy, before any child is forked.
+   */
   async start(): Promise<void> {
+    try {
+      await verifyModules(this.config.worker.jobs, this.config.workerInit);
+    } catch (e) {
+      await this.finishStop(false);
+      throw e;
+    }
     try {
       await this.store.connect();
     } catch (e) {
       if (e instanceof AuthError) {
-        await this.finishStop();
+        await this.finishStop(false);
         throw e;
       }
       this.log.error(`${coerceError(e).message}; retrying until Redis answers`);
@@ -167,437 +139,316 @@ export class Master extends EventEmitter {
       try {
         ready = await this.store.waitUntilReady(this.startAbort.signal);
       } catch (authError) {
-        await this.finishStop();
+        await this.finishStop(false);
         throw authError;
       }
       if (!ready) {
-        await this.finishStop();
+        await this.finishStop(false);
         return;
       }
       this.log.info('Redis answers now');
     }
     this.connected = true;
-    if (this.stopping) {
-      await this.finishStop();
+    if (this.sup.stopping) {
+      await this.finishStop(true);
       return;
     }
-    this.log.info(`starting ${describeGroups(this.o.groups)}`);
-    await this.store.pruneKhans(this.hostname, pid => pidAlive(pid)).catch(() => undefined);
-    this.reconcile();
-    this.timer = setInterval(() => void this.tick(), 250);
-    await this.tick();
+    this.log.info(`starting ${describeGroups(this.config.groups)}`);
+    await bounded(this.store.pruneKhans(this.hostname, pid => pidAlive(pid)), REDIS_BOUND_MS, 'pruning Khans').catch(() => undefined);
+    this.run(this.sup.start(now()));
+    this.timer = setInterval(() => this.tick(), TICK_MS);
+    this.tick();
   }
 
-  /** Children whose worker has registered. */
   get readyCount(): number {
-    return [...this.children.values()].filter(c => c.ready).length;
+    return this.sup.readyCount;
   }
 
   /**
    * graceful (QUIT): children finish their current job. Otherwise (TERM/INT) their jobs'
-   * AbortSignals fire. Either way, children still alive after termTimeout are killed and
-   * their jobs recorded as Resque::DirtyExit.
+   * AbortSignals fire. Either way, children still alive after termTimeout are killed and their
+   * jobs recorded as Resque::DirtyExit. Ends within termTimeout + 2 s whatever Redis does.
    */
   stop(graceful: boolean, reason: string): Promise<void> {
-    if (this.stopping && (graceful || this.stopping === 'abort')) return this.stopped;
-    this.stopping = graceful ? 'graceful' : 'abort';
     this.startAbort.abort();
-    this.stopDeadline ??= Date.now() + (this.o.termTimeout ?? 10) * 1000;
-    this.log.info(`${reason}: stopping ${this.children.size} children (${graceful ? 'finishing their jobs' : 'aborting their jobs'}), deadline ${this.o.termTimeout ?? 10}s`);
-    for (const c of this.children.values()) this.stopChild(c, graceful, reason);
-    this.setTitle();
+    if (!this.connected) {
+      this.sup.stopping ??= graceful ? 'graceful' : 'abort';
+      return this.stopped;
+    }
+    this.run(this.sup.stop(graceful, reason, now()));
+    this.status();
     return this.stopped;
   }
 
-  /** Sets a group's size (creates the group when it is new). */
   scale(queues: string, count: number): void {
-    if (!Number.isInteger(count) || count < 0) throw new ConfigError(`scale: ${count} is not a worker count`);
-    let g = this.groups.get(queues);
-    if (!g) {
-      parseQueueList(queues);
-      g = { spec: { queues, count }, desired: count, crashes: 0, nextSpawnAt: 0, removed: false };
-      this.groups.set(queues, g);
-    }
-    g.removed = false;
-    if (g.spec.max !== undefined && count > g.spec.max) g.spec = { ...g.spec, max: count };
-    if (g.spec.min !== undefined && count < g.spec.min) g.spec = { ...g.spec, min: count };
-    this.log.info(`scale ${queues}: ${g.desired} -> ${count}`);
-    g.desired = count;
-    this.reconcile();
+    parseQueueList(queues);
+    this.run(this.sup.scale(queues, count, now()));
   }
 
-  /** TTIN / USR1 / Khan ADD: one more child in the first group. */
   addOne(): void {
-    const g = this.firstGroup();
-    if (g) this.scale(g.spec.queues, g.desired + 1);
+    this.run(this.sup.command({ cmd: 'add' }, now()));
   }
 
-  /** TTOU / Khan REMOVE: one child fewer in the first group. */
   removeOne(): void {
-    const g = this.firstGroup();
-    if (g && g.desired > 0) this.scale(g.spec.queues, g.desired - 1);
+    this.run(this.sup.command({ cmd: 'remove' }, now()));
   }
 
-  /** WINCH: every group to zero; the master stays. */
+  /** SIGWINCH: every group to zero, when configured (`winch`); otherwise logged and ignored. */
   scaleToZero(): void {
-    for (const g of this.groups.values()) g.desired = 0;
-    this.log.info('scaling every group to 0');
-    this.reconcile();
+    this.run(this.sup.winch(now()));
   }
 
   pause(): void {
-    this.paused = true;
-    for (const c of this.children.values()) this.send(c, { act: 'pause' });
-    this.log.info('paused every child');
-    this.setTitle();
+    this.run(this.sup.command({ cmd: 'pause' }, now()));
   }
 
   resume(): void {
-    this.paused = false;
-    for (const c of this.children.values()) this.send(c, { act: 'resume' });
-    this.log.info('resumed every child');
-    this.setTitle();
+    this.run(this.sup.command({ cmd: 'resume' }, now()));
   }
 
-  /** HUP: re-read the configuration; only groups whose entry changed are touched. */
+  /** HUP: re-read the configuration; only changed groups are touched, WINCHed ones come back. */
   reload(): void {
-    if (!this.o.reload) {
+    if (!this.reloadFn) {
       this.log.info('HUP: nothing to reload (no --config file)');
+      this.run(this.sup.reload(this.sup.groupSpecs(), now()));
       return;
     }
-    let next: GroupSpec[];
+    let next: GroupSpec[] | Error;
     try {
-      next = this.o.reload();
+      next = this.reloadFn();
     } catch (e) {
-      this.log.error(`HUP: configuration not reloaded: ${coerceError(e).message}`);
-      return;
+      next = coerceError(e);
     }
-    const seen = new Set<string>();
-    for (const spec of next) {
-      seen.add(spec.queues);
-      const g = this.groups.get(spec.queues);
-      if (!g || g.removed) {
-        this.groups.set(spec.queues, { spec, desired: spec.count, crashes: 0, nextSpawnAt: 0, removed: false });
-        this.log.info(`HUP: new group ${spec.queues}=${spec.count}`);
-      } else if (g.spec.count !== spec.count || g.spec.min !== spec.min || g.spec.max !== spec.max) {
-        this.log.info(`HUP: group ${spec.queues}: ${g.desired} -> ${spec.count}`);
-        g.spec = spec;
-        g.desired = spec.count;
+    this.run(this.sup.reload(next, now()));
+  }
+
+  /** Applies a command received through Redis (`pyres-ts ctl`, the dashboard). */
+  apply(c: MasterCommand): void {
+    if (c.cmd === 'reload') this.reload();
+    else if (c.cmd === 'scale') {
+      try {
+        this.scale(c.queues, c.count);
+      } catch (e) {
+        this.log.warn(`scale ${c.queues}: ${coerceError(e).message}`);
       }
-    }
-    for (const g of this.groups.values()) {
-      if (!seen.has(g.spec.queues) && !g.removed) {
-        this.log.info(`HUP: group ${g.spec.queues} removed`);
-        g.removed = true;
-        g.desired = 0;
-      }
-    }
-    this.reconcile();
+    } else this.run(this.sup.command(c, now()));
   }
 
   info(): MasterInfo {
-    const running = (q: string): number => [...this.children.values()].filter(c => c.group === q && !c.intended).length;
+    const t = now();
+    const wall = Date.now();
+    const iso = (mono: number): string => new Date(wall - (t - mono)).toISOString();
+    const snap = this.sup.snapshot(t);
     return {
       id: this.id,
       host: this.hostname,
       pid: process.pid,
       version: VERSION,
       startedAt: this.startedAt.toISOString(),
-      paused: this.paused,
-      stopping: this.stopping !== null,
-      groups: [...this.groups.values()]
-        .filter(g => !g.removed || running(g.spec.queues) > 0)
-        .map(g => ({ queues: g.spec.queues, desired: g.desired, min: g.spec.min ?? null, max: g.spec.max ?? null, running: running(g.spec.queues) })),
-      children: [...this.children.values()].map(c => ({
+      paused: this.sup.paused,
+      stopping: this.sup.stopping !== null,
+      groups: snap.groups.map(g => ({
+        queues: g.queues,
+        desired: g.desired,
+        min: g.min,
+        max: g.max,
+        running: g.running,
+        lastCrash: g.lastCrash ? { reason: g.lastCrash.reason, count: g.lastCrash.count, at: new Date(wall - g.lastCrash.secondsAgo * 1000).toISOString() } : null,
+      })),
+      children: snap.children.map(c => ({
         pid: c.pid,
         workerId: c.workerId,
         group: c.group,
-        startedAt: new Date(c.startedAt).toISOString(),
-        rssMb: Math.round(c.rss / 1048576),
-        job: c.job ? { className: c.job.className, queue: c.job.queue, since: new Date(c.job.since).toISOString() } : null,
+        startedAt: iso(t - c.ageMs),
+        rssMb: c.rssMb,
+        cpuPercent: c.cpuPercent,
+        state: c.phase,
+        job: c.job ? { className: c.job.className, queue: c.job.queue, since: iso(t - c.job.runningMs) } : null,
       })),
-      autoscale: this.o.autoscale ? { ...this.o.autoscale, last: this.lastScaleDecision } : null,
+      autoscale: this.config.autoscale ? { ...this.config.autoscale, last: this.sup.lastScaleDecision } : null,
+      maxChildren: this.config.maxChildren,
     };
-  }
-
-  /** Applies a command received through Redis. */
-  apply(c: MasterCommand): void {
-    switch (c.cmd) {
-      case 'scale':
-        this.scale(c.queues, c.count);
-        break;
-      case 'add':
-        this.addOne();
-        break;
-      case 'remove':
-        this.removeOne();
-        break;
-      case 'pause':
-        this.pause();
-        break;
-      case 'resume':
-        this.resume();
-        break;
-      case 'stop':
-        void this.stop(false, 'ctl stop');
-        break;
-      case 'reload':
-        this.reload();
-        break;
-    }
   }
 
   // ---------------------------------------------------------------------------------------
 
-  private firstGroup(): Group | undefined {
-    return [...this.groups.values()].find(g => !g.removed);
-  }
-
-  private reconcile(): void {
-    if (this.stopping) return;
-    const now = Date.now();
-    for (const g of this.groups.values()) {
-      const live = [...this.children.values()].filter(c => c.group === g.spec.queues && !c.intended);
-      if (live.length < g.desired && now >= g.nextSpawnAt) {
-        for (let i = live.length; i < g.desired; i++) this.spawn(g);
-      } else if (live.length > g.desired) {
-        // Idle children go first, then the youngest.
-        const extra = live.sort((a, b) => Number(a.job !== null) - Number(b.job !== null) || b.startedAt - a.startedAt).slice(0, live.length - g.desired);
-        for (const c of extra) this.stopChild(c, true, 'scale down');
+  private run(actions: Action[]): void {
+    let titleChanged = false;
+    for (const a of actions) {
+      switch (a.type) {
+        case 'spawn':
+          this.spawn(a.group);
+          titleChanged = true;
+          break;
+        case 'send':
+          this.send(a.pid, a.msg);
+          break;
+        case 'signal':
+          try {
+            this.procs.get(a.pid)?.kill(a.signal);
+          } catch {
+            /* already gone */
+          }
+          titleChanged = true;
+          break;
+        case 'record':
+          this.record(a);
+          break;
+        case 'log':
+          this.log[a.level](a.msg);
+          break;
+        case 'child-ready':
+          this.emit('child-ready', a.pid);
+          titleChanged = true;
+          break;
+        case 'all-ready':
+          this.emit('all-ready');
+          break;
+        case 'finished':
+          void this.finishStop(true);
+          break;
       }
     }
-    this.setTitle();
+    if (titleChanged || actions.length > 0) this.status();
   }
 
-  private spawn(g: Group): void {
-    const cfg: ChildConfig = {
-      workerArgs: { ...this.o.workerArgs, queues: g.spec.queues, 'term-timeout': (this.o.termTimeout ?? 10) + 2 },
+  private status(): void {
+    this.emit('status', this.sup.describe());
+  }
+
+  private spawn(group: string): void {
+    const spec: ChildSpec = {
+      worker: { ...this.config.worker, queues: group, drain: false, termTimeout: this.config.termTimeout + 2 },
       masterPid: process.pid,
-      maxJobs: this.o.maxJobs ?? null,
-      maxMemoryMb: this.o.maxMemoryMb ?? null,
-      workerInit: this.o.workerInit ?? null,
-      reportEveryJob: (this.o.jobTimeout ?? null) !== null,
+      jobTimeout: this.config.jobTimeout,
+      timeoutGrace: this.config.timeoutGrace,
+      termTimeout: this.config.termTimeout,
+      maxJobs: this.config.maxJobs,
+      maxMemoryMb: this.config.maxMemoryMb,
+      workerInit: this.config.workerInit,
+      reportEveryJob: this.config.jobTimeout !== null || this.config.autoscale !== null,
     };
-    const entry = this.o.childEntry ?? join(__dirname, 'childMain.js');
-    // The argument only makes room: Linux keeps a process title within the original argv.
-    const proc = fork(entry, [`--title-room=${'.'.repeat(160)}`], {
-      execArgv: [...process.execArgv, ...(this.o.childNodeOptions ?? ['--max-semi-space-size=1'])],
-      env: { ...process.env, PYRES_CHILD_CONFIG: JSON.stringify(cfg) },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    const pid = proc.pid;
-    if (pid === undefined) {
-      this.log.error(`could not start a child for ${g.spec.queues}`);
-      g.nextSpawnAt = Date.now() + 1000;
+    let proc: ChildProcess;
+    try {
+      // The argument only makes room: Linux keeps a process title within the original argv.
+      proc = fork(this.childEntry, [`--title-room=${'.'.repeat(160)}`], {
+        execArgv: [...loaderExecArgv(process.execArgv), ...this.config.childNodeOptions],
+        env: { ...process.env, [CHILD_SPEC_ENV]: encodeChildSpec(spec) },
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        // Its own process group: a terminal's Ctrl-C or `kill -- -<pgid>` of the master's group
+        // reaches only the master, which then stops the children with its deadline.
+        detached: true,
+      });
+    } catch (e) {
+      this.run(this.sup.spawnFailed(group, coerceError(e).message, now()));
       return;
     }
-    const child: Child = {
-      proc,
-      pid,
-      group: g.spec.queues,
-      workerId: formatWorkerId(this.hostname, pid, parseQueueList(g.spec.queues).map(s => s.raw)),
-      startedAt: Date.now(),
-      ready: false,
-      intended: false,
-      recycle: null,
-      killedFor: null,
-      job: null,
-      rss: 0,
-      stopSentAt: null,
-    };
-    this.children.set(pid, child);
-    if (this.paused) this.send(child, { act: 'pause' });
-    proc.on('message', (m: unknown) => this.onMessage(child, m));
+    const pid = proc.pid;
+    if (pid === undefined) {
+      proc.on('error', () => undefined);
+      this.run(this.sup.spawnFailed(group, 'fork returned no pid', now()));
+      return;
+    }
+    this.procs.set(pid, proc);
+    proc.on('message', (m: unknown) => {
+      if (isChildMessage(m)) this.run(this.sup.childMessage(pid, m, now()));
+    });
     proc.on('error', e => this.log.warn(`child ${pid}: ${e.message}`));
-    proc.on('exit', (code, signal) => void this.onExit(child, code, signal));
-    this.log.debug(`started child ${pid} for ${g.spec.queues}`);
+    proc.on('exit', (code, signal) => {
+      this.procs.delete(pid);
+      this.cpuSeen.delete(pid);
+      this.run(this.sup.childExited(pid, code, signal, now()));
+    });
+    const workerId = formatWorkerId(this.hostname, pid, parseQueueList(group).map(s => s.raw));
+    this.run(this.sup.childSpawned(group, pid, workerId, now()));
   }
 
-  private onMessage(c: Child, m: unknown): void {
-    if (!isChildMessage(m)) return;
-    switch (m.act) {
-      case 'ready':
-        c.ready = true;
-        c.workerId = m.workerId;
-        if (this.groups.get(c.group)) this.emit('child-ready', c.pid);
-        if ([...this.children.values()].every(x => x.ready || x.intended)) this.emit('all-ready');
-        this.setTitle();
-        break;
-      case 'job':
-        c.job = { className: m.className, queue: m.queue, since: m.since, timeout: m.timeout, abortedAt: null };
-        break;
-      case 'idle':
-        c.job = null;
-        c.rss = m.rss;
-        break;
-      case 'rss':
-        c.rss = m.rss;
-        break;
-      case 'recycle':
-        c.recycle = m.reason;
-        this.log.info(`child ${c.pid} recycles: ${m.reason}`);
-        break;
-    }
-  }
-
-  private async onExit(c: Child, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
-    this.children.delete(c.pid);
-    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-    const lived = Date.now() - c.startedAt;
-    try {
-      const exception = c.killedFor?.exception ?? 'Resque::DirtyExit';
-      // A job killed for its own fault (timeout, memory) is always a failure: requeued it would loop.
-      const policy = c.killedFor ? 'fail' : (this.o.onDirtyExit ?? 'fail');
-      const cls = await unregisterDeadWorker(
-        this.store,
-        c.workerId,
-        exception,
-        () => c.killedFor?.error ?? (signal ? `Child process received unhandled signal pid ${c.pid} ${signal}` : `Child process ${c.pid} exited with code ${code} while processing`),
-        policy,
-      );
-      if (cls !== null) {
-        this.log.warn(`child ${c.pid} ${how} while working on ${cls}; ${policy === 'requeue' ? 'put it back on its queue' : `recorded as ${exception}`}`);
-      }
-    } catch (e) {
-      this.log.error(`cleaning up after child ${c.pid}: ${coerceError(e).message}`);
-    }
-    const g = this.groups.get(c.group);
-    if (!this.stopping && g && !c.intended) {
-      if (c.recycle || c.killedFor || c.ready) {
-        // Recycled, killed by the master for a limit, or died after it had started working:
-        // replaced at once. Only a child that dies before it registers counts as a crash loop.
-        g.crashes = 0;
-        g.nextSpawnAt = 0;
-        if (!c.recycle && !c.killedFor) this.log.warn(`child ${c.pid} (${c.group}) ${how}; respawning`);
-      } else if (lived < CRASH_WINDOW_MS) {
-        g.crashes += 1;
-        const delay = Math.min(30_000, 1000 * 2 ** (g.crashes - 1));
-        g.nextSpawnAt = Date.now() + delay;
-        this.log.error(
-          `child ${c.pid} (${c.group}) ${how} ${(lived / 1000).toFixed(1)}s after start (${g.crashes} in a row); respawning in ${delay / 1000}s. Its own log lines above say why.`,
-        );
-      } else {
-        g.crashes = 0;
-        g.nextSpawnAt = 0;
-        if (!c.killedFor) this.log.warn(`child ${c.pid} (${c.group}) ${how}; respawning`);
-      }
-    } else if (g && c.ready && lived >= CRASH_WINDOW_MS) g.crashes = 0;
-    if (g?.removed && ![...this.children.values()].some(x => x.group === g.spec.queues)) this.groups.delete(g.spec.queues);
-    this.reconcile();
-    if (this.stopping && this.children.size === 0) await this.finishStop();
-  }
-
-  private stopChild(c: Child, graceful: boolean, reason: string): void {
-    c.intended = true;
-    c.stopSentAt ??= Date.now();
-    if (!this.send(c, { act: 'stop', graceful, reason })) {
+  private send(pid: number, m: MasterToChild): void {
+    const p = this.procs.get(pid);
+    if (!p) return;
+    if (p.connected) {
       try {
-        c.proc.kill(graceful ? 'SIGQUIT' : 'SIGTERM');
+        p.send(m, undefined, {}, () => undefined);
+        return;
+      } catch {
+        /* fall through to a signal */
+      }
+    }
+    if (m.act === 'stop') {
+      try {
+        p.kill(m.graceful ? 'SIGQUIT' : 'SIGTERM');
       } catch {
         /* already gone */
       }
     }
   }
 
-  private send(c: Child, m: MasterToChild): boolean {
-    if (!c.proc.connected) return false;
-    try {
-      c.proc.send(m, undefined, {}, () => undefined);
-      return true;
-    } catch {
-      return false;
+  /** A dead child's registration and held job, bounded: if Redis is silent they stay for the next prune. */
+  private record(a: Extract<Action, { type: 'record' }>): void {
+    if (!this.connected) return;
+    const p = bounded(
+      unregisterDeadWorker(this.store, a.workerId, a.exception, () => a.error, a.policy),
+      REDIS_BOUND_MS + 1000,
+      'Redis did not answer',
+    ).then(
+      cls => {
+        if (cls !== null) this.log.warn(`child ${a.pid} ${a.how} while working on ${cls}; ${a.policy === 'requeue' ? 'put it back on its queue' : `recorded as ${a.exception}`}`);
+      },
+      e =>
+        this.log.error(`child ${a.pid}: could not clean up its registration (${coerceError(e).message}); worker:${a.workerId} keeps its job for the next prune`),
+    );
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  private tick(): void {
+    const t = now();
+    this.sampleChildren(t);
+    this.run(this.sup.tick(t));
+    if (this.sup.stopping || !this.connected) return;
+    if (t - this.lastSlow >= 1000 && !this.redisLane) {
+      this.lastSlow = t;
+      const doScale = this.config.autoscale !== null && t - this.lastScale >= this.config.autoscale.interval * 1000;
+      if (doScale) this.lastScale = t;
+      this.redisLane = this.redisWork(doScale)
+        .catch(e => this.log.warn(`master: ${coerceError(e).message}`))
+        .finally(() => (this.redisLane = null));
     }
   }
 
-  private kill(c: Child, why: { exception: string; error: string } | null): void {
-    c.killedFor ??= why;
-    try {
-      c.proc.kill('SIGKILL');
-    } catch {
-      /* already gone */
+  /** RSS and CPU of each child from /proc: a child whose job blocks its event loop still shows. */
+  private sampleChildren(t: number): void {
+    for (const pid of this.procs.keys()) {
+      const s = readProcSample(pid);
+      if (!s) continue;
+      const prev = this.cpuSeen.get(pid);
+      let pct = 0;
+      if (prev && t - prev.at >= 900) {
+        pct = (100 * (s.cpuSeconds - prev.cpu)) / ((t - prev.at) / 1000);
+        this.cpuSeen.set(pid, { cpu: s.cpuSeconds, at: t });
+      } else if (!prev) this.cpuSeen.set(pid, { cpu: s.cpuSeconds, at: t });
+      else pct = this.sup.children.get(pid)?.cpuPercent ?? 0;
+      this.sup.sample(pid, s.rss, pct);
     }
   }
 
-  private async tick(): Promise<void> {
-    if (this.ticking) return;
-    this.ticking = true;
-    try {
-      const now = Date.now();
-      if (this.stopping) {
-        if (this.stopDeadline !== null && now >= this.stopDeadline) {
-          for (const c of this.children.values()) {
-            if (c.killedFor === null) {
-              this.log.warn(`child ${c.pid} still running at the ${this.o.termTimeout ?? 10}s deadline; killing it`);
-              this.kill(c, null);
-            }
-          }
-        }
-        if (this.children.size === 0) await this.finishStop();
-        return;
-      }
-      this.enforceLimits(now);
-      if ([...this.groups.values()].some(g => g.nextSpawnAt > 0 && now >= g.nextSpawnAt)) this.reconcile();
-      if (now - this.lastSlowTick >= 1000) {
-        this.lastSlowTick = now;
-        await this.readCommands();
-        await this.advertise();
-      }
-      if (this.o.autoscale && now - this.lastScale >= this.o.autoscale.interval * 1000) {
-        this.lastScale = now;
-        await this.autoscale();
-      }
-    } catch (e) {
-      this.log.warn(`master tick: ${coerceError(e).message}`);
-    } finally {
-      this.ticking = false;
-    }
-  }
-
-  private enforceLimits(now: number): void {
-    const grace = (this.o.timeoutGrace ?? 5) * 1000;
-    for (const c of this.children.values()) {
-      const j = c.job;
-      const limit = j ? (j.timeout ?? this.o.jobTimeout ?? null) : null;
-      if (j && limit !== null) {
-        if (j.abortedAt === null && now - j.since > limit * 1000) {
-          j.abortedAt = now;
-          this.log.warn(`child ${c.pid}: ${j.className} has run over its ${limit}s timeout; aborting it (${grace / 1000}s grace)`);
-          this.send(c, { act: 'abort-job', reason: `job timeout (${limit}s)` });
-        } else if (j.abortedAt !== null && now - j.abortedAt > grace && c.killedFor === null) {
-          this.log.warn(`child ${c.pid}: ${j.className} still running ${grace / 1000}s after its timeout; killing the child`);
-          c.intended = false;
-          this.kill(c, {
-            exception: 'JobTimeoutError',
-            error: `Job exceeded its ${limit}s timeout; child ${c.pid} was killed (SIGKILL) after a ${grace / 1000}s grace`,
-          });
-        }
-      }
-      const max = this.o.maxMemoryMb;
-      if (max && c.rss > 2 * max * 1048576 && c.killedFor === null) {
-        this.log.warn(`child ${c.pid}: RSS ${Math.round(c.rss / 1048576)} MB is far past --max-memory ${max} MB; killing it`);
-        this.kill(c, { exception: 'MemoryLimitError', error: `Child ${c.pid} RSS ${Math.round(c.rss / 1048576)} MB went past twice --max-memory ${max} MB mid-job; killed` });
-      }
-    }
-  }
-
-  private async readCommands(): Promise<void> {
-    for (const raw of await this.store.popMasterCommands(this.id)) {
+  /** Commands, the advertisement and autoscale inputs: each call bounded. */
+  private async redisWork(doScale: boolean): Promise<void> {
+    const cmds = await bounded(this.store.popMasterCommands(this.id), REDIS_BOUND_MS, 'reading commands');
+    for (const raw of cmds) {
       let c: MasterCommand;
       try {
         c = JSON.parse(raw) as MasterCommand;
+        if (!c || typeof c !== 'object' || typeof c.cmd !== 'string') throw new Error('no cmd');
       } catch {
-        this.log.warn(`ignoring a command that is not JSON: ${raw.slice(0, 100)}`);
+        this.log.warn(`ignoring a command that is not a JSON command: ${raw.slice(0, 100)}`);
         continue;
       }
-      this.log.info(`command from Redis: ${raw}`);
-      try {
-        this.apply(c);
-      } catch (e) {
-        this.log.warn(`command ${raw} failed: ${coerceError(e).message}`);
-      }
+      this.log.info(`command from Redis: ${raw.slice(0, 200)}`);
+      this.apply(c);
     }
     if (this.khanId) {
-      for (const raw of await this.store.popKhanCommands(this.khanId)) {
+      for (const raw of await bounded(this.store.popKhanCommands(this.khanId), REDIS_BOUND_MS, 'reading Khan commands')) {
         const cmd = raw.trim().toUpperCase();
         this.log.info(`Khan command: ${cmd}`);
         if (cmd === 'ADD') this.addOne();
@@ -605,79 +456,56 @@ export class Master extends EventEmitter {
         else if (cmd === 'SHUTDOWN') void this.stop(true, 'Khan SHUTDOWN');
       }
     }
-  }
-
-  private async advertise(): Promise<void> {
-    await this.store.advertiseMaster(this.id, JSON.stringify(this.info()), 10);
-    const total = [...this.groups.values()].reduce((a, g) => a + g.desired, 0);
-    const khan = `${this.hostname}:${process.pid}:${total}`;
+    if (this.sup.stopping) return;
+    await bounded(this.store.advertiseMaster(this.id, JSON.stringify(this.info()), 10), REDIS_BOUND_MS, 'advertising');
+    const khan = `${this.hostname}:${process.pid}:${this.sup.totalDesired()}`;
     if (khan !== this.khanId) {
-      await this.store.renameKhan(this.khanId, khan);
+      await bounded(this.store.renameKhan(this.khanId, khan), REDIS_BOUND_MS, 'renaming the Khan entry');
       this.khanId = khan;
     }
+    if (doScale) await this.autoscale();
   }
 
   private async autoscale(): Promise<void> {
-    const a = this.o.autoscale;
-    if (!a) return;
-    const now = cpuTimes();
-    const cpu = now.total > this.cpuSample.total ? (100 * (now.busy - this.cpuSample.busy)) / (now.total - this.cpuSample.total) : 0;
-    this.cpuSample = now;
-    const mem = memoryUsedPercent();
-    const known = await this.store.queueNames();
-    for (const g of this.groups.values()) {
-      if (g.removed || g.spec.min === undefined || g.spec.max === undefined) continue;
-      const queues = resolveQueues(parseQueueList(g.spec.queues), known);
-      const depth = await this.store.queueDepth(queues);
-      const kids = [...this.children.values()].filter(c => c.group === g.spec.queues && !c.intended);
-      const busy = kids.filter(c => c.job).length;
-      const inputs = `depth ${depth}, busy ${busy}/${kids.length}, cpu ${cpu.toFixed(0)}% (max ${a.maxCpu}), mem ${mem.toFixed(0)}% (max ${a.maxMem})`;
-      let next = g.desired;
-      let why = '';
-      if ((cpu > a.maxCpu || mem > a.maxMem) && g.desired > g.spec.min) {
-        next = g.desired - 1;
-        why = cpu > a.maxCpu ? 'over the CPU cap' : 'over the memory cap';
-      } else if (depth > 0 && busy >= kids.length && g.desired < g.spec.max && cpu <= a.maxCpu && mem <= a.maxMem) {
-        next = g.desired + 1;
-        why = 'work is waiting and every child is busy';
-      } else if (depth === 0 && busy < kids.length && g.desired > g.spec.min) {
-        next = g.desired - 1;
-        why = 'queues are empty and children idle';
-      }
-      if (next !== g.desired) {
-        this.lastScaleDecision = `${new Date().toISOString()} ${g.spec.queues}: ${g.desired} -> ${next} (${why}; ${inputs})`;
-        this.log.info(`autoscale ${g.spec.queues}: ${g.desired} -> ${next}: ${why} (${inputs})`);
-        g.desired = next;
-        this.reconcile();
-      } else this.log.debug(`autoscale ${g.spec.queues}: hold at ${g.desired} (${inputs})`);
+    const cur = hostCpuTimes();
+    const cpu = cur.total > this.hostCpu.total ? (100 * (cur.busy - this.hostCpu.busy)) / (cur.total - this.hostCpu.total) : 0;
+    this.hostCpu = cur;
+    const mem = hostMemoryUsedPercent();
+    const known = await bounded(this.store.queueNames(), REDIS_BOUND_MS, 'reading queue names');
+    const depth = new Map<string, number>();
+    for (const g of this.sup.groupSpecs()) {
+      if (g.min === undefined) continue;
+      depth.set(g.queues, await bounded(this.store.queueDepth(resolveQueues(parseQueueList(g.queues), known)), REDIS_BOUND_MS, 'reading queue depth'));
     }
-  }
-
-  private setTitle(): void {
-    const pids = [...this.children.values()].filter(c => !c.intended).map(c => c.pid);
-    const groups = [...this.groups.values()].filter(g => !g.removed).map(g => `${g.spec.queues}=${g.desired}`).join(' ');
-    this.emit('status', `${this.stopping ? 'stopping' : this.paused ? 'paused' : 'managing'} ${groups} children [${pids.join(',')}]`);
+    this.run(this.sup.autoscale({ cpu, mem, depth }, now()));
   }
 
   private finishing: Promise<void> | null = null;
-  private finishStop(): Promise<void> {
+  private finishStop(withdraw: boolean): Promise<void> {
     this.finishing ??= (async () => {
       if (this.timer) clearInterval(this.timer);
       this.timer = null;
-      if (this.connected) try {
-        // Bounded: with Redis unreachable the master still exits (its entry expires in 10 s).
-        await withTimeout(
-          (async () => {
-            await this.store.withdrawMaster(this.id);
-            await this.store.renameKhan(this.khanId, null);
-          })(),
-          3000,
-          'Redis did not answer',
-        );
-      } catch (e) {
-        this.log.warn(`withdrawing the master from Redis: ${coerceError(e).message}`);
+      // Whatever Redis does, the master is gone within termTimeout + 2 s of the stop.
+      const hardEnd = (this.sup.stopDeadline ?? now()) + 1500;
+      const left = (): number => Math.max(200, hardEnd - now());
+      if (this.pending.size > 0) {
+        await bounded(Promise.allSettled([...this.pending]), left(), 'recording children').catch(e => this.log.warn(`${coerceError(e).message}; their jobs stay in Redis for the next prune`));
       }
-      await this.store.close().catch(() => undefined);
+      if (withdraw && this.connected) {
+        try {
+          await bounded(
+            (async () => {
+              await this.store.withdrawMaster(this.id);
+              await this.store.renameKhan(this.khanId, null);
+            })(),
+            Math.min(left(), 1000),
+            'Redis did not answer',
+          );
+        } catch (e) {
+          this.log.warn(`withdrawing the master from Redis: ${coerceError(e).message} (its entry expires in 10 s)`);
+        }
+      }
+      await bounded(this.store.close(), 300, 'closing').catch(() => undefined);
       this.log.info('stopped');
       this.stoppedResolve();
     })();
@@ -685,37 +513,23 @@ export class Master extends EventEmitter {
   }
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+function now(): number {
+  return performance.now();
+}
+
+function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let t: NodeJS.Timeout | undefined;
   return Promise.race([
     p,
     new Promise<T>((_, reject) => {
-      t = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
+      t = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
     }),
   ]).finally(() => clearTimeout(t));
 }
 
-function cpuTimes(): { busy: number; total: number } {
-  let busy = 0;
-  let total = 0;
-  for (const c of cpus()) {
-    const t = c.times.user + c.times.nice + c.times.sys + c.times.irq + c.times.idle;
-    total += t;
-    busy += t - c.times.idle;
-  }
-  return { busy, total };
-}
-
-/** Host memory in use, percent: MemAvailable on Linux (page cache is not "used"). */
-function memoryUsedPercent(): number {
-  try {
-    const info = readFileSync('/proc/meminfo', 'utf8');
-    const total = Number(/MemTotal:\s+(\d+)/.exec(info)?.[1]);
-    const avail = Number(/MemAvailable:\s+(\d+)/.exec(info)?.[1]);
-    if (total > 0 && avail >= 0) return 100 * (1 - avail / total);
-  } catch {
-    /* not Linux */
-  }
-  const os = require('node:os') as typeof import('node:os');
-  return 100 * (1 - os.freemem() / os.totalmem());
+/** A built entry script; from src under ts-jest, the one in dist (npm test builds it first). */
+export function distEntry(rel: string): string {
+  const here = __filename.endsWith('.ts') ? resolve(__dirname, '..', '..', 'dist', 'master') : __dirname;
+  const p = join(here, '..', rel);
+  return existsSync(p) ? p : join(__dirname, '..', rel);
 }

@@ -48,6 +48,15 @@ export class ResqueKeys {
     return this.key('pause-all-workers');
   }
 
+  /**
+   * pyres-ts only: hash, field = worker id, value = the worker's PID-namespace identity
+   * (`pid:[<inode>]@<boot id>`, see worker/pidNamespace.ts). Written at registration, removed
+   * by the unregister script. A pruner judges a worker's pid only when this record equals its own.
+   */
+  get pidNamespaces(): string {
+    return this.key('pyres-ts:pidns');
+  }
+
   /** pyres-ts masters advertise here (set of `host:pid`). */
   get masters(): string {
     return this.key('pyres-ts:masters');

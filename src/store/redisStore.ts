@@ -221,22 +221,54 @@ export class RedisStore extends EventEmitter {
 
   // ---- registration ---------------------------------------------------------------------
 
-  async register(workerId: string, started: string): Promise<void> {
-    await this.exec(
-      this.redis.pipeline().sadd(this.keys.workers, workerId).set(this.keys.workerStarted(workerId), started),
-    );
+  /**
+   * Resque's register_worker (SADD workers, SET worker:<id>:started), plus pyres-ts's
+   * PID-namespace record when `pidNamespace` is known (see ResqueKeys.pidNamespaces).
+   */
+  async register(workerId: string, started: string, pidNamespace?: string | null): Promise<void> {
+    const p = this.redis.pipeline().sadd(this.keys.workers, workerId).set(this.keys.workerStarted(workerId), started);
+    if (pidNamespace) p.hset(this.keys.pidNamespaces, workerId, pidNamespace);
+    await this.exec(p);
   }
 
-  /** Re-registration after an outage: keeps an existing `started`. */
-  async ensureRegistered(workerId: string, started: string): Promise<void> {
-    await this.exec(
-      this.redis.pipeline().sadd(this.keys.workers, workerId).set(this.keys.workerStarted(workerId), started, 'NX'),
-    );
+  /** Re-registration after an outage or a wrongful prune: keeps an existing `started`. */
+  async ensureRegistered(workerId: string, started: string, pidNamespace?: string | null): Promise<void> {
+    const p = this.redis.pipeline().sadd(this.keys.workers, workerId).set(this.keys.workerStarted(workerId), started, 'NX');
+    if (pidNamespace) p.hset(this.keys.pidNamespaces, workerId, pidNamespace);
+    await this.exec(p);
+  }
+
+  /** Is `workerId` a member of `workers`? */
+  async isRegistered(workerId: string): Promise<boolean> {
+    return (await this.redis.sismember(this.keys.workers, workerId)) === 1;
+  }
+
+  /** The PID-namespace records of these workers (null where a worker has none). */
+  async pidNamespacesOf(ids: readonly string[]): Promise<Array<string | null>> {
+    if (ids.length === 0) return [];
+    return this.redis.hmget(this.keys.pidNamespaces, ...ids);
+  }
+
+  /** Sets worker:<id> only when it does not exist (restores a working-on record a prune removed). */
+  async restoreWorkingOn(workerId: string, value: string): Promise<boolean> {
+    return (await this.redis.set(this.keys.worker(workerId), value, 'NX')) === 'OK';
   }
 
   async heartbeat(workerId: string): Promise<void> {
     const now = await this.serverTime();
     await this.redis.hset(this.keys.heartbeats, workerId, formatHeartbeat(Math.floor(now)));
+  }
+
+  /**
+   * A heartbeat (as heartbeat()) and, in the same round trip, whether `workerId` is still a
+   * member of `workers` (a prune elsewhere may have removed it).
+   */
+  async heartbeatAndCheck(workerId: string): Promise<boolean> {
+    const now = await this.serverTime();
+    const [, member] = await this.exec(
+      this.redis.pipeline().hset(this.keys.heartbeats, workerId, formatHeartbeat(Math.floor(now))).sismember(this.keys.workers, workerId),
+    );
+    return Number(member) === 1;
   }
 
   async removeHeartbeat(workerId: string): Promise<void> {
@@ -245,11 +277,19 @@ export class RedisStore extends EventEmitter {
 
   /**
    * Resque's unregister. When `dirty` is given and worker:<id> still holds `dirty.expected`,
-   * the failure record is written first, in the same atomic step.
+   * the failure record is written first, in the same atomic step. With `dirty.requireHeld`,
+   * nothing at all happens (and false is returned) unless worker:<id> still holds it.
    */
   async unregister(
     workerId: string,
-    dirty?: { expected: string | Buffer; record: string | Buffer; policy?: DirtyExitPolicy; queue?: string; raw?: string | Buffer },
+    dirty?: {
+      expected: string | Buffer;
+      record: string | Buffer;
+      policy?: DirtyExitPolicy;
+      queue?: string;
+      raw?: string | Buffer;
+      requireHeld?: boolean;
+    },
   ): Promise<boolean> {
     const k = this.keys;
     const keys = [
@@ -261,6 +301,7 @@ export class RedisStore extends EventEmitter {
       k.stat('failed', workerId),
       k.failed,
       k.queue(dirty?.queue ?? ''),
+      k.pidNamespaces,
     ];
     const wrote = await this.redis.pyresUnregister(
       keys.length,
@@ -270,6 +311,7 @@ export class RedisStore extends EventEmitter {
       dirty?.record ?? '',
       dirty?.policy === 'requeue' && dirty.queue ? 'requeue' : 'fail',
       dirty?.raw ?? '',
+      dirty?.requireHeld ? '1' : '0',
     );
     return Number(wrote) === 1;
   }

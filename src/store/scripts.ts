@@ -134,13 +134,16 @@ return idle('empty')
  * unregister. Resque's unregister_worker, with the dirty-exit record for a job still held.
  * KEYS[1] workers  KEYS[2] worker:<id>  KEYS[3] worker:<id>:started  KEYS[4] workers:heartbeat
  * KEYS[5] stat:processed:<id>  KEYS[6] stat:failed:<id>  KEYS[7] failed  KEYS[8] the job's queue
+ * KEYS[9] pyres-ts:pidns (hash; pyres-ts only: the worker's PID-namespace record, field = id)
  * ARGV[1] worker id  ARGV[2] the worker:<id> value the record was built from ('' = none)
- * ARGV[3] the failure record, ARGV[4] 'fail' or 'requeue', ARGV[5] the raw payload (requeue).
+ * ARGV[3] the failure record, ARGV[4] 'fail' or 'requeue', ARGV[5] the raw payload (requeue),
+ * ARGV[6] '1': act only if worker:<id> still holds ARGV[2] (else change nothing, return -1).
  * Acts only when worker:<id> still equals ARGV[2]: 'fail' RPUSHes the failure record,
  * 'requeue' LPUSHes the payload back to the head of its queue. Returns 1 when it acted.
  */
 export const UNREGISTER = `
 local wrote = 0
+if ARGV[6] == '1' and (ARGV[2] == '' or redis.call('GET', KEYS[2]) ~= ARGV[2]) then return -1 end
 if ARGV[2] ~= '' and redis.call('GET', KEYS[2]) == ARGV[2] then
   if ARGV[4] == 'requeue' then
     redis.call('LPUSH', KEYS[8], ARGV[5])
@@ -155,6 +158,7 @@ redis.call('DEL', KEYS[3])
 redis.call('HDEL', KEYS[4], ARGV[1])
 redis.call('DEL', KEYS[5])
 redis.call('DEL', KEYS[6])
+redis.call('HDEL', KEYS[9], ARGV[1])
 return wrote
 `;
 

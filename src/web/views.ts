@@ -301,7 +301,7 @@ ${m.paused ? actionButton(ctx, '/masters/command', 'Resume', { ...fields, cmd: '
 <table class="groups">
 <thead><tr><th>Queues</th><th class="num">Running</th><th class="num">Desired</th><th>Autoscale range</th><th>Scale to</th></tr></thead>
 <tbody>${groups.map(
-    g => html`<tr><td><code>${g.queues}</code></td><td class="num">${g.running}</td><td class="num">${g.desired}</td><td>${g.min !== null && g.max !== null ? `${g.min}..${g.max}` : html`<span class="muted">fixed</span>`}</td><td>
+    g => html`${g.lastCrash && typeof g.lastCrash.reason === 'string' ? html`<tr class="crash"><td colspan="5"><span class="badge down">crash loop</span> <code>${g.queues}</code>: ${String(g.lastCrash.count)} in a row, last ${time(g.lastCrash.at, g.lastCrash.at)}: ${g.lastCrash.reason}</td></tr>` : ''}<tr><td><code>${g.queues}</code></td><td class="num">${g.running}</td><td class="num">${g.desired}</td><td>${g.min !== null && g.max !== null ? `${g.min}..${g.max}` : html`<span class="muted">fixed</span>`}</td><td>
 <form method="post" action="/masters/command" class="inline scale">${csrfField(ctx)}<input type="hidden" name="server" value="${String(server.id)}"><input type="hidden" name="master" value="${m.id}"><input type="hidden" name="cmd" value="scale"><input type="hidden" name="queues" value="${g.queues}"><input type="number" name="count" min="0" max="1000" value="${String(g.desired)}" aria-label="workers for ${g.queues}"><button type="submit">Scale</button></form>
 </td></tr>`,
   )}</tbody></table>

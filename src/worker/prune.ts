@@ -5,11 +5,12 @@ import { decodeWorkingOn, embeddedPayloadBytes, embedPayload, failureAround } fr
 import { formatFailedAt, parseResqueTime } from '../protocol/time';
 import { parseWorkerId } from '../protocol/workerId';
 import type { DirtyExitPolicy, RedisStore } from '../store/redisStore';
+import { ownPidNamespace } from './pidNamespace';
 
 export interface PruneOptions {
   /** The pruner's own worker id (never pruned); also the prune lock's value. */
   selfId: string;
-  /** Same-host workers whose pid is gone are pruned. */
+  /** Same-host workers whose pid is gone are pruned (see `pidNamespace`). */
   hostname: string;
   /** A heartbeat older than this many seconds marks a worker dead. @defaultValue 300 */
   pruneInterval?: number;
@@ -17,20 +18,46 @@ export interface PruneOptions {
   useLock?: boolean;
   /** A pruned worker's job: a failure record ('fail', Resque's way) or back to its queue. @defaultValue 'fail' */
   onDirtyExit?: DirtyExitPolicy;
+  /**
+   * The pruner's own queue list (raw entries, as in its worker id). Ruby 3.0's guard: the pid
+   * rule skips a worker whose queue list, as a set, differs from this one, unless it holds '*'.
+   * Undefined (an operator's `workers prune`): no queue guard.
+   */
+  queues?: readonly string[];
+  /**
+   * The pruner's PID-namespace identity (worker/pidNamespace.ts). The pid rule applies only to
+   * workers whose recorded identity equals it: a worker with no record (Ruby, Pyres,
+   * node-resque, older pyres-ts) or another namespace's record is pruned by heartbeat expiry
+   * only. null: the pid rule never applies. @defaultValue this process's, read from /proc
+   */
+  pidNamespace?: string | null;
   logger: Logger;
 }
 
 /**
  * Resque's prune_dead_workers: workers whose heartbeat is older than pruneInterval by Redis
- * time, and same-host workers whose pid is not alive. A pruned worker that held a job gets a
- * failure record as Ruby writes it (`Resque::PruneDeadWorkerDirtyExit` / `Resque::DirtyExit`).
- * A live process is never pruned. Returns the pruned ids.
+ * time, and same-host workers whose pid is not alive, provided that (Ruby 3.0) their queue
+ * set is the pruner's own and (pyres-ts) their pid is provably in the pruner's PID namespace.
+ * A pruned worker that held a job gets a failure record as Ruby writes it
+ * (`Resque::PruneDeadWorkerDirtyExit` / `Resque::DirtyExit`). Returns the pruned ids.
  */
 export async function pruneDeadWorkers(store: RedisStore, o: PruneOptions): Promise<string[]> {
   if ((o.useLock ?? true) && !(await store.acquirePruneLock(o.selfId))) return [];
   const [all, beats, now] = await Promise.all([store.listWorkers(), store.allHeartbeats(), store.serverTime()]);
   const pruned: string[] = [];
   const members = new Set(all);
+  const ownNs = o.pidNamespace === undefined ? ownPidNamespace() : o.pidNamespace;
+  const ownQueues = o.queues ? new Set(o.queues) : null;
+  let nsRecords: Map<string, string | null> | null = null;
+  const nsOf = async (wid: string): Promise<string | null> => {
+    if (!nsRecords) {
+      // Read once, for the candidates of the pid rule only (same host, registered).
+      const ids = all.filter(id => parseWorkerId(id)?.host === o.hostname);
+      const recs = await store.pidNamespacesOf(ids);
+      nsRecords = new Map(ids.map((id, i) => [id, recs[i] ?? null]));
+    }
+    return nsRecords.get(wid) ?? null;
+  };
   // The heartbeat rule covers every heartbeat field, registered or not (as Ruby's prune does).
   for (const wid of [...all, ...Object.keys(beats).filter(id => !members.has(id)).sort()]) {
     if (wid === o.selfId) continue;
@@ -45,11 +72,36 @@ export async function pruneDeadWorkers(store: RedisStore, o: PruneOptions): Prom
       }
     }
     const parts = parseWorkerId(wid);
-    if (!members.has(wid) || !parts || parts.host !== o.hostname || pidAlive(parts.pid)) continue;
+    if (!members.has(wid) || !parts || parts.host !== o.hostname) continue;
+    if (ownQueues && !ownQueues.has('*') && !sameSet(ownQueues, parts.queues)) {
+      o.logger.debug(`prune: skipping ${wid}: its queues are not ours (${[...ownQueues].join(',')}), as Ruby 3.0 does`);
+      continue;
+    }
+    if (ownNs === null) {
+      o.logger.debug(`prune: skipping the pid check of ${wid}: this process's PID namespace is unknown (no /proc)`);
+      continue;
+    }
+    const ns = await nsOf(wid);
+    if (ns === null) {
+      o.logger.debug(`prune: skipping the pid check of ${wid}: it recorded no PID namespace (not pyres-ts, or older); only an expired heartbeat prunes it`);
+      continue;
+    }
+    if (ns !== ownNs) {
+      o.logger.debug(`prune: skipping the pid check of ${wid}: it runs in another PID namespace (${ns}, ours ${ownNs})`);
+      continue;
+    }
+    if (pidAlive(parts.pid)) continue;
     await pruneOne(store, o, wid, 'Resque::DirtyExit', () => 'Job still being processed');
     pruned.push(wid);
   }
   return pruned;
+}
+
+function sameSet(a: ReadonlySet<string>, b: readonly string[]): boolean {
+  const bs = new Set(b);
+  if (bs.size !== a.size) return false;
+  for (const x of bs) if (!a.has(x)) return false;
+  return true;
 }
 
 async function pruneOne(store: RedisStore, o: PruneOptions, wid: string, exception: string, message: (cls: string) => string): Promise<void> {
@@ -62,7 +114,9 @@ async function pruneOne(store: RedisStore, o: PruneOptions, wid: string, excepti
 /**
  * Unregisters a worker that is gone. If `worker:<id>` still holds a job, a failure record
  * (`exception`, `message(className)`, empty backtrace, worker = the dead id) is written in
- * the same atomic step. Returns the job's class name, or null when it held none.
+ * the same atomic step. Returns the job's class name, or null when it held none. With
+ * `requireHeld`, nothing happens at all (null) unless `worker:<id>` still holds the job read
+ * here: a job that ended meanwhile is neither recorded nor unregistered from under its worker.
  */
 export async function unregisterDeadWorker(
   store: RedisStore,
@@ -70,11 +124,13 @@ export async function unregisterDeadWorker(
   exception: string,
   message: (cls: string) => string,
   policy: DirtyExitPolicy = 'fail',
+  opts: { requireHeld?: boolean } = {},
 ): Promise<string | null> {
   // Read as bytes and rebuild the record around the payload's own bytes: a payload that is
   // not valid UTF-8 must neither be mangled nor (because the compare-and-act in the script
   // would then never match) silently dropped with the worker's registration.
   const buf = await store.getWorkingOnBuffer(wid);
+  if (opts.requireHeld && !buf) return null;
   let dirty: Parameters<RedisStore['unregister']>[1];
   let cls = '';
   if (buf) {
@@ -100,6 +156,7 @@ export async function unregisterDeadWorker(
       queue: w?.queue ?? '',
       raw: original,
       record: Buffer.concat([Buffer.from(before), embedded, Buffer.from(after)]),
+      requireHeld: opts.requireHeld ?? false,
     };
   }
   const wrote = await store.unregister(wid, dirty);

@@ -12,8 +12,12 @@ import { formatWorkerId } from '../protocol/workerId';
 import type { ConnectionOptions } from '../store/connection';
 import { type DirtyExitPolicy, type FinishSpec, RedisStore, type ReserveResult } from '../store/redisStore';
 import { backoffDelay, sleep } from './backoff';
+import { Liveness, type LivenessStateName, type SupervisedBy } from './liveness';
+import { ownPidNamespace } from './pidNamespace';
 import { pruneDeadWorkers } from './prune';
+import { parseWorkerId } from '../protocol/workerId';
 export { pidAlive } from './prune';
+export type { SupervisedBy } from './liveness';
 
 export interface WorkerOptions {
   /** Queues in priority order: `p10,p9`, `*`, globs (`p*`), `!skip`. */
@@ -35,10 +39,26 @@ export interface WorkerOptions {
   drain?: boolean;
   /** Seconds a job gets after TERM/INT/USR1 before it is recorded as a dirty exit. @defaultValue 4 */
   termTimeout?: number;
-  /** Seconds between heartbeats. @defaultValue 60 */
+  /** Seconds between heartbeats (Ruby's Resque.heartbeat_interval). @defaultValue 60 */
   heartbeatInterval?: number;
-  /** A heartbeat older than this many seconds marks a worker dead. @defaultValue 300 */
+  /**
+   * A heartbeat older than this many seconds marks a worker dead when this worker prunes
+   * (Ruby's Resque.prune_interval); must be greater than heartbeatInterval. @defaultValue 300
+   */
   pruneInterval?: number;
+  /**
+   * Heartbeats, the re-registration check and the master watch run in a worker_threads thread
+   * with its own Redis connection, so a job that blocks the event loop never stops them.
+   * false: on the main thread (a timer on the job's event loop). @defaultValue true
+   */
+  livenessThread?: boolean;
+  /**
+   * A master's child: when the master is gone (process.ppid is no longer masterPid), a job still
+   * running past its timeout + timeoutGrace (with a jobTimeout; a job's own `timeout` wins), or
+   * else termTimeout seconds after the master went away, is recorded as a failure
+   * (JobTimeoutError, or Resque::DirtyExit under onDirtyExit) and this process SIGKILLs itself.
+   */
+  supervisedBy?: SupervisedBy;
   /** Prune dead workers at start. @defaultValue true */
   prune?: boolean;
   /**
@@ -57,6 +77,8 @@ export interface WorkerOptions {
 export type WorkerState = 'new' | 'starting' | 'idle' | 'working' | 'paused' | 'stopping' | 'stopped';
 
 export interface JobEvent {
+  /** The job's number in this worker (1, 2, ...); names the job for abortCurrentJob. */
+  seq: number;
   queue: string;
   className: string;
   raw: string;
@@ -69,8 +91,9 @@ export interface JobEvent {
  * record, runs them in this process, records outcomes exactly as Ruby Resque does, heartbeats,
  * prunes dead workers, and unregisters on every stop path. Installs no signal handlers.
  *
- * Events: 'status' (text for a process title), 'job', 'success', 'failure' (JobEvent & {exception}),
- * 'notice' (a log-worthy message), 'error' (Error), 'stopped'.
+ * Events: 'status' (text for a process title), 'job', 'success', 'failure' (JobEvent & {exception, error}),
+ * 'notice' (a log-worthy message: re-registered after a prune, the liveness thread fell back),
+ * 'error' (Error), 'stopped'.
  */
 export class Worker extends EventEmitter {
   readonly id: string;
@@ -80,7 +103,14 @@ export class Worker extends EventEmitter {
   readonly store: RedisStore;
   state: WorkerState = 'new';
 
-  private readonly o: Required<Omit<WorkerOptions, 'connection' | 'namespace' | 'logger' | 'hostname' | 'pid' | 'queues' | 'jobs'>>;
+  private readonly o: Required<Omit<WorkerOptions, 'connection' | 'namespace' | 'logger' | 'hostname' | 'pid' | 'queues' | 'jobs' | 'supervisedBy'>>;
+  private readonly supervisedBy: SupervisedBy | null;
+  private readonly connection: ConnectionOptions;
+  private readonly namespace: string;
+  /** This process's PID-namespace identity, recorded at registration (null: unknown, or a custom pid). */
+  private readonly pidNamespace: string | null;
+  private liveness: Liveness | null = null;
+  private jobSeq = 0;
   private readonly jobs: JobRegistry;
   private readonly log: Logger;
   private readonly queueArgs: string[];
@@ -90,17 +120,20 @@ export class Worker extends EventEmitter {
   private stopping: 'graceful' | 'abort' | null = null;
   private wake = new AbortController();
   private current: {
+    seq: number;
     queue: string;
+    runAt: string;
     raw: string;
     className: string;
     since: Date;
     /** Created on first use: most jobs never look at their signal nor get aborted. */
     ctrl: AbortController | null;
     aborted: boolean;
+    /** Set by abortCurrentJob's failAs: the job's end is its own failure, never a dirty exit. */
+    failAs: { exception: string; message: string } | null;
     abandon: (reason: string) => void;
     abortTimer?: NodeJS.Timeout;
   } | null = null;
-  private heartbeatTimer: NodeJS.Timeout | null = null;
   /** Which changed keys wake an idle blocking worker (null: any queue, for patterns). */
   private readonly relevantKey: ((key: string) => boolean) | null;
   private statusTimer: NodeJS.Timeout | null = null;
@@ -128,7 +161,15 @@ export class Worker extends EventEmitter {
       pruneInterval: positive('pruneInterval', opts.pruneInterval ?? 300),
       prune: opts.prune ?? true,
       onDirtyExit: opts.onDirtyExit ?? 'fail',
+      livenessThread: opts.livenessThread ?? true,
     };
+    if (this.o.heartbeatInterval * 1000 > MAX_TIMER_MS) throw new ConfigError(`heartbeatInterval must be at most ${MAX_TIMER_MS / 1000} seconds, got ${this.o.heartbeatInterval}`);
+    if (this.o.pruneInterval <= this.o.heartbeatInterval) {
+      throw new ConfigError(
+        `pruneInterval (${this.o.pruneInterval}s) must be greater than heartbeatInterval (${this.o.heartbeatInterval}s): a live worker would be pruned between two heartbeats`,
+      );
+    }
+    this.supervisedBy = opts.supervisedBy ? validSupervisedBy(opts.supervisedBy) : null;
     if (this.o.onDirtyExit !== 'fail' && this.o.onDirtyExit !== 'requeue') {
       throw new ConfigError(`onDirtyExit must be 'fail' or 'requeue', got ${JSON.stringify(this.o.onDirtyExit)}`);
     }
@@ -141,6 +182,9 @@ export class Worker extends EventEmitter {
           ),
         ]
       : ['0', ...this.queueSpecs.map(s => s.pattern)];
+    this.connection = opts.connection ?? {};
+    this.namespace = opts.namespace ?? 'resque';
+    this.pidNamespace = this.pid === process.pid ? ownPidNamespace() : null;
     const nsKeys = new ResqueKeys(opts.namespace ?? 'resque');
     const watched = new Set(this.queueSpecs.map(q => nsKeys.queue(q.pattern)));
     this.relevantKey = hasPatterns(this.queueSpecs) ? null : (k: string) => watched.has(k);
@@ -154,7 +198,7 @@ export class Worker extends EventEmitter {
     this.store.on('reconnected', () => {
       this.log.info('Redis connection back; re-registering');
       void this.store
-        .ensureRegistered(this.id, this.started)
+        .ensureRegistered(this.id, this.started, this.pidNamespace)
         .then(() => this.store.heartbeat(this.id))
         .catch(e => this.log.warn(`re-register failed: ${coerceError(e).message}`));
     });
@@ -220,12 +264,11 @@ export class Worker extends EventEmitter {
     }
     await this.store.removeHeartbeat(this.id);
     if (this.o.prune) await this.pruneDeadWorkers().catch(e => this.log.warn(`pruning failed: ${coerceError(e).message}`));
-    await this.store.heartbeat(this.id);
-    await this.store.register(this.id, this.started);
+    // The first heartbeat is written before registering, as Ruby does (its prune leaves alone
+    // a registered worker that never sent one: another client library).
+    await this.startLiveness();
+    await this.store.register(this.id, this.started, this.pidNamespace);
     this.processed = await this.store.stat('processed', this.id);
-    this.heartbeatTimer = setInterval(() => {
-      this.store.heartbeat(this.id).catch(e => this.log.warn(`heartbeat failed: ${coerceError(e).message}`));
-    }, this.o.heartbeatInterval * 1000);
     this.log.info(`registered; ${this.o.nonblockingPop ? 'polling with LPOP' : 'waiting on queue changes'}; jobs: ${this.jobs.names().join(', ') || '(none)'}`);
     this.setState(this.pausedLocal ? 'paused' : 'idle');
     this.runPromise = this.loop().then(
@@ -274,8 +317,33 @@ export class Worker extends EventEmitter {
    * `abandon` is false, a job still running after termTimeout is recorded as a dirty exit and
    * abandoned; a master passes false because it kills the child itself.
    */
-  abortCurrentJob(reason = 'SIGUSR1', opts: { abandon?: boolean } = {}): boolean {
+  /**
+   * `seq`: act only if the current job is that one (else return false, do nothing): an abort
+   * decided for one job never hits the next. `failAs`: the job's end is its own failure
+   * (e.g. a timeout): a job that then throws is recorded with this exception and message
+   * (counted in stat:failed), never as a dirty exit and never requeued.
+   */
+  abortCurrentJob(
+    reason = 'SIGUSR1',
+    opts: { abandon?: boolean; seq?: number; failAs?: { exception: string; message: string } } = {},
+  ): boolean {
+    const cur = this.current;
+    if (!cur) return false;
+    if (opts.seq !== undefined && opts.seq !== cur.seq) {
+      this.log.debug(`not aborting job #${cur.seq}: the abort (${reason}) was meant for job #${opts.seq}`);
+      return false;
+    }
+    if (opts.failAs && !cur.failAs) {
+      cur.failAs = { exception: String(opts.failAs.exception), message: String(opts.failAs.message) };
+      // Already aborted (e.g. USR1 first): the job's end is now its own failure.
+      if (cur.aborted) return true;
+    }
     return this.abortCurrent(reason, false, opts.abandon ?? true);
+  }
+
+  /** The current job's number (JobEvent.seq), or null when idle. */
+  get currentJobSeq(): number | null {
+    return this.current?.seq ?? null;
   }
 
   /** USR2: reserve nothing new until resume(). The current job goes on. */
@@ -304,7 +372,7 @@ export class Worker extends EventEmitter {
     cur.aborted = true;
     this.log.info(`aborting ${cur.className} (${reason})${abandon ? `; it has ${this.o.termTimeout}s to finish` : ''}`);
     cur.ctrl ??= new AbortController();
-    cur.ctrl.abort(new DirtyExitError(`Job aborted by ${reason}`));
+    cur.ctrl.abort(cur.failAs ? Object.assign(new Error(cur.failAs.message), { name: cur.failAs.exception }) : new DirtyExitError(`Job aborted by ${reason}`));
     if (!abandon) return true;
     cur.abortTimer = setTimeout(
       () => cur.abandon(`Job aborted by ${reason} was still running after ${this.o.termTimeout}s; ${stopping ? 'worker exited' : 'abandoned'}`),
@@ -403,6 +471,7 @@ export class Worker extends EventEmitter {
 
   /** Runs one reserved job and returns how to record it. Never throws. */
   private async runJob(r: Extract<ReserveResult, { status: 'job' | 'held' }>, runAt: string): Promise<Omit<FinishSpec, 'expectedProcessed'>> {
+    const seq = ++this.jobSeq;
     let queue: string;
     let raw: string;
     if (r.status === 'held') {
@@ -425,7 +494,7 @@ export class Worker extends EventEmitter {
         // rewrite worker:<id> as valid JSON (the payload as a string) before anything reads it.
         await this.store.replaceWorkingOn(this.id, encodeWorkingOn(queue, runAt, raw)).catch(() => undefined);
       }
-      return this.failureOutcome(queue, raw, className, coerceError(e));
+      return this.failureOutcome(seq, queue, raw, className, coerceError(e));
     }
     let resolved: ResolvedJob | null = null;
     let resolveError: Error | null = null;
@@ -436,10 +505,11 @@ export class Worker extends EventEmitter {
     }
     let abandon: (reason: string) => void = () => undefined;
     const abandoned = new Promise<{ abandoned: string }>(res => (abandon = reason => res({ abandoned: reason })));
-    const cur: NonNullable<Worker['current']> = { queue, raw, className, since: new Date(), ctrl: null, aborted: false, abandon };
+    const cur: NonNullable<Worker['current']> = { seq, queue, runAt, raw, className, since: new Date(), ctrl: null, aborted: false, failAs: null, abandon };
     this.current = cur;
+    this.liveness?.jobStarted(seq, cur.since.getTime(), resolved?.timeout ?? null);
     this.setState('working');
-    this.emitSafe('job', { queue, className, raw, timeout: resolved?.timeout ?? null });
+    this.emitSafe('job', { seq, queue, className, raw, timeout: resolved?.timeout ?? null });
     const ctx: JobContext = {
       queue,
       workerId: this.id,
@@ -461,22 +531,24 @@ export class Worker extends EventEmitter {
       const result = await Promise.race([run, abandoned]);
       if ('abandoned' in result) {
         this.log.warn(`${className}: ${result.abandoned}`);
-        return this.dirtyOutcome(queue, raw, className, result.abandoned);
+        if (cur.failAs) return this.failAsOutcome(seq, queue, raw, className, cur.failAs.exception, `${cur.failAs.message}; ${result.abandoned}`);
+        return this.dirtyOutcome(seq, queue, raw, className, result.abandoned);
       }
       if ('error' in result) {
+        if (cur.aborted && cur.failAs) return this.failAsOutcome(seq, queue, raw, className, cur.failAs.exception, cur.failAs.message);
         if (cur.aborted && cur.ctrl) {
           const why: unknown = cur.ctrl.signal.reason;
           const reason = why instanceof Error ? why.message : 'Job aborted';
           const same = result.error === why || result.error.message === reason;
-          return this.dirtyOutcome(queue, raw, className, same ? reason : `${reason}: ${result.error.message}`);
+          return this.dirtyOutcome(seq, queue, raw, className, same ? reason : `${reason}: ${result.error.message}`);
         }
-        return this.failureOutcome(queue, raw, className, result.error);
+        return this.failureOutcome(seq, queue, raw, className, result.error);
       }
       this.log.debug(`done: ${className} from ${queue}`);
-      this.emitSafe('success', { queue, className, raw });
+      this.emitSafe('success', { seq, queue, className, raw });
       return { mode: 'success' };
     } catch (e) {
-      return this.failureOutcome(queue, raw, className, coerceError(e));
+      return this.failureOutcome(seq, queue, raw, className, coerceError(e));
     } finally {
       if (this.current?.abortTimer) clearTimeout(this.current.abortTimer);
       this.current = null;
@@ -485,22 +557,32 @@ export class Worker extends EventEmitter {
   }
 
   /** Never throws, whatever the job threw (a throwing `stack` getter, a non-string message...). */
-  private failureOutcome(queue: string, raw: string, className: string, err: Error): Omit<FinishSpec, 'expectedProcessed'> {
+  private failureOutcome(seq: number, queue: string, raw: string, className: string, err: Error): Omit<FinishSpec, 'expectedProcessed'> {
     const badInput = err instanceof PayloadDecodeError || err instanceof UnknownJobClassError;
     const exception = safe(() => exceptionNameOf(err), 'Error');
     const message = safe(() => String(err.message), '(the error has no readable message)');
     const backtrace = badInput ? [] : safe(() => backtraceOf(err, REGISTRY_FILE), []);
     const shortName = className.length > 200 ? `${className.slice(0, 200)}...` : className;
     this.log[badInput ? 'warn' : 'info'](`failed: ${shortName} from ${queue}: ${exception}: ${message.slice(0, 500)}`);
-    this.emitSafe('failure', { queue, className, raw, exception, error: message });
+    this.emitSafe('failure', { seq, queue, className, raw, exception, error: message });
     return {
       mode: 'failure',
       failureRecord: encodeFailure({ failedAt: formatFailedAt(new Date()), rawPayload: raw, exception, error: message, backtrace, worker: this.id, queue }),
     };
   }
 
-  private dirtyOutcome(queue: string, raw: string, className: string, message: string): Omit<FinishSpec, 'expectedProcessed'> {
-    this.emitSafe('failure', { queue, className, raw, exception: 'Resque::DirtyExit', error: message });
+  /** A job aborted with failAs (a timeout, a memory limit): an ordinary failure, whatever onDirtyExit says. */
+  private failAsOutcome(seq: number, queue: string, raw: string, className: string, exception: string, message: string): Omit<FinishSpec, 'expectedProcessed'> {
+    this.log.warn(`failed: ${className} from ${queue}: ${exception}: ${message}`);
+    this.emitSafe('failure', { seq, queue, className, raw, exception, error: message });
+    return {
+      mode: 'failure',
+      failureRecord: encodeFailure({ failedAt: formatFailedAt(new Date()), rawPayload: raw, exception, error: message, backtrace: [], worker: this.id, queue }),
+    };
+  }
+
+  private dirtyOutcome(seq: number, queue: string, raw: string, className: string, message: string): Omit<FinishSpec, 'expectedProcessed'> {
+    this.emitSafe('failure', { seq, queue, className, raw, exception: 'Resque::DirtyExit', error: message });
     if (this.o.onDirtyExit === 'requeue') {
       this.log.warn(`${className}: ${message}; put back at the head of ${queue} (--on-dirty-exit requeue)`);
       return { mode: 'requeue', requeue: { queue, raw } };
@@ -521,8 +603,10 @@ export class Worker extends EventEmitter {
 
   private async finishStop(): Promise<void> {
     this.setState('stopping');
-    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-    this.heartbeatTimer = null;
+    // The liveness loop ends (bounded, ~1 s) before the unregister: no heartbeat or
+    // re-registration may land after it.
+    await this.liveness?.stop().catch(() => undefined);
+    this.liveness = null;
     try {
       await this.store.unregister(this.id);
       this.log.info('unregistered');
@@ -545,8 +629,48 @@ export class Worker extends EventEmitter {
       hostname: this.hostname,
       pruneInterval: this.o.pruneInterval,
       onDirtyExit: this.o.onDirtyExit,
+      queues: parseWorkerId(this.id)?.queues ?? [],
+      pidNamespace: this.pidNamespace,
       logger: this.log,
     });
+  }
+
+  /** Starts the liveness loop (its thread, or this thread) and resolves after its first heartbeat. */
+  private async startLiveness(): Promise<void> {
+    const l = new Liveness({
+      useThread: this.o.livenessThread,
+      store: this.store,
+      logger: this.log,
+      workerId: this.id,
+      started: this.started,
+      pidNamespace: this.pidNamespace,
+      heartbeatInterval: this.o.heartbeatInterval,
+      supervisedBy: this.supervisedBy,
+      onDirtyExit: this.o.onDirtyExit,
+      connection: this.connection,
+      namespace: this.namespace,
+      connectionName: `pyres-ts:worker:${this.pid}:liveness`,
+    });
+    l.setState('starting');
+    l.on('notice', (m: string) => this.emitSafe('notice', m));
+    l.on('reregistered', (e: { seq: number; state: number; msg: string }) => {
+      this.log.warn(e.msg);
+      this.emitSafe('notice', e.msg);
+      const cur = this.current;
+      // The prune deleted worker:<id> too: put the running job's record back, so that its end is
+      // recorded and resque-web shows it.
+      if (cur) {
+        void this.store
+          .restoreWorkingOn(this.id, encodeWorkingOn(cur.queue, cur.runAt, cur.raw))
+          .catch(err => this.log.warn(`restoring worker:${this.id} failed: ${coerceError(err).message}`));
+      }
+    });
+    l.on('abort', (e: { seq: number; reason: string; failAs: { exception: string; message: string } }) => {
+      this.abortCurrentJob(e.reason, { abandon: false, seq: e.seq, failAs: e.failAs });
+    });
+    this.liveness = l;
+    await l.start();
+    this.log.debug(`heartbeat every ${this.o.heartbeatInterval}s ${l.mode === 'thread' ? 'from the liveness thread' : 'from the main thread'}`);
   }
 
   /**
@@ -554,6 +678,7 @@ export class Worker extends EventEmitter {
    * worker would otherwise rename its process twice per job. Other states are told at once.
    */
   private setState(s: WorkerState): void {
+    if (s !== 'working') this.liveness?.setState(LIVENESS_STATE[s]);
     if (this.state === s && s !== 'working') return;
     this.state = s;
     if (s === 'working' || s === 'idle') {
@@ -588,6 +713,30 @@ function safe<T>(f: () => T, fallback: T): T {
 
 /** Frames from here on are pyres-ts's, not the job's. */
 const REGISTRY_FILE = require.resolve('../jobs/registry');
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const LIVENESS_STATE: Record<WorkerState, LivenessStateName> = {
+  new: 'starting',
+  starting: 'starting',
+  idle: 'idle',
+  paused: 'idle',
+  working: 'working',
+  stopping: 'stopping',
+  stopped: 'stopping',
+};
+
+function validSupervisedBy(s: SupervisedBy): SupervisedBy {
+  if (typeof s !== 'object' || s === null) throw new ConfigError('supervisedBy must be an object');
+  if (!Number.isInteger(s.masterPid) || s.masterPid <= 0) throw new ConfigError(`supervisedBy.masterPid must be a pid, got ${String(s.masterPid)}`);
+  const jobTimeout = s.jobTimeout === null || s.jobTimeout === undefined ? null : positive('supervisedBy.jobTimeout', s.jobTimeout);
+  return {
+    masterPid: s.masterPid,
+    jobTimeout,
+    timeoutGrace: nonNegative('supervisedBy.timeoutGrace', s.timeoutGrace),
+    termTimeout: nonNegative('supervisedBy.termTimeout', s.termTimeout),
+  };
+}
 
 function positive(name: string, v: number): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new ConfigError(`${name} must be a number greater than 0, got ${String(v)}`);

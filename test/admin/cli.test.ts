@@ -2,6 +2,7 @@
  * `pyres-ts queues`, `workers list|prune`, `failed list|retry|remove|clear|retry-all|
  * clear-retried`, through the same yargs wiring main.ts uses, against two real redis-servers.
  */
+import { readPidNamespace } from '../../src/worker/pidNamespace';
 import * as net from 'node:net';
 import { hostname } from 'node:os';
 import yargs from 'yargs';
@@ -129,10 +130,14 @@ describe('workers', () => {
     expect(j.workers[0]).toMatchObject({ host: 'vm', pid: 9413, queues: ['p9'], processed: 7, failed: 2, job: { queue: 'p9', className: 'MixedJob', runAt: '2026-11-22T22:13:31Z' } });
   });
 
-  it('prune: dead heartbeats anywhere and dead pids on this host, their jobs recorded as Ruby does', async () => {
+  it('prune: dead heartbeats anywhere and dead pids on this host (recorded in our PID namespace), their jobs recorded as Ruby does', async () => {
     const r0 = client(a.url);
     const gone = `${hostname()}:999999:p10`;
     await r0.sadd('resque:workers', gone);
+    // The pid rule applies only to a worker that recorded this PID namespace (pyres-ts does at registration).
+    await r0.hset('resque:pyres-ts:pidns', gone, readPidNamespace()!);
+    // Same host, dead pid, but no namespace record (a Ruby worker, or one in a container): left to its heartbeat.
+    await r0.sadd('resque:workers', `${hostname()}:999998:p10`);
     await r0.set(`resque:worker:${gone}`, '{"queue":"p10","run_at":"2026-11-22T22:13:31Z","payload":{"class":"LostJob","args":[1.0]}}');
     await r0.hset('resque:workers:heartbeat', 'vm:9414:p8,p7', '2020-01-01T00:00:00+00:00');
     // A live worker on another host (fresh heartbeat) is left alone; the seed's vm:9413 may be
@@ -145,7 +150,7 @@ describe('workers', () => {
     const r = await cli('workers', 'prune', '--redis', a.url);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/pruned 2 dead workers: /);
-    expect((await r0.smembers('resque:workers')).sort()).toEqual(['elsewhere-host:9413:p9']);
+    expect((await r0.smembers('resque:workers')).sort()).toEqual(['elsewhere-host:9413:p9', `${hostname()}:999998:p10`].sort());
     const last = await r0.lindex('resque:failed', -1);
     expect(last).toMatch(/^\{"failed_at":"[^"]+ UTC","payload":\{"class":"LostJob","args":\[1\.0\]\},"exception":"Resque::DirtyExit","error":"Job still being processed","backtrace":\[\],"worker":"[^"]+:999999:p10","queue":"p10"\}$/);
     const again = await cli('workers', 'prune', '--redis', a.url, '--json');

@@ -7,7 +7,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Redis from 'ioredis';
-import { Client, createLogger, JobRegistry, type Logger, ResqueKeys, silentLogger, Worker, type WorkerOptions } from '../../src';
+// Straight from the modules (not the package index), so these helpers load whatever else the index re-exports.
+import { JobRegistry } from '../../src/jobs/registry';
+import { createLogger, type Logger, silentLogger } from '../../src/logging/logger';
+import { Client } from '../../src/producer/client';
+import { ResqueKeys } from '../../src/protocol/keys';
+import { Worker, type WorkerOptions } from '../../src/worker/worker';
 
 /** The hostname in every worker id the tests create. */
 export const HOST = 'itest';

@@ -29,13 +29,13 @@ afterEach(async () => {
   await res.closeAll();
 });
 
-/** The worker's own connections, by the names the store gives them. */
+/** The worker's own connections (main and wake; not the liveness thread's), by the names the store gives them. */
 async function workerConnections(rr: Redis, w: Worker): Promise<string[]> {
   const list = (await rr.client('LIST')) as string;
   return list
     .split('\n')
     .map(l => / name=(\S*)/.exec(l)?.[1] ?? '')
-    .filter(n => n.startsWith(`pyres-ts:worker:${w.pid}`));
+    .filter(n => n.startsWith(`pyres-ts:worker:${w.pid}`) && !n.endsWith(':liveness'));
 }
 
 async function registration(rr: Redis, id: string): Promise<{ member: number; started: boolean; heartbeat: boolean }> {

@@ -54,7 +54,7 @@ describe('pyres-ts ctl', () => {
     const info = await statusJson(m.pid);
     expect(info.id).toBe(id);
     expect(info.pid).toBe(m.pid);
-    expect(info.groups).toEqual([{ queues: 'p10,p9', desired: 4, min: null, max: null, running: 4 }]);
+    expect(info.groups).toEqual([{ queues: 'p10,p9', desired: 4, min: null, max: null, running: 4, lastCrash: null }]);
     expect(info.children.map(c => c.pid).sort((a, b) => a - b)).toEqual(four);
     expect(info.children.map(c => c.workerId).sort()).toEqual(await env.workers());
     const tree = await env.ctl(['status', id]);

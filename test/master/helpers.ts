@@ -109,6 +109,10 @@ export interface StartMasterOptions {
   command?: 'master' | 'manager';
   env?: Record<string, string | undefined>;
   readyTimeoutMs?: number;
+  /** Start the master as its own process-group leader, as a shell starts a foreground job. */
+  detached?: boolean;
+  /** Another Redis than this file's test db. */
+  redisUrl?: string;
 }
 
 export function masterTestEnv() {
@@ -139,7 +143,11 @@ export function masterTestEnv() {
      */
     async startMaster(args: string[], o: StartMasterOptions = {}): Promise<Spawned> {
       const jobs = o.jobs ?? [BASIC_JOBS, MASTER_JOBS];
-      const proc = spawnCli([o.command ?? 'master', ...args, ...jobs.flatMap(j => ['--jobs', j])], env.spawnEnv(o.env));
+      const proc = spawnCli([o.command ?? 'master', ...args, ...jobs.flatMap(j => ['--jobs', j])], {
+        ...env.spawnEnv(o.env),
+        ...(o.detached ? { detached: true } : {}),
+        ...(o.redisUrl ? { redisUrl: o.redisUrl } : {}),
+      });
       if (o.waitReady ?? true) await proc.waitForLine(/all children registered \d+ ms after start/, o.readyTimeoutMs ?? 10000);
       return proc;
     },

@@ -55,8 +55,8 @@ describe('pyres-ts master: signals', () => {
     await env.expectNoWorkersLeft();
   });
 
-  it('TTIN and USR1 add one child, TTOU removes one; WINCH scales to zero and the master stays', async () => {
-    const m = await env.startMaster(['--queues', 'p10,p9', '--pool', '2']);
+  it('TTIN and USR1 add one child, TTOU removes one; with --winch, WINCH scales to zero and the master stays', async () => {
+    const m = await env.startMaster(['--queues', 'p10,p9', '--pool', '2', '--winch']);
     const two = await env.waitForChildren(m.pid, 2);
     m.kill('SIGTTIN');
     const three = await env.waitForChildren(m.pid, 3);

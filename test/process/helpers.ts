@@ -10,7 +10,14 @@ import Redis from 'ioredis';
 import { flushTestDb, startRedis, testDbUrl, type RedisServerHandle } from '../support/redisServer';
 import { expectUnregistered, type FailureRecord, parseFailure as parseResqueFailure } from '../support/resqueAsserts';
 export { FAILED_AT_RE, FAILURE_KEYS } from '../support/resqueAsserts';
-import { killAll, spawnCli, type Spawned, type SpawnOptions } from '../support/spawn';
+import { killAll, PROJECT_ROOT, spawnCli, spawnTracked, type Spawned, type SpawnOptions } from '../support/spawn';
+import { pidsWithEnv } from '../support/procs';
+
+/** Every process a test starts carries this variable (its grandchildren too), so afterEach can find leftovers. */
+export const TAG_VAR = 'PYRES_PROC_TEST_TAG';
+/** A worker process built from dist with the library's options (see fixtures/libWorker.js). */
+export const LIB_WORKER = path.join(PROJECT_ROOT, 'test', 'process', 'fixtures', 'libWorker.js');
+let tagSeq = 0;
 
 export const HOST = os.hostname().trim();
 export const JOBS = 'fixtures/jobs/basic.js';
@@ -55,6 +62,8 @@ export function processTestEnv(opts: { privateServer?: boolean } = {}) {
     redis: null as unknown as Redis,
     ledger: '',
     tmp: '',
+    /** This test's process tag (TAG_VAR). */
+    tag: '',
     /** Lines in the ledger so far. */
     ledgerLines(): string[] {
       try {
@@ -67,7 +76,28 @@ export function processTestEnv(opts: { privateServer?: boolean } = {}) {
       return waitFor(() => env.ledgerLines().find(l => re.test(l)), timeoutMs, `a ledger line matching ${re}`);
     },
     spawnOpts(extra: SpawnOptions['env'] = {}): SpawnOptions {
-      return { redisUrl: env.url, env: { PYRES_TEST_LEDGER: env.ledger, ...extra } };
+      return { redisUrl: env.url, env: { PYRES_TEST_LEDGER: env.ledger, [TAG_VAR]: env.tag, ...extra } };
+    },
+    /**
+     * SIGKILLs every live process carrying this test's tag (grandchildren that spawn.ts does
+     * not track). Scans /proc: call it only where such processes may be left.
+     */
+    killTagged(): number[] {
+      const pids = pidsWithEnv(TAG_VAR, env.tag, true);
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+      return pids;
+    },
+    /** Starts fixtures/libWorker.js: a Worker from dist with `options`; resolved once it logged `registered`. */
+    async startLibWorker(queues: string, options: Record<string, unknown> = {}, jobs: string[] = [JOBS]): Promise<{ proc: Spawned; id: string }> {
+      const proc = spawnTracked(process.execPath, [LIB_WORKER], env.spawnOpts({ PYRES_TEST_WORKER: JSON.stringify({ queues, jobs, options }) }));
+      await proc.waitForLine(/registered;/, 8000);
+      return { proc, id: workerIdFor(proc.pid, queues) };
     },
     /** Starts `pyres-ts worker --queues <queues> --jobs basic.js ...extra`, resolved once it logged `registered`. */
     async startWorker(extra: string[] = [], queues = 'p10,p9', opts: { jobs?: string[] } = {}): Promise<{ proc: Spawned; id: string }> {
@@ -94,6 +124,7 @@ export function processTestEnv(opts: { privateServer?: boolean } = {}) {
     /** Asserts that nothing of worker `id` is left in Redis (Resque's unregister). */
     async expectUnregistered(id: string): Promise<void> {
       await expectUnregistered(env.redis, k, id);
+      expect(await env.redis.hexists(k('pyres-ts:pidns'), id)).toBe(0);
     },
     /** Redis TIME in seconds. */
     async serverTime(): Promise<number> {
@@ -125,6 +156,7 @@ export function processTestEnv(opts: { privateServer?: boolean } = {}) {
     await flushTestDb(env.url);
     env.tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pyres-ts-proc-'));
     env.ledger = path.join(env.tmp, 'ledger.txt');
+    env.tag = `${process.pid}-${++tagSeq}-${Date.now()}`;
   });
   afterEach(async () => {
     await killAll();

@@ -3,9 +3,17 @@
  * worker process: same-host workers whose pid is gone, and workers whose heartbeat is older
  * than 300 s by Redis TIME. A pruned worker that held a job gets a DirtyExit failure record.
  * A live process is never pruned. Everything happens under the 60 s prune lock.
+ *
+ * The pid rule applies only where it is provable (Ruby 3.0's queue-set guard, and pyres-ts's
+ * PID-namespace record `pyres-ts:pidns`): a same-host worker on other queues, or with no
+ * record (Ruby, Pyres, node-resque), or another namespace's record, is pruned only when its
+ * heartbeat expires.
  */
 import { HOST, k, parseFailure, processTestEnv } from './helpers';
 import { spawnTracked, type Spawned } from '../support/spawn';
+import { readPidNamespace } from '../../src/worker/pidNamespace';
+
+const OUR_PIDNS = readPidNamespace();
 
 const env = processTestEnv();
 
@@ -20,9 +28,15 @@ function workingOn(queue: string, payload: string): string {
 }
 
 /** Registers a fake worker as Ruby would have left it. */
-async function fakeWorker(id: string, opts: { job?: { queue: string; payload: string }; heartbeat?: string; member?: boolean } = {}): Promise<void> {
+async function fakeWorker(
+  id: string,
+  opts: { job?: { queue: string; payload: string }; heartbeat?: string; member?: boolean; pidns?: string | null } = {},
+): Promise<void> {
   const p = env.redis.pipeline();
   if (opts.member !== false) p.sadd(k('workers'), id);
+  // A pyres-ts worker records its PID namespace; by default these fakes are pyres-ts workers of ours.
+  const ns = opts.pidns === undefined ? OUR_PIDNS : opts.pidns;
+  if (ns !== null) p.hset(k('pyres-ts:pidns'), id, ns);
   p.set(k(`worker:${id}:started`), '2026-11-22 22:10:47 +0000');
   p.set(k(`stat:processed:${id}`), '3');
   p.set(k(`stat:failed:${id}`), '1');
@@ -38,8 +52,14 @@ describe('pruning dead workers at start (real process)', () => {
   });
 
   it('prunes the dead (same-host dead pid, expired heartbeat) with DirtyExit records and keeps the live', async () => {
+    expect(OUR_PIDNS).not.toBeNull();
     const deadId = `${HOST}:999999:p10,p9`;
-    const deadNoJobId = `${HOST}:999998:other`;
+    const deadNoJobId = `${HOST}:999998:p9,p10`;
+    // Dead pids the pid rule may not judge: other queues (Ruby 3.0's guard), no PID-namespace
+    // record (not pyres-ts), another PID namespace's record.
+    const otherQueuesId = `${HOST}:999997:other`;
+    const noRecordId = `${HOST}:999996:p10,p9`;
+    const otherNsId = `${HOST}:999995:p10,p9`;
     const expiredId = 'otherhost:123:p10,p9';
     const noHeartbeatId = 'otherhost:124:p10,p9';
     const freshId = 'otherhost:125:p10,p9';
@@ -50,6 +70,9 @@ describe('pruning dead workers at start (real process)', () => {
 
     await fakeWorker(deadId, { job: { queue: 'p9', payload: deadJob } });
     await fakeWorker(deadNoJobId);
+    await fakeWorker(otherQueuesId, { job: { queue: 'other', payload: liveJob } });
+    await fakeWorker(noRecordId, { job: { queue: 'p9', payload: liveJob }, pidns: null });
+    await fakeWorker(otherNsId, { job: { queue: 'p9', payload: liveJob }, pidns: 'pid:[4026599999]@00000000-0000-0000-0000-000000000000' });
     await fakeWorker(expiredId, { job: { queue: 'p10', payload: expiredJob }, heartbeat: await heartbeatAgo(600) });
     await fakeWorker(noHeartbeatId, { job: { queue: 'p10', payload: liveJob } });
     await fakeWorker(freshId, { heartbeat: await heartbeatAgo(10) });
@@ -58,10 +81,19 @@ describe('pruning dead workers at start (real process)', () => {
     const { proc, id } = await env.startWorker();
     const r = env.redis;
 
-    expect((await r.smembers(k('workers'))).sort()).toEqual([id, liveId, noHeartbeatId, freshId].sort());
+    expect((await r.smembers(k('workers'))).sort()).toEqual([id, liveId, noHeartbeatId, freshId, otherQueuesId, noRecordId, otherNsId].sort());
     await env.expectUnregistered(deadId);
     await env.expectUnregistered(deadNoJobId);
     await env.expectUnregistered(expiredId);
+    // The pruned ones' PID-namespace records went with them; the pruner recorded its own.
+    expect(await r.hexists(k('pyres-ts:pidns'), deadId)).toBe(0);
+    expect(await r.hget(k('pyres-ts:pidns'), id)).toBe(OUR_PIDNS);
+    for (const skipped of [otherQueuesId, noRecordId, otherNsId]) {
+      expect(await r.get(k(`worker:${skipped}`))).not.toBeNull();
+    }
+    await proc.waitForLine(new RegExp(`skipping ${otherQueuesId}: its queues are not ours`), 100);
+    await proc.waitForLine(new RegExp(`skipping the pid check of ${noRecordId}: it recorded no PID namespace`), 100);
+    await proc.waitForLine(new RegExp(`skipping the pid check of ${otherNsId}: it runs in another PID namespace`), 100);
 
     // The live one is untouched.
     expect(await r.get(k(`worker:${liveId}`))).toBe(workingOn('p9', liveJob));

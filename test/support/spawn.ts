@@ -29,6 +29,11 @@ export interface SpawnOptions {
   env?: Record<string, string | undefined>;
   /** Default: the project root, so `fixtures/jobs/basic.js` resolves. */
   cwd?: string;
+  /**
+   * Start it as a process-group leader (pgid = its pid), as a shell does for a foreground job:
+   * `process.kill(-pid, sig)` then signals the whole group, like a terminal's Ctrl-C.
+   */
+  detached?: boolean;
 }
 
 export interface Spawned {
@@ -87,6 +92,7 @@ export function spawnTracked(command: string, args: readonly string[], opts: Spa
   const child = spawn(command, [...args], {
     cwd: opts.cwd ?? PROJECT_ROOT,
     env,
+    detached: opts.detached ?? false,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   if (child.pid === undefined) {

@@ -1,16 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors';
 import { parseQueueList } from '../protocol/queues';
+import type { GroupSpec } from './types';
 
-/** One group of identical children: the queue list they work and how many there are. */
-export interface GroupSpec {
-  /** The queue list as given, `p10,p9`; also the group's key. */
-  readonly queues: string;
-  readonly count: number;
-  /** With autoscaling: the bounds (count starts at min). */
-  readonly min?: number;
-  readonly max?: number;
-}
+export type { GroupSpec } from './types';
+
 
 function group(queues: string, value: unknown, where: string): GroupSpec {
   const q = queues.trim();
@@ -104,4 +98,39 @@ function dedupe(groups: GroupSpec[], where: string): GroupSpec[] {
 
 export function describeGroups(groups: readonly GroupSpec[]): string {
   return groups.map(g => `${g.queues}=${g.min !== undefined ? `${g.min}..${g.max}` : g.count}`).join(':');
+}
+
+/**
+ * Checks groups given as data (the library's `groups`, a reload): queue lists valid, counts
+ * whole, ranges ordered with the count inside, no queue list twice. Returns them normalised.
+ */
+export function validateGroups(groups: unknown, where = 'groups'): GroupSpec[] {
+  if (!Array.isArray(groups)) throw new ConfigError(`${where} must be an array of { queues, count, min?, max? }, got ${JSON.stringify(groups)}`);
+  const out = groups.map((g: unknown, i): GroupSpec => {
+    const at = `${where}[${i}]`;
+    if (!g || typeof g !== 'object' || Array.isArray(g)) throw new ConfigError(`${at} must be { queues, count, min?, max? }, got ${JSON.stringify(g)}`);
+    const o = g as Record<string, unknown>;
+    if (typeof o['queues'] !== 'string') throw new ConfigError(`${at}.queues must be a queue list string like "p10,p9", got ${JSON.stringify(o['queues'])}`);
+    const queues = o['queues'].trim();
+    try {
+      const specs = parseQueueList(queues);
+      if (specs.every(s => s.negate)) throw new ConfigError('needs at least one queue that is not a !skip pattern');
+    } catch (e) {
+      if (e instanceof ConfigError) throw new ConfigError(`${at}.queues: ${e.message.replace(/^--queues:?\s*/, '')}`);
+      throw e;
+    }
+    const whole = (k: string, v: unknown): number => {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ConfigError(`${at}.${k} must be a whole number of 0 or more, got ${JSON.stringify(v)}`);
+      return v;
+    };
+    const hasRange = o['min'] !== undefined || o['max'] !== undefined;
+    if (!hasRange) return { queues, count: whole('count', o['count']) };
+    const min = whole('min', o['min'] ?? o['count'] ?? 0);
+    const max = whole('max', o['max'] ?? min);
+    if (max < min) throw new ConfigError(`${at}: max (${max}) is below min (${min})`);
+    const count = o['count'] === undefined ? min : whole('count', o['count']);
+    if (count < min || count > max) throw new ConfigError(`${at}.count (${count}) must be within min..max (${min}..${max})`);
+    return { queues, count, min, max };
+  });
+  return dedupe(out, where);
 }

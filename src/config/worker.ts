@@ -1,0 +1,246 @@
+/**
+ * The one place where a worker's configuration gets its defaults and is validated: the CLI,
+ * the library and a master's children all go through here. Pure but for `existsSync` on the
+ * job modules (so a typo is reported with the path as given).
+ */
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { ConfigError } from '../errors';
+import { type LogLevel, parseLogLevel } from '../logging/logger';
+import { parseQueueList } from '../protocol/queues';
+import type { ConnectionOptions } from '../store/connection';
+import { bool, fail, isObject, isPlainObject, label, num, optNum, show, str, within } from './check';
+import type { DirtyExitPolicy, WorkerConfig } from './types';
+
+/** What a worker can be given; everything but `queues` and `jobs` has a default. */
+export interface WorkerConfigInput {
+  /** `p10,p9` or `['p10', 'p9']`; `*`, `p*`, `!skip` as in Ruby 3.0. */
+  queues?: string | readonly string[];
+  /** Job module paths; relative ones are resolved against `cwd`. */
+  jobs?: string | readonly string[];
+  connection?: ConnectionOptions;
+  /** @defaultValue 'resque' */
+  namespace?: string;
+  /** @defaultValue false */
+  nonblockingPop?: boolean;
+  /** Seconds; only with nonblockingPop. @defaultValue 1 */
+  backoffMin?: number;
+  /** Seconds; only with nonblockingPop. @defaultValue 8 (at least backoffMin) */
+  backoffMax?: number;
+  /** Longest single wait in blocking mode, seconds. @defaultValue 5 */
+  blockTimeout?: number;
+  /**
+   * The CLI's `--interval`: with nonblockingPop a fixed idle sleep (backoffMin = backoffMax),
+   * otherwise the longest blocking wait (blockTimeout).
+   */
+  interval?: number;
+  /** @defaultValue false */
+  drain?: boolean;
+  /** @defaultValue 4 */
+  termTimeout?: number;
+  /** @defaultValue 60 */
+  heartbeatInterval?: number;
+  /** @defaultValue 300 */
+  pruneInterval?: number;
+  /** 'fail' or 'requeue'. @defaultValue 'fail' */
+  onDirtyExit?: DirtyExitPolicy | string;
+  /** debug, info, warn (warning), error (critical). @defaultValue 'info' */
+  logLevel?: LogLevel | string;
+  /** Relative paths are resolved against `cwd`. @defaultValue null (stderr) */
+  logFile?: string | null;
+  /** Where relative paths are resolved. @defaultValue process.cwd() */
+  cwd?: string;
+}
+
+export const WORKER_DEFAULTS = {
+  namespace: 'resque',
+  nonblockingPop: false,
+  backoffMin: 1,
+  backoffMax: 8,
+  blockTimeout: 5,
+  drain: false,
+  termTimeout: 4,
+  heartbeatInterval: 60,
+  pruneInterval: 300,
+  onDirtyExit: 'fail',
+  logLevel: 'info',
+  logFile: null,
+} as const satisfies Omit<WorkerConfig, 'queues' | 'jobs' | 'connection'>;
+
+/** Everything of a WorkerConfig but the queue list and drain: what a master's children share. */
+export type WorkerSettings = Omit<WorkerConfig, 'queues' | 'drain'>;
+
+/** Validates a queue list and returns it as one string (`p10,p9`). */
+export function resolveQueues(v: unknown, prefix = ''): string {
+  if (v === undefined || v === null || v === '') fail('queues', 'is required: give a queue list, e.g. p10,p9 (or * for every queue)', prefix);
+  if (typeof v !== 'string' && !(Array.isArray(v) && v.every(q => typeof q === 'string'))) {
+    fail('queues', `must be a string like "p10,p9" or an array of queue names, got ${show(v)}`, prefix);
+  }
+  const specs = within('queues', () => parseQueueList(v as string | string[]), prefix);
+  if (specs.every(s => s.negate)) fail('queues', 'needs at least one queue that is not a !skip pattern', prefix);
+  return specs.map(s => s.raw).join(',');
+}
+
+/**
+ * The shared worker settings from an input (the input-only rules: `interval`, backoff flags
+ * that need nonblockingPop, relative paths). `queues` and `drain` are left to the caller.
+ */
+export function resolveWorkerSettings(input: WorkerConfigInput, prefix = ''): WorkerSettings {
+  if (!isObject(input)) throw new ConfigError(`worker configuration must be an object, got ${show(input)}`);
+  const cwd = input.cwd ?? process.cwd();
+  const nonblockingPop = bool('nonblockingPop', input.nonblockingPop, WORKER_DEFAULTS.nonblockingPop, prefix);
+  let backoffMin = optNum('backoffMin', input.backoffMin, {}, prefix);
+  let backoffMax = optNum('backoffMax', input.backoffMax, {}, prefix);
+  let blockTimeout = optNum('blockTimeout', input.blockTimeout, {}, prefix);
+  const interval = optNum('interval', input.interval, {}, prefix);
+  if (interval !== undefined) {
+    if (nonblockingPop) {
+      if (backoffMin !== undefined || backoffMax !== undefined) {
+        fail('interval', `and ${label('backoffMin')}/${label('backoffMax')} do not go together`, prefix);
+      }
+      backoffMin = backoffMax = interval;
+    } else {
+      if (blockTimeout !== undefined) fail('interval', 'and blockTimeout are the same setting; give one', prefix);
+      blockTimeout = interval;
+    }
+  }
+  if (!nonblockingPop) {
+    if (backoffMin !== undefined) fail('backoffMin', `needs ${label('nonblockingPop')}`, prefix);
+    if (backoffMax !== undefined) fail('backoffMax', `needs ${label('nonblockingPop')}`, prefix);
+  } else if (blockTimeout !== undefined) {
+    fail('blockTimeout', `is for blocking mode; with ${label('nonblockingPop')} give backoffMin/backoffMax (--backoff-min/--backoff-max)`, prefix);
+  }
+  if (backoffMin !== undefined && backoffMax !== undefined && backoffMax < backoffMin) {
+    fail('backoffMax', `must be at least ${label('backoffMin')} (${backoffMin}), got ${backoffMax}`, prefix);
+  }
+  // One side given: the other default follows it rather than contradicting it.
+  backoffMin ??= Math.min(WORKER_DEFAULTS.backoffMin, backoffMax ?? Infinity);
+  backoffMax ??= Math.max(WORKER_DEFAULTS.backoffMax, backoffMin);
+
+  if (input.jobs === undefined || input.jobs === null || (Array.isArray(input.jobs) && input.jobs.length === 0) || input.jobs === '') {
+    fail('jobs', 'is required: give at least one job module, e.g. --jobs ./jobs.js (a module exporting job classes)', prefix);
+  }
+  const jobList = typeof input.jobs === 'string' ? [input.jobs] : input.jobs;
+  if (!Array.isArray(jobList) || !jobList.every(j => typeof j === 'string' && j.trim() !== '')) {
+    fail('jobs', `must be module paths (strings), got ${show(input.jobs)}`, prefix);
+  }
+  const jobs = (jobList as string[]).map(j => {
+    const abs = resolve(cwd, j);
+    if (!existsSync(abs)) throw new ConfigError(`--jobs ${j}: no such file (${prefix}jobs: ${abs})`);
+    return abs;
+  });
+
+  let logLevel: LogLevel = WORKER_DEFAULTS.logLevel;
+  if (input.logLevel !== undefined) {
+    const l = typeof input.logLevel === 'string' ? parseLogLevel(input.logLevel) : null;
+    if (!l) fail('logLevel', `must be one of debug, info, warning, error; got ${show(input.logLevel)}`, prefix);
+    logLevel = l;
+  }
+  let logFile: string | null = null;
+  if (input.logFile !== undefined && input.logFile !== null) logFile = resolve(cwd, str('logFile', input.logFile, prefix));
+
+  return checkWorkerSettings(
+    {
+      jobs,
+      connection: input.connection ?? {},
+      namespace: input.namespace ?? WORKER_DEFAULTS.namespace,
+      nonblockingPop,
+      backoffMin,
+      backoffMax,
+      blockTimeout: blockTimeout ?? WORKER_DEFAULTS.blockTimeout,
+      termTimeout: input.termTimeout ?? WORKER_DEFAULTS.termTimeout,
+      heartbeatInterval: input.heartbeatInterval ?? WORKER_DEFAULTS.heartbeatInterval,
+      pruneInterval: input.pruneInterval ?? WORKER_DEFAULTS.pruneInterval,
+      onDirtyExit: (input.onDirtyExit ?? WORKER_DEFAULTS.onDirtyExit) as DirtyExitPolicy,
+      logLevel,
+      logFile,
+    },
+    prefix,
+  );
+}
+
+/**
+ * A standalone worker's configuration: defaults applied, every field checked. Throws a
+ * ConfigError naming the field and its CLI flag.
+ */
+export function resolveWorkerConfig(input: WorkerConfigInput): WorkerConfig {
+  if (!isObject(input)) throw new ConfigError(`worker configuration must be an object, got ${show(input)}`);
+  const queues = resolveQueues(input.queues);
+  const drain = bool('drain', input.drain, WORKER_DEFAULTS.drain);
+  return { queues, ...resolveWorkerSettings(input), drain };
+}
+
+/**
+ * Checks a complete WorkerConfig (one that was serialised, e.g. in a ChildSpec): every field
+ * must be there with its type and range; job paths must be absolute.
+ */
+export function validateWorkerConfig(v: unknown, prefix = ''): WorkerConfig {
+  if (!isPlainObject(v)) throw new ConfigError(`${prefix.replace(/\.$/, '') || 'worker configuration'} must be an object, got ${show(v)}`);
+  for (const k of ['queues', 'jobs', 'connection', 'namespace', 'nonblockingPop', 'backoffMin', 'backoffMax', 'blockTimeout', 'drain', 'termTimeout', 'heartbeatInterval', 'pruneInterval', 'onDirtyExit', 'logLevel', 'logFile'] as const) {
+    if (!(k in v)) fail(k, 'is missing', prefix);
+  }
+  if (!Array.isArray(v['jobs']) || v['jobs'].length === 0 || !v['jobs'].every(j => typeof j === 'string' && isAbsolute(j))) {
+    fail('jobs', `must be a non-empty list of absolute paths, got ${show(v['jobs'])}`, prefix);
+  }
+  if (typeof v['nonblockingPop'] !== 'boolean') fail('nonblockingPop', `must be true or false, got ${show(v['nonblockingPop'])}`, prefix);
+  if (typeof v['logLevel'] !== 'string' || parseLogLevel(v['logLevel']) !== v['logLevel']) {
+    fail('logLevel', `must be one of debug, info, warn, error; got ${show(v['logLevel'])}`, prefix);
+  }
+  if (v['logFile'] !== null && (typeof v['logFile'] !== 'string' || !isAbsolute(v['logFile']))) {
+    fail('logFile', `must be null or an absolute path, got ${show(v['logFile'])}`, prefix);
+  }
+  const settings = checkWorkerSettings(v as unknown as WorkerSettings, prefix);
+  if (settings.backoffMax < settings.backoffMin) fail('backoffMax', `must be at least ${label('backoffMin')} (${settings.backoffMin}), got ${settings.backoffMax}`, prefix);
+  return {
+    queues: resolveQueues(v['queues'], prefix),
+    ...settings,
+    drain: bool('drain', v['drain'], false, prefix),
+  };
+}
+
+/** The checks common to an input (after defaults) and a serialised config. */
+function checkWorkerSettings(s: WorkerSettings, prefix: string): WorkerSettings {
+  const backoffMin = num('backoffMin', s.backoffMin, {}, prefix);
+  const backoffMax = num('backoffMax', s.backoffMax, {}, prefix);
+  const heartbeatInterval = num('heartbeatInterval', s.heartbeatInterval, {}, prefix);
+  const pruneInterval = num('pruneInterval', s.pruneInterval, {}, prefix);
+  if (heartbeatInterval >= pruneInterval) {
+    fail('heartbeatInterval', `must be less than ${label('pruneInterval')} (${pruneInterval}), got ${heartbeatInterval}: other workers would prune this one between its heartbeats`, prefix);
+  }
+  const onDirtyExit = s.onDirtyExit as unknown;
+  if (onDirtyExit !== 'fail' && onDirtyExit !== 'requeue') fail('onDirtyExit', `must be 'fail' or 'requeue', got ${show(onDirtyExit)}`, prefix);
+  return {
+    jobs: s.jobs,
+    connection: checkConnection(s.connection, prefix),
+    namespace: str('namespace', s.namespace, prefix),
+    nonblockingPop: s.nonblockingPop,
+    backoffMin,
+    backoffMax,
+    blockTimeout: num('blockTimeout', s.blockTimeout, {}, prefix),
+    termTimeout: num('termTimeout', s.termTimeout, { min: 'nonNegative' }, prefix),
+    heartbeatInterval,
+    pruneInterval,
+    onDirtyExit,
+    logLevel: s.logLevel,
+    logFile: s.logFile,
+  };
+}
+
+const CONNECTION_STRINGS = ['url', 'host', 'password', 'username', 'tlsCa', 'tlsCert', 'tlsKey', 'connectionName'] as const;
+
+function checkConnection(c: unknown, prefix: string): ConnectionOptions {
+  if (!isPlainObject(c)) fail('connection', `must be an object ({ url } or { host, port, ... }), got ${show(c)}`, prefix);
+  const out: ConnectionOptions = {};
+  for (const k of CONNECTION_STRINGS) {
+    const v = c[k];
+    if (v === undefined) continue;
+    if (typeof v !== 'string') fail(`connection.${k}`, `must be a string, got ${k === 'password' ? typeof v : show(v)}`, prefix);
+    out[k] = v;
+  }
+  if (out.url !== undefined && !/^rediss?(\+sentinel)?:\/\//.test(out.url)) {
+    fail('connection.url', 'must start with redis://, rediss:// or redis+sentinel://', prefix);
+  }
+  if (c['port'] !== undefined) out.port = num('connection.port', c['port'], { integer: true, max: 65535 }, prefix);
+  if (c['db'] !== undefined) out.db = num('connection.db', c['db'], { integer: true, min: 'nonNegative' }, prefix);
+  return out;
+}

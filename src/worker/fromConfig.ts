@@ -1,0 +1,45 @@
+/**
+ * Builds a Worker from a resolved WorkerConfig (config/worker.ts): the logger, the job
+ * modules, the options. Used by the CLI's worker command and by a master's children.
+ */
+import type { WorkerConfig } from '../config/types';
+import { loadJobModules } from '../jobs/load';
+import { createLogger, type Logger } from '../logging/logger';
+import { type SupervisedBy, Worker, type WorkerOptions } from './worker';
+
+export type { SupervisedBy } from './worker';
+
+export interface CreateWorkerExtra {
+  /** Default: one built from cfg.logLevel / cfg.logFile. */
+  logger?: Logger;
+  supervisedBy?: SupervisedBy;
+}
+
+/** The logger a WorkerConfig asks for: its level, to its log file or stderr. */
+export function loggerFromConfig(cfg: Pick<WorkerConfig, 'logLevel' | 'logFile'>): Logger {
+  return createLogger({ level: cfg.logLevel, ...(cfg.logFile ? { file: cfg.logFile } : {}) });
+}
+
+/** Loads cfg.jobs and constructs the Worker (not started). */
+export async function createWorker(cfg: WorkerConfig, extra: CreateWorkerExtra = {}): Promise<Worker> {
+  const logger = extra.logger ?? loggerFromConfig(cfg);
+  const jobs = await loadJobModules(cfg.jobs);
+  const options: WorkerOptions = {
+    queues: cfg.queues,
+    jobs,
+    connection: cfg.connection,
+    namespace: cfg.namespace,
+    nonblockingPop: cfg.nonblockingPop,
+    backoffMin: cfg.backoffMin,
+    backoffMax: cfg.backoffMax,
+    blockTimeout: cfg.blockTimeout,
+    drain: cfg.drain,
+    termTimeout: cfg.termTimeout,
+    heartbeatInterval: cfg.heartbeatInterval,
+    pruneInterval: cfg.pruneInterval,
+    onDirtyExit: cfg.onDirtyExit,
+    logger,
+    ...(extra.supervisedBy ? { supervisedBy: extra.supervisedBy } : {}),
+  };
+  return new Worker(options);
+}

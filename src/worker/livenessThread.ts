@@ -1,0 +1,44 @@
+/**
+ * The liveness thread's entry (see liveness.ts). Runs with its own Redis connection, reads
+ * the Worker's state from the shared buffer, and ends when told to ('stop') or with the process
+ * (it is unref'd). Loaded from dist/worker/livenessThread.js.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { coerceError } from '../errors';
+import { RedisStore } from '../store/redisStore';
+import { type LivenessConfig, LivenessCore, type LivenessMessage, sharedView } from './liveness';
+
+async function main(): Promise<void> {
+  const port = parentPort;
+  if (!port) throw new Error('livenessThread.js is a worker_threads entry; it is started by the Worker');
+  const { config, sab } = workerData as { config: LivenessConfig; sab: SharedArrayBuffer };
+  const send = (m: LivenessMessage): void => port.postMessage(m);
+  const store = new RedisStore({ connection: config.connection, namespace: config.namespace, name: config.connectionName });
+  store.on('error', () => undefined);
+  const core = new LivenessCore(config, store, sharedView(sab), send);
+  let stopping = false;
+  port.on('message', (m: { type?: string }) => {
+    if (m?.type !== 'stop' || stopping) return;
+    stopping = true;
+    void core
+      .stop()
+      .then(() => store.close())
+      .catch(() => undefined)
+      .finally(() => {
+        send({ type: 'stopped' });
+        port.close();
+      });
+  });
+  try {
+    await store.connect();
+  } catch (e) {
+    // ioredis keeps reconnecting in the background; the heartbeat below waits for it.
+    send({ type: 'log', level: 'warn', msg: `liveness thread: ${coerceError(e).message}` });
+  }
+  await core.start();
+  send({ type: 'ready' });
+}
+
+main().catch(e => {
+  throw coerceError(e);
+});

@@ -1,0 +1,87 @@
+/**
+ * The liveness thread from the library side: it starts from dist when the Worker is imported
+ * from src, has its own connection, is stopped before the worker unregisters, and a thread that
+ * dies does not take the worker with it (the heartbeat goes on from the main thread).
+ */
+import type Redis from 'ioredis';
+import { ConfigError } from '../../src/errors';
+import { JobRegistry } from '../../src/jobs/registry';
+import { Worker } from '../../src/worker/worker';
+import { flushTestDb, testDbUrl } from '../support/redisServer';
+import { keys, registry, Resources, waitFor } from './helpers';
+
+const url = testDbUrl();
+let res: Resources;
+let r: Redis;
+
+beforeEach(async () => {
+  await flushTestDb(url);
+  res = new Resources(url);
+  r = res.redis();
+});
+afterEach(async () => {
+  await res.closeAll();
+});
+
+async function connectionNames(): Promise<string[]> {
+  const list = (await r.client('LIST')) as string;
+  return list.split('\n').map(l => / name=(\S*)/.exec(l)?.[1] ?? '');
+}
+
+interface LivenessInternals {
+  liveness: { mode: string; thread: { terminate(): Promise<number> } | null } | null;
+}
+
+describe('the liveness thread', () => {
+  it('runs with its own connection, beats, and is gone (with every trace of the worker) after stop', async () => {
+    const w = res.worker({ queues: 'q', jobs: registry({ Quick: () => undefined }), heartbeatInterval: 1 });
+    await w.start();
+    const l = (w as unknown as LivenessInternals).liveness!;
+    expect(l.mode).toBe('thread');
+    expect(await connectionNames()).toContain(`pyres-ts:worker:${w.pid}:liveness`);
+    const first = await r.hget(keys.heartbeats, w.id);
+    await waitFor(async () => (await r.hget(keys.heartbeats, w.id)) !== first, 'a newer heartbeat', 3000, 50);
+    expect(await r.hget(keys.pidNamespaces, w.id)).toMatch(/^pid:\[\d+\]@/);
+    await w.stop();
+    expect(await r.hexists(keys.heartbeats, w.id)).toBe(0);
+    expect(await r.hexists(keys.pidNamespaces, w.id)).toBe(0);
+    expect(await r.sismember(keys.workers, w.id)).toBe(0);
+    await waitFor(async () => !(await connectionNames()).includes(`pyres-ts:worker:${w.pid}:liveness`), 'the thread connection closed', 3000);
+    // Nothing comes back after the unregister (no late heartbeat or re-registration).
+    await new Promise(res_ => setTimeout(res_, 1500));
+    expect(await r.hexists(keys.heartbeats, w.id)).toBe(0);
+    expect(await r.sismember(keys.workers, w.id)).toBe(0);
+  });
+
+  it('a thread that dies: a notice, and the heartbeat goes on from the main thread; the worker works on', async () => {
+    const done: string[] = [];
+    const w = res.worker({ queues: 'q', jobs: registry({ Quick: () => void done.push('x') }), heartbeatInterval: 1 });
+    const notices: string[] = [];
+    w.on('notice', (m: string) => notices.push(m));
+    await w.start();
+    const l = (w as unknown as LivenessInternals).liveness!;
+    await l.thread!.terminate();
+    await waitFor(() => notices.some(n => /liveness thread exited .*main thread/.test(n)), 'the notice', 3000);
+    expect(l.mode).toBe('main');
+    const hb = await r.hget(keys.heartbeats, w.id);
+    await waitFor(async () => (await r.hget(keys.heartbeats, w.id)) !== hb, 'a heartbeat from the main thread', 3000, 50);
+    await r.pipeline().sadd(keys.queues, 'q').rpush(keys.queue('q'), '{"class":"Quick","args":[]}').exec();
+    await waitFor(() => done.length === 1, 'the job');
+    await w.stop();
+    expect(await r.hexists(keys.heartbeats, w.id)).toBe(0);
+  });
+
+  it('validates the intervals and supervisedBy', () => {
+    const jobs = new JobRegistry();
+    const make = (o: Record<string, unknown>): Worker => new Worker({ queues: 'q', jobs, connection: { url }, ...o });
+    expect(() => make({ heartbeatInterval: 60, pruneInterval: 60 })).toThrow(ConfigError);
+    expect(() => make({ heartbeatInterval: 60, pruneInterval: 30 })).toThrow(/pruneInterval \(30s\) must be greater than heartbeatInterval \(60s\)/);
+    expect(() => make({ heartbeatInterval: 0 })).toThrow(/heartbeatInterval must be a number greater than 0/);
+    expect(() => make({ heartbeatInterval: 3e6, pruneInterval: 4e6 })).toThrow(/heartbeatInterval must be at most/);
+    expect(() => make({ supervisedBy: { masterPid: 0, jobTimeout: null, timeoutGrace: 1, termTimeout: 1 } })).toThrow(/supervisedBy.masterPid/);
+    expect(() => make({ supervisedBy: { masterPid: 1, jobTimeout: -1, timeoutGrace: 1, termTimeout: 1 } })).toThrow(/supervisedBy.jobTimeout/);
+    expect(() => make({ supervisedBy: { masterPid: 1, jobTimeout: 5, timeoutGrace: -1, termTimeout: 1 } })).toThrow(/supervisedBy.timeoutGrace/);
+    const ok = make({ heartbeatInterval: 1, pruneInterval: 3, supervisedBy: { masterPid: 1, jobTimeout: null, timeoutGrace: 0, termTimeout: 0 } });
+    void ok.store.close();
+  });
+});

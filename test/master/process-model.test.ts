@@ -1,0 +1,323 @@
+/**
+ * The process model (issue 9), end to end with real processes and real signals: supervision
+ * that needs neither Redis nor the children's event loops, aborts that name their job, children
+ * in their own process group, WINCH only when asked for, fail-fast deploys, caps on the control
+ * plane, and the library Master. The rules themselves are unit-tested on the pure Supervisor
+ * (test/unit/supervisor.test.ts); these prove the shell carries them out.
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Master } from '../../src/master/master';
+import { silentLogger } from '../../src/logging/logger';
+import { RedisProc, destroyAllRedis } from '../faults/redisProc';
+import { PROJECT_ROOT } from '../support/spawn';
+import { childPidsOf, isRunning, k, masterTestEnv, parseFailure, sleep, waitFor, workerIdFor } from './helpers';
+
+const env = masterTestEnv();
+const MODEL = 'fixtures/jobs/model.js';
+const JOBS = ['fixtures/jobs/basic.js', MODEL];
+
+afterAll(async () => {
+  await destroyAllRedis();
+});
+
+function redisPid(port: number): number {
+  const out = execFileSync('pgrep', ['-f', `redis-server 127.0.0.1:${port}`], { encoding: 'utf8' }).trim().split('\n')[0];
+  return Number(out);
+}
+
+describe('signals to the whole process group', () => {
+  it("Ctrl-C (SIGINT to the master's process group) reaches only the master: a running job gets --term-timeout and finishes", async () => {
+    const m = await env.startMaster(['--queues', 'pg', '--pool', '1', '--term-timeout', '8'], { jobs: JOBS, detached: true });
+    const [child] = await env.waitForChildren(m.pid, 1);
+    // The child is not in the master's process group.
+    const pgidOf = (pid: number): number => Number(execFileSync('ps', ['-o', 'pgid=', '-p', String(pid)], { encoding: 'utf8' }).trim());
+    expect(pgidOf(m.pid)).toBe(m.pid);
+    expect(pgidOf(child!)).not.toBe(m.pid);
+    await env.enqueue('pg', 'Finish', 2, 'ctrl-c');
+    await env.waitForLedger(/^Finish start ctrl-c/);
+    process.kill(-m.pid, 'SIGINT');
+    expect(await m.waitForEnd(12000)).toEqual({ code: 0, signal: null });
+    // The job was not abandoned: it finished inside the deadline, no failure was written.
+    expect(env.ledgerLines()).toContain(`Finish done ctrl-c ${child}`);
+    expect(await env.failures()).toEqual([]);
+    expect(await env.stat('processed')).toBe('1');
+    await env.expectNoWorkersLeft();
+  });
+});
+
+describe('a timeout is the job’s own failure', () => {
+  it('a job that honours its AbortSignal and times out is a JobTimeoutError, never requeued (also under --on-dirty-exit requeue)', async () => {
+    const m = await env.startMaster(['--queues', 'to', '--pool', '1', '--job-timeout', '1', '--on-dirty-exit', 'requeue'], { jobs: JOBS });
+    await env.waitForChildren(m.pid, 1);
+    const raw = await env.enqueue('to', 'Honour', 30, 'loop');
+    await env.enqueue('to', 'Tick', 10, 'behind');
+    const [rec] = await env.waitForFailures(1, 8000);
+    const f = parseFailure(rec!);
+    expect(f.exception).toBe('JobTimeoutError');
+    expect(f.error).toMatch(/1s timeout/);
+    expect(rec).toContain(`"payload":${raw}`);
+    // The job behind it ran; the timed-out one did not come back.
+    await env.waitForLedger(/^Tick behind /);
+    expect(env.ledgerLines().filter(l => l.startsWith('Honour start loop'))).toHaveLength(1);
+    expect(await env.redis.llen(k('queue:to'))).toBe(0);
+    expect(await env.stat('failed')).toBe('1');
+    m.kill('SIGTERM');
+    expect(await m.waitForEnd(8000)).toEqual({ code: 0, signal: null });
+  });
+
+  it('a master stopped for 5 s (SIGSTOP/CONT) aborts no healthy job: aborts name the job they target', async () => {
+    const m = await env.startMaster(['--queues', 'st', '--pool', '2', '--job-timeout', '2'], { jobs: JOBS });
+    await env.waitForChildren(m.pid, 2);
+    for (let i = 0; i < 30; i++) await env.enqueue('st', 'Honour', 0.4, `j${i}`);
+    await env.waitForLedger(/^Honour done j2 /);
+    process.kill(m.pid, 'SIGSTOP');
+    await sleep(5000);
+    process.kill(m.pid, 'SIGCONT');
+    await waitFor(() => env.ledgerLines().filter(l => l.startsWith('Honour done')).length === 30, 30000, () => `30 jobs done; ledger ${env.ledgerLines().length} lines`);
+    expect(env.ledgerLines().filter(l => l.startsWith('Honour aborted'))).toEqual([]);
+    expect(await env.failures()).toEqual([]);
+    expect(await env.stat('processed')).toBe('30');
+    m.kill('SIGTERM');
+    expect(await m.waitForEnd(8000)).toEqual({ code: 0, signal: null });
+  });
+});
+
+describe('supervision without the children’s event loops', () => {
+  it('a job that blocks its event loop while its RSS grows past twice --max-memory is killed (MemoryLimitError): the master reads /proc', async () => {
+    const m = await env.startMaster(['--queues', 'mem', '--pool', '1', '--max-memory', '100'], { jobs: JOBS });
+    const [first] = await env.waitForChildren(m.pid, 1);
+    await env.enqueue('mem', 'HogSpin', 300, 60);
+    await env.waitForLedger(/^HogSpin start/);
+    const [rec] = await env.waitForFailures(1, 8000);
+    expect(parseFailure(rec!).exception).toBe('MemoryLimitError');
+    await env.waitGone([first!]);
+    expect(env.ledgerLines().some(l => l.startsWith('HogSpin done'))).toBe(false);
+    await env.waitForChildren(m.pid, 1, 8000);
+    m.kill('SIGTERM');
+    expect(await m.waitForEnd(8000)).toEqual({ code: 0, signal: null });
+  });
+
+  it('autoscale grows a group whose CPU-bound jobs block their children’s event loops', async () => {
+    const m = await env.startMaster(['--workers', 'cpu=1..3', '--autoscale', '--scale-interval', '1', '--max-cpu', '100', '--max-mem', '100'], { jobs: JOBS });
+    await env.waitForChildren(m.pid, 1);
+    for (let i = 0; i < 8; i++) await env.enqueue('cpu', 'Spin', 3, `s${i}`);
+    await m.waitForLine(/autoscale cpu: 1 -> 2: work is waiting and every child is busy/, 15000);
+    m.kill('SIGKILL');
+  });
+});
+
+describe('Redis silent (SIGSTOPped)', () => {
+  let redis: RedisProc | null = null;
+  afterEach(async () => {
+    if (redis) {
+      try {
+        process.kill(redisPid(redis.port), 'SIGCONT');
+      } catch {
+        /* gone */
+      }
+      await redis.destroy();
+      redis = null;
+    }
+  });
+
+  it('job timeouts and memory kills are enforced, and TERM ends within --term-timeout + 2 s; nothing held is lost', async () => {
+    redis = await RedisProc.start();
+    const port = redis.port;
+    const m = await env.startMaster(
+      ['--queues', 'silent', '--pool', '2', '--job-timeout', '2', '--timeout-grace', '1', '--term-timeout', '3', '--max-memory', '100', '--redis', redis.url],
+      { jobs: JOBS, redisUrl: redis.url },
+    );
+    const r = new (require('ioredis') as typeof import('ioredis').default)(redis.url, { maxRetriesPerRequest: 1 });
+    try {
+      const kids = await waitFor(async () => {
+        const w = await r.smembers(k('workers'));
+        return w.length === 2 ? w : null;
+      }, 10000, 'two registered children');
+      const spin = `{"class":"Spin","args":[600,"hung"]}`;
+      await r.pipeline().sadd(k('queues'), 'silent').rpush(k('queue:silent'), spin).exec();
+      await env.waitForLedger(/^Spin start hung/);
+      const hungPid = Number(env.ledgerLines().find(l => l.startsWith('Spin start hung'))!.split(' ').pop());
+      const rpid = redisPid(port);
+      process.kill(rpid, 'SIGSTOP');
+      // Over its timeout (2 s) plus the grace (1 s): killed though Redis does not answer.
+      await m.waitForLine(/Spin still running 1s after its timeout; killing the child/, 8000);
+      await env.waitGone([hungPid], 3000);
+      const t0 = Date.now();
+      m.kill('SIGTERM');
+      const end = await m.waitForEnd(9000);
+      const took = Date.now() - t0;
+      expect(end).toEqual({ code: 0, signal: null });
+      // Bounded: the old master waited as long as Redis stayed silent.
+      expect(took).toBeLessThan(3000 + 2000 + 1500);
+      process.kill(rpid, 'SIGCONT');
+      // Not lost: the hung job is either recorded (the script reached Redis) or still held in
+      // worker:<id> for the next prune.
+      const hungId = kids.find(w => w.split(':')[1] === String(hungPid))!;
+      const failed = await r.lrange(k('failed'), 0, -1);
+      const held = await r.get(k(`worker:${hungId}`));
+      const recorded = failed.some(x => x.includes('"exception":"JobTimeoutError"') && x.includes('"args":[600,"hung"]'));
+      expect(recorded || (held !== null && held.includes('"args":[600,"hung"]'))).toBe(true);
+    } finally {
+      r.disconnect();
+    }
+  });
+});
+
+describe('Redis silent and the master gone', () => {
+  let redis: RedisProc | null = null;
+  afterEach(async () => {
+    if (redis) {
+      try {
+        process.kill(redisPid(redis.port), 'SIGCONT');
+      } catch {
+        /* gone */
+      }
+      await redis.destroy();
+      redis = null;
+    }
+  });
+
+  it('an idle child of a SIGKILLed master exits --term-timeout + 5 s later though Redis does not answer', async () => {
+    redis = await RedisProc.start();
+    const m = await env.startMaster(['--queues', 'orphan', '--pool', '1', '--term-timeout', '1', '--redis', redis.url], { jobs: JOBS, redisUrl: redis.url });
+    await m.waitForLine(/all children registered/, 10000);
+    const kids = childPidsOf(m.pid);
+    expect(kids).toHaveLength(1);
+    const rpid = redisPid(redis.port);
+    process.kill(rpid, 'SIGSTOP');
+    m.kill('SIGKILL');
+    await m.waitForEnd(5000);
+    await env.waitGone(kids, 20000);
+  });
+});
+
+describe('WINCH', () => {
+  it('a foreground master ignores SIGWINCH (a terminal resize); a later TTIN proves the group kept its size', async () => {
+    const m = await env.startMaster(['--queues', 'w', '--pool', '2'], { jobs: JOBS });
+    await env.waitForChildren(m.pid, 2);
+    m.kill('SIGWINCH');
+    await m.waitForLine(/SIGWINCH ignored/, 3000);
+    m.kill('SIGTTIN');
+    await env.waitForChildren(m.pid, 3);
+    m.kill('SIGTERM');
+    expect(await m.waitForEnd(8000)).toEqual({ code: 0, signal: null });
+  });
+
+  it('with --winch, WINCH scales to zero and HUP brings the workers back', async () => {
+    const m = await env.startMaster(['--queues', 'w', '--pool', '2', '--winch'], { jobs: JOBS });
+    await env.waitForChildren(m.pid, 2);
+    m.kill('SIGWINCH');
+    await env.waitForWorkerCount(0, 8000);
+    m.kill('SIGHUP');
+    await env.waitForChildren(m.pid, 2, 8000);
+    m.kill('SIGTERM');
+    expect(await m.waitForEnd(8000)).toEqual({ code: 0, signal: null });
+  });
+});
+
+describe('a master SIGKILLed while its child runs a hung job', () => {
+  it('the orphan bounds the job by --job-timeout, records it and exits: nothing stays registered', async () => {
+    const m = await env.startMaster(['--queues', 'orph', '--pool', '1', '--job-timeout', '2', '--timeout-grace', '1'], { jobs: JOBS });
+    const [child] = await env.waitForChildren(m.pid, 1);
+    await env.enqueue('orph', 'Spin', 600, 'forever');
+    await env.waitForLedger(/^Spin start forever/);
+    m.kill('SIGKILL');
+    await m.waitForEnd(5000);
+    await env.waitGone([child!], 10000);
+    const [rec] = await env.waitForFailures(1, 5000);
+    expect(parseFailure(rec!).exception).toBe('JobTimeoutError');
+    expect(parseFailure(rec!).worker).toBe(workerIdFor(child!, 'orph'));
+    await env.expectUnregistered(workerIdFor(child!, 'orph'));
+  });
+});
+
+describe('fail fast on a broken deploy', () => {
+  it('a job module with a syntax error: the master exits 2 naming the file and line, and forks no child', async () => {
+    const bad = env.writeTmp('broken.js', "'use strict';\nexports.A = {\n  perform() { return 1 +; },\n};\n");
+    const m = await env.startMaster(['--queues', 'b', '--pool', '2'], { jobs: [bad], waitReady: false });
+    const end = await m.waitForEnd(20000);
+    expect(end.code).toBe(2);
+    expect(m.stderr()).toContain(`${bad}:3`);
+    expect(m.stderr()).toMatch(/SyntaxError/);
+    expect(m.lines().some(l => /started child/.test(l))).toBe(false);
+    expect(await env.workers()).toEqual([]);
+  });
+
+  it('a --worker-init that throws: the crash loop and its reason show in ctl status', async () => {
+    const init = env.writeTmp('init.js', "exports.init = () => { throw new Error('database is down'); };\n");
+    const m = await env.startMaster(['--queues', 'ci', '--pool', '1', '--worker-init', init], { jobs: JOBS, waitReady: false });
+    await m.waitForLine(/1 in a row.*database is down/, 10000);
+    const st = await waitFor(async () => {
+      const r = await env.ctl(['status']);
+      return /crash loop/.test(r.stdout) ? r : null;
+    }, 10000, 'ctl status to show the crash loop');
+    expect(st.stdout).toMatch(/crash loop: \d+ in a row.*database is down/);
+    m.kill('SIGTERM');
+    expect(await m.waitForEnd(8000)).toEqual({ code: 0, signal: null });
+  });
+});
+
+describe('caps on the control plane, and ctl stop', () => {
+  it('ctl scale past --max-children is refused and logged; Khan ADD up to the ceiling only', async () => {
+    const m = await env.startMaster(['--queues', 'cap', '--pool', '2', '--max-children', '3'], { jobs: JOBS });
+    await env.waitForChildren(m.pid, 2);
+    const r = await env.ctl(['scale', String(m.pid), 'cap=50']);
+    expect(r.code).toBe(0);
+    await m.waitForLine(/scale cap to 50 refused: it would make 50 children, over --max-children 3/, 5000);
+    const khan = (await env.redis.smembers(k('khans')))[0]!;
+    await env.redis.rpush(k(`khan:${khan}`), 'ADD', 'ADD');
+    await m.waitForLine(/scale cap to 4 refused/, 5000);
+    await env.waitForChildren(m.pid, 3);
+    m.kill('SIGTERM');
+    expect(await m.waitForEnd(8000)).toEqual({ code: 0, signal: null });
+  });
+
+  it('ctl stop --graceful --wait lets the running job finish and returns once the master is gone', async () => {
+    const m = await env.startMaster(['--queues', 'gs', '--pool', '1'], { jobs: JOBS });
+    const [child] = await env.waitForChildren(m.pid, 1);
+    await env.enqueue('gs', 'Finish', 1.5, 'graceful');
+    await env.waitForLedger(/^Finish start graceful/);
+    const r = await env.ctl(['stop', String(m.pid), '--graceful', '--wait', '15'], 20000);
+    expect(r.code).toBe(0);
+    expect(m.exited || (await m.waitForEnd(2000))).toBeTruthy();
+    expect(env.ledgerLines()).toContain(`Finish done graceful ${child}`);
+    expect(await env.failures()).toEqual([]);
+  });
+});
+
+describe('the library Master', () => {
+  it('new Master({ queues, pool, jobs }) works from code', async () => {
+    const master = new Master({
+      queues: 'lib',
+      pool: 2,
+      jobs: [path.join(PROJECT_ROOT, 'fixtures/jobs/basic.js')],
+      connection: { url: env.url },
+      logger: silentLogger,
+    });
+    const ready = new Promise<void>(r => master.once('all-ready', () => r()));
+    try {
+      await master.start();
+      await ready;
+      expect((await env.workers()).filter(w => w.endsWith(':lib'))).toHaveLength(2);
+      await env.enqueue('lib', 'Echo', 'from-code');
+      await waitFor(async () => (await env.stat('processed')) === '1', 8000, 'the job processed');
+    } finally {
+      await master.stop(false, 'test over');
+    }
+    expect(await env.workers()).toEqual([]);
+    const kids = childPidsOf(process.pid).filter(isRunning).filter(p => {
+      try {
+        return /childMain/.test(fs.readFileSync(`/proc/${p}/cmdline`, 'latin1'));
+      } catch {
+        return false;
+      }
+    });
+    expect(kids).toEqual([]);
+  });
+
+  it('a misspelt onDirtyExit is an error naming the field, not a silent fail', () => {
+    expect(() => new Master({ queues: 'lib', jobs: [path.join(PROJECT_ROOT, 'fixtures/jobs/basic.js')], onDirtyExit: 'requeu' as never, logger: silentLogger })).toThrow(/onDirtyExit/);
+  });
+});
