@@ -23,11 +23,36 @@
  * or still held in a `worker:<id>` record. lost = enqueued - all of those; duplicated = ids
  * performed more than once. Prints a table; exits 1 when anything was lost.
  *
- * Options: --quick (3000 jobs, ~1 min), --jobs N, --seconds S (fault window, total over both
- * phases), --seed X, --children N, --phases blocking,nonblocking, --policy fail|requeue|mixed,
- * --fault-every MS (mean gap between faults), --keep (keep the temp dir), --json FILE,
- * --no-reaper (do not run under chaos/subreaper.py), --strict (exit 3 when a problem other than
- * a lost job was seen: queues that did not drain, processes that did not exit), -v.
+ * That is the `mixed` class. The other fault classes each run as a phase of their own, with
+ * their own ids, master and accounting, so that every figure belongs to one fault (jobs are
+ * ChaosStep, fixtures/jobs/chaos-steps.js: it writes `<id>` at its side effect and `done <id>`
+ * when it returns). None of these faults kills a job, so any failure record is a false one:
+ *
+ *   pidns        a neighbour worker on the same host and queues in its own PID namespace
+ *                (`unshare --pid --fork --mount-proc pyres-ts worker`), started again and again,
+ *                the prune lock cleared before each start so that its start-up prune runs;
+ *                skipped, with the reason, where unshare is not permitted
+ *   blockjobs    master with `--heartbeat-interval 1 --prune-interval 3`; some jobs block the
+ *                event loop ~5 s (execFileSync('sleep') or a CPU loop) while neighbour workers
+ *                (same namespace, same intervals) keep starting and pruning
+ *   redis-stop   SIGSTOP redis-server for 1-6 s, then SIGCONT (master with --job-timeout 5)
+ *   master-stop  SIGSTOP the master for 2-12 s, then SIGCONT (--job-timeout 5; jobs up to 1.5 s)
+ *   ctrl-c       the master runs as its own process-group leader; SIGINT to -pgid (a terminal's
+ *                Ctrl-C), wait for it to exit, start a new master
+ *
+ * For every phase: lost, duplicated (performed more than once), falsely failed (a failure
+ * record for a job that completed, or in the classes above any failure record at all).
+ *
+ * Options: --quick (3000 jobs, ~1 min for mixed; ~1 min per other class), --jobs N, --seconds S
+ * (mixed fault window, total over both phases), --classes LIST (default
+ * mixed,pidns,blockjobs,redis-stop,master-stop,ctrl-c), --class-jobs N, --class-seconds S (jobs
+ * and fault window of each other class), --seed X, --children N, --phases blocking,nonblocking
+ * (of mixed), --policy fail|requeue|mixed (mixed: the mixed class alternates, the others use
+ * their own default), --fault-every MS (mean gap between mixed faults), --keep (keep the temp
+ * dir), --json FILE, --no-reaper (do not run under chaos/subreaper.py), --strict (exit 3 when a
+ * problem other than a lost job was seen: queues that did not drain, processes that did not
+ * exit), -v. Exit 1 when a job was lost, or duplicated or falsely failed in a class other than
+ * mixed.
  */
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -39,6 +64,9 @@ const ROOT = path.resolve(__dirname, '..');
 const BIN = path.join(ROOT, 'bin', 'pyres-ts');
 const JOBS = path.join(__dirname, 'jobs.js');
 const QUEUES = ['c3', 'c2', 'c1'];
+const CLASSES = ['mixed', 'pidns', 'blockjobs', 'redis-stop', 'master-stop', 'ctrl-c'];
+/** Each class's --on-dirty-exit: where a false prune or abort would show as a duplicate (requeue) or a false record (fail). */
+const CLASS_POLICY = { pidns: 'fail', blockjobs: 'requeue', 'redis-stop': 'fail', 'master-stop': 'fail', 'ctrl-c': 'requeue' };
 const NS = 'resque';
 const k = s => `${NS}:${s}`;
 
@@ -54,6 +82,9 @@ function parseArgs(argv) {
     seed: null,
     children: 3,
     phases: ['blocking', 'nonblocking'],
+    classes: CLASSES.slice(),
+    classJobs: null,
+    classSeconds: null,
     policy: 'mixed',
     faultEvery: null,
     keep: false,
@@ -90,6 +121,16 @@ function parseArgs(argv) {
         o.phases = val().split(',').map(s => s.trim()).filter(Boolean);
         for (const p of o.phases) if (p !== 'blocking' && p !== 'nonblocking') die(`--phases: ${p} is not blocking or nonblocking`);
         break;
+      case '--classes':
+        o.classes = val().split(',').map(s => s.trim()).filter(Boolean);
+        for (const c of o.classes) if (!CLASSES.includes(c)) die(`--classes: ${c} is not one of ${CLASSES.join(', ')}`);
+        break;
+      case '--class-jobs':
+        o.classJobs = posInt(name, val());
+        break;
+      case '--class-seconds':
+        o.classSeconds = posNum(name, val());
+        break;
       case '--policy':
         o.policy = val();
         if (!['fail', 'requeue', 'mixed'].includes(o.policy)) die('--policy must be fail, requeue or mixed');
@@ -125,6 +166,8 @@ function parseArgs(argv) {
   if (o.jobs === null) o.jobs = o.quick ? 3000 : 20000;
   if (o.seconds === null) o.seconds = o.quick ? 40 : Math.max(60, Math.round(o.jobs / 45));
   if (o.faultEvery === null) o.faultEvery = o.quick ? 600 : 900;
+  if (o.classJobs === null) o.classJobs = o.quick ? 800 : 4000;
+  if (o.classSeconds === null) o.classSeconds = o.quick ? 30 : 120;
   if (o.seed === null) o.seed = String(Date.now() % 1e9);
   return o;
 }
@@ -233,7 +276,7 @@ function procStat(pid) {
   const s = readProc(pid, 'stat');
   if (!s) return null;
   const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  return { state: rest[0], ppid: Number(rest[1]) };
+  return { state: rest[0], ppid: Number(rest[1]), pgrp: Number(rest[2]) };
 }
 
 function running(pid) {
@@ -261,9 +304,26 @@ function taggedProcesses(tag) {
     // A child's process title (which replaces its argv) says what it is doing.
     const title = cmd.join(' ');
     const kind = /pyres_worker .* child of \d+/.test(title) || cmd.some(c => c.endsWith('childMain.js')) ? 'child' : cmd.includes('master') || /pyres_manager/.test(title) ? 'master' : 'other';
-    out.push({ pid, ppid: st.ppid, state: st.state, kind, busy: /: Processing /.test(title) });
+    out.push({ pid, ppid: st.ppid, pgrp: st.pgrp, state: st.state, kind, busy: /: Processing /.test(title), cmd });
   }
   return out;
+}
+
+/** The text of a file from a byte offset ('' when it is missing). */
+function readFrom(file, offset) {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const buf = Buffer.alloc(Math.max(0, size - offset));
+      fs.readSync(fd, buf, 0, buf.length, offset);
+      return buf.toString('utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
 }
 
 function signal(pid, sig) {
@@ -320,6 +380,7 @@ class RedisServer {
     const p = this.proc;
     this.proc = null;
     if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    signal(p.pid, 'SIGCONT'); // a SIGSTOPped server (the redis-stop class) would not act on TERM
     await new Promise(resolve => {
       const timer = setTimeout(() => {
         p.kill('SIGKILL');
@@ -377,9 +438,45 @@ async function main() {
   redis.on('error', () => undefined);
   redis.defineCommand('chaosEnqueue', { numberOfKeys: 3, lua: ENQUEUE_LUA });
 
+  // The phases: the mixed class (one per --phases entry), then one per other class.
+  const specs = [];
+  const skipped = [];
+  if (o.classes.includes('mixed')) {
+    const perPhase = Math.floor(o.jobs / o.phases.length);
+    o.phases.forEach((mode, i) => {
+      specs.push({
+        cls: 'mixed',
+        mode,
+        policy: o.policy === 'mixed' ? (i % 2 === 0 ? 'fail' : 'requeue') : o.policy,
+        jobs: i === o.phases.length - 1 ? o.jobs - perPhase * (o.phases.length - 1) : perPhase,
+        seconds: o.seconds / o.phases.length,
+      });
+    });
+  }
+  for (const cls of CLASSES.slice(1)) {
+    if (!o.classes.includes(cls)) continue;
+    if (cls === 'pidns') {
+      const why = unshareUnavailable();
+      if (why) {
+        skipped.push({ cls, why });
+        log(`pidns: skipped: ${why}`);
+        continue;
+      }
+    }
+    specs.push({
+      cls,
+      mode: 'blocking',
+      policy: o.policy === 'mixed' ? CLASS_POLICY[cls] : o.policy,
+      jobs: cls === 'master-stop' ? Math.max(1, Math.round(o.classJobs * 0.6)) : o.classJobs,
+      seconds: cls === 'ctrl-c' ? o.classSeconds * 1.5 : o.classSeconds,
+    });
+  }
+  if (!specs.length) die('nothing to run (every class chosen was skipped)');
+
   log(
-    `seed ${o.seed}; ${o.jobs} jobs; ${o.children} children on ${QUEUES.join(',')}; phases ${o.phases.join(', ')}; ` +
-      `fault window ${o.seconds}s, a fault every ~${o.faultEvery} ms; redis ${url} (appendonly, appendfsync always); dir ${tmp}`,
+    `seed ${o.seed}; ${o.children} children on ${QUEUES.join(',')}; classes ${[...new Set(specs.map(x => x.cls))].join(', ')}; ` +
+      `mixed: ${o.jobs} jobs, phases ${o.phases.join(', ')}, fault window ${o.seconds}s, a fault every ~${o.faultEvery} ms; ` +
+      `other classes: ${o.classJobs} jobs, ${o.classSeconds}s each; redis ${url} (appendonly, appendfsync always); dir ${tmp}`,
   );
 
   const phases = [];
@@ -391,17 +488,11 @@ async function main() {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
-  const perPhase = Math.floor(o.jobs / o.phases.length);
-  const policies = o.phases.map((_, i) => (o.policy === 'mixed' ? (i % 2 === 0 ? 'fail' : 'requeue') : o.policy));
   try {
-    for (let i = 0; i < o.phases.length; i++) {
-      const n = i === o.phases.length - 1 ? o.jobs - perPhase * (o.phases.length - 1) : perPhase;
+    for (let i = 0; i < specs.length; i++) {
       const ph = await runPhase({
         index: i + 1,
-        mode: o.phases[i],
-        policy: policies[i],
-        jobs: n,
-        seconds: o.seconds / o.phases.length,
+        ...specs[i],
         o,
         rand,
         tag,
@@ -419,15 +510,26 @@ async function main() {
   }
 
   const total = sumPhases(phases);
-  printSummary(phases, total, o, Date.now() - t0);
-  const report = { seed: o.seed, jobs: o.jobs, children: o.children, seconds: o.seconds, elapsedMs: Date.now() - t0, phases, total, dir: tmp };
+  printSummary(phases, total, o, Date.now() - t0, skipped);
+  const report = { seed: o.seed, jobs: o.jobs, children: o.children, seconds: o.seconds, elapsedMs: Date.now() - t0, phases, skipped, total, dir: tmp };
   if (o.json) fs.writeFileSync(o.json, JSON.stringify(report, null, 2) + '\n');
-  // Exit 1 when a job was lost. The problems listed (stuck queues, orphans that never exit,
-  // zombies) are findings too, but no job loss: they fail the run only with --strict.
-  const ok = total.lost === 0 && total.harnessProblems.length === 0;
+  // Exit 1 when a job was lost, or (outside mixed, where no fault kills a job) run twice or
+  // falsely failed. The problems listed (stuck queues, orphans that never exit, zombies) are
+  // findings too, but no job loss: they fail the run only with --strict.
+  const bad = total.lost > 0 || total.broken > 0;
+  const ok = !bad && total.harnessProblems.length === 0;
   if (ok && !o.keep) fs.rmSync(tmp, { recursive: true, force: true });
-  else log(`kept ${tmp} (master.log, redis-server.log, ledger.txt, phase-*.final-worker.log)`);
-  process.exit(total.lost > 0 ? 1 : !ok && o.strict ? 3 : 0);
+  else log(`kept ${tmp} (master.log, redis-server.log, ledger.txt, phase-*.final-worker.log, phase-*.neighbours.log)`);
+  process.exit(bad ? 1 : !ok && o.strict ? 3 : 0);
+}
+
+/** Why `unshare --pid --fork --mount-proc` cannot run here, or null when it can. */
+function unshareUnavailable() {
+  if (process.platform !== 'linux') return 'PID namespaces are Linux only';
+  const r = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true'], { encoding: 'utf8', timeout: 10000 });
+  if (r.error) return `unshare cannot run (${r.error.code || r.error.message})`;
+  if (r.status !== 0) return `unshare --pid --fork --mount-proc is not permitted here (${(r.stderr || '').trim().split('\n')[0] || `exit ${r.status}`})`;
+  return null;
 }
 
 async function cleanup({ server, redis, tag }) {
@@ -438,14 +540,27 @@ async function cleanup({ server, redis, tag }) {
 }
 
 async function runPhase(ctx) {
-  const { index, mode, policy, jobs, seconds, o, rand, tag, tmp, ledger, url, server, redis } = ctx;
+  const { index, cls, mode, policy, jobs, seconds, o, rand, tag, tmp, ledger, url, server, redis } = ctx;
   const phaseT0 = Date.now();
   const prefix = `p${index}-`;
   const ids = [];
   for (let i = 0; i < jobs; i++) ids.push(`${prefix}${String(i).padStart(6, '0')}`);
-  log(`phase ${index}: ${mode} mode, --on-dirty-exit ${policy}, ${jobs} jobs, fault window ${seconds.toFixed(0)}s`);
+  log(`phase ${index}: class ${cls}, ${mode} mode, --on-dirty-exit ${policy}, ${jobs} jobs, fault window ${seconds.toFixed(0)}s`);
 
-  const faults = { 'child-kill': 0, 'child-stop': 0, 'orphan-kill': 0, 'master-kill': 0, 'redis-restart-term': 0, 'redis-restart-kill': 0, 'client-kill-normal': 0, 'client-kill-pubsub': 0 };
+  const faults =
+    cls === 'mixed'
+      ? { 'child-kill': 0, 'child-stop': 0, 'orphan-kill': 0, 'master-kill': 0, 'redis-restart-term': 0, 'redis-restart-kill': 0, 'client-kill-normal': 0, 'client-kill-pubsub': 0 }
+      : cls === 'pidns'
+        ? { 'pidns-neighbour': 0 }
+        : cls === 'blockjobs'
+          ? { 'blocking-job': 0, neighbour: 0 }
+          : cls === 'redis-stop'
+            ? { 'redis-stop': 0 }
+            : cls === 'master-stop'
+              ? { 'master-stop': 0 }
+              : { 'ctrl-c': 0 };
+  // What the class-specific fault loops measured besides the faults (see the summary table).
+  const extra = {};
   const problems = [];
   const masterLog = path.join(tmp, 'master.log');
   const masterArgs = [
@@ -462,6 +577,8 @@ async function runPhase(ctx) {
     '--on-dirty-exit',
     policy,
     ...(mode === 'nonblocking' ? ['--nonblocking-pop', '--backoff-min', '0.05', '--backoff-max', '0.2'] : []),
+    ...(cls === 'blockjobs' ? ['--heartbeat-interval', '1', '--prune-interval', '3'] : []),
+    ...(cls === 'redis-stop' || cls === 'master-stop' ? ['--job-timeout', '5'] : []),
   ];
   const childEnv = { ...process.env, PYRES_CHAOS_TAG: tag, PYRES_CHAOS_LEDGER: ledger };
   delete childEnv.REDIS_URL;
@@ -472,7 +589,8 @@ async function runPhase(ctx) {
   const startMaster = () => {
     const fd = fs.openSync(masterLog, 'a');
     fs.writeSync(fd, `\n===== chaos: phase ${index} master start #${masterStarts + 1} at +${((Date.now() - t0) / 1000).toFixed(1)}s =====\n`);
-    const p = spawn(process.execPath, masterArgs, { cwd: ROOT, env: childEnv, stdio: ['ignore', fd, fd] });
+    // ctrl-c: the master leads its own process group (and session), as under a terminal.
+    const p = spawn(process.execPath, masterArgs, { cwd: ROOT, env: childEnv, stdio: ['ignore', fd, fd], detached: cls === 'ctrl-c' });
     fs.closeSync(fd);
     masterStarts += 1;
     const m = { proc: p, pid: p.pid, killedByUs: false, exited: false, code: null, signal: null };
@@ -492,6 +610,42 @@ async function runPhase(ctx) {
   // --- enqueue: 30% up front, the rest trickled in over 80% of the fault window ---
   const enqueued = new Set();
   const queueOf = new Map();
+  // blockjobs: every step-th id blocks its worker's event loop ~5 s (sleep and cpu in turn).
+  const blockStep = cls === 'blockjobs' ? Math.max(1, Math.floor(jobs / Math.max(4, Math.round(seconds * 0.45)))) : 0;
+  const payloads = new Map(); // id -> payload, made once (an enqueue batch may be resent)
+  const payloadOf = id => {
+    if (!payloads.has(id)) payloads.set(id, makePayload(id));
+    return payloads.get(id);
+  };
+  const makePayload = id => {
+    if (cls === 'mixed') {
+      const slow = rand.next() < 0.01;
+      const pre = slow ? rand.int(150, 600) : rand.int(5, 35);
+      const post = slow ? rand.int(50, 300) : rand.int(0, 8);
+      return `{"class":"ChaosJob","args":[${JSON.stringify(id)},${pre},${post}]}`;
+    }
+    const n = Number(id.slice(prefix.length));
+    let pre = rand.int(5, 35);
+    let post = rand.int(0, 8);
+    let blockKind = null;
+    let blockMs = 0;
+    const x = rand.next();
+    if (cls === 'blockjobs' && n % blockStep === Math.floor(blockStep / 2)) {
+      blockKind = Math.floor(n / blockStep) % 2 === 0 ? 'sleep' : 'cpu';
+      blockMs = rand.int(4500, 5500);
+      faults['blocking-job']++;
+    } else if (cls === 'master-stop' && x < 0.15) {
+      pre = rand.int(300, 1200);
+      post = rand.int(0, 300);
+    } else if (cls === 'ctrl-c' && x < 0.05) {
+      pre = rand.int(500, 2500);
+      post = rand.int(0, 300);
+    } else if (x < 0.01) {
+      pre = rand.int(150, 600);
+      post = rand.int(50, 300);
+    }
+    return `{"class":"ChaosStep","args":[${JSON.stringify(id)},${pre},${post}${blockKind ? `,"${blockKind}",${blockMs}` : ''}]}`;
+  };
   const enqueueBatch = async batch => {
     for (;;) {
       try {
@@ -503,10 +657,7 @@ async function runPhase(ctx) {
             ['c1', 3],
           ]);
           queueOf.set(id, q);
-          const slow = rand.next() < 0.01;
-          const pre = slow ? rand.int(150, 600) : rand.int(5, 35);
-          const post = slow ? rand.int(50, 300) : rand.int(0, 8);
-          const payload = `{"class":"ChaosJob","args":[${JSON.stringify(id)},${pre},${post}]}`;
+          const payload = payloadOf(id);
           p.chaosEnqueue('chaos:enqueued', k('queues'), k(`queue:${q}`), id, q, payload);
         }
         const res = await p.exec();
@@ -548,7 +699,7 @@ async function runPhase(ctx) {
   let masterDownUntil = 0;
   const children = () => (master && !master.exited ? taggedProcesses(tag).filter(p => p.kind === 'child' && p.ppid === master.pid && p.state !== 'Z') : []);
   const orphans = () => taggedProcesses(tag).filter(p => p.kind === 'child' && (!master || p.ppid !== master.pid) && p.state !== 'Z');
-  const faultLoop = (async () => {
+  const mixedFaults = async () => {
     while (Date.now() < faultEnd) {
       await sleep(rand.int(Math.round(o.faultEvery * 0.3), Math.round(o.faultEvery * 1.7)));
       if (Date.now() >= faultEnd) break;
@@ -620,7 +771,201 @@ async function runPhase(ctx) {
         problems.push(`fault ${kind}: ${e.message}`);
       }
     }
-  })();
+  };
+
+  // --- neighbours (pidns, blockjobs): a standalone worker on the same host and queues, started
+  // again and again; before each start the prune lock is cleared (standing in for its 60 s
+  // expiring), so that every start runs Resque's start-up prune. One at a time: in a PID
+  // namespace each is pid 1, so two at once would share a worker id. It is stopped with QUIT
+  // (finish the current job), so none of its jobs is interrupted either.
+  const neighbourLog = path.join(tmp, `phase-${index}.neighbours.log`);
+  const neighbourArgs = [BIN, 'worker', '--queues', QUEUES.join(','), '--jobs', JOBS, '--redis', url, '--on-dirty-exit', policy, '--term-timeout', '10', '--log-level', 'debug'];
+  if (cls === 'blockjobs') neighbourArgs.push('--heartbeat-interval', '1', '--prune-interval', '3');
+  Object.assign(extra, { neighbourStarts: 0, neighbourPrunes: 0, prunesDuringLongBlock: 0, neighbourSlowStops: 0 });
+  const lockKey = k('pruning_dead_workers_in_progress');
+  /** One neighbour: start it (prune lock cleared), wait for it to register, let it live a little, QUIT it. */
+  const runNeighbour = async (pidns, lifeMs) => {
+    const kind = pidns ? 'pidns-neighbour' : 'neighbour';
+    const n = ++extra.neighbourStarts;
+    const nlog = path.join(tmp, `phase-${index}.neighbour-${n}.log`);
+    await redis.del(lockKey);
+    const fd = fs.openSync(nlog, 'a');
+    const p = pidns
+      ? spawn('unshare', ['--pid', '--fork', '--mount-proc', '--kill-child', process.execPath, ...neighbourArgs], { cwd: ROOT, env: childEnv, stdio: ['ignore', fd, fd] })
+      : spawn(process.execPath, neighbourArgs, { cwd: ROOT, env: childEnv, stdio: ['ignore', fd, fd] });
+    fs.closeSync(fd);
+    let exited = false;
+    p.once('exit', () => (exited = true));
+    p.once('error', e => {
+      exited = true;
+      problems.push(`neighbour #${n}: ${e.message}`);
+    });
+    faults[kind]++;
+    // Registered (its log says so) means its start-up prune has run; the lock then holds its id.
+    const regT0 = Date.now();
+    let registered = false;
+    while (!exited && Date.now() - regT0 < 20000) {
+      if (/registered; /.test(readFrom(nlog, 0))) {
+        registered = true;
+        break;
+      }
+      await sleep(50);
+    }
+    if (registered) {
+      const selfId = `${os.hostname()}:${pidns ? 1 : p.pid}:${QUEUES.join(',')}`;
+      if ((await redis.get(lockKey)) === selfId) {
+        extra.neighbourPrunes++;
+        // Did that prune see a worker whose job had blocked its event loop past --prune-interval (3 s)?
+        if (cls === 'blockjobs' && (await longBlockedWorkers(redis, 3)) > 0) extra.prunesDuringLongBlock++;
+      }
+    } else if (!exited) problems.push(`neighbour #${n} did not register within 20 s`);
+    await sleep(Math.max(0, Math.min(lifeMs, faultEnd - Date.now())));
+    // The worker itself: in a PID namespace, the child of unshare.
+    const workerPid = () => (pidns ? taggedProcesses(tag).find(x => x.ppid === p.pid && x.state !== 'Z')?.pid : p.pid);
+    const stopT0 = Date.now();
+    let sent = null;
+    while (!exited && Date.now() - stopT0 < 30000) {
+      const w = workerPid();
+      const want = Date.now() - stopT0 < 20000 ? 'SIGQUIT' : 'SIGTERM';
+      if (w && sent !== want) {
+        signal(w, want);
+        sent = want;
+      }
+      await sleep(50);
+    }
+    if (!exited) {
+      problems.push(`neighbour #${n} did not exit within 30 s of QUIT; SIGKILLed`);
+      signal(p.pid, 'SIGKILL');
+      const w = workerPid();
+      if (w) signal(w, 'SIGKILL');
+      while (!exited) await sleep(50);
+    } else if (Date.now() - stopT0 > 8000) extra.neighbourSlowStops++;
+    fs.appendFileSync(neighbourLog, `\n===== chaos: phase ${index} neighbour #${n} (${kind}) =====\n` + readFrom(nlog, 0));
+    fs.rmSync(nlog, { force: true });
+  };
+  // pidns: one at a time (each is pid 1 in its namespace: two would share a worker id);
+  // blockjobs: a new one every 1-2.5 s, up to 3 at once, each living 0.5-3 s.
+  const neighbourFaults = async pidns => {
+    const live = new Set();
+    while (Date.now() < faultEnd - 1500) {
+      if (pidns) {
+        await runNeighbour(true, rand.int(1000, 4000));
+        await sleep(rand.int(100, 800));
+        continue;
+      }
+      if (live.size < 3) {
+        const t = runNeighbour(false, rand.int(500, 3000)).finally(() => live.delete(t));
+        live.add(t);
+      }
+      await sleep(rand.int(1000, 2500));
+    }
+    await Promise.all([...live]);
+  };
+
+  // --- redis-stop: SIGSTOP redis-server 1-6 s, then SIGCONT ---
+  const redisStopFaults = async () => {
+    extra.redisStoppedMs = 0;
+    while (Date.now() < faultEnd) {
+      await sleep(rand.int(2000, 5000));
+      if (Date.now() >= faultEnd - 1000 || !server.proc) break;
+      const ms = rand.int(1000, 6000);
+      vlog(`SIGSTOP redis-server for ${ms} ms`);
+      if (!signal(server.proc.pid, 'SIGSTOP')) continue;
+      faults['redis-stop']++;
+      extra.redisStoppedMs += ms;
+      await sleep(ms);
+      signal(server.proc.pid, 'SIGCONT');
+    }
+  };
+
+  // --- master-stop: SIGSTOP the master 2-12 s (past --job-timeout 5 + grace 5), then SIGCONT ---
+  const masterStopFaults = async () => {
+    extra.masterStoppedMs = 0;
+    while (Date.now() < faultEnd) {
+      await sleep(rand.int(2000, 5000));
+      if (Date.now() >= faultEnd - 2000) break;
+      const m = master;
+      if (!m || m.exited) continue;
+      const ms = rand.int(2000, 12000);
+      vlog(`SIGSTOP master ${m.pid} for ${ms} ms`);
+      if (!signal(m.pid, 'SIGSTOP')) continue;
+      faults['master-stop']++;
+      extra.masterStoppedMs += ms;
+      await sleep(ms);
+      signal(m.pid, 'SIGCONT');
+    }
+  };
+
+  // --- ctrl-c: SIGINT to the master's process group, wait for it to exit, start a new one ---
+  const ctrlCFaults = async () => {
+    Object.assign(extra, { ctrlCMaxStopMs: 0, ctrlCSlowStops: 0, childrenInMasterGroup: 0, childrenLeftAfterMaster: 0 });
+    const termTimeout = 5;
+    while (Date.now() < faultEnd - 3000) {
+      const m = master;
+      if (!m || m.exited) {
+        startMaster();
+        continue;
+      }
+      // A master that has not yet installed its handlers would die of the default action.
+      await childrenRegistered(m, 30000);
+      await sleep(rand.int(500, 4000));
+      if (Date.now() >= faultEnd - 1000) break;
+      const st = procStat(m.pid);
+      if (st && st.pgrp !== m.pid) problems.push(`ctrl-c: master ${m.pid} is not its own process-group leader (pgrp ${st.pgrp})`);
+      const kids = taggedProcesses(tag).filter(x => x.kind === 'child' && x.ppid === m.pid && x.state !== 'Z');
+      extra.childrenInMasterGroup += kids.filter(x => x.pgrp === m.pid).length;
+      m.killedByUs = true;
+      try {
+        process.kill(-m.pid, 'SIGINT');
+      } catch (e) {
+        problems.push(`ctrl-c: kill(-${m.pid}, SIGINT): ${e.message}`);
+        continue;
+      }
+      faults['ctrl-c']++;
+      const sT0 = Date.now();
+      while (!m.exited && Date.now() - sT0 < 30000) await sleep(20);
+      const took = Date.now() - sT0;
+      extra.ctrlCMaxStopMs = Math.max(extra.ctrlCMaxStopMs, took);
+      if (took > (termTimeout + 2) * 1000) extra.ctrlCSlowStops++;
+      if (!m.exited) {
+        problems.push(`ctrl-c: master ${m.pid} still running 30 s after SIGINT to its group; SIGKILLed`);
+        signal(m.pid, 'SIGKILL');
+        while (!m.exited) await sleep(50);
+      } else if (m.code !== 0) problems.push(`ctrl-c: master ${m.pid} exited with code ${m.code}, signal ${m.signal} after Ctrl-C`);
+      const kT0 = Date.now();
+      let left = kids.filter(x => running(x.pid));
+      while (left.length && Date.now() - kT0 < 3000) {
+        await sleep(100);
+        left = left.filter(x => running(x.pid));
+      }
+      extra.childrenLeftAfterMaster += left.length;
+      await sleep(rand.int(200, 1000));
+      if (Date.now() < faultEnd) startMaster();
+    }
+  };
+
+  const childrenRegistered = async (m, ms) => {
+    const T0 = Date.now();
+    while (!m.exited && Date.now() - T0 < ms) {
+      const wids = await redis.smembers(k('workers'));
+      if (wids.filter(id => procStat(Number(id.split(':')[1]))?.ppid === m.pid).length >= o.children) return true;
+      await sleep(100);
+    }
+    return false;
+  };
+
+  const faultLoop =
+    cls === 'mixed'
+      ? mixedFaults()
+      : cls === 'pidns'
+        ? neighbourFaults(true)
+        : cls === 'blockjobs'
+          ? neighbourFaults(false)
+          : cls === 'redis-stop'
+            ? redisStopFaults()
+            : cls === 'master-stop'
+              ? masterStopFaults()
+              : ctrlCFaults();
 
   // --- starvation watch: a live worker that takes no job for 20 s while the others work ---
   const starved = new Map(); // id -> description
@@ -745,8 +1090,10 @@ async function runPhase(ctx) {
   // --- accounting ---
   const after = await snapshot(redis, prefix);
   const performed = new Map();
+  const completed = new Map(); // ChaosStep's `done <id>`: the job's function returned
   for (const line of fs.readFileSync(ledger, 'utf8').split('\n')) {
     if (line.startsWith(prefix)) performed.set(line, (performed.get(line) || 0) + 1);
+    else if (line.startsWith(`done ${prefix}`)) completed.set(line.slice(5), (completed.get(line.slice(5)) || 0) + 1);
   }
   const enqueuedInRedis = await redis.scard('chaos:enqueued');
   let lost = 0;
@@ -755,8 +1102,19 @@ async function runPhase(ctx) {
   let dupExtra = 0;
   let performedAndDirty = 0;
   let dirtyOnly = 0;
+  // Falsely failed: a failure record for a job that completed; outside mixed (where no fault
+  // kills a job) any failure record; in mixed any record but a dirty exit (the kills' own).
+  let falselyFailed = 0;
+  const falselyFailedIds = [];
+  let interrupted = 0; // performed, never completed (ChaosStep only)
   for (const id of ids) {
     const n = performed.get(id) || 0;
+    const recs = after.failedById.get(id);
+    if (recs && ((completed.get(id) || 0) > 0 || cls !== 'mixed' || recs.some(e => !/DirtyExit/.test(e)))) {
+      falselyFailed++;
+      if (falselyFailedIds.length < 20) falselyFailedIds.push(`${id} (${recs.join(', ')})`);
+    }
+    if (cls !== 'mixed' && n > 0 && !(completed.get(id) > 0)) interrupted++;
     if (n > 1) {
       duplicated++;
       dupExtra += n - 1;
@@ -772,8 +1130,11 @@ async function runPhase(ctx) {
   const heldOnlyBefore = [...before.held.keys()].filter(id => !(performed.get(id) > 0) && !before.failedById.has(id) && !before.queued.has(id));
   const masterLogText = fs.existsSync(masterLog) ? fs.readFileSync(masterLog, 'utf8') : '';
   const phaseLog = masterLogText.slice(masterLogText.lastIndexOf(`===== chaos: phase ${index} master start #1 `));
+  const neighbourText = fs.existsSync(neighbourLog) ? fs.readFileSync(neighbourLog, 'utf8') : '';
+  const reregRe = /this live worker was missing from `workers`/g;
   const ph = {
     phase: index,
+    cls,
     mode,
     policy,
     jobs,
@@ -799,6 +1160,16 @@ async function runPhase(ctx) {
     duplicateExtraRuns: dupExtra,
     performedAndDirtyExit: performedAndDirty,
     dirtyExitNotPerformed: dirtyOnly,
+    completed: [...completed.values()].filter(n => n > 0).length,
+    falselyFailed,
+    falselyFailedIds,
+    interrupted,
+    broken: cls === 'mixed' ? 0 : duplicated + falselyFailed + interrupted,
+    ...extra,
+    prunedByNeighbours: (neighbourText.match(/pruned dead worker/g) || []).length,
+    neighbourSkipsOtherNamespace: (neighbourText.match(/runs in another PID namespace/g) || []).length,
+    reregisteredAfterPrune: (phaseLog.match(reregRe) || []).length + (neighbourText.match(reregRe) || []).length,
+    neighbourStackTraceLines: (neighbourText.match(/^\s+at .+\(.+:\d+:\d+\)$/gm) || []).length,
     faults,
     faultsTotal: Object.values(faults).reduce((a, b) => a + b, 0),
     masterStarts,
@@ -816,11 +1187,29 @@ async function runPhase(ctx) {
   if (after.held.size) problems.push(`phase ${index}: ${after.held.size} job(s) still held in worker:<id> records after the final prune (their pid looks alive: a zombie or a reused pid; only the 300 s heartbeat prune would free them)`);
   if (zombies.length) problems.push(`phase ${index}: ${zombies.length} zombie process(es) (nothing reaps orphans here; run with python3 available so chaos/subreaper.py can)`);
   log(
-    `phase ${index}: lost ${lost}, duplicated ${duplicated}, performed ${ph.performed}/${jobs}, DirtyExit ${ph.failedDirtyExit}, ` +
+    `phase ${index} (${cls}): lost ${lost}, duplicated ${duplicated}, falsely failed ${falselyFailed}, performed ${ph.performed}/${jobs}, DirtyExit ${ph.failedDirtyExit}, ` +
       `queued ${ph.stillQueued}, held-before-final-prune ${ph.heldInWorkerRecordBeforeFinalPrune}, ${(ph.elapsedMs / 1000).toFixed(1)}s`,
   );
   for (const p of problems) log(`  problem: ${p}`);
   return ph;
+}
+
+/** worker:<id> records of a ChaosStep job that blocks the event loop and started more than `seconds` ago. */
+async function longBlockedWorkers(redis, seconds) {
+  let n = 0;
+  const now = Date.now();
+  for (const id of await redis.smembers(k('workers'))) {
+    const v = await redis.get(k(`worker:${id}`));
+    if (!v) continue;
+    try {
+      const w = JSON.parse(v);
+      const args = w.payload && w.payload.args;
+      if (Array.isArray(args) && (args[3] === 'sleep' || args[3] === 'cpu') && now - Date.parse(w.run_at) > seconds * 1000) n++;
+    } catch {
+      /* not ours */
+    }
+  }
+  return n;
 }
 
 /** Workers whose worker:<id> record exists and whose pid is a running process of ours. */
@@ -909,6 +1298,9 @@ function sumPhases(phases) {
     heldInWorkerRecordBeforeFinalPrune: 0,
     heldInWorkerRecordAfterFinalPrune: 0,
     performedAndDirtyExit: 0,
+    falselyFailed: 0,
+    interrupted: 0,
+    broken: 0,
     faults: {},
     faultsTotal: 0,
     harnessProblems: [],
@@ -923,50 +1315,83 @@ function sumPhases(phases) {
   return t;
 }
 
-function printSummary(phases, total, o, elapsed) {
+const FAULT_LABELS = {
+  'child-kill': 'child SIGKILL',
+  'child-stop': 'child SIGSTOP/CONT',
+  'orphan-kill': 'orphan SIGKILL',
+  'master-kill': 'master SIGKILL',
+  'redis-restart-term': 'redis restart (TERM)',
+  'redis-restart-kill': 'redis restart (KILL)',
+  'client-kill-normal': 'CLIENT KILL normal',
+  'client-kill-pubsub': 'CLIENT KILL pubsub',
+  'pidns-neighbour': 'PID-namespace neighbour starts',
+  'blocking-job': 'jobs blocking the loop ~5 s',
+  neighbour: 'neighbour starts (same namespace)',
+  'redis-stop': 'redis-server SIGSTOP/CONT',
+  'master-stop': 'master SIGSTOP/CONT',
+  'ctrl-c': 'SIGINT to the master process group',
+};
+
+function printSummary(phases, total, o, elapsed, skipped = []) {
+  const col = (f, t = '') => [...phases.map(f), t];
+  const has = key => phases.some(p => p[key] !== undefined);
+  const opt = (label, key, fmt = v => v) => (has(key) ? [[label, ...col(p => (p[key] === undefined ? '' : fmt(p[key])))]] : []);
+  const faultKinds = [...new Set(phases.flatMap(p => Object.keys(p.faults)))];
   const rows = [
     ['', ...phases.map(p => `phase ${p.phase}`), 'total'],
-    ['mode', ...phases.map(p => p.mode), ''],
-    ['--on-dirty-exit', ...phases.map(p => p.policy), ''],
-    ['jobs enqueued', ...phases.map(p => p.enqueued), total.jobs],
-    ['performed (ledger)', ...phases.map(p => p.performed), total.performed],
-    ['failed: DirtyExit', ...phases.map(p => p.failedDirtyExit), total.failedDirtyExit],
-    ['failed: other', ...phases.map(p => p.failedOther), total.failedOther],
-    ['still queued', ...phases.map(p => p.stillQueued), total.stillQueued],
-    ['LOST-IN-WORKER-RECORD (before final prune)', ...phases.map(p => p.heldInWorkerRecordBeforeFinalPrune), total.heldInWorkerRecordBeforeFinalPrune],
-    ['held in worker records (after final prune)', ...phases.map(p => p.heldInWorkerRecordAfterFinalPrune), total.heldInWorkerRecordAfterFinalPrune],
-    ['LOST', ...phases.map(p => p.lost), total.lost],
-    ['duplicated (performed > 1x)', ...phases.map(p => p.duplicated), total.duplicated],
-    ['performed and DirtyExit', ...phases.map(p => p.performedAndDirtyExit), total.performedAndDirtyExit],
-    ['faults: child SIGKILL', ...phases.map(p => p.faults['child-kill']), total.faults['child-kill']],
-    ['faults: child SIGSTOP/CONT', ...phases.map(p => p.faults['child-stop']), total.faults['child-stop']],
-    ['faults: orphan SIGKILL', ...phases.map(p => p.faults['orphan-kill']), total.faults['orphan-kill']],
-    ['faults: master SIGKILL', ...phases.map(p => p.faults['master-kill']), total.faults['master-kill']],
-    ['faults: redis restart (TERM)', ...phases.map(p => p.faults['redis-restart-term']), total.faults['redis-restart-term']],
-    ['faults: redis restart (KILL)', ...phases.map(p => p.faults['redis-restart-kill']), total.faults['redis-restart-kill']],
-    ['faults: CLIENT KILL normal', ...phases.map(p => p.faults['client-kill-normal']), total.faults['client-kill-normal']],
-    ['faults: CLIENT KILL pubsub', ...phases.map(p => p.faults['client-kill-pubsub']), total.faults['client-kill-pubsub']],
-    ['masters started', ...phases.map(p => p.masterStarts), ''],
-    ['orphans still running 10 s after stop', ...phases.map(p => p.orphansThatDidNotExit), ''],
-    ['starved workers (no job in 20 s, others busy)', ...phases.map(p => p.starvedWorkers), ''],
-    ['"connection lost" log lines', ...phases.map(p => p.connectionLostLines), ''],
-    ['stack-trace lines in logs', ...phases.map(p => p.stackTraceLines), ''],
-    ['prune lock TTL at end (s)', ...phases.map(p => p.pruneLockTtlAtEnd), ''],
-    ['stale workers before final prune', ...phases.map(p => p.staleWorkersBeforeFinalPrune), ''],
-    ['dead workers pruned during the run', ...phases.map(p => p.prunedDuringRun), ''],
-    ['pruned by the final pass', ...phases.map(p => p.prunedByFinalPass), ''],
-    ['drain after faults (s)', ...phases.map(p => (p.drainMs / 1000).toFixed(1)), ''],
-    ['phase time (s)', ...phases.map(p => (p.elapsedMs / 1000).toFixed(1)), (elapsed / 1000).toFixed(1)],
+    ['fault class', ...col(p => p.cls)],
+    ['mode', ...col(p => p.mode)],
+    ['--on-dirty-exit', ...col(p => p.policy)],
+    ['jobs enqueued', ...col(p => p.enqueued, total.jobs)],
+    ['performed (ledger)', ...col(p => p.performed, total.performed)],
+    ['completed (ChaosStep done mark)', ...col(p => (p.cls === 'mixed' ? '-' : p.completed))],
+    ['failed: DirtyExit', ...col(p => p.failedDirtyExit, total.failedDirtyExit)],
+    ['failed: other', ...col(p => p.failedOther, total.failedOther)],
+    ['still queued', ...col(p => p.stillQueued, total.stillQueued)],
+    ['LOST-IN-WORKER-RECORD (before final prune)', ...col(p => p.heldInWorkerRecordBeforeFinalPrune, total.heldInWorkerRecordBeforeFinalPrune)],
+    ['held in worker records (after final prune)', ...col(p => p.heldInWorkerRecordAfterFinalPrune, total.heldInWorkerRecordAfterFinalPrune)],
+    ['LOST', ...col(p => p.lost, total.lost)],
+    ['duplicated (performed > 1x)', ...col(p => p.duplicated, total.duplicated)],
+    ['FALSELY FAILED', ...col(p => p.falselyFailed, total.falselyFailed)],
+    ['interrupted (performed, not completed)', ...col(p => (p.cls === 'mixed' ? '-' : p.interrupted), total.interrupted)],
+    ['performed and DirtyExit', ...col(p => p.performedAndDirtyExit, total.performedAndDirtyExit)],
+    ...faultKinds.map(f => [`faults: ${FAULT_LABELS[f] || f}`, ...col(p => p.faults[f] ?? '', total.faults[f])]),
+    ...opt('neighbour start-up prunes run', 'neighbourPrunes'),
+    ...opt('neighbour prune skips: other PID namespace', 'neighbourSkipsOtherNamespace'),
+    ...opt('prunes while a job had blocked its loop > 3 s', 'prunesDuringLongBlock'),
+    ...opt('workers pruned by neighbours', 'prunedByNeighbours'),
+    ...opt('live workers re-registered after a prune', 'reregisteredAfterPrune'),
+    ...opt('neighbours slow to stop (> 8 s after QUIT)', 'neighbourSlowStops'),
+    ...opt('redis-server stopped (s, total)', 'redisStoppedMs', v => (v / 1000).toFixed(1)),
+    ...opt('master stopped (s, total)', 'masterStoppedMs', v => (v / 1000).toFixed(1)),
+    ...opt('Ctrl-C: longest master exit (s)', 'ctrlCMaxStopMs', v => (v / 1000).toFixed(1)),
+    ...opt('Ctrl-C: exits past --term-timeout + 2 s', 'ctrlCSlowStops'),
+    ...opt("Ctrl-C: children in the master's group", 'childrenInMasterGroup'),
+    ...opt('Ctrl-C: children left 3 s after master exit', 'childrenLeftAfterMaster'),
+    ['masters started', ...col(p => p.masterStarts)],
+    ['orphans still running 10 s after stop', ...col(p => p.orphansThatDidNotExit)],
+    ['starved workers (no job in 20 s, others busy)', ...col(p => p.starvedWorkers)],
+    ['"connection lost" log lines', ...col(p => p.connectionLostLines)],
+    ['stack-trace lines in logs', ...col(p => p.stackTraceLines + (p.neighbourStackTraceLines || 0))],
+    ['prune lock TTL at end (s)', ...col(p => p.pruneLockTtlAtEnd)],
+    ['stale workers before final prune', ...col(p => p.staleWorkersBeforeFinalPrune)],
+    ['dead workers pruned during the run', ...col(p => p.prunedDuringRun)],
+    ['pruned by the final pass', ...col(p => p.prunedByFinalPass)],
+    ['drain after faults (s)', ...col(p => (p.drainMs / 1000).toFixed(1))],
+    ['phase time (s)', ...col(p => (p.elapsedMs / 1000).toFixed(1), (elapsed / 1000).toFixed(1))],
   ];
   const widths = rows[0].map((_, c) => Math.max(...rows.map(r => String(r[c] ?? '').length)));
   process.stdout.write('\n');
   for (const r of rows) process.stdout.write(r.map((v, c) => (c === 0 ? String(v).padEnd(widths[c]) : String(v ?? '').padStart(widths[c]))).join('  ') + '\n');
   process.stdout.write('\n');
+  for (const sk of skipped) process.stdout.write(`skipped: ${sk.cls}: ${sk.why}\n`);
   for (const p of phases) if (p.lostIds.length) process.stdout.write(`phase ${p.phase} lost ids (first ${p.lostIds.length}): ${p.lostIds.join(' ')}\n`);
+  for (const p of phases) if (p.falselyFailedIds.length) process.stdout.write(`phase ${p.phase} falsely failed (first ${p.falselyFailedIds.length}): ${p.falselyFailedIds.join('; ')}\n`);
   for (const pr of total.harnessProblems) process.stdout.write(`problem: ${pr}\n`);
+  const verdict = total.lost > 0 ? 'LOST JOBS' : total.broken > 0 ? 'DUPLICATED OR FALSELY FAILED JOBS (outside mixed)' : 'OK';
   process.stdout.write(
     `chaos: seed ${o.seed}: ${total.jobs} jobs, ${total.faultsTotal} faults, lost ${total.lost}, duplicated ${total.duplicated}, ` +
-      `${(elapsed / 1000).toFixed(1)}s -> ${total.lost === 0 ? 'OK' : 'LOST JOBS'}\n`,
+      `falsely failed ${total.falselyFailed}, ${(elapsed / 1000).toFixed(1)}s -> ${verdict}\n`,
   );
 }
 

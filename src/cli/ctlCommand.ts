@@ -154,6 +154,12 @@ export async function runCtl(a: CtlArgs): Promise<number> {
         if (a.action === 'scale') {
           if (!a.spec) throw new ConfigError("scale needs a spec: pyres-ts ctl scale <master> 'p10,p9=6'");
           for (const g of parseWorkersSpec(a.spec)) cmds.push({ cmd: 'scale', queues: g.queues, count: g.count });
+          // The master refuses a size past its --max-children (and logs it); say so here at once.
+          if (typeof m.maxChildren === 'number') {
+            const asked = new Map(cmds.map(c => [(c as { queues: string }).queues, (c as { count: number }).count]));
+            const total = m.groups.reduce((n, g) => n + (asked.has(g.queues) ? 0 : g.desired), 0) + [...asked.values()].reduce((x, y) => x + y, 0);
+            if (total > m.maxChildren) throw new ConfigError(`scale refused: ${a.spec} would make ${total} children on ${m.id}, over its --max-children ${m.maxChildren}`);
+          }
         } else if (a.action === 'stop') {
           cmds.push({ cmd: 'stop', graceful: a.graceful });
         } else cmds.push({ cmd: a.action });

@@ -1,5 +1,6 @@
 import yargs from 'yargs';
 import { PyresError, coerceError } from '../errors';
+import { guardStdio } from '../logging/stdio';
 import type { Client as ClientT } from '../producer/client';
 import { VERSION } from '../version';
 import { type ConnectionArgs, connectionFromArgs, withConnectionOptions } from './options';
@@ -13,6 +14,9 @@ class UsageError extends PyresError {}
 
 /** Runs the CLI; resolves with the exit code. */
 export async function run(argv: string[]): Promise<number> {
+  // A lost stdout/stderr (closed pipe, dead `| tee`, ssh drop) must not crash a worker or a
+  // master between a job and its outcome: a failed write marks the stream gone, work goes on.
+  guardStdio();
   let code = 0;
   const parser = yargs(argv)
     .scriptName('pyres-ts')

@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { ConfigError } from '../errors';
-import { createLogger, type Logger, parseLogLevel } from '../logging/logger';
+import { createLogger, type Logger, logFileArg, parseLogLevel } from '../logging/logger';
 import type { ConnectionOptions } from '../store/connection';
 
 /** Options every command shares: where Redis is, the namespace, logging. */
@@ -18,7 +18,13 @@ export function withConnectionOptions<T>(y: Argv<T>) {
     .option('tls-key', { type: 'string', describe: 'client key file for rediss://' })
     .option('namespace', { type: 'string', default: 'resque', describe: 'key namespace (Resque: resque)' })
     .option('log-level', { alias: 'l', type: 'string', default: 'info', describe: 'debug, info, warning, error' })
-    .option('log-file', { alias: 'f', type: 'string', describe: 'append the log to this file instead of stderr' });
+    .option('log-file', {
+      alias: 'f',
+      type: 'string',
+      describe: 'append the log to this file instead of stderr; pyres_worker\'s names: stdout, stderr, syslog (not supported: stderr with a note)',
+      // pyres' names are not files: never create ./stdout or ./syslog.
+      coerce: (v: unknown) => (Array.isArray(v) ? v.map(x => logFileArg(String(x))) : v === undefined ? v : logFileArg(String(v))),
+    });
 }
 
 export interface ConnectionArgs {

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '../errors';
-import { type LogLevel, parseLogLevel } from '../logging/logger';
+import { type LogLevel, logFileArg, parseLogLevel } from '../logging/logger';
 import { parseQueueList } from '../protocol/queues';
 import type { ConnectionOptions } from '../store/connection';
 import { bool, fail, isObject, isPlainObject, label, num, optNum, show, str, within } from './check';
@@ -137,7 +137,7 @@ export function resolveWorkerSettings(input: WorkerConfigInput, prefix = ''): Wo
     logLevel = l;
   }
   let logFile: string | null = null;
-  if (input.logFile !== undefined && input.logFile !== null) logFile = resolve(cwd, str('logFile', input.logFile, prefix));
+  if (input.logFile !== undefined && input.logFile !== null) logFile = resolve(cwd, logFileArg(str('logFile', input.logFile, prefix)));
 
   return checkWorkerSettings(
     {

@@ -1,4 +1,6 @@
 import { appendFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { realStdio, type StdioPort } from './stdio';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -22,22 +24,184 @@ export function parseLogLevel(s: string): LogLevel | null {
 
 export interface ConsoleLoggerOptions {
   level?: LogLevel;
-  /** Append to this file instead of writing to stderr (pyres' `-f`). */
+  /**
+   * Append to this file instead of writing to stderr (pyres' `-f`). pyres_worker's names are
+   * not files: `stdout` / `/dev/stdout` log to stdout, `stderr` / `/dev/stderr` to stderr, and
+   * `syslog` / `/dev/log` to stderr with a note (Node has no syslog client). A file that cannot
+   * be written is reported once on stderr and the log goes to stderr until it can be again.
+   */
   file?: string;
   scope?: string;
   /** Where lines go; defaults to stderr or `file`. */
   write?: (line: string) => void;
 }
 
-/** Lines like `2026-11-23T12:00:00.123Z INFO  [scope] message`. */
+/** Where `-f` sends the log. */
+export type LogTarget = { kind: 'stderr' } | { kind: 'stdout' } | { kind: 'syslog' } | { kind: 'file'; path: string };
+
+const TARGET_NAMES: Record<string, 'stdout' | 'stderr' | 'syslog'> = {
+  stdout: 'stdout',
+  '/dev/stdout': 'stdout',
+  stderr: 'stderr',
+  '/dev/stderr': 'stderr',
+  syslog: 'syslog',
+  '/dev/log': 'syslog',
+};
+
+/** The target a `-f` / logFile value names (none: stderr). */
+export function logTargetOf(file: string | null | undefined): LogTarget {
+  if (!file) return { kind: 'stderr' };
+  const kind = Object.prototype.hasOwnProperty.call(TARGET_NAMES, file) ? TARGET_NAMES[file] : undefined;
+  return kind ? { kind } : { kind: 'file', path: file };
+}
+
+/**
+ * A `-f` value as the CLI passes it on: pyres_worker's names become the device paths
+ * (absolute, as the configuration requires of a log file, and never a file in the cwd).
+ */
+export function logFileArg(v: string): string {
+  if (v === 'stdout') return '/dev/stdout';
+  if (v === 'stderr') return '/dev/stderr';
+  if (v === 'syslog') return '/dev/log';
+  return v;
+}
+
+/** Only a master's children carry this (src/config/child.ts); they leave start-up notes to the master. */
+const CHILD_SPEC_ENV = 'PYRES_CHILD_SPEC';
+/** How long a log file that failed is left alone before the next line tries it again. */
+export const LOG_FILE_RETRY_MS = 60_000;
+
+function errText(e: unknown): string {
+  // Not `instanceof Error`: errors from another realm (vm, jest) are objects with a message too.
+  const m = typeof e === 'object' && e !== null ? (e as { message?: unknown }).message : undefined;
+  return typeof m === 'string' ? m : String(e);
+}
+
+export interface FileSinkOptions {
+  retryMs?: number;
+  stdio?: StdioPort;
+  /** For tests. */
+  append?: (path: string, text: string) => void;
+  now?: () => number;
+}
+
+/**
+ * Appends lines to a file. A failed append (its directory removed, disk full, EACCES) never
+ * throws: it is reported once on stderr, that line and the next ones go to stderr (dropped if
+ * stderr is gone too), and the file is tried again at most once per `retryMs`; when it works
+ * again a note there says which stretch went to stderr.
+ */
+export class FileSink {
+  private failed: { since: number; lastTry: number; error: string } | null = null;
+  private readonly retryMs: number;
+  private readonly io: StdioPort;
+  private readonly append: (path: string, text: string) => void;
+  private readonly now: () => number;
+
+  constructor(
+    readonly path: string,
+    o: FileSinkOptions = {},
+  ) {
+    this.retryMs = o.retryMs ?? LOG_FILE_RETRY_MS;
+    this.io = o.stdio ?? realStdio;
+    this.append = o.append ?? ((p, text) => appendFileSync(p, text));
+    this.now = o.now ?? Date.now;
+  }
+
+  /** Is the file the one being written (not the stderr fallback)? */
+  get healthy(): boolean {
+    return this.failed === null;
+  }
+
+  write(line: string): void {
+    const now = this.now();
+    const f = this.failed;
+    if (!f || now - f.lastTry >= this.retryMs) {
+      try {
+        const gap = f
+          ? `${new Date(now).toISOString()} WARN  [pyres-ts ${process.pid}] the log lines from ${new Date(f.since).toISOString()} until now went to stderr: ${f.error}\n`
+          : '';
+        this.append(this.path, gap + line + '\n');
+        if (f) {
+          this.failed = null;
+          this.io.write('stderr', `pyres-ts ${process.pid}: the log file ${this.path} can be written again; logging there from now on\n`);
+        }
+        return;
+      } catch (e) {
+        if (f) f.lastTry = now;
+        else {
+          const error = `cannot write the log file ${this.path} (${errText(e)})`;
+          this.failed = { since: now, lastTry: now, error };
+          const retry = this.retryMs >= 1000 ? `${Math.round(this.retryMs / 1000)} s` : `${this.retryMs} ms`;
+          this.io.write('stderr', `pyres-ts ${process.pid}: ${error}; logging to stderr from now on (trying the file again every ${retry})\n`);
+        }
+      }
+    }
+    this.io.write('stderr', line + '\n');
+  }
+}
+
+/** One sink per file and process: the failure is reported once however many loggers share it. */
+const fileSinks = new Map<string, FileSink>();
+
+function fileSink(path: string): FileSink {
+  const key = resolve(path);
+  let s = fileSinks.get(key);
+  if (!s) fileSinks.set(key, (s = new FileSink(key)));
+  return s;
+}
+
+let stdoutLostReported = false;
+let syslogNoted = false;
+
+/** The line writer for a target (`io`: the real stdout/stderr unless a test gives its own). */
+export function logSink(target: LogTarget, io: StdioPort = realStdio): (line: string) => void {
+  switch (target.kind) {
+    case 'file': {
+      const s = fileSink(target.path);
+      return line => s.write(line);
+    }
+    case 'stdout':
+      return line => {
+        if (io.write('stdout', line + '\n')) return;
+        if (!stdoutLostReported) {
+          stdoutLostReported = true;
+          io.write('stderr', `pyres-ts ${process.pid}: cannot write the log to stdout (${errText(io.gone('stdout'))}); logging to stderr from now on\n`);
+        }
+        io.write('stderr', line + '\n');
+      };
+    case 'syslog':
+      if (!syslogNoted && process.env[CHILD_SPEC_ENV] === undefined) {
+        syslogNoted = true;
+        io.write('stderr', `pyres-ts ${process.pid}: -f syslog: syslog is not supported (Node has no syslog client); logging to stderr\n`);
+      }
+      return line => void io.write('stderr', line + '\n');
+    case 'stderr':
+      return line => void io.write('stderr', line + '\n');
+  }
+}
+
+let writerFailureReported = false;
+
+/** Lines like `2026-11-23T12:00:00.123Z INFO  [scope] message`. A failed write never throws. */
 export function createLogger(o: ConsoleLoggerOptions = {}): Logger {
   const min = ORDER[o.level ?? 'info'];
-  const write =
-    o.write ?? (o.file ? (line: string) => appendFileSync(o.file as string, line + '\n') : (line: string) => process.stderr.write(line + '\n'));
+  const write = o.write ?? logSink(logTargetOf(o.file));
+  const emit = (line: string): void => {
+    try {
+      write(line);
+    } catch (e) {
+      // A caller's `write` that throws: the work goes on, the line is lost.
+      if (!writerFailureReported) {
+        writerFailureReported = true;
+        realStdio.write('stderr', `pyres-ts ${process.pid}: the log writer failed (${errText(e)}); its lines are dropped\n`);
+      }
+    }
+  };
   const make = (scope: string | undefined): Logger => {
     const log = (lvl: LogLevel) => (msg: string) => {
       if (ORDER[lvl] < min) return;
-      write(`${new Date().toISOString()} ${lvl.toUpperCase().padEnd(5)} ${scope ? `[${scope}] ` : ''}${msg}`);
+      emit(`${new Date().toISOString()} ${lvl.toUpperCase().padEnd(5)} ${scope ? `[${scope}] ` : ''}${msg}`);
     };
     return {
       debug: log('debug'),

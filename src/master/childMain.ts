@@ -10,6 +10,7 @@ import { CHILD_SPEC_ENV, decodeChildSpec } from '../config/child';
 import type { ChildSpec } from '../config/types';
 import { AuthError, ConfigError, JobLoadError, coerceError } from '../errors';
 import { importInitModule, initFunctionOf } from '../jobs/load';
+import { guardStdio } from '../logging/stdio';
 import { RESQUE_PROTOCOL_VERSION, VERSION } from '../version';
 import { createWorker } from '../worker/fromConfig';
 import type { JobEvent, Worker } from '../worker/worker';
@@ -83,6 +84,9 @@ async function runInit(spec: ChildSpec): Promise<void> {
     return fatal(`--worker-init ${spec.workerInit} failed: ${err.name && err.name !== 'Error' ? `${err.name}: ` : ''}${err.message}`);
   }
 }
+
+// A lost stderr/stdout (EPIPE, EIO) marks the stream gone instead of killing this child mid-job.
+guardStdio();
 
 async function main(): Promise<number> {
   // Listen for the master's end first: a master killed while this child was still loading

@@ -112,32 +112,4 @@ describe('Pyres Khan list', () => {
 });
 
 describe('--autoscale', () => {
-  it("p1=1..3 grows to 3 while work waits and every child is busy, and shrinks back to 1 when idle; each decision is logged with its inputs", async () => {
-    const m = await env.startMaster(['--workers', 'p1=1..3', '--autoscale', '--scale-interval', '1', '--max-cpu', '100', '--max-mem', '100']);
-    await env.waitForChildren(m.pid, 1);
-    for (let i = 0; i < 14; i++) await env.enqueue('p1', 'Sleep', 1);
-    const up1 = await m.waitForLine(/autoscale p1: 1 -> 2: /, 5000);
-    expect(up1).toMatch(
-      /autoscale p1: 1 -> 2: work is waiting and every child is busy \(depth \d+, busy 1\/1, cpu \d+% \(max 100\), mem \d+% \(max 100\)\)/,
-    );
-    await m.waitForLine(/autoscale p1: 2 -> 3: work is waiting and every child is busy \(depth \d+, busy 2\/2, /, 6000);
-    await env.waitForChildren(m.pid, 3, 5000);
-    const info = await statusJson(m.pid);
-    expect(info.groups[0]).toMatchObject({ queues: 'p1', min: 1, max: 3 });
-    expect(info.autoscale?.last).toMatch(/p1: \d -> \d/);
-    // Never past the max.
-    await waitFor(() => env.ledgerLines().filter(l => l === 'Sleep done 1').length === 14, 15000, 'all 14 jobs done');
-    expect(m.lines().some(l => /autoscale p1: 3 -> 4/.test(l))).toBe(false);
-    // Idle: back down to the min, one step per interval.
-    await m.waitForLine(/autoscale p1: 3 -> 2: queues are empty and children idle \(depth 0, busy \d\/3, /, 6000);
-    await m.waitForLine(/autoscale p1: 2 -> 1: queues are empty and children idle/, 6000);
-    await env.waitForChildren(m.pid, 1, 6000);
-    await sleep(1500);
-    expect(await env.workerPids()).toHaveLength(1);
-    expect(m.lines().some(l => /autoscale p1: 1 -> 0/.test(l))).toBe(false);
-    expect(await env.failures()).toEqual([]);
-    m.kill('SIGTERM');
-    expect(await m.waitForEnd(5000)).toEqual({ code: 0, signal: null });
-    await env.expectNoWorkersLeft();
-  });
 });

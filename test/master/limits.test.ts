@@ -38,26 +38,6 @@ describe('pyres-ts master: job timeouts', () => {
     expect(await m.waitForEnd(5000)).toEqual({ code: 0, signal: null });
   });
 
-  it('a child the master killed for a job timeout is replaced at once: no crash-loop backoff, however often it happens', async () => {
-    // COMPAT: backoff is for children that "keep dying at start". A child that registered and
-    // worked a job until the master itself killed it for overrunning its timeout did not crash
-    // at start; throttling its replacement (1 s, 2 s, 4 s ... 30 s) costs the pool capacity
-    // exactly when jobs run long.
-    // Short limits and both jobs queued up front, so each child is killed well inside the
-    // master's 5 s "died at start" window even on a loaded machine.
-    const m = await env.startMaster(['--queues', 'p10,p9', '--pool', '1', '--job-timeout', '0.5', '--timeout-grace', '0.5']);
-    await env.waitForChildren(m.pid, 1);
-    await env.enqueue('p9', 'Stubborn', 30);
-    await env.enqueue('p9', 'Stubborn', 30);
-    await env.waitForFailures(2, 10000);
-    await env.waitForChildren(m.pid, 1, 8000);
-    const killedLines = m.lines().filter(l => /recorded as JobTimeoutError/.test(l));
-    expect(killedLines).toHaveLength(2);
-    expect(m.lines().filter(l => /respawning in|in a row/.test(l))).toEqual([]);
-    m.kill('SIGTERM');
-    expect(await m.waitForEnd(5000)).toEqual({ code: 0, signal: null });
-  });
-
   it('--job-timeout 1, a job that honours its AbortSignal: aborted and recorded as its own JobTimeoutError failure; the child lives on', async () => {
     const m = await env.startMaster(['--queues', 'p10,p9', '--pool', '1', '--job-timeout', '1', '--timeout-grace', '1']);
     const [child] = await env.waitForChildren(m.pid, 1);
@@ -82,10 +62,9 @@ describe('pyres-ts master: job timeouts', () => {
     expect(await m.waitForEnd(5000)).toEqual({ code: 0, signal: null });
   });
 
-  it.each([
-    ['a class with `static timeout = 1`', 'Slow'],
-    ['an object with `timeout: 1`', 'SlowObject'],
-  ])('a job\'s own timeout property (%s) wins over --job-timeout 30', async (_what, cls) => {
+  // An object's `timeout` is resolved the same way (test/unit/registry.test.ts); the rule that it
+  // wins is the supervisor's (test/unit/supervisor.test.ts). One end-to-end proof is enough.
+  it.each([['a class with `static timeout = 1`', 'Slow']])('a job\'s own timeout property (%s) wins over --job-timeout 30', async (_what, cls) => {
     const m = await env.startMaster(['--queues', 'p10,p9', '--pool', '1', '--job-timeout', '30', '--timeout-grace', '1']);
     const [first] = await env.waitForChildren(m.pid, 1);
     const raw = await env.enqueue('p9', cls, 30);

@@ -81,6 +81,26 @@ describe('Supervisor: spawning and crash loops', () => {
     expect(of(acts, 'spawn')).toHaveLength(1);
   });
 
+  test('a child the master killed for a job timeout is replaced at once, however often and however young: no crash-loop backoff', () => {
+    const { s, pids } = started(config({ groups: [{ queues: 'q', count: 1 }], jobTimeout: 0.5, timeoutGrace: 0.5 }));
+    let pid = pids[0]!;
+    for (let round = 0; round < 3; round++) {
+      const t = round * 1200;
+      s.childMessage(pid, { act: 'job', seq: 1, queue: 'q', className: 'Stubborn', timeout: null }, t);
+      s.tick(t + 501);
+      const kill = s.tick(t + 1002);
+      expect(of(kill, 'signal')).toEqual([{ type: 'signal', pid, signal: 'SIGKILL' }]);
+      expect(of(kill, 'spawn')).toHaveLength(1);
+      const next = 500 + round;
+      s.childSpawned('q', next, `h:${next}:q`, t + 1003);
+      s.childMessage(next, { act: 'ready', workerId: `h:${next}:q` }, t + 1010);
+      const exit = s.childExited(pid, null, 'SIGKILL', t + 1020);
+      expect(of(exit, 'log').filter(l => /in a row|respawning in/.test(l.msg))).toEqual([]);
+      expect(of(exit, 'record')[0]).toMatchObject({ exception: 'JobTimeoutError', policy: 'fail' });
+      pid = next;
+    }
+  });
+
   test('a failed fork is logged and retried after 1 s, never fatal', () => {
     const s = new Supervisor(config({ groups: [{ queues: 'q', count: 1 }] }));
     expect(of(s.start(0), 'spawn')).toHaveLength(1);
@@ -289,6 +309,24 @@ describe('Supervisor: autoscale', () => {
     // Busy again: still 2, no 1 <-> 2 flip-flop.
     s.autoscale(sample(5), 30_000);
     expect(s.totalDesired()).toBe(2);
+  });
+
+  test('shrinks back to min when the queues are empty and children idle (two samples), and at once on the CPU cap trend', () => {
+    const { s } = started({ ...auto(), groups: [{ queues: 'cpu', count: 3, min: 1, max: 4 }] });
+    expect(s.totalDesired()).toBe(3);
+    s.autoscale(sample(0), 0);
+    const down = s.autoscale(sample(0), 10_000);
+    expect(of(down, 'log').some(l => /autoscale cpu: 3 -> 2: queues are empty and children idle \(depth 0, busy 0\/3/.test(l.msg))).toBe(true);
+    expect(of(down, 'send')).toHaveLength(1);
+    s.autoscale(sample(0), 20_000); // cooling down
+    s.autoscale(sample(0), 30_000);
+    expect(s.totalDesired()).toBe(1);
+    s.autoscale(sample(0), 40_000);
+    s.autoscale(sample(0), 50_000);
+    expect(s.totalDesired()).toBe(1); // never below min
+    const hot = started({ ...auto(), groups: [{ queues: 'cpu', count: 2, min: 1, max: 4 }] }).s;
+    hot.autoscale(sample(10, 99), 0);
+    expect(of(hot.autoscale(sample(10, 99), 10_000), 'log').some(l => /2 -> 1: over the CPU cap/.test(l.msg))).toBe(true);
   });
 
   test('never past max, never below min, never past --max-children', () => {

@@ -1,0 +1,77 @@
+/**
+ * process.stdout / process.stderr that can be lost without taking the process down.
+ *
+ * A closed pipe (`| tee` that died, `| head`), an ssh drop or a hung-up terminal makes the next
+ * write fail with EPIPE / EIO. Node reports that as an 'error' event on the stream; with no
+ * listener it is an uncaught exception, and a worker dies between running a job and recording
+ * it. `guardStdio()` adds a listener that only marks the stream as gone; `writeStdio()` writes
+ * while the stream works and drops the text afterwards. Nothing here ever throws.
+ */
+
+export type StdName = 'stdout' | 'stderr';
+
+const gone: Record<StdName, Error | null> = { stdout: null, stderr: null };
+const guarded = new Set<StdName>();
+
+function streamOf(which: StdName): NodeJS.WriteStream {
+  return which === 'stdout' ? process.stdout : process.stderr;
+}
+
+function describe(e: unknown): Error {
+  return typeof e === 'object' && e !== null && typeof (e as { message?: unknown }).message === 'string' ? (e as Error) : new Error(String(e));
+}
+
+/**
+ * Installs (once per process and stream) an 'error' listener on process.stdout and/or
+ * process.stderr: a failed write marks the stream as gone instead of becoming an uncaught
+ * exception. Other listeners are left alone. Idempotent.
+ */
+export function guardStdio(which: readonly StdName[] = ['stdout', 'stderr']): void {
+  for (const w of which) {
+    if (guarded.has(w)) continue;
+    guarded.add(w);
+    try {
+      streamOf(w).on('error', (e: unknown) => {
+        gone[w] ??= describe(e);
+      });
+    } catch {
+      /* no such stream in this process */
+    }
+  }
+}
+
+/** Why the stream is gone (its first write error), or null while it works. */
+export function stdioGone(which: StdName): Error | null {
+  if (gone[which]) return gone[which];
+  try {
+    const s = streamOf(which);
+    if (s.destroyed || s.writableEnded) gone[which] = new Error(`${which} is closed`);
+  } catch (e) {
+    gone[which] = describe(e);
+  }
+  return gone[which];
+}
+
+/**
+ * Writes `text` to the stream unless it is gone; false when it was not written. Guards the
+ * stream first, so a failure of this write cannot crash the process either.
+ */
+export function writeStdio(which: StdName, text: string): boolean {
+  guardStdio([which]);
+  if (stdioGone(which)) return false;
+  try {
+    streamOf(which).write(text);
+    return true;
+  } catch (e) {
+    gone[which] ??= describe(e);
+    return false;
+  }
+}
+
+/** What a log sink needs of stdout/stderr (the real streams, or a stand-in in tests). */
+export interface StdioPort {
+  write(which: StdName, text: string): boolean;
+  gone(which: StdName): Error | null;
+}
+
+export const realStdio: StdioPort = { write: writeStdio, gone: stdioGone };
