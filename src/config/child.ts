@@ -39,7 +39,13 @@ function validateChildSpec(v: unknown): ChildSpec {
     maxMemoryMb: nullableNum('maxMemoryMb', v['maxMemoryMb']),
     workerInit: workerInit as string | null,
     reportEveryJob: v['reportEveryJob'],
+    ...(v['hostname'] !== undefined ? { hostname: hostnameOf(v['hostname']) } : {}),
   };
+}
+
+function hostnameOf(v: unknown): string {
+  if (typeof v !== 'string' || v.trim() === '' || /[:\s]/.test(v.trim())) fail('hostname', `must be a host name without ':' or spaces, got ${show(v)}`);
+  return (v as string).trim();
 }
 
 function named<T>(fn: () => T): T {

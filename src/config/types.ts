@@ -102,4 +102,6 @@ export interface ChildSpec {
   workerInit: string | null;
   /** Tell the master of every job as it starts (timeouts or autoscale need it); else only of jobs over 100 ms. */
   reportEveryJob: boolean;
+  /** The master's hostname (its worker ids use it). @defaultValue os.hostname() */
+  hostname?: string;
 }

@@ -140,7 +140,16 @@ export type CheckResult = { ok: true; jobs: string[] } | { ok: false; message: s
  * no job code (top-level code included) runs in the calling process. Throws JobLoadError with
  * the reason (file and line of a syntax error).
  */
-export async function verifyModules(paths: string[], workerInit: string | null, cwd = process.cwd(), timeoutMs = VERIFY_TIMEOUT_MS): Promise<void> {
+/** Set in the check's environment: a Master must not start there (an app preloaded with -r/--import). */
+export const MODULE_CHECK_ENV = 'PYRES_MODULE_CHECK';
+
+export async function verifyModules(
+  paths: string[],
+  workerInit: string | null,
+  cwd = process.cwd(),
+  timeoutMs = VERIFY_TIMEOUT_MS,
+  signal?: AbortSignal,
+): Promise<void> {
   const entry = checkEntry();
   if (!existsSync(entry)) throw new JobLoadError(`cannot check the job modules: ${entry} is missing (run npm run build)`);
   const request = JSON.stringify({ jobs: paths, workerInit, cwd });
@@ -148,8 +157,30 @@ export async function verifyModules(paths: string[], workerInit: string | null, 
     const child = spawn(process.execPath, [...loaderExecArgv(), entry, request], {
       cwd,
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-      env: process.env,
+      env: { ...process.env, [MODULE_CHECK_ENV]: '1' },
     });
+    let settled = false;
+    const finish = (code: number | null, sig: NodeJS.Signals | null): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      let parsed: CheckResult | null = null;
+      try {
+        parsed = out.trim() ? (JSON.parse(out) as CheckResult) : null;
+      } catch {
+        parsed = null;
+      }
+      // A helper the module started may hold the pipes: do not wait for them.
+      child.stderr?.destroy();
+      (child.stdio[3] as NodeJS.ReadableStream & { destroy?: () => void } | null)?.destroy?.();
+      done({ result: parsed, code, signal: sig, stderr: err, timedOut });
+    };
+    const onAbort = (): void => {
+      child.kill('SIGKILL');
+      finish(null, 'SIGKILL');
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     let out = '';
     let err = '';
     let timedOut = false;
@@ -160,22 +191,21 @@ export async function verifyModules(paths: string[], workerInit: string | null, 
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
+      finish(null, 'SIGKILL');
     }, timeoutMs);
     child.on('error', e => {
       clearTimeout(timer);
       done({ result: { ok: false, message: `cannot start the module check: ${e.message}` }, code: null, signal: null, stderr: err, timedOut });
     });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      let parsed: CheckResult | null = null;
-      try {
-        parsed = out.trim() ? (JSON.parse(out) as CheckResult) : null;
-      } catch {
-        parsed = null;
-      }
-      done({ result: parsed, code, signal, stderr: err, timedOut });
+    // Settled on exit (fd 3 is read to its end first, briefly), not on 'close'.
+    child.on('exit', (code, sig) => {
+      if (fd3 && !(fd3 as NodeJS.ReadableStream & { readableEnded?: boolean }).readableEnded) {
+        const t = setTimeout(() => finish(code, sig), 200);
+        fd3.once('end', () => (clearTimeout(t), finish(code, sig)));
+      } else finish(code, sig);
     });
   });
+  if (signal?.aborted) throw new JobLoadError('the module check was stopped');
   if (result.timedOut) {
     throw new JobLoadError(`checking the job modules took over ${Math.round(timeoutMs / 1000)} s (does a module's top-level code wait on something?); killed the check`);
   }

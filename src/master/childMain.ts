@@ -120,7 +120,10 @@ async function main(): Promise<number> {
   try {
     worker = await createWorker(
       { ...spec.worker, drain: false },
-      { supervisedBy: { masterPid: spec.masterPid, jobTimeout: spec.jobTimeout, timeoutGrace: spec.timeoutGrace, termTimeout: spec.termTimeout } },
+      {
+        supervisedBy: { masterPid: spec.masterPid, jobTimeout: spec.jobTimeout, timeoutGrace: spec.timeoutGrace, termTimeout: spec.termTimeout },
+        ...(spec.hostname ? { hostname: spec.hostname } : {}),
+      },
     );
   } catch (e) {
     if (e instanceof JobLoadError || e instanceof ConfigError) return fatal(e.message);

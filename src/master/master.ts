@@ -6,8 +6,8 @@ import { performance } from 'node:perf_hooks';
 import { CHILD_SPEC_ENV, encodeChildSpec } from '../config/child';
 import { type MasterConfigInput, resolveMasterConfig } from '../config/master';
 import type { AutoscaleConfig, ChildSpec, GroupSpec, MasterConfig } from '../config/types';
-import { AuthError, coerceError } from '../errors';
-import { loaderExecArgv, verifyModules } from '../jobs/load';
+import { AuthError, ConfigError, coerceError } from '../errors';
+import { MODULE_CHECK_ENV, loaderExecArgv, verifyModules } from '../jobs/load';
 import { createLogger, type Logger } from '../logging/logger';
 import { parseQueueList, resolveQueues } from '../protocol/queues';
 import { formatWorkerId } from '../protocol/workerId';
@@ -97,6 +97,9 @@ export class Master extends EventEmitter {
   private khanId: string | null = null;
   private readonly startAbort = new AbortController();
   private connected = false;
+  private started = false;
+  /** A pop of commands under way: never a second one, and its result is applied whenever it comes. */
+  private popping: Promise<void> | null = null;
   private stoppedResolve!: () => void;
   readonly stopped: Promise<void>;
 
@@ -121,14 +124,31 @@ export class Master extends EventEmitter {
    * broken deploy, before any child is forked.
    */
   async start(): Promise<void> {
-    try {
-      await verifyModules(this.config.worker.jobs, this.config.workerInit);
-    } catch (e) {
+    this.started = true;
+    if (process.env[CHILD_SPEC_ENV] !== undefined || process.env[MODULE_CHECK_ENV] !== undefined) {
+      // An app preloaded with -r/--import that starts a Master would otherwise start one in
+      // every child and every module check: a fork bomb.
       await this.finishStop(false);
-      throw e;
+      throw new ConfigError('a Master cannot start inside a pyres-ts child or module check (is the code that starts it preloaded with -r/--import or NODE_OPTIONS?)');
     }
     try {
-      await this.store.connect();
+      await verifyModules(this.config.worker.jobs, this.config.workerInit, process.cwd(), undefined, this.startAbort.signal);
+    } catch (e) {
+      await this.finishStop(false);
+      if (this.startAbort.signal.aborted) return;
+      throw e;
+    }
+    if (this.startAbort.signal.aborted) {
+      await this.finishStop(false);
+      return;
+    }
+    try {
+      // A TERM while connecting (Redis silent: the TCP connect succeeds, the ready check never answers) ends it.
+      const aborted = new Promise<'aborted'>(r => this.startAbort.signal.addEventListener('abort', () => r('aborted'), { once: true }));
+      if ((await Promise.race([this.store.connect().then(() => 'ok' as const), aborted])) === 'aborted') {
+        await this.finishStop(false);
+        return;
+      }
     } catch (e) {
       if (e instanceof AuthError) {
         await this.finishStop(false);
@@ -155,6 +175,10 @@ export class Master extends EventEmitter {
     }
     this.log.info(`starting ${describeGroups(this.config.groups)}`);
     await bounded(this.store.pruneKhans(this.hostname, pid => pidAlive(pid)), REDIS_BOUND_MS, 'pruning Khans').catch(() => undefined);
+    if (this.sup.stopping || this.finishing) {
+      await this.finishStop(true);
+      return;
+    }
     this.run(this.sup.start(now()));
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.tick();
@@ -171,6 +195,10 @@ export class Master extends EventEmitter {
    */
   stop(graceful: boolean, reason: string): Promise<void> {
     this.startAbort.abort();
+    if (!this.started) {
+      void this.finishStop(false);
+      return this.stopped;
+    }
     if (!this.connected) {
       this.sup.stopping ??= graceful ? 'graceful' : 'abort';
       return this.stopped;
@@ -327,6 +355,7 @@ export class Master extends EventEmitter {
       maxMemoryMb: this.config.maxMemoryMb,
       workerInit: this.config.workerInit,
       reportEveryJob: this.config.jobTimeout !== null || this.config.autoscale !== null,
+      hostname: this.hostname,
     };
     let proc: ChildProcess;
     try {
@@ -434,28 +463,9 @@ export class Master extends EventEmitter {
 
   /** Commands, the advertisement and autoscale inputs: each call bounded. */
   private async redisWork(doScale: boolean): Promise<void> {
-    const cmds = await bounded(this.store.popMasterCommands(this.id), REDIS_BOUND_MS, 'reading commands');
-    for (const raw of cmds) {
-      let c: MasterCommand;
-      try {
-        c = JSON.parse(raw) as MasterCommand;
-        if (!c || typeof c !== 'object' || typeof c.cmd !== 'string') throw new Error('no cmd');
-      } catch {
-        this.log.warn(`ignoring a command that is not a JSON command: ${raw.slice(0, 100)}`);
-        continue;
-      }
-      this.log.info(`command from Redis: ${raw.slice(0, 200)}`);
-      this.apply(c);
-    }
-    if (this.khanId) {
-      for (const raw of await bounded(this.store.popKhanCommands(this.khanId), REDIS_BOUND_MS, 'reading Khan commands')) {
-        const cmd = raw.trim().toUpperCase();
-        this.log.info(`Khan command: ${cmd}`);
-        if (cmd === 'ADD') this.addOne();
-        else if (cmd === 'REMOVE') this.removeOne();
-        else if (cmd === 'SHUTDOWN') void this.stop(true, 'Khan SHUTDOWN');
-      }
-    }
+    // Commands are taken off their lists atomically; a slow reply is applied when it arrives
+    // (never raced against a timer, which would drop what was already popped).
+    this.popping ??= this.readCommands().finally(() => (this.popping = null));
     if (this.sup.stopping) return;
     await bounded(this.store.advertiseMaster(this.id, JSON.stringify(this.info()), 10), REDIS_BOUND_MS, 'advertising');
     const khan = `${this.hostname}:${process.pid}:${this.sup.totalDesired()}`;
@@ -464,6 +474,34 @@ export class Master extends EventEmitter {
       this.khanId = khan;
     }
     if (doScale) await this.autoscale();
+  }
+
+  private async readCommands(): Promise<void> {
+    try {
+      for (const raw of await this.store.popMasterCommands(this.id)) {
+        let c: MasterCommand;
+        try {
+          c = JSON.parse(raw) as MasterCommand;
+          if (!c || typeof c !== 'object' || typeof c.cmd !== 'string') throw new Error('no cmd');
+        } catch {
+          this.log.warn(`ignoring a command that is not a JSON command: ${raw.slice(0, 100)}`);
+          continue;
+        }
+        this.log.info(`command from Redis: ${raw.slice(0, 200)}`);
+        this.apply(c);
+      }
+      if (this.khanId) {
+        for (const raw of await this.store.popKhanCommands(this.khanId)) {
+          const cmd = raw.trim().toUpperCase();
+          this.log.info(`Khan command: ${cmd}`);
+          if (cmd === 'ADD') this.addOne();
+          else if (cmd === 'REMOVE') this.removeOne();
+          else if (cmd === 'SHUTDOWN') void this.stop(true, 'Khan SHUTDOWN');
+        }
+      }
+    } catch (e) {
+      this.log.warn(`reading commands: ${coerceError(e).message}`);
+    }
   }
 
   private async autoscale(): Promise<void> {
@@ -486,8 +524,8 @@ export class Master extends EventEmitter {
       if (this.timer) clearInterval(this.timer);
       this.timer = null;
       // Whatever Redis does, the master is gone within termTimeout + 2 s of the stop.
-      const hardEnd = (this.sup.stopDeadline ?? now()) + 1500;
-      const left = (): number => Math.max(200, hardEnd - now());
+      const hardEnd = Math.max((this.sup.stopDeadline ?? now()) + 1200, now() + 300);
+      const left = (): number => Math.max(50, hardEnd - now());
       if (this.pending.size > 0) {
         await bounded(Promise.allSettled([...this.pending]), left(), 'recording children').catch(e => this.log.warn(`${coerceError(e).message}; their jobs stay in Redis for the next prune`));
       }
@@ -505,7 +543,7 @@ export class Master extends EventEmitter {
           this.log.warn(`withdrawing the master from Redis: ${coerceError(e).message} (its entry expires in 10 s)`);
         }
       }
-      await bounded(this.store.close(), 300, 'closing').catch(() => undefined);
+      await bounded(this.store.close(), Math.min(300, left()), 'closing').catch(() => this.store.disconnect());
       this.log.info('stopped');
       this.stoppedResolve();
     })();

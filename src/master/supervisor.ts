@@ -115,6 +115,8 @@ export class Supervisor {
   stopDeadline: number | null = null;
   lastScaleDecision: string | null = null;
   private lastTickAt: number | null = null;
+  /** The last tick was a stall's: the next one enforces, however late it is. */
+  private stallCredited = false;
   private allReadyTold = false;
 
   constructor(private readonly cfg: SupervisorConfig) {
@@ -255,13 +257,16 @@ export class Supervisor {
     const g = this.groups.get(c.group);
     const asked = c.phase === 'stopping' || (c.phase === 'killed' && c.killedFor === null);
     if (!this.stopping && g && !asked) {
-      if (c.recycle || c.killedFor || c.phase === 'ready') {
+      // A child that never registered (or said why it cannot start) is a crash whatever its
+      // age: a --worker-init that times out after 6 s must not respawn at once, forever.
+      const failedAtStart = c.phase === 'starting' || c.fatal !== null;
+      if (!failedAtStart && (c.recycle || c.killedFor || c.phase === 'ready')) {
         // Recycled, killed for a limit, or died after it had registered: replaced at once.
         // Only a child that dies before it registers counts towards a crash loop.
         g.crashes = 0;
         g.nextSpawnAt = 0;
         if (!c.recycle && !c.killedFor) out.push({ type: 'log', level: 'warn', msg: `child ${pid} (${c.group}) ${how}; respawning` });
-      } else if (lived < CRASH_WINDOW_MS) {
+      } else if (failedAtStart || lived < CRASH_WINDOW_MS) {
         g.crashes += 1;
         const delay = Math.min(30_000, 1000 * 2 ** (g.crashes - 1));
         g.nextSpawnAt = now + delay;
@@ -292,7 +297,8 @@ export class Supervisor {
    */
   tick(now: number): Action[] {
     const out: Action[] = [];
-    const stalled = this.lastTickAt !== null && now - this.lastTickAt > STALL_MS;
+    const stalled = this.lastTickAt !== null && now - this.lastTickAt > STALL_MS && !this.stallCredited;
+    this.stallCredited = stalled;
     if (stalled) {
       out.push({ type: 'log', level: 'warn', msg: `the master did not run for ${((now - (this.lastTickAt ?? now)) / 1000).toFixed(1)}s; reading the children before enforcing limits` });
     }
@@ -501,7 +507,7 @@ export class Supervisor {
         }
       }
       const max = this.cfg.maxMemoryMb;
-      if (max && c.rss > 2 * max * MB) {
+      if (max && c.rss > 2 * max * MB && (c.job !== null || this.isBusy(c))) {
         const mb = Math.round(c.rss / MB);
         out.push({ type: 'log', level: 'warn', msg: `child ${c.pid}: RSS ${mb} MB is far past --max-memory ${max} MB; killing it` });
         out.push(...this.kill(c, { exception: 'MemoryLimitError', error: `Child ${c.pid} RSS ${mb} MB went past twice --max-memory ${max} MB mid-job; killed` }));

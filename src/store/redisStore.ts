@@ -156,6 +156,15 @@ export class RedisStore extends EventEmitter {
     return false;
   }
 
+  /** Drops the connections at once, without waiting for Redis (for a bounded shutdown). */
+  disconnect(): void {
+    this.closed = true;
+    this.wakeAll('closed');
+    this.redis.disconnect();
+    this.sub?.disconnect();
+    this.sub = null;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -452,15 +461,15 @@ export class RedisStore extends EventEmitter {
     return (await this.exec(p)).reduce<number>((a, n) => a + Number(n), 0);
   }
 
+  /** Takes up to 100 items off a list in one atomic step (LRANGE + LTRIM in MULTI): none is lost to a timeout. */
   private async popAll(key: string): Promise<string[]> {
-    const out: string[] = [];
-    for (let i = 0; i < 100; i++) {
-      const v = await this.redis.lpop(key);
-      if (v === null) break;
-      out.push(v);
-    }
-    return out;
+    const res = await this.redis.multi().lrange(key, 0, 99).ltrim(key, 100, -1).exec();
+    if (!res) return [];
+    const [err, items] = res[0] ?? [null, []];
+    if (err) throw err;
+    return (items as string[]) ?? [];
   }
+
 
   // ---- waiting for work without popping (blocking mode) ----------------------------------
 

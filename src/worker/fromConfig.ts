@@ -13,6 +13,8 @@ export interface CreateWorkerExtra {
   /** Default: one built from cfg.logLevel / cfg.logFile. */
   logger?: Logger;
   supervisedBy?: SupervisedBy;
+  /** The host in the worker id. @defaultValue os.hostname() */
+  hostname?: string;
 }
 
 /** The logger a WorkerConfig asks for: its level, to its log file or stderr. */
@@ -40,6 +42,7 @@ export async function createWorker(cfg: WorkerConfig, extra: CreateWorkerExtra =
     onDirtyExit: cfg.onDirtyExit,
     logger,
     ...(extra.supervisedBy ? { supervisedBy: extra.supervisedBy } : {}),
+    ...(extra.hostname ? { hostname: extra.hostname } : {}),
   };
   return new Worker(options);
 }

@@ -206,7 +206,13 @@ export class LivenessCore {
     let recorded: string | null | 'timeout' = null;
     try {
       recorded = await Promise.race([
-        unregisterDeadWorker(this.store, this.c.workerId, exception, () => message, policy, { requireHeld: true }),
+        unregisterDeadWorker(this.store, this.c.workerId, exception, () => message, policy, {
+          requireHeld: true,
+          stillCurrent: () => {
+            const now = readShared(this.shared);
+            return now.seq === seq && now.state === STATE_WORKING;
+          },
+        }),
         new Promise<'timeout'>(r => setTimeout(() => r('timeout'), RECORD_BOUND_MS).unref()),
       ]);
     } catch (e) {
@@ -282,8 +288,9 @@ export class Liveness extends EventEmitter {
   jobStarted(seq: number, since: number, timeout: number | null): void {
     this.view.floats[1] = since;
     this.view.floats[2] = timeout ?? Number.NaN;
-    Atomics.store(this.view.ints, 0, STATE_WORKING);
+    // seq before state: a reader never pairs WORKING with the previous job's seq.
     Atomics.store(this.view.ints, 1, seq);
+    Atomics.store(this.view.ints, 0, STATE_WORKING);
   }
 
   /** Resolves once the first heartbeat is written. */

@@ -124,13 +124,15 @@ export async function unregisterDeadWorker(
   exception: string,
   message: (cls: string) => string,
   policy: DirtyExitPolicy = 'fail',
-  opts: { requireHeld?: boolean } = {},
+  opts: { requireHeld?: boolean; stillCurrent?: () => boolean } = {},
 ): Promise<string | null> {
   // Read as bytes and rebuild the record around the payload's own bytes: a payload that is
   // not valid UTF-8 must neither be mangled nor (because the compare-and-act in the script
   // would then never match) silently dropped with the worker's registration.
   const buf = await store.getWorkingOnBuffer(wid);
   if (opts.requireHeld && !buf) return null;
+  // The caller's last word before the compare-and-act (the job it meant may have just ended).
+  if (opts.stillCurrent && !opts.stillCurrent()) return null;
   let dirty: Parameters<RedisStore['unregister']>[1];
   let cls = '';
   if (buf) {

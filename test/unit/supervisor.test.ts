@@ -71,6 +71,14 @@ describe('Supervisor: spawning and crash loops', () => {
     expect(s.snapshot(3700).groups[0]!.lastCrash).toBeNull();
   });
 
+  test('a child that fails at start after more than 5 s (a slow --worker-init) still counts as a crash, with its reason', () => {
+    const { s, pids } = started(config({ groups: [{ queues: 'q', count: 1 }] }), 0, false);
+    s.childMessage(pids[0]!, { act: 'fatal', reason: '--worker-init ./init.js failed: db down' }, 6000);
+    const acts = s.childExited(pids[0]!, 1, null, 6100);
+    expect(of(acts, 'spawn')).toEqual([]);
+    expect(s.snapshot(6100).groups[0]!.lastCrash).toMatchObject({ reason: '--worker-init ./init.js failed: db down', count: 1 });
+  });
+
   test('a registered child that dies is replaced at once and its job recorded with the policy', () => {
     const { s, pids } = started(config({ onDirtyExit: 'requeue' }));
     s.childMessage(pids[0]!, { act: 'job', seq: 1, queue: 'p10', className: 'Slow', timeout: null }, 10);
@@ -188,6 +196,27 @@ describe('Supervisor: memory, read from /proc', () => {
     expect(of(exitA, 'spawn')).toEqual([]);
     expect(of(exitA, 'record')[0]).toMatchObject({ exception: 'MemoryLimitError', policy: 'fail' });
     expect(of(exitA, 'record')[0]!.error).toMatch(/RSS 657 MB went past twice --max-memory 100 MB/);
+  });
+});
+
+describe('Supervisor: memory, the idle case', () => {
+  test('an idle child past twice --max-memory (its job just ended) is recycled gracefully, not killed: its finished job is not recorded as a failure', () => {
+    const { s, pids } = started(config({ maxMemoryMb: 100 }));
+    const p = pids[0]!;
+    s.childMessage(p, { act: 'job', seq: 1, queue: 'p10', className: 'Big', timeout: null }, 0);
+    s.childMessage(p, { act: 'idle', seq: 1, processed: 1 }, 500);
+    s.sample(p, 250 * MB, 0);
+    const acts = s.tick(1000);
+    expect(of(acts, 'signal')).toEqual([]);
+    expect(of(acts, 'send')).toEqual([{ type: 'send', pid: p, msg: { act: 'stop', graceful: true, reason: 'recycle' } }]);
+  });
+
+  test('stalls in a row do not switch the limits off: the credit is given once, the next tick enforces', () => {
+    const { s, pids } = started(config({ jobTimeout: 1 }));
+    s.tick(0);
+    s.childMessage(pids[0]!, { act: 'job', seq: 1, queue: 'p10', className: 'Hang', timeout: null }, 0);
+    expect(of(s.tick(3000), 'send')).toEqual([]); // stall: credit
+    expect(of(s.tick(6000), 'send')[0]!.msg).toMatchObject({ act: 'abort-job', seq: 1 }); // late again, but enforced
   });
 });
 
