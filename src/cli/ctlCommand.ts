@@ -2,6 +2,7 @@ import type { Argv } from 'yargs';
 import { ConfigError } from '../errors';
 import type { MasterCommand, MasterInfo } from '../master/master';
 import { parseWorkersSpec } from '../config/groups';
+import { readMasterRecord } from '../master/masterRecord';
 import { RedisStore } from '../store/redisStore';
 import { type ConnectionArgs, connectionFromArgs, withConnectionOptions } from './options';
 
@@ -38,27 +39,14 @@ export function ctlBuilder(y: Argv) {
     });
 }
 
-function isMasterInfo(v: unknown): v is MasterInfo {
-  if (!v || typeof v !== 'object') return false;
-  const m = v as Record<string, unknown>;
-  return typeof m['id'] === 'string' && Array.isArray(m['groups']) && Array.isArray(m['children']);
-}
 
 /** Master records as stored; one that is not a master's JSON is skipped with a note. */
 export function parseMasterRecords(records: ReadonlyArray<{ id: string; info: string }>, warn: (msg: string) => void): MasterInfo[] {
   return records.flatMap(m => {
-    let v: unknown;
-    try {
-      v = JSON.parse(m.info);
-    } catch {
-      warn(`skipping master ${m.id}: its record is not valid JSON`);
-      return [];
-    }
-    if (!isMasterInfo(v)) {
-      warn(`skipping master ${m.id}: its record is not a master's status`);
-      return [];
-    }
-    return [v];
+    const r = readMasterRecord(m.id, m.info);
+    if (r.ok) return [r.info];
+    warn(`skipping master ${m.id}: ${r.reason}`);
+    return [];
   });
 }
 

@@ -181,9 +181,37 @@ export function logSink(target: LogTarget, io: StdioPort = realStdio): (line: st
   }
 }
 
+/**
+ * C0 controls (tab and newline included), DEL, C1 controls, and U+2028/U+2029 (line breaks to
+ * JavaScript and some viewers). Class names, queue names, worker ids and error messages come
+ * from payloads: left raw, `\n` starts a forged log line and ESC sequences rewrite a terminal.
+ */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const HAS_CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * A log line's text with every control character escaped (`\n` → `\\n`, ESC → `\\x1b`,
+ * U+0085 → `\\x85`, U+2028 → `\\u2028`), so one message is always one line and shows as it is.
+ * Backslashes are left as they are: a literal `\n` in a message reads the same as an escaped
+ * newline, but neither can start a line.
+ */
+export function escapeLogText(s: string): string {
+  if (!HAS_CONTROL.test(s)) return s;
+  return s.replace(CONTROL, c => {
+    const named = NAMED[c];
+    if (named) return named;
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
 let writerFailureReported = false;
 
-/** Lines like `2026-11-23T12:00:00.123Z INFO  [scope] message`. A failed write never throws. */
+/**
+ * Lines like `2026-11-23T12:00:00.123Z INFO  [scope] message`, control characters escaped
+ * (escapeLogText: one message, one line). A failed write never throws.
+ */
 export function createLogger(o: ConsoleLoggerOptions = {}): Logger {
   const min = ORDER[o.level ?? 'info'];
   const write = o.write ?? logSink(logTargetOf(o.file));
@@ -201,7 +229,7 @@ export function createLogger(o: ConsoleLoggerOptions = {}): Logger {
   const make = (scope: string | undefined): Logger => {
     const log = (lvl: LogLevel) => (msg: string) => {
       if (ORDER[lvl] < min) return;
-      emit(`${new Date().toISOString()} ${lvl.toUpperCase().padEnd(5)} ${scope ? `[${scope}] ` : ''}${msg}`);
+      emit(escapeLogText(`${new Date().toISOString()} ${lvl.toUpperCase().padEnd(5)} ${scope ? `[${scope}] ` : ''}${msg}`));
     };
     return {
       debug: log('debug'),

@@ -9,6 +9,7 @@ import type { MasterCommand } from '../master/master';
 import { VERSION } from '../version';
 import { APP_CSS, APP_JS } from './assets';
 import { AdminActionError, type Dashboard, type Server } from './dashboard';
+import { hostPolicy, refusedHostText } from './hosts';
 import type { Html } from './html';
 import * as v from './views';
 
@@ -19,7 +20,8 @@ import * as v from './views';
  *   a random per-browser cookie (SameSite=Strict, HttpOnly) under a per-process secret, and
  *   must not come from another origin (Origin / Sec-Fetch-Site);
  * - a Content-Security-Policy allows only the same-origin /assets/ script and stylesheet;
- * - optional HTTP basic auth in front of everything.
+ * - optional HTTP basic auth in front of everything;
+ * - without auth, only requests for the dashboard's own names (hosts.ts: DNS rebinding).
  */
 export interface WebAppOptions {
   dashboard: Dashboard;
@@ -29,6 +31,10 @@ export interface WebAppOptions {
   secret?: Buffer;
   /** Items per page on the failed and queue pages. @defaultValue 20 */
   perPage?: number;
+  /** The address served (accepted as a Host, see hosts.ts). @defaultValue '127.0.0.1' */
+  bind?: string;
+  /** Host header values served besides the loopback names and `bind` (--allowed-host). */
+  allowedHosts?: readonly string[];
 }
 
 const CSRF_COOKIE = 'pyres_csrf';
@@ -58,6 +64,14 @@ export function createWebApp(o: WebAppOptions): Hono {
     for (const [k, val] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(k, val);
     if (!c.res.headers.has('Cache-Control')) c.res.headers.set('Cache-Control', 'no-store');
   });
+  const hostOk = hostPolicy({ ...(o.bind !== undefined ? { bind: o.bind } : {}), allowedHosts: o.allowedHosts ?? [], auth: Boolean(o.auth) });
+  if (hostOk) {
+    app.use('*', async (c, next) => {
+      const host = c.req.header('Host');
+      if (!hostOk(host)) return c.text(refusedHostText(host ?? ''), 403);
+      await next();
+    });
+  }
   if (o.auth) app.use('*', basicAuth({ username: o.auth.username, password: o.auth.password, realm: 'pyres-ts' }));
   app.use('*', bodyLimit({ maxSize: 64 * 1024, onError: c => c.text('request body too large', 413) }));
 

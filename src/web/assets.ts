@@ -35,6 +35,8 @@ a{color:#1565c0}
 .badge.warn{background:#fff0c2;color:#7a5a00}
 .badge.retried{background:#e1ecfb;color:#0d47a1}
 .down-notice{background:#fdecea;border:1px solid #f5c2c0;color:#8e1616;padding:8px 12px;border-radius:4px;margin:6px 0}
+.unreadable-notice{background:#fff8e1;border:1px solid #f0d58a;color:#6b4e00;padding:8px 12px;border-radius:4px;margin:6px 0}
+.unreadable-notice ul{margin:4px 0 0;padding-left:20px}
 .flash{padding:8px 12px;border-radius:4px;margin:0 0 10px}
 .flash.ok{background:#e7f5e8;border:1px solid #b9e0bb}
 .flash.error{background:#fdecea;border:1px solid #f5c2c0;color:#8e1616}

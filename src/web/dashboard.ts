@@ -6,6 +6,7 @@ import { formatFailedAt, parseResqueTime } from '../protocol/time';
 import { parseWorkerId } from '../protocol/workerId';
 import { AdminStore, type ResqueStats } from '../store/adminStore';
 import type { ServerSpec } from './dsn';
+import { readMasterRecord } from '../master/masterRecord';
 import { type FailureView, digest, markRetried, objectMembers, requeueJob, viewFailure } from './failureRecord';
 
 /**
@@ -65,6 +66,13 @@ export interface FailedItem {
   digest: string;
   raw: string;
   view: FailureView;
+}
+
+/** A server's master records: the ones that read as a master's status, and the others. */
+export interface ServerMasters {
+  masters: MasterInfo[];
+  /** Records skipped, with why (see readMasterRecord). */
+  unreadable: Array<{ id: string; reason: string }>;
 }
 
 export type FailedFilter = 'all' | 'pending' | 'retried';
@@ -178,9 +186,9 @@ export class Dashboard {
 
   async workers(): Promise<{ rows: WorkerRow[]; perServer: Array<Settled<WorkerRow[]>> }> {
     const perServer = await this.each(async s => {
-      const [raw, masters] = await Promise.all([s.store.workers(), this.mastersOf(s)]);
+      const [raw, { masters }] = await Promise.all([s.store.workers(), this.mastersOf(s)]);
       const owner = new Map<string, string>();
-      for (const m of masters) for (const c of m.children ?? []) owner.set(c.workerId, m.id);
+      for (const m of masters) for (const c of m.children) owner.set(c.workerId, m.id);
       return raw.map((w): WorkerRow => {
         const parts = parseWorkerId(w.id);
         return {
@@ -204,19 +212,19 @@ export class Dashboard {
     return { rows: perServer.flatMap(r => (r.ok ? r.value : [])), perServer };
   }
 
-  async masters(): Promise<Array<Settled<MasterInfo[]>>> {
+  async masters(): Promise<Array<Settled<ServerMasters>>> {
     return this.each(s => this.mastersOf(s));
   }
 
-  private async mastersOf(s: Server): Promise<MasterInfo[]> {
-    return (await s.store.masters()).flatMap(m => {
-      try {
-        const info = JSON.parse(m.info) as MasterInfo;
-        return info && typeof info === 'object' && typeof info.id === 'string' ? [info] : [];
-      } catch {
-        return [];
-      }
-    });
+  /** One bad record never hides the others: it is skipped and listed in `unreadable`. */
+  private async mastersOf(s: Server): Promise<ServerMasters> {
+    const out: ServerMasters = { masters: [], unreadable: [] };
+    for (const m of await s.store.masters()) {
+      const r = readMasterRecord(m.id, m.info);
+      if (r.ok) out.masters.push(r.info);
+      else out.unreadable.push({ id: r.id, reason: r.reason });
+    }
+    return out;
   }
 
   async stats(): Promise<Array<Settled<{ stats: ResqueStats; info: Record<string, string> }>>> {
@@ -420,7 +428,7 @@ export class Dashboard {
   /** Sends a command to a master (as `pyres-ts ctl` does); the master must be advertised. */
   async masterCommand(serverId: number | string, masterId: string, cmd: MasterCommand): Promise<void> {
     const s = this.server(serverId);
-    const all = await this.mastersOf(s);
+    const { masters: all } = await this.mastersOf(s);
     if (!all.some(m => m.id === masterId)) throw new AdminActionError(`no master ${JSON.stringify(masterId)} on ${s.label}`);
     await s.store.pushMasterCommand(masterId, JSON.stringify(cmd));
   }

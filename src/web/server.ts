@@ -4,7 +4,7 @@ import { getRequestListener } from '@hono/node-server';
 import { createWebApp, type WebAppOptions } from './app';
 
 export interface WebServerOptions extends WebAppOptions {
-  /** Address to listen on. @defaultValue '127.0.0.1' (loopback only) */
+  /** Address to listen on (and accepted as a Host). @defaultValue '127.0.0.1' (loopback only) */
   bind?: string;
   /** TCP port; 0 picks a free one. @defaultValue 5678 (resque-web's) */
   port?: number;

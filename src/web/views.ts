@@ -1,6 +1,6 @@
 import type { MasterInfo } from '../master/master';
 import type { ResqueStats } from '../store/adminStore';
-import type { FailedFilter, FailedPage, QueueRow, Server, Settled, WorkerRow } from './dashboard';
+import type { FailedFilter, FailedPage, QueueRow, Server, ServerMasters, Settled, WorkerRow } from './dashboard';
 import { type Html, type HtmlValue, html, qs, seg } from './html';
 
 /**
@@ -276,15 +276,26 @@ ${
 
 // ---- masters -------------------------------------------------------------------------------
 
-export function mastersPage(ctx: PageContext, results: Array<Settled<MasterInfo[]>>): Html {
-  const all = results.flatMap(r => (r.ok ? r.value.map(m => ({ server: r.server, m })) : []));
+export function mastersPage(ctx: PageContext, results: Array<Settled<ServerMasters>>): Html {
+  const all = results.flatMap(r => (r.ok ? r.value.masters.map(m => ({ server: r.server, m })) : []));
   return layout(
     ctx,
     '/masters',
     'Masters',
-    html`${downNotices(results)}<p class="intro">pyres-ts masters advertise themselves in Redis every few seconds; commands reach them within a second.</p>
+    html`${downNotices(results)}${unreadableNotices(results)}<p class="intro">pyres-ts masters advertise themselves in Redis every few seconds; commands reach them within a second.</p>
 ${all.length === 0 ? html`<p class="muted">No pyres-ts master is running.</p>` : all.map(({ server, m }) => masterBlock(ctx, server, m))}`,
   );
+}
+
+/** One block per server with master records that are not a master's status: how many, which, why. */
+function unreadableNotices(results: ReadonlyArray<Settled<ServerMasters>>): Html {
+  return html`${results.map(r => {
+    if (!r.ok || r.value.unreadable.length === 0) return '';
+    const n = r.value.unreadable.length;
+    return html`<div class="unreadable-notice" role="status" data-server="${r.server.id}"><strong>${n} master record${n === 1 ? '' : 's'} on ${r.server.label} could not be read</strong> and ${n === 1 ? 'is' : 'are'} not shown:<ul>${r.value.unreadable.map(
+      u => html`<li><code>${u.id}</code>: ${u.reason}</li>`,
+    )}</ul></div>`;
+  })}`;
 }
 
 function masterBlock(ctx: PageContext, server: Server, m: MasterInfo): Html {

@@ -55,6 +55,14 @@ describe('formatMasterTree', () => {
 });
 
 describe('parseMasterRecords', () => {
+  it('skips junk inside an otherwise valid record (null children or groups) instead of crashing ctl status', () => {
+    const notes: string[] = [];
+    const bad = { ...info(), children: [null], groups: [null] };
+    const out = parseMasterRecords([{ id: 'vm:3', info: JSON.stringify(bad) }], m => notes.push(m));
+    expect(() => out.forEach(m => formatMasterTree(m))).not.toThrow();
+    expect(out.length + notes.length).toBe(1);
+  });
+
   it('skips (with a note) a record that is not valid JSON or not a master', () => {
     const notes: string[] = [];
     const good = info();
@@ -66,7 +74,9 @@ describe('parseMasterRecords', () => {
       ],
       m => notes.push(m),
     );
-    expect(out).toEqual([good]);
-    expect(notes).toEqual(["skipping master vm:1: its record is not valid JSON", "skipping master vm:2: its record is not a master's status"]);
+    expect(out.map(m => m.id)).toEqual([good.id]);
+    expect(notes).toHaveLength(2);
+    expect(notes[0]).toMatch(/^skipping master vm:1: not valid JSON/);
+    expect(notes[1]).toMatch(/^skipping master vm:2: /);
   });
 });
