@@ -108,3 +108,30 @@ describe('a malformed master record', () => {
     expect(await client(env.a.url).llen(`resque:pyres-ts:master:${BAD_ID}:commands`)).toBe(0);
   });
 });
+
+describe('a crash loop on the masters page', () => {
+  let env: Env;
+  beforeAll(async () => {
+    env = await startEnv();
+  });
+  afterAll(() => stopEnv(env));
+  beforeEach(() => seed(env.a.url, env.b.url));
+
+  it("shows a group's crash loop with its count and reason, escaped", async () => {
+    const a = client(env.a.url);
+    const info = {
+      ...MASTER_INFO,
+      id: 'hostc:7777',
+      groups: [{ ...MASTER_INFO.groups[0], queues: 'broken', lastCrash: { reason: '--worker-init ./init.js failed: <b>db</b> down', count: 4, at: new Date().toISOString() } }],
+    };
+    await a.sadd('resque:pyres-ts:masters', info.id);
+    await a.set(`resque:pyres-ts:master:${info.id}`, JSON.stringify(info), 'EX', 600);
+    const r = await new Session(env.web.url).get('/masters');
+    expect(r.status).toBe(200);
+    const row = /<tr class="crash">([\s\S]*?)<\/tr>/.exec(r.text);
+    expect(row).not.toBeNull();
+    expect(row![1]).toContain('crash loop');
+    expect(row![1]).toContain('<code>broken</code>: 4 in a row');
+    expect(row![1]).toContain('--worker-init ./init.js failed: &lt;b&gt;db&lt;/b&gt; down');
+  });
+});
