@@ -36,7 +36,7 @@
  *                event loop ~5 s (execFileSync('sleep') or a CPU loop) while neighbour workers
  *                (same namespace, same intervals) keep starting and pruning
  *   redis-stop   SIGSTOP redis-server for 1-6 s, then SIGCONT (master with --job-timeout 5)
- *   master-stop  SIGSTOP the master for 2-12 s, then SIGCONT (--job-timeout 5; jobs up to 1.5 s)
+ *   master-stop  SIGSTOP the master for 3-15 s, then SIGCONT (--job-timeout 5; most jobs ~1 s)
  *   ctrl-c       the master runs as its own process-group leader; SIGINT to -pgid (a terminal's
  *                Ctrl-C), wait for it to exit, start a new master
  *
@@ -51,8 +51,8 @@
  * their own default), --fault-every MS (mean gap between mixed faults), --keep (keep the temp
  * dir), --json FILE, --no-reaper (do not run under chaos/subreaper.py), --strict (exit 3 when a
  * problem other than a lost job was seen: queues that did not drain, processes that did not
- * exit), -v. Exit 1 when a job was lost, or duplicated or falsely failed in a class other than
- * mixed.
+ * exit), -v. Exit 1 when a job was lost, or, in a class other than mixed, duplicated, falsely
+ * failed or interrupted, or a live worker was pruned.
  */
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -463,12 +463,14 @@ async function main() {
         continue;
       }
     }
+    const seconds = cls === 'ctrl-c' || cls === 'master-stop' ? o.classSeconds * 1.5 : o.classSeconds;
     specs.push({
       cls,
       mode: 'blocking',
       policy: o.policy === 'mixed' ? CLASS_POLICY[cls] : o.policy,
-      jobs: cls === 'master-stop' ? Math.max(1, Math.round(o.classJobs * 0.6)) : o.classJobs,
-      seconds: cls === 'ctrl-c' ? o.classSeconds * 1.5 : o.classSeconds,
+      // master-stop's jobs take ~1 s: three children work about 3.5 a second.
+      jobs: cls === 'master-stop' ? Math.max(1, Math.min(Math.round(o.classJobs * 0.25), Math.round(seconds * 4.5))) : o.classJobs,
+      seconds,
     });
   }
   if (!specs.length) die('nothing to run (every class chosen was skipped)');
@@ -634,8 +636,13 @@ async function runPhase(ctx) {
       blockKind = Math.floor(n / blockStep) % 2 === 0 ? 'sleep' : 'cpu';
       blockMs = rand.int(4500, 5500);
       faults['blocking-job']++;
-    } else if (cls === 'master-stop' && x < 0.15) {
-      pre = rand.int(300, 1200);
+    } else if (cls === 'master-stop' && x < 0.9) {
+      // Mostly ~1 s jobs, so that every child is mid-job when the master wakes up.
+      pre = rand.int(500, 1500);
+      post = rand.int(0, 200);
+    } else if (cls === 'pidns' && x < 0.1) {
+      // Some longer jobs, so that a neighbour's prune finds busy children too.
+      pre = rand.int(300, 1500);
       post = rand.int(0, 300);
     } else if (cls === 'ctrl-c' && x < 0.05) {
       pre = rand.int(500, 2500);
@@ -644,7 +651,10 @@ async function runPhase(ctx) {
       pre = rand.int(150, 600);
       post = rand.int(50, 300);
     }
-    return `{"class":"ChaosStep","args":[${JSON.stringify(id)},${pre},${post}${blockKind ? `,"${blockKind}",${blockMs}` : ''}]}`;
+    // redis-stop, master-stop: the jobs honour their AbortSignal, so a false timeout abort fails one.
+    const honour = cls === 'redis-stop' || cls === 'master-stop';
+    const tail = blockKind || honour ? `,${blockKind ? `"${blockKind}"` : 'null'},${blockMs}${honour ? ',true' : ''}` : '';
+    return `{"class":"ChaosStep","args":[${JSON.stringify(id)},${pre},${post}${tail}]}`;
   };
   const enqueueBatch = async batch => {
     for (;;) {
@@ -781,7 +791,8 @@ async function runPhase(ctx) {
   const neighbourLog = path.join(tmp, `phase-${index}.neighbours.log`);
   const neighbourArgs = [BIN, 'worker', '--queues', QUEUES.join(','), '--jobs', JOBS, '--redis', url, '--on-dirty-exit', policy, '--term-timeout', '10', '--log-level', 'debug'];
   if (cls === 'blockjobs') neighbourArgs.push('--heartbeat-interval', '1', '--prune-interval', '3');
-  Object.assign(extra, { neighbourStarts: 0, neighbourPrunes: 0, prunesDuringLongBlock: 0, neighbourSlowStops: 0 });
+  if (cls === 'pidns' || cls === 'blockjobs') Object.assign(extra, { neighbourStarts: 0, neighbourPrunes: 0, neighbourSlowStops: 0 });
+  if (cls === 'blockjobs') extra.prunesDuringLongBlock = 0;
   const lockKey = k('pruning_dead_workers_in_progress');
   /** One neighbour: start it (prune lock cleared), wait for it to register, let it live a little, QUIT it. */
   const runNeighbour = async (pidns, lifeMs) => {
@@ -864,41 +875,45 @@ async function runPhase(ctx) {
 
   // --- redis-stop: SIGSTOP redis-server 1-6 s, then SIGCONT ---
   const redisStopFaults = async () => {
-    extra.redisStoppedMs = 0;
+    Object.assign(extra, { redisStoppedMs: 0, busyAtFault: 0 });
     while (Date.now() < faultEnd) {
-      await sleep(rand.int(2000, 5000));
+      await sleep(rand.int(1000, 3000));
       if (Date.now() >= faultEnd - 1000 || !server.proc) break;
       const ms = rand.int(1000, 6000);
       vlog(`SIGSTOP redis-server for ${ms} ms`);
+      const busy = children().filter(x => x.busy).length;
       if (!signal(server.proc.pid, 'SIGSTOP')) continue;
       faults['redis-stop']++;
+      extra.busyAtFault += busy;
       extra.redisStoppedMs += ms;
       await sleep(ms);
       signal(server.proc.pid, 'SIGCONT');
     }
   };
 
-  // --- master-stop: SIGSTOP the master 2-12 s (past --job-timeout 5 + grace 5), then SIGCONT ---
+  // --- master-stop: SIGSTOP the master 3-15 s (past --job-timeout 5 + grace 5), then SIGCONT ---
   const masterStopFaults = async () => {
-    extra.masterStoppedMs = 0;
+    Object.assign(extra, { masterStoppedMs: 0, busyAtFault: 0 });
     while (Date.now() < faultEnd) {
-      await sleep(rand.int(2000, 5000));
+      await sleep(rand.int(500, 2000));
       if (Date.now() >= faultEnd - 2000) break;
       const m = master;
       if (!m || m.exited) continue;
-      const ms = rand.int(2000, 12000);
+      const ms = rand.int(3000, 15000);
       vlog(`SIGSTOP master ${m.pid} for ${ms} ms`);
       if (!signal(m.pid, 'SIGSTOP')) continue;
       faults['master-stop']++;
       extra.masterStoppedMs += ms;
       await sleep(ms);
+      // The children worked on meanwhile: what is mid-job now is what a stale deadline would hit.
+      extra.busyAtFault += children().filter(x => x.busy).length;
       signal(m.pid, 'SIGCONT');
     }
   };
 
   // --- ctrl-c: SIGINT to the master's process group, wait for it to exit, start a new one ---
   const ctrlCFaults = async () => {
-    Object.assign(extra, { ctrlCMaxStopMs: 0, ctrlCSlowStops: 0, childrenInMasterGroup: 0, childrenLeftAfterMaster: 0 });
+    Object.assign(extra, { busyAtFault: 0, ctrlCMaxStopMs: 0, ctrlCSlowStops: 0, childrenInMasterGroup: 0, childrenLeftAfterMaster: 0 });
     const termTimeout = 5;
     while (Date.now() < faultEnd - 3000) {
       const m = master;
@@ -913,6 +928,7 @@ async function runPhase(ctx) {
       const st = procStat(m.pid);
       if (st && st.pgrp !== m.pid) problems.push(`ctrl-c: master ${m.pid} is not its own process-group leader (pgrp ${st.pgrp})`);
       const kids = taggedProcesses(tag).filter(x => x.kind === 'child' && x.ppid === m.pid && x.state !== 'Z');
+      extra.busyAtFault += kids.filter(x => x.busy).length;
       extra.childrenInMasterGroup += kids.filter(x => x.pgrp === m.pid).length;
       m.killedByUs = true;
       try {
@@ -1164,10 +1180,12 @@ async function runPhase(ctx) {
     falselyFailed,
     falselyFailedIds,
     interrupted,
-    broken: cls === 'mixed' ? 0 : duplicated + falselyFailed + interrupted,
+    // Outside mixed no worker dies, so any prune during the run took a live worker for dead.
+    livePruned: cls === 'mixed' ? 0 : (neighbourText.match(/pruned dead worker/g) || []).length + (phaseLog.match(/pruned dead worker/g) || []).length,
+    broken: 0,
     ...extra,
-    prunedByNeighbours: (neighbourText.match(/pruned dead worker/g) || []).length,
-    neighbourSkipsOtherNamespace: (neighbourText.match(/runs in another PID namespace/g) || []).length,
+    prunedByNeighbours: cls === 'pidns' || cls === 'blockjobs' ? (neighbourText.match(/pruned dead worker/g) || []).length : undefined,
+    neighbourSkipsOtherNamespace: cls === 'pidns' ? (neighbourText.match(/runs in another PID namespace/g) || []).length : undefined,
     reregisteredAfterPrune: (phaseLog.match(reregRe) || []).length + (neighbourText.match(reregRe) || []).length,
     neighbourStackTraceLines: (neighbourText.match(/^\s+at .+\(.+:\d+:\d+\)$/gm) || []).length,
     faults,
@@ -1184,6 +1202,7 @@ async function runPhase(ctx) {
     harnessProblems: problems,
   };
   if (ph.masterExitsUnexpected < 0) ph.masterExitsUnexpected = 0;
+  if (cls !== 'mixed') ph.broken = duplicated + falselyFailed + interrupted + ph.livePruned;
   if (after.held.size) problems.push(`phase ${index}: ${after.held.size} job(s) still held in worker:<id> records after the final prune (their pid looks alive: a zombie or a reused pid; only the 300 s heartbeat prune would free them)`);
   if (zombies.length) problems.push(`phase ${index}: ${zombies.length} zombie process(es) (nothing reaps orphans here; run with python3 available so chaos/subreaper.py can)`);
   log(
@@ -1300,6 +1319,7 @@ function sumPhases(phases) {
     performedAndDirtyExit: 0,
     falselyFailed: 0,
     interrupted: 0,
+    livePruned: 0,
     broken: 0,
     faults: {},
     faultsTotal: 0,
@@ -1353,6 +1373,7 @@ function printSummary(phases, total, o, elapsed, skipped = []) {
     ['LOST', ...col(p => p.lost, total.lost)],
     ['duplicated (performed > 1x)', ...col(p => p.duplicated, total.duplicated)],
     ['FALSELY FAILED', ...col(p => p.falselyFailed, total.falselyFailed)],
+    ['LIVE WORKERS PRUNED (outside mixed)', ...col(p => (p.cls === 'mixed' ? '-' : p.livePruned))],
     ['interrupted (performed, not completed)', ...col(p => (p.cls === 'mixed' ? '-' : p.interrupted), total.interrupted)],
     ['performed and DirtyExit', ...col(p => p.performedAndDirtyExit, total.performedAndDirtyExit)],
     ...faultKinds.map(f => [`faults: ${FAULT_LABELS[f] || f}`, ...col(p => p.faults[f] ?? '', total.faults[f])]),
@@ -1362,6 +1383,7 @@ function printSummary(phases, total, o, elapsed, skipped = []) {
     ...opt('workers pruned by neighbours', 'prunedByNeighbours'),
     ...opt('live workers re-registered after a prune', 'reregisteredAfterPrune'),
     ...opt('neighbours slow to stop (> 8 s after QUIT)', 'neighbourSlowStops'),
+    ...opt('children mid-job at STOP (redis) / CONT (master) / SIGINT', 'busyAtFault'),
     ...opt('redis-server stopped (s, total)', 'redisStoppedMs', v => (v / 1000).toFixed(1)),
     ...opt('master stopped (s, total)', 'masterStoppedMs', v => (v / 1000).toFixed(1)),
     ...opt('Ctrl-C: longest master exit (s)', 'ctrlCMaxStopMs', v => (v / 1000).toFixed(1)),
@@ -1388,7 +1410,7 @@ function printSummary(phases, total, o, elapsed, skipped = []) {
   for (const p of phases) if (p.lostIds.length) process.stdout.write(`phase ${p.phase} lost ids (first ${p.lostIds.length}): ${p.lostIds.join(' ')}\n`);
   for (const p of phases) if (p.falselyFailedIds.length) process.stdout.write(`phase ${p.phase} falsely failed (first ${p.falselyFailedIds.length}): ${p.falselyFailedIds.join('; ')}\n`);
   for (const pr of total.harnessProblems) process.stdout.write(`problem: ${pr}\n`);
-  const verdict = total.lost > 0 ? 'LOST JOBS' : total.broken > 0 ? 'DUPLICATED OR FALSELY FAILED JOBS (outside mixed)' : 'OK';
+  const verdict = total.lost > 0 ? 'LOST JOBS' : total.broken > 0 ? 'DUPLICATED, FALSELY FAILED OR INTERRUPTED JOBS, OR LIVE WORKERS PRUNED (outside mixed)' : 'OK';
   process.stdout.write(
     `chaos: seed ${o.seed}: ${total.jobs} jobs, ${total.faultsTotal} faults, lost ${total.lost}, duplicated ${total.duplicated}, ` +
       `falsely failed ${total.falselyFailed}, ${(elapsed / 1000).toFixed(1)}s -> ${verdict}\n`,
