@@ -8,23 +8,15 @@
  */
 import type Redis from 'ioredis';
 import { currentJob, type JobRegistry } from '../../src';
-import { flushTestDb, testDbUrl } from '../support/redisServer';
-import { keyOrder, keys, loadPayloads, loadRubyRecords, type PayloadFixture, registry, Resources, RUN_AT_RE, waitFor, watch } from './helpers';
+import { testDbUrl } from '../support/redisServer';
+import { keyOrder, keys, loadPayloads, loadRubyRecords, type PayloadFixture, registry, Resources, RUN_AT_RE, waitFor, watch, useResources } from './helpers';
 
 const url = testDbUrl();
 
 let res: Resources;
 let r: Redis;
 
-beforeEach(async () => {
-  await flushTestDb(url);
-  res = new Resources(url);
-  r = res.redis();
-});
-
-afterEach(async () => {
-  await res.closeAll();
-});
+useResources(url, (x, y) => ((res = x), (r = y)));
 
 interface Performed {
   name: string;

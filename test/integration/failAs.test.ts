@@ -7,21 +7,14 @@
 import type Redis from 'ioredis';
 import { currentJob } from '../../src/jobs/registry';
 import type { JobEvent, Worker } from '../../src/worker/worker';
-import { flushTestDb, testDbUrl } from '../support/redisServer';
-import { keys, registry, Resources, waitFor } from './helpers';
+import { testDbUrl } from '../support/redisServer';
+import { keys, registry, Resources, waitFor, useResources } from './helpers';
 
 const url = testDbUrl();
 let res: Resources;
 let r: Redis;
 
-beforeEach(async () => {
-  await flushTestDb(url);
-  res = new Resources(url);
-  r = res.redis();
-});
-afterEach(async () => {
-  await res.closeAll();
-});
+useResources(url, (x, y) => ((res = x), (r = y)));
 
 /** Honours its signal: rejects with the signal's reason as soon as it fires. */
 const jobs = registry({

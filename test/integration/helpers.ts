@@ -4,6 +4,7 @@
  * Every Worker, Client and raw connection made through a `Resources` is closed by
  * `closeAll()`, which each test file calls in afterEach, so jest exits by itself.
  */
+import { flushTestDb } from '../support/redisServer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Redis from 'ioredis';
@@ -109,6 +110,23 @@ export const STARTED_RE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} [+-]\d{4}$/;
 export const HEARTBEAT_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00$/;
 
 /** Tracks what a test opens so afterEach can close all of it. */
+/**
+ * Per test: flushes this file's db, makes a Resources and an inspection connection, and closes
+ * them after the test. `set` receives them: `useResources(url, (x, y) => ((res = x), (r = y)))`.
+ */
+export function useResources(url: string, set: (res: Resources, r: Redis) => void): void {
+  let current: Resources | null = null;
+  beforeEach(async () => {
+    await flushTestDb(url);
+    current = new Resources(url);
+    set(current, current.redis());
+  });
+  afterEach(async () => {
+    await current?.closeAll();
+    current = null;
+  });
+}
+
 export class Resources {
   private readonly workers: Worker[] = [];
   private readonly clients: Client[] = [];

@@ -7,21 +7,14 @@ import type Redis from 'ioredis';
 import { ConfigError } from '../../src/errors';
 import { JobRegistry } from '../../src/jobs/registry';
 import { Worker } from '../../src/worker/worker';
-import { flushTestDb, testDbUrl } from '../support/redisServer';
-import { keys, registry, Resources, waitFor } from './helpers';
+import { testDbUrl } from '../support/redisServer';
+import { keys, registry, Resources, waitFor, useResources } from './helpers';
 
 const url = testDbUrl();
 let res: Resources;
 let r: Redis;
 
-beforeEach(async () => {
-  await flushTestDb(url);
-  res = new Resources(url);
-  r = res.redis();
-});
-afterEach(async () => {
-  await res.closeAll();
-});
+useResources(url, (x, y) => ((res = x), (r = y)));
 
 async function connectionNames(): Promise<string[]> {
   const list = (await r.client('LIST')) as string;

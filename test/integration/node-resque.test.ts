@@ -6,8 +6,8 @@
 import type Redis from 'ioredis';
 import { Queue as NrQueue, Worker as NrWorker, type Jobs as NrJobs } from 'node-resque';
 import { currentJob } from '../../src';
-import { flushTestDb, testDbUrl } from '../support/redisServer';
-import { keys, registry, Resources, waitFor, watch } from './helpers';
+import { testDbUrl } from '../support/redisServer';
+import { keys, registry, Resources, waitFor, watch, useResources } from './helpers';
 
 const url = testDbUrl();
 const u = new URL(url);
@@ -21,15 +21,7 @@ const connection = {
 let res: Resources;
 let r: Redis;
 
-beforeEach(async () => {
-  await flushTestDb(url);
-  res = new Resources(url);
-  r = res.redis();
-});
-
-afterEach(async () => {
-  await res.closeAll();
-});
+useResources(url, (x, y) => ((res = x), (r = y)));
 
 /** A connected node-resque Queue, ended in afterEach. */
 async function nrQueue(jobs: NrJobs = {}): Promise<NrQueue> {
