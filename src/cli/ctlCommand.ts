@@ -99,7 +99,7 @@ function waitSeconds(a: CtlArgs): number | null {
 export async function runCtl(a: CtlArgs): Promise<number> {
   const store = new RedisStore({ connection: connectionFromArgs(a), namespace: a.namespace, name: 'pyres-ts:ctl' });
   try {
-    await store.connect();
+    await store.connect({ scripts: false });
     const all = await masters(store);
     const out = (s: string): boolean => process.stdout.write(s + '\n');
     switch (a.action) {

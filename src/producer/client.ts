@@ -46,7 +46,8 @@ export class Client {
   }
 
   async connect(): Promise<this> {
-    await this.store.connect();
+    // A producer runs no script: a user with Ruby Resque's commands may enqueue.
+    await this.store.connect({ scripts: false });
     return this;
   }
 

@@ -8,10 +8,20 @@ import { execOrThrow } from './pipeline';
 import { queueWorkerReads, type WorkerDetails, workerDetailsFrom } from './workerDetails';
 import { FINISH_AND_RESERVE, UNREGISTER, WORKING_ON_PROBE } from './scripts';
 
-export type ReserveResult =
-  | { status: 'job'; queue: string; raw: string; processed: number }
-  | { status: 'held'; record: string; processed: number }
-  | { status: 'paused' | 'empty' | 'done'; processed: number };
+/**
+ * `lost`: the per-worker counter was missing (Redis lost this worker's state: a restart
+ * without persistence, a failover to an empty replica); the outcome was recorded anyway and the
+ * worker should re-register. `unrecorded`: a finish was asked for and nothing was written.
+ * Both are absent in the ordinary case.
+ */
+export type ReserveNote = { lost?: true; unrecorded?: true };
+
+export type ReserveResult = ReserveNote &
+  (
+    | { status: 'job'; queue: string; raw: string; processed: number }
+    | { status: 'held'; record: string; processed: number }
+    | { status: 'paused' | 'empty' | 'done'; processed: number }
+  );
 
 export type FinishMode = 'none' | 'success' | 'failure' | 'dirty' | 'requeue';
 
@@ -41,10 +51,14 @@ export interface StoreOptions {
 }
 
 interface ScriptedRedis extends Redis {
-  pyresFinishAndReserve(numKeys: number, ...args: string[]): Promise<[string, number, string?, string?]>;
+  pyresFinishAndReserve(numKeys: number, ...args: string[]): Promise<[string, number, string?, string?, string?]>;
   pyresUnregister(numKeys: number, ...args: Array<string | Buffer>): Promise<number>;
   pyresWorkingOnProbe(numKeys: number, ...args: string[]): Promise<string>;
 }
+
+/** The scripting probe of connect(): sha1("return 1"). */
+const PROBE_LUA = 'return 1';
+const PROBE_SHA = 'e0e1f9fabfc9d4800c877a703b823ac0578ff8db';
 
 const FINISH_CODES: Record<FinishMode, string> = { none: '0', success: '1', failure: '2', dirty: '3', requeue: '4' };
 
@@ -109,10 +123,14 @@ export class RedisStore extends EventEmitter {
   /**
    * Connects, or throws one clear error at the first failure (no retry loop here; callers
    * decide, and ioredis keeps reconnecting in the background). A refused password or ACL is
-   * an AuthError: retrying cannot help.
+   * an AuthError: retrying cannot help. So is a user whose ACL forbids EVAL/EVALSHA (e.g. one
+   * set up with exactly Ruby Resque's commands): checked once, in the same connect, unless
+   * `scripts` is false (producer and ctl never run a script). See README, "Redis ACL".
    */
-  async connect(): Promise<void> {
+  async connect(opts: { scripts?: boolean } = {}): Promise<void> {
     if (this.redis.status === 'ready') return;
+    const scripts = opts.scripts ?? true;
+    this.wantScripts = scripts;
     try {
       await new Promise<void>((resolve, reject) => {
         const onError = (e: Error): void => {
@@ -132,6 +150,25 @@ export class RedisStore extends EventEmitter {
       if (isAuthError(err)) throw new AuthError(`Redis at ${this.where} refused the credentials: ${err.message}`);
       throw new ConnectionError(`cannot connect to Redis at ${this.where}: ${err.message}`);
     }
+    if (scripts) await this.requireScripting();
+  }
+
+  /**
+   * One round trip: EVALSHA and EVAL of `return 1` (ioredis sends EVALSHA first and falls back
+   * to EVAL). Throws AuthError on NOPERM; any other reply (NOSCRIPT, an old server) is fine.
+   */
+  /** Whether connect() was asked to check scripting (waitUntilReady checks it too, once Redis answers). */
+  private wantScripts = true;
+
+  private async requireScripting(): Promise<void> {
+    const res = await this.redis.pipeline().evalsha(PROBE_SHA, 0).eval(PROBE_LUA, 0).exec();
+    const denied = (res ?? []).map(([e]) => e).find(e => e && isAuthError(e));
+    if (!denied) return;
+    const user = this.redis.options.username ?? 'default';
+    await this.close();
+    throw new AuthError(
+      `Redis user ${JSON.stringify(user)} at ${this.where} may not run EVAL/EVALSHA, which pyres-ts needs for its atomic reserve (see README, "Redis ACL")`,
+    );
   }
 
   /**
@@ -148,7 +185,10 @@ export class RedisStore extends EventEmitter {
           (e: unknown) => (signal?.removeEventListener('abort', onAbort), resolve(coerceError(e))),
         );
       });
-      if (r === 'ok') return true;
+      if (r === 'ok') {
+        if (this.wantScripts) await this.requireScripting();
+        return true;
+      }
       if (r === 'aborted') return false;
       if (isAuthError(r)) throw new AuthError(`Redis at ${this.where} refused the credentials: ${r.message}`);
       await new Promise(res => setTimeout(res, 1000));
@@ -215,11 +255,12 @@ export class RedisStore extends EventEmitter {
       k.queuePrefix,
       ...(reserve ? reserve.queueArgs : ['0']),
     ];
-    const [status, count, queue, value] = await this.redis.pyresFinishAndReserve(keys.length, ...keys, ...argv);
+    const [status, count, queue, value, note] = await this.redis.pyresFinishAndReserve(keys.length, ...keys, ...argv);
     const processed = Number(count);
-    if (status === 'job') return { status, queue: queue ?? '', raw: value ?? '', processed };
-    if (status === 'held') return { status, record: value ?? '', processed };
-    if (status === 'paused' || status === 'empty' || status === 'done') return { status, processed };
+    const n: ReserveNote = note === 'lost' ? { lost: true } : note === 'unrecorded' ? { unrecorded: true } : {};
+    if (status === 'job') return { status, queue: queue ?? '', raw: value ?? '', processed, ...n };
+    if (status === 'held') return { status, record: value ?? '', processed, ...n };
+    if (status === 'paused' || status === 'empty' || status === 'done') return { status, processed, ...n };
     throw new Error(`unexpected reply from the reserve script: ${String(status)}`);
   }
 
