@@ -40,26 +40,39 @@ end
  *         '4' dirty exit, requeued: ARGV[3] (the raw payload) goes back to the head of KEYS[9]
  * ARGV[2] stat:processed:<id> as the worker last saw it. Idempotence guard: a script resent
  *         after a dropped connection finds the counter already one higher and finishes nothing.
+ *         A counter that is MISSING while ARGV[2] > 0 means Redis lost our state (restarted
+ *         without persistence, a failover to an empty replica, a wrongful prune): the outcome
+ *         is still recorded, and the counter is SET to ARGV[2] + 1 (not INCRBY'd to 1), so a
+ *         resend of this very script still finds "one higher" and finishes nothing.
  * ARGV[3] failure record
  * ARGV[4] '1' reserve the next job, '0' do not
  * ARGV[5] run_at for the new working-on record
  * ARGV[6] queue key prefix, '<ns>:queue:'
  * ARGV[7] '0': ARGV[8..] are queue names in priority order.
  *         '1': ARGV[8..] are '+s<name>' (a name), '+g<lua pattern>' (a glob), '-g<lua pattern>' (skip).
- * Returns {status, processed_count[, queue, payload]}: status 'job', 'held' (worker:<id> already
- * holds a job, e.g. the reply to an earlier reserve was lost; value = the record), 'paused', 'empty', 'done'.
+ * Returns {status, processed_count, queue, payload, note}: status 'job', 'held' (worker:<id> already
+ * holds a job, e.g. the reply to an earlier reserve was lost; value = the record), 'paused', 'empty', 'done'
+ * (queue and payload '' where they do not apply). note: '' normally (including a resend that found
+ * the outcome already recorded); 'lost' when the per-worker counter was missing (state wiped) and
+ * the outcome was recorded anyway; 'unrecorded' when a finish was asked for and nothing was written.
  */
 export const FINISH_AND_RESERVE = `${LUA_HELPERS}
 local mode = ARGV[1]
-local count = tonumber(redis.call('GET', KEYS[3]) or '0')
+local stored = redis.call('GET', KEYS[3])
+local count = tonumber(stored or '0')
 -- finished: the job just done is recorded; worker:<id> still holds its record, and is either
 -- overwritten by the next reservation or deleted (Resque's done_working) below.
 local finished = false
+local note = ''
 if mode ~= '0' then
   local expected = tonumber(ARGV[2])
-  if count == expected or (count ~= expected + 1 and redis.call('EXISTS', KEYS[1]) == 1) then
+  -- wiped: our counter is gone though we had counted jobs; Redis lost our state.
+  local wiped = (not stored) and expected > 0
+  if wiped or count == expected or (count ~= expected + 1 and redis.call('EXISTS', KEYS[1]) == 1) then
     if mode == '4' then
       redis.call('LPUSH', KEYS[9], ARGV[3])
+      -- As Resque's push: the queue is listed in the queues set (it may be gone after a wipe).
+      redis.call('SADD', KEYS[8], string.sub(KEYS[9], #ARGV[6] + 1))
     elseif mode == '2' or mode == '3' then
       redis.call('RPUSH', KEYS[6], ARGV[3])
       if mode == '2' then
@@ -68,18 +81,26 @@ if mode ~= '0' then
       end
     end
     redis.call('INCRBY', KEYS[2], 1)
-    count = redis.call('INCRBY', KEYS[3], 1)
+    if wiped then
+      count = expected + 1
+      redis.call('SET', KEYS[3], count)
+      note = 'lost'
+    else
+      count = redis.call('INCRBY', KEYS[3], 1)
+    end
     finished = true
+  elseif count ~= expected + 1 then
+    note = 'unrecorded'
   end
 end
 local function idle(status)
   if finished then redis.call('DEL', KEYS[1]) end
-  return {status, count}
+  return {status, count, '', '', note}
 end
 if ARGV[4] ~= '1' then return idle('done') end
 if not finished then
   local held = redis.call('GET', KEYS[1])
-  if held then return {'held', count, '', held} end
+  if held then return {'held', count, '', held, note} end
 end
 local pause = redis.call('GET', KEYS[7])
 if pause and string.lower(string.match(pause, '^%s*(.-)%s*$')) == 'true' then return idle('paused') end
@@ -115,7 +136,7 @@ if ARGV[7] == '1' then
     local raw = redis.call('LPOP', prefix .. q)
     if raw then
       redis.call('SET', KEYS[1], working_on(q, ARGV[5], raw))
-      return {'job', count, q, raw}
+      return {'job', count, q, raw, note}
     end
   end
 else
@@ -123,7 +144,7 @@ else
     local raw = redis.call('LPOP', prefix .. ARGV[i])
     if raw then
       redis.call('SET', KEYS[1], working_on(ARGV[i], ARGV[5], raw))
-      return {'job', count, ARGV[i], raw}
+      return {'job', count, ARGV[i], raw, note}
     end
   end
 end

@@ -116,6 +116,8 @@ export class Worker extends EventEmitter {
   private readonly queueArgs: string[];
   private readonly started = formatStarted(new Date());
   private processed = 0;
+  /** `Class: reason` of a dirty exit being requeued, for the log line after the finish step. */
+  private requeueNote: string | null = null;
   private pausedLocal = false;
   private stopping: 'graceful' | 'abort' | null = null;
   private wake = new AbortController();
@@ -197,11 +199,33 @@ export class Worker extends EventEmitter {
     this.store.on('notice', (m: string) => this.log.warn(m));
     this.store.on('reconnected', () => {
       this.log.info('Redis connection back; re-registering');
-      void this.store
-        .ensureRegistered(this.id, this.started, this.pidNamespace)
-        .then(() => this.store.heartbeat(this.id))
-        .catch(e => this.log.warn(`re-register failed: ${coerceError(e).message}`));
+      this.reRegister();
     });
+  }
+
+  /** Re-registers (keeping `started`) and heartbeats; never throws. */
+  private reRegister(): void {
+    void this.store
+      .ensureRegistered(this.id, this.started, this.pidNamespace)
+      .then(() => this.store.heartbeat(this.id))
+      .catch(e => this.log.warn(`re-register failed: ${coerceError(e).message}`));
+  }
+
+  /** Logs what the finish step actually wrote, and re-registers when Redis lost our state. */
+  private afterFinish(finish: FinishSpec, r: ReserveResult): void {
+    if (finish.mode === 'none') return;
+    const note = this.requeueNote;
+    this.requeueNote = null;
+    if (r.unrecorded) {
+      const what = finish.mode === 'requeue' ? `NOT put back on ${finish.requeue?.queue ?? '?'}` : `its ${finish.mode} was NOT recorded`;
+      this.log.warn(`${note ?? 'the job just done'}: ${what}: stat:processed:${this.id} did not match (${r.processed}, expected ${finish.expectedProcessed})`);
+    } else if (finish.mode === 'requeue') {
+      this.log.warn(`${note ?? 'the job just done'}; put back at the head of ${finish.requeue?.queue ?? '?'} (--on-dirty-exit requeue)`);
+    }
+    if (r.lost) {
+      this.log.warn(`Redis lost this worker's state (restarted without persistence, or an empty replica?); the job's outcome was recorded anyway; re-registering`);
+      this.reRegister();
+    }
   }
 
   /** Resolves when the worker has stopped and unregistered. */
@@ -403,6 +427,7 @@ export class Worker extends EventEmitter {
         if (this.stopping && finish.mode === 'none') break;
         continue;
       }
+      this.afterFinish(finish, r);
       this.processed = r.processed;
       finish = { mode: 'none', expectedProcessed: r.processed };
 
@@ -584,7 +609,8 @@ export class Worker extends EventEmitter {
   private dirtyOutcome(seq: number, queue: string, raw: string, className: string, message: string): Omit<FinishSpec, 'expectedProcessed'> {
     this.emitSafe('failure', { seq, queue, className, raw, exception: 'Resque::DirtyExit', error: message });
     if (this.o.onDirtyExit === 'requeue') {
-      this.log.warn(`${className}: ${message}; put back at the head of ${queue} (--on-dirty-exit requeue)`);
+      // Logged by afterFinish once the finish step says whether it was written.
+      this.requeueNote = `${className}: ${message}`;
       return { mode: 'requeue', requeue: { queue, raw } };
     }
     return {
