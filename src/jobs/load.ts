@@ -1,3 +1,4 @@
+import { builtEntry } from '../builtEntry';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
@@ -102,7 +103,7 @@ export function initFunctionOf(mod: Record<string, unknown>): (() => unknown) | 
 
 /** The check entry: dist/jobs/checkMain.js (also under ts-jest, where this file is src/jobs/load.ts). */
 export function checkEntry(): string {
-  return __filename.endsWith('.ts') ? resolve(__dirname, '..', '..', 'dist', 'jobs', 'checkMain.js') : join(__dirname, 'checkMain.js');
+  return builtEntry('jobs/checkMain.js');
 }
 
 export const VERIFY_TIMEOUT_MS = 60_000;

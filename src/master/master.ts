@@ -1,7 +1,6 @@
+import { builtEntry } from '../builtEntry';
 import { type ChildProcess, fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CHILD_SPEC_ENV, encodeChildSpec } from '../config/child';
 import { type MasterConfigInput, resolveMasterConfig } from '../config/master';
@@ -91,6 +90,7 @@ export class Master extends EventEmitter {
   private readonly pending = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
   private lastSlow = -Infinity;
+  private lastSample = -Infinity;
   private lastScale = -Infinity;
   private redisLane: Promise<void> | null = null;
   private hostCpu = hostCpuTimes();
@@ -110,7 +110,7 @@ export class Master extends EventEmitter {
     this.id = `${this.hostname}:${process.pid}`;
     this.log = (o.logger ?? createLogger({ level: this.config.worker.logLevel, ...(this.config.worker.logFile ? { file: this.config.worker.logFile } : {}) })).child(`master ${this.id}`);
     this.reloadFn = o.reload;
-    this.childEntry = o.childEntry ?? distEntry('master/childMain.js');
+    this.childEntry = o.childEntry ?? builtEntry('master/childMain.js');
     this.sup = new Supervisor({ ...this.config, onDirtyExit: this.config.worker.onDirtyExit });
     this.store = new RedisStore({ connection: this.config.worker.connection, namespace: this.config.worker.namespace, name: `pyres-ts:master:${process.pid}` });
     this.store.on('connection-error', (e: Error) => this.log.warn(`Redis connection lost (${e.message}); reconnecting`));
@@ -301,12 +301,10 @@ export class Master extends EventEmitter {
   // ---------------------------------------------------------------------------------------
 
   private run(actions: Action[]): void {
-    let titleChanged = false;
     for (const a of actions) {
       switch (a.type) {
         case 'spawn':
           this.spawn(a.group);
-          titleChanged = true;
           break;
         case 'send':
           this.send(a.pid, a.msg);
@@ -317,7 +315,6 @@ export class Master extends EventEmitter {
           } catch {
             /* already gone */
           }
-          titleChanged = true;
           break;
         case 'record':
           this.record(a);
@@ -327,7 +324,6 @@ export class Master extends EventEmitter {
           break;
         case 'child-ready':
           this.emit('child-ready', a.pid);
-          titleChanged = true;
           break;
         case 'all-ready':
           this.emit('all-ready');
@@ -337,7 +333,7 @@ export class Master extends EventEmitter {
           break;
       }
     }
-    if (titleChanged || actions.length > 0) this.status();
+    if (actions.length > 0) this.status();
   }
 
   private status(): void {
@@ -445,19 +441,19 @@ export class Master extends EventEmitter {
     }
   }
 
-  /** RSS and CPU of each child from /proc: a child whose job blocks its event loop still shows. */
+  /**
+   * RSS and CPU of each child from /proc, once a second (two small reads per child): a child
+   * whose job blocks its event loop still shows.
+   */
   private sampleChildren(t: number): void {
+    if (t - this.lastSample < 1000) return;
+    this.lastSample = t;
     for (const pid of this.procs.keys()) {
       const s = readProcSample(pid);
       if (!s) continue;
       const prev = this.cpuSeen.get(pid);
-      let pct = 0;
-      if (prev && t - prev.at >= 900) {
-        pct = (100 * (s.cpuSeconds - prev.cpu)) / ((t - prev.at) / 1000);
-        this.cpuSeen.set(pid, { cpu: s.cpuSeconds, at: t });
-      } else if (!prev) this.cpuSeen.set(pid, { cpu: s.cpuSeconds, at: t });
-      else pct = this.sup.children.get(pid)?.cpuPercent ?? 0;
-      this.sup.sample(pid, s.rss, pct);
+      this.cpuSeen.set(pid, { cpu: s.cpuSeconds, at: t });
+      this.sup.sample(pid, s.rss, prev ? (100 * (s.cpuSeconds - prev.cpu)) / ((t - prev.at) / 1000) : 0);
     }
   }
 
@@ -563,11 +559,4 @@ function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
       t = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
     }),
   ]).finally(() => clearTimeout(t));
-}
-
-/** A built entry script; from src under ts-jest, the one in dist (npm test builds it first). */
-export function distEntry(rel: string): string {
-  const here = __filename.endsWith('.ts') ? resolve(__dirname, '..', '..', 'dist', 'master') : __dirname;
-  const p = join(here, '..', rel);
-  return existsSync(p) ? p : join(__dirname, '..', rel);
 }

@@ -10,9 +10,9 @@
  * The same loop (LivenessCore) runs on the main thread when the thread is turned off
  * (`livenessThread: false`), cannot start, or crashes.
  */
+import { builtEntry } from '../builtEntry';
 import { EventEmitter } from 'node:events';
 import { writeSync } from 'node:fs';
-import * as path from 'node:path';
 import { Worker as Thread } from 'node:worker_threads';
 import { coerceError } from '../errors';
 import type { Logger } from '../logging/logger';
@@ -243,8 +243,7 @@ function stderrLine(s: string): void {
 
 /** The thread's entry, from dist (also when this module runs from src under ts-jest). */
 export function livenessThreadEntry(): string {
-  if (__filename.endsWith('.ts')) return path.resolve(__dirname, '..', '..', 'dist', 'worker', 'livenessThread.js');
-  return path.join(__dirname, 'livenessThread.js');
+  return builtEntry('worker/livenessThread.js');
 }
 
 export interface LivenessOptions extends LivenessConfig {
