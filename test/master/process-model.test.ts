@@ -228,6 +228,35 @@ describe('Redis silent (SIGSTOPped)', () => {
     expect(await m.waitForEnd(8000)).toEqual({ code: 0, signal: null });
   });
 
+  it('a child of a SIGKILLed master whose job blocks its loop ends by its job timeout though Redis is silent; the job is not lost', async () => {
+    redis = await RedisProc.start();
+    const m = await env.startMaster(['--queues', 'hungsilent', '--pool', '1', '--job-timeout', '1', '--timeout-grace', '1', '--redis', redis.url], {
+      jobs: JOBS,
+      redisUrl: redis.url,
+    });
+    await m.waitForLine(/all children registered/, 10000);
+    const [child] = childPidsOf(m.pid);
+    const r = new (require('ioredis') as typeof import('ioredis').default)(redis.url, { maxRetriesPerRequest: 1 });
+    try {
+      const workerId = (await r.smembers(k('workers')))[0]!;
+      await r.pipeline().sadd(k('queues'), 'hungsilent').rpush(k('queue:hungsilent'), '{"class":"Spin","args":[600,"hs"]}').exec();
+      await env.waitForLedger(/^Spin start hs/);
+      const rpid = redisPid(redis.port);
+      process.kill(rpid, 'SIGSTOP');
+      m.kill('SIGKILL');
+      await m.waitForEnd(5000);
+      // Timeout 1 s + grace 1 s, then at most 5 s trying to record: the child kills itself anyway.
+      await env.waitGone([child!], 15000);
+      process.kill(rpid, 'SIGCONT');
+      const failed = await r.lrange(k('failed'), 0, -1);
+      const held = await r.get(k(`worker:${workerId}`));
+      const recorded = failed.some(x => x.includes('"exception":"JobTimeoutError"') && x.includes('"args":[600,"hs"]'));
+      expect(recorded || (held !== null && held.includes('"args":[600,"hs"]'))).toBe(true);
+    } finally {
+      r.disconnect();
+    }
+  });
+
   it('an idle child of a SIGKILLed master exits --term-timeout + 5 s later though Redis does not answer', async () => {
     redis = await RedisProc.start();
     const m = await env.startMaster(['--queues', 'orphan', '--pool', '1', '--term-timeout', '1', '--redis', redis.url], { jobs: JOBS, redisUrl: redis.url });
