@@ -199,6 +199,11 @@ export class Worker extends EventEmitter {
     this.store.on('notice', (m: string) => this.log.warn(m));
     this.store.on('reconnected', () => {
       this.log.info('Redis connection back; re-registering');
+      // A Redis that came back empty (no persistence, an empty replica) lost worker:<id> too:
+      // put the running job's record back at once (SET NX, issued before any later finish on
+      // this connection), so that a kill from now on is still recorded or requeued by the
+      // master or a prune. Its end is recorded by the finish either way.
+      this.restoreCurrent();
       this.reRegister();
     });
   }
@@ -209,6 +214,15 @@ export class Worker extends EventEmitter {
       .ensureRegistered(this.id, this.started, this.pidNamespace)
       .then(() => this.store.heartbeat(this.id))
       .catch(e => this.log.warn(`re-register failed: ${coerceError(e).message}`));
+  }
+
+  /** Restores worker:<id> for the running job when it is missing (SET NX); never throws. */
+  private restoreCurrent(): void {
+    const cur = this.current;
+    if (!cur) return;
+    void this.store
+      .restoreWorkingOn(this.id, encodeWorkingOn(cur.queue, cur.runAt, cur.raw))
+      .catch(err => this.log.warn(`restoring worker:${this.id} failed: ${coerceError(err).message}`));
   }
 
   /** Logs what the finish step actually wrote, and re-registers when Redis lost our state. */
@@ -682,14 +696,9 @@ export class Worker extends EventEmitter {
     l.on('reregistered', (e: { seq: number; state: number; msg: string }) => {
       this.log.warn(e.msg);
       this.emitSafe('notice', e.msg);
-      const cur = this.current;
       // The prune deleted worker:<id> too: put the running job's record back, so that its end is
       // recorded and resque-web shows it.
-      if (cur) {
-        void this.store
-          .restoreWorkingOn(this.id, encodeWorkingOn(cur.queue, cur.runAt, cur.raw))
-          .catch(err => this.log.warn(`restoring worker:${this.id} failed: ${coerceError(err).message}`));
-      }
+      this.restoreCurrent();
     });
     l.on('abort', (e: { seq: number; reason: string; failAs: { exception: string; message: string } }) => {
       this.abortCurrentJob(e.reason, { abandon: false, seq: e.seq, failAs: e.failAs });

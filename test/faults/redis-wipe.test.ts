@@ -12,7 +12,7 @@
 import { RedisStore } from '../../src';
 import type { FinishSpec } from '../../src/store/redisStore';
 import { RedisProc } from './redisProc';
-import { checkFailure, countLines, faultEnv, k, stackLines, waitFor, withClient, workerIdFor } from './helpers';
+import { checkFailure, childPidsOf, countLines, faultEnv, k, stackLines, waitFor, withClient, workerIdFor } from './helpers';
 import type { Spawned } from '../support/spawn';
 
 const env = faultEnv();
@@ -129,6 +129,57 @@ describe('Redis wiped (restart without persistence) while a job runs', () => {
     expect(countLines(w, /put back at the head of q/)).toBe(1);
     expect(countLines(w, /NOT put back/)).toBe(0);
   });
+});
+
+describe('a child killed after the wipe', () => {
+  let r: RedisProc;
+  beforeEach(async () => {
+    r = await RedisProc.start({ extraArgs: NO_PERSISTENCE });
+  });
+  afterEach(async () => {
+    await r.destroy();
+  });
+
+  for (const policy of ['requeue', 'fail'] as const) {
+    it(`(d) --on-dirty-exit ${policy}: the running job's worker:<id> is restored on reconnect, so the master ${policy === 'requeue' ? 'puts it back' : 'records a DirtyExit'}`, async () => {
+      const m = env.cli(['master', '--queues', 'q', '--pool', '1', '--jobs', JOBS, '--on-dirty-exit', policy], r.url);
+      await m.waitForLine(/all children registered/, 15000);
+      const [child] = await waitFor(() => {
+        const kids = childPidsOf(m.pid);
+        return kids.length === 1 ? kids : null;
+      }, 5000, 'one child');
+      const id = workerIdFor(child!, 'q');
+      await enqueue(r.url, 'q', '{"class":"Quick","args":["warm"]}');
+      await env.waitForLedger(/^quick warm$/, 10000);
+      const raw = `{"class":"Stubborn","args":["d-${policy}",30,1.0],"id":"wipe-d"}`;
+      await enqueue(r.url, 'q', raw);
+      await env.waitForLedger(new RegExp(`^start d-${policy}$`), 10000);
+      const from = m.mark();
+      await wipe(r);
+      await m.waitForLine(/Redis connection back/, 10000, from);
+      // Restored before the re-registration (same connection, issued first).
+      await waitFor(() => registered(r.url, id), 5000, 'the child to be registered again');
+      const held = await withClient(r.url, c => c.get(k(`worker:${id}`)));
+      expect(JSON.parse(held!)).toMatchObject({ queue: 'q', payload: JSON.parse(raw) });
+
+      // Paused (Resque's pause-all-workers), so the respawned child cannot take the job back at once.
+      await withClient(r.url, c => c.set(k('pause-all-workers'), 'true'));
+      process.kill(child!, 'SIGKILL');
+      await m.waitForLine(new RegExp(`child ${child} .*while working on Stubborn`), 10000, from);
+      const s = await withClient(r.url, async c => ({ queue: await c.lrange(k('queue:q'), 0, -1), failed: await c.lrange(k('failed'), 0, -1), held: await c.exists(k(`worker:${id}`)) }));
+      if (policy === 'requeue') {
+        expect(s.queue).toEqual([raw]);
+        expect(s.failed).toEqual([]);
+      } else {
+        expect(s.queue).toEqual([]);
+        expect(s.failed).toHaveLength(1);
+        expect(checkFailure(s.failed[0]!)['exception']).toBe('Resque::DirtyExit');
+      }
+      expect(s.held).toBe(0);
+      m.kill('SIGTERM');
+      expect(await m.waitForEnd(15000)).toEqual({ code: 0, signal: null });
+    });
+  }
 });
 
 describe('the finish script after a wipe (store level)', () => {
