@@ -1519,6 +1519,8 @@ function sumPhases(phases) {
     falselyFailed: 0,
     interrupted: 0,
     livePruned: 0,
+    plannedFailures: 0,
+    outcomeLost: 0,
     broken: 0,
     faults: {},
     faultsTotal: 0,
@@ -1526,7 +1528,7 @@ function sumPhases(phases) {
   };
   for (const p of phases) {
     for (const key of Object.keys(t)) {
-      if (typeof t[key] === 'number') t[key] += p[key];
+      if (typeof t[key] === 'number') t[key] += p[key] ?? 0;
     }
     for (const [f, n] of Object.entries(p.faults)) t.faults[f] = (t.faults[f] || 0) + n;
     t.harnessProblems.push(...p.harnessProblems);
@@ -1573,6 +1575,8 @@ function printSummary(phases, total, o, elapsed, skipped = []) {
     ['duplicated (performed > 1x)', ...col(p => p.duplicated, total.duplicated)],
     ['FALSELY FAILED', ...col(p => p.falselyFailed, total.falselyFailed)],
     ['LIVE WORKERS PRUNED (outside mixed)', ...col(p => (p.cls === 'mixed' ? '-' : p.livePruned))],
+    ['planned failures (log-faults, redis-wipe)', ...col(p => p.plannedFailures ?? '-', total.plannedFailures)],
+    ['  of them without a record (in LOST)', ...col(p => p.outcomeLost ?? '-', total.outcomeLost)],
     ['interrupted (performed, not completed)', ...col(p => (p.cls === 'mixed' ? '-' : p.interrupted), total.interrupted)],
     ['performed and DirtyExit', ...col(p => p.performedAndDirtyExit, total.performedAndDirtyExit)],
     ...faultKinds.map(f => [`faults: ${FAULT_LABELS[f] || f}`, ...col(p => p.faults[f] ?? '', total.faults[f])]),
