@@ -1,0 +1,160 @@
+/**
+ * The package as a user installs it (issue 13): a copy of the project's files without `dist/`
+ * (a fresh clone), `npm pack` there (its `prepare` builds), the tarball installed into an empty
+ * app, then:
+ *  - a CommonJS script and an ESM script import the API;
+ *  - `tsc --noEmit` over typed usage, with `nodenext` and with `bundler` resolution;
+ *  - the installed `pyres-ts` bin works a job from the app's own job module (which requires
+ *    'pyres-ts') against a real redis-server, and exits by --drain.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import Redis from 'ioredis';
+import { testDbUrl, flushTestDb } from '../support/redisServer';
+import { PROJECT_ROOT } from '../support/spawn';
+
+jest.setTimeout(240_000);
+
+const TSC = path.join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+const TYPE_ROOTS = path.join(PROJECT_ROOT, 'node_modules', '@types');
+
+let tmp = '';
+let app = '';
+let packed: { files: Array<{ path: string }>; filename: string } | null = null;
+
+function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): string {
+  const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', timeout: 180_000 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} in ${cwd} exited ${r.status} ${r.signal ?? ''}\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+/** npm without the test run's own npm_* variables (npm_config_* would leak settings in). */
+function npmEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k)) env[k] = v;
+  return { ...env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
+}
+
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pyres-pack-'));
+  // A fresh clone: the files git knows (tracked or new, not ignored), no dist/.
+  const src = path.join(tmp, 'clone');
+  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: PROJECT_ROOT, encoding: 'utf8' })
+    .split('\0')
+    .filter(f => f && !f.startsWith('dist/') && fs.existsSync(path.join(PROJECT_ROOT, f)) && fs.statSync(path.join(PROJECT_ROOT, f)).isFile());
+  for (const f of files) {
+    fs.mkdirSync(path.dirname(path.join(src, f)), { recursive: true });
+    fs.copyFileSync(path.join(PROJECT_ROOT, f), path.join(src, f));
+  }
+  fs.chmodSync(path.join(src, 'bin', 'pyres-ts'), 0o755);
+  fs.symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(src, 'node_modules'));
+  const out = run('npm', ['pack', '--json', '--pack-destination', tmp], src, npmEnv());
+  packed = (JSON.parse(out.slice(out.indexOf('['))) as Array<{ files: Array<{ path: string }>; filename: string }>)[0]!;
+
+  app = path.join(tmp, 'app');
+  fs.mkdirSync(app);
+  fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
+  run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', path.join(tmp, packed.filename)], app, npmEnv());
+});
+
+afterAll(() => {
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('npm pack of a fresh clone, installed into an empty app', () => {
+  it('ships the built code, the bin, the types and the LICENSE, and no sources or tests', () => {
+    const names = packed!.files.map(f => f.path);
+    for (const f of ['package.json', 'LICENSE', 'README.md', 'bin/pyres-ts', 'dist/index.js', 'dist/index.d.ts', 'dist/master/childMain.js', 'dist/worker/livenessThread.js', 'dist/jobs/checkMain.js']) {
+      expect(names).toContain(f);
+    }
+    expect(names.filter(n => /^(src|test|fixtures|bench|chaos)\//.test(n))).toEqual([]);
+    // Source maps carry their sources: they do not point at an unshipped src/.
+    const map = JSON.parse(fs.readFileSync(path.join(app, 'node_modules', 'pyres-ts', 'dist', 'index.js.map'), 'utf8')) as { sourcesContent?: string[] };
+    expect(map.sourcesContent?.[0]).toContain('export');
+  });
+
+  it('require() from CommonJS', () => {
+    fs.writeFileSync(
+      path.join(app, 'cjs.js'),
+      `const p = require('pyres-ts');
+const names = ['Worker', 'Master', 'Client', 'enqueue', 'currentJob', 'JobRegistry', 'ConfigError', 'encodeJob'];
+for (const n of names) if (typeof p[n] !== 'function') throw new Error(n + ' is ' + typeof p[n]);
+console.log('cjs ok ' + p.VERSION + ' ' + require('pyres-ts/package.json').version);
+`,
+    );
+    expect(run(process.execPath, ['cjs.js'], app).trim()).toMatch(/^cjs ok \d+\.\d+\.\d+ \d+\.\d+\.\d+$/);
+  });
+
+  it('import from ESM (named and default)', () => {
+    fs.writeFileSync(
+      path.join(app, 'esm.mjs'),
+      `import { Worker, Master, Client, enqueue, currentJob, VERSION } from 'pyres-ts';
+import pyres from 'pyres-ts';
+for (const f of [Worker, Master, Client, enqueue, currentJob, pyres.Worker]) if (typeof f !== 'function') throw new Error('missing export');
+console.log('esm ok ' + VERSION);
+`,
+    );
+    expect(run(process.execPath, ['esm.mjs'], app).trim()).toMatch(/^esm ok /);
+  });
+
+  it('a deep import of a private file is refused by the exports map', () => {
+    const r = spawnSync(process.execPath, ['-e', "require('pyres-ts/dist/store/redisStore')"], { cwd: app, encoding: 'utf8' });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/ERR_PACKAGE_PATH_NOT_EXPORTED/);
+  });
+
+  for (const mode of [
+    { name: 'nodenext', options: { module: 'nodenext', moduleResolution: 'nodenext' } },
+    { name: 'bundler', options: { module: 'esnext', moduleResolution: 'bundler' } },
+  ]) {
+    it(`tsc --noEmit over typed usage (${mode.name} resolution)`, () => {
+      const dir = path.join(app, `ts-${mode.name}`);
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(
+        path.join(dir, 'use.ts'),
+        `import { Client, Worker, Master, JobRegistry, currentJob, type JobContext, type WorkerOptions, type MasterOptions } from 'pyres-ts';
+const registry = new JobRegistry();
+registry.register('Archive', { perform: async (id: number): Promise<void> => { const ctx: JobContext = currentJob(); ctx.logger.info(String(id)); } });
+const wo: WorkerOptions = { queues: ['p10', 'p9'], jobs: registry };
+const w: Worker = new Worker(wo);
+const mo: MasterOptions = { queues: ['p10'], pool: 2, jobs: ['./jobs.js'] };
+const m: Master = new Master(mo);
+async function main(): Promise<string> { const c = new Client({ connection: { url: 'redis://127.0.0.1:6379' } }); return c.enqueue('p10', 'Archive', 42); }
+export { w, m, main };
+`,
+      );
+      fs.writeFileSync(
+        path.join(dir, 'tsconfig.json'),
+        JSON.stringify({ compilerOptions: { ...mode.options, target: 'es2022', strict: true, noEmit: true, types: ['node'], typeRoots: [TYPE_ROOTS], skipLibCheck: false }, files: ['use.ts'] }),
+      );
+      // The app's package.json is CommonJS; nodenext then checks use.ts as CommonJS too.
+      run(process.execPath, [TSC, '-p', dir], dir);
+    });
+  }
+
+  it("the installed bin works a job from the app's own module that requires 'pyres-ts'", async () => {
+    const url = testDbUrl();
+    await flushTestDb(url);
+    const ledger = path.join(app, 'ledger.txt');
+    fs.writeFileSync(
+      path.join(app, 'jobs.js'),
+      `const { currentJob } = require('pyres-ts');
+exports.Archive = { perform(id) { require('fs').appendFileSync(${JSON.stringify(ledger)}, currentJob().queue + ' ' + id + '\\n'); } };
+`,
+    );
+    const r = new Redis(url);
+    try {
+      await r.pipeline().sadd('resque:queues', 'packq').rpush('resque:queue:packq', '{"class":"Archive","args":[42]}').exec();
+      const bin = path.join(app, 'node_modules', '.bin', 'pyres-ts');
+      const out = spawnSync(bin, ['worker', '--queues', 'packq', '--jobs', './jobs.js', '--redis', url, '--drain'], { cwd: app, encoding: 'utf8', timeout: 60_000 });
+      expect({ status: out.status, stderr: out.status === 0 ? '' : out.stderr }).toEqual({ status: 0, stderr: '' });
+      expect(fs.readFileSync(ledger, 'utf8')).toBe('packq 42\n');
+      expect(await r.get('resque:stat:processed')).toBe('1');
+      expect(await r.llen('resque:failed')).toBe(0);
+    } finally {
+      r.disconnect();
+    }
+  });
+});
