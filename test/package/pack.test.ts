@@ -116,7 +116,7 @@ console.log('esm ok ' + VERSION);
         path.join(dir, 'use.ts'),
         `import { Client, Worker, Master, JobRegistry, currentJob, type JobContext, type WorkerOptions, type MasterOptions } from 'pyres-ts';
 const registry = new JobRegistry();
-registry.register('Archive', { perform: async (id: number): Promise<void> => { const ctx: JobContext = currentJob(); ctx.logger.info(String(id)); } });
+registry.register('Archive', { perform: async (id: number): Promise<void> => { const ctx: JobContext | undefined = currentJob(); ctx?.logger.info(String(id)); } });
 const wo: WorkerOptions = { queues: ['p10', 'p9'], jobs: registry };
 const w: Worker = new Worker(wo);
 const mo: MasterOptions = { queues: ['p10'], pool: 2, jobs: ['./jobs.js'] };
