@@ -1,4 +1,4 @@
-import { decodeJob, encodeJob, encodeJobArgsText } from '../protocol/job';
+import { displayClassName, encodeJob, encodeJobArgsText } from '../protocol/job';
 import { decodeWorkingOn } from '../protocol/records';
 import { parseResqueTime } from '../protocol/time';
 import { parseWorkerId } from '../protocol/workerId';
@@ -87,12 +87,7 @@ export class Client {
       let job: WorkerStatus['job'] = null;
       if (d.working) {
         const w = decodeWorkingOn(d.working);
-        let className = '?';
-        try {
-          className = decodeJob(w?.rawPayload ?? '').className;
-        } catch {
-          /* shown as '?' */
-        }
+        const className = displayClassName(w?.rawPayload ?? '') ?? '?';
         job = { queue: w?.queue ?? '', className, runAt: w?.runAt?.toISOString() ?? null, payload: w?.rawPayload ?? d.working };
       }
       return {

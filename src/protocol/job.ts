@@ -104,6 +104,20 @@ export function decodeJob(raw: string): DecodedJob {
   return { className: cls, args, payload, raw };
 }
 
+/**
+ * The class name of a payload for display (status, dashboard): the `class` of a JSON object,
+ * whatever its `args` are (node-resque's Lua records an empty args array as `{}`), or null.
+ */
+export function displayClassName(raw: string): string | null {
+  try {
+    const v: unknown = JSON.parse(raw);
+    const c = v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>)['class'] : undefined;
+    return typeof c === 'string' && c !== '' ? c : null;
+  } catch {
+    return null;
+  }
+}
+
 export function preview(raw: string, max = 200): string {
   const s = raw.length > max ? `${raw.slice(0, max)}... (${raw.length} chars)` : raw;
   return JSON.stringify(s);
