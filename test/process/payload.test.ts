@@ -8,7 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
-import { runCli, spawnTracked } from '../support/spawn';
+import { runCli, spawnCli, spawnTracked } from '../support/spawn';
 import { k, processTestEnv, waitFor } from './helpers';
 
 const env = processTestEnv();
@@ -72,6 +72,17 @@ describe('what a job receives from a pyres producer', () => {
     expect(s.rawArgs).toBe('[9007199254740993, 1.0, {"a": 1, "2": "x"}, "@D:2026-01-02T03:04:05"]');
     expect(await proc.waitForEnd(8000)).toEqual({ code: 0, signal: null });
     expect(proc.stderr()).not.toMatch(/arrive rounded/);
+  });
+
+  it('a master hands --lossless-args --pyres-dates to its children', async () => {
+    const pushed = pyresEnqueue('q', 'MixedJob');
+    const master = spawnCli(['master', '--queues', 'q', '--pool', '1', '--jobs', JOBS, '--lossless-args', '--pyres-dates'], env.spawnOpts());
+    await master.waitForLine(/all children registered/, 10000);
+    const s = await seen('MixedJob');
+    expect(s.args).toBe('["9007199254740993n","number:1",{"2":"x","a":"number:1"},"Date(2026-01-02 03:04:05 local)"]');
+    expect(s.raw).toBe(pushed);
+    master.kill('SIGTERM');
+    expect(await master.waitForEnd(15000)).toEqual({ code: 0, signal: null });
   });
 
   it('a job with its own lossless/pyresDates gets them without worker flags', async () => {
