@@ -69,14 +69,15 @@ export async function run(argv: string[]): Promise<number> {
           .positional('args', { type: 'string', array: true })
           .option('count', { type: 'number', default: 1, describe: 'push the same job this many times' }),
       async a => {
-        const args = ((a['args'] as unknown[] | undefined) ?? []).map((s, i) => parseJsonArg(String(s), i + 1));
+        // Each arg's JSON text as given, compacted only: 9007199254740993, 1.0 and key order reach the job as typed.
+        const argsText = `[${((a['args'] as unknown[] | undefined) ?? []).map((s, i) => compactJsonArg(String(s), i + 1)).join(',')}]`;
         const client = newClient({ connection: connectionFromArgs(a as unknown as ConnectionArgs), namespace: a.namespace });
         try {
           await client.connect();
           let payload = '';
           const n = a['count'] as number;
           if (!Number.isInteger(n) || n < 1) throw new UsageError(`--count must be a whole number of 1 or more, got ${n}`);
-          for (let i = 0; i < n; i++) payload = await client.enqueue(String(a['queue']), String(a['class']), ...args);
+          for (let i = 0; i < n; i++) payload = await client.enqueueArgsText(String(a['queue']), String(a['class']), argsText);
           process.stdout.write(`enqueued ${n > 1 ? `${n} x ` : ''}${payload} to ${String(a['queue'])}\n`);
         } finally {
           await client.close();
@@ -118,10 +119,12 @@ function newClient(o: ConstructorParameters<typeof ClientT>[0]): ClientT {
   return new Client(o);
 }
 
-function parseJsonArg(s: string, n: number): unknown {
+function compactJsonArg(s: string, n: number): string {
+  const { compactJsonText } = require('../protocol/job') as typeof import('../protocol/job');
   try {
-    return JSON.parse(s);
-  } catch {
-    throw new UsageError(`argument ${n} (${JSON.stringify(s)}) is not JSON; quote strings, e.g. '"${s}"'`);
+    return compactJsonText(s);
+  } catch (e) {
+    const why = (e as Error).message.split('\n')[0];
+    throw new UsageError(`argument ${n} (${JSON.stringify(s)}) is not JSON (${why}); quote strings, e.g. '"${s}"'`);
   }
 }

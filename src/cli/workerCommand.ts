@@ -21,6 +21,8 @@ export interface WorkerArgs extends ConnectionArgs {
   'heartbeat-interval'?: number;
   'prune-interval'?: number;
   'on-dirty-exit'?: string;
+  'lossless-args'?: boolean;
+  'pyres-dates'?: boolean;
 }
 
 export function workerBuilder(y: Argv) {
@@ -38,6 +40,14 @@ export function workerBuilder(y: Argv) {
       type: 'string',
       describe:
         "a job whose worker died or was killed mid-job: 'fail' (default) = a Resque::DirtyExit failure (retry it in resque-web), 'requeue' = back to the head of its queue (at-least-once)",
+    })
+    .option('lossless-args', {
+      type: 'boolean',
+      describe: 'decode job args losslessly: integers beyond 2^53-1 arrive as BigInt (a job\'s own `lossless` property wins; default: plain JSON.parse)',
+    })
+    .option('pyres-dates', {
+      type: 'boolean',
+      describe: 'decode pyres "@D:2026-01-02T03:04:05" strings in job args and payload into Dates, in local time (a job\'s own `pyresDates` property wins)',
     })
     .option('heartbeat-interval', { type: 'number', describe: "seconds between heartbeats (Ruby's Resque.heartbeat_interval; default 60)" })
     .option('prune-interval', {
@@ -60,6 +70,8 @@ export function workerInputFromArgs(a: WorkerArgs): WorkerConfigInput {
     heartbeatInterval: a['heartbeat-interval'],
     pruneInterval: a['prune-interval'],
     onDirtyExit: a['on-dirty-exit'],
+    losslessArgs: a['lossless-args'],
+    pyresDates: a['pyres-dates'],
     logLevel: a['log-level'],
     logFile: a['log-file'] ?? null,
   };

@@ -27,6 +27,8 @@ export const FLAGS: Readonly<Record<string, string>> = {
   heartbeatInterval: '--heartbeat-interval',
   pruneInterval: '--prune-interval',
   onDirtyExit: '--on-dirty-exit',
+  losslessArgs: '--lossless-args',
+  pyresDates: '--pyres-dates',
   logLevel: '--log-level',
   logFile: '--log-file',
   pool: '--pool',

@@ -45,6 +45,10 @@ export interface WorkerConfig {
   pruneInterval: number;
   /** @defaultValue 'fail' */
   onDirtyExit: DirtyExitPolicy;
+  /** Job args decoded losslessly (big integers as BigInt); a job's `lossless` property wins. @defaultValue false */
+  losslessArgs: boolean;
+  /** Pyres `@D:` date strings decoded into Dates; a job's `pyresDates` property wins. @defaultValue false */
+  pyresDates: boolean;
   /** @defaultValue 'info' */
   logLevel: LogLevel;
   /** Append the log here instead of stderr. @defaultValue null */

@@ -44,6 +44,10 @@ export interface WorkerConfigInput {
   pruneInterval?: number;
   /** 'fail' or 'requeue'. @defaultValue 'fail' */
   onDirtyExit?: DirtyExitPolicy | string;
+  /** Job args decoded losslessly: integers beyond 2^53-1 as BigInt. @defaultValue false */
+  losslessArgs?: boolean;
+  /** Pyres `"@D:..."` date strings decoded into Dates. @defaultValue false */
+  pyresDates?: boolean;
   /** debug, info, warn (warning), error (critical). @defaultValue 'info' */
   logLevel?: LogLevel | string;
   /** Relative paths are resolved against `cwd`. @defaultValue null (stderr) */
@@ -63,6 +67,8 @@ export const WORKER_DEFAULTS = {
   heartbeatInterval: 60,
   pruneInterval: 300,
   onDirtyExit: 'fail',
+  losslessArgs: false,
+  pyresDates: false,
   logLevel: 'info',
   logFile: null,
 } as const satisfies Omit<WorkerConfig, 'queues' | 'jobs' | 'connection'>;
@@ -152,6 +158,8 @@ export function resolveWorkerSettings(input: WorkerConfigInput, prefix = ''): Wo
       heartbeatInterval: input.heartbeatInterval ?? WORKER_DEFAULTS.heartbeatInterval,
       pruneInterval: input.pruneInterval ?? WORKER_DEFAULTS.pruneInterval,
       onDirtyExit: (input.onDirtyExit ?? WORKER_DEFAULTS.onDirtyExit) as DirtyExitPolicy,
+      losslessArgs: bool('losslessArgs', input.losslessArgs, WORKER_DEFAULTS.losslessArgs, prefix),
+      pyresDates: bool('pyresDates', input.pyresDates, WORKER_DEFAULTS.pyresDates, prefix),
       logLevel,
       logFile,
     },
@@ -176,13 +184,15 @@ export function resolveWorkerConfig(input: WorkerConfigInput): WorkerConfig {
  */
 export function validateWorkerConfig(v: unknown, prefix = ''): WorkerConfig {
   if (!isPlainObject(v)) throw new ConfigError(`${prefix.replace(/\.$/, '') || 'worker configuration'} must be an object, got ${show(v)}`);
-  for (const k of ['queues', 'jobs', 'connection', 'namespace', 'nonblockingPop', 'backoffMin', 'backoffMax', 'blockTimeout', 'drain', 'termTimeout', 'heartbeatInterval', 'pruneInterval', 'onDirtyExit', 'logLevel', 'logFile'] as const) {
+  for (const k of ['queues', 'jobs', 'connection', 'namespace', 'nonblockingPop', 'backoffMin', 'backoffMax', 'blockTimeout', 'drain', 'termTimeout', 'heartbeatInterval', 'pruneInterval', 'onDirtyExit', 'losslessArgs', 'pyresDates', 'logLevel', 'logFile'] as const) {
     if (!(k in v)) fail(k, 'is missing', prefix);
   }
   if (!Array.isArray(v['jobs']) || v['jobs'].length === 0 || !v['jobs'].every(j => typeof j === 'string' && isAbsolute(j))) {
     fail('jobs', `must be a non-empty list of absolute paths, got ${show(v['jobs'])}`, prefix);
   }
-  if (typeof v['nonblockingPop'] !== 'boolean') fail('nonblockingPop', `must be true or false, got ${show(v['nonblockingPop'])}`, prefix);
+  for (const k of ['nonblockingPop', 'losslessArgs', 'pyresDates'] as const) {
+    if (typeof v[k] !== 'boolean') fail(k, `must be true or false, got ${show(v[k])}`, prefix);
+  }
   if (typeof v['logLevel'] !== 'string' || parseLogLevel(v['logLevel']) !== v['logLevel']) {
     fail('logLevel', `must be one of debug, info, warn, error; got ${show(v['logLevel'])}`, prefix);
   }
@@ -221,6 +231,8 @@ function checkWorkerSettings(s: WorkerSettings, prefix: string): WorkerSettings 
     heartbeatInterval,
     pruneInterval,
     onDirtyExit,
+    losslessArgs: s.losslessArgs,
+    pyresDates: s.pyresDates,
     logLevel: s.logLevel,
     logFile: s.logFile,
   };

@@ -9,8 +9,12 @@ export interface JobContext {
   readonly workerId: string;
   /** The class name as the payload gave it (`myapp.jobs.Archive`, `MyApp::Archive`). */
   readonly className: string;
-  /** The decoded payload, extra fields included. */
+  /** The decoded payload, extra fields included (decoded as the args are: lossless, pyres dates). */
   readonly payload: Readonly<Record<string, unknown>>;
+  /** The payload text exactly as it was reserved: `1.0`, big integers and key order as written. */
+  readonly raw: string;
+  /** The exact text of the payload's `args` (`[]` when it has none). */
+  readonly rawArgs: string;
   /** Fires on TERM/INT, USR1 and timeouts: stop soon, and reject with signal.reason. */
   readonly signal: AbortSignal;
   readonly logger: Logger;
@@ -22,7 +26,7 @@ export interface JobContext {
  */
 export type JobDefinition =
   | ((...args: any[]) => unknown)
-  | { perform: (...args: any[]) => unknown; timeout?: number }
+  | { perform: (...args: any[]) => unknown; timeout?: number; lossless?: boolean; pyresDates?: boolean }
   | (abstract new (...a: any[]) => { perform: (...args: any[]) => unknown });
 
 export interface ResolvedJob {
@@ -30,6 +34,13 @@ export interface ResolvedJob {
   readonly name: string;
   /** Per-class timeout in seconds, from a `timeout` property, if any. */
   readonly timeout?: number;
+  /**
+   * From a `lossless` property, if boolean: args decoded losslessly (big integers as BigInt);
+   * wins over the worker's losslessArgs (--lossless-args).
+   */
+  readonly lossless?: boolean;
+  /** From a `pyresDates` property, if boolean: `@D:` strings as Dates; wins over the worker's pyresDates (--pyres-dates). */
+  readonly pyresDates?: boolean;
   invoke(args: unknown[], ctx: JobContext): Promise<unknown>;
 }
 
@@ -97,9 +108,15 @@ export class JobRegistry {
     if (!found) throw new UnknownJobClassError(className, this.names());
     const [name, def] = found;
     const timeout = typeof (def as { timeout?: unknown }).timeout === 'number' ? (def as { timeout: number }).timeout : undefined;
+    const flag = (k: 'lossless' | 'pyresDates'): { [key: string]: boolean } => {
+      const v = (def as Record<string, unknown>)[k];
+      return typeof v === 'boolean' ? { [k]: v } : {};
+    };
     return {
       name,
       ...(timeout !== undefined ? { timeout } : {}),
+      ...flag('lossless'),
+      ...flag('pyresDates'),
       invoke: (args, ctx) => storage.run(ctx, () => invoke(def, args, ctx)),
     };
   }

@@ -1,4 +1,4 @@
-import { decodeJob, encodeJob } from '../protocol/job';
+import { displayClassName, encodeJob, encodeJobArgsText } from '../protocol/job';
 import { decodeWorkingOn } from '../protocol/records';
 import { parseResqueTime } from '../protocol/time';
 import { parseWorkerId } from '../protocol/workerId';
@@ -53,10 +53,20 @@ export class Client {
 
   /** `Resque.enqueue`: SADD queues + RPUSH `{"class":...,"args":[...]}`. Returns the payload. */
   async enqueue(queue: string, className: string, ...args: unknown[]): Promise<string> {
-    if (typeof queue !== 'string' || queue === '' || queue.includes(',') || queue.includes(':')) {
-      throw new TypeError(`queue ${JSON.stringify(queue)} must be a non-empty name without ',' or ':'`);
-    }
+    checkQueue(queue);
     const payload = encodeJob(className, args);
+    await this.store.enqueue(queue, payload);
+    return payload;
+  }
+
+  /**
+   * `enqueue` with the args given as JSON text (an array, e.g. `'[9007199254740993,1.0]'`):
+   * pushed as written, only compacted, so big integers, `1.0` and key order reach the job as
+   * the caller wrote them. Returns the payload.
+   */
+  async enqueueArgsText(queue: string, className: string, argsText: string): Promise<string> {
+    checkQueue(queue);
+    const payload = encodeJobArgsText(className, argsText);
     await this.store.enqueue(queue, payload);
     return payload;
   }
@@ -77,12 +87,7 @@ export class Client {
       let job: WorkerStatus['job'] = null;
       if (d.working) {
         const w = decodeWorkingOn(d.working);
-        let className = '?';
-        try {
-          className = decodeJob(w?.rawPayload ?? '').className;
-        } catch {
-          /* shown as '?' */
-        }
+        const className = displayClassName(w?.rawPayload ?? '') ?? '?';
         job = { queue: w?.queue ?? '', className, runAt: w?.runAt?.toISOString() ?? null, payload: w?.rawPayload ?? d.working };
       }
       return {
@@ -110,5 +115,11 @@ export class Client {
 
   close(): Promise<void> {
     return this.store.close();
+  }
+}
+
+function checkQueue(queue: string): void {
+  if (typeof queue !== 'string' || queue === '' || queue.includes(',') || queue.includes(':')) {
+    throw new TypeError(`queue ${JSON.stringify(queue)} must be a non-empty name without ',' or ':'`);
   }
 }

@@ -30,6 +30,45 @@ export function encodeJob(className: string, args: readonly unknown[]): string {
   return `{"class":${JSON.stringify(className)},"args":${argsJson}}`;
 }
 
+/**
+ * JSON text with the insignificant whitespace dropped and nothing else changed: numbers, string
+ * escapes and key order stay as written (`1.0`, `9007199254740993`, `{"a":1,"2":"x"}`).
+ * Throws SyntaxError (JSON.parse's) when `text` is not JSON.
+ */
+export function compactJsonText(text: string): string {
+  JSON.parse(text);
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // a string: copied as is
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+    } else if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) {
+      out += text.slice(from, i);
+      from = i + 1;
+    }
+  }
+  return out + text.slice(from);
+}
+
+/**
+ * Like encodeJob, with the args given as JSON text (an array): pushed as written, compacted
+ * only, so numbers and key order are what the caller wrote. Throws PayloadDecodeError when the
+ * text is not a JSON array.
+ */
+export function encodeJobArgsText(className: string, argsText: string): string {
+  if (typeof className !== 'string' || className === '') throw new PayloadDecodeError('a job class name must be a non-empty string');
+  let v: unknown;
+  try {
+    v = JSON.parse(argsText);
+  } catch (e) {
+    throw new PayloadDecodeError(`job args text is not JSON (${(e as Error).message}): ${preview(String(argsText))}`);
+  }
+  if (!Array.isArray(v)) throw new PayloadDecodeError(`job args text must be a JSON array, got ${preview(argsText)}`);
+  return `{"class":${JSON.stringify(className)},"args":${compactJsonText(argsText)}}`;
+}
+
 /** True when `raw` parses as JSON (any value). */
 export function isJson(raw: string): boolean {
   try {
@@ -63,6 +102,20 @@ export function decodeJob(raw: string): DecodedJob {
   const args = payload['args'] ?? [];
   if (!Array.isArray(args)) throw new PayloadDecodeError(`payload "args" is not an array: ${preview(raw)}`);
   return { className: cls, args, payload, raw };
+}
+
+/**
+ * The class name of a payload for display (status, dashboard): the `class` of a JSON object,
+ * whatever its `args` are (node-resque's Lua records an empty args array as `{}`), or null.
+ */
+export function displayClassName(raw: string): string | null {
+  try {
+    const v: unknown = JSON.parse(raw);
+    const c = v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>)['class'] : undefined;
+    return typeof c === 'string' && c !== '' ? c : null;
+  } catch {
+    return null;
+  }
 }
 
 export function preview(raw: string, max = 200): string {

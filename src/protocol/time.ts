@@ -45,37 +45,72 @@ export function formatHeartbeat(epochSeconds: number): string {
   return `${y}-${mo}-${da}T${h}:${mi}:${s}+00:00`;
 }
 
-/** Offsets in minutes of the zone abbreviations Ruby's `%Z` commonly writes. */
+/**
+ * Offsets in minutes of the zone abbreviations Ruby's `%Z` writes with the tz database
+ * (glibc, macOS): every alphabetic abbreviation tzdata 2024+ uses, plus UT/Z. Zones without
+ * an abbreviation of their own are written numerically (`-03`, `+0545`) and parsed as
+ * offsets. Four abbreviations are ambiguous in tzdata; they read as Ruby's `Time.parse`
+ * reads them: IST India (+05:30, not Ireland or Israel), CST and CDT US Central (not China
+ * or Cuba), PST US Pacific (not the Philippines).
+ */
 const ZONES: Readonly<Record<string, number>> = {
-  Z: 0, UTC: 0, GMT: 0, UT: 0, WET: 0, WEST: 60, BST: 60, CET: 60, CEST: 120, MET: 60, MEST: 120, EET: 120, EEST: 180, MSK: 180,
-  IST: 330, JST: 540, KST: 540, HKT: 480, SGT: 480, AWST: 480, ACST: 570, AEST: 600, AEDT: 660, NZST: 720, NZDT: 780,
-  EST: -300, EDT: -240, CST: -360, CDT: -300, MST: -420, MDT: -360, PST: -480, PDT: -420, AKST: -540, AKDT: -480, HST: -600,
+  Z: 0, UT: 0, UTC: 0, GMT: 0, WET: 0, WEST: 60, BST: 60, IST: 330, CET: 60, CEST: 120, MET: 60, MEST: 120, WAT: 60,
+  EET: 120, EEST: 180, CAT: 120, SAST: 120, IDT: 180, EAT: 180, MSK: 180, PKT: 300,
+  WIB: 420, WITA: 480, WIT: 540, HKT: 480, AWST: 480, JST: 540, KST: 540, ACST: 570, ACDT: 630, AEST: 600, AEDT: 660,
+  CHST: 600, NZST: 720, NZDT: 780,
+  NST: -210, NDT: -150, AST: -240, ADT: -180, EST: -300, EDT: -240, CST: -360, CDT: -300, MST: -420, MDT: -360,
+  PST: -480, PDT: -420, AKST: -540, AKDT: -480, HST: -600, HDT: -540, SST: -660,
 };
 
+const MONTHS: Readonly<Record<string, number>> = { jan: 1, feb: 2, mar: 3, apr: 4, may: 5, jun: 6, jul: 7, aug: 8, sep: 9, oct: 10, nov: 11, dec: 12 };
+
+/** A zone suffix's offset in minutes east of UTC: `Z`, an abbreviation of ZONES, `-03`, `+0530`, `+05:30`. Null when unknown. */
+export function zoneOffset(zone: string): number | null {
+  const n = /^([+-])(\d{2})(?::?(\d{2}))?$/.exec(zone);
+  if (n) {
+    const mins = Number(n[2]) * 60 + Number(n[3] ?? 0);
+    return Number(n[2]) > 23 || Number(n[3] ?? 0) > 59 ? null : (n[1] === '-' ? -mins : mins);
+  }
+  return ZONES[zone.toUpperCase()] ?? null;
+}
+
+function fromFields(y: string, mo: number, da: string, h: string, mi: string, se: string, frac: string | undefined, zone: string | undefined): Date | null {
+  // Ruby's Time.parse rejects out-of-range fields; only day 29-31 roll over, as there.
+  if (mo < 1 || mo > 12 || +da < 1 || +da > 31 || +h > 23 || +mi > 59 || +se > 60) return null;
+  // A zone abbreviation that is not known must not silently read as UTC: the time is unknown.
+  const off = zone ? zoneOffset(zone) : 0;
+  if (off === null) return null;
+  const ms = Date.UTC(+y, mo - 1, +da, +h, +mi, +se, frac ? Math.round(Number(frac) * 1000) : 0) - off * 60_000;
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
 /**
- * Reads any timestamp a Resque-family program writes: the four Ruby formats, pyres epoch
- * seconds (string or number), pyres' zone-less `failed_at` (taken as UTC), ISO with
- * milliseconds. Returns null for anything else.
+ * Reads any timestamp a Resque-family program writes: the four Ruby formats (with `%Z` zone
+ * abbreviations or numeric offsets: `-03`, `+0530`, `+05:30`), Ruby 2.x's RFC 2822
+ * `failed_at`, pyres epoch seconds (string or number), pyres' zone-less `failed_at` (taken as
+ * UTC), ISO with milliseconds, and node-resque's `Date#toString` (`Tue Dec 01 2026 10:00:00
+ * GMT+0000 (Coordinated Universal Time)`). Returns null for anything else, and for an unknown
+ * zone abbreviation (an unknown time, rather than a guess).
  */
 export function parseResqueTime(v: unknown): Date | null {
   if (typeof v === 'number' && Number.isFinite(v)) return new Date(v * 1000);
   if (typeof v !== 'string') return null;
   const s = v.trim();
   if (/^\d{9,11}(\.\d+)?$/.test(s)) return new Date(Number(s) * 1000);
-  const m = /^(\d{4})[-/](\d{2})[-/](\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d+)?\s*(Z|[A-Z]{2,5}|[+-]\d{2}:?\d{2})?$/.exec(s);
-  if (!m) return null;
-  const [, y, mo, da, h, mi, se, frac, zone] = m;
-  // Ruby's Time.parse rejects out-of-range fields; only day 29-31 roll over, as there.
-  if (+mo! < 1 || +mo! > 12 || +da! < 1 || +da! > 31 || +h! > 23 || +mi! > 59 || +se! > 60) return null;
-  let ms = Date.UTC(+y!, +mo! - 1, +da!, +h!, +mi!, +se!, frac ? Math.round(Number(frac) * 1000) : 0);
-  if (zone && /^[A-Z]+$/.test(zone)) {
-    // Ruby writes failed_at with the local zone's abbreviation (`%Z`); unknown ones read as UTC.
-    ms -= (ZONES[zone] ?? 0) * 60_000;
-  } else if (zone && /^[+-]/.test(zone)) {
-    const z = zone.replace(':', '');
-    const mins = Number(z.slice(1, 3)) * 60 + Number(z.slice(3, 5));
-    ms -= (z[0] === '-' ? -1 : 1) * mins * 60_000;
+  const m = /^(\d{4})[-/](\d{2})[-/](\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d+)?\s*(Z|[A-Za-z]{2,5}|[+-]\d{2}(?::?\d{2})?)?$/.exec(s);
+  if (m) return fromFields(m[1]!, +m[2]!, m[3]!, m[4]!, m[5]!, m[6]!, m[7], m[8]);
+  // JS Date#toString (node-resque's run_at): `Tue Dec 01 2026 10:00:00 GMT+0000 (Coordinated Universal Time)`.
+  const js = /^[A-Za-z]{3} ([A-Za-z]{3}) (\d{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT([+-]\d{4})(?: \([^()]*\))?$/.exec(s);
+  if (js) {
+    const mo = MONTHS[js[1]!.toLowerCase()];
+    return mo ? fromFields(js[3]!, mo, js[2]!, js[4]!, js[5]!, js[6]!, undefined, js[7]) : null;
   }
-  const d = new Date(ms);
-  return Number.isNaN(d.getTime()) ? null : d;
+  // RFC 2822 (Ruby 2.x failed_at, Date#toUTCString): `Tue, 01 Dec 2026 10:00:00 +0000` / `... GMT`.
+  const rfc = /^(?:[A-Za-z]{3}, )?(\d{1,2}) ([A-Za-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) (Z|[A-Za-z]{2,5}|[+-]\d{4})$/.exec(s);
+  if (rfc) {
+    const mo = MONTHS[rfc[2]!.toLowerCase()];
+    return mo ? fromFields(rfc[3]!, mo, rfc[1]!.padStart(2, '0'), rfc[4]!, rfc[5]!, rfc[6]!, undefined, rfc[7]) : null;
+  }
+  return null;
 }

@@ -1,6 +1,6 @@
 import { PyresError, coerceError } from '../errors';
 import type { MasterCommand, MasterInfo } from '../master/master';
-import { decodeJob } from '../protocol/job';
+import { displayClassName } from '../protocol/job';
 import { decodeWorkingOn } from '../protocol/records';
 import { formatFailedAt, parseResqueTime } from '../protocol/time';
 import { parseWorkerId } from '../protocol/workerId';
@@ -446,12 +446,7 @@ export function isRetried(raw: string): boolean {
 
 function jobInfo(working: string): JobInfo {
   const w = decodeWorkingOn(working);
-  let className = '?';
-  try {
-    className = decodeJob(w?.rawPayload ?? '').className;
-  } catch {
-    /* shown as '?' */
-  }
+  const className = displayClassName(w?.rawPayload ?? '') ?? '?';
   let runAt: string | null = null;
   try {
     const v = (JSON.parse(working) as Record<string, unknown>)['run_at'];

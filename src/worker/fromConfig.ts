@@ -40,6 +40,8 @@ export async function createWorker(cfg: WorkerConfig, extra: CreateWorkerExtra =
     heartbeatInterval: cfg.heartbeatInterval,
     pruneInterval: cfg.pruneInterval,
     onDirtyExit: cfg.onDirtyExit,
+    losslessArgs: cfg.losslessArgs,
+    pyresDates: cfg.pyresDates,
     logger,
     ...(extra.supervisedBy ? { supervisedBy: extra.supervisedBy } : {}),
     ...(extra.hostname ? { hostname: extra.hostname } : {}),

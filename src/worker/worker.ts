@@ -3,6 +3,7 @@ import { hostname as osHostname } from 'node:os';
 import { AuthError, ConfigError, DirtyExitError, PayloadDecodeError, UnknownJobClassError, coerceError } from '../errors';
 import { type JobContext, JobRegistry, type ResolvedJob } from '../jobs/registry';
 import { createLogger, type Logger } from '../logging/logger';
+import { changedNumbers, decodeArgs, mayChangeNumbers, rawArgsOf } from '../protocol/args';
 import { decodeJob, type DecodedJob, isJson } from '../protocol/job';
 import { ResqueKeys } from '../protocol/keys';
 import { globToLuaPattern, hasPatterns, parseQueueList, type QueueSpec } from '../protocol/queues';
@@ -67,6 +68,16 @@ export interface WorkerOptions {
    * Also used when this worker prunes dead workers. @defaultValue 'fail'
    */
   onDirtyExit?: DirtyExitPolicy;
+  /**
+   * Decode job args losslessly: integers beyond 2^53-1 as BigInt (see protocol/args.ts). A
+   * job's own `lossless` property wins. @defaultValue false (plain JSON.parse)
+   */
+  losslessArgs?: boolean;
+  /**
+   * Decode pyres `"@D:2026-01-02T03:04:05"` strings in args and payload into Dates (local
+   * time). A job's own `pyresDates` property wins. @defaultValue false
+   */
+  pyresDates?: boolean;
   /** @defaultValue os.hostname() */
   hostname?: string;
   /** The pid in the worker id. @defaultValue process.pid */
@@ -118,6 +129,8 @@ export class Worker extends EventEmitter {
   private processed = 0;
   /** `Class: reason` of a dirty exit being requeued, for the log line after the finish step. */
   private requeueNote: string | null = null;
+  /** Job classes already warned about args numbers that arrive changed (one warning per class). */
+  private readonly warnedNumbers = new Set<string>();
   private pausedLocal = false;
   private stopping: 'graceful' | 'abort' | null = null;
   private wake = new AbortController();
@@ -164,7 +177,12 @@ export class Worker extends EventEmitter {
       prune: opts.prune ?? true,
       onDirtyExit: opts.onDirtyExit ?? 'fail',
       livenessThread: opts.livenessThread ?? true,
+      losslessArgs: opts.losslessArgs ?? false,
+      pyresDates: opts.pyresDates ?? false,
     };
+    for (const k of ['losslessArgs', 'pyresDates'] as const) {
+      if (typeof this.o[k] !== 'boolean') throw new ConfigError(`${k} must be true or false, got ${JSON.stringify(this.o[k])}`);
+    }
     if (this.o.heartbeatInterval * 1000 > MAX_TIMER_MS) throw new ConfigError(`heartbeatInterval must be at most ${MAX_TIMER_MS / 1000} seconds, got ${this.o.heartbeatInterval}`);
     if (this.o.pruneInterval <= this.o.heartbeatInterval) {
       throw new ConfigError(
@@ -542,6 +560,27 @@ export class Worker extends EventEmitter {
     } catch (e) {
       resolveError = coerceError(e);
     }
+    const lossless = resolved?.lossless ?? this.o.losslessArgs;
+    let decoded: { payload: Record<string, unknown>; args: unknown[] } = job;
+    if (resolved && (lossless || (resolved.pyresDates ?? this.o.pyresDates))) {
+      try {
+        decoded = decodeArgs(raw, job.payload, { lossless, pyresDates: resolved.pyresDates ?? this.o.pyresDates });
+      } catch (e) {
+        return this.failureOutcome(seq, queue, raw, className, coerceError(e));
+      }
+    }
+    let rawArgs: string | null = null;
+    const rawArgsText = (): string => (rawArgs ??= rawArgsOf(raw));
+    if (resolved && !this.warnedNumbers.has(className) && mayChangeNumbers(raw)) {
+      const changed = changedNumbers(rawArgsText(), lossless);
+      if (changed.length) {
+        this.warnedNumbers.add(className);
+        this.log.warn(
+          `${className}: args numbers ${changed.join(', ')} do not fit a JS number and arrive rounded` +
+            `${lossless ? '' : ' (give the job `lossless: true` or run with --lossless-args for BigInts)'}; the exact text is in the job context's rawArgs (warned once per class)`,
+        );
+      }
+    }
     let abandon: (reason: string) => void = () => undefined;
     const abandoned = new Promise<{ abandoned: string }>(res => (abandon = reason => res({ abandoned: reason })));
     const cur: NonNullable<Worker['current']> = { seq, queue, runAt, raw, className, since: new Date(), ctrl: null, aborted: false, failAs: null, abandon };
@@ -553,7 +592,11 @@ export class Worker extends EventEmitter {
       queue,
       workerId: this.id,
       className,
-      payload: job.payload,
+      payload: decoded.payload,
+      raw,
+      get rawArgs(): string {
+        return rawArgsText();
+      },
       get signal(): AbortSignal {
         cur.ctrl ??= new AbortController();
         return cur.ctrl.signal;
@@ -563,7 +606,7 @@ export class Worker extends EventEmitter {
     try {
       if (!resolved) throw resolveError ?? new Error(`cannot resolve ${className}`);
       const job_ = resolved;
-      const run = (async () => job_.invoke(job.args, ctx))().then(
+      const run = (async () => job_.invoke(decoded.args, ctx))().then(
         () => ({ ok: true as const }),
         (e: unknown) => ({ error: coerceError(e) }),
       );

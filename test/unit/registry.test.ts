@@ -11,6 +11,8 @@ function makeContext(className: string): JobContext {
     workerId: 'vm:1:p10',
     className,
     payload: { class: className, args: [] },
+    raw: `{"class":${JSON.stringify(className)},"args":[]}`,
+    rawArgs: '[]',
     signal: new AbortController().signal,
     logger: silent,
   };

@@ -213,3 +213,65 @@ describe('parseResqueTime reads every format in the captures', () => {
     expect(parseResqueTime('2026-11-22T22:61:00Z')).toBeNull();
   });
 });
+
+describe('parseResqueTime: zones and other writers (issue 10 item 12)', () => {
+  const at = utc(2026, 12, 1, 10, 0, 0);
+
+  test.each([
+    // node-resque writes run_at with Date#toString, in the writer's local zone
+    ['Tue Dec 01 2026 10:00:00 GMT+0000 (Coordinated Universal Time)'],
+    ['Tue Dec 01 2026 17:00:00 GMT+0700 (Western Indonesia Time)'],
+    ['Tue Dec 01 2026 07:00:00 GMT-0300 (Brasilia Standard Time)'],
+    ['Tue Dec 01 2026 15:30:00 GMT+0530 (India Standard Time)'],
+    ['Tue Dec 01 2026 10:00:00 GMT+0000'],
+    // RFC 2822: Ruby 2.x failed_at, Date#toUTCString
+    ['Tue, 01 Dec 2026 10:00:00 +0000'],
+    ['Tue, 01 Dec 2026 10:00:00 GMT'],
+    ['Tue, 01 Dec 2026 21:00:00 +1100'],
+    ['1 Dec 2026 05:00:00 EST'],
+  ])('JS Date#toString and RFC 2822: %s', v => {
+    expect(parseResqueTime(v)?.getTime()).toBe(at);
+  });
+
+  test.each([
+    // Ruby `%Z` on zones tzdata names with letters
+    ['2026/12/01 17:00:00 WIB', at],
+    ['2026/12/01 18:00:00 WITA', at],
+    ['2026/12/01 19:00:00 WIT', at],
+    ['2026/12/01 20:30:00 ACDT', at],
+    ['2026/12/01 19:30:00 ACST', at],
+    ['2026/12/01 21:00:00 AEDT', at],
+    ['2026/12/01 23:00:00 NZDT', at],
+    ['2026/12/01 12:00:00 SAST', at],
+    ['2026/12/01 13:00:00 EAT', at],
+    ['2026/12/01 11:00:00 WAT', at],
+    ['2026/12/01 15:00:00 PKT', at],
+    ['2026/12/01 15:30:00 IST', at],
+    ['2026/12/01 06:30:00 NST', at],
+    ['2026/12/01 06:00:00 AST', at],
+    ['2026/12/01 05:00:00 EST', at],
+    ['2026/12/01 00:00:00 HST', at],
+    ['2026/12/01 20:00:00 ChST', at],
+    // zones tzdata writes numerically (America/Sao_Paulo, Asia/Kathmandu, Asia/Dubai)
+    ['2026/12/01 07:00:00 -03', at],
+    ['2026/12/01 15:45:00 +0545', at],
+    ['2026/12/01 14:00:00 +04', at],
+    ['2026-12-01 15:30:00 +0530', at],
+    ['2026-12-01T15:30:00+05:30', at],
+    ['2026-12-01 07:00:00 -03:00', at],
+  ])('%s', (v, expected) => {
+    expect(parseResqueTime(v)?.getTime()).toBe(expected);
+  });
+
+  test('an unknown zone abbreviation is an unknown time, not UTC', () => {
+    expect(parseResqueTime('2026/12/01 10:00:00 XYZT')).toBeNull();
+    expect(parseResqueTime('2026/12/01 10:00:00 QQ')).toBeNull();
+    expect(parseResqueTime('Tue, 01 Dec 2026 10:00:00 XYZ')).toBeNull();
+  });
+
+  test('null for malformed offsets and month names', () => {
+    expect(parseResqueTime('2026/12/01 10:00:00 +25')).toBeNull();
+    expect(parseResqueTime('2026/12/01 10:00:00 +0575')).toBeNull();
+    expect(parseResqueTime('Tue Foo 01 2026 10:00:00 GMT+0000 (x)')).toBeNull();
+  });
+});
