@@ -214,6 +214,23 @@ describe('outcomes and records', () => {
     expect(w.state).not.toBe('stopped');
   });
 
+  it.each([
+    ['an object', Buffer.concat([Buffer.from('{"queue":"p10","run_at":"2026-11-22T22:10:47Z","payload":{"class":"Echo","args":["caf'), Buffer.from([0xe9]), Buffer.from('"]}}')]), Buffer.concat([Buffer.from('{"class":"Echo","args":["caf'), Buffer.from([0xe9]), Buffer.from('"]}')])],
+    ['a JSON string', Buffer.concat([Buffer.from('{"queue":"p10","run_at":"2026-11-22T22:10:47Z","payload":"'), Buffer.from([0xff]), Buffer.from('\\"x\\\\"}')]), Buffer.from([0xff, 0x22, 0x78, 0x5c])],
+  ])('a held worker:<id> (a lost reply) whose payload, %s, is not UTF-8: refused, its exact bytes in the poison record', async (_what, record, payload) => {
+    const calls: unknown[][] = [];
+    const w = res.worker({ queues: 'p10,p9', jobs: registry({ Echo: (...a: unknown[]) => void calls.push(a) }) });
+    await r.set(keys.worker(w.id), record);
+    const seen = watch(w);
+    await w.start();
+    await waitFor(() => seen.failures.length === 1, 'the held item refused');
+    expect(calls).toEqual([]);
+    const [rec] = await r.lrange(keys.failed, 0, -1);
+    const f = JSON.parse(rec!) as { payload: unknown; exception: string; queue: string };
+    expect([f.exception, f.queue]).toEqual(['PayloadDecodeError', 'p10']);
+    expect(poisonBytes(f.payload)).toEqual(payload);
+  });
+
   it('per-worker stats and every registration key are removed at stop; global stats stay', async () => {
     const w = await started(
       registry({
