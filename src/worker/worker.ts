@@ -506,7 +506,8 @@ export class Worker extends EventEmitter {
       const w = decodeWorkingOn(r.record);
       queue = w?.queue ?? '';
       raw = w?.rawPayload ?? r.record;
-      invalidBytes = r.recordBytes ? heldPayloadBytes(r.recordBytes) : null;
+      const held = r.recordBytes ? heldPayloadBytes(r.recordBytes) : null;
+      invalidBytes = held && !isUtf8(held) ? held : null;
       this.log.warn(`resuming the job already recorded in worker:${this.id} (a reply was lost to a dropped connection)`);
     } else {
       queue = r.queue;
@@ -800,7 +801,7 @@ function badUtf8Offset(b: Buffer): number {
  * embeds a payload as received, or as a JSON string that escapes only '"', '\\' and control
  * characters; a latin1 parse of that string gives back one char per original byte.
  */
-function heldPayloadBytes(record: Buffer): Buffer | null {
+function heldPayloadBytes(record: Buffer): Buffer {
   const e = embeddedPayloadBytes(record);
   if (!e) return Buffer.from(record);
   if (!e.isString) return Buffer.from(e.bytes);
