@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { isJson } from './job';
 import { parseResqueTime } from './time';
 
@@ -184,4 +185,38 @@ function safeParse(s: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The class of the payload a failure record carries for a queue item that is not a job
+ * (non-JSON, invalid UTF-8, `null`, a string, a number, `true`, an array, an object without a
+ * string `class`, `args` not an array). resque-web evaluates `payload['class']` and
+ * `Job.create(queue, payload['class'], *payload['args'])` on every record: only a JSON object
+ * with a string class renders and retries. A retried poison item is this job again, which no
+ * worker runs: pyres-ts fails it at once (PayloadDecodeError), Ruby and Pyres as an unknown class.
+ */
+export const POISON_CLASS = 'PyresTs::PoisonItem';
+
+/**
+ * The payload embedded for a poison item: `{"class":"PyresTs::PoisonItem","args":[{"raw":
+ * <the item as text, null when it is not valid UTF-8>,"raw_base64":<its exact bytes>}]}`.
+ */
+export function poisonPayload(bytes: Buffer): string {
+  const raw = isUtf8(bytes) ? JSON.stringify(bytes.toString('utf8')) : 'null';
+  return `{"class":${JSON.stringify(POISON_CLASS)},"args":[{"raw":${raw},"raw_base64":${JSON.stringify(bytes.toString('base64'))}}]}`;
+}
+
+/** A failure record for a poison item (see POISON_CLASS); valid UTF-8 JSON whatever the bytes. */
+export function encodePoisonFailure(f: Omit<FailureInput, 'rawPayload'> & { rawBytes: Buffer }): string {
+  const [before, after] = failureAround(f);
+  return before + poisonPayload(f.rawBytes) + after;
+}
+
+/** The exact bytes of the item a poison payload (or a record holding one) stands for, or null. */
+export function poisonBytes(payload: unknown): Buffer | null {
+  if (!payload || typeof payload !== 'object' || Array.isArray(payload)) return null;
+  const p = payload as Record<string, unknown>;
+  const a = Array.isArray(p['args']) ? (p['args'][0] as Record<string, unknown> | undefined) : undefined;
+  if (p['class'] !== POISON_CLASS || !a || typeof a['raw_base64'] !== 'string') return null;
+  return Buffer.from(a['raw_base64'], 'base64');
 }

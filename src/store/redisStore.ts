@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import Redis from 'ioredis';
 import { EventEmitter } from 'node:events';
 import { AuthError, ConnectionError, coerceError, isAuthError } from '../errors';
@@ -18,8 +19,10 @@ export type ReserveNote = { lost?: true; unrecorded?: true };
 
 export type ReserveResult = ReserveNote &
   (
-    | { status: 'job'; queue: string; raw: string; processed: number }
-    | { status: 'held'; record: string; processed: number }
+    // `bytes` / `recordBytes`: present only when the item (the held record) is not valid UTF-8;
+    // `raw` / `record` then hold U+FFFD where those bytes were.
+    | { status: 'job'; queue: string; raw: string; bytes?: Buffer; processed: number }
+    | { status: 'held'; record: string; recordBytes?: Buffer; processed: number }
     | { status: 'paused' | 'empty' | 'done'; processed: number }
   );
 
@@ -51,7 +54,7 @@ export interface StoreOptions {
 }
 
 interface ScriptedRedis extends Redis {
-  pyresFinishAndReserve(numKeys: number, ...args: string[]): Promise<[string, number, string?, string?, string?]>;
+  pyresFinishAndReserveBuffer(numKeys: number, ...args: string[]): Promise<[Buffer, number, Buffer?, Buffer?, Buffer?]>;
   pyresUnregister(numKeys: number, ...args: Array<string | Buffer>): Promise<number>;
   pyresWorkingOnProbe(numKeys: number, ...args: string[]): Promise<string>;
 }
@@ -255,11 +258,17 @@ export class RedisStore extends EventEmitter {
       k.queuePrefix,
       ...(reserve ? reserve.queueArgs : ['0']),
     ];
-    const [status, count, queue, value, note] = await this.redis.pyresFinishAndReserve(keys.length, ...keys, ...argv);
+    // As bytes: an item need not be valid UTF-8, and ioredis would replace what is not.
+    const [statusB, count, queueB, valueB, noteB] = await this.redis.pyresFinishAndReserveBuffer(keys.length, ...keys, ...argv);
+    const status = statusB.toString();
+    const queue = queueB?.toString();
+    const note = noteB?.toString();
+    const value = valueB?.toString('utf8');
+    const bytes = valueB && !isUtf8(valueB) ? { bytes: Buffer.from(valueB) } : {};
     const processed = Number(count);
     const n: ReserveNote = note === 'lost' ? { lost: true } : note === 'unrecorded' ? { unrecorded: true } : {};
-    if (status === 'job') return { status, queue: queue ?? '', raw: value ?? '', processed, ...n };
-    if (status === 'held') return { status, record: value ?? '', processed, ...n };
+    if (status === 'job') return { status, queue: queue ?? '', raw: value ?? '', ...bytes, processed, ...n };
+    if (status === 'held') return { status, record: value ?? '', ...(bytes.bytes ? { recordBytes: bytes.bytes } : {}), processed, ...n };
     if (status === 'paused' || status === 'empty' || status === 'done') return { status, processed, ...n };
     throw new Error(`unexpected reply from the reserve script: ${String(status)}`);
   }

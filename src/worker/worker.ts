@@ -1,13 +1,14 @@
 import { EventEmitter } from 'node:events';
 import { hostname as osHostname } from 'node:os';
+import { isUtf8 } from 'node:buffer';
 import { AuthError, ConfigError, DirtyExitError, PayloadDecodeError, UnknownJobClassError, coerceError } from '../errors';
 import { type JobContext, JobRegistry, type ResolvedJob } from '../jobs/registry';
 import { createLogger, type Logger } from '../logging/logger';
 import { changedNumbers, decodeArgs, mayChangeNumbers, rawArgsOf } from '../protocol/args';
-import { decodeJob, type DecodedJob, isJson } from '../protocol/job';
+import { decodeJob, type DecodedJob, isJson, preview } from '../protocol/job';
 import { ResqueKeys } from '../protocol/keys';
 import { globToLuaPattern, hasPatterns, parseQueueList, type QueueSpec } from '../protocol/queues';
-import { backtraceOf, decodeWorkingOn, encodeFailure, encodeWorkingOn, exceptionNameOf } from '../protocol/records';
+import { backtraceOf, decodeWorkingOn, embeddedPayloadBytes, encodeFailure, encodePoisonFailure, encodeWorkingOn, exceptionNameOf, POISON_CLASS } from '../protocol/records';
 import { formatFailedAt, formatRunAt, formatStarted } from '../protocol/time';
 import { formatWorkerId } from '../protocol/workerId';
 import type { ConnectionOptions } from '../store/connection';
@@ -531,27 +532,39 @@ export class Worker extends EventEmitter {
     const seq = ++this.jobSeq;
     let queue: string;
     let raw: string;
+    // The item's bytes when they are not valid UTF-8 (`raw` then holds U+FFFD in their place).
+    let invalidBytes: Buffer | null = null;
     if (r.status === 'held') {
       const w = decodeWorkingOn(r.record);
       queue = w?.queue ?? '';
       raw = w?.rawPayload ?? r.record;
+      const held = r.recordBytes ? heldPayloadBytes(r.recordBytes) : null;
+      invalidBytes = held && !isUtf8(held) ? held : null;
       this.log.warn(`resuming the job already recorded in worker:${this.id} (a reply was lost to a dropped connection)`);
     } else {
       queue = r.queue;
       raw = r.raw;
+      invalidBytes = r.bytes ?? null;
     }
     let className = '?';
     let job: DecodedJob | null = null;
     try {
+      // Never run a job with altered arguments: an item that is not UTF-8 is refused, its bytes kept.
+      if (invalidBytes) throw new PayloadDecodeError(`payload is not valid UTF-8 (first bad byte at offset ${badUtf8Offset(invalidBytes)}): ${preview(raw)}`);
       job = decodeJob(raw);
       className = job.className;
+      if (className === POISON_CLASS) {
+        throw new PayloadDecodeError(`${POISON_CLASS} is a retried queue item that is not a job; its original bytes are args[0].raw_base64`);
+      }
     } catch (e) {
       if (r.status === 'job' && /^[ \t\n\r]*\{/.test(raw) && !isJson(raw)) {
         // The script embeds what looks like an object as received; it was not JSON after all:
         // rewrite worker:<id> as valid JSON (the payload as a string) before anything reads it.
         await this.store.replaceWorkingOn(this.id, encodeWorkingOn(queue, runAt, raw)).catch(() => undefined);
       }
-      return this.failureOutcome(seq, queue, raw, className, coerceError(e));
+      // A retried poison item is a job object already: its record embeds it as it is.
+      const poison = job ? null : (invalidBytes ?? Buffer.from(raw, 'utf8'));
+      return this.failureOutcome(seq, queue, raw, className, coerceError(e), poison);
     }
     let resolved: ResolvedJob | null = null;
     let resolveError: Error | null = null;
@@ -639,7 +652,7 @@ export class Worker extends EventEmitter {
   }
 
   /** Never throws, whatever the job threw (a throwing `stack` getter, a non-string message...). */
-  private failureOutcome(seq: number, queue: string, raw: string, className: string, err: Error): Omit<FinishSpec, 'expectedProcessed'> {
+  private failureOutcome(seq: number, queue: string, raw: string, className: string, err: Error, poison: Buffer | null = null): Omit<FinishSpec, 'expectedProcessed'> {
     const badInput = err instanceof PayloadDecodeError || err instanceof UnknownJobClassError;
     const exception = safe(() => exceptionNameOf(err), 'Error');
     const message = safe(() => String(err.message), '(the error has no readable message)');
@@ -649,7 +662,9 @@ export class Worker extends EventEmitter {
     this.emitSafe('failure', { seq, queue, className, raw, exception, error: message });
     return {
       mode: 'failure',
-      failureRecord: encodeFailure({ failedAt: formatFailedAt(new Date()), rawPayload: raw, exception, error: message, backtrace, worker: this.id, queue }),
+      failureRecord: poison
+        ? encodePoisonFailure({ failedAt: formatFailedAt(new Date()), rawBytes: poison, exception, error: message, backtrace, worker: this.id, queue })
+        : encodeFailure({ failedAt: formatFailedAt(new Date()), rawPayload: raw, exception, error: message, backtrace, worker: this.id, queue }),
     };
   }
 
@@ -823,4 +838,28 @@ function positive(name: string, v: number): number {
 function nonNegative(name: string, v: number): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ConfigError(`${name} must be a number of 0 or more, got ${String(v)}`);
   return v;
+}
+
+/** The offset of the first byte that breaks UTF-8 (valid sequences survive a decode and re-encode unchanged). */
+function badUtf8Offset(b: Buffer): number {
+  const again = Buffer.from(b.toString('utf8'), 'utf8');
+  let i = 0;
+  while (i < b.length && b[i] === again[i]) i++;
+  return i;
+}
+
+/**
+ * The payload bytes of a held worker:<id> value that is not valid UTF-8. The reserve script
+ * embeds a payload as received, or as a JSON string that escapes only '"', '\\' and control
+ * characters; a latin1 parse of that string gives back one char per original byte.
+ */
+function heldPayloadBytes(record: Buffer): Buffer {
+  const e = embeddedPayloadBytes(record);
+  if (!e) return Buffer.from(record);
+  if (!e.isString) return Buffer.from(e.bytes);
+  try {
+    return Buffer.from(JSON.parse(e.bytes.toString('latin1')) as string, 'latin1');
+  } catch {
+    return Buffer.from(e.bytes);
+  }
 }

@@ -11,8 +11,14 @@
  * These tests fail until src/worker/prune.ts unregisterDeadWorker() and src/store/redisStore.ts
  * getWorkingOn()/unregister() carry the value as bytes (getBuffer, Buffer ARGV), or the script
  * builds the record from the value it holds instead of comparing against a re-encoded copy.
+ *
+ * A worker now refuses such a payload as soon as it reserves it (a poison record keeping its
+ * bytes, test/faults/poison-items.test.ts), so one is held only by a worker that died between
+ * the reserve and that refusal. The tests stand that in: the worker holds the same job in UTF-8
+ * (é as C3 A9) and the test swaps worker:<id> for the Latin-1 bytes before the kill.
  */
 import type Redis from 'ioredis';
+import { poisonBytes } from '../../src/protocol/records';
 import { RedisProc } from './redisProc';
 import { CHAOS_JOBS, childPidsOf, client, faultEnv, k, waitFor, workerIdFor } from './helpers';
 
@@ -36,6 +42,20 @@ function latin1Payload(tag: string): Buffer {
   return Buffer.concat([Buffer.from('{"class":"Hold","args":["caf'), Buffer.from([0xe9]), Buffer.from(` ${tag}",30]}`)]);
 }
 
+/** The job as a worker runs it: é in UTF-8. */
+function utf8Payload(tag: string): Buffer {
+  return Buffer.from(`{"class":"Hold","args":["café ${tag}",30]}`, 'utf8');
+}
+
+/** worker:<id> as if the worker had reserved the Latin-1 item (and died before refusing it). */
+async function holdAsLatin1(id: string, tag: string): Promise<void> {
+  const v = await r.getBuffer(k(`worker:${id}`));
+  expect(v).not.toBeNull();
+  const at = v!.indexOf(utf8Payload(tag));
+  expect(at).toBeGreaterThan(0);
+  await r.set(k(`worker:${id}`), Buffer.concat([v!.subarray(0, at), latin1Payload(tag), v!.subarray(at + utf8Payload(tag).length)]));
+}
+
 async function push(queue: string, raw: Buffer): Promise<void> {
   await r.pipeline().sadd(k('queues'), queue).rpush(k(`queue:${queue}`), raw).exec();
 }
@@ -50,10 +70,11 @@ async function whereIs(tag: string, deadId: string): Promise<{ failed: number; q
 
 describe('a non-UTF-8 payload held by a worker that dies', () => {
   it.each(['fail', 'requeue'] as const)('prune (--on-dirty-exit %s) still records or requeues it', async policy => {
-    await push('q', latin1Payload('prune'));
+    await push('q', utf8Payload('prune'));
     const victim = env.cli(['worker', '--queues', 'q', '--jobs', CHAOS_JOBS], srv.url);
     await env.waitForLedger(/^start caf.* prune /);
     const deadId = workerIdFor(victim.pid, 'q');
+    await holdAsLatin1(deadId, 'prune');
     victim.kill('SIGKILL');
     await victim.waitForEnd(5000);
     expect(await whereIs('prune', deadId)).toEqual({ failed: 0, queued: 0, held: true });
@@ -67,6 +88,10 @@ describe('a non-UTF-8 payload held by a worker that dies', () => {
     // Accounted for: exactly one of a failure record / back on the queue.
     expect(where.held).toBe(false);
     expect(where).toEqual(policy === 'fail' ? { failed: 1, queued: 0, held: false } : { failed: 0, queued: 1, held: false });
+    if (policy === 'fail') {
+      // the record holds the payload's own bytes
+      expect((await r.lindexBuffer(k('failed'), 0))!.indexOf(latin1Payload('prune'))).toBeGreaterThan(0);
+    }
     if (policy === 'requeue') {
       // and byte for byte what the producer pushed
       expect(await r.lindexBuffer(k('queue:q'), 0)).toEqual(latin1Payload('prune'));
@@ -77,9 +102,10 @@ describe('a non-UTF-8 payload held by a worker that dies', () => {
     const m = env.cli(['master', '--workers', 'q=1', '--jobs', CHAOS_JOBS, '--term-timeout', '2'], srv.url);
     await m.waitForLine(/all children registered/, 20000);
     const [child] = childPidsOf(m.pid);
-    await push('q', latin1Payload('master'));
+    await push('q', utf8Payload('master'));
     await env.waitForLedger(/^start caf.* master /);
     const deadId = workerIdFor(child!, 'q');
+    await holdAsLatin1(deadId, 'master');
     process.kill(child!, 'SIGKILL');
     await waitFor(async () => (await r.exists(k(`worker:${deadId}`))) === 0, 10000, 'the master to clean up after its child');
     expect(await whereIs('master', deadId)).toEqual({ failed: 1, queued: 0, held: false });
@@ -87,12 +113,15 @@ describe('a non-UTF-8 payload held by a worker that dies', () => {
     expect(await m.waitForEnd(20000)).toEqual({ code: 0, signal: null });
   });
 
-  it('the worker itself (TERM past --term-timeout) records it (control: this path does not compare bytes)', async () => {
+  it('the worker itself never holds it: it refuses the item at once, a poison record keeping its bytes', async () => {
     await push('q', latin1Payload('self'));
-    const w = env.cli(['worker', '--queues', 'q', '--jobs', CHAOS_JOBS, '--term-timeout', '0.3'], srv.url);
-    await env.waitForLedger(/^start caf.* self /);
-    w.kill('SIGTERM');
+    const w = env.cli(['worker', '--queues', 'q', '--jobs', CHAOS_JOBS, '--drain'], srv.url);
     expect(await w.waitForEnd(10000)).toEqual({ code: 0, signal: null });
-    expect(await whereIs('self', workerIdFor(w.pid, 'q'))).toEqual({ failed: 1, queued: 0, held: false });
+    expect(env.ledgerLines()).toEqual([]);
+    const failed = await r.lrange(k('failed'), 0, -1);
+    expect(failed).toHaveLength(1);
+    const rec = JSON.parse(failed[0]!) as { payload: unknown; exception: string };
+    expect(rec.exception).toBe('PayloadDecodeError');
+    expect(poisonBytes(rec.payload)).toEqual(latin1Payload('self'));
   });
 });

@@ -8,6 +8,7 @@
  */
 import type Redis from 'ioredis';
 import { currentJob, type JobRegistry } from '../../src';
+import { poisonBytes, poisonPayload } from '../../src/protocol/records';
 import { testDbUrl } from '../support/redisServer';
 import { keyOrder, keys, loadPayloads, loadRubyRecords, type PayloadFixture, registry, Resources, RUN_AT_RE, waitFor, watch, useResources } from './helpers';
 
@@ -160,8 +161,10 @@ describe('Ruby specifics', () => {
     await waitFor(() => seen.successes === 3 && seen.failures.length === 3, 'all six items');
     expect(performed.map(p => p.args)).toEqual([['after-the-bad-one'], ['after-null'], ['after-array']]);
     const records = await r.lrange(keys.failed, 0, -1);
-    expect(records.map(x => /"payload":(.*),"exception":"([^"]+)"/s.exec(x)?.slice(1, 3))).toEqual([
-      ['"not json {"', 'PayloadDecodeError'],
+    // Refused, each with a PyresTs::PoisonItem payload holding the item's exact bytes.
+    const parsed = records.map(x => JSON.parse(x) as { payload: unknown; exception: string });
+    expect(parsed.map(x => [poisonBytes(x.payload)?.toString('utf8'), x.exception])).toEqual([
+      ['not json {', 'PayloadDecodeError'],
       ['null', 'PayloadDecodeError'],
       ['[1,2]', 'PayloadDecodeError'],
     ]);
@@ -187,7 +190,7 @@ describe('Pyres specifics', () => {
     expect(records.map(x => /"payload":(.*),"exception":"([^"]+)"/s.exec(x)?.slice(1, 3))).toEqual([
       ['{"class": "nosuchmodule.Foo", "args": []}', 'UnknownJobClassError'],
       ['{"class": "testjobs.Nope", "args": []}', 'UnknownJobClassError'],
-      ['"not json"', 'PayloadDecodeError'],
+      [poisonPayload(Buffer.from('not json')), 'PayloadDecodeError'],
     ]);
     expect(await r.get(keys.stat('processed'))).toBe('6');
     expect(await r.get(keys.stat('failed'))).toBe('3');

@@ -402,6 +402,21 @@ describe('finishAndReserve: finishing', () => {
     expect(await r.get(keys.worker(WID))).toBe(record);
   });
 
+  it('an item that is not UTF-8 comes with its exact bytes (reserved and held); a UTF-8 one without', async () => {
+    const bad = Buffer.concat([Buffer.from('{"class":"A","args":["caf'), Buffer.from([0xe9]), Buffer.from('"]}')]);
+    await r.rpush(keys.queue('p10'), bad, Buffer.from('{"class":"A","args":["café"]}'));
+    const got = await store.finishAndReserve(WID, none(), reserveOf('p10'));
+    expect(got).toMatchObject({ status: 'job', queue: 'p10', raw: '{"class":"A","args":["caf\ufffd"]}' });
+    expect(got.status === 'job' && got.bytes).toEqual(bad);
+    const held = await store.finishAndReserve(WID, none(), reserveOf('p10'));
+    expect(held.status).toBe('held');
+    expect(held.status === 'held' && held.recordBytes).toEqual(await r.getBuffer(keys.worker(WID)));
+    await r.del(keys.worker(WID));
+    const good = await store.finishAndReserve(WID, none(), reserveOf('p10'));
+    expect(good).toEqual({ status: 'job', queue: 'p10', raw: '{"class":"A","args":["café"]}', processed: 0 });
+    expect('bytes' in good).toBe(false);
+  });
+
   it("'held' wins over pause-all-workers", async () => {
     const record = encodeWorkingOn('p10', RUN_AT, '{"class":"Held","args":[]}');
     await r.set(keys.worker(WID), record);

@@ -5,6 +5,7 @@
 import { once } from 'node:events';
 import type Redis from 'ioredis';
 import { type Client, currentJob, encodeWorkingOn, type JobContext, JobRegistry, type Worker, type WorkerOptions } from '../../src';
+import { poisonBytes, poisonPayload } from '../../src/protocol/records';
 import { flushTestDb, testDbUrl } from '../support/redisServer';
 import {
   FAILED_AT_RE,
@@ -176,21 +177,22 @@ describe('outcomes and records', () => {
     const calls: unknown[][] = [];
     const w = await started(registry({ Echo: (...a: unknown[]) => void calls.push(a) }));
     const seen = watch(w);
-    const poison: Array<[string, string]> = [
-      ['not json {', JSON.stringify('not json {')],
-      ['{bad json', JSON.stringify('{bad json')],
-      ['', '""'],
-      ['null', 'null'],
-      ['[1,2]', '[1,2]'],
-      ['"a string"', '"a string"'],
-      ['42', '42'],
-      ['{"args":[1]}', '{"args":[1]}'],
-      ['{"class":"","args":[]}', '{"class":"","args":[]}'],
-      ['{"class":7,"args":[]}', '{"class":7,"args":[]}'],
-      ['{"class":"Echo","args":{"a":1}}', '{"class":"Echo","args":{"a":1}}'],
-      ['{"class":"Echo","args":[NaN]}', JSON.stringify('{"class":"Echo","args":[NaN]}')],
+    // Each is refused; its record carries a PyresTs::PoisonItem payload with the item's exact bytes.
+    const poison: string[] = [
+      'not json {',
+      '{bad json',
+      '',
+      'null',
+      '[1,2]',
+      '"a string"',
+      '42',
+      '{"args":[1]}',
+      '{"class":"","args":[]}',
+      '{"class":7,"args":[]}',
+      '{"class":"Echo","args":{"a":1}}',
+      '{"class":"Echo","args":[NaN]}',
     ];
-    for (const [raw] of poison) await r.rpush(keys.queue('p10'), raw);
+    for (const raw of poison) await r.rpush(keys.queue('p10'), raw);
     await client.enqueue('p10', 'Echo', 'survived');
     await waitFor(() => seen.successes === 1, 'the good job after the poison', 15000);
     expect(seen.failures).toHaveLength(poison.length);
@@ -198,7 +200,8 @@ describe('outcomes and records', () => {
     const records = await r.lrange(keys.failed, 0, -1);
     expect(records).toHaveLength(poison.length);
     records.forEach((record, i) => {
-      const [raw, embedded] = poison[i]!;
+      const raw = poison[i]!;
+      const embedded = poisonPayload(Buffer.from(raw, 'utf8'));
       const f = expectRubyShapedFailure(record);
       expect([raw, f['exception']]).toEqual([raw, 'PayloadDecodeError']);
       expect([raw, f['backtrace']]).toEqual([raw, []]);
@@ -209,6 +212,23 @@ describe('outcomes and records', () => {
     expect(await globalStats()).toEqual({ processed: String(poison.length + 1), failed: n, failedList: poison.length });
     expect(await workerKeys(w.id)).toMatchObject({ member: 1, working: null, failed: n });
     expect(w.state).not.toBe('stopped');
+  });
+
+  it.each([
+    ['an object', Buffer.concat([Buffer.from('{"queue":"p10","run_at":"2026-11-22T22:10:47Z","payload":{"class":"Echo","args":["caf'), Buffer.from([0xe9]), Buffer.from('"]}}')]), Buffer.concat([Buffer.from('{"class":"Echo","args":["caf'), Buffer.from([0xe9]), Buffer.from('"]}')])],
+    ['a JSON string', Buffer.concat([Buffer.from('{"queue":"p10","run_at":"2026-11-22T22:10:47Z","payload":"'), Buffer.from([0xff]), Buffer.from('\\"x\\\\"}')]), Buffer.from([0xff, 0x22, 0x78, 0x5c])],
+  ])('a held worker:<id> (a lost reply) whose payload, %s, is not UTF-8: refused, its exact bytes in the poison record', async (_what, record, payload) => {
+    const calls: unknown[][] = [];
+    const w = res.worker({ queues: 'p10,p9', jobs: registry({ Echo: (...a: unknown[]) => void calls.push(a) }) });
+    await r.set(keys.worker(w.id), record);
+    const seen = watch(w);
+    await w.start();
+    await waitFor(() => seen.failures.length === 1, 'the held item refused');
+    expect(calls).toEqual([]);
+    const [rec] = await r.lrange(keys.failed, 0, -1);
+    const f = JSON.parse(rec!) as { payload: unknown; exception: string; queue: string };
+    expect([f.exception, f.queue]).toEqual(['PayloadDecodeError', 'p10']);
+    expect(poisonBytes(f.payload)).toEqual(payload);
   });
 
   it('per-worker stats and every registration key are removed at stop; global stats stay', async () => {
@@ -533,7 +553,7 @@ describe('payloads that only look like JSON objects', () => {
     for (const [i, f] of failed.entries()) {
       const rec = JSON.parse(f) as { payload: unknown; exception: string };
       expect(rec.exception).toBe('PayloadDecodeError');
-      expect(rec.payload).toBe(items[i]);
+      expect(poisonBytes(rec.payload)?.toString('utf8')).toBe(items[i]);
     }
   });
 });

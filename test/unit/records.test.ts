@@ -2,6 +2,7 @@ import { PayloadDecodeError } from '../../src/errors';
 import { decodeJob } from '../../src/protocol/job';
 import { backtraceOf, decodeWorkingOn, embedPayload, encodeFailure, encodeWorkingOn, exceptionNameOf } from '../../src/protocol/records';
 import type { FailureInput } from '../../src/protocol/records';
+import { encodePoisonFailure, POISON_CLASS, poisonBytes, poisonPayload } from '../../src/protocol/records';
 import { list, loadKeys, readFixtureJson, str } from './fixtureData';
 
 interface FailureRecord {
@@ -318,5 +319,29 @@ describe('backtraceOf and exceptionNameOf', () => {
     expect(exceptionNameOf(new ArchiveFailed('x'))).toBe('ArchiveFailed');
     expect(exceptionNameOf(new PayloadDecodeError('x'))).toBe('PayloadDecodeError');
     expect(exceptionNameOf(named)).toBe('Resque::DirtyExit');
+  });
+});
+
+describe('poison records (issue 10, items 7 and 8)', () => {
+  const base = { failedAt: '2026/11/22 22:11:32 UTC', exception: 'PayloadDecodeError', error: 'bad', backtrace: [], worker: 'vm:1:p10', queue: 'p10' };
+  test('a text item: raw as text, raw_base64 its bytes, Ruby key order', () => {
+    const rec = encodePoisonFailure({ ...base, rawBytes: Buffer.from('[1,"é"]') });
+    expect(rec).toBe(
+      `{"failed_at":"2026/11/22 22:11:32 UTC","payload":{"class":"PyresTs::PoisonItem","args":[{"raw":"[1,\\"é\\"]","raw_base64":"${Buffer.from('[1,"é"]').toString('base64')}"}]},` +
+        '"exception":"PayloadDecodeError","error":"bad","backtrace":[],"worker":"vm:1:p10","queue":"p10"}',
+    );
+    expect(poisonBytes((JSON.parse(rec) as { payload: unknown }).payload)).toEqual(Buffer.from('[1,"é"]'));
+  });
+  test('bytes that are not UTF-8: raw null, the record is UTF-8, the bytes come back exactly', () => {
+    const bytes = Buffer.from([0x7b, 0xff, 0xe9, 0x00, 0x22]);
+    const rec = encodePoisonFailure({ ...base, rawBytes: bytes });
+    expect(Buffer.from(rec, 'utf8').toString('utf8')).toBe(rec);
+    const p = (JSON.parse(rec) as { payload: { class: string; args: Array<{ raw: unknown }> } }).payload;
+    expect([p.class, p.args[0]!.raw]).toEqual([POISON_CLASS, null]);
+    expect(poisonBytes(p)).toEqual(bytes);
+    expect(poisonPayload(bytes)).toBe(JSON.stringify(p));
+  });
+  test('poisonBytes is null for anything else', () => {
+    for (const p of [null, 'x', [1], { class: 'Echo', args: [{ raw_base64: 'AA==' }] }, { class: POISON_CLASS, args: [] }]) expect(poisonBytes(p)).toBeNull();
   });
 });
