@@ -2,6 +2,7 @@ export { Worker, type WorkerOptions, type WorkerState, type JobEvent } from './w
 export { backoffDelay } from './worker/backoff';
 export { JobRegistry, currentJob, type JobContext, type JobDefinition, type ResolvedJob } from './jobs/registry';
 export { loadJobModules, verifyModules } from './jobs/load';
+export { defineJob, isDeclaredJob, JOB_MARK, type Job, type JobSpec, type JobArgs, type JobResult } from './jobs/define';
 export { Client, type ClientOptions, type Status, type WorkerStatus } from './producer/client';
 export { RedisStore, type StoreOptions } from './store/redisStore';
 export { type ConnectionOptions, redactUrl } from './store/connection';

@@ -66,7 +66,13 @@ export function describeLoadError(e: unknown, abs: string): string {
  * Loads job modules named by the operator (`--jobs`), CommonJS or ESM (.js, .cjs, .mjs), and
  * registers their exports by export name. Only these operator-given paths are ever imported.
  */
-export async function loadJobModules(paths: readonly string[], registry = new JobRegistry(), cwd = process.cwd()): Promise<JobRegistry> {
+export async function loadJobModules(
+  paths: readonly string[],
+  registry = new JobRegistry(),
+  cwd = process.cwd(),
+  /** Told the plain functions a module exports, which are not jobs (see JobRegistry.registerModule). */
+  onSkip?: (path: string, names: string[]) => void,
+): Promise<JobRegistry> {
   for (const p of paths) {
     const abs = resolve(cwd, p);
     if (!existsSync(abs)) throw new JobLoadError(`--jobs ${p}: no such file (${abs})`);
@@ -76,9 +82,14 @@ export async function loadJobModules(paths: readonly string[], registry = new Jo
     } catch (e) {
       throw new JobLoadError(`--jobs ${p}: ${describeLoadError(e, abs)}`);
     }
-    const names = registry.registerModule(ns, basename(abs, extname(abs)));
+    const skipped: string[] = [];
+    const names = registry.registerModule(ns, basename(abs, extname(abs)), n => skipped.push(n));
+    if (skipped.length) onSkip?.(p, skipped);
     if (names.length === 0) {
-      throw new JobLoadError(`--jobs ${p}: exports no job (export a class or object with perform(...args), or a function)`);
+      throw new JobLoadError(
+        `--jobs ${p}: exports no job (export defineJob(...), or an object or class with perform(...args))` +
+          (skipped.length ? `; plain functions are not jobs unless declared: ${skipped.map(n => `${n} = defineJob(${n})`).join(', ')}` : ''),
+      );
     }
   }
   return registry;

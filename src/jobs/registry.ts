@@ -21,8 +21,9 @@ export interface JobContext {
 }
 
 /**
- * A job: an object (or class, or class instance) with `perform(...args)`, sync or async, or a
- * plain function. Args come spread, as Resque and pyres call perform.
+ * A job: an object (or class, or class instance) with `perform(...args)`, sync or async (what
+ * `defineJob` returns is one), or a plain function given to `register()` by hand. Args come
+ * spread, as Resque and pyres call perform.
  */
 export type JobDefinition =
   | ((...args: any[]) => unknown)
@@ -72,22 +73,31 @@ export class JobRegistry {
     return this;
   }
 
-  /** Registers every export of a module that looks like a job; returns the names. */
-  registerModule(exports: Record<string, unknown>, fallbackName?: string): string[] {
+  /**
+   * Registers a module's jobs; returns their names. A job is an export made by `defineJob`, an
+   * object with `perform`, or a class with `perform`. A plain function is NOT one (a helper
+   * exported for other code must not be runnable from a payload): `onSkip` hears its name.
+   */
+  registerModule(exports: Record<string, unknown>, fallbackName?: string, onSkip?: (name: string) => void): string[] {
     const names: string[] = [];
+    const skipped = new Set<string>();
     for (const [key, value] of Object.entries(exports)) {
       if (key === '__esModule') continue;
       if (key === 'default') {
-        if (isPerformer(value)) {
+        if (isModuleJob(value)) {
           const name = (typeof value === 'function' && value.name) || fallbackName;
           if (name && !this.jobs.has(name)) (this.register(name, value as JobDefinition), names.push(name));
+        } else if (isPlainFunction(value)) {
+          skipped.add((value as { name?: string }).name || 'default');
         } else if (value && typeof value === 'object') {
-          names.push(...this.registerModule(value as Record<string, unknown>, fallbackName));
+          names.push(...this.registerModule(value as Record<string, unknown>, fallbackName, n => skipped.add(n)));
         }
         continue;
       }
-      if (isPerformer(value)) (this.register(key, value as JobDefinition), names.push(key));
+      if (isModuleJob(value)) (this.register(key, value as JobDefinition), names.push(key));
+      else if (isPlainFunction(value)) skipped.add(key);
     }
+    for (const n of skipped) if (!names.includes(n)) onSkip?.(n);
     return [...new Set(names)];
   }
 
@@ -135,7 +145,20 @@ function lastSegment(name: string): string {
   return parts[parts.length - 1] ?? name;
 }
 
-/** A class or object with perform, or a named plain function (not a class without perform). */
+/** In a module: an object with perform (defineJob's included), or a class / function object with perform. */
+function isModuleJob(v: unknown): boolean {
+  if (typeof v === 'object' && v !== null) return typeof (v as { perform?: unknown }).perform === 'function';
+  if (typeof v !== 'function') return false;
+  const f = v as { perform?: unknown; prototype?: { perform?: unknown } };
+  return typeof f.perform === 'function' || typeof f.prototype?.perform === 'function';
+}
+
+/** A function that is neither a class nor has perform: a job only when registered by hand. */
+function isPlainFunction(v: unknown): boolean {
+  return typeof v === 'function' && !isModuleJob(v) && !/^class[\s{]/.test(Function.prototype.toString.call(v));
+}
+
+/** For register(): a class or object with perform, or a plain function (not a class without perform). */
 function isPerformer(v: unknown): boolean {
   if (typeof v === 'object' && v !== null) return typeof (v as { perform?: unknown }).perform === 'function';
   if (typeof v !== 'function') return false;

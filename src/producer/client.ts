@@ -1,3 +1,4 @@
+import type { JobArgs } from '../jobs/define';
 import { displayClassName, encodeJob, encodeJobArgsText } from '../protocol/job';
 import { decodeWorkingOn } from '../protocol/records';
 import { parseResqueTime } from '../protocol/time';
@@ -36,9 +37,21 @@ export interface Status {
 }
 
 /**
- * A producer and inspector: `enqueue` writes exactly what `Resque.enqueue` writes.
+ * The class names a typed Client accepts: every string for an untyped one (`Client<{}>`, the
+ * default), else the keys of its job map.
  */
-export class Client {
+export type JobName<J> = [keyof J] extends [never] ? string : Extract<keyof J, string>;
+
+/** The args `enqueue` takes for `N`: the job's own `perform` parameters in a typed Client. */
+export type EnqueueArgs<J, N> = N extends keyof J ? JobArgs<J[N]> : unknown[];
+
+/**
+ * A producer and inspector: `enqueue` writes exactly what `Resque.enqueue` writes.
+ *
+ * Typed by a job map, `enqueue` checks the class name and its args at compile time:
+ * `import * as jobs from './jobs'; const c = new Client<typeof jobs>(); c.enqueue('p10', 'Archive', 42)`.
+ */
+export class Client<J extends object = {}> {
   readonly store: RedisStore;
 
   constructor(opts: ClientOptions = {}) {
@@ -52,7 +65,7 @@ export class Client {
   }
 
   /** `Resque.enqueue`: SADD queues + RPUSH `{"class":...,"args":[...]}`. Returns the payload. */
-  async enqueue(queue: string, className: string, ...args: unknown[]): Promise<string> {
+  async enqueue<N extends JobName<J>>(queue: string, className: N, ...args: EnqueueArgs<J, N>): Promise<string> {
     checkQueue(queue);
     const payload = encodeJob(className, args);
     await this.store.enqueue(queue, payload);

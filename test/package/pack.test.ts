@@ -114,7 +114,7 @@ console.log('esm ok ' + VERSION);
       fs.mkdirSync(dir, { recursive: true });
       fs.writeFileSync(
         path.join(dir, 'use.ts'),
-        `import { Client, Worker, Master, JobRegistry, currentJob, type JobContext, type WorkerOptions, type MasterOptions } from 'pyres-ts';
+        `import { Client, Worker, Master, JobRegistry, currentJob, defineJob, type JobContext, type WorkerOptions, type MasterOptions } from 'pyres-ts';
 const registry = new JobRegistry();
 registry.register('Archive', { perform: async (id: number): Promise<void> => { const ctx: JobContext | undefined = currentJob(); ctx?.logger.info(String(id)); } });
 const wo: WorkerOptions = { queues: ['p10', 'p9'], jobs: registry };
@@ -122,6 +122,19 @@ const w: Worker = new Worker(wo);
 const mo: MasterOptions = { queues: ['p10'], pool: 2, jobs: ['./jobs.js'] };
 const m: Master = new Master(mo);
 async function main(): Promise<string> { const c = new Client({ connection: { url: 'redis://127.0.0.1:6379' } }); return c.enqueue('p10', 'Archive', 42); }
+// Typed jobs and a typed enqueue: the class name and its args are checked.
+const jobs = {
+  Archive: defineJob(async (id: number, opts: { deep: boolean }): Promise<void> => { void id; void opts; }),
+  Ping: defineJob({ timeout: 5, perform: (host: string): number => host.length }),
+};
+const typed = new Client<typeof jobs>();
+void typed.enqueue('p10', 'Archive', 42, { deep: true });
+void typed.enqueue('p10', 'Ping', 'example.org');
+// @ts-expect-error: a string where Archive takes a number
+void typed.enqueue('p10', 'Archive', 'x', { deep: true });
+// @ts-expect-error: no such job in the map
+void typed.enqueue('p10', 'Nope');
+registry.register('Ping', jobs.Ping);
 export { w, m, main };
 `,
       );

@@ -71,3 +71,33 @@ describe('class names from payloads', () => {
     expect(await r.get(k('stat:processed'))).toBe(String(names.length));
   });
 });
+
+describe('only declared jobs run', () => {
+  it("a job module's exported helper function is not a job: a payload naming it fails, the helper never runs, the start log names it", async () => {
+    await r.flushdb();
+    const marker = path.join(env.tmp, 'HELPER-RAN');
+    const mod = path.join(env.tmp, 'declared.js');
+    fs.writeFileSync(
+      mod,
+      `const { defineJob } = require(${JSON.stringify(path.join(PROJECT, 'dist', 'index.js'))});
+const fs = require('node:fs');
+exports.helperNotAJob = () => fs.writeFileSync(${JSON.stringify(marker)}, 'ran');
+exports.Declared = defineJob(tag => fs.appendFileSync(${JSON.stringify(env.ledger)}, 'declared ' + tag + '\\n'));
+exports.Legacy = { perform(tag) { fs.appendFileSync(${JSON.stringify(env.ledger)}, 'legacy ' + tag + '\\n'); } };
+`,
+    );
+    await r
+      .pipeline()
+      .sadd(k('queues'), 'q')
+      .rpush(k('queue:q'), '{"class":"helperNotAJob","args":["x"]}', '{"class":"Declared","args":["a"]}', '{"class":"Legacy","args":["b"]}')
+      .exec();
+    const w = env.cli(['worker', '--queues', 'q', '--jobs', mod, '--drain'], srv.url);
+    expect(await w.waitForEnd(20000)).toEqual({ code: 0, signal: null });
+    expect(fs.existsSync(marker)).toBe(false);
+    expect(env.ledgerLines()).toEqual(['declared a', 'legacy b']);
+    const failed = await r.lrange(k('failed'), 0, -1);
+    expect(failed.map(f => [checkFailure(f)['exception'], (checkFailure(f)['payload'] as { class: string }).class])).toEqual([['UnknownJobClassError', 'helperNotAJob']]);
+    expect(w.lines().some(l => /helperNotAJob is a plain function, not a job \(declare a job with defineJob\(\)/.test(l))).toBe(true);
+  });
+});
+

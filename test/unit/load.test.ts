@@ -52,7 +52,7 @@ describe('verifyModules', () => {
 
   it('a syntax error in a module the job module requires: that file and line', async () => {
     const inner = file('inner.js', 'const x = ;\n');
-    const outer = file('outer.js', "require('./inner.js');\nexports.A = () => {};\n");
+    const outer = file('outer.js', "require('./inner.js');\nexports.A = { perform() {} };\n");
     expect(await loadError(verifyModules([outer], null))).toMatch(new RegExp(`^--jobs ${esc(outer)}: SyntaxError at ${esc(inner)}:1: `));
   });
 
@@ -62,7 +62,7 @@ describe('verifyModules', () => {
   });
 
   it('a --worker-init with a syntax error is named as such', async () => {
-    const ok = file('ok2.js', 'exports.Echo = () => {};\n');
+    const ok = file('ok2.js', 'exports.Echo = { perform() {} };\n');
     const init = file('badinit.mjs', 'const y = ;\nexport default () => {};\n');
     expect(await loadError(verifyModules([ok], init))).toMatch(new RegExp(`^--worker-init ${esc(init)}: SyntaxError at ${esc(init)}:1: `));
   });
@@ -88,7 +88,7 @@ describe('verifyModules', () => {
   });
 
   it('a module that exits the process, or hangs past the timeout', async () => {
-    const exits = file('exits.js', 'exports.A = () => {};\nprocess.exit(3);\n');
+    const exits = file('exits.js', 'exports.A = { perform() {} };\nprocess.exit(3);\n');
     expect(await loadError(verifyModules([exits], null))).toMatch(/exited with code 3 before it reported/);
     const hangs = file('hangs.mjs', 'await new Promise(r => setTimeout(r, 60000));\nexport const A = () => {};\n');
     const t0 = Date.now();
@@ -97,7 +97,7 @@ describe('verifyModules', () => {
   });
 
   it('job module stdout does not confuse the result', async () => {
-    const p = file('noisy.js', "console.log('{\"ok\":false}');\nexports.A = () => {};\n");
+    const p = file('noisy.js', "console.log('{\"ok\":false}');\nexports.A = { perform() {} };\n");
     await expect(verifyModules([p], null)).resolves.toBeUndefined();
   });
 });

@@ -1,5 +1,6 @@
 import { ConfigError, UnknownJobClassError } from '../../src/errors';
 import { JobRegistry, currentJob } from '../../src/jobs/registry';
+import { defineJob, isDeclaredJob } from '../../src/jobs/define';
 import type { JobContext } from '../../src/jobs/registry';
 import type { Logger } from '../../src/logging/logger';
 
@@ -179,11 +180,40 @@ describe('JobRegistry.registerModule', () => {
     const moduleExports = { Archive, sendEmail, NotAJob, VERSION: '1.0', config: { retries: 3 } };
     const ns = { ...moduleExports, default: moduleExports };
     const r = new JobRegistry();
-    const names = r.registerModule(ns, 'jobs');
-    expect([...names].sort()).toEqual(['Archive', 'sendEmail']);
-    expect(r.names()).toEqual(['Archive', 'sendEmail']);
+    const skipped: string[] = [];
+    const names = r.registerModule(ns, 'jobs', n => skipped.push(n));
+    // A plain function export is a helper, not a job: a payload naming it must not run it.
+    expect([...names].sort()).toEqual(['Archive']);
+    expect(r.names()).toEqual(['Archive']);
+    expect(skipped).toEqual(['sendEmail']);
     expect(r.resolve('myapp.jobs.Archive').name).toBe('Archive');
-    await expect(r.resolve('sendEmail').invoke([], makeContext('sendEmail'))).resolves.toBeUndefined();
+    expect(() => r.resolve('sendEmail')).toThrow(UnknownJobClassError);
+  });
+
+  test('defineJob declares a job: an object, or a plain function; options kept and validated', async () => {
+    const seen: unknown[] = [];
+    const Ping = defineJob(async (host: string, n: number) => {
+      seen.push([host, n]);
+      return n * 2;
+    });
+    const Archive = defineJob({ timeout: 30, lossless: true, perform: (id: number) => seen.push(id) });
+    const r = new JobRegistry();
+    expect(r.registerModule({ Ping, Archive, helper: () => 1 }, 'x').sort()).toEqual(['Archive', 'Ping']);
+    expect(isDeclaredJob(Ping)).toBe(true);
+    expect(isDeclaredJob({ perform() {} })).toBe(false);
+    expect(Object.isFrozen(Archive)).toBe(true);
+    await expect(r.resolve('Ping').invoke(['h', 21], makeContext('Ping'))).resolves.toBe(42);
+    expect(r.resolve('Archive')).toMatchObject({ name: 'Archive', timeout: 30, lossless: true });
+    await r.resolve('Archive').invoke([7], makeContext('Archive'));
+    expect(seen).toEqual([['h', 21], 7]);
+    expect(() => defineJob({} as never)).toThrow(/defineJob needs a function, or an object with a perform/);
+    expect(() => defineJob({ perform() {}, timeout: -1 })).toThrow(/timeout must be a positive number/);
+    expect(() => defineJob({ perform() {}, lossless: 'yes' as never })).toThrow(/lossless must be true or false/);
+  });
+
+  test('a plain function given to register() by hand is a job (that is the declaration)', async () => {
+    const r = new JobRegistry().register('sendEmail', (to: string) => to.length);
+    await expect(r.resolve('sendEmail').invoke(['ab'], makeContext('sendEmail'))).resolves.toBe(2);
   });
 
   test('__esModule is ignored', () => {
@@ -197,11 +227,14 @@ describe('JobRegistry.registerModule', () => {
     expect(r.resolve('Archive').name).toBe('Archive');
   });
 
-  test('module.exports = an anonymous function or a perform object: the fallback name', () => {
+  test('module.exports = a perform object or a declared job: the fallback name; a bare function is not a job', () => {
     const anon = [(x: number) => x][0]!;
     expect(anon.name).toBe('');
     const r1 = new JobRegistry();
-    expect(r1.registerModule({ default: anon }, 'archive')).toEqual(['archive']);
+    const skipped: string[] = [];
+    expect(r1.registerModule({ default: anon }, 'archive', n => skipped.push(n))).toEqual([]);
+    expect(skipped).toEqual(['default']);
+    expect(new JobRegistry().registerModule({ default: defineJob(anon) }, 'archive')).toEqual(['archive']);
     const r2 = new JobRegistry();
     expect(r2.registerModule({ default: { perform() {} } }, 'cleanup')).toEqual(['cleanup']);
   });

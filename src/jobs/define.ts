@@ -1,0 +1,64 @@
+import { ConfigError } from '../errors';
+
+/**
+ * The mark `defineJob` puts on a job. `Symbol.for`, so that two copies of pyres-ts in one
+ * process (an app's and a tool's) agree on it.
+ */
+export const JOB_MARK: unique symbol = Symbol.for('pyres-ts.job') as never;
+
+/** What `defineJob` takes: `perform` and the per-job options. */
+export interface JobSpec<Args extends unknown[] = any[], Result = unknown> {
+  perform(...args: Args): Result | Promise<Result>;
+  /** Seconds the job may run under a master with job timeouts (overrides `--job-timeout`). */
+  timeout?: number;
+  /** Args decoded losslessly (big integers as BigInt); wins over `--lossless-args`. */
+  lossless?: boolean;
+  /** Pyres `@D:` strings decoded into Dates; wins over `--pyres-dates`. */
+  pyresDates?: boolean;
+}
+
+/** A declared job: what a job module exports for a payload to run it. */
+export type Job<Args extends unknown[] = any[], Result = unknown> = Readonly<JobSpec<Args, Result>> & { readonly [JOB_MARK]: true };
+
+/** The args a job takes (for typed `enqueue`). */
+export type JobArgs<J> = J extends { perform(...args: infer A): unknown } ? A : J extends abstract new (...a: any[]) => { perform(...args: infer A): unknown } ? A : unknown[];
+
+/** What a job's `perform` resolves to. */
+export type JobResult<J> = J extends { perform(...args: any[]): infer R } ? Awaited<R> : unknown;
+
+/**
+ * Declares a job. A job module's exports that are declared jobs, objects with `perform`, or
+ * classes with `perform` are jobs; a plain function is one only when declared here, so a helper
+ * exported for other code can never be run from a payload.
+ *
+ * ```ts
+ * export const Archive = defineJob({ timeout: 60, async perform(id: number, opts: { deep: boolean }) { ... } });
+ * export const Ping = defineJob(async (host: string) => { ... });
+ * ```
+ */
+export function defineJob<Args extends unknown[], Result>(spec: JobSpec<Args, Result> | ((...args: Args) => Result | Promise<Result>)): Job<Args, Result> {
+  const s: JobSpec<Args, Result> = typeof spec === 'function' ? { perform: spec } : spec;
+  if (s === null || typeof s !== 'object' || typeof s.perform !== 'function') {
+    throw new ConfigError('defineJob needs a function, or an object with a perform(...args) function');
+  }
+  if (s.timeout !== undefined && !(typeof s.timeout === 'number' && Number.isFinite(s.timeout) && s.timeout > 0)) {
+    throw new ConfigError(`defineJob: timeout must be a positive number of seconds, got ${JSON.stringify(s.timeout)}`);
+  }
+  for (const k of ['lossless', 'pyresDates'] as const) {
+    if (s[k] !== undefined && typeof s[k] !== 'boolean') throw new ConfigError(`defineJob: ${k} must be true or false, got ${JSON.stringify(s[k])}`);
+  }
+  const perform = s.perform;
+  const job: JobSpec<Args, Result> & { [JOB_MARK]: true } = {
+    perform: (...args: Args) => perform.apply(s, args),
+    ...(s.timeout !== undefined ? { timeout: s.timeout } : {}),
+    ...(s.lossless !== undefined ? { lossless: s.lossless } : {}),
+    ...(s.pyresDates !== undefined ? { pyresDates: s.pyresDates } : {}),
+    [JOB_MARK]: true,
+  };
+  return Object.freeze(job) as Job<Args, Result>;
+}
+
+/** True for what `defineJob` returned. */
+export function isDeclaredJob(v: unknown): v is Job {
+  return typeof v === 'object' && v !== null && (v as { [JOB_MARK]?: unknown })[JOB_MARK] === true;
+}
