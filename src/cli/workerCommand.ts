@@ -21,6 +21,8 @@ export interface WorkerArgs extends ConnectionArgs {
   'heartbeat-interval'?: number;
   'prune-interval'?: number;
   'on-dirty-exit'?: string;
+  'wait-replicas'?: number;
+  'wait-timeout'?: number;
 }
 
 export function workerBuilder(y: Argv) {
@@ -39,6 +41,11 @@ export function workerBuilder(y: Argv) {
       describe:
         "a job whose worker died or was killed mid-job: 'fail' (default) = a Resque::DirtyExit failure (retry it in resque-web), 'requeue' = back to the head of its queue (at-least-once)",
     })
+    .option('wait-replicas', {
+      type: 'number',
+      describe: 'after each finish+reserve step, WAIT until this many replicas have it before the job runs (durable across a failover; costs a replica round trip per job; default 0 = off)',
+    })
+    .option('wait-timeout', { type: 'number', describe: 'milliseconds each WAIT of --wait-replicas may take (default 100)' })
     .option('heartbeat-interval', { type: 'number', describe: "seconds between heartbeats (Ruby's Resque.heartbeat_interval; default 60)" })
     .option('prune-interval', {
       type: 'number',
@@ -60,6 +67,8 @@ export function workerInputFromArgs(a: WorkerArgs): WorkerConfigInput {
     heartbeatInterval: a['heartbeat-interval'],
     pruneInterval: a['prune-interval'],
     onDirtyExit: a['on-dirty-exit'],
+    waitReplicas: a['wait-replicas'],
+    waitTimeout: a['wait-timeout'],
     logLevel: a['log-level'],
     logFile: a['log-file'] ?? null,
   };

@@ -27,6 +27,8 @@ export const FLAGS: Readonly<Record<string, string>> = {
   heartbeatInterval: '--heartbeat-interval',
   pruneInterval: '--prune-interval',
   onDirtyExit: '--on-dirty-exit',
+  waitReplicas: '--wait-replicas',
+  waitTimeout: '--wait-timeout',
   logLevel: '--log-level',
   logFile: '--log-file',
   pool: '--pool',

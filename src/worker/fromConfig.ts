@@ -40,6 +40,8 @@ export async function createWorker(cfg: WorkerConfig, extra: CreateWorkerExtra =
     heartbeatInterval: cfg.heartbeatInterval,
     pruneInterval: cfg.pruneInterval,
     onDirtyExit: cfg.onDirtyExit,
+    waitReplicas: cfg.waitReplicas,
+    waitTimeout: cfg.waitTimeout,
     logger,
     ...(extra.supervisedBy ? { supervisedBy: extra.supervisedBy } : {}),
     ...(extra.hostname ? { hostname: extra.hostname } : {}),
