@@ -560,8 +560,12 @@ async function cleanup({ server, redis, tag }) {
   for (const p of taggedProcesses(tag)) signal(p.pid, 'SIGCONT');
   for (const p of taggedProcesses(tag)) signal(p.pid, 'SIGKILL');
   redis.disconnect();
+  for (const set of liveSentinelSets) await set.stop();
   await server.stop('SIGTERM');
 }
+
+/** The failover class's Sentinel sets still running (stopped by their phase, or by cleanup on a signal). */
+const liveSentinelSets = new Set();
 
 async function runPhase(ctx) {
   const { index, cls, mode, policy, jobs, seconds, o, rand, tag, tmp, ledger, server, wait } = ctx;
@@ -1367,9 +1371,11 @@ async function startSentinelSet(dir) {
     /** pids of pyres-ts worker connections (CLIENT SETNAME pyres-ts:worker:<pid>) on a server. */
     workerPidsOn: async port => [...String(await call(port, 'CLIENT', 'LIST')).matchAll(/name=pyres-ts:worker:(\d+)\s/g)].map(m => Number(m[1])),
     stop: async () => {
+      liveSentinelSets.delete(set);
       for (const x of [...sentinels, a, b]) await x.stop('SIGTERM');
     },
   };
+  liveSentinelSets.add(set);
   const T0 = Date.now();
   while (!(await set.settled())) {
     if (Date.now() - T0 > 60000) throw new Error(`the Sentinel set in ${dir} did not settle within 60 s`);
