@@ -307,6 +307,9 @@ export class RedisStore extends EventEmitter {
       if (scriptErr) throw scriptErr;
       reply = scriptReply as typeof reply;
       const [waitErr, acked] = res[1] ?? [null, 0];
+      if (waitErr && isAuthError(waitErr)) {
+        throw new AuthError(`--wait-replicas: the Redis user at ${this.where} may not run WAIT (${waitErr.message}); allow +wait +role (README, "Redis ACL")`);
+      }
       w = { wait: { acked: waitErr ? 0 : Number(acked), epoch } };
     } else {
       reply = await this.redis.pyresFinishAndReserve(keys.length, ...keys, ...argv);
@@ -337,7 +340,14 @@ export class RedisStore extends EventEmitter {
    * 'here' otherwise (also when the sentinels cannot be asked).
    */
   async masterCheck(): Promise<MasterCheck> {
-    const role = (await this.redis.call('ROLE')) as unknown[];
+    let role: unknown;
+    try {
+      role = await this.redis.call('ROLE');
+    } catch (e) {
+      // An ACL without ROLE: go by the sentinels alone.
+      if (!isAuthError(coerceError(e))) throw e;
+      role = ['master'];
+    }
     if (!Array.isArray(role) || String(role[0]) !== 'master') return this.reconnectNow();
     const o = this.redis.options;
     if (!o.sentinels || !o.name) return 'here';
