@@ -498,7 +498,7 @@ async function scenarioH(ctx) {
 // a job that costs nothing itself.
 
 async function scenarioW(ctx) {
-  const replica = await startRedis('redis-server (bench replica)', ['--replicaof', '127.0.0.1', String(ctx.redis.port)]);
+  const replica = await startRedis('redis-server (bench replica)', ['--replicaof', '127.0.0.1', String(ctx.redis.port), '--dir', ctx.tmp]);
   try {
     const deadline = Date.now() + 20000;
     while (!/slave0:.*state=online/.test(await ctx.redis.client.info('replication'))) {
