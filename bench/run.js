@@ -15,11 +15,11 @@ const S = require('./lib/systems');
 const SC = require('./lib/scenarios');
 const report = require('./lib/report');
 
-const ALL = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+const ALL = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'w'];
 
 function usage() {
   return [
-    'usage: npm run bench [-- --quick] [-- --only a,b,c,d,e,f,g,h] [-- --rounds N] [-- --no-write]',
+    'usage: npm run bench [-- --quick] [-- --only a,b,c,d,e,f,g,h,w] [-- --rounds N] [-- --no-write]',
     '  --quick      3 rounds and short rounds; finishes in under a minute',
     '  --only LIST  run only these scenarios (e comes with a and b, g with f)',
     '  --rounds N   rounds per throughput scenario (default 5, --quick 3)',
@@ -190,6 +190,7 @@ async function main() {
     } else if (want.has('f')) await step('f', 'idle workers: Redis commands per second and memory (one redis-server each)', () => SC.scenarioFG(ctx));
     else if (want.has('d')) R.d.nrDefault = await SC.nrDefaultLatency(ctx);
     if (want.has('h')) await step('h', 'start to all workers registered', () => SC.scenarioH(ctx));
+    if (want.has('w')) await step('w', 'with a replica: --wait-replicas 1 --wait-timeout 100 vs without', () => SC.scenarioW(ctx));
   } finally {
     await redis.stop();
   }

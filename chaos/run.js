@@ -39,6 +39,15 @@
  *   master-stop  SIGSTOP the master for 3-15 s, then SIGCONT (--job-timeout 5; most jobs ~1 s)
  *   ctrl-c       the master runs as its own process-group leader; SIGINT to -pgid (a terminal's
  *                Ctrl-C), wait for it to exit, start a new master
+ *   failover     a Sentinel set of its own per phase (a redis-server master, one replica, three
+ *                redis-sentinels, quorum 2); the master works over `redis+sentinel://`, and
+ *                `SENTINEL FAILOVER` goes out at random moments (each once the set has settled:
+ *                the demoted master back as a replica). Two phases: without and with
+ *                `--wait-replicas 1 --wait-timeout 100`. Jobs are enqueued with `WAIT 1` (a batch
+ *                a failover took back is sent again), so a lost enqueue is not counted as a lost
+ *                job. Reports duplicated per failover and the children mid-job at each failover;
+ *                duplicates fail the run only with --wait-replicas, and only past those mid-job
+ *                at a failover
  *
  * Two classes plant failures (a quarter of the jobs throw after `done <id>`), whose failure
  * records are outcomes: a planned failure that ran to its end without its record counts as lost.
@@ -58,7 +67,7 @@
  *
  * Options: --quick (3000 jobs, ~1 min for mixed; ~1 min per other class), --jobs N, --seconds S
  * (mixed fault window, total over both phases), --classes LIST (default
- * mixed,pidns,blockjobs,redis-stop,master-stop,ctrl-c,log-faults,redis-wipe), --class-jobs N, --class-seconds S (jobs
+ * mixed,pidns,blockjobs,redis-stop,master-stop,ctrl-c,log-faults,redis-wipe,failover), --class-jobs N, --class-seconds S (jobs
  * and fault window of each other class), --seed X, --children N, --phases blocking,nonblocking
  * (of mixed), --policy fail|requeue|mixed (mixed: the mixed class alternates, the others use
  * their own default), --fault-every MS (mean gap between mixed faults), --keep (keep the temp
@@ -77,11 +86,11 @@ const ROOT = path.resolve(__dirname, '..');
 const BIN = path.join(ROOT, 'bin', 'pyres-ts');
 const JOBS = path.join(__dirname, 'jobs.js');
 const QUEUES = ['c3', 'c2', 'c1'];
-const CLASSES = ['mixed', 'pidns', 'blockjobs', 'redis-stop', 'master-stop', 'ctrl-c', 'log-faults', 'redis-wipe'];
+const CLASSES = ['mixed', 'pidns', 'blockjobs', 'redis-stop', 'master-stop', 'ctrl-c', 'log-faults', 'redis-wipe', 'failover'];
 /** Classes with planned job failures, whose failure records are outcomes to account for. */
 const OUTCOME_CLASSES = new Set(['log-faults', 'redis-wipe']);
 /** Each class's --on-dirty-exit: where a false prune or abort would show as a duplicate (requeue) or a false record (fail). */
-const CLASS_POLICY = { pidns: 'fail', blockjobs: 'requeue', 'redis-stop': 'fail', 'master-stop': 'fail', 'ctrl-c': 'requeue', 'log-faults': 'fail', 'redis-wipe': 'requeue' };
+const CLASS_POLICY = { pidns: 'fail', blockjobs: 'requeue', 'redis-stop': 'fail', 'master-stop': 'fail', 'ctrl-c': 'requeue', 'log-faults': 'fail', 'redis-wipe': 'requeue', failover: 'fail' };
 const NS = 'resque';
 const k = s => `${NS}:${s}`;
 
@@ -355,21 +364,29 @@ function signal(pid, sig) {
 // ---------------------------------------------------------------------------------------------
 
 class RedisServer {
-  constructor(dir, port) {
+  /** `extra`: more redis-server arguments; `sentinelConf`: run as a sentinel with this config body. */
+  constructor(dir, port, extra = [], sentinelConf = null) {
     this.dir = dir;
     this.port = port;
     this.proc = null;
+    this.extra = extra;
+    this.sentinelConf = sentinelConf;
     this.logFile = path.join(dir, 'redis-server.log');
+  }
+
+  args() {
+    if (this.sentinelConf !== null) {
+      const conf = path.join(this.dir, 'sentinel.conf');
+      if (!fs.existsSync(conf)) fs.writeFileSync(conf, `port ${this.port}\nbind 127.0.0.1\ndir ${this.dir}\n${this.sentinelConf}\n`);
+      return [conf, '--sentinel', '--loglevel', 'notice'];
+    }
+    return ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--daemonize', 'no', '--loglevel', 'notice', ...this.extra];
   }
 
   async start() {
     for (let attempt = 1; ; attempt++) {
       const fd = fs.openSync(this.logFile, 'a');
-      const proc = spawn(
-        'redis-server',
-        ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--daemonize', 'no', '--loglevel', 'notice'],
-        { stdio: ['ignore', fd, fd], cwd: this.dir },
-      );
+      const proc = spawn('redis-server', this.args(), { stdio: ['ignore', fd, fd], cwd: this.dir });
       fs.closeSync(fd);
       let exited = false;
       proc.once('exit', () => (exited = true));
@@ -478,7 +495,12 @@ async function main() {
         continue;
       }
     }
-    const seconds = cls === 'ctrl-c' || cls === 'master-stop' ? o.classSeconds * 1.5 : o.classSeconds;
+    const seconds = cls === 'ctrl-c' || cls === 'master-stop' || cls === 'failover' ? o.classSeconds * 1.5 : o.classSeconds;
+    if (cls === 'failover') {
+      // Without, then with --wait-replicas 1: the same fault, each with its own Sentinel set.
+      for (const wait of [false, true]) specs.push({ cls, mode: 'blocking', policy: o.policy === 'mixed' ? CLASS_POLICY[cls] : o.policy, jobs: o.classJobs * 3, seconds, wait });
+      continue;
+    }
     specs.push({
       cls,
       mode: 'blocking',
@@ -559,13 +581,25 @@ async function cleanup({ server, redis, tag }) {
   for (const p of taggedProcesses(tag)) signal(p.pid, 'SIGCONT');
   for (const p of taggedProcesses(tag)) signal(p.pid, 'SIGKILL');
   redis.disconnect();
+  for (const set of liveSentinelSets) await set.stop();
   await server.stop('SIGTERM');
 }
 
+/** The failover class's Sentinel sets still running (stopped by their phase, or by cleanup on a signal). */
+const liveSentinelSets = new Set();
+
 async function runPhase(ctx) {
-  const { index, cls, mode, policy, jobs, seconds, o, rand, tag, tmp, ledger, url, server, redis } = ctx;
+  const { index, cls, mode, policy, jobs, seconds, o, rand, tag, tmp, ledger, server, wait } = ctx;
+  let { url, redis } = ctx;
   const phaseT0 = Date.now();
   const prefix = `p${index}-`;
+  // failover: this phase's own Sentinel set; `url` and `redis` go through its sentinels.
+  const sentinelSet = cls === 'failover' ? await startSentinelSet(path.join(tmp, `phase-${index}-sentinel`)) : null;
+  if (sentinelSet) {
+    url = sentinelSet.url;
+    redis = sentinelSet.client();
+    redis.defineCommand('chaosEnqueue', { numberOfKeys: 3, lua: ENQUEUE_LUA });
+  }
   const ids = [];
   for (let i = 0; i < jobs; i++) ids.push(`${prefix}${String(i).padStart(6, '0')}`);
   log(`phase ${index}: class ${cls}, ${mode} mode, --on-dirty-exit ${policy}, ${jobs} jobs, fault window ${seconds.toFixed(0)}s`);
@@ -585,7 +619,9 @@ async function runPhase(ctx) {
                 ? { 'log-dir-removed': 0, 'stderr-closed': 0, 'master-restart': 0 }
                 : cls === 'redis-wipe'
                   ? { 'redis-wipe': 0, 'wipe-then-child-kill': 0 }
-                  : { 'ctrl-c': 0 };
+                  : cls === 'failover'
+                    ? { failover: 0 }
+                    : { 'ctrl-c': 0 };
   // What the class-specific fault loops measured besides the faults (see the summary table).
   const extra = {};
   const problems = [];
@@ -610,6 +646,7 @@ async function runPhase(ctx) {
     ...(cls === 'blockjobs' ? ['--heartbeat-interval', '1', '--prune-interval', '3'] : []),
     ...(cls === 'redis-stop' || cls === 'master-stop' ? ['--job-timeout', '5'] : []),
     ...(cls === 'log-faults' ? ['-f', logFile] : []),
+    ...(wait ? ['--wait-replicas', '1', '--wait-timeout', '100'] : []),
   ];
   const childEnv = { ...process.env, PYRES_CHAOS_TAG: tag, PYRES_CHAOS_LEDGER: ledger };
   delete childEnv.REDIS_URL;
@@ -733,6 +770,8 @@ async function runPhase(ctx) {
         }
         const res = await p.exec();
         for (const [err] of res) if (err) throw err;
+        // failover: only a batch on the replica counts (a failover could take it back); resent otherwise.
+        if (sentinelSet && Number(await redis.call('WAIT', '1', '1000')) < 1) throw new Error('WAIT 1: not on the replica yet');
         for (const id of batch) enqueued.add(id);
         return;
       } catch (e) {
@@ -1022,6 +1061,42 @@ async function runPhase(ctx) {
     }
   };
 
+  // --- failover: SENTINEL FAILOVER once the set has settled (the demoted master back as a replica) ---
+  const failoverFaults = async () => {
+    Object.assign(extra, { busyAtFault: 0, switchMs: [] });
+    while (Date.now() < faultEnd - 6000) {
+      await sleep(rand.int(1000, 4000));
+      // Under way: every child registered and the set settled.
+      if (!master || master.exited || !(await childrenRegistered(master, 30000))) continue;
+      if (!(await sentinelSet.settled())) continue;
+      if (Date.now() >= faultEnd - 6000) break;
+      const from = await sentinelSet.masterPort();
+      const kids = children();
+      const busy = kids.filter(x => x.busy).length;
+      const fT0 = Date.now();
+      const res = await sentinelSet.sentinelCall(0, 'failover', 'mymaster');
+      if (res !== 'OK') {
+        vlog(`SENTINEL FAILOVER: ${res}`);
+        continue;
+      }
+      faults.failover++;
+      extra.busyAtFault += busy;
+      vlog(`SENTINEL FAILOVER (master ${from}, ${busy} children mid-job)`);
+      // Detection: every child connected to the new master.
+      let to = from;
+      while (Date.now() - fT0 < 30000) {
+        to = await sentinelSet.masterPort();
+        if (to && to !== from) {
+          const on = await sentinelSet.workerPidsOn(to);
+          if (kids.every(x => !running(x.pid) || on.includes(x.pid))) break;
+        }
+        await sleep(50);
+      }
+      extra.switchMs.push(Date.now() - fT0);
+      vlog(`children on the new master ${to} ${Date.now() - fT0} ms after SENTINEL FAILOVER`);
+    }
+  };
+
   const childrenRegistered = async (m, ms) => {
     const T0 = Date.now();
     while (!m.exited && Date.now() - T0 < ms) {
@@ -1154,7 +1229,9 @@ async function runPhase(ctx) {
                 ? logFaultLoop()
                 : cls === 'redis-wipe'
                   ? wipeFaults()
-                  : ctrlCFaults();
+                  : cls === 'failover'
+                    ? failoverFaults()
+                    : ctrlCFaults();
 
   // --- starvation watch: a live worker that takes no job for 20 s while the others work ---
   const starved = new Map(); // id -> description
@@ -1402,6 +1479,17 @@ async function runPhase(ctx) {
     const allowance = faults['wipe-then-child-kill'] || 0;
     ph.broken = Math.max(0, duplicated - allowance) + falselyFailed + interrupted + ph.livePruned + ph.masterExitsUnexpected;
   }
+  if (cls === 'failover') {
+    // Without --wait-replicas duplicates are what this class measures; with it, only those past
+    // the children mid-job at a failover count against the run.
+    ph.waitReplicas = wait ? 1 : 0;
+    ph.duplicatedPerFailover = faults.failover ? +(duplicated / faults.failover).toFixed(1) : 0;
+    const sw = [...(extra.switchMs || [])].sort((a, b) => a - b);
+    ph.switchMsMedian = sw.length ? sw[Math.floor(sw.length / 2)] : 0;
+    ph.switchMsMax = sw.length ? sw[sw.length - 1] : 0;
+    delete ph.switchMs;
+    ph.broken = falselyFailed + interrupted + ph.livePruned + (wait ? Math.max(0, duplicated - (extra.busyAtFault || 0)) : 0);
+  }
   if (after.held.size) problems.push(`phase ${index}: ${after.held.size} job(s) still held in worker:<id> records after the final prune (their pid looks alive: a zombie or a reused pid; only the 300 s heartbeat prune would free them)`);
   if (zombies.length) problems.push(`phase ${index}: ${zombies.length} zombie process(es) (nothing reaps orphans here; run with python3 available so chaos/subreaper.py can)`);
   log(
@@ -1409,7 +1497,90 @@ async function runPhase(ctx) {
       `queued ${ph.stillQueued}, held-before-final-prune ${ph.heldInWorkerRecordBeforeFinalPrune}, ${(ph.elapsedMs / 1000).toFixed(1)}s`,
   );
   for (const p of problems) log(`  problem: ${p}`);
+  if (sentinelSet) {
+    redis.disconnect();
+    await sentinelSet.stop();
+  }
   return ph;
+}
+
+/**
+ * The failover class's Sentinel set: a redis-server master (append-only, as the main one), one
+ * replica of it, and three sentinels (quorum 2) that know of each other and of the replica.
+ */
+async function startSentinelSet(dir) {
+  const Redis = require(require.resolve('ioredis', { paths: [ROOT] }));
+  fs.mkdirSync(dir, { recursive: true });
+  const mk = (name, ...a) => {
+    fs.mkdirSync(path.join(dir, name), { recursive: true });
+    return new RedisServer(path.join(dir, name), ...a);
+  };
+  const [pa, pb, ...ps] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const a = mk('a', pa);
+  const b = mk('b', pb, ['--replicaof', '127.0.0.1', String(pa)]);
+  const conf = [`sentinel monitor mymaster 127.0.0.1 ${pa} 2`, 'sentinel down-after-milliseconds mymaster 5000', 'sentinel failover-timeout mymaster 10000'].join('\n');
+  const sentinels = ps.map((p, i) => mk(`s${i + 1}`, p, [], conf));
+  for (const x of [a, b, ...sentinels]) await x.start();
+  const quick = port => {
+    const c = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, enableOfflineQueue: false });
+    c.on('error', () => undefined);
+    return c;
+  };
+  const call = async (port, ...args) => {
+    const c = quick(port);
+    try {
+      await c.connect();
+      return await c.call(...args);
+    } catch (e) {
+      return `ERR ${e.message}`;
+    } finally {
+      c.disconnect();
+    }
+  };
+  const field = (arr, f) => (Array.isArray(arr) ? arr[arr.indexOf(f) + 1] : undefined);
+  const set = {
+    url: `redis+sentinel://${ps.map(p => `127.0.0.1:${p}`).join(',')}/mymaster`,
+    client: () => {
+      const c = new Redis({
+        sentinels: ps.map(port => ({ host: '127.0.0.1', port })),
+        name: 'mymaster',
+        failoverDetector: true,
+        reconnectOnError: e => (/READONLY/.test(e.message) ? 2 : false),
+        maxRetriesPerRequest: null,
+        retryStrategy: n => Math.min(50 * n, 500),
+      });
+      c.on('error', () => undefined);
+      return c;
+    },
+    sentinelCall: (i, ...args) => call(ps[i], 'SENTINEL', ...args),
+    masterPort: async () => {
+      const r = await call(ps[0], 'SENTINEL', 'get-master-addr-by-name', 'mymaster');
+      return Array.isArray(r) ? Number(r[1]) : null;
+    },
+    /** Every sentinel agrees on the master and knows the others; the master has its replica online, and the sentinels see it healthy. */
+    settled: async () => {
+      const views = await Promise.all(ps.map(p => call(p, 'SENTINEL', 'master', 'mymaster')));
+      if (!views.every(v => Array.isArray(v) && field(v, 'flags') === 'master' && field(v, 'port') === field(views[0], 'port'))) return false;
+      if (views.some(v => Number(field(v, 'num-other-sentinels')) < 2)) return false;
+      const reps = await call(ps[0], 'SENTINEL', 'replicas', 'mymaster');
+      if (!Array.isArray(reps) || !reps.some(r => field(r, 'flags') === 'slave' && field(r, 'master-link-status') === 'ok')) return false;
+      const info = String(await call(Number(field(views[0], 'port')), 'INFO', 'replication'));
+      return /connected_slaves:[1-9]/.test(info) && /slave0:.*state=online/.test(info);
+    },
+    /** pids of pyres-ts worker connections (CLIENT SETNAME pyres-ts:worker:<pid>) on a server. */
+    workerPidsOn: async port => [...String(await call(port, 'CLIENT', 'LIST')).matchAll(/name=pyres-ts:worker:(\d+)\s/g)].map(m => Number(m[1])),
+    stop: async () => {
+      liveSentinelSets.delete(set);
+      for (const x of [...sentinels, a, b]) await x.stop('SIGTERM');
+    },
+  };
+  liveSentinelSets.add(set);
+  const T0 = Date.now();
+  while (!(await set.settled())) {
+    if (Date.now() - T0 > 60000) throw new Error(`the Sentinel set in ${dir} did not settle within 60 s`);
+    await sleep(250);
+  }
+  return set;
 }
 
 /** worker:<id> records of a ChaosStep job that blocks the event loop and started more than `seconds` ago. */
@@ -1551,6 +1722,7 @@ const FAULT_LABELS = {
   'redis-stop': 'redis-server SIGSTOP/CONT',
   'master-stop': 'master SIGSTOP/CONT',
   'ctrl-c': 'SIGINT to the master process group',
+  failover: 'SENTINEL FAILOVER',
 };
 
 function printSummary(phases, total, o, elapsed, skipped = []) {
@@ -1586,7 +1758,11 @@ function printSummary(phases, total, o, elapsed, skipped = []) {
     ...opt('workers pruned by neighbours', 'prunedByNeighbours'),
     ...opt('live workers re-registered after a prune', 'reregisteredAfterPrune'),
     ...opt('neighbours slow to stop (> 8 s after QUIT)', 'neighbourSlowStops'),
-    ...opt('children mid-job at STOP (redis) / CONT (master) / SIGINT', 'busyAtFault'),
+    ...opt('children mid-job at STOP (redis) / CONT (master) / SIGINT / FAILOVER', 'busyAtFault'),
+    ...opt('--wait-replicas', 'waitReplicas'),
+    ...opt('duplicated per failover', 'duplicatedPerFailover'),
+    ...opt('failover: children on the new master, median (ms)', 'switchMsMedian'),
+    ...opt('failover: children on the new master, max (ms)', 'switchMsMax'),
     ...opt('redis-server stopped (s, total)', 'redisStoppedMs', v => (v / 1000).toFixed(1)),
     ...opt('master stopped (s, total)', 'masterStoppedMs', v => (v / 1000).toFixed(1)),
     ...opt('Ctrl-C: longest master exit (s)', 'ctrlCMaxStopMs', v => (v / 1000).toFixed(1)),

@@ -26,14 +26,14 @@ function redisServerVersion() {
   }
 }
 
-/** Starts `redis-server --port P --bind 127.0.0.1 --save '' --appendonly no`; resolves once it answers PING. */
-async function startRedis(label = 'redis-server') {
+/** Starts `redis-server --port P --bind 127.0.0.1 --save '' --appendonly no [extra...]`; resolves once it answers PING. */
+async function startRedis(label = 'redis-server', extra = []) {
   let lastErr = null;
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
     const proc = spawnTracked(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning'],
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning', ...extra],
       { stdio: ['ignore', 'ignore', 'pipe'] },
       label,
     );

@@ -73,6 +73,15 @@ function rows(R, cfg) {
       );
     }
   }
+  if (R.w) {
+    push(
+      'w',
+      'jobs/s: 1 worker, no-op jobs, against a Redis with one replica: `--wait-replicas 1 --wait-timeout 100` (pyres-ts column) vs without (node-resque column: pyres-ts without)',
+      `${fmt(R.w.wait.median)}${spread(R.w.wait.rates)}`,
+      `${fmt(R.w.plain.median)}${spread(R.w.plain.rates)}`,
+      `${fmtRatio(R.w.ratio)} [${fmtRatio(R.w.pairedRatio)}]`,
+    );
+  }
   return out;
 }
 
@@ -213,6 +222,9 @@ function detail(R) {
       if (x.p50 === undefined) continue;
       L.push(`- latency ${k}: n=${x.n}, p50 ${fmt(x.p50)} ms, p99 ${fmt(x.p99)} ms, max ${fmt(x.max)} ms${k.startsWith('pt') ? `, ${x.stalls} over 1 s` : ''}`);
     }
+  }
+  if (R.w) {
+    L.push(`- (w) --wait-replicas 1 --wait-timeout 100 with one replica: ${fmt(R.w.wait.median)} jobs/s against ${fmt(R.w.plain.median)} without = ${fmtRatio(R.w.ratio)} (per-round median ${fmtRatio(R.w.pairedRatio)}); no-op jobs, so the worst case`);
   }
   if (R.h) {
     for (const [n, h] of Object.entries(R.h)) {

@@ -13,23 +13,28 @@ const PRIORITY_QUEUES = ['p10', 'p9', 'p8', 'p7', 'p6', 'p5', 'p4', 'p3', 'p2', 
 // Systems as the throughput scenarios drive them: launch (processes up and registered or ready),
 // activate / deactivate around each system's rounds, shutdown.
 
-/** pyres-ts: one `worker` process, or one `master --pool N`. Always active (idle = blocked, ~no traffic). */
-function ptSystem(ctx, { queues, pool, probeDir }) {
+/**
+ * pyres-ts: one `worker` process, or one `master --pool N`. Always active (idle = blocked, ~no traffic).
+ * `key`/`ns`/`extra`/`label`: a second pyres-ts system beside the first ((w): its own namespace and flags).
+ */
+function ptSystem(ctx, { queues, pool, probeDir, key = 'pt', ns = S.PT_NS, extra = [], label }) {
   const { redis } = ctx;
   const sys = {
-    key: 'pt',
-    ns: S.PT_NS,
+    key,
+    label,
+    ns,
     procs: [],
     launchMs: null,
     masterReportedMs: null,
     async launch() {
       const t0 = hrNs();
       const probe = probeDir ? { port: redis.port, dir: probeDir } : null;
+      const x = ns === S.PT_NS ? extra : ['--namespace', ns, ...extra];
       const p = pool
-        ? S.startPtMaster(redis, { queues, pool, probe })
-        : S.startPtWorker(redis, { queues, probe });
+        ? S.startPtMaster(redis, { queues, pool, probe, extra: x })
+        : S.startPtWorker(redis, { queues, probe, extra: x, ...(label ? { label } : {}) });
       sys.procs = [p];
-      await S.waitRegistered(redis, S.PT_NS, pool || 1, sys.procs);
+      await S.waitRegistered(redis, ns, pool || 1, sys.procs);
       sys.launchMs = Number(hrNs() - t0) / 1e6;
       if (pool) sys.masterReportedMs = await masterReported(p);
     },
@@ -179,7 +184,7 @@ async function throughput(ctx, { queues, workQueue, systems, seconds }) {
       out.jobs += d.jobs;
       out.windows.push(d.window);
       out.rates.push(d.jobs / d.seconds);
-      say(`  round ${r + 1}/${cfg.rounds} ${sys.key === 'pt' ? 'pyres-ts' : 'node-resque'}: ${d.jobs} jobs in ${d.seconds.toFixed(3)} s = ${Math.round(d.jobs / d.seconds)} jobs/s`);
+      say(`  round ${r + 1}/${cfg.rounds} ${sys.label || (sys.key === 'pt' ? 'pyres-ts' : 'node-resque')}: ${d.jobs} jobs in ${d.seconds.toFixed(3)} s = ${Math.round(d.jobs / d.seconds)} jobs/s`);
       await sys.deactivate();
     }
   }
@@ -485,4 +490,30 @@ async function scenarioH(ctx) {
   return out;
 }
 
-module.exports = { STALL_MS, scenarioA, scenarioB, scenarioC, scenarioD, nrDefaultLatency, scenarioFG, scenarioH, PRIORITY_QUEUES };
+// ------------------------------------------------------------------------------------------
+// (w) the cost of --wait-replicas: one pyres-ts worker without it and one with
+// `--wait-replicas 1 --wait-timeout 100` (own namespaces, the same run, rounds alternating), no-op
+// jobs on one queue, against a redis-server with one replica (a second redis-server on this host,
+// `--replicaof` the first). No-op jobs are the worst case: the WAIT's replica round trip is added to
+// a job that costs nothing itself.
+
+async function scenarioW(ctx) {
+  const replica = await startRedis('redis-server (bench replica)', ['--replicaof', '127.0.0.1', String(ctx.redis.port), '--dir', ctx.tmp]);
+  try {
+    const deadline = Date.now() + 20000;
+    while (!/slave0:.*state=online/.test(await ctx.redis.client.info('replication'))) {
+      if (Date.now() > deadline) throw new Error('(w): the replica did not come online within 20 s');
+      await sleep(50);
+    }
+    const plain = ptSystem(ctx, { queues: ['q'], key: 'plain', label: 'pyres-ts' });
+    const waiting = ptSystem(ctx, { queues: ['q'], key: 'wait', ns: 'benchwait', extra: ['--wait-replicas', '1', '--wait-timeout', '100'], label: 'pyres-ts --wait-replicas 1' });
+    const res = await throughput(ctx, { queues: ['q'], workQueue: 'q', systems: [plain, waiting], seconds: ctx.cfg.roundSeconds });
+    res.ratio = res.wait.median / res.plain.median;
+    res.pairedRatio = median(res.wait.rates.map((x, i) => x / res.plain.rates[i]));
+    return res;
+  } finally {
+    await replica.stop();
+  }
+}
+
+module.exports = { STALL_MS, scenarioW, scenarioA, scenarioB, scenarioC, scenarioD, nrDefaultLatency, scenarioFG, scenarioH, PRIORITY_QUEUES };

@@ -23,6 +23,8 @@ export interface WorkerArgs extends ConnectionArgs {
   'on-dirty-exit'?: string;
   'lossless-args'?: boolean;
   'pyres-dates'?: boolean;
+  'wait-replicas'?: number;
+  'wait-timeout'?: number;
 }
 
 export function workerBuilder(y: Argv) {
@@ -49,6 +51,11 @@ export function workerBuilder(y: Argv) {
       type: 'boolean',
       describe: 'decode pyres "@D:2026-01-02T03:04:05" strings in job args and payload into Dates, in local time (a job\'s own `pyresDates` property wins)',
     })
+    .option('wait-replicas', {
+      type: 'number',
+      describe: 'after each finish+reserve step, WAIT until this many replicas have it before the job runs (durable across a failover; costs a replica round trip per job; default 0 = off)',
+    })
+    .option('wait-timeout', { type: 'number', describe: 'milliseconds each WAIT of --wait-replicas may take (default 100)' })
     .option('heartbeat-interval', { type: 'number', describe: "seconds between heartbeats (Ruby's Resque.heartbeat_interval; default 60)" })
     .option('prune-interval', {
       type: 'number',
@@ -72,6 +79,8 @@ export function workerInputFromArgs(a: WorkerArgs): WorkerConfigInput {
     onDirtyExit: a['on-dirty-exit'],
     losslessArgs: a['lossless-args'],
     pyresDates: a['pyres-dates'],
+    waitReplicas: a['wait-replicas'],
+    waitTimeout: a['wait-timeout'],
     logLevel: a['log-level'],
     logFile: a['log-file'] ?? null,
   };

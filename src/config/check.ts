@@ -29,6 +29,8 @@ export const FLAGS: Readonly<Record<string, string>> = {
   onDirtyExit: '--on-dirty-exit',
   losslessArgs: '--lossless-args',
   pyresDates: '--pyres-dates',
+  waitReplicas: '--wait-replicas',
+  waitTimeout: '--wait-timeout',
   logLevel: '--log-level',
   logFile: '--log-file',
   pool: '--pool',

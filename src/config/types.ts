@@ -49,6 +49,13 @@ export interface WorkerConfig {
   losslessArgs: boolean;
   /** Pyres `@D:` date strings decoded into Dates; a job's `pyresDates` property wins. @defaultValue false */
   pyresDates: boolean;
+  /**
+   * After each finish-and-reserve step, `WAIT` until this many replicas have it, before the
+   * reserved job runs (0: no WAIT). See README, "Sentinel". @defaultValue 0
+   */
+  waitReplicas: number;
+  /** Milliseconds each WAIT may take (with waitReplicas). @defaultValue 100 */
+  waitTimeout: number;
   /** @defaultValue 'info' */
   logLevel: LogLevel;
   /** Append the log here instead of stderr. @defaultValue null */

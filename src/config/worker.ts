@@ -48,6 +48,10 @@ export interface WorkerConfigInput {
   losslessArgs?: boolean;
   /** Pyres `"@D:..."` date strings decoded into Dates. @defaultValue false */
   pyresDates?: boolean;
+  /** Replicas that must have each step before its job runs (WAIT); 0 = off. @defaultValue 0 */
+  waitReplicas?: number;
+  /** Milliseconds per WAIT; only with waitReplicas. @defaultValue 100 */
+  waitTimeout?: number;
   /** debug, info, warn (warning), error (critical). @defaultValue 'info' */
   logLevel?: LogLevel | string;
   /** Relative paths are resolved against `cwd`. @defaultValue null (stderr) */
@@ -69,6 +73,8 @@ export const WORKER_DEFAULTS = {
   onDirtyExit: 'fail',
   losslessArgs: false,
   pyresDates: false,
+  waitReplicas: 0,
+  waitTimeout: 100,
   logLevel: 'info',
   logFile: null,
 } as const satisfies Omit<WorkerConfig, 'queues' | 'jobs' | 'connection'>;
@@ -136,6 +142,9 @@ export function resolveWorkerSettings(input: WorkerConfigInput, prefix = ''): Wo
     return abs;
   });
 
+  const waitReplicas = input.waitReplicas ?? WORKER_DEFAULTS.waitReplicas;
+  if (input.waitTimeout !== undefined && !input.waitReplicas) fail('waitTimeout', `needs ${label('waitReplicas')} of 1 or more`, prefix);
+
   let logLevel: LogLevel = WORKER_DEFAULTS.logLevel;
   if (input.logLevel !== undefined) {
     const l = typeof input.logLevel === 'string' ? parseLogLevel(input.logLevel) : null;
@@ -160,6 +169,8 @@ export function resolveWorkerSettings(input: WorkerConfigInput, prefix = ''): Wo
       onDirtyExit: (input.onDirtyExit ?? WORKER_DEFAULTS.onDirtyExit) as DirtyExitPolicy,
       losslessArgs: bool('losslessArgs', input.losslessArgs, WORKER_DEFAULTS.losslessArgs, prefix),
       pyresDates: bool('pyresDates', input.pyresDates, WORKER_DEFAULTS.pyresDates, prefix),
+      waitReplicas,
+      waitTimeout: input.waitTimeout ?? WORKER_DEFAULTS.waitTimeout,
       logLevel,
       logFile,
     },
@@ -184,7 +195,7 @@ export function resolveWorkerConfig(input: WorkerConfigInput): WorkerConfig {
  */
 export function validateWorkerConfig(v: unknown, prefix = ''): WorkerConfig {
   if (!isPlainObject(v)) throw new ConfigError(`${prefix.replace(/\.$/, '') || 'worker configuration'} must be an object, got ${show(v)}`);
-  for (const k of ['queues', 'jobs', 'connection', 'namespace', 'nonblockingPop', 'backoffMin', 'backoffMax', 'blockTimeout', 'drain', 'termTimeout', 'heartbeatInterval', 'pruneInterval', 'onDirtyExit', 'losslessArgs', 'pyresDates', 'logLevel', 'logFile'] as const) {
+  for (const k of ['queues', 'jobs', 'connection', 'namespace', 'nonblockingPop', 'backoffMin', 'backoffMax', 'blockTimeout', 'drain', 'termTimeout', 'heartbeatInterval', 'pruneInterval', 'onDirtyExit', 'losslessArgs', 'pyresDates', 'waitReplicas', 'waitTimeout', 'logLevel', 'logFile'] as const) {
     if (!(k in v)) fail(k, 'is missing', prefix);
   }
   if (!Array.isArray(v['jobs']) || v['jobs'].length === 0 || !v['jobs'].every(j => typeof j === 'string' && isAbsolute(j))) {
@@ -233,6 +244,9 @@ function checkWorkerSettings(s: WorkerSettings, prefix: string): WorkerSettings 
     onDirtyExit,
     losslessArgs: s.losslessArgs,
     pyresDates: s.pyresDates,
+    waitReplicas: num('waitReplicas', s.waitReplicas, { integer: true, min: 'nonNegative', max: 1000 }, prefix),
+    // WAIT's 0 means "for ever": never that; at most a minute.
+    waitTimeout: num('waitTimeout', s.waitTimeout, { integer: true, max: 60000 }, prefix),
     logLevel: s.logLevel,
     logFile: s.logFile,
   };

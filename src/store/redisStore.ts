@@ -17,6 +17,21 @@ import { FINISH_AND_RESERVE, UNREGISTER, WORKING_ON_PROBE } from './scripts';
  */
 export type ReserveNote = { lost?: true; unrecorded?: true };
 
+/** `WAIT <replicas> <timeoutMs>` sent in the same round trip as a finish-and-reserve step. */
+export interface WaitSpec {
+  replicas: number;
+  timeoutMs: number;
+}
+
+/** What a step's WAIT said: `acked` replicas had it; `epoch` is the connection it ran on (see connectionEpoch). */
+export interface WaitResult {
+  acked: number;
+  epoch: number;
+}
+
+/** Where this store's connection stands, for a WAIT that fell short (see masterCheck). */
+export type MasterCheck = 'here' | 'moved';
+
 export type ReserveResult = ReserveNote &
   (
     // `bytes` / `recordBytes`: present only when the item (the held record) is not valid UTF-8;
@@ -59,6 +74,21 @@ interface ScriptedRedis extends Redis {
   pyresWorkingOnProbe(numKeys: number, ...args: string[]): Promise<string>;
 }
 
+/** One sentinel's answer to SENTINEL get-master-addr-by-name, or null (unreachable, unknown name) within ~1 s. */
+async function sentinelMasterAddress(host: string, port: number, name: string, tls?: object): Promise<{ host: string; port: number } | null> {
+  const s = new Redis({ host, port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, commandTimeout: 1000, enableOfflineQueue: false, ...(tls ? { tls } : {}) });
+  s.on('error', () => undefined);
+  try {
+    await s.connect();
+    const a = (await s.call('SENTINEL', 'get-master-addr-by-name', name)) as [string, string] | null;
+    return Array.isArray(a) ? { host: String(a[0]), port: Number(a[1]) } : null;
+  } catch {
+    return null;
+  } finally {
+    s.disconnect();
+  }
+}
+
 /** The scripting probe of connect(): sha1("return 1"). */
 const PROBE_LUA = 'return 1';
 const PROBE_SHA = 'e0e1f9fabfc9d4800c877a703b823ac0578ff8db';
@@ -86,6 +116,7 @@ export class RedisStore extends EventEmitter {
   private inOutage = false;
   private closed = false;
   private lastError: Error | null = null;
+  private epoch = 0;
 
   constructor(opts: StoreOptions = {}) {
     super();
@@ -97,6 +128,7 @@ export class RedisStore extends EventEmitter {
     this.redis.defineCommand('pyresUnregister', { lua: UNREGISTER });
     this.redis.defineCommand('pyresWorkingOnProbe', { lua: WORKING_ON_PROBE });
     this.redis.on('ready', () => {
+      this.epoch += 1;
       this.tracking = false;
       if (this.everReady && this.inOutage) {
         this.inOutage = false;
@@ -240,7 +272,14 @@ export class RedisStore extends EventEmitter {
 
   private reserveKeys: { id: string; keys: string[] } | null = null;
 
-  async finishAndReserve(workerId: string, finish: FinishSpec, reserve: ReserveSpec | null): Promise<ReserveResult> {
+  async finishAndReserve(workerId: string, finish: FinishSpec, reserve: ReserveSpec | null): Promise<ReserveResult>;
+  async finishAndReserve(workerId: string, finish: FinishSpec, reserve: ReserveSpec | null, wait: WaitSpec): Promise<ReserveResult & { wait: WaitResult }>;
+  /**
+   * One finish-and-reserve step (one Lua script). With `wait`, `WAIT replicas timeoutMs` goes
+   * in the same pipeline (one round trip), right behind the script, so the result says how many
+   * replicas have both the outcome just recorded and the new reservation.
+   */
+  async finishAndReserve(workerId: string, finish: FinishSpec, reserve: ReserveSpec | null, wait?: WaitSpec): Promise<ReserveResult & { wait?: WaitResult }> {
     const k = this.keys;
     if (this.reserveKeys?.id !== workerId) {
       this.reserveKeys = {
@@ -259,18 +298,84 @@ export class RedisStore extends EventEmitter {
       ...(reserve ? reserve.queueArgs : ['0']),
     ];
     // As bytes: an item need not be valid UTF-8, and ioredis would replace what is not.
-    const [statusB, count, queueB, valueB, noteB] = await this.redis.pyresFinishAndReserveBuffer(keys.length, ...keys, ...argv);
+    type Reply = [Buffer, number, Buffer?, Buffer?, Buffer?];
+    let reply: Reply;
+    let w: { wait?: WaitResult } = {};
+    if (wait) {
+      const p = this.redis.pipeline() as ReturnType<Redis['pipeline']> & { pyresFinishAndReserveBuffer(numKeys: number, ...args: string[]): unknown };
+      p.pyresFinishAndReserveBuffer(keys.length, ...keys, ...argv);
+      p.call('WAIT', String(wait.replicas), String(wait.timeoutMs));
+      const res = (await p.exec()) ?? [];
+      // Read at once: no 'ready' of a later connection can run between the reply and here.
+      const epoch = this.epoch;
+      const [scriptErr, scriptReply] = res[0] ?? [new Error('no reply to the reserve script')];
+      if (scriptErr) throw scriptErr;
+      reply = scriptReply as Reply;
+      const [waitErr, acked] = res[1] ?? [null, 0];
+      if (waitErr && isAuthError(waitErr)) {
+        throw new AuthError(`--wait-replicas: the Redis user at ${this.where} may not run WAIT (${waitErr.message}); allow +wait +role (README, "Redis ACL")`);
+      }
+      w = { wait: { acked: waitErr ? 0 : Number(acked), epoch } };
+    } else {
+      reply = await this.redis.pyresFinishAndReserveBuffer(keys.length, ...keys, ...argv);
+    }
+    const [statusB, count, queueB, valueB, noteB] = reply;
     const status = statusB.toString();
     const queue = queueB?.toString();
     const note = noteB?.toString();
     const value = valueB?.toString('utf8');
     const bytes = valueB && !isUtf8(valueB) ? { bytes: Buffer.from(valueB) } : {};
     const processed = Number(count);
-    const n: ReserveNote = note === 'lost' ? { lost: true } : note === 'unrecorded' ? { unrecorded: true } : {};
+    const n: ReserveNote & { wait?: WaitResult } = { ...(note === 'lost' ? { lost: true } : note === 'unrecorded' ? { unrecorded: true } : {}), ...w };
     if (status === 'job') return { status, queue: queue ?? '', raw: value ?? '', ...bytes, processed, ...n };
     if (status === 'held') return { status, record: value ?? '', ...(bytes.bytes ? { recordBytes: bytes.bytes } : {}), processed, ...n };
     if (status === 'paused' || status === 'empty' || status === 'done') return { status, processed, ...n };
     throw new Error(`unexpected reply from the reserve script: ${String(status)}`);
+  }
+
+  /** Counts the main connection's 'ready' events: a different number means a different connection (maybe another server). */
+  get connectionEpoch(): number {
+    return this.epoch;
+  }
+
+  /** `WAIT replicas timeoutMs`: how many replicas have every write of this connection so far. */
+  async waitReplicas(replicas: number, timeoutMs: number): Promise<number> {
+    return Number(await this.redis.call('WAIT', String(replicas), String(timeoutMs)));
+  }
+
+  /**
+   * After a WAIT that fell short: is this connection still on the master? 'moved' when ROLE
+   * says it is not, or (with Sentinel) when the sentinels name another address: the
+   * connection is then dropped and ioredis reconnects to the master the sentinels name.
+   * 'here' otherwise (also when the sentinels cannot be asked).
+   */
+  async masterCheck(): Promise<MasterCheck> {
+    let role: unknown;
+    try {
+      role = await this.redis.call('ROLE');
+    } catch (e) {
+      // An ACL without ROLE: go by the sentinels alone.
+      if (!isAuthError(coerceError(e))) throw e;
+      role = ['master'];
+    }
+    if (!Array.isArray(role) || String(role[0]) !== 'master') return this.reconnectNow();
+    const o = this.redis.options;
+    if (!o.sentinels || !o.name) return 'here';
+    const stream = (this.redis as unknown as { stream?: { remoteAddress?: string; remotePort?: number } }).stream;
+    const host = stream?.remoteAddress?.replace(/^::ffff:/, '');
+    const port = stream?.remotePort;
+    for (const s of o.sentinels) {
+      const addr = await sentinelMasterAddress(s.host ?? '127.0.0.1', s.port ?? 26379, o.name, o.enableTLSForSentinelMode ? (o.tls ?? {}) : undefined);
+      if (!addr) continue;
+      if (addr.port === port && (addr.host === host || (host === '127.0.0.1' && addr.host === 'localhost'))) return 'here';
+      return this.reconnectNow();
+    }
+    return 'here';
+  }
+
+  private reconnectNow(): 'moved' {
+    if (this.redis.status === 'ready') this.redis.disconnect(true);
+    return 'moved';
   }
 
   /** The Lua-built working-on record, for the test that keeps Lua and TS in step. */

@@ -44,6 +44,8 @@ export async function createWorker(cfg: WorkerConfig, extra: CreateWorkerExtra =
     onDirtyExit: cfg.onDirtyExit,
     losslessArgs: cfg.losslessArgs,
     pyresDates: cfg.pyresDates,
+    waitReplicas: cfg.waitReplicas,
+    waitTimeout: cfg.waitTimeout,
     logger,
     ...(extra.supervisedBy ? { supervisedBy: extra.supervisedBy } : {}),
     ...(extra.hostname ? { hostname: extra.hostname } : {}),

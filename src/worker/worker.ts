@@ -12,7 +12,7 @@ import { backtraceOf, decodeWorkingOn, embeddedPayloadBytes, encodeFailure, enco
 import { formatFailedAt, formatRunAt, formatStarted } from '../protocol/time';
 import { formatWorkerId } from '../protocol/workerId';
 import type { ConnectionOptions } from '../store/connection';
-import { type DirtyExitPolicy, type FinishSpec, RedisStore, type ReserveResult } from '../store/redisStore';
+import { type DirtyExitPolicy, type FinishSpec, RedisStore, type ReserveResult, type WaitResult } from '../store/redisStore';
 import { backoffDelay, sleep } from './backoff';
 import { Liveness, type LivenessStateName, type SupervisedBy } from './liveness';
 import { ownPidNamespace } from './pidNamespace';
@@ -79,6 +79,15 @@ export interface WorkerOptions {
    * time). A job's own `pyresDates` property wins. @defaultValue false
    */
   pyresDates?: boolean;
+  /**
+   * After each finish-and-reserve step (the outcome of the job just done and the reservation of
+   * the next), `WAIT` until this many replicas have it before the reserved job runs, so that a
+   * failover cannot take the outcome or the reservation back after the job's side effects
+   * (the job would then run twice). 0: no WAIT. See README, "Sentinel". @defaultValue 0
+   */
+  waitReplicas?: number;
+  /** Milliseconds each WAIT may take. @defaultValue 100 */
+  waitTimeout?: number;
   /** @defaultValue os.hostname() */
   hostname?: string;
   /** The pid in the worker id. @defaultValue process.pid */
@@ -177,6 +186,8 @@ export class Worker extends EventEmitter {
       pruneInterval: positive('pruneInterval', opts.pruneInterval ?? 300),
       prune: opts.prune ?? true,
       onDirtyExit: opts.onDirtyExit ?? 'fail',
+      waitReplicas: opts.waitReplicas ?? 0,
+      waitTimeout: opts.waitTimeout ?? 100,
       livenessThread: opts.livenessThread ?? true,
       losslessArgs: opts.losslessArgs ?? false,
       pyresDates: opts.pyresDates ?? false,
@@ -195,6 +206,8 @@ export class Worker extends EventEmitter {
       throw new ConfigError(`onDirtyExit must be 'fail' or 'requeue', got ${JSON.stringify(this.o.onDirtyExit)}`);
     }
     if (this.o.backoffMax < this.o.backoffMin) throw new ConfigError('backoffMax must be at least backoffMin');
+    if (!Number.isInteger(this.o.waitReplicas) || this.o.waitReplicas < 0) throw new ConfigError(`waitReplicas must be a whole number of 0 or more, got ${this.o.waitReplicas}`);
+    if (!Number.isInteger(this.o.waitTimeout) || this.o.waitTimeout < 1) throw new ConfigError(`waitTimeout must be a whole number of milliseconds of 1 or more, got ${this.o.waitTimeout}`);
     this.queueArgs = hasPatterns(this.queueSpecs)
       ? [
           '1',
@@ -451,7 +464,15 @@ export class Worker extends EventEmitter {
       try {
         runAt = formatRunAt(new Date());
         seq = this.store.notificationCount;
-        r = await this.store.finishAndReserve(this.id, finish, wantReserve ? { runAt, queueArgs: this.queueArgs } : null);
+        const reserve = wantReserve ? { runAt, queueArgs: this.queueArgs } : null;
+        if (this.o.waitReplicas > 0) {
+          const rw = await this.store.finishAndReserve(this.id, finish, reserve, { replicas: this.o.waitReplicas, timeoutMs: this.o.waitTimeout });
+          const wrote = finish.mode !== 'none' || rw.status === 'job' || rw.status === 'held';
+          if (wrote && (await this.confirmDurable(rw.wait)) === 'redo') continue;
+          r = rw;
+        } else {
+          r = await this.store.finishAndReserve(this.id, finish, reserve);
+        }
       } catch (e) {
         // Commands wait through an outage (ioredis queues and resends them), so this is a
         // server-side error (OOM, NOSCRIPT race, ACL): log it and try the same step again.
@@ -514,6 +535,57 @@ export class Worker extends EventEmitter {
       if (res === 'timeout') armed = await this.store.armQueueNotifications();
     }
     if (armed) await this.store.disarmQueueNotifications();
+  }
+
+  /** Set while a WAIT falls short on what still is the master: since when (ms). */
+  private shortSince: number | null = null;
+  /** Past the bound on the master: jobs run without the replica guarantee until WAIT is met again. */
+  private degraded = false;
+
+  /**
+   * --wait-replicas: decides what a step whose WAIT fell short means, before its job runs.
+   * 'redo': the step ran on a server that is no longer the master (ROLE, the sentinels, or a
+   * reconnect since the step say so): the connection moves to the master and the SAME step is
+   * sent again there (the stat:processed:<id> guard records the outcome at most once; a
+   * reservation that survived comes back as 'held', one that vanished is taken again from the
+   * queue), and the reserved job is not run here. 'ok': WAIT was met, possibly on a retry; or
+   * the shortfall lasted WAIT_SHORT_BOUND_MS on a server that still is the master (a replica
+   * down, not a failover): a warning is logged and jobs run without the guarantee (no further
+   * retries) until WAIT is met again, which is logged too. Never waits longer than the bound.
+   */
+  private async confirmDurable(w: WaitResult): Promise<'ok' | 'redo'> {
+    const n = this.o.waitReplicas;
+    let acked = w.acked;
+    if (acked >= n) {
+      this.shortSince = null;
+      if (this.degraded) {
+        this.degraded = false;
+        this.log.info(`--wait-replicas ${n}: ${acked} replica(s) acknowledge again; jobs wait for them again`);
+      }
+      return 'ok';
+    }
+    if (this.degraded) return 'ok';
+    const since = (this.shortSince ??= Date.now());
+    for (;;) {
+      const where = this.store.connectionEpoch !== w.epoch ? 'moved' : await this.store.masterCheck();
+      if (where === 'moved' && Date.now() - since < 2 * WAIT_SHORT_BOUND_MS) {
+        this.log.warn(`--wait-replicas ${n}: ${acked} replica(s) acknowledged a step on a server that is no longer the master; sending it again to the master, its job not run here`);
+        return 'redo';
+      }
+      if (Date.now() - since >= WAIT_SHORT_BOUND_MS) break;
+      acked = await this.store.waitReplicas(n, this.o.waitTimeout);
+      if (this.store.connectionEpoch !== w.epoch) continue;
+      if (acked >= n) {
+        this.shortSince = null;
+        return 'ok';
+      }
+    }
+    this.shortSince = null;
+    this.degraded = true;
+    this.log.warn(
+      `--wait-replicas ${n}: only ${acked} replica(s) acknowledged for ${WAIT_SHORT_BOUND_MS / 1000}s, and this still is the master (a replica down?): running jobs WITHOUT the replica guarantee until ${n} acknowledge again`,
+    );
+    return 'ok';
   }
 
   private freshWake(): AbortSignal {
@@ -808,6 +880,12 @@ function safe<T>(f: () => T, fallback: T): T {
 const REGISTRY_FILE = require.resolve('../jobs/registry');
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/**
+ * --wait-replicas: how long a WAIT that falls short on what still is the master is retried
+ * before jobs run without the guarantee. Longer than a Sentinel failover takes to announce
+ * the new master (~1-2 s), so a worker on the demoted master moves before it runs the job.
+ */
+const WAIT_SHORT_BOUND_MS = 5000;
 
 const LIVENESS_STATE: Record<WorkerState, LivenessStateName> = {
   new: 'starting',
