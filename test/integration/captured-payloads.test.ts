@@ -3,7 +3,7 @@
  * raw exactly as those producers pushed them: a pyres-ts worker runs them with the right args, and
  * its worker:<id> and failed records embed the payload bytes exactly as pushed.
  *
- * The payload strings are copied, byte for byte, from /work/shared/fixtures into
+ * The payload strings are copied, byte for byte, from the shared captures into
  * test/integration/fixtures/payloads/*.json.
  */
 import type Redis from 'ioredis';

@@ -19,7 +19,7 @@
  * Ruby's `x[str]`: a Hash looks the key up; a String gives `str` if it contains it, else nil; an
  * Array or an Integer raises TypeError; nil, true, false and a Float raise NoMethodError.
  * test/web/resqueWebModel.test.ts checks this model against every captured resque-web result
- * in /work/shared/fixtures/resque-ruby/f2-resque-web-tolerance and the e2 requeue capture.
+ * in fixtures/resque-ruby/f2-resque-web-tolerance (copied unchanged from the shared captures) and the e2 requeue capture.
  */
 
 export class RubyError extends Error {

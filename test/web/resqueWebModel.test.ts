@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { failedPage, requeueAll, requeueRecord } from '../support/resqueWeb';
 
-const FIX = '/work/shared/fixtures/resque-ruby';
+const FIX = join(__dirname, '..', '..', 'fixtures', 'resque-ruby');
 interface Variant {
   variant: string;
   seed: Record<string, string>;
