@@ -21,6 +21,7 @@ export interface WorkerArgs extends ConnectionArgs {
   'heartbeat-interval'?: number;
   'prune-interval'?: number;
   'on-dirty-exit'?: string;
+  'failure-backend'?: string;
 }
 
 export function workerBuilder(y: Argv) {
@@ -38,6 +39,11 @@ export function workerBuilder(y: Argv) {
       type: 'string',
       describe:
         "a job whose worker died or was killed mid-job: 'fail' (default) = a Resque::DirtyExit failure (retry it in resque-web), 'requeue' = back to the head of its queue (at-least-once)",
+    })
+    .option('failure-backend', {
+      type: 'string',
+      describe:
+        "where failure records go, as Ruby's FAILURE_BACKEND: 'redis' (default) = the failed list, 'redis_multi_queue' = <queue>_failed lists named in failed_queues",
     })
     .option('heartbeat-interval', { type: 'number', describe: "seconds between heartbeats (Ruby's Resque.heartbeat_interval; default 60)" })
     .option('prune-interval', {
@@ -60,6 +66,7 @@ export function workerInputFromArgs(a: WorkerArgs): WorkerConfigInput {
     heartbeatInterval: a['heartbeat-interval'],
     pruneInterval: a['prune-interval'],
     onDirtyExit: a['on-dirty-exit'],
+    failureBackend: a['failure-backend'],
     logLevel: a['log-level'],
     logFile: a['log-file'] ?? null,
   };

@@ -27,6 +27,7 @@ export const FLAGS: Readonly<Record<string, string>> = {
   heartbeatInterval: '--heartbeat-interval',
   pruneInterval: '--prune-interval',
   onDirtyExit: '--on-dirty-exit',
+  failureBackend: '--failure-backend',
   logLevel: '--log-level',
   logFile: '--log-file',
   pool: '--pool',

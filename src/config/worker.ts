@@ -10,7 +10,8 @@ import { type LogLevel, logFileArg, parseLogLevel } from '../logging/logger';
 import { parseQueueList } from '../protocol/queues';
 import type { ConnectionOptions } from '../store/connection';
 import { bool, fail, isObject, isPlainObject, label, num, optNum, show, str, within } from './check';
-import type { DirtyExitPolicy, WorkerConfig } from './types';
+import { FAILURE_BACKENDS } from '../protocol/keys';
+import type { DirtyExitPolicy, FailureBackend, WorkerConfig } from './types';
 
 /** What a worker can be given; everything but `queues` and `jobs` has a default. */
 export interface WorkerConfigInput {
@@ -44,6 +45,8 @@ export interface WorkerConfigInput {
   pruneInterval?: number;
   /** 'fail' or 'requeue'. @defaultValue 'fail' */
   onDirtyExit?: DirtyExitPolicy | string;
+  /** 'redis' or 'redis_multi_queue'. @defaultValue 'redis' */
+  failureBackend?: FailureBackend | string;
   /** debug, info, warn (warning), error (critical). @defaultValue 'info' */
   logLevel?: LogLevel | string;
   /** Relative paths are resolved against `cwd`. @defaultValue null (stderr) */
@@ -63,6 +66,7 @@ export const WORKER_DEFAULTS = {
   heartbeatInterval: 60,
   pruneInterval: 300,
   onDirtyExit: 'fail',
+  failureBackend: 'redis',
   logLevel: 'info',
   logFile: null,
 } as const satisfies Omit<WorkerConfig, 'queues' | 'jobs' | 'connection'>;
@@ -152,6 +156,7 @@ export function resolveWorkerSettings(input: WorkerConfigInput, prefix = ''): Wo
       heartbeatInterval: input.heartbeatInterval ?? WORKER_DEFAULTS.heartbeatInterval,
       pruneInterval: input.pruneInterval ?? WORKER_DEFAULTS.pruneInterval,
       onDirtyExit: (input.onDirtyExit ?? WORKER_DEFAULTS.onDirtyExit) as DirtyExitPolicy,
+      failureBackend: (input.failureBackend ?? WORKER_DEFAULTS.failureBackend) as FailureBackend,
       logLevel,
       logFile,
     },
@@ -176,7 +181,7 @@ export function resolveWorkerConfig(input: WorkerConfigInput): WorkerConfig {
  */
 export function validateWorkerConfig(v: unknown, prefix = ''): WorkerConfig {
   if (!isPlainObject(v)) throw new ConfigError(`${prefix.replace(/\.$/, '') || 'worker configuration'} must be an object, got ${show(v)}`);
-  for (const k of ['queues', 'jobs', 'connection', 'namespace', 'nonblockingPop', 'backoffMin', 'backoffMax', 'blockTimeout', 'drain', 'termTimeout', 'heartbeatInterval', 'pruneInterval', 'onDirtyExit', 'logLevel', 'logFile'] as const) {
+  for (const k of ['queues', 'jobs', 'connection', 'namespace', 'nonblockingPop', 'backoffMin', 'backoffMax', 'blockTimeout', 'drain', 'termTimeout', 'heartbeatInterval', 'pruneInterval', 'onDirtyExit', 'failureBackend', 'logLevel', 'logFile'] as const) {
     if (!(k in v)) fail(k, 'is missing', prefix);
   }
   if (!Array.isArray(v['jobs']) || v['jobs'].length === 0 || !v['jobs'].every(j => typeof j === 'string' && isAbsolute(j))) {
@@ -209,6 +214,10 @@ function checkWorkerSettings(s: WorkerSettings, prefix: string): WorkerSettings 
   }
   const onDirtyExit = s.onDirtyExit as unknown;
   if (onDirtyExit !== 'fail' && onDirtyExit !== 'requeue') fail('onDirtyExit', `must be 'fail' or 'requeue', got ${show(onDirtyExit)}`, prefix);
+  const failureBackend = s.failureBackend as unknown;
+  if (!FAILURE_BACKENDS.includes(failureBackend as FailureBackend)) {
+    fail('failureBackend', `must be 'redis' or 'redis_multi_queue' (Ruby's FAILURE_BACKEND), got ${show(failureBackend)}`, prefix);
+  }
   return {
     jobs: s.jobs,
     connection: checkConnection(s.connection, prefix),
@@ -221,6 +230,7 @@ function checkWorkerSettings(s: WorkerSettings, prefix: string): WorkerSettings 
     heartbeatInterval,
     pruneInterval,
     onDirtyExit,
+    failureBackend: failureBackend as FailureBackend,
     logLevel: s.logLevel,
     logFile: s.logFile,
   };

@@ -1,7 +1,7 @@
 import Redis from 'ioredis';
 import { EventEmitter } from 'node:events';
 import { AuthError, ConnectionError, coerceError, isAuthError } from '../errors';
-import { ResqueKeys } from '../protocol/keys';
+import { type FailureBackend, ResqueKeys, failureListFor } from '../protocol/keys';
 import { formatHeartbeat } from '../protocol/time';
 import { type ConnectionOptions, createRedis, describeConnection } from './connection';
 import { execOrThrow } from './pipeline';
@@ -30,6 +30,8 @@ export interface FinishSpec {
   /** stat:processed:<id> as last returned by the store. */
   expectedProcessed: number;
   failureRecord?: string;
+  /** For 'failure' and 'dirty': the job's queue (picks the list under redis_multi_queue). */
+  failureQueue?: string;
   /** For 'requeue': the queue and the raw payload to push back to its head. */
   requeue?: { queue: string; raw: string };
 }
@@ -48,6 +50,8 @@ export interface StoreOptions {
   namespace?: string;
   /** CLIENT SETNAME prefix. */
   name?: string;
+  /** Where this store writes failure records. @defaultValue 'redis' */
+  failureBackend?: FailureBackend;
 }
 
 interface ScriptedRedis extends Redis {
@@ -70,6 +74,7 @@ const FINISH_CODES: Record<FinishMode, string> = { none: '0', success: '1', fail
 export class RedisStore extends EventEmitter {
   readonly keys: ResqueKeys;
   readonly where: string;
+  readonly failureBackend: FailureBackend;
   private readonly redis: ScriptedRedis;
   private readonly connection: ConnectionOptions;
   private sub: Redis | null = null;
@@ -87,6 +92,7 @@ export class RedisStore extends EventEmitter {
   constructor(opts: StoreOptions = {}) {
     super();
     this.keys = new ResqueKeys(opts.namespace ?? 'resque');
+    this.failureBackend = opts.failureBackend ?? 'redis';
     this.connection = { ...opts.connection, connectionName: opts.name ?? opts.connection?.connectionName ?? 'pyres-ts' };
     this.where = describeConnection(this.connection);
     this.redis = createRedis(this.connection) as ScriptedRedis;
@@ -246,6 +252,8 @@ export class RedisStore extends EventEmitter {
       };
     }
     const keys = [...this.reserveKeys.keys, finish.requeue ? k.queue(finish.requeue.queue) : k.queues];
+    const failing = finish.mode === 'failure' || finish.mode === 'dirty';
+    if (failing) this.failureKeys(keys, 5, finish.failureQueue ?? '');
     const argv = [
       FINISH_CODES[finish.mode],
       String(finish.expectedProcessed),
@@ -262,6 +270,17 @@ export class RedisStore extends EventEmitter {
     if (status === 'held') return { status, record: value ?? '', processed, ...n };
     if (status === 'paused' || status === 'empty' || status === 'done') return { status, processed, ...n };
     throw new Error(`unexpected reply from the reserve script: ${String(status)}`);
+  }
+
+  /**
+   * Under redis_multi_queue, points the failure-list key at `keys[at]` to `<queue>_failed` and
+   * appends `failed_queues` (the scripts then SADD the list's name before the RPUSH).
+   */
+  private failureKeys(keys: string[], at: number, queue: string): void {
+    const list = failureListFor(this.failureBackend, queue);
+    if (list === 'failed') return;
+    keys[at] = this.keys.failureList(list);
+    keys.push(this.keys.failedQueues);
   }
 
   /** The Lua-built working-on record, for the test that keeps Lua and TS in step. */
@@ -353,6 +372,7 @@ export class RedisStore extends EventEmitter {
       k.queue(dirty?.queue ?? ''),
       k.pidNamespaces,
     ];
+    if (dirty && !(dirty.policy === 'requeue' && dirty.queue)) this.failureKeys(keys, 6, dirty.queue ?? '');
     const wrote = await this.redis.pyresUnregister(
       keys.length,
       ...keys,

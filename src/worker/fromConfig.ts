@@ -40,6 +40,7 @@ export async function createWorker(cfg: WorkerConfig, extra: CreateWorkerExtra =
     heartbeatInterval: cfg.heartbeatInterval,
     pruneInterval: cfg.pruneInterval,
     onDirtyExit: cfg.onDirtyExit,
+    failureBackend: cfg.failureBackend,
     logger,
     ...(extra.supervisedBy ? { supervisedBy: extra.supervisedBy } : {}),
     ...(extra.hostname ? { hostname: extra.hostname } : {}),

@@ -4,7 +4,7 @@ import { AuthError, ConfigError, DirtyExitError, PayloadDecodeError, UnknownJobC
 import { type JobContext, JobRegistry, type ResolvedJob } from '../jobs/registry';
 import { createLogger, type Logger } from '../logging/logger';
 import { decodeJob, type DecodedJob, isJson } from '../protocol/job';
-import { ResqueKeys } from '../protocol/keys';
+import { FAILURE_BACKENDS, type FailureBackend, ResqueKeys } from '../protocol/keys';
 import { globToLuaPattern, hasPatterns, parseQueueList, type QueueSpec } from '../protocol/queues';
 import { backtraceOf, decodeWorkingOn, encodeFailure, encodeWorkingOn, exceptionNameOf } from '../protocol/records';
 import { formatFailedAt, formatRunAt, formatStarted } from '../protocol/time';
@@ -67,6 +67,12 @@ export interface WorkerOptions {
    * Also used when this worker prunes dead workers. @defaultValue 'fail'
    */
   onDirtyExit?: DirtyExitPolicy;
+  /**
+   * Where failure records go (every record this worker writes, its prunes' too): 'redis' = the
+   * `failed` list, 'redis_multi_queue' = `<queue>_failed` + `failed_queues`, as Ruby's
+   * FAILURE_BACKEND. @defaultValue 'redis'
+   */
+  failureBackend?: FailureBackend;
   /** @defaultValue os.hostname() */
   hostname?: string;
   /** The pid in the worker id. @defaultValue process.pid */
@@ -163,6 +169,7 @@ export class Worker extends EventEmitter {
       pruneInterval: positive('pruneInterval', opts.pruneInterval ?? 300),
       prune: opts.prune ?? true,
       onDirtyExit: opts.onDirtyExit ?? 'fail',
+      failureBackend: opts.failureBackend ?? 'redis',
       livenessThread: opts.livenessThread ?? true,
     };
     if (this.o.heartbeatInterval * 1000 > MAX_TIMER_MS) throw new ConfigError(`heartbeatInterval must be at most ${MAX_TIMER_MS / 1000} seconds, got ${this.o.heartbeatInterval}`);
@@ -172,6 +179,9 @@ export class Worker extends EventEmitter {
       );
     }
     this.supervisedBy = opts.supervisedBy ? validSupervisedBy(opts.supervisedBy) : null;
+    if (!FAILURE_BACKENDS.includes(this.o.failureBackend)) {
+      throw new ConfigError(`failureBackend must be 'redis' or 'redis_multi_queue', got ${JSON.stringify(this.o.failureBackend)}`);
+    }
     if (this.o.onDirtyExit !== 'fail' && this.o.onDirtyExit !== 'requeue') {
       throw new ConfigError(`onDirtyExit must be 'fail' or 'requeue', got ${JSON.stringify(this.o.onDirtyExit)}`);
     }
@@ -194,6 +204,7 @@ export class Worker extends EventEmitter {
       connection: opts.connection ?? {},
       namespace: opts.namespace ?? 'resque',
       name: `pyres-ts:worker:${this.pid}`,
+      failureBackend: this.o.failureBackend,
     });
     this.store.on('connection-error', (e: Error) => this.log.warn(`Redis connection lost (${e.message}); reconnecting`));
     this.store.on('notice', (m: string) => this.log.warn(m));
@@ -592,6 +603,7 @@ export class Worker extends EventEmitter {
     this.emitSafe('failure', { seq, queue, className, raw, exception, error: message });
     return {
       mode: 'failure',
+      failureQueue: queue,
       failureRecord: encodeFailure({ failedAt: formatFailedAt(new Date()), rawPayload: raw, exception, error: message, backtrace, worker: this.id, queue }),
     };
   }
@@ -602,6 +614,7 @@ export class Worker extends EventEmitter {
     this.emitSafe('failure', { seq, queue, className, raw, exception, error: message });
     return {
       mode: 'failure',
+      failureQueue: queue,
       failureRecord: encodeFailure({ failedAt: formatFailedAt(new Date()), rawPayload: raw, exception, error: message, backtrace: [], worker: this.id, queue }),
     };
   }
@@ -615,6 +628,7 @@ export class Worker extends EventEmitter {
     }
     return {
       mode: 'dirty',
+      failureQueue: queue,
       failureRecord: encodeFailure({
         failedAt: formatFailedAt(new Date()),
         rawPayload: raw,
@@ -673,6 +687,7 @@ export class Worker extends EventEmitter {
       heartbeatInterval: this.o.heartbeatInterval,
       supervisedBy: this.supervisedBy,
       onDirtyExit: this.o.onDirtyExit,
+      failureBackend: this.o.failureBackend,
       connection: this.connection,
       namespace: this.namespace,
       connectionName: `pyres-ts:worker:${this.pid}:liveness`,
