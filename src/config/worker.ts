@@ -203,6 +203,15 @@ export function validateWorkerConfig(v: unknown, prefix = ''): WorkerConfig {
   };
 }
 
+/** `failureBackend` (--failure-backend): 'redis' (the default, when undefined) or 'redis_multi_queue'. */
+export function resolveFailureBackend(v: unknown, prefix = ''): FailureBackend {
+  if (v === undefined) return WORKER_DEFAULTS.failureBackend;
+  if (!FAILURE_BACKENDS.includes(v as FailureBackend)) {
+    fail('failureBackend', `must be 'redis' or 'redis_multi_queue' (Ruby's FAILURE_BACKEND), got ${show(v)}`, prefix);
+  }
+  return v as FailureBackend;
+}
+
 /** The checks common to an input (after defaults) and a serialised config. */
 function checkWorkerSettings(s: WorkerSettings, prefix: string): WorkerSettings {
   const backoffMin = num('backoffMin', s.backoffMin, {}, prefix);
@@ -214,10 +223,7 @@ function checkWorkerSettings(s: WorkerSettings, prefix: string): WorkerSettings 
   }
   const onDirtyExit = s.onDirtyExit as unknown;
   if (onDirtyExit !== 'fail' && onDirtyExit !== 'requeue') fail('onDirtyExit', `must be 'fail' or 'requeue', got ${show(onDirtyExit)}`, prefix);
-  const failureBackend = s.failureBackend as unknown;
-  if (!FAILURE_BACKENDS.includes(failureBackend as FailureBackend)) {
-    fail('failureBackend', `must be 'redis' or 'redis_multi_queue' (Ruby's FAILURE_BACKEND), got ${show(failureBackend)}`, prefix);
-  }
+  const failureBackend = resolveFailureBackend(s.failureBackend, prefix);
   return {
     jobs: s.jobs,
     connection: checkConnection(s.connection, prefix),
@@ -230,7 +236,7 @@ function checkWorkerSettings(s: WorkerSettings, prefix: string): WorkerSettings 
     heartbeatInterval,
     pruneInterval,
     onDirtyExit,
-    failureBackend: failureBackend as FailureBackend,
+    failureBackend,
     logLevel: s.logLevel,
     logFile: s.logFile,
   };

@@ -444,6 +444,18 @@ export class RedisStore extends EventEmitter {
     return this.redis.llen(this.keys.failed);
   }
 
+  /**
+   * Every failure list and its length, whichever backend wrote it: `failed` first, then the
+   * `<queue>_failed` lists named in `failed_queues` (RedisMultiQueue), sorted.
+   */
+  async failureLists(): Promise<Array<{ list: string; size: number }>> {
+    const names = ['failed', ...(await this.redis.smembers(this.keys.failedQueues)).filter(n => n !== 'failed').sort()];
+    const p = this.redis.pipeline();
+    for (const n of names) p.llen(this.keys.failureList(n));
+    const res = await this.exec(p);
+    return names.map((list, i) => ({ list, size: Number(res[i]) }));
+  }
+
   async failedRange(start: number, count: number): Promise<string[]> {
     return this.redis.lrange(this.keys.failed, start, start + count - 1);
   }
