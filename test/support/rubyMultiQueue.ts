@@ -1,19 +1,20 @@
 /**
  * Ruby Resque 3.0.0's own capture of Resque::Failure::RedisMultiQueue (FAILURE_BACKEND=
- * redis_multi_queue), copied from /work/shared fixtures c5-failure-backend-redis-multi-queue:
- * a worker on p10,p9 ran a FailingJob from p10, then `Failure.requeue(0, 'p10_failed')`.
+ * redis_multi_queue), fixtures/resque-ruby/c5-failure-backend-redis-multi-queue (keys.json,
+ * monitor.log as monitor.txt, from /work/shared): a worker on p10,p9 ran a FailingJob from p10, then
+ * `Failure.requeue(0, 'p10_failed')`.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Redis from 'ioredis';
 
-export const C5_DIR = join(__dirname, 'fixtures', 'c5-failure-backend-redis-multi-queue');
+export const C5_DIR = join(__dirname, '..', '..', 'fixtures', 'resque-ruby', 'c5-failure-backend-redis-multi-queue');
 
 /** The keys after the requeue (keys.json), `resque:` prefixed. */
 export const C5_KEYS_AFTER = (JSON.parse(readFileSync(join(C5_DIR, 'keys.json'), 'utf8')) as { keys: Record<string, { type: string; value: unknown }> }).keys;
 
 /** MONITOR lines as argument arrays. */
-export const C5_MONITOR: string[][] = readFileSync(join(C5_DIR, 'monitor.log'), 'utf8')
+export const C5_MONITOR: string[][] = readFileSync(join(C5_DIR, 'monitor.txt'), 'utf8')
   .split('\n')
   .filter(Boolean)
   .map(l => [...l.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map(m => JSON.parse(`"${m[1]}"`) as string));
