@@ -32,7 +32,7 @@ export async function enqueue(queue: string, className: string, args: unknown[] 
 
 export { Master, type MasterOptions, type MasterInfo, type MasterCommand, type AutoscaleOptions } from './master/master';
 export { parseWorkersSpec, parsePoolYaml, loadPoolFile, describeGroups, type GroupSpec } from './config/groups';
-export type { WorkerConfig, MasterConfig, AutoscaleConfig, ChildSpec } from './config/types';
+export type { WorkerConfig, MasterConfig, AutoscaleConfig, ChildSpec, FailureBackend } from './config/types';
 export { resolveWorkerConfig, type WorkerConfigInput } from './config/worker';
 export { resolveMasterConfig, type MasterConfigInput } from './config/master';
 export { createWorker, type SupervisedBy } from './worker/fromConfig';

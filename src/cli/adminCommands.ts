@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { Argv } from 'yargs';
 import { ConfigError, coerceError } from '../errors';
 import { silentLogger } from '../logging/logger';
+import type { FailureBackend } from '../protocol/keys';
 import type { RedisStore as RedisStoreT } from '../store/redisStore';
 import type { Dashboard, Server, Settled } from '../web/dashboard';
 import type { ServerSpec } from '../web/dsn';
@@ -58,7 +59,11 @@ export function registerAdminCommands(y: Argv, setCode: (n: number) => void): Ar
       b =>
         common(b)
           .positional('action', { choices: ['list', 'prune'] as const, demandOption: true })
-          .option('prune-interval', { type: 'number', default: 300, describe: 'prune: a heartbeat older than this many seconds is dead' }),
+          .option('prune-interval', { type: 'number', default: 300, describe: 'prune: a heartbeat older than this many seconds is dead' })
+          .option('failure-backend', {
+            type: 'string',
+            describe: "prune: where a pruned worker's DirtyExit record goes, as the workers' --failure-backend: 'redis' (default) or 'redis_multi_queue'",
+          }),
       async a => setCode(await runWorkers(a as unknown as WorkersArgs)),
     )
     .command(
@@ -72,7 +77,12 @@ export function registerAdminCommands(y: Argv, setCode: (n: number) => void): Ar
           .option('start', { type: 'number', default: 0, describe: 'list: skip this many (from the newest, or the oldest with --order asc)' })
           .option('count', { type: 'number', default: 20, describe: 'list: how many' })
           .option('order', { choices: ['desc', 'asc'] as const, default: 'desc' as const, describe: 'list: newest first (desc) or oldest first' })
-          .option('show', { choices: ['all', 'pending', 'retried'] as const, default: 'all' as const, describe: 'list: every record, or only those not yet retried / already retried' }),
+          .option('show', { choices: ['all', 'pending', 'retried'] as const, default: 'all' as const, describe: 'list: every record, or only those not yet retried / already retried' })
+          .option('queue', {
+            type: 'string',
+            describe:
+              "which failure list: 'failed' or a RedisMultiQueue list ('foo_failed', or the job queue 'foo'). Default: retry/remove 'failed'; list, clear, retry-all, clear-retried every list",
+          }),
       async a => setCode(await runFailed(a as unknown as FailedArgs)),
     );
 }
@@ -161,6 +171,7 @@ export async function runQueues(a: CommonArgs, io: AdminIo = stdio): Promise<num
 interface WorkersArgs extends CommonArgs {
   action: 'list' | 'prune';
   'prune-interval': number;
+  'failure-backend'?: string;
 }
 
 export async function runWorkers(a: WorkersArgs, io: AdminIo = stdio): Promise<number> {
@@ -196,12 +207,13 @@ export async function runWorkers(a: WorkersArgs, io: AdminIo = stdio): Promise<n
  */
 async function runPrune(a: WorkersArgs, io: AdminIo): Promise<number> {
   const specs: ServerSpec[] = serversFromArgs(a);
+  const failureBackend = failureBackendArg(a['failure-backend']);
   const host = hostname();
   const results: Array<{ server: string; ok: boolean; pruned: string[]; error?: string }> = [];
   for (const s of specs) {
     const { RedisStore } = require('../store/redisStore') as typeof import('../store/redisStore');
     const { pruneDeadWorkers } = require('../worker/prune') as typeof import('../worker/prune');
-    const store: RedisStoreT = new RedisStore({ connection: s.connection, namespace: s.namespace, name: 'pyres-ts:admin' });
+    const store: RedisStoreT = new RedisStore({ connection: s.connection, namespace: s.namespace, name: 'pyres-ts:admin', failureBackend });
     try {
       await store.connect();
       const pruned = await pruneDeadWorkers(store, {
@@ -234,6 +246,12 @@ async function runPrune(a: WorkersArgs, io: AdminIo): Promise<number> {
   return code;
 }
 
+/** --failure-backend, checked by the config layer. */
+function failureBackendArg(v: string | undefined): FailureBackend {
+  const { resolveFailureBackend } = require('../config/worker') as typeof import('../config/worker');
+  return resolveFailureBackend(v);
+}
+
 // ---- failed --------------------------------------------------------------------------------
 
 interface FailedArgs extends CommonArgs {
@@ -244,6 +262,7 @@ interface FailedArgs extends CommonArgs {
   count: number;
   order: 'asc' | 'desc';
   show: 'all' | 'pending' | 'retried';
+  queue?: string;
 }
 
 export async function runFailed(a: FailedArgs, io: AdminIo = stdio): Promise<number> {
@@ -260,22 +279,22 @@ export async function runFailed(a: FailedArgs, io: AdminIo = stdio): Promise<num
           return await failedList(d, a, io);
         case 'retry': {
           const [s] = targets(d, a.server, false) as [Server];
-          const r = await d.retryFailed(s.id, a.index as number, a.id);
-          io.out(a.json ? JSON.stringify({ server: s.label, ...r }) : `retried failure ${r.index} on ${s.label}: pushed ${r.job} to ${r.queue}`);
+          const r = await d.retryFailed(s.id, a.index as number, a.id, a.queue ?? 'failed');
+          io.out(a.json ? JSON.stringify({ server: s.label, ...r }) : `retried failure ${r.index}${inList(r.list)} on ${s.label}: pushed ${r.job} to ${r.queue}`);
           return 0;
         }
         case 'remove': {
           const [s] = targets(d, a.server, false) as [Server];
-          const r = await d.removeFailed(s.id, a.index as number, a.id);
-          io.out(a.json ? JSON.stringify({ server: s.label, ...r }) : `removed failure ${r.index} on ${s.label}`);
+          const r = await d.removeFailed(s.id, a.index as number, a.id, a.queue ?? 'failed');
+          io.out(a.json ? JSON.stringify({ server: s.label, ...r }) : `removed failure ${r.index}${inList(r.list)} on ${s.label}`);
           return 0;
         }
         default: {
           const ss = targets(d, a.server, true);
           const res = await d.each(async s => {
-            if (a.action === 'clear') return { cleared: await d.clearFailed(s.id) };
-            if (a.action === 'clear-retried') return { removed: await d.clearRetried(s.id) };
-            return { ...(await d.retryAll(s.id)) };
+            if (a.action === 'clear') return { cleared: await d.clearFailed(s.id, a.queue) };
+            if (a.action === 'clear-retried') return { removed: await d.clearRetried(s.id, a.queue) };
+            return { ...(await d.retryAll(s.id, a.queue)) };
           }, ss);
           if (a.json) io.out(JSON.stringify({ servers: res.map(r => ({ server: r.server.label, ok: r.ok, ...(r.ok ? r.value : { error: r.error }) })) }, null, 2));
           else
@@ -301,7 +320,14 @@ export async function runFailed(a: FailedArgs, io: AdminIo = stdio): Promise<num
 
 async function failedList(d: Dashboard, a: FailedArgs, io: AdminIo): Promise<number> {
   const ss = a.server === undefined || a.server === '' || a.server === 'all' ? d.servers : [d.server(a.server)];
-  const res = await d.each(s => d.failed(s.id, a.start, a.count, a.order, a.show ?? 'all'), ss);
+  // Without --queue: every failure list (`failed`, then RedisMultiQueue's `<queue>_failed` ones
+  // that hold records), each paged on its own; an item's index is its index in its list.
+  const res = await d.each(async s => {
+    const lists = a.queue !== undefined ? [a.queue] : (await d.failureLists(s.id)).filter(l => l.list === 'failed' || l.size > 0).map(l => l.list);
+    const pages = [];
+    for (const l of lists) pages.push(await d.failed(s.id, a.start, a.count, a.order, a.show ?? 'all', l));
+    return mergePages(pages);
+  }, ss);
   if (a.json) {
     io.out(
       JSON.stringify(
@@ -317,7 +343,8 @@ async function failedList(d: Dashboard, a: FailedArgs, io: AdminIo): Promise<num
                   start: r.value.start,
                   show: r.value.show,
                   order: r.value.order,
-                  items: r.value.items.map(it => ({ index: it.index, id: it.digest, ...it.view, raw: it.raw })),
+                  lists: r.value.lists.map(p => ({ list: p.list, total: p.total, matched: p.matched })),
+                  items: r.value.items.map(it => ({ list: it.list, index: it.index, id: it.digest, ...it.view, raw: it.raw })),
                 }
               : { server: r.server.label, id: r.server.id, ok: false, error: r.error },
           ),
@@ -329,9 +356,9 @@ async function failedList(d: Dashboard, a: FailedArgs, io: AdminIo): Promise<num
   } else {
     for (const r of res) {
       if (!r.ok) continue;
-      const p = r.value;
+      for (const p of r.value.lists) {
       const which = p.show === 'all' ? '' : ` (${p.matched ?? '?'} ${p.show === 'pending' ? 'not retried' : 'retried'})`;
-      io.out(`${r.server.label}: ${p.total} failed job${p.total === 1 ? '' : 's'}${which}${p.items.length ? `, showing ${p.items.length}, ${p.order === 'desc' ? 'newest' : 'oldest'} first` : ''}`);
+      io.out(`${r.server.label}: ${p.total} failed job${p.total === 1 ? '' : 's'}${inList(p.list)}${which}${p.items.length ? `, showing ${p.items.length}, ${p.order === 'desc' ? 'newest' : 'oldest'} first` : ''}${p.list !== 'failed' && p.items.length ? ` (retry/remove with --queue ${p.list})` : ''}`);
       for (const it of p.items) {
         const v = it.view;
         const what = v.parsed
@@ -339,7 +366,37 @@ async function failedList(d: Dashboard, a: FailedArgs, io: AdminIo): Promise<num
           : '(not a JSON object)';
         io.out(`  #${it.index}  id ${it.digest.slice(0, 10)}  ${what}`);
       }
+      }
     }
   }
   return reportDown(res, io);
+}
+
+/** ` in foo_failed` for a RedisMultiQueue list; nothing for `failed`. */
+function inList(list: string): string {
+  return list === 'failed' ? '' : ` in ${list}`;
+}
+
+type FailedPageT = Awaited<ReturnType<Dashboard['failed']>>;
+
+/** One server's pages of several failure lists, with the totals summed. */
+function mergePages(pages: FailedPageT[]): {
+  total: number;
+  matched: number | null;
+  start: number;
+  show: FailedPageT['show'];
+  order: FailedPageT['order'];
+  lists: FailedPageT[];
+  items: Array<FailedPageT['items'][number] & { list: string }>;
+} {
+  const first = pages[0] as FailedPageT;
+  return {
+    total: pages.reduce((n, p) => n + p.total, 0),
+    matched: pages.some(p => p.matched === null) ? null : pages.reduce((n, p) => n + (p.matched ?? 0), 0),
+    start: first.start,
+    show: first.show,
+    order: first.order,
+    lists: pages,
+    items: pages.flatMap(p => p.items.map(it => ({ ...it, list: p.list }))),
+  };
 }

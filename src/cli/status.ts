@@ -19,7 +19,8 @@ export function formatStatus(s: Status): string {
   }
   if (s.workers.length === 0) lines.push('  (none)');
   lines.push('');
-  lines.push(`Failed jobs: ${s.failed}`);
+  const perQueue = s.failedLists.length > 1;
+  lines.push(`Failed jobs: ${s.failed}${perQueue ? ` (${s.failedLists.map(l => `${l.list} ${l.size}`).join(', ')})` : ''}`);
   lines.push(`Processed: ${s.stats.processed}   Failed (stat): ${s.stats.failed}`);
   return lines.join('\n') + '\n';
 }

@@ -25,6 +25,7 @@ export interface WorkerArgs extends ConnectionArgs {
   'pyres-dates'?: boolean;
   'wait-replicas'?: number;
   'wait-timeout'?: number;
+  'failure-backend'?: string;
 }
 
 export function workerBuilder(y: Argv) {
@@ -56,6 +57,11 @@ export function workerBuilder(y: Argv) {
       describe: 'after each finish+reserve step, WAIT until this many replicas have it before the job runs (durable across a failover; costs a replica round trip per job; default 0 = off)',
     })
     .option('wait-timeout', { type: 'number', describe: 'milliseconds each WAIT of --wait-replicas may take (default 100)' })
+    .option('failure-backend', {
+      type: 'string',
+      describe:
+        "where failure records go, as Ruby's FAILURE_BACKEND: 'redis' (default) = the failed list, 'redis_multi_queue' = <queue>_failed lists named in failed_queues",
+    })
     .option('heartbeat-interval', { type: 'number', describe: "seconds between heartbeats (Ruby's Resque.heartbeat_interval; default 60)" })
     .option('prune-interval', {
       type: 'number',
@@ -81,6 +87,7 @@ export function workerInputFromArgs(a: WorkerArgs): WorkerConfigInput {
     pyresDates: a['pyres-dates'],
     waitReplicas: a['wait-replicas'],
     waitTimeout: a['wait-timeout'],
+    failureBackend: a['failure-backend'],
     logLevel: a['log-level'],
     logFile: a['log-file'] ?? null,
   };

@@ -31,6 +31,7 @@ export const FLAGS: Readonly<Record<string, string>> = {
   pyresDates: '--pyres-dates',
   waitReplicas: '--wait-replicas',
   waitTimeout: '--wait-timeout',
+  failureBackend: '--failure-backend',
   logLevel: '--log-level',
   logFile: '--log-file',
   pool: '--pool',

@@ -5,9 +5,11 @@
  * never CLI argv. Everything here is plain data (JSON-serialisable).
  */
 import type { LogLevel } from '../logging/logger';
+import type { FailureBackend } from '../protocol/keys';
 import type { ConnectionOptions } from '../store/connection';
 
 export type DirtyExitPolicy = 'fail' | 'requeue';
+export type { FailureBackend } from '../protocol/keys';
 
 /** One group of identical children: the queue list they work and how many there are. */
 export interface GroupSpec {
@@ -56,6 +58,11 @@ export interface WorkerConfig {
   waitReplicas: number;
   /** Milliseconds each WAIT may take (with waitReplicas). @defaultValue 100 */
   waitTimeout: number;
+  /**
+   * Where failure records go: 'redis' (the `failed` list) or 'redis_multi_queue' (`<queue>_failed`
+   * lists named in `failed_queues`), as Ruby's FAILURE_BACKEND. @defaultValue 'redis'
+   */
+  failureBackend: FailureBackend;
   /** @defaultValue 'info' */
   logLevel: LogLevel;
   /** Append the log here instead of stderr. @defaultValue null */

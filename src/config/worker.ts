@@ -10,7 +10,8 @@ import { type LogLevel, logFileArg, parseLogLevel } from '../logging/logger';
 import { parseQueueList } from '../protocol/queues';
 import type { ConnectionOptions } from '../store/connection';
 import { bool, fail, isObject, isPlainObject, label, num, optNum, show, str, within } from './check';
-import type { DirtyExitPolicy, WorkerConfig } from './types';
+import { FAILURE_BACKENDS } from '../protocol/keys';
+import type { DirtyExitPolicy, FailureBackend, WorkerConfig } from './types';
 
 /** What a worker can be given; everything but `queues` and `jobs` has a default. */
 export interface WorkerConfigInput {
@@ -52,6 +53,8 @@ export interface WorkerConfigInput {
   waitReplicas?: number;
   /** Milliseconds per WAIT; only with waitReplicas. @defaultValue 100 */
   waitTimeout?: number;
+  /** 'redis' or 'redis_multi_queue'. @defaultValue 'redis' */
+  failureBackend?: FailureBackend | string;
   /** debug, info, warn (warning), error (critical). @defaultValue 'info' */
   logLevel?: LogLevel | string;
   /** Relative paths are resolved against `cwd`. @defaultValue null (stderr) */
@@ -75,6 +78,7 @@ export const WORKER_DEFAULTS = {
   pyresDates: false,
   waitReplicas: 0,
   waitTimeout: 100,
+  failureBackend: 'redis',
   logLevel: 'info',
   logFile: null,
 } as const satisfies Omit<WorkerConfig, 'queues' | 'jobs' | 'connection'>;
@@ -171,6 +175,7 @@ export function resolveWorkerSettings(input: WorkerConfigInput, prefix = ''): Wo
       pyresDates: bool('pyresDates', input.pyresDates, WORKER_DEFAULTS.pyresDates, prefix),
       waitReplicas,
       waitTimeout: input.waitTimeout ?? WORKER_DEFAULTS.waitTimeout,
+      failureBackend: (input.failureBackend ?? WORKER_DEFAULTS.failureBackend) as FailureBackend,
       logLevel,
       logFile,
     },
@@ -195,7 +200,7 @@ export function resolveWorkerConfig(input: WorkerConfigInput): WorkerConfig {
  */
 export function validateWorkerConfig(v: unknown, prefix = ''): WorkerConfig {
   if (!isPlainObject(v)) throw new ConfigError(`${prefix.replace(/\.$/, '') || 'worker configuration'} must be an object, got ${show(v)}`);
-  for (const k of ['queues', 'jobs', 'connection', 'namespace', 'nonblockingPop', 'backoffMin', 'backoffMax', 'blockTimeout', 'drain', 'termTimeout', 'heartbeatInterval', 'pruneInterval', 'onDirtyExit', 'losslessArgs', 'pyresDates', 'waitReplicas', 'waitTimeout', 'logLevel', 'logFile'] as const) {
+  for (const k of ['queues', 'jobs', 'connection', 'namespace', 'nonblockingPop', 'backoffMin', 'backoffMax', 'blockTimeout', 'drain', 'termTimeout', 'heartbeatInterval', 'pruneInterval', 'onDirtyExit', 'losslessArgs', 'pyresDates', 'waitReplicas', 'waitTimeout', 'failureBackend', 'logLevel', 'logFile'] as const) {
     if (!(k in v)) fail(k, 'is missing', prefix);
   }
   if (!Array.isArray(v['jobs']) || v['jobs'].length === 0 || !v['jobs'].every(j => typeof j === 'string' && isAbsolute(j))) {
@@ -219,6 +224,15 @@ export function validateWorkerConfig(v: unknown, prefix = ''): WorkerConfig {
   };
 }
 
+/** `failureBackend` (--failure-backend): 'redis' (the default, when undefined) or 'redis_multi_queue'. */
+export function resolveFailureBackend(v: unknown, prefix = ''): FailureBackend {
+  if (v === undefined) return WORKER_DEFAULTS.failureBackend;
+  if (!FAILURE_BACKENDS.includes(v as FailureBackend)) {
+    fail('failureBackend', `must be 'redis' or 'redis_multi_queue' (Ruby's FAILURE_BACKEND), got ${show(v)}`, prefix);
+  }
+  return v as FailureBackend;
+}
+
 /** The checks common to an input (after defaults) and a serialised config. */
 function checkWorkerSettings(s: WorkerSettings, prefix: string): WorkerSettings {
   const backoffMin = num('backoffMin', s.backoffMin, {}, prefix);
@@ -230,6 +244,7 @@ function checkWorkerSettings(s: WorkerSettings, prefix: string): WorkerSettings 
   }
   const onDirtyExit = s.onDirtyExit as unknown;
   if (onDirtyExit !== 'fail' && onDirtyExit !== 'requeue') fail('onDirtyExit', `must be 'fail' or 'requeue', got ${show(onDirtyExit)}`, prefix);
+  const failureBackend = resolveFailureBackend(s.failureBackend, prefix);
   return {
     jobs: s.jobs,
     connection: checkConnection(s.connection, prefix),
@@ -247,6 +262,7 @@ function checkWorkerSettings(s: WorkerSettings, prefix: string): WorkerSettings 
     waitReplicas: num('waitReplicas', s.waitReplicas, { integer: true, min: 'nonNegative', max: 1000 }, prefix),
     // WAIT's 0 means "for ever": never that; at most a minute.
     waitTimeout: num('waitTimeout', s.waitTimeout, { integer: true, max: 60000 }, prefix),
+    failureBackend,
     logLevel: s.logLevel,
     logFile: s.logFile,
   };

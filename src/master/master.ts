@@ -112,7 +112,7 @@ export class Master extends EventEmitter {
     this.reloadFn = o.reload;
     this.childEntry = o.childEntry ?? builtEntry('master/childMain.js');
     this.sup = new Supervisor({ ...this.config, onDirtyExit: this.config.worker.onDirtyExit });
-    this.store = new RedisStore({ connection: this.config.worker.connection, namespace: this.config.worker.namespace, name: `pyres-ts:master:${process.pid}` });
+    this.store = new RedisStore({ connection: this.config.worker.connection, namespace: this.config.worker.namespace, name: `pyres-ts:master:${process.pid}`, failureBackend: this.config.worker.failureBackend });
     this.store.on('connection-error', (e: Error) => this.log.warn(`Redis connection lost (${e.message}); reconnecting`));
     this.store.on('reconnected', () => this.log.info('Redis connection back'));
     this.stopped = new Promise(r => (this.stoppedResolve = r));

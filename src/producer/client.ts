@@ -31,7 +31,10 @@ export interface Status {
   queues: Array<{ queue: string; size: number }>;
   workers: WorkerStatus[];
   /** LLEN failed, as resque-web counts failures. */
+  /** Records in every failure list: `failed` plus RedisMultiQueue's `<queue>_failed` lists. */
   failed: number;
+  /** Each failure list and its length (`failed` first, then the members of `failed_queues`). */
+  failedLists: Array<{ list: string; size: number }>;
   stats: { processed: number; failed: number };
   pausedAll: boolean;
 }
@@ -86,10 +89,10 @@ export class Client<J extends object = {}> {
 
   async status(): Promise<Status> {
     const s = this.store;
-    const [queues, ids, failed, processedStat, failedStat, pausedAll] = await Promise.all([
+    const [queues, ids, failedLists, processedStat, failedStat, pausedAll] = await Promise.all([
       s.queueSizes(),
       s.listWorkers(),
-      s.failedCount(),
+      s.failureLists(),
       s.stat('processed'),
       s.stat('failed'),
       s.isPausedGlobally(),
@@ -120,7 +123,8 @@ export class Client<J extends object = {}> {
       namespace: s.keys.namespace,
       queues,
       workers,
-      failed,
+      failed: failedLists.reduce((n, l) => n + l.size, 0),
+      failedLists,
       stats: { processed: processedStat, failed: failedStat },
       pausedAll,
     };

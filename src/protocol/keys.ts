@@ -44,6 +44,17 @@ export class ResqueKeys {
   get failed(): string {
     return this.key('failed');
   }
+  /**
+   * A failure list by its name as Resque stores it: `failed` (Resque::Failure::Redis) or
+   * `<queue>_failed` (Resque::Failure::RedisMultiQueue, listed in `failed_queues`).
+   */
+  failureList(name: string): string {
+    return this.key(name);
+  }
+  /** RedisMultiQueue's set of per-queue failure list names (`<queue>_failed`). */
+  get failedQueues(): string {
+    return this.key('failed_queues');
+  }
   get pauseAll(): string {
     return this.key('pause-all-workers');
   }
@@ -74,4 +85,25 @@ export class ResqueKeys {
   khan(id: string): string {
     return this.key(`khan:${id}`);
   }
+}
+
+/** Resque's failure backends: `Resque::Failure::Redis` and `Resque::Failure::RedisMultiQueue`. */
+export type FailureBackend = 'redis' | 'redis_multi_queue';
+export const FAILURE_BACKENDS: readonly FailureBackend[] = ['redis', 'redis_multi_queue'];
+
+/** The list name of the default backend. */
+export const DEFAULT_FAILURE_LIST = 'failed';
+
+/**
+ * The failure list a record of a job from `queue` goes to: `failed`, or under
+ * redis_multi_queue `<queue>_failed` (Resque::Failure.failure_queue_name). A record without a
+ * queue (an unreadable working-on record) goes to `failed` under either backend.
+ */
+export function failureListFor(backend: FailureBackend, queue: string): string {
+  return backend === 'redis_multi_queue' && queue !== '' ? `${queue}_failed` : DEFAULT_FAILURE_LIST;
+}
+
+/** Resque::Failure.job_queue_name: `foo_failed` -> `foo`. */
+export function jobQueueOfFailureList(list: string): string {
+  return list.replace(/_failed$/, '');
 }

@@ -28,6 +28,12 @@ export function formatFailedAt(d: Date): string {
   return `${y}/${mo}/${da} ${h}:${mi}:${s} UTC`;
 }
 
+/** RedisMultiQueue's `retried_at`: `%Y/%m/%d %H:%M:%S`, no zone (UTC here). */
+export function formatRetriedAtMultiQueue(d: Date): string {
+  const [y, mo, da, h, mi, s] = utcParts(d);
+  return `${y}/${mo}/${da} ${h}:${mi}:${s}`;
+}
+
 /** Ruby's `Time#to_s` in the process's local zone. */
 export function formatStarted(d: Date): string {
   const off = -d.getTimezoneOffset();

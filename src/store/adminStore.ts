@@ -2,7 +2,7 @@ import { execOrThrow } from './pipeline';
 import { queueWorkerReads, type WorkerDetails, workerDetailsFrom } from './workerDetails';
 import Redis from 'ioredis';
 import { ConnectionError, coerceError } from '../errors';
-import { ResqueKeys } from '../protocol/keys';
+import { DEFAULT_FAILURE_LIST, ResqueKeys } from '../protocol/keys';
 import { type ConnectionOptions, createRedis, describeConnection } from './connection';
 
 /**
@@ -71,7 +71,7 @@ export interface ResqueStats {
   processed: number;
   /** stat:failed (jobs that raised). */
   failedStat: number;
-  /** LLEN failed (what resque-web calls failed). */
+  /** LLEN failed plus every `<queue>_failed` list in `failed_queues` (RedisMultiQueue). */
   failedList: number;
   queues: number;
   workers: number;
@@ -203,37 +203,66 @@ export class AdminStore {
 
   // ---- failures ----------------------------------------------------------------------------
 
-  async failedCount(): Promise<number> {
-    return this.up().llen(this.keys.failed);
+  // Every method takes the failure list's name: `failed` (Resque::Failure::Redis, the default)
+  // or a `<queue>_failed` list of Resque::Failure::RedisMultiQueue (named in `failed_queues`).
+
+  /**
+   * Every failure list and its length, whichever backend wrote it: `failed` first, then the
+   * members of `failed_queues`, sorted (a member whose list is gone shows with size 0, as in
+   * resque-web).
+   */
+  async failureLists(): Promise<Array<{ list: string; size: number }>> {
+    const r = this.up();
+    const names = [DEFAULT_FAILURE_LIST, ...(await r.smembers(this.keys.failedQueues)).filter(n => n !== DEFAULT_FAILURE_LIST).sort()];
+    const p = r.pipeline();
+    for (const n of names) p.llen(this.keys.failureList(n));
+    const res = await this.exec(p);
+    return names.map((list, i) => ({ list, size: Number(res[i]) }));
   }
 
-  /** LRANGE failed start start+count-1, with the list length read in the same round trip. */
-  async failedRange(start: number, count: number): Promise<{ total: number; items: string[] }> {
+  /** Is `list` a failure list: `failed`, or a member of `failed_queues`? */
+  async isFailureList(list: string): Promise<boolean> {
+    return list === DEFAULT_FAILURE_LIST || (await this.up().sismember(this.keys.failedQueues, list)) === 1;
+  }
+
+  async failedCount(list: string = DEFAULT_FAILURE_LIST): Promise<number> {
+    return this.up().llen(this.keys.failureList(list));
+  }
+
+  /** LRANGE <list> start start+count-1, with the list length read in the same round trip. */
+  async failedRange(start: number, count: number, list: string = DEFAULT_FAILURE_LIST): Promise<{ total: number; items: string[] }> {
     const r = this.up();
-    const [total, items] = await this.exec(r.pipeline().llen(this.keys.failed).lrange(this.keys.failed, start, start + count - 1));
+    const key = this.keys.failureList(list);
+    const [total, items] = await this.exec(r.pipeline().llen(key).lrange(key, start, start + count - 1));
     return { total: Number(total), items: items as string[] };
   }
 
-  async failedAt(index: number): Promise<string | null> {
-    return this.up().lindex(this.keys.failed, index);
+  async failedAt(index: number, list: string = DEFAULT_FAILURE_LIST): Promise<string | null> {
+    return this.up().lindex(this.keys.failureList(list), index);
   }
 
   /** Applies a requeue computed from `expected` (see RETRY_FAILED). Returns the index, or -1 when the record is gone. */
-  async retryFailed(index: number, expected: string, newRecord: string, queue: string, job: string): Promise<number> {
+  async retryFailed(index: number, expected: string, newRecord: string, queue: string, job: string, list: string = DEFAULT_FAILURE_LIST): Promise<number> {
     const r = this.up() as ScriptedRedis;
-    return Number(await r.pyresAdminRetryFailed(3, this.keys.failed, this.keys.queues, this.keys.queue(queue), String(index), expected, newRecord, queue, job));
+    return Number(
+      await r.pyresAdminRetryFailed(3, this.keys.failureList(list), this.keys.queues, this.keys.queue(queue), String(index), expected, newRecord, queue, job),
+    );
   }
 
   /** Removes the element `expected` (at `index`, or wherever it moved). Returns the index, or -1 when gone. */
-  async removeFailed(index: number, expected: string): Promise<number> {
+  async removeFailed(index: number, expected: string, list: string = DEFAULT_FAILURE_LIST): Promise<number> {
     const r = this.up() as ScriptedRedis;
-    return Number(await r.pyresAdminRemoveFailed(1, this.keys.failed, String(index), expected));
+    return Number(await r.pyresAdminRemoveFailed(1, this.keys.failureList(list), String(index), expected));
   }
 
-  /** `Failure.clear`: DEL failed. Returns how many records there were. */
-  async clearFailed(): Promise<number> {
+  /**
+   * `Failure.clear`: DEL <list>. Returns how many records there were. As Ruby's
+   * RedisMultiQueue.clear, a `<queue>_failed` list stays a member of `failed_queues`.
+   */
+  async clearFailed(list: string = DEFAULT_FAILURE_LIST): Promise<number> {
     const r = this.up();
-    const [n] = await this.exec(r.multi().llen(this.keys.failed).del(this.keys.failed));
+    const key = this.keys.failureList(list);
+    const [n] = await this.exec(r.multi().llen(key).del(key));
     return Number(n);
   }
 
@@ -241,12 +270,12 @@ export class AdminStore {
 
   async stats(): Promise<ResqueStats> {
     const r = this.up();
-    const [processed, failed, failedList, queues, workers, pause] = await this.exec(
+    const lists = await this.failureLists();
+    const [processed, failed, queues, workers, pause] = await this.exec(
       r
         .pipeline()
         .get(this.keys.stat('processed'))
         .get(this.keys.stat('failed'))
-        .llen(this.keys.failed)
         .scard(this.keys.queues)
         .scard(this.keys.workers)
         .get(this.keys.pauseAll),
@@ -254,7 +283,7 @@ export class AdminStore {
     return {
       processed: Number(processed ?? 0) || 0,
       failedStat: Number(failed ?? 0) || 0,
-      failedList: Number(failedList),
+      failedList: lists.reduce((n, l) => n + l.size, 0),
       queues: Number(queues),
       workers: Number(workers),
       pausedAll: typeof pause === 'string' && pause.trim().toLowerCase() === 'true',

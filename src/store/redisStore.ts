@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import Redis from 'ioredis';
 import { EventEmitter } from 'node:events';
 import { AuthError, ConnectionError, coerceError, isAuthError } from '../errors';
-import { ResqueKeys } from '../protocol/keys';
+import { type FailureBackend, ResqueKeys, failureListFor } from '../protocol/keys';
 import { formatHeartbeat } from '../protocol/time';
 import { type ConnectionOptions, createRedis, describeConnection } from './connection';
 import { execOrThrow } from './pipeline';
@@ -48,6 +48,8 @@ export interface FinishSpec {
   /** stat:processed:<id> as last returned by the store. */
   expectedProcessed: number;
   failureRecord?: string;
+  /** For 'failure' and 'dirty': the job's queue (picks the list under redis_multi_queue). */
+  failureQueue?: string;
   /** For 'requeue': the queue and the raw payload to push back to its head. */
   requeue?: { queue: string; raw: string };
 }
@@ -66,6 +68,8 @@ export interface StoreOptions {
   namespace?: string;
   /** CLIENT SETNAME prefix. */
   name?: string;
+  /** Where this store writes failure records. @defaultValue 'redis' */
+  failureBackend?: FailureBackend;
 }
 
 interface ScriptedRedis extends Redis {
@@ -103,6 +107,7 @@ const FINISH_CODES: Record<FinishMode, string> = { none: '0', success: '1', fail
 export class RedisStore extends EventEmitter {
   readonly keys: ResqueKeys;
   readonly where: string;
+  readonly failureBackend: FailureBackend;
   private readonly redis: ScriptedRedis;
   private readonly connection: ConnectionOptions;
   private sub: Redis | null = null;
@@ -121,6 +126,7 @@ export class RedisStore extends EventEmitter {
   constructor(opts: StoreOptions = {}) {
     super();
     this.keys = new ResqueKeys(opts.namespace ?? 'resque');
+    this.failureBackend = opts.failureBackend ?? 'redis';
     this.connection = { ...opts.connection, connectionName: opts.name ?? opts.connection?.connectionName ?? 'pyres-ts' };
     this.where = describeConnection(this.connection);
     this.redis = createRedis(this.connection) as ScriptedRedis;
@@ -288,6 +294,8 @@ export class RedisStore extends EventEmitter {
       };
     }
     const keys = [...this.reserveKeys.keys, finish.requeue ? k.queue(finish.requeue.queue) : k.queues];
+    const failing = finish.mode === 'failure' || finish.mode === 'dirty';
+    if (failing) this.failureKeys(keys, 5, finish.failureQueue ?? '');
     const argv = [
       FINISH_CODES[finish.mode],
       String(finish.expectedProcessed),
@@ -376,6 +384,17 @@ export class RedisStore extends EventEmitter {
   private reconnectNow(): 'moved' {
     if (this.redis.status === 'ready') this.redis.disconnect(true);
     return 'moved';
+  }
+
+  /**
+   * Under redis_multi_queue, points the failure-list key at `keys[at]` to `<queue>_failed` and
+   * appends `failed_queues` (the scripts then SADD the list's name before the RPUSH).
+   */
+  private failureKeys(keys: string[], at: number, queue: string): void {
+    const list = failureListFor(this.failureBackend, queue);
+    if (list === 'failed') return;
+    keys[at] = this.keys.failureList(list);
+    keys.push(this.keys.failedQueues);
   }
 
   /** The Lua-built working-on record, for the test that keeps Lua and TS in step. */
@@ -467,6 +486,7 @@ export class RedisStore extends EventEmitter {
       k.queue(dirty?.queue ?? ''),
       k.pidNamespaces,
     ];
+    if (dirty && !(dirty.policy === 'requeue' && dirty.queue)) this.failureKeys(keys, 6, dirty.queue ?? '');
     const wrote = await this.redis.pyresUnregister(
       keys.length,
       ...keys,
@@ -536,6 +556,18 @@ export class RedisStore extends EventEmitter {
 
   async failedCount(): Promise<number> {
     return this.redis.llen(this.keys.failed);
+  }
+
+  /**
+   * Every failure list and its length, whichever backend wrote it: `failed` first, then the
+   * `<queue>_failed` lists named in `failed_queues` (RedisMultiQueue), sorted.
+   */
+  async failureLists(): Promise<Array<{ list: string; size: number }>> {
+    const names = ['failed', ...(await this.redis.smembers(this.keys.failedQueues)).filter(n => n !== 'failed').sort()];
+    const p = this.redis.pipeline();
+    for (const n of names) p.llen(this.keys.failureList(n));
+    const res = await this.exec(p);
+    return names.map((list, i) => ({ list, size: Number(res[i]) }));
   }
 
   async failedRange(start: number, count: number): Promise<string[]> {

@@ -35,6 +35,8 @@ end
  * KEYS[1] worker:<id>        KEYS[2] stat:processed   KEYS[3] stat:processed:<id>
  * KEYS[4] stat:failed        KEYS[5] stat:failed:<id> KEYS[6] failed
  * KEYS[7] pause-all-workers  KEYS[8] queues (set)  KEYS[9] the job's queue (for requeue)
+ * KEYS[10] (redis_multi_queue only) failed_queues: KEYS[6] is then `<ns>:<queue>_failed`, and
+ *         its name (KEYS[6] without the namespace prefix) is SADDed here before the RPUSH, as Ruby.
  * ARGV[1] finish: '0' nothing, '1' success, '2' failure (ARGV[3] is the failed record),
  *         '3' dirty exit (failure record written, stat:failed not counted, as Ruby),
  *         '4' dirty exit, requeued: ARGV[3] (the raw payload) goes back to the head of KEYS[9]
@@ -74,6 +76,8 @@ if mode ~= '0' then
       -- As Resque's push: the queue is listed in the queues set (it may be gone after a wipe).
       redis.call('SADD', KEYS[8], string.sub(KEYS[9], #ARGV[6] + 1))
     elseif mode == '2' or mode == '3' then
+      -- redis_multi_queue: list the failure list first (prefix = KEYS[10] minus 'failed_queues').
+      if KEYS[10] then redis.call('SADD', KEYS[10], string.sub(KEYS[6], #KEYS[10] - 12)) end
       redis.call('RPUSH', KEYS[6], ARGV[3])
       if mode == '2' then
         redis.call('INCRBY', KEYS[4], 1)
@@ -156,6 +160,8 @@ return idle('empty')
  * KEYS[1] workers  KEYS[2] worker:<id>  KEYS[3] worker:<id>:started  KEYS[4] workers:heartbeat
  * KEYS[5] stat:processed:<id>  KEYS[6] stat:failed:<id>  KEYS[7] failed  KEYS[8] the job's queue
  * KEYS[9] pyres-ts:pidns (hash; pyres-ts only: the worker's PID-namespace record, field = id)
+ * KEYS[10] (redis_multi_queue only) failed_queues: KEYS[7] is then `<ns>:<queue>_failed`, listed
+ *         here (without the namespace prefix) before the RPUSH, as Ruby does.
  * ARGV[1] worker id  ARGV[2] the worker:<id> value the record was built from ('' = none)
  * ARGV[3] the failure record, ARGV[4] 'fail' or 'requeue', ARGV[5] the raw payload (requeue),
  * ARGV[6] '1': act only if worker:<id> still holds ARGV[2] (else change nothing, return -1).
@@ -169,6 +175,7 @@ if ARGV[2] ~= '' and redis.call('GET', KEYS[2]) == ARGV[2] then
   if ARGV[4] == 'requeue' then
     redis.call('LPUSH', KEYS[8], ARGV[5])
   else
+    if KEYS[10] then redis.call('SADD', KEYS[10], string.sub(KEYS[7], #KEYS[10] - 12)) end
     redis.call('RPUSH', KEYS[7], ARGV[3])
   end
   wrote = 1

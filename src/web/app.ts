@@ -150,7 +150,9 @@ export function createWebApp(o: WebAppOptions): Hono {
 
   app.get('/failed', async c => {
     const ctx = ctxOf(c);
-    const counts = await d.each(s => s.store.failedCount());
+    // Every failure list counts: `failed` and RedisMultiQueue's `<queue>_failed` lists.
+    const listsOf = await d.each(s => s.store.failureLists());
+    const counts = listsOf.map(r => (r.ok ? { ...r, value: r.value.reduce((n, l) => n + l.size, 0) } : r));
     let server: Server | undefined;
     const q = c.req.query('server');
     if (q !== undefined && q !== '') {
@@ -165,13 +167,18 @@ export function createWebApp(o: WebAppOptions): Hono {
     const order = c.req.query('order') === 'asc' ? 'asc' : 'desc';
     const showQ = c.req.query('show');
     const show = showQ === 'all' || showQ === 'retried' ? showQ : 'pending';
+    const sid = server.id;
+    const lists = listsOf.find(r => r.server.id === sid);
+    const known = lists?.ok ? lists.value : [];
+    const listQ = c.req.query('list');
+    const list = listQ !== undefined && listQ !== '' ? listQ : known.find(l => l.list === 'failed' && l.size > 0)?.list ?? known.find(l => l.size > 0)?.list ?? 'failed';
     let data: Awaited<ReturnType<Dashboard['failed']>> | { error: string };
     try {
-      data = await d.failed(server.id, intParam(c.req.query('start'), 0), perPage, order, show);
+      data = await d.failed(sid, intParam(c.req.query('start'), 0), perPage, order, show, list);
     } catch (e) {
-      data = { error: `${server.label} is down: ${coerceError(e).message}` };
+      data = { error: e instanceof AdminActionError ? e.message : `${server.label} is down: ${coerceError(e).message}` };
     }
-    return page(c, v.failedPage(ctx, counts, server, data));
+    return page(c, v.failedPage(ctx, counts, server, data, known));
   });
 
   app.get('/stats', async c => page(c, v.statsPage(ctxOf(c), await d.stats())));
@@ -230,28 +237,28 @@ export function createWebApp(o: WebAppOptions): Hono {
   app.post(
     '/failed/retry',
     action('/failed', async f => {
-      const r = await d.retryFailed(f['server'] ?? '', idx(f), want(f));
-      return `Retried failure ${r.index}: the job is back on ${r.queue}.`;
+      const r = await d.retryFailed(f['server'] ?? '', idx(f), want(f), f['list'] || 'failed');
+      return `Retried failure ${r.index}${r.list === 'failed' ? '' : ` in ${r.list}`}: the job is back on ${r.queue}.`;
     }),
   );
   app.post(
     '/failed/remove',
     action('/failed', async f => {
-      const r = await d.removeFailed(f['server'] ?? '', idx(f), want(f));
-      return `Removed failure ${r.index}.`;
+      const r = await d.removeFailed(f['server'] ?? '', idx(f), want(f), f['list'] || 'failed');
+      return `Removed failure ${r.index}${r.list === 'failed' ? '' : ` from ${r.list}`}.`;
     }),
   );
   app.post(
     '/failed/clear',
     action('/failed', async f => {
-      const n = await d.clearFailed(f['server'] ?? '');
+      const n = await d.clearFailed(f['server'] ?? '', f['list'] || undefined);
       return `Cleared ${n} failure${n === 1 ? '' : 's'} on ${d.server(f['server']).label}.`;
     }),
   );
   app.post(
     '/failed/retry-all',
     action('/failed', async f => {
-      const r = await d.retryAll(f['server'] ?? '');
+      const r = await d.retryAll(f['server'] ?? '', f['list'] || undefined);
       return (
         `Retried ${r.retried} failure${r.retried === 1 ? '' : 's'} on ${d.server(f['server']).label}` +
         `; ${r.alreadyRetried} already retried (skipped)` +
@@ -264,7 +271,7 @@ export function createWebApp(o: WebAppOptions): Hono {
   app.post(
     '/failed/clear-retried',
     action('/failed', async f => {
-      const n = await d.clearRetried(f['server'] ?? '');
+      const n = await d.clearRetried(f['server'] ?? '', f['list'] || undefined);
       return `Removed ${n} retried failure${n === 1 ? '' : 's'} on ${d.server(f['server']).label}.`;
     }),
   );

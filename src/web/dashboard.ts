@@ -2,7 +2,8 @@ import { PyresError, coerceError } from '../errors';
 import type { MasterCommand, MasterInfo } from '../master/master';
 import { displayClassName } from '../protocol/job';
 import { decodeWorkingOn } from '../protocol/records';
-import { formatFailedAt, parseResqueTime } from '../protocol/time';
+import { DEFAULT_FAILURE_LIST } from '../protocol/keys';
+import { formatFailedAt, formatRetriedAtMultiQueue, parseResqueTime } from '../protocol/time';
 import { parseWorkerId } from '../protocol/workerId';
 import { AdminStore, type ResqueStats } from '../store/adminStore';
 import type { ServerSpec } from './dsn';
@@ -78,7 +79,9 @@ export interface ServerMasters {
 export type FailedFilter = 'all' | 'pending' | 'retried';
 
 export interface FailedPage {
-  /** LLEN failed. */
+  /** The failure list shown: `failed` or a RedisMultiQueue `<queue>_failed` list. */
+  list: string;
+  /** LLEN of that list. */
   total: number;
   start: number;
   count: number;
@@ -110,6 +113,11 @@ export interface LiveStats {
 const SCAN_CHUNK = 500;
 /** A filtered failed page counts at most this many records (after filling the page). */
 export const FILTER_SCAN_BUDGET = 10_000;
+
+/** ` in foo_failed` for messages about a per-queue list; nothing for `failed`. */
+function onList(list: string): string {
+  return list === DEFAULT_FAILURE_LIST ? '' : ` in ${list}`;
+}
 
 function item(index: number, raw: string): FailedItem {
   return { index, digest: digest(raw), raw, view: viewFailure(raw) };
@@ -263,25 +271,27 @@ export class Dashboard {
     count: number,
     order: 'asc' | 'desc' = 'desc',
     show: FailedFilter = 'all',
+    list: string = DEFAULT_FAILURE_LIST,
   ): Promise<FailedPage> {
     const s = this.server(serverId);
+    list = await this.failureList(s, list);
     start = Math.max(0, Math.floor(start));
     count = Math.max(1, Math.min(1000, Math.floor(count)));
-    if (show !== 'all') return this.failedFiltered(s, start, count, order, show);
-    let total = await s.store.failedCount();
+    if (show !== 'all') return this.failedFiltered(s, start, count, order, show, list);
+    let total = await s.store.failedCount(list);
     let from = start;
     if (order === 'desc') from = Math.max(0, total - start - count);
     const upto = order === 'desc' ? total - start - 1 : start + count - 1;
     const n = Math.max(0, upto - from + 1);
-    const got = n > 0 ? await s.store.failedRange(from, n) : { total, items: [] };
+    const got = n > 0 ? await s.store.failedRange(from, n, list) : { total, items: [] };
     total = got.total;
     const items = got.items.map((raw, i) => item(from + i, raw));
     if (order === 'desc') items.reverse();
-    return { total, start, count, order, show, items, matched: total, retried: null, hasMore: start + items.length < total };
+    return { list, total, start, count, order, show, items, matched: total, retried: null, hasMore: start + items.length < total };
   }
 
-  private async failedFiltered(s: Server, start: number, count: number, order: 'asc' | 'desc', show: 'pending' | 'retried'): Promise<FailedPage> {
-    const total = await s.store.failedCount();
+  private async failedFiltered(s: Server, start: number, count: number, order: 'asc' | 'desc', show: 'pending' | 'retried', list: string): Promise<FailedPage> {
+    const total = await s.store.failedCount(list);
     const items: FailedItem[] = [];
     let matched = 0;
     let scanned = 0;
@@ -291,7 +301,7 @@ export class Dashboard {
     outer: for (let k = 0; k * SCAN_CHUNK < total; k++) {
       const from = order === 'desc' ? Math.max(0, total - (k + 1) * SCAN_CHUNK) : k * SCAN_CHUNK;
       const upto = order === 'desc' ? total - k * SCAN_CHUNK - 1 : Math.min(total, (k + 1) * SCAN_CHUNK) - 1;
-      const { items: chunk } = await s.store.failedRange(from, upto - from + 1);
+      const { items: chunk } = await s.store.failedRange(from, upto - from + 1, list);
       const idx = chunk.map((_, i) => i);
       if (order === 'desc') idx.reverse();
       for (const i of idx) {
@@ -311,6 +321,7 @@ export class Dashboard {
       }
     }
     return {
+      list,
       total,
       start,
       count,
@@ -330,13 +341,13 @@ export class Dashboard {
    * the list for that SHA-1 (a remove shifts later indices). Without a digest, the element now
    * at `index` is taken (Ruby's semantics).
    */
-  private async locate(s: Server, index: number, want?: string): Promise<{ index: number; raw: string } | null> {
+  private async locate(s: Server, index: number, want: string | undefined, list: string): Promise<{ index: number; raw: string } | null> {
     if (!Number.isInteger(index) || index < 0) throw new AdminActionError(`${JSON.stringify(index)} is not a failure index`);
-    const raw = await s.store.failedAt(index);
+    const raw = await s.store.failedAt(index, list);
     if (raw !== null && (!want || digest(raw) === want || digest(raw).startsWith(want))) return { index, raw };
     if (!want) return null;
     for (let from = 0; ; from += SCAN_CHUNK) {
-      const { total, items } = await s.store.failedRange(from, SCAN_CHUNK);
+      const { total, items } = await s.store.failedRange(from, SCAN_CHUNK, list);
       const hit = items.findIndex(x => digest(x).startsWith(want));
       if (hit >= 0) return { index: from + hit, raw: items[hit] as string };
       if (from + SCAN_CHUNK >= total) return null;
@@ -344,52 +355,90 @@ export class Dashboard {
   }
 
   /** `Failure.requeue`: marks the record retried (it stays in the list) and pushes the job. */
-  async retryFailed(serverId: number | string, index: number, want?: string): Promise<{ index: number; queue: string; job: string }> {
+  async retryFailed(serverId: number | string, index: number, want?: string, list: string = DEFAULT_FAILURE_LIST): Promise<{ index: number; queue: string; job: string; list: string }> {
     const s = this.server(serverId);
+    list = await this.failureList(s, list);
     for (let attempt = 0; attempt < 5; attempt++) {
-      const at = await this.locate(s, index, want);
-      if (!at) throw new AdminActionError(`failure ${index}${want ? ` (${want.slice(0, 12)})` : ''} on ${s.label} is gone (removed, cleared or retried elsewhere)`);
-      const done = await this.retryAt(s, at.index, at.raw);
+      const at = await this.locate(s, index, want, list);
+      if (!at) throw new AdminActionError(`failure ${index}${want ? ` (${want.slice(0, 12)})` : ''}${onList(list)} on ${s.label} is gone (removed, cleared or retried elsewhere)`);
+      const done = await this.retryAt(s, at.index, at.raw, list);
       if (done) return done;
     }
     throw new AdminActionError(`failure ${index} on ${s.label} kept changing; try again`);
   }
 
-  private async retryAt(s: Server, index: number, raw: string): Promise<{ index: number; queue: string; job: string } | null> {
+  /** retried_at as the backend that owns `list` writes it: RedisMultiQueue's has no zone. */
+  private async retryAt(s: Server, index: number, raw: string, list: string): Promise<{ index: number; queue: string; job: string; list: string } | null> {
     const target = requeueJob(raw);
-    if (!target.ok) throw new AdminActionError(`failure ${index} on ${s.label} cannot be retried: ${target.reason}`);
-    const record = markRetried(raw, formatFailedAt(new Date()));
-    if (record === null) throw new AdminActionError(`failure ${index} on ${s.label} cannot be retried: not a JSON object`);
-    const used = await s.store.retryFailed(index, raw, record, target.queue, target.job);
-    return used < 0 ? null : { index: used, queue: target.queue, job: target.job };
+    if (!target.ok) throw new AdminActionError(`failure ${index}${onList(list)} on ${s.label} cannot be retried: ${target.reason}`);
+    const now = new Date();
+    const record = markRetried(raw, list === DEFAULT_FAILURE_LIST ? formatFailedAt(now) : formatRetriedAtMultiQueue(now));
+    if (record === null) throw new AdminActionError(`failure ${index}${onList(list)} on ${s.label} cannot be retried: not a JSON object`);
+    const used = await s.store.retryFailed(index, raw, record, target.queue, target.job, list);
+    return used < 0 ? null : { index: used, queue: target.queue, job: target.job, list };
   }
 
   /** `Failure.remove`, checked: removes the record that was shown, wherever it now is. */
-  async removeFailed(serverId: number | string, index: number, want?: string): Promise<{ index: number }> {
+  async removeFailed(serverId: number | string, index: number, want?: string, list: string = DEFAULT_FAILURE_LIST): Promise<{ index: number; list: string }> {
     const s = this.server(serverId);
+    list = await this.failureList(s, list);
     for (let attempt = 0; attempt < 5; attempt++) {
-      const at = await this.locate(s, index, want);
-      if (!at) throw new AdminActionError(`failure ${index}${want ? ` (${want.slice(0, 12)})` : ''} on ${s.label} is gone`);
-      const used = await s.store.removeFailed(at.index, at.raw);
-      if (used >= 0) return { index: used };
+      const at = await this.locate(s, index, want, list);
+      if (!at) throw new AdminActionError(`failure ${index}${want ? ` (${want.slice(0, 12)})` : ''}${onList(list)} on ${s.label} is gone`);
+      const used = await s.store.removeFailed(at.index, at.raw, list);
+      if (used >= 0) return { index: used, list };
     }
     throw new AdminActionError(`failure ${index} on ${s.label} kept changing; try again`);
   }
 
-  /** `Failure.clear`: DEL failed. */
-  async clearFailed(serverId: number | string): Promise<number> {
-    return this.server(serverId).store.clearFailed();
+  /**
+   * `Failure.clear`: DEL the list, or (no list) every failure list, `failed` and each
+   * `<queue>_failed` (names stay in `failed_queues`, as Ruby leaves them).
+   */
+  async clearFailed(serverId: number | string, list?: string): Promise<number> {
+    const s = this.server(serverId);
+    let n = 0;
+    for (const l of await this.listsFor(s, list)) n += await s.store.clearFailed(l);
+    return n;
+  }
+
+  /** Every failure list of a server and its length (`failed` first; see AdminStore.failureLists). */
+  async failureLists(serverId: number | string): Promise<Array<{ list: string; size: number }>> {
+    return this.server(serverId).store.failureLists();
+  }
+
+  /**
+   * The failure list a caller named: `failed`, a member of `failed_queues` (`foo_failed`, as
+   * resque-web's URLs name it), or a job queue whose `<queue>_failed` is one (`foo`). Anything
+   * else is refused, so no other key is ever read or deleted as a failure list.
+   */
+  private async failureList(s: Server, name: string): Promise<string> {
+    if (name === DEFAULT_FAILURE_LIST || (await s.store.isFailureList(name))) return name;
+    if (name !== '' && (await s.store.isFailureList(`${name}_failed`))) return `${name}_failed`;
+    const known = (await s.store.failureLists()).map(l => l.list);
+    throw new AdminActionError(`no failure list ${JSON.stringify(name)} on ${s.label} (failure lists: ${known.join(', ')})`);
+  }
+
+  /** The lists an all-records action covers: the one named, or every failure list. */
+  private async listsFor(s: Server, list: string | undefined): Promise<string[]> {
+    if (list !== undefined) return [await this.failureList(s, list)];
+    return (await s.store.failureLists()).map(l => l.list);
   }
 
   /**
    * Retries every failure that has not been retried yet. Unlike Ruby's `requeue_all`, a record
    * that already has `retried_at` is skipped, so running it twice pushes no job twice.
    */
-  async retryAll(serverId: number | string): Promise<RetryAllResult> {
+  async retryAll(serverId: number | string, list?: string): Promise<RetryAllResult> {
     const s = this.server(serverId);
     const res: RetryAllResult = { retried: 0, alreadyRetried: 0, notRetryable: 0, gone: 0 };
+    for (const l of await this.listsFor(s, list)) await this.retryAllIn(s, l, res);
+    return res;
+  }
+
+  private async retryAllIn(s: Server, list: string, res: RetryAllResult): Promise<void> {
     for (let from = 0; ; from += SCAN_CHUNK) {
-      const { total, items } = await s.store.failedRange(from, SCAN_CHUNK);
+      const { total, items } = await s.store.failedRange(from, SCAN_CHUNK, list);
       for (let i = 0; i < items.length; i++) {
         const raw = items[i] as string;
         if (isRetried(raw)) {
@@ -400,26 +449,28 @@ export class Dashboard {
           res.notRetryable++;
           continue;
         }
-        if (await this.retryAt(s, from + i, raw)) res.retried++;
+        if (await this.retryAt(s, from + i, raw, list)) res.retried++;
         else res.gone++;
       }
-      if (from + SCAN_CHUNK >= total || items.length === 0) return res;
+      if (from + SCAN_CHUNK >= total || items.length === 0) return;
     }
   }
 
   /** `Failure.clear_retried`: removes every record that has `retried_at` (from the end, checked). */
-  async clearRetried(serverId: number | string): Promise<number> {
+  async clearRetried(serverId: number | string, list?: string): Promise<number> {
     const s = this.server(serverId);
-    const found: Array<{ index: number; raw: string }> = [];
-    for (let from = 0; ; from += SCAN_CHUNK) {
-      const { total, items } = await s.store.failedRange(from, SCAN_CHUNK);
-      items.forEach((raw, i) => {
-        if (isRetried(raw)) found.push({ index: from + i, raw });
-      });
-      if (from + SCAN_CHUNK >= total || items.length === 0) break;
-    }
     let n = 0;
-    for (const f of found.reverse()) if ((await s.store.removeFailed(f.index, f.raw)) >= 0) n++;
+    for (const l of await this.listsFor(s, list)) {
+      const found: Array<{ index: number; raw: string }> = [];
+      for (let from = 0; ; from += SCAN_CHUNK) {
+        const { total, items } = await s.store.failedRange(from, SCAN_CHUNK, l);
+        items.forEach((raw, i) => {
+          if (isRetried(raw)) found.push({ index: from + i, raw });
+        });
+        if (from + SCAN_CHUNK >= total || items.length === 0) break;
+      }
+      for (const f of found.reverse()) if ((await s.store.removeFailed(f.index, f.raw, l)) >= 0) n++;
+    }
     return n;
   }
 

@@ -338,15 +338,36 @@ ${
 
 const SHOW_LABEL: Record<FailedFilter, string> = { pending: 'Not retried', retried: 'Retried', all: 'All' };
 
-export function failedPage(ctx: PageContext, counts: Array<Settled<number>>, selected: Server, page: FailedPage | { error: string }): Html {
+export function failedPage(
+  ctx: PageContext,
+  counts: Array<Settled<number>>,
+  selected: Server,
+  page: FailedPage | { error: string },
+  lists: ReadonlyArray<{ list: string; size: number }> = [],
+): Html {
   const countMap: Record<number, number | string> = {};
   for (const c of counts) countMap[c.server.id] = c.ok ? c.value : 'down';
-  const fields = { server: selected.id };
+  const list = 'error' in page ? '' : page.list;
+  const fields = { server: selected.id, ...(list ? { list } : {}) };
   const order = 'error' in page ? 'desc' : page.order;
   const show: FailedFilter = 'error' in page ? 'pending' : page.show;
-  const base = { server: ctx.servers.length > 1 ? selected.id : undefined, order: order === 'asc' ? 'asc' : undefined, show: show === 'pending' ? undefined : show };
+  const where = list && list !== 'failed' ? `${list} on ${selected.label}` : selected.label;
+  const base = {
+    server: ctx.servers.length > 1 ? selected.id : undefined,
+    list: list && list !== 'failed' ? list : undefined,
+    order: order === 'asc' ? 'asc' : undefined,
+    show: show === 'pending' ? undefined : show,
+  };
+  // Resque::Failure::RedisMultiQueue's per-queue lists, beside `failed` (resque-web's queue overview).
+  const listTabs =
+    lists.length > 1
+      ? html`<nav class="tabs lists" aria-label="failure lists">${lists.map(
+          l =>
+            html`<a href="/failed${qs({ ...base, start: undefined, list: l.list === 'failed' ? 'failed' : l.list })}" data-list="${l.list}"${l.list === list ? html` class="current" aria-current="page"` : ''}>${l.list} <span class="count">${String(l.size)}</span></a>`,
+        )}</nav>`
+      : '';
   let body: Html;
-  if ('error' in page) body = html`<p class="muted">${page.error}</p>`;
+  if ('error' in page) body = html`${listTabs}<p class="muted">${page.error}</p>`;
   else {
     const known = (n: number | null): string => (n === null ? '?' : String(n));
     const pending = page.show === 'all' ? null : page.show === 'pending' ? page.matched : page.retried === null ? null : page.total - page.retried;
@@ -357,18 +378,18 @@ export function failedPage(ctx: PageContext, counts: Array<Settled<number>>, sel
     )}</nav>`;
     const shownTotal = page.matched ?? page.start + page.items.length + (page.hasMore ? 1 : 0);
     const pg = pager('/failed', base, page.start, page.count, shownTotal, page.hasMore, order === 'desc' ? ['« newer', 'older »'] : ['« previous', 'next »'], page.matched === null);
-    body = html`
+    body = html`${listTabs}
 <div class="controls bulk">
-${page.total > 0 ? actionButton(ctx, '/failed/retry-all', 'Retry all not yet retried', fields, { confirm: `Retry every failed job on ${selected.label} that has not been retried yet?` }) : ''}
-${page.total > 0 ? actionButton(ctx, '/failed/clear-retried', 'Clear retried', fields, { confirm: `Remove every retried failure on ${selected.label}? This cannot be undone.` }) : ''}
-${page.total > 0 ? actionButton(ctx, '/failed/clear', 'Clear all', fields, { confirm: `Delete all ${page.total} failures on ${selected.label}? This cannot be undone.`, cls: 'danger' }) : ''}
+${page.total > 0 ? actionButton(ctx, '/failed/retry-all', 'Retry all not yet retried', fields, { confirm: `Retry every failed job in ${where} that has not been retried yet?` }) : ''}
+${page.total > 0 ? actionButton(ctx, '/failed/clear-retried', 'Clear retried', fields, { confirm: `Remove every retried failure in ${where}? This cannot be undone.` }) : ''}
+${page.total > 0 ? actionButton(ctx, '/failed/clear', 'Clear all', fields, { confirm: `Delete all ${page.total} failures in ${where}? This cannot be undone.`, cls: 'danger' }) : ''}
 </div>
 ${filterTabs}
-<p class="sub">${page.items.length === 0 ? html`No ${show === 'all' ? '' : `${SHOW_LABEL[show].toLowerCase()} `}failed jobs on ${selected.label}${page.start > 0 ? ' at this offset' : ''}.` : html`Showing <b>${page.items.length}</b> of <b>${page.matched === null ? `${page.start + page.items.length}+` : page.matched}</b> ${show === 'all' ? '' : `${SHOW_LABEL[show].toLowerCase()} `}failed job${page.matched === 1 ? '' : 's'} on ${selected.label} (${page.total} in the list), ${
+<p class="sub">${page.items.length === 0 ? html`No ${show === 'all' ? '' : `${SHOW_LABEL[show].toLowerCase()} `}failed jobs in ${where}${page.start > 0 ? ' at this offset' : ''}.` : html`Showing <b>${page.items.length}</b> of <b>${page.matched === null ? `${page.start + page.items.length}+` : page.matched}</b> ${show === 'all' ? '' : `${SHOW_LABEL[show].toLowerCase()} `}failed job${page.matched === 1 ? '' : 's'} in ${where} (${page.total} in the list), ${
       order === 'desc' ? html`newest first (<a href="/failed${qs({ ...base, order: 'asc' })}">oldest first</a>)` : html`oldest first (<a href="/failed${qs({ ...base, order: undefined })}">newest first</a>)`
     }.`}</p>
 ${pg}
-<ul class="failed">${page.items.map(it => failedItem(ctx, selected, it))}</ul>
+<ul class="failed">${page.items.map(it => failedItem(ctx, selected, it, page.list))}</ul>
 ${pg}`;
   }
   return layout(
@@ -379,9 +400,9 @@ ${pg}`;
   );
 }
 
-function failedItem(ctx: PageContext, server: Server, it: FailedPage['items'][number]): Html {
+function failedItem(ctx: PageContext, server: Server, it: FailedPage['items'][number], list: string): Html {
   const v = it.view;
-  const fields = { server: server.id, index: it.index, digest: it.digest };
+  const fields = { server: server.id, index: it.index, digest: it.digest, list };
   if (!v.parsed) {
     return html`<li class="failure unparsed" data-index="${it.index}"><p>Failure ${it.index} could not be parsed; it is not a JSON object.</p><pre class="raw">${it.raw}</pre><div class="controls">${actionButton(ctx, '/failed/remove', 'Remove', fields)}</div></li>`;
   }
@@ -425,7 +446,7 @@ export function statsPage(ctx: PageContext, results: Array<Settled<{ stats: Resq
   const rows: Array<[string, (s: ResqueStats) => number | string]> = [
     ['Processed (stat:processed)', s => s.processed],
     ['Failed (stat:failed)', s => s.failedStat],
-    ['Failed list (LLEN failed)', s => s.failedList],
+    ['Failed lists (LLEN failed + each <queue>_failed)', s => s.failedList],
     ['Queues', s => s.queues],
     ['Workers', s => s.workers],
     ['Paused (pause-all-workers)', s => (s.pausedAll ? 'yes' : 'no')],

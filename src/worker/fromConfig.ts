@@ -46,6 +46,7 @@ export async function createWorker(cfg: WorkerConfig, extra: CreateWorkerExtra =
     pyresDates: cfg.pyresDates,
     waitReplicas: cfg.waitReplicas,
     waitTimeout: cfg.waitTimeout,
+    failureBackend: cfg.failureBackend,
     logger,
     ...(extra.supervisedBy ? { supervisedBy: extra.supervisedBy } : {}),
     ...(extra.hostname ? { hostname: extra.hostname } : {}),

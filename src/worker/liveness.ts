@@ -17,6 +17,7 @@ import { Worker as Thread } from 'node:worker_threads';
 import { coerceError } from '../errors';
 import type { Logger } from '../logging/logger';
 import type { ConnectionOptions } from '../store/connection';
+import type { FailureBackend } from '../protocol/keys';
 import type { DirtyExitPolicy, RedisStore } from '../store/redisStore';
 import { unregisterDeadWorker } from './prune';
 
@@ -86,6 +87,8 @@ export interface LivenessConfig {
   heartbeatInterval: number;
   supervisedBy: SupervisedBy | null;
   onDirtyExit: DirtyExitPolicy;
+  /** For the thread's own RedisStore: where it writes failure records. */
+  failureBackend: FailureBackend;
   /** For the thread's own RedisStore. */
   connection: ConnectionOptions;
   namespace: string;

@@ -6,7 +6,7 @@ import { type JobContext, JobRegistry, type ResolvedJob } from '../jobs/registry
 import { createLogger, type Logger } from '../logging/logger';
 import { changedNumbers, decodeArgs, mayChangeNumbers, rawArgsOf } from '../protocol/args';
 import { decodeJob, type DecodedJob, isJson, preview } from '../protocol/job';
-import { ResqueKeys } from '../protocol/keys';
+import { FAILURE_BACKENDS, type FailureBackend, ResqueKeys } from '../protocol/keys';
 import { globToLuaPattern, hasPatterns, parseQueueList, type QueueSpec } from '../protocol/queues';
 import { backtraceOf, decodeWorkingOn, embeddedPayloadBytes, encodeFailure, encodePoisonFailure, encodeWorkingOn, exceptionNameOf, POISON_CLASS } from '../protocol/records';
 import { formatFailedAt, formatRunAt, formatStarted } from '../protocol/time';
@@ -88,6 +88,12 @@ export interface WorkerOptions {
   waitReplicas?: number;
   /** Milliseconds each WAIT may take. @defaultValue 100 */
   waitTimeout?: number;
+  /**
+   * Where failure records go (every record this worker writes, its prunes' too): 'redis' = the
+   * `failed` list, 'redis_multi_queue' = `<queue>_failed` + `failed_queues`, as Ruby's
+   * FAILURE_BACKEND. @defaultValue 'redis'
+   */
+  failureBackend?: FailureBackend;
   /** @defaultValue os.hostname() */
   hostname?: string;
   /** The pid in the worker id. @defaultValue process.pid */
@@ -188,6 +194,7 @@ export class Worker extends EventEmitter {
       onDirtyExit: opts.onDirtyExit ?? 'fail',
       waitReplicas: opts.waitReplicas ?? 0,
       waitTimeout: opts.waitTimeout ?? 100,
+      failureBackend: opts.failureBackend ?? 'redis',
       livenessThread: opts.livenessThread ?? true,
       losslessArgs: opts.losslessArgs ?? false,
       pyresDates: opts.pyresDates ?? false,
@@ -202,6 +209,9 @@ export class Worker extends EventEmitter {
       );
     }
     this.supervisedBy = opts.supervisedBy ? validSupervisedBy(opts.supervisedBy) : null;
+    if (!FAILURE_BACKENDS.includes(this.o.failureBackend)) {
+      throw new ConfigError(`failureBackend must be 'redis' or 'redis_multi_queue', got ${JSON.stringify(this.o.failureBackend)}`);
+    }
     if (this.o.onDirtyExit !== 'fail' && this.o.onDirtyExit !== 'requeue') {
       throw new ConfigError(`onDirtyExit must be 'fail' or 'requeue', got ${JSON.stringify(this.o.onDirtyExit)}`);
     }
@@ -226,6 +236,7 @@ export class Worker extends EventEmitter {
       connection: opts.connection ?? {},
       namespace: opts.namespace ?? 'resque',
       name: `pyres-ts:worker:${this.pid}`,
+      failureBackend: this.o.failureBackend,
     });
     this.store.on('connection-error', (e: Error) => this.log.warn(`Redis connection lost (${e.message}); reconnecting`));
     this.store.on('notice', (m: string) => this.log.warn(m));
@@ -734,6 +745,7 @@ export class Worker extends EventEmitter {
     this.emitSafe('failure', { seq, queue, className, raw, exception, error: message });
     return {
       mode: 'failure',
+      failureQueue: queue,
       failureRecord: poison
         ? encodePoisonFailure({ failedAt: formatFailedAt(new Date()), rawBytes: poison, exception, error: message, backtrace, worker: this.id, queue })
         : encodeFailure({ failedAt: formatFailedAt(new Date()), rawPayload: raw, exception, error: message, backtrace, worker: this.id, queue }),
@@ -746,6 +758,7 @@ export class Worker extends EventEmitter {
     this.emitSafe('failure', { seq, queue, className, raw, exception, error: message });
     return {
       mode: 'failure',
+      failureQueue: queue,
       failureRecord: encodeFailure({ failedAt: formatFailedAt(new Date()), rawPayload: raw, exception, error: message, backtrace: [], worker: this.id, queue }),
     };
   }
@@ -759,6 +772,7 @@ export class Worker extends EventEmitter {
     }
     return {
       mode: 'dirty',
+      failureQueue: queue,
       failureRecord: encodeFailure({
         failedAt: formatFailedAt(new Date()),
         rawPayload: raw,
@@ -817,6 +831,7 @@ export class Worker extends EventEmitter {
       heartbeatInterval: this.o.heartbeatInterval,
       supervisedBy: this.supervisedBy,
       onDirtyExit: this.o.onDirtyExit,
+      failureBackend: this.o.failureBackend,
       connection: this.connection,
       namespace: this.namespace,
       connectionName: `pyres-ts:worker:${this.pid}:liveness`,

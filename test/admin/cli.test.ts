@@ -192,7 +192,7 @@ describe('failed', () => {
     expect(r.err).toContain('needs the index of a failure');
     r = await cli('failed', 'retry', '0', '--dsn', dsn, '--server', 'server-b', '--json');
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.out)).toEqual({ server: 'server-b', index: 0, queue: 'other', job: '{"class":"BFail","args":["x"]}' });
+    expect(JSON.parse(r.out)).toEqual({ server: 'server-b', index: 0, queue: 'other', job: '{"class":"BFail","args":["x"]}', list: 'failed' });
     expect(await client(b.url).lrange('jobs:queue:other', 0, -1)).toEqual(['{"class":"OtherJob","args":[]}', '{"class":"BFail","args":["x"]}']);
 
     const list = JSON.parse((await cli('failed', 'list', '--redis', a.url, '--json', '--order', 'asc')).out) as { servers: Array<{ items: Array<{ id: string }> }> };

@@ -26,8 +26,8 @@ afterEach(() => {
   children.clear();
 });
 
-async function startFakeMaster(supervisedBy: Record<string, unknown>) {
-  const spec = { queues: 'p10,p9', jobs: [JOBS, BLOCKING], options: { heartbeatInterval: 1, supervisedBy: { masterPid: 'parent', ...supervisedBy } } };
+async function startFakeMaster(supervisedBy: Record<string, unknown>, options: Record<string, unknown> = {}) {
+  const spec = { queues: 'p10,p9', jobs: [JOBS, BLOCKING], options: { heartbeatInterval: 1, ...options, supervisedBy: { masterPid: 'parent', ...supervisedBy } } };
   const master = spawnTracked(process.execPath, [FAKE_MASTER], env.spawnOpts({ PYRES_TEST_WORKER: JSON.stringify(spec) }));
   const childPid = Number(/^child (\d+)/.exec(await master.waitForLine(/^child \d+/, 5000))![1]);
   children.add(childPid);
@@ -78,6 +78,26 @@ describe('a supervised child whose master is gone (real processes)', () => {
     expect(f.error).toBe('master gone; job still running after 2s');
     expect(f.worker).toBe(id);
     expect(f.payload).toEqual(JSON.parse(raw));
+    await env.expectUnregistered(id);
+  });
+
+  it("with failureBackend redis_multi_queue: the liveness thread's record goes to <queue>_failed + failed_queues", async () => {
+    const { master, childPid, id } = await startFakeMaster({ jobTimeout: 2, timeoutGrace: 1, termTimeout: 2 }, { failureBackend: 'redis_multi_queue' });
+    const raw = await env.enqueue('p9', 'CpuLoop', null);
+    await env.waitForLedger(/^CpuLoop start null/);
+    master.kill('SIGKILL');
+    await waitFor(() => !isRunning(childPid), 2 * 1000 + 1 * 1000 + 2000 + 1000, 'the orphaned child gone', 50);
+    const recs = await waitFor(async () => {
+      const f = await env.redis.lrange(k('p9_failed'), 0, -1);
+      return f.length ? f : null;
+    }, 2000, 'a failure record in p9_failed');
+    expect(recs).toHaveLength(1);
+    const f = parseFailure(recs[0]!);
+    expect(f.exception).toBe('JobTimeoutError');
+    expect(f.worker).toBe(id);
+    expect(f.payload).toEqual(JSON.parse(raw));
+    expect(await env.redis.smembers(k('failed_queues'))).toEqual(['p9_failed']);
+    expect(await env.failures()).toEqual([]);
     await env.expectUnregistered(id);
   });
 

@@ -1,4 +1,4 @@
-import { ResqueKeys } from '../../src/protocol/keys';
+import { ResqueKeys, failureListFor, jobQueueOfFailureList } from '../../src/protocol/keys';
 import { hash, list, loadKeys, members, str } from './fixtureData';
 
 const ID = 'vm:7652:p10,p9';
@@ -116,5 +116,26 @@ describe('ResqueKeys', () => {
       expect(str(dump, k.stat('processed', id))).toBe('5');
     }
     expect(Object.keys(hash(dump, k.heartbeats)).sort()).toEqual(['ghost:4444:p10', 'otherhost:12345:p10,p9', 'otherhost:22222:p10,p9']);
+  });
+});
+
+describe('failure lists (Resque::Failure::Redis and RedisMultiQueue, c5)', () => {
+  test('keys and names', () => {
+    const k = new ResqueKeys();
+    expect(k.failedQueues).toBe('resque:failed_queues');
+    expect(k.failureList('p10_failed')).toBe('resque:p10_failed');
+    expect(new ResqueKeys('').failedQueues).toBe('failed_queues');
+    expect(failureListFor('redis', 'p10')).toBe('failed');
+    expect(failureListFor('redis_multi_queue', 'p10')).toBe('p10_failed');
+    expect(failureListFor('redis_multi_queue', '')).toBe('failed');
+    expect(jobQueueOfFailureList('p10_failed')).toBe('p10');
+    expect(jobQueueOfFailureList('a_failed_failed')).toBe('a_failed');
+  });
+
+  test("Ruby's capture: failed_queues names p10_failed; nothing in failed", () => {
+    const dump = loadKeys('resque-ruby/c5-failure-backend-redis-multi-queue/keys.json');
+    expect(members(dump, new ResqueKeys().failedQueues)).toEqual([failureListFor('redis_multi_queue', 'p10')]);
+    expect(list(dump, new ResqueKeys().failureList('p10_failed'))).toHaveLength(1);
+    expect(dump['resque:failed']).toBeUndefined();
   });
 });

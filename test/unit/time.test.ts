@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
-import { formatFailedAt, formatHeartbeat, formatRunAt, formatStarted, parseResqueTime } from '../../src/protocol/time';
+import { formatFailedAt, formatHeartbeat, formatRetriedAtMultiQueue, formatRunAt, formatStarted, parseResqueTime } from '../../src/protocol/time';
 import { hash, list, loadKeys, readFixtureJson, str } from './fixtureData';
 
 /** 2026-11-22T22:10:47Z: the b-worker-success job (procline "Forked 7659 at 1795385447"). */
@@ -153,6 +153,7 @@ describe('parseResqueTime reads every format in the captures', () => {
     const mq = JSON.parse(list(loadKeys('resque-ruby/c5-failure-backend-redis-multi-queue/keys.json'), 'resque:p10_failed')[0]!) as { retried_at: string };
     expect(mq.retried_at).toBe('2026/11/22 22:14:53');
     expect(parseResqueTime(mq.retried_at)?.getTime()).toBe(utc(2026, 11, 22, 22, 14, 53));
+    expect(formatRetriedAtMultiQueue(new Date(utc(2026, 11, 22, 22, 14, 53)))).toBe(mq.retried_at);
   });
 
   test('pyres worker: started and run_at are epoch-second strings (b2)', () => {

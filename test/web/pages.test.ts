@@ -139,7 +139,7 @@ describe('pages', () => {
     const r = await s.get('/stats');
     expect(r.status).toBe(200);
     expect(r.text).toMatch(/<tr><th>Processed \(stat:processed\)<\/th><td class="num">10<\/td><td class="num">5<\/td><td class="num total">15<\/td><\/tr>/);
-    expect(r.text).toMatch(/Failed list \(LLEN failed\)<\/th><td class="num">3<\/td><td class="num">1<\/td><td class="num total">4</);
+    expect(r.text).toMatch(/Failed lists \(LLEN failed \+ each &lt;queue&gt;_failed\)<\/th><td class="num">3<\/td><td class="num">1<\/td><td class="num total">4</);
     expect(r.text).toMatch(/<tr><th>Redis version<\/th><td class="num">\d+\.\d+/);
     const live = await fetch(`${env.web.url}/api/live`);
     expect(live.headers.get('content-type')).toMatch(/application\/json/);
