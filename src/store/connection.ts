@@ -20,6 +20,27 @@ export interface ConnectionOptions {
   tlsKey?: string;
   /** A name shown by CLIENT LIST, e.g. `pyres-ts:worker`. */
   connectionName?: string;
+  /**
+   * Seconds (`--redis-timeout`) one command, a connect and a silent socket may take. A command
+   * not answered in time rejects, and a socket that received nothing for this long while a
+   * reply is due is dropped and reconnected (a blackholed connection: open but silent).
+   * @defaultValue DEFAULT_REDIS_TIMEOUT (5)
+   */
+  timeout?: number;
+}
+
+/** Seconds: the default of `--redis-timeout`. */
+export const DEFAULT_REDIS_TIMEOUT = 5;
+
+/**
+ * The bound's ioredis options: `commandTimeout` (the caller's wait), `socketTimeout` (a socket
+ * that owes a reply and received nothing for that long is destroyed, and ioredis reconnects and
+ * resends what was unanswered), `connectTimeout`, and TCP keepalive (so an idle connection that
+ * died is found by the kernel too).
+ */
+export function timeoutOptions(seconds: number = DEFAULT_REDIS_TIMEOUT): RedisOptions {
+  const ms = Math.max(1, Math.round(seconds * 1000));
+  return { commandTimeout: ms, socketTimeout: ms, connectTimeout: ms, keepAlive: Math.max(1000, Math.min(ms, 10_000)) };
 }
 
 /** Builds ioredis options. Never sets a keyPrefix: the namespace belongs to ResqueKeys. */
@@ -30,6 +51,7 @@ export function redisOptions(c: ConnectionOptions = {}): { url?: string; options
     maxRetriesPerRequest: null,
     enableOfflineQueue: true,
     lazyConnect: true,
+    ...timeoutOptions(c.timeout),
   };
   if (c.connectionName) options.connectionName = c.connectionName;
   let url: string | undefined;
