@@ -95,7 +95,7 @@ export class AdminStore {
       connectTimeout: Math.min(3000, timeoutOptions(connection.timeout).connectTimeout ?? 3000),
       // A socket to a server that went away must not hold the process for 2 s on close.
       disconnectTimeout: 200,
-      commandTimeout: o.commandTimeout ?? timeoutOptions(connection.timeout).commandTimeout ?? 5000,
+      commandTimeout: o.commandTimeout ?? timeoutOptions(connection.timeout).socketTimeout ?? 5000,
       retryStrategy: (times: number) => Math.min(200 * times, 3000),
     }) as ScriptedRedis;
     this.redis.defineCommand('pyresAdminRetryFailed', { lua: RETRY_FAILED });

@@ -33,14 +33,16 @@ export interface ConnectionOptions {
 export const DEFAULT_REDIS_TIMEOUT = 5;
 
 /**
- * The bound's ioredis options: `commandTimeout` (the caller's wait), `socketTimeout` (a socket
- * that owes a reply and received nothing for that long is destroyed, and ioredis reconnects and
- * resends what was unanswered), `connectTimeout`, and TCP keepalive (so an idle connection that
- * died is found by the kernel too).
+ * The bound's ioredis options. `socketTimeout`: a socket that owes a reply and received nothing
+ * for `seconds` is destroyed; ioredis reconnects and resends what was unanswered (so a command
+ * caught on a blackholed connection completes on the new one). `commandTimeout`, twice that: the
+ * longest a caller waits (a full partition, or a new connection silent too) before its command
+ * rejects; the caller decides whether to retry. `connectTimeout`, and TCP keepalive, so that the
+ * kernel too probes an idle connection.
  */
 export function timeoutOptions(seconds: number = DEFAULT_REDIS_TIMEOUT): RedisOptions {
   const ms = Math.max(1, Math.round(seconds * 1000));
-  return { commandTimeout: ms, socketTimeout: ms, connectTimeout: ms, keepAlive: Math.max(1000, Math.min(ms, 10_000)) };
+  return { socketTimeout: ms, commandTimeout: 2 * ms, connectTimeout: ms, keepAlive: Math.max(1000, Math.min(ms, 10_000)) };
 }
 
 /** Builds ioredis options. Never sets a keyPrefix: the namespace belongs to ResqueKeys. */
