@@ -39,13 +39,20 @@
  *   master-stop  SIGSTOP the master for 3-15 s, then SIGCONT (--job-timeout 5; most jobs ~1 s)
  *   ctrl-c       the master runs as its own process-group leader; SIGINT to -pgid (a terminal's
  *                Ctrl-C), wait for it to exit, start a new master
+ *   blackhole    the master (and so its children and their liveness threads) reaches Redis
+ *                through a loopback TCP proxy (test/support/blackholeProxy.js); at random
+ *                moments for 1-6 s either the connections open now go silent for good (every
+ *                byte dropped both ways, new connections pass: a lost conntrack entry), or
+ *                every connection, new ones too, goes silent and the partition then heals
+ *                (held bytes delivered, as TCP would). Master with --redis-timeout 1 and
+ *                --job-timeout 5
  *
  * For every phase: lost, duplicated (performed more than once), falsely failed (a failure
  * record for a job that completed, or in the classes above any failure record at all).
  *
  * Options: --quick (3000 jobs, ~1 min for mixed; ~1 min per other class), --jobs N, --seconds S
  * (mixed fault window, total over both phases), --classes LIST (default
- * mixed,pidns,blockjobs,redis-stop,master-stop,ctrl-c), --class-jobs N, --class-seconds S (jobs
+ * mixed,pidns,blockjobs,redis-stop,master-stop,ctrl-c,blackhole), --class-jobs N, --class-seconds S (jobs
  * and fault window of each other class), --seed X, --children N, --phases blocking,nonblocking
  * (of mixed), --policy fail|requeue|mixed (mixed: the mixed class alternates, the others use
  * their own default), --fault-every MS (mean gap between mixed faults), --keep (keep the temp
@@ -64,9 +71,10 @@ const ROOT = path.resolve(__dirname, '..');
 const BIN = path.join(ROOT, 'bin', 'pyres-ts');
 const JOBS = path.join(__dirname, 'jobs.js');
 const QUEUES = ['c3', 'c2', 'c1'];
-const CLASSES = ['mixed', 'pidns', 'blockjobs', 'redis-stop', 'master-stop', 'ctrl-c'];
+const CLASSES = ['mixed', 'pidns', 'blockjobs', 'redis-stop', 'master-stop', 'ctrl-c', 'blackhole'];
 /** Each class's --on-dirty-exit: where a false prune or abort would show as a duplicate (requeue) or a false record (fail). */
-const CLASS_POLICY = { pidns: 'fail', blockjobs: 'requeue', 'redis-stop': 'fail', 'master-stop': 'fail', 'ctrl-c': 'requeue' };
+const CLASS_POLICY = { pidns: 'fail', blockjobs: 'requeue', 'redis-stop': 'fail', 'master-stop': 'fail', 'ctrl-c': 'requeue', blackhole: 'fail' };
+const { BlackholeProxy } = require('../test/support/blackholeProxy.js');
 const NS = 'resque';
 const k = s => `${NS}:${s}`;
 
@@ -560,11 +568,16 @@ async function runPhase(ctx) {
             ? { 'redis-stop': 0 }
             : cls === 'master-stop'
               ? { 'master-stop': 0 }
-              : { 'ctrl-c': 0 };
+              : cls === 'blackhole'
+                ? { 'blackhole-current': 0, partition: 0 }
+                : { 'ctrl-c': 0 };
   // What the class-specific fault loops measured besides the faults (see the summary table).
   const extra = {};
   const problems = [];
   const masterLog = path.join(tmp, 'master.log');
+  // blackhole: the master and its children reach Redis through the proxy.
+  const proxy = cls === 'blackhole' ? new BlackholeProxy({ targetPort: ctx.port }) : null;
+  const masterUrl = proxy ? `redis://127.0.0.1:${await proxy.listen()}/0` : url;
   const masterArgs = [
     BIN,
     'master',
@@ -573,14 +586,15 @@ async function runPhase(ctx) {
     '--jobs',
     JOBS,
     '--redis',
-    url,
+    masterUrl,
     '--term-timeout',
     '5',
     '--on-dirty-exit',
     policy,
     ...(mode === 'nonblocking' ? ['--nonblocking-pop', '--backoff-min', '0.05', '--backoff-max', '0.2'] : []),
     ...(cls === 'blockjobs' ? ['--heartbeat-interval', '1', '--prune-interval', '3'] : []),
-    ...(cls === 'redis-stop' || cls === 'master-stop' ? ['--job-timeout', '5'] : []),
+    ...(cls === 'redis-stop' || cls === 'master-stop' || cls === 'blackhole' ? ['--job-timeout', '5'] : []),
+    ...(cls === 'blackhole' ? ['--redis-timeout', '1'] : []),
   ];
   const childEnv = { ...process.env, PYRES_CHAOS_TAG: tag, PYRES_CHAOS_LEDGER: ledger };
   delete childEnv.REDIS_URL;
@@ -652,7 +666,7 @@ async function runPhase(ctx) {
       post = rand.int(50, 300);
     }
     // redis-stop, master-stop: the jobs honour their AbortSignal, so a false timeout abort fails one.
-    const honour = cls === 'redis-stop' || cls === 'master-stop';
+    const honour = cls === 'redis-stop' || cls === 'master-stop' || cls === 'blackhole';
     const tail = blockKind || honour ? `,${blockKind ? `"${blockKind}"` : 'null'},${blockMs}${honour ? ',true' : ''}` : '';
     return `{"class":"ChaosStep","args":[${JSON.stringify(id)},${pre},${post}${tail}]}`;
   };
@@ -911,6 +925,31 @@ async function runPhase(ctx) {
     }
   };
 
+  // --- blackhole: the current connections silent for good, or a 1-6 s partition that heals ---
+  const blackholeFaults = async () => {
+    Object.assign(extra, { blackholedConnections: 0, partitionMs: 0, busyAtFault: 0 });
+    while (Date.now() < faultEnd) {
+      await sleep(rand.int(1000, 3000));
+      if (Date.now() >= faultEnd - 1000) break;
+      const ms = rand.int(1000, 6000);
+      extra.busyAtFault += children().filter(x => x.busy).length;
+      if (rand.next() < 0.5) {
+        const n = proxy.blackholeCurrent();
+        vlog(`blackholed the ${n} open connections (new ones pass); next fault in >= ${ms} ms`);
+        faults['blackhole-current']++;
+        extra.blackholedConnections += n;
+        await sleep(ms);
+      } else {
+        vlog(`partition for ${ms} ms`);
+        proxy.partition();
+        faults.partition++;
+        extra.partitionMs += ms;
+        await sleep(ms);
+        proxy.heal();
+      }
+    }
+  };
+
   // --- ctrl-c: SIGINT to the master's process group, wait for it to exit, start a new one ---
   const ctrlCFaults = async () => {
     Object.assign(extra, { busyAtFault: 0, ctrlCMaxStopMs: 0, ctrlCSlowStops: 0, childrenInMasterGroup: 0, childrenLeftAfterMaster: 0 });
@@ -981,7 +1020,9 @@ async function runPhase(ctx) {
             ? redisStopFaults()
             : cls === 'master-stop'
               ? masterStopFaults()
-              : ctrlCFaults();
+              : cls === 'blackhole'
+                ? blackholeFaults()
+                : ctrlCFaults();
 
   // --- starvation watch: a live worker that takes no job for 20 s while the others work ---
   const starved = new Map(); // id -> description
@@ -1078,6 +1119,10 @@ async function runPhase(ctx) {
     await sleep(500);
   }
   const zombies = [...seenPids].filter(pid => procStat(pid)?.state === 'Z');
+  if (proxy) {
+    extra.proxyAccepted = proxy.stats.accepted;
+    await proxy.close();
+  }
 
   // --- before the final prune: what is only held in worker:<id> records ---
   const before = await snapshot(redis, prefix);
@@ -1350,6 +1395,8 @@ const FAULT_LABELS = {
   'redis-stop': 'redis-server SIGSTOP/CONT',
   'master-stop': 'master SIGSTOP/CONT',
   'ctrl-c': 'SIGINT to the master process group',
+  'blackhole-current': 'open connections blackholed (new pass)',
+  partition: 'partitions (all silent), healed',
 };
 
 function printSummary(phases, total, o, elapsed, skipped = []) {
@@ -1386,6 +1433,9 @@ function printSummary(phases, total, o, elapsed, skipped = []) {
     ...opt('children mid-job at STOP (redis) / CONT (master) / SIGINT', 'busyAtFault'),
     ...opt('redis-server stopped (s, total)', 'redisStoppedMs', v => (v / 1000).toFixed(1)),
     ...opt('master stopped (s, total)', 'masterStoppedMs', v => (v / 1000).toFixed(1)),
+    ...opt('connections blackholed', 'blackholedConnections'),
+    ...opt('partitioned (s, total)', 'partitionMs', v => (v / 1000).toFixed(1)),
+    ...opt('connections through the proxy', 'proxyAccepted'),
     ...opt('Ctrl-C: longest master exit (s)', 'ctrlCMaxStopMs', v => (v / 1000).toFixed(1)),
     ...opt('Ctrl-C: exits past --term-timeout + 2 s', 'ctrlCSlowStops'),
     ...opt("Ctrl-C: children in the master's group", 'childrenInMasterGroup'),
