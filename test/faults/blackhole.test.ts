@@ -146,6 +146,39 @@ describe('a job running while its connections are blackholed: its outcome is wri
   });
 });
 
+describe('a reservation whose reply was lost while the worker stops', () => {
+  it('is put back at the head of its queue at unregister, not deleted unseen', async () => {
+    const { r, proxy, url } = await throughProxy();
+    const { w, id } = await startWorker(url, r.url);
+    await enqueue(r.url, 'q', '{"class":"Hold","args":["h1",1.5]}');
+    await env.waitForLedger(/^start h1 /, 10000);
+    const next = '{"class":"Record","args":["next"]}';
+    await enqueue(r.url, 'q', next);
+    // h1's finish, which also reserves `next`, will run on Redis but its reply is lost; the
+    // reconnects stay silent until heal(), so the call times out (2 x --redis-timeout).
+    proxy.blackholeCurrent({ replies: true });
+    proxy.partition();
+    await waitFor(async () => (await withClient(r.url, c => c.get(k(`worker:${id}`))))?.includes('"next"'), 10000, '`next` reserved into worker:<id>');
+    const from = w.mark();
+    await w.waitForLine(/reserve failed: Command timed out/, 10000, from);
+    // QUIT during the retry pause: the retry of h1's finish asks for no new job.
+    w.kill('SIGQUIT');
+    await w.waitForLine(/finishing the current job, then exiting/, 5000, from);
+    proxy.heal();
+    await w.waitForLine(/never started \(its reply was lost\) was put back at the head of q/, 15000, from);
+    expect(await w.waitForEnd(15000)).toEqual({ code: 0, signal: null });
+    const state = await withClient(r.url, async c => ({
+      queue: await c.lrange(k('queue:q'), 0, -1),
+      held: await c.get(k(`worker:${id}`)),
+      processed: await c.get(k('stat:processed')),
+      member: await c.sismember(k('workers'), id),
+    }));
+    expect(state).toEqual({ queue: [next], held: null, processed: '1', member: 0 });
+    expect(env.ledgerLines().filter(l => l.startsWith('start h1 '))).toHaveLength(1);
+    expect(env.ledgerLines().filter(l => l === 'ok "next"')).toEqual([]);
+  });
+});
+
 describe('a master with children through the proxy', () => {
   it('blackholed: the job timeout still kills and records the job (once), TERM still ends within its deadline, no job is lost', async () => {
     const { r, proxy, url } = await throughProxy();

@@ -8,7 +8,7 @@
  *                       ways; new ones pass (a dropped conntrack or NAT entry, an L4 balancer
  *                       flip). With { replies: true } only what the server sends is dropped:
  *                       a request still runs, its reply never arrives.
- *   partition()         every connection, current and new, goes silent until heal() (a new one
+ *   partition()         every other connection, current and new, goes silent until heal() (a new one
  *                       is accepted, as a TCP handshake with a proxy is, but hears nothing).
  *                       Bytes are held, not dropped, as TCP retransmits them:
  *   heal()              ends a partition: what each surviving connection sent meanwhile is
@@ -60,7 +60,8 @@ class BlackholeProxy {
           this.stats.dropped += chunk.length;
           return;
         }
-        if (pair.partitioned) {
+        // A pair already blackholed keeps its own rule; a partition holds the others' bytes.
+        if (pair.partitioned && !pair.silent) {
           pair.held[dir].push(chunk);
           return;
         }
@@ -107,7 +108,7 @@ class BlackholeProxy {
   /** Silences every connection, current and new, until heal(). */
   partition() {
     this.partitioned = true;
-    for (const p of this.pairs) p.partitioned = true;
+    for (const p of this.pairs) if (!p.silent) p.partitioned = true;
   }
 
   /** Ends a partition. */
