@@ -39,6 +39,13 @@
  *   master-stop  SIGSTOP the master for 3-15 s, then SIGCONT (--job-timeout 5; most jobs ~1 s)
  *   ctrl-c       the master runs as its own process-group leader; SIGINT to -pgid (a terminal's
  *                Ctrl-C), wait for it to exit, start a new master
+ *   blackhole    the master (and so its children and their liveness threads) reaches Redis
+ *                through a loopback TCP proxy (test/support/blackholeProxy.js); at random
+ *                moments for 1-6 s either the connections open now go silent for good (every
+ *                byte dropped both ways, new connections pass: a lost conntrack entry), or
+ *                every connection, new ones too, goes silent and the partition then heals
+ *                (held bytes delivered, as TCP would). Master with --redis-timeout 1 and
+ *                --job-timeout 5
  *   failover     a Sentinel set of its own per phase (a redis-server master, one replica, three
  *                redis-sentinels, quorum 2); the master works over `redis+sentinel://`, and
  *                `SENTINEL FAILOVER` goes out at random moments (each once the set has settled:
@@ -67,7 +74,7 @@
  *
  * Options: --quick (3000 jobs, ~1 min for mixed; ~1 min per other class), --jobs N, --seconds S
  * (mixed fault window, total over both phases), --classes LIST (default
- * mixed,pidns,blockjobs,redis-stop,master-stop,ctrl-c,log-faults,redis-wipe,failover), --class-jobs N, --class-seconds S (jobs
+ * mixed,pidns,blockjobs,redis-stop,master-stop,ctrl-c,log-faults,redis-wipe,failover,blackhole), --class-jobs N, --class-seconds S (jobs
  * and fault window of each other class), --seed X, --children N, --phases blocking,nonblocking
  * (of mixed), --policy fail|requeue|mixed (mixed: the mixed class alternates, the others use
  * their own default), --fault-every MS (mean gap between mixed faults), --keep (keep the temp
@@ -86,11 +93,12 @@ const ROOT = path.resolve(__dirname, '..');
 const BIN = path.join(ROOT, 'bin', 'pyres-ts');
 const JOBS = path.join(__dirname, 'jobs.js');
 const QUEUES = ['c3', 'c2', 'c1'];
-const CLASSES = ['mixed', 'pidns', 'blockjobs', 'redis-stop', 'master-stop', 'ctrl-c', 'log-faults', 'redis-wipe', 'failover'];
+const CLASSES = ['mixed', 'pidns', 'blockjobs', 'redis-stop', 'master-stop', 'ctrl-c', 'log-faults', 'redis-wipe', 'failover', 'blackhole'];
 /** Classes with planned job failures, whose failure records are outcomes to account for. */
 const OUTCOME_CLASSES = new Set(['log-faults', 'redis-wipe']);
 /** Each class's --on-dirty-exit: where a false prune or abort would show as a duplicate (requeue) or a false record (fail). */
-const CLASS_POLICY = { pidns: 'fail', blockjobs: 'requeue', 'redis-stop': 'fail', 'master-stop': 'fail', 'ctrl-c': 'requeue', 'log-faults': 'fail', 'redis-wipe': 'requeue', failover: 'fail' };
+const CLASS_POLICY = { pidns: 'fail', blockjobs: 'requeue', 'redis-stop': 'fail', 'master-stop': 'fail', 'ctrl-c': 'requeue', 'log-faults': 'fail', 'redis-wipe': 'requeue', failover: 'fail', blackhole: 'fail' };
+const { BlackholeProxy } = require('../test/support/blackholeProxy.js');
 const NS = 'resque';
 const k = s => `${NS}:${s}`;
 
@@ -621,7 +629,9 @@ async function runPhase(ctx) {
                   ? { 'redis-wipe': 0, 'wipe-then-child-kill': 0 }
                   : cls === 'failover'
                     ? { failover: 0 }
-                    : { 'ctrl-c': 0 };
+                    : cls === 'blackhole'
+                      ? { 'blackhole-current': 0, partition: 0 }
+                      : { 'ctrl-c': 0 };
   // What the class-specific fault loops measured besides the faults (see the summary table).
   const extra = {};
   const problems = [];
@@ -629,6 +639,9 @@ async function runPhase(ctx) {
   // log-faults: the master logs to this file (-f) and its stdout/stderr are pipes read here.
   const logDir = path.join(tmp, `phase-${index}.logs`);
   const logFile = path.join(logDir, 'pyres.log');
+  // blackhole: the master and its children reach Redis through the proxy.
+  const proxy = cls === 'blackhole' ? new BlackholeProxy({ targetPort: ctx.port }) : null;
+  const masterUrl = proxy ? `redis://127.0.0.1:${await proxy.listen()}/0` : url;
   const masterArgs = [
     BIN,
     'master',
@@ -637,14 +650,15 @@ async function runPhase(ctx) {
     '--jobs',
     JOBS,
     '--redis',
-    url,
+    masterUrl,
     '--term-timeout',
     '5',
     '--on-dirty-exit',
     policy,
     ...(mode === 'nonblocking' ? ['--nonblocking-pop', '--backoff-min', '0.05', '--backoff-max', '0.2'] : []),
     ...(cls === 'blockjobs' ? ['--heartbeat-interval', '1', '--prune-interval', '3'] : []),
-    ...(cls === 'redis-stop' || cls === 'master-stop' ? ['--job-timeout', '5'] : []),
+    ...(cls === 'redis-stop' || cls === 'master-stop' || cls === 'blackhole' ? ['--job-timeout', '5'] : []),
+    ...(cls === 'blackhole' ? ['--redis-timeout', '1'] : []),
     ...(cls === 'log-faults' ? ['-f', logFile] : []),
     ...(wait ? ['--wait-replicas', '1', '--wait-timeout', '100'] : []),
   ];
@@ -750,7 +764,7 @@ async function runPhase(ctx) {
       post = rand.int(50, 300);
     }
     // redis-stop, master-stop: the jobs honour their AbortSignal, so a false timeout abort fails one.
-    const honour = cls === 'redis-stop' || cls === 'master-stop';
+    const honour = cls === 'redis-stop' || cls === 'master-stop' || cls === 'blackhole';
     const tail = blockKind || honour ? `,${blockKind ? `"${blockKind}"` : 'null'},${blockMs}${honour ? ',true' : ''}` : '';
     return `{"class":"ChaosStep","args":[${JSON.stringify(id)},${pre},${post}${tail}]}`;
   };
@@ -1012,6 +1026,31 @@ async function runPhase(ctx) {
     }
   };
 
+  // --- blackhole: the current connections silent for good, or a 1-6 s partition that heals ---
+  const blackholeFaults = async () => {
+    Object.assign(extra, { blackholedConnections: 0, partitionMs: 0, busyAtFault: 0 });
+    while (Date.now() < faultEnd) {
+      await sleep(rand.int(1000, 3000));
+      if (Date.now() >= faultEnd - 1000) break;
+      const ms = rand.int(1000, 6000);
+      extra.busyAtFault += children().filter(x => x.busy).length;
+      if (rand.next() < 0.5) {
+        const n = proxy.blackholeCurrent();
+        vlog(`blackholed the ${n} open connections (new ones pass); next fault in >= ${ms} ms`);
+        faults['blackhole-current']++;
+        extra.blackholedConnections += n;
+        await sleep(ms);
+      } else {
+        vlog(`partition for ${ms} ms`);
+        proxy.partition();
+        faults.partition++;
+        extra.partitionMs += ms;
+        await sleep(ms);
+        proxy.heal();
+      }
+    }
+  };
+
   // --- ctrl-c: SIGINT to the master's process group, wait for it to exit, start a new one ---
   const ctrlCFaults = async () => {
     Object.assign(extra, { busyAtFault: 0, ctrlCMaxStopMs: 0, ctrlCSlowStops: 0, childrenInMasterGroup: 0, childrenLeftAfterMaster: 0 });
@@ -1231,7 +1270,9 @@ async function runPhase(ctx) {
                   ? wipeFaults()
                   : cls === 'failover'
                     ? failoverFaults()
-                    : ctrlCFaults();
+                    : cls === 'blackhole'
+                      ? blackholeFaults()
+                      : ctrlCFaults();
 
   // --- starvation watch: a live worker that takes no job for 20 s while the others work ---
   const starved = new Map(); // id -> description
@@ -1328,6 +1369,10 @@ async function runPhase(ctx) {
     await sleep(500);
   }
   const zombies = [...seenPids].filter(pid => procStat(pid)?.state === 'Z');
+  if (proxy) {
+    extra.proxyAccepted = proxy.stats.accepted;
+    await proxy.close();
+  }
 
   // --- before the final prune: what is only held in worker:<id> records ---
   const before = await snapshot(redis, prefix);
@@ -1723,6 +1768,8 @@ const FAULT_LABELS = {
   'master-stop': 'master SIGSTOP/CONT',
   'ctrl-c': 'SIGINT to the master process group',
   failover: 'SENTINEL FAILOVER',
+  'blackhole-current': 'open connections blackholed (new pass)',
+  partition: 'partitions (all silent), healed',
 };
 
 function printSummary(phases, total, o, elapsed, skipped = []) {
@@ -1765,6 +1812,9 @@ function printSummary(phases, total, o, elapsed, skipped = []) {
     ...opt('failover: children on the new master, max (ms)', 'switchMsMax'),
     ...opt('redis-server stopped (s, total)', 'redisStoppedMs', v => (v / 1000).toFixed(1)),
     ...opt('master stopped (s, total)', 'masterStoppedMs', v => (v / 1000).toFixed(1)),
+    ...opt('connections blackholed', 'blackholedConnections'),
+    ...opt('partitioned (s, total)', 'partitionMs', v => (v / 1000).toFixed(1)),
+    ...opt('connections through the proxy', 'proxyAccepted'),
     ...opt('Ctrl-C: longest master exit (s)', 'ctrlCMaxStopMs', v => (v / 1000).toFixed(1)),
     ...opt('Ctrl-C: exits past --term-timeout + 2 s', 'ctrlCSlowStops'),
     ...opt("Ctrl-C: children in the master's group", 'childrenInMasterGroup'),

@@ -1,7 +1,8 @@
 import type { Argv } from 'yargs';
 import { ConfigError } from '../errors';
 import { createLogger, type Logger, logFileArg, parseLogLevel } from '../logging/logger';
-import type { ConnectionOptions } from '../store/connection';
+import { redisTimeout } from '../config/check';
+import { type ConnectionOptions, DEFAULT_REDIS_TIMEOUT } from '../store/connection';
 
 /** Options every command shares: where Redis is, the namespace, logging. */
 export function withConnectionOptions<T>(y: Argv<T>) {
@@ -16,6 +17,10 @@ export function withConnectionOptions<T>(y: Argv<T>) {
     .option('tls-ca', { type: 'string', describe: 'CA file for rediss://' })
     .option('tls-cert', { type: 'string', describe: 'client certificate file for rediss://' })
     .option('tls-key', { type: 'string', describe: 'client key file for rediss://' })
+    .option('redis-timeout', {
+      type: 'number',
+      describe: `seconds a Redis command, a connect or a silent socket may take before the connection is dropped and rebuilt (default: ${DEFAULT_REDIS_TIMEOUT})`,
+    })
     .option('namespace', { type: 'string', default: 'resque', describe: 'key namespace (Resque: resque)' })
     .option('log-level', { alias: 'l', type: 'string', default: 'info', describe: 'debug, info, warning, error' })
     .option('log-file', {
@@ -35,6 +40,7 @@ export interface ConnectionArgs {
   'tls-ca'?: string;
   'tls-cert'?: string;
   'tls-key'?: string;
+  'redis-timeout'?: number;
   namespace: string;
   'log-level': string;
   'log-file'?: string;
@@ -56,7 +62,15 @@ export function connectionFromArgs(a: ConnectionArgs, env: NodeJS.ProcessEnv = p
   if (a['tls-ca']) c.tlsCa = a['tls-ca'];
   if (a['tls-cert']) c.tlsCert = a['tls-cert'];
   if (a['tls-key']) c.tlsKey = a['tls-key'];
+  const timeout = redisTimeoutArg(a);
+  if (timeout !== undefined) c.timeout = timeout;
   return c;
+}
+
+/** `--redis-timeout`, validated (yargs gives NaN for a word; the message names the flag). */
+export function redisTimeoutArg(a: Pick<ConnectionArgs, 'redis-timeout'>): number | undefined {
+  const v = a['redis-timeout'];
+  return redisTimeout(typeof v === 'number' && Number.isNaN(v) ? 'not a number' : v);
 }
 
 export function loggerFromArgs(a: ConnectionArgs): Logger {

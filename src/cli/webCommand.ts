@@ -4,7 +4,7 @@ import { ConfigError } from '../errors';
 import { describeConnection } from '../store/connection';
 import type { Dashboard as DashboardT } from '../web/dashboard';
 import { type ServerSpec, parseDsnList } from '../web/dsn';
-import { type ConnectionArgs, connectionFromArgs, loggerFromArgs, withConnectionOptions } from './options';
+import { type ConnectionArgs, connectionFromArgs, loggerFromArgs, redisTimeoutArg, withConnectionOptions } from './options';
 
 /** `--dsn`, shared by `web` and the admin commands. */
 export function withDsnOption<T>(y: Argv<T>) {
@@ -24,8 +24,10 @@ export function serversFromArgs(a: DsnArgs, env: NodeJS.ProcessEnv = process.env
   const dsn = a.dsn === undefined ? [] : Array.isArray(a.dsn) ? a.dsn : [a.dsn];
   const password = a.password ?? env['REDIS_PASSWORD'];
   if (dsn.length > 0) {
+    const timeout = redisTimeoutArg(a);
     return parseDsnList(dsn, {
       namespace: a.namespace,
+      ...(timeout !== undefined ? { timeout } : {}),
       ...(password ? { password } : {}),
       ...(a['tls-ca'] ? { tlsCa: a['tls-ca'] } : {}),
       ...(a['tls-cert'] ? { tlsCert: a['tls-cert'] } : {}),

@@ -16,6 +16,7 @@ export const FLAGS: Readonly<Record<string, string>> = {
   'connection.tlsCa': '--tls-ca',
   'connection.tlsCert': '--tls-cert',
   'connection.tlsKey': '--tls-key',
+  'connection.timeout': '--redis-timeout',
   namespace: '--namespace',
   nonblockingPop: '--nonblocking-pop',
   backoffMin: '--backoff-min',
@@ -50,6 +51,14 @@ export const FLAGS: Readonly<Record<string, string>> = {
   maxChildren: '--max-children',
   winch: '--winch',
 };
+
+/**
+ * `--redis-timeout` / `connection.timeout`: seconds, greater than 0 and at most 3600 (a bound
+ * past an hour is no bound). Undefined stays undefined (the default applies in the store).
+ */
+export function redisTimeout(v: unknown, prefix = ''): number | undefined {
+  return optNum('connection.timeout', v, { max: 3600 }, prefix);
+}
 
 /** `termTimeout (--term-timeout)`, or just the field when it has no flag. */
 export function label(field: string, prefix = ''): string {

@@ -9,7 +9,7 @@ import { ConfigError } from '../errors';
 import { type LogLevel, logFileArg, parseLogLevel } from '../logging/logger';
 import { parseQueueList } from '../protocol/queues';
 import type { ConnectionOptions } from '../store/connection';
-import { bool, fail, isObject, isPlainObject, label, num, optNum, show, str, within } from './check';
+import { bool, fail, isObject, isPlainObject, label, num, optNum, redisTimeout, show, str, within } from './check';
 import { FAILURE_BACKENDS } from '../protocol/keys';
 import type { DirtyExitPolicy, FailureBackend, WorkerConfig } from './types';
 
@@ -284,5 +284,7 @@ function checkConnection(c: unknown, prefix: string): ConnectionOptions {
   }
   if (c['port'] !== undefined) out.port = num('connection.port', c['port'], { integer: true, max: 65535 }, prefix);
   if (c['db'] !== undefined) out.db = num('connection.db', c['db'], { integer: true, min: 'nonNegative' }, prefix);
+  const timeout = redisTimeout(c['timeout'], prefix);
+  if (timeout !== undefined) out.timeout = timeout;
   return out;
 }

@@ -3,7 +3,7 @@ import { queueWorkerReads, type WorkerDetails, workerDetailsFrom } from './worke
 import Redis from 'ioredis';
 import { ConnectionError, coerceError } from '../errors';
 import { DEFAULT_FAILURE_LIST, ResqueKeys } from '../protocol/keys';
-import { type ConnectionOptions, createRedis, describeConnection } from './connection';
+import { type ConnectionOptions, createRedis, describeConnection, timeoutOptions } from './connection';
 
 /**
  * The Redis verbs of the dashboard and the admin CLI: reads of queues, workers, failures,
@@ -60,7 +60,7 @@ export interface AdminStoreOptions {
   namespace?: string;
   /** CLIENT SETNAME. @defaultValue 'pyres-ts:web' */
   name?: string;
-  /** Milliseconds before a command to an unresponsive server fails. @defaultValue 5000 */
+  /** Milliseconds before a command to an unresponsive server fails. @defaultValue connection.timeout (--redis-timeout, 5 s) */
   commandTimeout?: number;
 }
 
@@ -92,10 +92,10 @@ export class AdminStore {
     this.redis = createRedis(connection, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
-      connectTimeout: 3000,
+      connectTimeout: Math.min(3000, timeoutOptions(connection.timeout).connectTimeout ?? 3000),
       // A socket to a server that went away must not hold the process for 2 s on close.
       disconnectTimeout: 200,
-      commandTimeout: o.commandTimeout ?? 5000,
+      commandTimeout: o.commandTimeout ?? timeoutOptions(connection.timeout).socketTimeout ?? 5000,
       retryStrategy: (times: number) => Math.min(200 * times, 3000),
     }) as ScriptedRedis;
     this.redis.defineCommand('pyresAdminRetryFailed', { lua: RETRY_FAILED });

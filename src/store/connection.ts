@@ -20,6 +20,29 @@ export interface ConnectionOptions {
   tlsKey?: string;
   /** A name shown by CLIENT LIST, e.g. `pyres-ts:worker`. */
   connectionName?: string;
+  /**
+   * Seconds (`--redis-timeout`) one command, a connect and a silent socket may take. A command
+   * not answered in time rejects, and a socket that received nothing for this long while a
+   * reply is due is dropped and reconnected (a blackholed connection: open but silent).
+   * @defaultValue DEFAULT_REDIS_TIMEOUT (5)
+   */
+  timeout?: number;
+}
+
+/** Seconds: the default of `--redis-timeout`. */
+export const DEFAULT_REDIS_TIMEOUT = 5;
+
+/**
+ * The bound's ioredis options. `socketTimeout`: a socket that owes a reply and received nothing
+ * for `seconds` is destroyed; ioredis reconnects and resends what was unanswered (so a command
+ * caught on a blackholed connection completes on the new one). `commandTimeout`, twice that: the
+ * longest a caller waits (a full partition, or a new connection silent too) before its command
+ * rejects; the caller decides whether to retry. `connectTimeout`, and TCP keepalive, so that the
+ * kernel too probes an idle connection.
+ */
+export function timeoutOptions(seconds: number = DEFAULT_REDIS_TIMEOUT): RedisOptions {
+  const ms = Math.max(1, Math.round(seconds * 1000));
+  return { socketTimeout: ms, commandTimeout: 2 * ms, connectTimeout: ms, keepAlive: Math.max(1000, Math.min(ms, 10_000)) };
 }
 
 /** Builds ioredis options. Never sets a keyPrefix: the namespace belongs to ResqueKeys. */
@@ -30,6 +53,7 @@ export function redisOptions(c: ConnectionOptions = {}): { url?: string; options
     maxRetriesPerRequest: null,
     enableOfflineQueue: true,
     lazyConnect: true,
+    ...timeoutOptions(c.timeout),
   };
   if (c.connectionName) options.connectionName = c.connectionName;
   let url: string | undefined;

@@ -672,7 +672,11 @@ export class RedisStore extends EventEmitter {
       if (!this.sub) {
         const sub = createRedis({ ...this.connection, connectionName: `${this.connection.connectionName}:wake` });
         this.sub = sub;
-        sub.on('error', () => undefined); // outages are reported by the main connection
+        // Outages are reported by the main connection; a silent notification connection is
+        // noticed here (a bounded PING at each wait, see waitForQueueChange) and rebuilt.
+        sub.on('error', (e: Error) => {
+          if (/Socket timeout/.test(e.message) && !this.closed) this.emit('notice', `the queue-notification connection to ${this.where} went silent (${e.message}); reconnecting it`);
+        });
         sub.on('ready', () => {
           // A reconnected subscriber has a new client id: tracking must be re-armed.
           this.subId = null;
@@ -750,7 +754,20 @@ export class RedisStore extends EventEmitter {
       const timer = setTimeout(() => finish('timeout'), ms);
       this.wakeListeners.add(listener);
       signal?.addEventListener('abort', onAbort, { once: true });
+      this.probeNotifications();
     });
+  }
+
+  /**
+   * A PING on the notification connection, unawaited. It has no reply due otherwise, so a
+   * blackholed one would never be noticed: with a ping in flight, ioredis's socketTimeout
+   * (--redis-timeout) destroys a socket that stays silent, and the 'close' wakes the waiter,
+   * which re-arms on a new connection.
+   */
+  private probeNotifications(): void {
+    const sub = this.sub;
+    if (!sub || sub.status !== 'ready' || this.subId === null) return;
+    sub.ping().catch(() => undefined);
   }
 
   /** The notification counter; pass it to waitForQueueChange as `since`. */

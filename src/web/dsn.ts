@@ -29,6 +29,8 @@ export interface DsnDefaults {
   tlsCa?: string;
   tlsCert?: string;
   tlsKey?: string;
+  /** --redis-timeout, seconds. */
+  timeout?: number;
 }
 
 export function parseDsnList(dsn: string | readonly string[], d: DsnDefaults): ServerSpec[] {
@@ -52,6 +54,7 @@ function parseOne(entry: string, id: number, d: DsnDefaults): ServerSpec {
     ...(d.tlsCa ? { tlsCa: d.tlsCa } : {}),
     ...(d.tlsCert ? { tlsCert: d.tlsCert } : {}),
     ...(d.tlsKey ? { tlsKey: d.tlsKey } : {}),
+    ...(d.timeout !== undefined ? { timeout: d.timeout } : {}),
   };
   if (/^rediss?:\/\//i.test(entry)) {
     let u: URL;

@@ -485,8 +485,10 @@ export class Worker extends EventEmitter {
           r = await this.store.finishAndReserve(this.id, finish, reserve);
         }
       } catch (e) {
-        // Commands wait through an outage (ioredis queues and resends them), so this is a
-        // server-side error (OOM, NOSCRIPT race, ACL): log it and try the same step again.
+        // A server-side error (OOM, NOSCRIPT race, ACL), or no reply within --redis-timeout (a
+        // blackholed connection: ioredis drops the silent socket, reconnects and resends what was
+        // unanswered). Try the same step again: the script's guard (expectedProcessed) makes a
+        // finish that did run already a no-op, and hands back a job it reserved as 'held'.
         this.log.error(`reserve failed: ${coerceError(e).message}`);
         await sleep(1000, this.stopping === 'abort' ? undefined : this.wake.signal);
         if (this.stopping && finish.mode === 'none') break;
@@ -791,6 +793,7 @@ export class Worker extends EventEmitter {
     // re-registration may land after it.
     await this.liveness?.stop().catch(() => undefined);
     this.liveness = null;
+    await this.requeueUnseenReservation();
     try {
       await this.store.unregister(this.id);
       this.log.info('unregistered');
@@ -801,6 +804,25 @@ export class Worker extends EventEmitter {
     this.setState('stopped');
     this.emitSafe('stopped', undefined);
     this.resolveStopped();
+  }
+
+  /**
+   * At a stop no job of ours is running, so a record in worker:<id> is a reservation whose reply
+   * never reached us: a reserve that timed out on a silent connection and ran anyway (ioredis
+   * resends what a dropped socket left unanswered), while the retry asked for no new job. It
+   * goes back to the head of its queue (it never started) instead of being deleted unseen.
+   */
+  private async requeueUnseenReservation(): Promise<void> {
+    try {
+      const held = await this.store.getWorkingOn(this.id);
+      if (held === null) return;
+      const w = decodeWorkingOn(held);
+      if (!w?.queue) return;
+      const wrote = await this.store.unregister(this.id, { expected: held, record: '', policy: 'requeue', queue: w.queue, raw: w.rawPayload, requireHeld: true });
+      if (wrote) this.log.warn(`a job reserved for this worker but never started (its reply was lost) was put back at the head of ${w.queue}`);
+    } catch (e) {
+      this.log.warn(`checking worker:${this.id} before unregistering failed: ${coerceError(e).message}`);
+    }
   }
 
   /**

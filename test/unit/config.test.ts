@@ -11,6 +11,8 @@ import { resolveMasterConfig } from '../../src/config/master';
 import type { ChildSpec } from '../../src/config/types';
 import { resolveWorkerConfig } from '../../src/config/worker';
 import { ConfigError } from '../../src/errors';
+import { connectionFromArgs } from '../../src/cli/options';
+import { DEFAULT_REDIS_TIMEOUT, redisOptions } from '../../src/store/connection';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const JOBS = 'fixtures/jobs/basic.js';
@@ -114,12 +116,30 @@ describe('resolveWorkerConfig', () => {
     ['connection.port', { connection: { port: 70000 } }, /^connection\.port \(--port\) must be a whole number/],
     ['connection.url', { connection: { url: 'http://x' } }, /^connection\.url \(--redis\) must start with redis:\/\//],
     ['connection.password', { connection: { password: 5 } }, /^connection\.password \(--password\) must be a string, got number$/],
+    ['connection.timeout', { connection: { timeout: 0 } }, /^connection\.timeout \(--redis-timeout\) must be a number greater than 0 and at most 3600, got 0$/],
+    ['connection.timeout', { connection: { timeout: 'soon' } }, /^connection\.timeout \(--redis-timeout\) must be a number greater than 0 and at most 3600, got "soon"$/],
+    ['connection.timeout', { connection: { timeout: 7200 } }, /^connection\.timeout \(--redis-timeout\) must be a number greater than 0 and at most 3600, got 7200$/],
   ])('%s: %j is a ConfigError naming the field and its flag', (_field, over, re) => {
     expect(configError(() => resolveWorkerConfig({ ...base, ...(over as object) }))).toMatch(re);
   });
 
   it('a non-object is a ConfigError', () => {
     expect(configError(() => resolveWorkerConfig(null as never))).toMatch(/must be an object/);
+  });
+
+  it('connection.timeout (--redis-timeout) is kept, and reaches ioredis as its bounds', () => {
+    expect(resolveWorkerConfig({ ...base, connection: { url: 'redis://h:1', timeout: 1.5 } }).connection).toEqual({ url: 'redis://h:1', timeout: 1.5 });
+    expect(redisOptions({ timeout: 1.5 }).options).toMatchObject({ socketTimeout: 1500, commandTimeout: 3000, connectTimeout: 1500, keepAlive: 1500 });
+    expect(redisOptions({}).options).toMatchObject({ socketTimeout: DEFAULT_REDIS_TIMEOUT * 1000, commandTimeout: DEFAULT_REDIS_TIMEOUT * 2000 });
+  });
+
+  it('--redis-timeout from the command line: validated, naming the flag', () => {
+    expect(connectionFromArgs({ namespace: 'resque', 'log-level': 'info', 'redis-timeout': 2 }, {})).toMatchObject({ timeout: 2 });
+    expect(connectionFromArgs({ namespace: 'resque', 'log-level': 'info' }, {})).not.toHaveProperty('timeout');
+    expect(configError(() => connectionFromArgs({ namespace: 'resque', 'log-level': 'info', 'redis-timeout': Number.NaN }, {}))).toMatch(
+      /^connection\.timeout \(--redis-timeout\) must be a number greater than 0 and at most 3600, got "not a number"$/,
+    );
+    expect(configError(() => connectionFromArgs({ namespace: 'resque', 'log-level': 'info', 'redis-timeout': -1 }, {}))).toMatch(/\(--redis-timeout\) must be a number greater than 0/);
   });
 });
 
@@ -265,6 +285,7 @@ describe('child spec', () => {
   it('round-trips through JSON in PYRES_CHILD_SPEC', () => {
     expect(CHILD_SPEC_ENV).toBe('PYRES_CHILD_SPEC');
     const s = spec();
+    s.worker.connection = { url: 'redis://h:1', timeout: 2 }; // --redis-timeout reaches the children
     const text = encodeChildSpec(s);
     expect(JSON.parse(text)).toEqual(s);
     expect(decodeChildSpec(text)).toEqual(s);
@@ -296,6 +317,7 @@ describe('child spec', () => {
     ['worker.drain', s => (s.worker['drain'] = true), /^PYRES_CHILD_SPEC: worker\.drain \(--drain\) must be false for a master's child/],
     ['worker.heartbeatInterval missing', s => delete s.worker['heartbeatInterval'], /^PYRES_CHILD_SPEC: worker\.heartbeatInterval \(--heartbeat-interval\) is missing$/],
     ['worker.backoffMax', s => ((s.worker['backoffMin'] = 5), (s.worker['backoffMax'] = 2)), /^PYRES_CHILD_SPEC: worker\.backoffMax \(--backoff-max\) must be at least/],
+    ['worker.connection.timeout', s => (s.worker['connection'] = { timeout: -1 }), /^PYRES_CHILD_SPEC: worker\.connection\.timeout \(--redis-timeout\) must be a number greater than 0/],
   ])('a bad spec (%s) is a ConfigError naming the field', (name, mut, re) => {
     const msg = name === 'not JSON' ? configError(() => decodeChildSpec('{"worker":')) : bad(mut);
     expect(msg).toMatch(re);
