@@ -1,7 +1,7 @@
 /**
  * Ruby Resque 3.0.0's own capture of Resque::Failure::RedisMultiQueue (FAILURE_BACKEND=
  * redis_multi_queue), fixtures/resque-ruby/c5-failure-backend-redis-multi-queue (keys.json,
- * monitor.log as monitor.txt, from /work/shared): a worker on p10,p9 ran a FailingJob from p10, then
+ * monitor.log as monitor.txt, from the research captures): a worker on p10,p9 ran a FailingJob from p10, then
  * `Failure.requeue(0, 'p10_failed')`.
  */
 import { readFileSync } from 'node:fs';
