@@ -8,7 +8,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '../errors';
 import { type LogLevel, logFileArg, parseLogLevel } from '../logging/logger';
 import { parseQueueList } from '../protocol/queues';
-import type { ConnectionOptions } from '../store/connection';
+import { type ConnectionOptions, DEFAULT_REDIS_TIMEOUT } from '../store/connection';
 import { bool, fail, isObject, isPlainObject, label, num, optNum, redisTimeout, show, str, within } from './check';
 import { FAILURE_BACKENDS } from '../protocol/keys';
 import type { DirtyExitPolicy, FailureBackend, WorkerConfig } from './types';
@@ -245,9 +245,17 @@ function checkWorkerSettings(s: WorkerSettings, prefix: string): WorkerSettings 
   const onDirtyExit = s.onDirtyExit as unknown;
   if (onDirtyExit !== 'fail' && onDirtyExit !== 'requeue') fail('onDirtyExit', `must be 'fail' or 'requeue', got ${show(onDirtyExit)}`, prefix);
   const failureBackend = resolveFailureBackend(s.failureBackend, prefix);
+  const connection = checkConnection(s.connection, prefix);
+  const waitTimeout = num('waitTimeout', s.waitTimeout, { integer: true, max: 60000 }, prefix);
+  // A WAIT is a command that owes a reply for up to waitTimeout: past the socket's silence bound
+  // (--redis-timeout) the connection would be dropped and the WAIT resent, again and again.
+  const redisTimeoutMs = (connection.timeout ?? DEFAULT_REDIS_TIMEOUT) * 1000;
+  if (s.waitReplicas > 0 && waitTimeout >= redisTimeoutMs / 2) {
+    fail('waitTimeout', `must be less than half of ${label('connection.timeout')} (${redisTimeoutMs} ms), got ${waitTimeout}: a longer WAIT would be cut off as a silent connection`, prefix);
+  }
   return {
     jobs: s.jobs,
-    connection: checkConnection(s.connection, prefix),
+    connection,
     namespace: str('namespace', s.namespace, prefix),
     nonblockingPop: s.nonblockingPop,
     backoffMin,
@@ -260,8 +268,8 @@ function checkWorkerSettings(s: WorkerSettings, prefix: string): WorkerSettings 
     losslessArgs: s.losslessArgs,
     pyresDates: s.pyresDates,
     waitReplicas: num('waitReplicas', s.waitReplicas, { integer: true, min: 'nonNegative', max: 1000 }, prefix),
-    // WAIT's 0 means "for ever": never that; at most a minute.
-    waitTimeout: num('waitTimeout', s.waitTimeout, { integer: true, max: 60000 }, prefix),
+    // WAIT's 0 means "for ever": never that; at most a minute, and below the socket bound (above).
+    waitTimeout,
     failureBackend,
     logLevel: s.logLevel,
     logFile: s.logFile,

@@ -108,6 +108,8 @@ describe('resolveWorkerConfig', () => {
     ['waitReplicas', { waitReplicas: -1 }, /^waitReplicas \(--wait-replicas\) must be a whole number of 0 or more/],
     ['waitTimeout', { waitReplicas: 1, waitTimeout: 0 }, /^waitTimeout \(--wait-timeout\) must be a whole number of 1 or more and at most 60000, got 0$/],
     ['waitTimeout', { waitTimeout: 50 }, /^waitTimeout \(--wait-timeout\) needs waitReplicas \(--wait-replicas\) of 1 or more$/],
+    ['waitTimeout', { waitReplicas: 1, waitTimeout: 2500 }, /^waitTimeout \(--wait-timeout\) must be less than half of connection\.timeout \(--redis-timeout\) \(5000 ms\), got 2500: a longer WAIT would be cut off/],
+    ['waitTimeout', { waitReplicas: 1, waitTimeout: 1500, connection: { timeout: 2 } }, /^waitTimeout \(--wait-timeout\) must be less than half of connection\.timeout \(--redis-timeout\) \(2000 ms\), got 1500/],
     ['failureBackend', { failureBackend: 'multi' }, /^failureBackend \(--failure-backend\) must be 'redis' or 'redis_multi_queue' \(Ruby's FAILURE_BACKEND\), got "multi"$/],
     ['logLevel', { logLevel: 'loud' }, /^logLevel \(--log-level\) must be one of debug, info, warning, error; got "loud"$/],
     ['logFile', { logFile: '' }, /^logFile \(--log-file\) must be a non-empty string/],
