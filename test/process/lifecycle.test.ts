@@ -104,14 +104,18 @@ describe('pyres-ts worker (real process)', () => {
   it('turns an unknown class and poison payloads into failure records and goes on', async () => {
     const { proc, id } = await env.startWorker();
     const r = env.redis;
+    // What is not a job becomes the poison record's payload (docs/RELIABILITY.md, "The poison
+    // record"): the item's text and exact bytes, in a shape resque-web renders and retries.
+    const poisonPayload = (raw: string): string =>
+      `{"class":"PyresTs::PoisonItem","args":[{"raw":${JSON.stringify(raw)},"raw_base64":${JSON.stringify(Buffer.from(raw).toString('base64'))}}]}`;
     const poison: Array<{ raw: string; payload: string; exception: string; error: RegExp }> = [
-      { raw: 'not json', payload: '"not json"', exception: 'PayloadDecodeError', error: /not JSON/ },
-      { raw: 'null', payload: 'null', exception: 'PayloadDecodeError', error: /null/ },
-      { raw: '[1,2]', payload: '[1,2]', exception: 'PayloadDecodeError', error: /array/ },
-      { raw: '{"args":[1]}', payload: '{"args":[1]}', exception: 'PayloadDecodeError', error: /no "class"/ },
+      { raw: 'not json', payload: poisonPayload('not json'), exception: 'PayloadDecodeError', error: /not JSON/ },
+      { raw: 'null', payload: poisonPayload('null'), exception: 'PayloadDecodeError', error: /null/ },
+      { raw: '[1,2]', payload: poisonPayload('[1,2]'), exception: 'PayloadDecodeError', error: /array/ },
+      { raw: '{"args":[1]}', payload: poisonPayload('{"args":[1]}'), exception: 'PayloadDecodeError', error: /no "class"/ },
       {
         raw: '{"class":"Echo","args":{"a":1}}',
-        payload: '{"class":"Echo","args":{"a":1}}',
+        payload: poisonPayload('{"class":"Echo","args":{"a":1}}'),
         exception: 'PayloadDecodeError',
         error: /"args" is not an array/,
       },
@@ -126,7 +130,7 @@ describe('pyres-ts worker (real process)', () => {
     expect(recs).toHaveLength(poison.length);
     recs.forEach((raw, i) => {
       const p = poison[i]!;
-      // The raw bytes are kept (a JSON string where they are not JSON); 1.0 stays 1.0.
+      // The raw bytes are kept (in the poison record where it is not a job); 1.0 stays 1.0.
       expect(raw).toContain(`"payload":${p.payload},"exception":${JSON.stringify(p.exception)},"error":`);
       const f = parseFailure(raw);
       expect(f.exception).toBe(p.exception);
