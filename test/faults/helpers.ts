@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import Redis, { type RedisOptions } from 'ioredis';
 import { childPidsOf, isRunning, pidsWithEnv } from '../support/procs';
 import { killAll, spawnCli, type Spawned } from '../support/spawn';
-import { destroyAllRedis } from './redisProc';
+import { destroyAllRedis, RedisProc } from './redisProc';
 
 export const HOST = os.hostname().trim();
 export const CHAOS_JOBS = 'fixtures/jobs/chaos.js';
@@ -170,3 +170,25 @@ export function checkFailure(raw: string): Record<string, unknown> {
   expect(typeof rec['queue']).toBe('string');
   return rec;
 }
+
+/**
+ * A redis-server of this test file's own, a client on it (`r`), and FLUSHALL before each test
+ * (unless `flush: false`). Read `srv` and `r` inside hooks and tests: they are set in beforeAll.
+ */
+export function privateRedis(opts: { flush?: boolean } = {}): { readonly srv: RedisProc; readonly r: Redis } {
+  const h = {} as { srv: RedisProc; r: Redis };
+  beforeAll(async () => {
+    h.srv = await RedisProc.start();
+    h.r = client(h.srv.url);
+  });
+  afterAll(() => {
+    h.r?.disconnect();
+  });
+  if (opts.flush ?? true) {
+    beforeEach(async () => {
+      await h.r.flushall();
+    });
+  }
+  return h;
+}
+

@@ -13,7 +13,6 @@
  * itself checked against the captured resque-web results), the item's bytes are recoverable
  * byte for byte, and a retried poison item fails again the same way, bytes still there.
  */
-import type Redis from 'ioredis';
 import { POISON_CLASS, poisonBytes } from '../../src/protocol/records';
 import { Dashboard } from '../../src/web/dashboard';
 import { parseDsnList } from '../../src/web/dsn';
@@ -21,23 +20,10 @@ import { startWebServer } from '../../src/web/server';
 import { parseFailure } from '../support/resqueAsserts';
 import { failedPage, renderFailedJob, requeueAll } from '../support/resqueWeb';
 import { runCli } from '../support/spawn';
-import { RedisProc } from './redisProc';
-import { CHAOS_JOBS, client, faultEnv, k } from './helpers';
+import { CHAOS_JOBS, faultEnv, privateRedis, k } from './helpers';
 
 const env = faultEnv();
-let srv: RedisProc;
-let r: Redis;
-
-beforeAll(async () => {
-  srv = await RedisProc.start();
-  r = client(srv.url);
-});
-afterAll(() => {
-  r?.disconnect();
-});
-beforeEach(async () => {
-  await r.flushall();
-});
+const redis = privateRedis();
 
 const b = (s: string): Buffer => Buffer.from(s, 'utf8');
 /** é as the single Latin-1 byte 0xE9 inside a JSON string: a valid job but for its bytes. */
@@ -59,12 +45,12 @@ const POISON: Array<[string, Buffer]> = [
 ];
 
 async function drain(): Promise<void> {
-  const w = env.cli(['worker', '--queues', 'q', '--jobs', CHAOS_JOBS, '--drain'], srv.url);
+  const w = env.cli(['worker', '--queues', 'q', '--jobs', CHAOS_JOBS, '--drain'], redis.srv.url);
   expect(await w.waitForEnd(20000)).toEqual({ code: 0, signal: null });
 }
 
 async function push(...items: Buffer[]): Promise<void> {
-  await r.pipeline().sadd(k('queues'), 'q').rpush(k('queue:q'), ...items).exec();
+  await redis.r.pipeline().sadd(k('queues'), 'q').rpush(k('queue:q'), ...items).exec();
 }
 
 describe('one worker run over every poison item, then a good job', () => {
@@ -75,7 +61,7 @@ describe('one worker run over every poison item, then a good job', () => {
       // Record would append `ok ...` to the ledger if it ran; the last job shows that the worker went on.
       await push(...POISON.map(([, raw]) => raw), b('{"class":"Record","args":["after"]}'));
       await drain();
-      return { ledger: env.ledgerLines(), recs: await r.lrangeBuffer(k('failed'), 0, -1) };
+      return { ledger: env.ledgerLines(), recs: await redis.r.lrangeBuffer(k('failed'), 0, -1) };
     })());
 
   it('none of them ran (the Latin-1 job did not run with U+FFFD in its args); the worker went on', async () => {
@@ -109,15 +95,15 @@ describe('one worker run over every poison item, then a good job', () => {
 it('Retry all (pyres-ts failed retry-all) pushes poison markers; they fail again the same way, bytes kept', async () => {
   await push(...POISON.map(([, raw]) => raw));
   await drain();
-  const list = await runCli(['failed', 'list'], { redisUrl: srv.url });
+  const list = await runCli(['failed', 'list'], { redisUrl: redis.srv.url });
   expect(list.code).toBe(0);
   expect(list.stdout.split(POISON_CLASS).length - 1).toBeGreaterThanOrEqual(POISON.length);
-  const retry = await runCli(['failed', 'retry-all'], { redisUrl: srv.url });
+  const retry = await runCli(['failed', 'retry-all'], { redisUrl: redis.srv.url });
   expect([retry.code, retry.stderr]).toEqual([0, '']);
-  expect(await r.llen(k('queue:q'))).toBe(POISON.length);
+  expect(await redis.r.llen(k('queue:q'))).toBe(POISON.length);
   await drain();
   expect(env.ledgerLines()).toEqual([]);
-  const recs = (await r.lrange(k('failed'), 0, -1)).slice(POISON.length);
+  const recs = (await redis.r.lrange(k('failed'), 0, -1)).slice(POISON.length);
   expect(recs).toHaveLength(POISON.length);
   recs.forEach((text, i) => {
     const rec = parseFailure(text);
@@ -132,9 +118,9 @@ it('Retry all (pyres-ts failed retry-all) pushes poison markers; they fail again
 it('pyres-ts status and its dashboard /failed page render poison records', async () => {
   await push(...POISON.map(([, raw]) => raw));
   await drain();
-  const st = await runCli(['status'], { redisUrl: srv.url });
+  const st = await runCli(['status'], { redisUrl: redis.srv.url });
   expect(st.code).toBe(0);
-  const dashboard = new Dashboard(parseDsnList(srv.url, { namespace: 'resque' }));
+  const dashboard = new Dashboard(parseDsnList(redis.srv.url, { namespace: 'resque' }));
   await dashboard.connect();
   const web = await startWebServer({ dashboard, port: 0 });
   try {
@@ -151,7 +137,7 @@ it('a failing job with non-ASCII arguments keeps their bytes exactly in its reco
   const payload = b('{"class":"Throw","args":["error","café ☃ 𝄞 \\u00e9",1.0]}');
   await push(payload);
   await drain();
-  const [rec] = await r.lrangeBuffer(k('failed'), 0, -1);
+  const [rec] = await redis.r.lrangeBuffer(k('failed'), 0, -1);
   expect(rec).toBeDefined();
   expect(rec!.indexOf(payload)).toBeGreaterThan(0);
   expect(parseFailure(rec!.toString('utf8')).exception).toBe('Error');
