@@ -9,11 +9,12 @@
  * - sh: every command line runs with `sh -c` in the sandbox and must exit 0. Commands that run
  *   until stopped (worker, manager, master, web, ctl watch) must show they work (a registered
  *   worker, an HTTP 200, a line of output), then get SIGTERM and must exit 0 and leave nothing.
- * - js: run with node (CommonJS, or ESM when it has import/export); ts: type-checked with the
- *   project's tsc (strict, bundler resolution); yaml: parsed by the project's pool loader.
- * - A `<!-- readme-test: skip (why) -->` line before a block skips it (listed as skipped);
- *   `<!-- readme-test: redis -->` sends each line to the sandbox's Redis. Any other block with
- *   no runner fails.
+ * - js: run with node (CommonJS, or ESM when it has import/export); json: parsed; ts: type-checked with the
+ *   project's tsc (strict, bundler resolution); yaml: a pool file (unnamed, or `*pool*.yml`)
+ *   through the project's pool loader in every environment section, other YAML parsed.
+ * - Markers (readmeBlocks.ts): `<!-- readme-test: skip (why) -->` before a block skips it
+ *   (listed as skipped, with the reason); `redis` sends each line to the sandbox's Redis;
+ *   `with: CMD` runs CMD (e.g. a master) during the block. A block with no runner fails.
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -34,6 +35,7 @@ const JS = new Set(['js', 'javascript', 'cjs', 'mjs']);
 const TS = new Set(['ts', 'typescript']);
 const YAML = new Set(['yaml', 'yml']);
 const TEXT = new Set(['text', 'txt', 'plain', 'output']);
+const JSON_LANG = new Set(['json', 'jsonc']);
 
 let redis: RedisServerHandle;
 let db: Redis;
@@ -87,6 +89,17 @@ function httpStatus(host: string, port: number, auth: string | undefined): Promi
 
 const LONG_RUNNING = new Set(['worker', 'manager', 'master', 'web']);
 
+/** SIGKILL a command's process group and every sandbox process that was not there before it (a master's children have their own groups). */
+function killStarted(p: Spawned, procsBefore: Set<number>): void {
+  for (const target of [-p.pid, ...sandboxProcs().filter(pid => !procsBefore.has(pid))]) {
+    try {
+      process.kill(target, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+}
+
 /** A command that runs until stopped, once it has shown it works; stop() sends SIGTERM and checks the exit. */
 interface Running {
   stop(): Promise<void>;
@@ -103,8 +116,12 @@ async function startCommand(line: string, at: string): Promise<Running | undefin
   const sub = argv[0] === 'pyres-ts' ? argv[1] : undefined;
   const longRunning = sub !== undefined && ((LONG_RUNNING.has(sub) && !argv.includes('--drain')) || (sub === 'ctl' && argv[2] === 'watch'));
   if (!longRunning) {
+    const procsBefore = new Set(sandboxProcs());
     const p = spawnTracked('sh', ['-c', line], { cwd: sandbox, env, detached: true });
-    const r = await p.waitForEnd(30_000);
+    const r = await p.waitForEnd(30_000).catch((e: Error) => {
+      killStarted(p, procsBefore);
+      throw new Error(`${at}: \`${line}\` (not a command that runs until stopped): ${e.message}`);
+    });
     if (r.code !== 0) throw new Error(`${at}: \`${line}\` exited ${JSON.stringify(r)}:\n${p.lines().slice(-20).join('\n')}`);
     return undefined;
   }
@@ -126,19 +143,22 @@ async function startCommand(line: string, at: string): Promise<Running | undefin
       await until(`registered worker in ${ns}:workers`, 30_000, async () => ((await db.smembers(`${ns}:workers`)).some(w => !before.has(w)) ? true : undefined), p);
     }
   } catch (e) {
-    try {
-      process.kill(-p.pid, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
+    killStarted(p, procsBefore);
     throw new Error(`${at}: \`${line}\`: ${(e as Error).message}`);
   }
   return { stop: () => stopCommand(p, line, at, sub, ns, before, procsBefore) };
 }
 
 async function stopCommand(p: Spawned, line: string, at: string, sub: string, ns: string, before: Set<string>, procsBefore: Set<number>): Promise<void> {
-  if (!p.exited) process.kill(-p.pid, 'SIGTERM');
-  const r = await p.waitForEnd(30_000);
+  try {
+    if (!p.exited) process.kill(-p.pid, 'SIGTERM');
+  } catch {
+    /* it has just exited: its status is checked below */
+  }
+  const r = await p.waitForEnd(30_000).catch((e: Error) => {
+    killStarted(p, procsBefore);
+    throw new Error(`${at}: \`${line}\` did not end on SIGTERM: ${e.message}`);
+  });
   if (r.code !== 0) throw new Error(`${at}: \`${line}\` exited ${JSON.stringify(r)} on SIGTERM:\n${p.lines().slice(-20).join('\n')}`);
   await until('end of every process it started', 15_000, async () => (sandboxProcs().every(pid => procsBefore.has(pid)) ? true : undefined));
   if (sub !== 'web' && sub !== 'ctl') {
@@ -247,14 +267,21 @@ describe('README.md code blocks run as written', () => {
         if (code !== 0 && !out.split('\n').some(l => /^block-\d+\//.test(l))) throw new Error(`tsc exited ${code}: ${out}`);
       } else if (YAML.has(b.lang)) {
         const [f] = blockFiles(b, '');
+        const YAMLLIB = require('yaml') as typeof import('yaml');
+        if (f?.name && !/pool/i.test(f.name)) {
+          expect(() => YAMLLIB.parse(b.text)).not.toThrow();
+          return;
+        }
         expect(() => parsePoolYaml(b.text, undefined, `${where(b)} ${f?.name ?? ''}`)).not.toThrow();
-        const doc = ((require('yaml') as typeof import('yaml')).parse(b.text) ?? {}) as Record<string, unknown>;
+        const doc = (YAMLLIB.parse(b.text) ?? {}) as Record<string, unknown>;
         const sections = Object.keys(doc).filter(k => { const v = doc[k]; return !!v && typeof v === 'object' && !Array.isArray(v) && !('min' in v) && !('max' in v) && !('count' in v); });
         for (const s of sections) expect(parsePoolYaml(b.text, s, `${where(b)} [${s}]`).length).toBeGreaterThan(0);
+      } else if (JSON_LANG.has(b.lang)) {
+        expect(() => JSON.parse(b.text)).not.toThrow();
       } else if (TEXT.has(b.lang)) {
         // output shown to the reader: nothing to run
       } else {
-        throw new Error(`${where(b)}: no runner for a \`\`\`${b.lang || '(no language)'} block: give it a language (sh, js, ts, yaml, text) or a <!-- readme-test: ... --> marker`);
+        throw new Error(`${where(b)}: no runner for a \`\`\`${b.lang || '(no language)'} block: give it a language (sh, js, ts, yaml, json, text) or a <!-- readme-test: ... --> marker`);
       }
     });
   }
