@@ -217,6 +217,8 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
+  const skipped = blocks.flatMap(b => (b.marker?.kind === 'skip' ? [`  ${where(b)} \`\`\`${b.lang}: ${b.marker.reason}`] : []));
+  if (skipped.length) console.info(`README blocks skipped by their readme-test marker:\n${skipped.join('\n')}`);
   const left = sandbox ? sandboxProcs() : [];
   for (const pid of left) process.kill(pid, 'SIGKILL');
   db?.disconnect();
