@@ -46,8 +46,8 @@ const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms))
 const where = (b: Block): string => `README.md:${b.line}`;
 const isEsm = (text: string): boolean => /^\s*(import\s|export\s)/m.test(text);
 
-function jsName(b: Block, i: number): string {
-  return blockFiles(b, `block-${b.line}.${b.lang === 'mjs' || isEsm(b.text) ? 'mjs' : 'js'}`)[i]!.name;
+function jsFiles(b: Block): Array<{ name: string; text: string }> {
+  return blockFiles(b, `block-${b.line}.${b.lang === 'mjs' || isEsm(b.text) ? 'mjs' : 'js'}`);
 }
 
 /** Processes whose cwd is inside the sandbox: everything the README's commands started. */
@@ -206,7 +206,8 @@ beforeAll(async () => {
   fs.symlinkSync(PROJECT_ROOT, path.join(sandbox, 'node_modules', 'pyres-ts'));
   for (const b of blocks) {
     if (b.marker?.kind === 'skip' || !(JS.has(b.lang) || YAML.has(b.lang))) continue;
-    for (const f of blockFiles(b, '')) if (f.name) fs.writeFileSync(path.join(sandbox, f.name), f.text);
+    // the first block that defines a file is the one the commands use
+    for (const f of blockFiles(b, '')) if (f.name && !fs.existsSync(path.join(sandbox, f.name))) fs.writeFileSync(path.join(sandbox, f.name), f.text);
   }
   env = { ...process.env, REDIS_URL: redis.url, PATH: `${binDir}${path.delimiter}${process.env['PATH'] ?? ''}` };
   for (const k of Object.keys(env)) if (/^(PYRES_|RACK_ENV$|RAILS_ENV$|NODE_ENV$|JEST_|REDIS_PASSWORD$)/.test(k)) delete env[k];
@@ -255,12 +256,19 @@ describe('README.md code blocks run as written', () => {
           await bg?.stop();
         }
       } else if (JS.has(b.lang)) {
-        const name = jsName(b, 0);
-        const file = path.join(sandbox, name);
-        if (!fs.existsSync(file)) fs.writeFileSync(file, b.text + '\n');
-        const p = spawnTracked(process.execPath, [file], { cwd: sandbox, env });
-        const r = await p.waitForEnd(20_000);
-        if (r.code !== 0) throw new Error(`${where(b)}: node ${name} exited ${JSON.stringify(r)}:\n${p.lines().slice(-20).join('\n')}`);
+        // the block's own copy (another block may define a file of the same name), under the
+        // sandbox so that `require('pyres-ts')` finds its node_modules
+        const dir = path.join(sandbox, 'js', `block-${b.line}`);
+        fs.mkdirSync(dir, { recursive: true });
+        const files = jsFiles(b);
+        for (const f of files) fs.writeFileSync(path.join(dir, f.name), f.text);
+        for (const f of files) {
+          const p = spawnTracked(process.execPath, [f.name], { cwd: dir, env });
+          const r = await p.waitForEnd(20_000).catch((e: Error) => {
+            throw new Error(`${where(b)}: node ${f.name} did not exit: ${e.message}`);
+          });
+          if (r.code !== 0) throw new Error(`${where(b)}: node ${f.name} exited ${JSON.stringify(r)}:\n${p.lines().slice(-20).join('\n')}`);
+        }
       } else if (TS.has(b.lang)) {
         const { code, out } = await typecheck();
         const mine = out.split('\n').filter(l => l.startsWith(`block-${b.line}/`));
