@@ -37,4 +37,4 @@ export { resolveWorkerConfig, type WorkerConfigInput } from './config/worker';
 export { resolveMasterConfig, type MasterConfigInput } from './config/master';
 export { createWorker, type SupervisedBy } from './worker/fromConfig';
 export { pruneDeadWorkers, unregisterDeadWorker, pidAlive, type PruneOptions } from './worker/prune';
-export { type DirtyExitPolicy } from './store/redisStore';
+export type { DirtyExitPolicy } from './store/redisStore';
