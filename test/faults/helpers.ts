@@ -191,4 +191,3 @@ export function privateRedis(opts: { flush?: boolean } = {}): { readonly srv: Re
   }
   return h;
 }
-
