@@ -25,7 +25,7 @@ async function start() {
   if (worker) return;
   const w = new Worker({ connection: { host: '127.0.0.1', port, namespace }, queues: [...queues], timeout }, jobs);
   w.on('error', e => process.stderr.write(`node-resque worker error: ${e && e.message}\n`));
-  w.on('failure', (q, job, e) => process.stderr.write(`node-resque job failure: ${e && e.message}\n`));
+  w.on('failure', (_q, _job, e) => process.stderr.write(`node-resque job failure: ${e && e.message}\n`));
   await w.connect();
   await w.start();
   worker = w;

@@ -50,7 +50,7 @@ function parseArgs(argv) {
     process.stderr.write('bench: --rounds must be a whole number of 1 or more\n');
     process.exit(2);
   }
-  let only = o.only ? o.only.split(',').map(s => s.trim().toLowerCase()).filter(Boolean) : ALL;
+  const only = o.only ? o.only.split(',').map(s => s.trim().toLowerCase()).filter(Boolean) : ALL;
   const bad = only.filter(s => !ALL.includes(s));
   if (bad.length) {
     process.stderr.write(`bench: unknown scenario ${bad.join(',')} (known: ${ALL.join(',')})\n`);

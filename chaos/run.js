@@ -801,7 +801,6 @@ async function runPhase(ctx) {
   startMaster();
   const windowMs = seconds * 1000;
   const faultEnd = Date.now() + windowMs;
-  let trickleDone = false;
   const trickle = (async () => {
     const rest = cls === 'redis-wipe' ? [] : ids.slice(upfront);
     const span = windowMs * 0.8;
@@ -815,7 +814,6 @@ async function runPhase(ctx) {
       }
       await sleep(100);
     }
-    trickleDone = true;
   })();
 
   // --- faults ---
@@ -1409,7 +1407,7 @@ async function runPhase(ctx) {
   }
   const enqueuedInRedis = await redis.scard('chaos:enqueued');
   let lost = 0;
-  let lostIds = [];
+  const lostIds = [];
   let duplicated = 0;
   let dupExtra = 0;
   let performedAndDirty = 0;

@@ -37,4 +37,11 @@ export { resolveWorkerConfig, type WorkerConfigInput } from './config/worker';
 export { resolveMasterConfig, type MasterConfigInput } from './config/master';
 export { createWorker, type SupervisedBy } from './worker/fromConfig';
 export { pruneDeadWorkers, unregisterDeadWorker, pidAlive, type PruneOptions } from './worker/prune';
-export { type DirtyExitPolicy } from './store/redisStore';
+export type { DirtyExitPolicy } from './store/redisStore';
+// Types that appear in the signatures above (so the API docs, and callers, can name them).
+export type { WorkerIdParts } from './protocol/workerId';
+export type { ConsoleLoggerOptions } from './logging/logger';
+export type { CreateWorkerExtra } from './worker/fromConfig';
+export type { EnqueueArgs } from './producer/client';
+export type { WaitSpec, WaitResult, MasterCheck, ReserveNote, ReserveResult, FinishMode, FinishSpec, ReserveSpec } from './store/redisStore';
+export type { WorkerDetails } from './store/workerDetails';

@@ -189,7 +189,7 @@ export async function runWeb(a: WebArgs, hooks: RunWebHooks = {}): Promise<numbe
   const dashboard: DashboardT = new Dashboard(specs);
   const down = await dashboard.connect();
   for (const s of down) log.warn(`${s.label} is not answering (${s.store.error ?? 'unknown error'}); its pages show it as down until it is back`);
-  let server;
+  let server: Awaited<ReturnType<typeof startWebServer>>;
   try {
     server = await startWebServer({ dashboard, bind: a.bind, port, auth, allowedHosts });
   } catch (e) {

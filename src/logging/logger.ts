@@ -51,7 +51,7 @@ const TARGET_NAMES: Record<string, 'stdout' | 'stderr' | 'syslog'> = {
 /** The target a `-f` / logFile value names (none: stderr). */
 export function logTargetOf(file: string | null | undefined): LogTarget {
   if (!file) return { kind: 'stderr' };
-  const kind = Object.prototype.hasOwnProperty.call(TARGET_NAMES, file) ? TARGET_NAMES[file] : undefined;
+  const kind = Object.hasOwn(TARGET_NAMES, file) ? TARGET_NAMES[file] : undefined;
   return kind ? { kind } : { kind: 'file', path: file };
 }
 

@@ -54,6 +54,7 @@ export type EnqueueArgs<J, N> = N extends keyof J ? JobArgs<J[N]> : unknown[];
  * Typed by a job map, `enqueue` checks the class name and its args at compile time:
  * `import * as jobs from './jobs'; const c = new Client<typeof jobs>(); c.enqueue('p10', 'Archive', 42)`.
  */
+// biome-ignore lint/complexity/noBannedTypes: `{}` is "no job map": enqueue then takes any class name and args
 export class Client<J extends object = {}> {
   readonly store: RedisStore;
 

@@ -1,6 +1,6 @@
 import { execOrThrow } from './pipeline';
 import { queueWorkerReads, type WorkerDetails, workerDetailsFrom } from './workerDetails';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { ConnectionError, coerceError } from '../errors';
 import { DEFAULT_FAILURE_LIST, ResqueKeys } from '../protocol/keys';
 import { type ConnectionOptions, createRedis, describeConnection, timeoutOptions } from './connection';

@@ -45,7 +45,7 @@ export type FinishMode = 'none' | 'success' | 'failure' | 'dirty' | 'requeue';
 
 export interface FinishSpec {
   mode: FinishMode;
-  /** stat:processed:<id> as last returned by the store. */
+  /** `stat:processed:<id>` as last returned by the store. */
   expectedProcessed: number;
   failureRecord?: string;
   /** For 'failure' and 'dirty': the job's queue (picks the list under redis_multi_queue). */
@@ -405,7 +405,7 @@ export class RedisStore extends EventEmitter {
   // ---- registration ---------------------------------------------------------------------
 
   /**
-   * Resque's register_worker (SADD workers, SET worker:<id>:started), plus pyres-ts's
+   * Resque's register_worker (SADD workers, SET `worker:<id>:started`), plus pyres-ts's
    * PID-namespace record when `pidNamespace` is known (see ResqueKeys.pidNamespaces).
    */
   async register(workerId: string, started: string, pidNamespace?: string | null): Promise<void> {
@@ -432,7 +432,7 @@ export class RedisStore extends EventEmitter {
     return this.redis.hmget(this.keys.pidNamespaces, ...ids);
   }
 
-  /** Sets worker:<id> only when it does not exist (restores a working-on record a prune removed). */
+  /** Sets `worker:<id>` only when it does not exist (restores a working-on record a prune removed). */
   async restoreWorkingOn(workerId: string, value: string): Promise<boolean> {
     return (await this.redis.set(this.keys.worker(workerId), value, 'NX')) === 'OK';
   }
@@ -461,7 +461,7 @@ export class RedisStore extends EventEmitter {
   /**
    * Resque's unregister. When `dirty` is given and worker:<id> still holds `dirty.expected`,
    * the failure record is written first, in the same atomic step. With `dirty.requireHeld`,
-   * nothing at all happens (and false is returned) unless worker:<id> still holds it.
+   * nothing at all happens (and false is returned) unless `worker:<id>` still holds it.
    */
   async unregister(
     workerId: string,
@@ -500,12 +500,12 @@ export class RedisStore extends EventEmitter {
     return Number(wrote) === 1;
   }
 
-  /** Replaces worker:<id> (only while it exists). */
+  /** Replaces `worker:<id>` (only while it exists). */
   async replaceWorkingOn(workerId: string, value: string): Promise<void> {
     await this.redis.set(this.keys.worker(workerId), value, 'XX');
   }
 
-  /** worker:<id> as bytes (a payload need not be valid UTF-8). */
+  /** `worker:<id>` as bytes (a payload need not be valid UTF-8). */
   async getWorkingOnBuffer(workerId: string): Promise<Buffer | null> {
     return this.redis.getBuffer(this.keys.worker(workerId));
   }

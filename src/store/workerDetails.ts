@@ -4,7 +4,7 @@ import type { ResqueKeys } from '../protocol/keys';
 /** What Redis holds about one registered worker. */
 export interface WorkerDetails {
   id: string;
-  /** worker:<id>; null when idle (absent, or an empty string some tools write). */
+  /** `worker:<id>`; null when idle (absent, or an empty string some tools write). */
   working: string | null;
   started: string | null;
   heartbeat: string | null;

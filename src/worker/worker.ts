@@ -170,7 +170,6 @@ export class Worker extends EventEmitter {
   private statusTimer: NodeJS.Timeout | null = null;
   private stoppedPromise: Promise<void> | null = null;
   private resolveStopped!: () => void;
-  private runPromise: Promise<void> | null = null;
 
   constructor(opts: WorkerOptions) {
     super();
@@ -352,7 +351,7 @@ export class Worker extends EventEmitter {
     this.processed = await this.store.stat('processed', this.id);
     this.log.info(`registered; ${this.o.nonblockingPop ? 'polling with LPOP' : 'waiting on queue changes'}; jobs: ${this.jobs.names().join(', ') || '(none)'}`);
     this.setState(this.pausedLocal ? 'paused' : 'idle');
-    this.runPromise = this.loop().then(
+    void this.loop().then(
       () => this.finishStop(),
       e => {
         this.emitSafe('error', coerceError(e));

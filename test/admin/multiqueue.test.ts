@@ -72,7 +72,7 @@ describe('failure lists of both backends', () => {
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/retried failure 0 in p10_failed on .*: pushed .*FailingJob.* to p10/);
     const after = await r.lrange('resque:p10_failed', 0, -1);
-    expect(after.map(noZone)).toEqual((C5_KEYS_AFTER['resque:p10_failed']?.value as string[]).map(noZone));
+    expect(after.map(noZone)).toEqual((C5_KEYS_AFTER['resque:p10_failed']!.value as string[]).map(noZone));
     expect(after[0]).toMatch(MULTI_QUEUE_RETRIED_AT_RE);
     expect(await r.lrange('resque:queue:p10', 0, -1)).toEqual([C5_REQUEUED_JOB]);
     expect(await r.lrange('resque:queue:p10', 0, -1)).toEqual(C5_KEYS_AFTER['resque:queue:p10']?.value);

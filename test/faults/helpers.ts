@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Redis, { type RedisOptions } from 'ioredis';
-import { childPidsOf, isRunning, pidsWithEnv } from '../support/procs';
+import { pidsWithEnv } from '../support/procs';
 import { killAll, spawnCli, type Spawned } from '../support/spawn';
 import { destroyAllRedis, RedisProc } from './redisProc';
 
@@ -191,4 +191,3 @@ export function privateRedis(opts: { flush?: boolean } = {}): { readonly srv: Re
   }
   return h;
 }
-

@@ -10,7 +10,7 @@ import type Redis from 'ioredis';
 import { currentJob, type JobRegistry } from '../../src';
 import { poisonBytes, poisonPayload } from '../../src/protocol/records';
 import { testDbUrl } from '../support/redisServer';
-import { keyOrder, keys, loadPayloads, loadRubyRecords, type PayloadFixture, registry, Resources, RUN_AT_RE, waitFor, watch, useResources } from './helpers';
+import { keyOrder, keys, loadPayloads, loadRubyRecords, type PayloadFixture, registry, type Resources, RUN_AT_RE, waitFor, watch, useResources } from './helpers';
 
 const url = testDbUrl();
 
@@ -134,7 +134,7 @@ describe('Ruby specifics', () => {
       ['MixedJob', []],
     ]);
     const enc = performed[4]!.args;
-    expect(enc.slice(0, 6)).toEqual([1, 2.5, 1e20, 1e-5, 0, 18446744073709551616]);
+    expect(enc.slice(0, 6)).toEqual([1, 2.5, 1e20, 1e-5, 0, 2 ** 64]);
     expect(enc.slice(6)).toEqual([
       null,
       true,

@@ -8,7 +8,7 @@ import { ConfigError } from '../../src/errors';
 import { JobRegistry } from '../../src/jobs/registry';
 import { Worker } from '../../src/worker/worker';
 import { testDbUrl } from '../support/redisServer';
-import { keys, registry, Resources, waitFor, useResources } from './helpers';
+import { keys, registry, type Resources, waitFor, useResources } from './helpers';
 
 const url = testDbUrl();
 let res: Resources;

@@ -7,7 +7,7 @@ import type Redis from 'ioredis';
 import { Queue as NrQueue, Worker as NrWorker, type Jobs as NrJobs } from 'node-resque';
 import { currentJob } from '../../src';
 import { testDbUrl } from '../support/redisServer';
-import { keys, registry, Resources, waitFor, watch, useResources } from './helpers';
+import { keys, registry, type Resources, waitFor, watch, useResources } from './helpers';
 
 const url = testDbUrl();
 const u = new URL(url);

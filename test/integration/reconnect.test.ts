@@ -3,7 +3,7 @@
  * it carries on, keeps (or restores) its registration, and counts each job exactly once.
  */
 import type Redis from 'ioredis';
-import { type Worker } from '../../src';
+import type { Worker } from '../../src';
 import { flushTestDb, type RedisServerHandle, startRedis } from '../support/redisServer';
 import { HOST, keys, registry, Resources, sleep, waitFor, watch } from './helpers';
 

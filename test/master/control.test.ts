@@ -110,6 +110,3 @@ describe('Pyres Khan list', () => {
     await env.expectMasterWithdrawn(m.pid);
   });
 });
-
-describe('--autoscale', () => {
-});

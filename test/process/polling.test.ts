@@ -58,9 +58,9 @@ describe('--nonblocking-pop backoff (real process, seen by MONITOR)', () => {
       const t0 = await env.serverTime();
       await env.enqueue('p9', 'Echo', 'nb');
       await proc.waitForLine(/done: Echo from p9/, 3000);
-      const after = () => seen().filter(t => t > t0);
-      await waitFor(() => after().length >= 5, 4000, 'five passes after the push');
-      const a = after();
+      const passesSince = () => seen().filter(t => t > t0);
+      await waitFor(() => passesSince().length >= 5, 4000, 'five passes after the push');
+      const a = passesSince();
       expect(a[0]! - t0).toBeLessThanOrEqual(0.8 + 0.1);
       expectSchedule(gaps(a.slice(0, 5)), [0, 0.2, 0.4, 0.8]);
       expect(env.ledgerLines()).toEqual(['Echo ["nb"]']);

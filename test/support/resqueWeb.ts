@@ -46,7 +46,7 @@ const truthy = (v: Rb): boolean => v !== null && v !== undefined && v !== false;
 /** Ruby `v[key]` with a String key. */
 export function rbIndex(v: Rb, key: string): Rb {
   const c = rbClass(v);
-  if (c === 'Hash') return Object.prototype.hasOwnProperty.call(v, key) ? (v as Record<string, unknown>)[key] : null;
+  if (c === 'Hash') return Object.hasOwn(v as object, key) ? (v as Record<string, unknown>)[key] : null;
   if (c === 'String') return (v as string).includes(key) ? key : null;
   if (c === 'Array' || c === 'Integer') throw new RubyError('TypeError', 'no implicit conversion of String into Integer');
   throw new RubyError('NoMethodError', `undefined method \`[]' for ${c}`);

@@ -65,7 +65,7 @@ describe('the Failed view with RedisMultiQueue lists', () => {
     const after = await s.act('/failed/retry', { server: 0, index: 0, digest: items[0]?.digest ?? '', list: 'p10_failed', back: '/failed?list=p10_failed' });
     expect(flashOf(after.text)).toMatch(/^ok: Retried failure 0 in p10_failed: the job is back on p10\.$/);
     const noZone = (x: string): string => x.replace(MULTI_QUEUE_RETRIED_AT_RE, '"retried_at":"<T>"');
-    expect((await r.lrange('resque:p10_failed', 0, -1)).map(noZone)).toEqual((C5_KEYS_AFTER['resque:p10_failed']?.value as string[]).map(noZone));
+    expect((await r.lrange('resque:p10_failed', 0, -1)).map(noZone)).toEqual((C5_KEYS_AFTER['resque:p10_failed']!.value as string[]).map(noZone));
     expect(await r.lrange('resque:queue:p10', 0, -1)).toEqual(C5_KEYS_AFTER['resque:queue:p10']?.value);
     expect(await r.lrange('resque:failed', 0, -1)).toEqual([RUBY_FAILURES[0]]);
   });

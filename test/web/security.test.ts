@@ -14,12 +14,10 @@ const IMG = '"><img src=x onerror="window.__pwned=2">';
 
 describe('XSS: payloads, errors and names are shown, not run', () => {
   let env: Env;
-  beforeAll(async () => {
-    env = await startEnv();
-  });
   afterAll(() => stopEnv(env));
 
   beforeAll(async () => {
+    env = await startEnv();
     await seed(env.a.url, env.b.url);
     const a = client(env.a.url);
     const q = `q${XSS}`;
