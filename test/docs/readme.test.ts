@@ -129,7 +129,8 @@ async function startCommand(line: string, at: string): Promise<Running | undefin
   const before = new Set(await db.smembers(`${ns}:workers`));
   const procsBefore = new Set(sandboxProcs());
   const webPort = Number(flagValue(argv, '--web-port') ?? 5678);
-  if (sub === 'web' && (await portAnswers(webPort))) throw new Error(`${at}: \`${line}\`: port ${webPort} is already taken by another process; free it to run this test`);
+  if (sub === 'web' && (await portAnswers(webPort)))
+    throw new Error(`${at}: \`${line}\`: port ${webPort} is already taken by another process; free it to run this test`);
   const p = spawnTracked('sh', ['-c', withExec(line)], { cwd: sandbox, env, detached: true });
   try {
     if (sub === 'web') {
@@ -140,7 +141,12 @@ async function startCommand(line: string, at: string): Promise<Running | undefin
     } else if (sub === 'ctl') {
       await until('line of output', 20_000, async () => (p.lines().some(l => l.trim() !== '') ? true : undefined), p);
     } else {
-      await until(`registered worker in ${ns}:workers`, 30_000, async () => ((await db.smembers(`${ns}:workers`)).some(w => !before.has(w)) ? true : undefined), p);
+      await until(
+        `registered worker in ${ns}:workers`,
+        30_000,
+        async () => ((await db.smembers(`${ns}:workers`)).some(w => !before.has(w)) ? true : undefined),
+        p,
+      );
     }
   } catch (e) {
     killStarted(p, procsBefore);
@@ -182,13 +188,21 @@ function typecheck(): Promise<{ code: number | null; out: string }> {
       path.join(dir, 'tsconfig.json'),
       JSON.stringify({
         compilerOptions: {
-          target: 'ES2022', module: 'esnext', moduleResolution: 'bundler', strict: true, noEmit: true, skipLibCheck: true,
-          types: ['node'], typeRoots: [path.join(PROJECT_ROOT, 'node_modules', '@types')],
+          target: 'ES2022',
+          module: 'esnext',
+          moduleResolution: 'bundler',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: ['node'],
+          typeRoots: [path.join(PROJECT_ROOT, 'node_modules', '@types')],
         },
         include: ['**/*.ts'],
       }),
     );
-    const p = spawnTracked(process.execPath, [path.join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir, '--pretty', 'false'], { cwd: dir });
+    const p = spawnTracked(process.execPath, [path.join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir, '--pretty', 'false'], {
+      cwd: dir,
+    });
     const r = await p.waitForEnd(60_000);
     return { code: r.code, out: p.stdout() + p.stderr() };
   })();
@@ -284,14 +298,19 @@ describe('README.md code blocks run as written', () => {
         }
         expect(() => parsePoolYaml(b.text, undefined, `${where(b)} ${f?.name ?? ''}`)).not.toThrow();
         const doc = (YAMLLIB.parse(b.text) ?? {}) as Record<string, unknown>;
-        const sections = Object.keys(doc).filter(k => { const v = doc[k]; return !!v && typeof v === 'object' && !Array.isArray(v) && !('min' in v) && !('max' in v) && !('count' in v); });
+        const sections = Object.keys(doc).filter(k => {
+          const v = doc[k];
+          return !!v && typeof v === 'object' && !Array.isArray(v) && !('min' in v) && !('max' in v) && !('count' in v);
+        });
         for (const s of sections) expect(parsePoolYaml(b.text, s, `${where(b)} [${s}]`).length).toBeGreaterThan(0);
       } else if (JSON_LANG.has(b.lang)) {
         expect(() => JSON.parse(b.text)).not.toThrow();
       } else if (TEXT.has(b.lang)) {
         // output shown to the reader: nothing to run
       } else {
-        throw new Error(`${where(b)}: no runner for a \`\`\`${b.lang || '(no language)'} block: give it a language (sh, js, ts, yaml, json, text) or a <!-- readme-test: ... --> marker`);
+        throw new Error(
+          `${where(b)}: no runner for a \`\`\`${b.lang || '(no language)'} block: give it a language (sh, js, ts, yaml, json, text) or a <!-- readme-test: ... --> marker`,
+        );
       }
     });
   }
