@@ -6,12 +6,13 @@ import { DEFAULT_FAILURE_LIST } from '../protocol/keys';
 import { formatFailedAt, formatRetriedAtMultiQueue, parseResqueTime } from '../protocol/time';
 import { parseWorkerId } from '../protocol/workerId';
 import { AdminStore, type ResqueStats } from '../store/adminStore';
-import type { ServerSpec } from './dsn';
+import type { ConnectionOptions } from '../store/connection';
 import { readMasterRecord } from '../master/masterRecord';
-import { type FailureView, digest, markRetried, objectMembers, requeueJob, viewFailure } from './failureRecord';
+import { type FailureView, digest, markRetried, objectMembers, requeueJob, viewFailure } from './failures';
 
 /**
- * The operations of `pyres-ts web` and the admin commands over one or more Redis servers.
+ * The admin layer: the operations of `pyres-ts web`, the admin commands and `Client`'s admin
+ * methods, over one or more Redis servers.
  * Reads are done on every server at once and each server's result stands alone: a server
  * that is down gives `{ ok: false, error }` and the others still show.
  */
@@ -123,7 +124,16 @@ function item(index: number, raw: string): FailedItem {
   return { index, digest: digest(raw), raw, view: viewFailure(raw) };
 }
 
-export class Dashboard {
+/** One Redis server of an Admin (`--dsn` entries parse to these; see web/dsn.ts). */
+export interface ServerSpec {
+  /** Position in --dsn; pages and forms name servers by it. */
+  id: number;
+  label: string;
+  connection: ConnectionOptions;
+  namespace: string;
+}
+
+export class Admin {
   readonly servers: Server[];
 
   constructor(specs: readonly ServerSpec[], opts: { name?: string; commandTimeout?: number } = {}) {
@@ -512,3 +522,6 @@ function describeError(s: Server, e: unknown): string {
   const m = coerceError(e).message;
   return m.includes(s.store.where) ? m : `${s.store.where}: ${m}`;
 }
+
+/** The name this class had when it lived in web/ (kept for existing imports). */
+export { Admin as Dashboard };
