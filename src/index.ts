@@ -3,7 +3,28 @@ export { backoffDelay } from './worker/backoff';
 export { JobRegistry, currentJob, type JobContext, type JobDefinition, type ResolvedJob } from './jobs/registry';
 export { loadJobModules, verifyModules } from './jobs/load';
 export { defineJob, isDeclaredJob, JOB_MARK, type Job, type JobSpec, type JobArgs, type JobResult } from './jobs/define';
-export { Client, type ClientOptions, type Status, type WorkerStatus } from './producer/client';
+export {
+  Client,
+  type ClientOptions,
+  type Status,
+  type WorkerStatus,
+  type PeekedJob,
+  type ClientWorker,
+  type FailedApi,
+  type FailureTarget,
+  type FailedListOptions,
+  type FailedFilter,
+  type FailedItem,
+  type FailedPage,
+  type RetryAllResult,
+  type ServerMasters,
+  type ResqueStats,
+  type JobName,
+  type EnqueueArgs,
+} from './producer/client';
+export { Admin, AdminActionError, type ServerSpec, type Server, type Settled, type WorkerRow, type QueueRow, type JobInfo } from './admin/admin';
+export { type FailureView } from './admin/failures';
+export { type RedisClient } from './store/connection';
 export { RedisStore, type StoreOptions } from './store/redisStore';
 export { type ConnectionOptions, redactUrl } from './store/connection';
 export { createLogger, silentLogger, type Logger, type LogLevel } from './logging/logger';
@@ -19,12 +40,40 @@ export { VERSION, RESQUE_PROTOCOL_VERSION } from './version';
 
 import { Client, type ClientOptions } from './producer/client';
 
-/** Connects, enqueues one job as `Resque.enqueue` does, disconnects. For many jobs keep a Client. */
-export async function enqueue(queue: string, className: string, args: unknown[] = [], opts: ClientOptions = {}): Promise<string> {
+/**
+ * One-off `Resque.enqueue`: connects, pushes, disconnects (for many jobs keep a Client). The same
+ * form as `Client.enqueue`, `(queue, className, ...args)`, optionally preceded by ClientOptions:
+ *
+ * - `enqueue('p10', 'Archive', 42, { deep: true })`: to 127.0.0.1:6379, namespace `resque`;
+ * - `enqueue({ connection: { url } }, 'p10', 'Archive', 42)`: anywhere else.
+ *
+ * Returns the payload pushed.
+ */
+export function enqueue(queue: string, className: string, ...args: unknown[]): Promise<string>;
+export function enqueue(opts: ClientOptions, queue: string, className: string, ...args: unknown[]): Promise<string>;
+export async function enqueue(...all: unknown[]): Promise<string> {
+  const opts = (typeof all[0] === 'object' && all[0] !== null ? all.shift() : {}) as ClientOptions;
+  const [queue, className, ...args] = all as [string, string, ...unknown[]];
+  if (typeof className !== 'string') throw new TypeError(`enqueue(queue, className, ...args): className must be a string, got ${JSON.stringify(className)}`);
   const c = new Client(opts);
   try {
     await c.connect();
     return await c.enqueue(queue, className, ...args);
+  } finally {
+    await c.close();
+  }
+}
+
+/** One-off `Client.enqueueArgsText`: `(queue, className, argsText)`, optionally preceded by ClientOptions. */
+export function enqueueArgsText(queue: string, className: string, argsText: string): Promise<string>;
+export function enqueueArgsText(opts: ClientOptions, queue: string, className: string, argsText: string): Promise<string>;
+export async function enqueueArgsText(...all: unknown[]): Promise<string> {
+  const opts = (typeof all[0] === 'object' && all[0] !== null ? all.shift() : {}) as ClientOptions;
+  const [queue, className, argsText] = all as [string, string, string];
+  const c = new Client(opts);
+  try {
+    await c.connect();
+    return await c.enqueueArgsText(queue, className, argsText);
   } finally {
     await c.close();
   }

@@ -27,7 +27,8 @@ export interface Server {
   store: AdminStore;
 }
 
-export type Settled<T> = { server: Server; ok: true; value: T } | { server: Server; ok: false; error: string };
+/** A server's result: its value, or why it failed (`error`, a message naming the server; `cause`, what was thrown). */
+export type Settled<T> = { server: Server; ok: true; value: T } | { server: Server; ok: false; error: string; cause?: unknown };
 
 export interface JobInfo {
   queue: string;
@@ -136,8 +137,12 @@ export interface ServerSpec {
 export class Admin {
   readonly servers: Server[];
 
-  constructor(specs: readonly ServerSpec[], opts: { name?: string; commandTimeout?: number } = {}) {
-    this.servers = specs.map(s => ({
+  /**
+   * Over the servers given: specs (an AdminStore is opened for each) or ready Servers (their
+   * stores are used as they are, e.g. a Client's, and closed by close() all the same).
+   */
+  constructor(specs: ReadonlyArray<ServerSpec | Server>, opts: { name?: string; commandTimeout?: number } = {}) {
+    this.servers = specs.map(s => 'store' in s ? s : ({
       id: s.id,
       label: s.label,
       namespace: s.namespace,
@@ -174,7 +179,7 @@ export class Admin {
         try {
           return { server, ok: true, value: await fn(server) };
         } catch (e) {
-          return { server, ok: false, error: describeError(server, e) };
+          return { server, ok: false, error: describeError(server, e), cause: e };
         }
       }),
     );
@@ -200,6 +205,19 @@ export class Admin {
 
   async queue(name: string, start: number, count: number): Promise<Array<Settled<{ size: number; known: boolean; items: string[] }>>> {
     return this.each(s => s.store.peekQueue(name, start, count));
+  }
+
+  /**
+   * Resque's `remove_queue`: DEL queue:<name> and SREM queues <name>, in one MULTI. Returns how
+   * many jobs were in it.
+   */
+  async removeQueue(serverId: number | string, name: string): Promise<number> {
+    return this.server(serverId).store.removeQueue(name);
+  }
+
+  /** DEL queue:<name>, the queue staying listed in `queues` (resque-web's "clear"). Returns how many jobs were in it. */
+  async clearQueue(serverId: number | string, name: string): Promise<number> {
+    return this.server(serverId).store.clearQueue(name);
   }
 
   async workers(): Promise<{ rows: WorkerRow[]; perServer: Array<Settled<WorkerRow[]>> }> {
