@@ -70,7 +70,7 @@ const TICK_MS = 250;
  *
  * - 'status': a one-line description of the pool (for a process title), on every change;
  * - 'child-ready': a child worker has registered and is working (its pid);
- * - 'all-ready': every child of the pool is ready (after start, a reload or a scale up).
+ * - 'all-ready': once, the first time every child the pool wants is up and ready.
  */
 export interface MasterEvents {
   status: [string];
