@@ -1,4 +1,4 @@
-export { Worker, type WorkerOptions, type WorkerState, type JobEvent } from './worker/worker';
+export { Worker, type WorkerOptions, type WorkerState, type JobEvent, type JobFailureEvent, type WorkerEvents } from './worker/worker';
 export { backoffDelay } from './worker/backoff';
 export { JobRegistry, currentJob, type JobContext, type JobDefinition, type ResolvedJob } from './jobs/registry';
 export { loadJobModules, verifyModules } from './jobs/load';
@@ -79,7 +79,7 @@ export async function enqueueArgsText(...all: unknown[]): Promise<string> {
   }
 }
 
-export { Master, type MasterOptions, type MasterInfo, type MasterCommand, type AutoscaleOptions } from './master/master';
+export { Master, type MasterOptions, type MasterInfo, type MasterCommand, type AutoscaleOptions, type MasterEvents } from './master/master';
 export { parseWorkersSpec, parsePoolYaml, loadPoolFile, describeGroups, type GroupSpec } from './config/groups';
 export type { WorkerConfig, MasterConfig, AutoscaleConfig, ChildSpec, FailureBackend } from './config/types';
 export { resolveWorkerConfig, type WorkerConfigInput } from './config/worker';
