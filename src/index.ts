@@ -87,3 +87,25 @@ export { resolveMasterConfig, type MasterConfigInput } from './config/master';
 export { createWorker, type SupervisedBy } from './worker/fromConfig';
 export { pruneDeadWorkers, unregisterDeadWorker, pidAlive, type PruneOptions } from './worker/prune';
 export { type DirtyExitPolicy } from './store/redisStore';
+
+// ---- the dashboard (`pyres-ts web`) from code ---------------------------------------------------
+import type { Hono } from 'hono';
+import type { WebAppOptions } from './web/app';
+import type { WebServer, WebServerOptions } from './web/server';
+export type { WebAppOptions, WebServer, WebServerOptions };
+export { parseDsnList, type DsnDefaults } from './web/dsn';
+
+/**
+ * Serves the dashboard `pyres-ts web` serves, over an Admin (`new Admin(parseDsnList(dsn, { namespace }))`):
+ * the same pages, CSRF-checked actions, optional basic auth, and Host checks (`bind`,
+ * `allowedHosts`). `port` 0 picks a free one (default 5678). `close()` stops it and closes the
+ * Admin. The web stack (hono) is loaded on the first call, not by `require('pyres-ts')`.
+ */
+export function startWebServer(o: WebServerOptions): Promise<WebServer> {
+  return (require('./web/server') as typeof import('./web/server')).startWebServer(o);
+}
+
+/** The dashboard as a Hono app (`app.fetch`), to mount in a server of your own. See startWebServer. */
+export function createWebApp(o: WebAppOptions): Hono {
+  return (require('./web/app') as typeof import('./web/app')).createWebApp(o);
+}

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { AdminActionError, Client, ConfigError, enqueue, enqueueArgsText } from '../../src';
+import { Admin, AdminActionError, Client, ConfigError, createWebApp, enqueue, enqueueArgsText, parseDsnList, startWebServer } from '../../src';
 import { ResqueKeys } from '../../src/protocol/keys';
 import { testDbUrl } from '../support/redisServer';
 import { closeRedis, registry, type Resources, useResources, waitFor } from './helpers';
@@ -238,5 +238,34 @@ describe('a caller-provided ioredis instance', () => {
     expect(() => new Client({ redis: ended })).toThrow(/redis: the ioredis instance is closed/);
     expect(() => new Client({ redis: prefixed, connection: { url } })).toThrow(/either `redis`.*or `connection`/);
     expect(() => new Client({ redis: {} as Redis })).toThrow(/redis must be an ioredis instance/);
+  });
+});
+
+describe('the dashboard from code', () => {
+  it('startWebServer over an Admin serves the pages behind basic auth; close() closes the Admin', async () => {
+    const c = await res.client();
+    await c.enqueue('from-code', 'A');
+    const dashboard = new Admin(parseDsnList(url, { namespace: 'resque' }));
+    expect(await dashboard.connect()).toEqual([]);
+    const web = await startWebServer({ dashboard, port: 0, auth: { username: 'u', password: 'p' } });
+    res.onClose(() => web.close());
+    const noAuth = await fetch(`${web.url}/queues`);
+    expect(noAuth.status).toBe(401);
+    await noAuth.text();
+    const page = await fetch(`${web.url}/queues`, { headers: { authorization: `Basic ${Buffer.from('u:p').toString('base64')}` } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('from-code');
+    await web.close();
+    await waitFor(() => !dashboard.servers[0]!.store.ready, "the Admin's connection to close");
+  });
+
+  it('createWebApp gives the Hono app to mount elsewhere', async () => {
+    const dashboard = new Admin(parseDsnList(url, { namespace: 'resque' }));
+    res.onClose(() => dashboard.close());
+    await dashboard.connect();
+    const app = createWebApp({ dashboard });
+    const r0 = await app.fetch(new Request('http://127.0.0.1/workers'));
+    expect(r0.status).toBe(200);
+    expect(await r0.text()).toContain('Workers');
   });
 });

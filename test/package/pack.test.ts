@@ -79,7 +79,7 @@ describe('npm pack of a fresh clone, installed into an empty app', () => {
     fs.writeFileSync(
       path.join(app, 'cjs.js'),
       `const p = require('pyres-ts');
-const names = ['Worker', 'Master', 'Client', 'Admin', 'AdminActionError', 'enqueue', 'enqueueArgsText', 'currentJob', 'JobRegistry', 'ConfigError', 'encodeJob'];
+const names = ['Worker', 'Master', 'Client', 'Admin', 'AdminActionError', 'enqueue', 'enqueueArgsText', 'startWebServer', 'createWebApp', 'parseDsnList', 'currentJob', 'JobRegistry', 'ConfigError', 'encodeJob'];
 for (const n of names) if (typeof p[n] !== 'function') throw new Error(n + ' is ' + typeof p[n]);
 console.log('cjs ok ' + p.VERSION + ' ' + require('pyres-ts/package.json').version);
 `,
@@ -166,6 +166,16 @@ async function admin(): Promise<number> {
   await enqueueArgsText('p10', 'Archive', '[1.0]');
   return qs.length + n + peeked.length + gone + ws.length + st.processed + all.retried + lists.length + cleared;
 }
+// The dashboard from code.
+import { Admin, parseDsnList, startWebServer, createWebApp, type WebServer } from 'pyres-ts';
+async function web(): Promise<string> {
+  const dashboard = new Admin(parseDsnList('redis://127.0.0.1:6379', { namespace: 'resque' }));
+  await dashboard.connect();
+  const s: WebServer = await startWebServer({ dashboard, port: 0, auth: { username: 'admin', password: 'secret' }, allowedHosts: ['jobs.example.org'] });
+  const res: Response = await createWebApp({ dashboard }).fetch(new Request('http://127.0.0.1/'));
+  await s.close();
+  return s.url + res.status;
+}
 // Typed events.
 w.on('failure', (e: JobFailureEvent) => { const cls: string = e.className; const ex: string = e.exception; void cls; void ex; });
 w.once('stopped', () => undefined);
@@ -176,7 +186,7 @@ m.on('all-ready', () => undefined);
 w.on('finished', () => undefined);
 // @ts-expect-error: 'job' carries a JobEvent, not a number
 w.on('job', (n: number) => void n);
-export { w, m, main, admin };
+export { w, m, main, admin, web };
 `,
       );
       fs.writeFileSync(
