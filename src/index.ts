@@ -1,9 +1,30 @@
-export { Worker, type WorkerOptions, type WorkerState, type JobEvent } from './worker/worker';
+export { Worker, type WorkerOptions, type WorkerState, type JobEvent, type JobFailureEvent, type WorkerEvents } from './worker/worker';
 export { backoffDelay } from './worker/backoff';
 export { JobRegistry, currentJob, type JobContext, type JobDefinition, type ResolvedJob } from './jobs/registry';
 export { loadJobModules, verifyModules } from './jobs/load';
 export { defineJob, isDeclaredJob, JOB_MARK, type Job, type JobSpec, type JobArgs, type JobResult } from './jobs/define';
-export { Client, type ClientOptions, type Status, type WorkerStatus } from './producer/client';
+export {
+  Client,
+  type ClientOptions,
+  type Status,
+  type WorkerStatus,
+  type PeekedJob,
+  type ClientWorker,
+  type FailedApi,
+  type FailureTarget,
+  type FailedListOptions,
+  type FailedFilter,
+  type FailedItem,
+  type FailedPage,
+  type RetryAllResult,
+  type ServerMasters,
+  type ResqueStats,
+  type JobName,
+  type EnqueueArgs,
+} from './producer/client';
+export { Admin, AdminActionError, type ServerSpec, type Server, type Settled, type WorkerRow, type QueueRow, type JobInfo } from './admin/admin';
+export type { FailureView } from './admin/failures';
+export type { RedisClient } from './store/connection';
 export { RedisStore, type StoreOptions } from './store/redisStore';
 export { type ConnectionOptions, redactUrl } from './store/connection';
 export { createLogger, silentLogger, type Logger, type LogLevel } from './logging/logger';
@@ -19,8 +40,21 @@ export { VERSION, RESQUE_PROTOCOL_VERSION } from './version';
 
 import { Client, type ClientOptions } from './producer/client';
 
-/** Connects, enqueues one job as `Resque.enqueue` does, disconnects. For many jobs keep a Client. */
-export async function enqueue(queue: string, className: string, args: unknown[] = [], opts: ClientOptions = {}): Promise<string> {
+/**
+ * One-off `Resque.enqueue`: connects, pushes, disconnects (for many jobs keep a Client). The same
+ * form as `Client.enqueue`, `(queue, className, ...args)`, optionally preceded by ClientOptions:
+ *
+ * - `enqueue('p10', 'Archive', 42, { deep: true })`: to 127.0.0.1:6379, namespace `resque`;
+ * - `enqueue({ connection: { url } }, 'p10', 'Archive', 42)`: anywhere else.
+ *
+ * Returns the payload pushed.
+ */
+export function enqueue(queue: string, className: string, ...args: unknown[]): Promise<string>;
+export function enqueue(opts: ClientOptions, queue: string, className: string, ...args: unknown[]): Promise<string>;
+export async function enqueue(...all: unknown[]): Promise<string> {
+  const opts = (typeof all[0] === 'object' && all[0] !== null ? all.shift() : {}) as ClientOptions;
+  const [queue, className, ...args] = all as [string, string, ...unknown[]];
+  if (typeof className !== 'string') throw new TypeError(`enqueue(queue, className, ...args): className must be a string, got ${JSON.stringify(className)}`);
   const c = new Client(opts);
   try {
     await c.connect();
@@ -30,7 +64,22 @@ export async function enqueue(queue: string, className: string, args: unknown[] 
   }
 }
 
-export { Master, type MasterOptions, type MasterInfo, type MasterCommand, type AutoscaleOptions } from './master/master';
+/** One-off `Client.enqueueArgsText`: `(queue, className, argsText)`, optionally preceded by ClientOptions. */
+export function enqueueArgsText(queue: string, className: string, argsText: string): Promise<string>;
+export function enqueueArgsText(opts: ClientOptions, queue: string, className: string, argsText: string): Promise<string>;
+export async function enqueueArgsText(...all: unknown[]): Promise<string> {
+  const opts = (typeof all[0] === 'object' && all[0] !== null ? all.shift() : {}) as ClientOptions;
+  const [queue, className, argsText] = all as [string, string, string];
+  const c = new Client(opts);
+  try {
+    await c.connect();
+    return await c.enqueueArgsText(queue, className, argsText);
+  } finally {
+    await c.close();
+  }
+}
+
+export { Master, type MasterOptions, type MasterInfo, type MasterCommand, type AutoscaleOptions, type MasterEvents } from './master/master';
 export { parseWorkersSpec, parsePoolYaml, loadPoolFile, describeGroups, type GroupSpec } from './config/groups';
 export type { WorkerConfig, MasterConfig, AutoscaleConfig, ChildSpec, FailureBackend } from './config/types';
 export { resolveWorkerConfig, type WorkerConfigInput } from './config/worker';
@@ -42,6 +91,27 @@ export type { DirtyExitPolicy } from './store/redisStore';
 export type { WorkerIdParts } from './protocol/workerId';
 export type { ConsoleLoggerOptions } from './logging/logger';
 export type { CreateWorkerExtra } from './worker/fromConfig';
-export type { EnqueueArgs } from './producer/client';
 export type { WaitSpec, WaitResult, MasterCheck, ReserveNote, ReserveResult, FinishMode, FinishSpec, ReserveSpec } from './store/redisStore';
 export type { WorkerDetails } from './store/workerDetails';
+
+// ---- the dashboard (`pyres-ts web`) from code ---------------------------------------------------
+import type { Hono } from 'hono';
+import type { WebAppOptions } from './web/app';
+import type { WebServer, WebServerOptions } from './web/server';
+export type { WebAppOptions, WebServer, WebServerOptions };
+export { parseDsnList, type DsnDefaults } from './web/dsn';
+
+/**
+ * Serves the dashboard `pyres-ts web` serves, over an Admin (`new Admin(parseDsnList(dsn, { namespace }))`):
+ * the same pages, CSRF-checked actions, optional basic auth, and Host checks (`bind`,
+ * `allowedHosts`). `port` 0 picks a free one (default 5678). `close()` stops it and closes the
+ * Admin. The web stack (hono) is loaded on the first call, not by `require('pyres-ts')`.
+ */
+export function startWebServer(o: WebServerOptions): Promise<WebServer> {
+  return (require('./web/server') as typeof import('./web/server')).startWebServer(o);
+}
+
+/** The dashboard as a Hono app (`app.fetch`), to mount in a server of your own. See startWebServer. */
+export function createWebApp(o: WebAppOptions): Hono {
+  return (require('./web/app') as typeof import('./web/app')).createWebApp(o);
+}

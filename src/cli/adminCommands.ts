@@ -4,7 +4,7 @@ import { ConfigError, coerceError } from '../errors';
 import { silentLogger } from '../logging/logger';
 import type { FailureBackend } from '../protocol/keys';
 import type { RedisStore as RedisStoreT } from '../store/redisStore';
-import type { Dashboard, Server, Settled } from '../web/dashboard';
+import type { Admin, Server, Settled } from '../admin/admin';
 import type { ServerSpec } from '../web/dsn';
 import { type DsnArgs, serversFromArgs, withDsnOption } from './webCommand';
 import { withConnectionOptions } from './options';
@@ -13,7 +13,7 @@ import { withConnectionOptions } from './options';
  * `pyres-ts queues`, `pyres-ts workers list|prune`, `pyres-ts failed list|retry|remove|clear|
  * retry-all|clear-retried`: the dashboard's operations from the shell, on one server
  * (--redis) or several (--dsn), `--json` for scripts. Writes are the ones resque-web and
- * `Resque::Failure` make (see src/web/failureRecord.ts and src/store/adminStore.ts).
+ * `Resque::Failure` make (see src/admin/failures.ts and src/store/adminStore.ts).
  *
  * Exit codes: 0 done; 1 a server could not be read or an action could not be done (the
  * message says which); 2 a usage error.
@@ -89,9 +89,9 @@ export function registerAdminCommands(y: Argv, setCode: (n: number) => void): Ar
 
 // ---- helpers -------------------------------------------------------------------------------
 
-async function withDashboard<T>(a: DsnArgs, fn: (d: Dashboard) => Promise<T>): Promise<T> {
-  const { Dashboard } = require('../web/dashboard') as typeof import('../web/dashboard');
-  const d = new Dashboard(serversFromArgs(a), { name: 'pyres-ts:admin' });
+async function withDashboard<T>(a: DsnArgs, fn: (d: Admin) => Promise<T>): Promise<T> {
+  const { Admin } = require('../admin/admin') as typeof import('../admin/admin');
+  const d = new Admin(serversFromArgs(a), { name: 'pyres-ts:admin' });
   try {
     await d.connect();
     return await fn(d);
@@ -122,7 +122,7 @@ function table(rows: string[][], rightAlign: (col: number) => boolean = () => fa
 }
 
 /** The servers an action applies to: --server, or the only one; "all" where allowed. */
-function targets(d: Dashboard, sel: string | undefined, allowAll: boolean): Server[] {
+function targets(d: Admin, sel: string | undefined, allowAll: boolean): Server[] {
   if (sel === 'all') {
     if (!allowAll) throw new ConfigError('--server all is only for clear, retry-all and clear-retried');
     return d.servers;
@@ -309,7 +309,7 @@ export async function runFailed(a: FailedArgs, io: AdminIo = stdio): Promise<num
         }
       }
     } catch (e) {
-      if (e instanceof (require('../web/dashboard') as typeof import('../web/dashboard')).AdminActionError) {
+      if (e instanceof (require('../admin/admin') as typeof import('../admin/admin')).AdminActionError) {
         io.err(`pyres-ts: ${e.message}`);
         return 1;
       }
@@ -318,7 +318,7 @@ export async function runFailed(a: FailedArgs, io: AdminIo = stdio): Promise<num
   });
 }
 
-async function failedList(d: Dashboard, a: FailedArgs, io: AdminIo): Promise<number> {
+async function failedList(d: Admin, a: FailedArgs, io: AdminIo): Promise<number> {
   const ss = a.server === undefined || a.server === '' || a.server === 'all' ? d.servers : [d.server(a.server)];
   // Without --queue: every failure list (`failed`, then RedisMultiQueue's `<queue>_failed` ones
   // that hold records), each paged on its own; an item's index is its index in its list.
@@ -377,7 +377,7 @@ function inList(list: string): string {
   return list === 'failed' ? '' : ` in ${list}`;
 }
 
-type FailedPageT = Awaited<ReturnType<Dashboard['failed']>>;
+type FailedPageT = Awaited<ReturnType<Admin['failed']>>;
 
 /** One server's pages of several failure lists, with the totals summed. */
 function mergePages(pages: FailedPageT[]): {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { ConfigError } from '../errors';
 import { describeConnection } from '../store/connection';
-import type { Dashboard as DashboardT } from '../web/dashboard';
+import type { Admin as DashboardT } from '../admin/admin';
 import { type ServerSpec, parseDsnList } from '../web/dsn';
 import { type ConnectionArgs, connectionFromArgs, loggerFromArgs, redisTimeoutArg, withConnectionOptions } from './options';
 
@@ -184,9 +184,9 @@ export async function runWeb(a: WebArgs, hooks: RunWebHooks = {}): Promise<numbe
   const port = a['web-port'];
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--web-port must be a TCP port number, got ${String(port)}`);
   // Loaded here, not at start-up: other commands never pay for the web stack.
-  const { Dashboard } = require('../web/dashboard') as typeof import('../web/dashboard');
+  const { Admin } = require('../admin/admin') as typeof import('../admin/admin');
   const { startWebServer } = require('../web/server') as typeof import('../web/server');
-  const dashboard: DashboardT = new Dashboard(specs);
+  const dashboard: DashboardT = new Admin(specs);
   const down = await dashboard.connect();
   for (const s of down) log.warn(`${s.label} is not answering (${s.store.error ?? 'unknown error'}); its pages show it as down until it is back`);
   let server: Awaited<ReturnType<typeof startWebServer>>;

@@ -66,6 +66,19 @@ const REDIS_BOUND_MS = 2000;
 const TICK_MS = 250;
 
 /**
+ * The events of a Master, with their arguments (`master.on('child-ready', pid => ...)` is typed):
+ *
+ * - 'status': a one-line description of the pool (for a process title), on every change;
+ * - 'child-ready': a child worker has registered and is working (its pid);
+ * - 'all-ready': once, the first time every child the pool wants is up and ready.
+ */
+export interface MasterEvents {
+  status: [string];
+  'child-ready': [number];
+  'all-ready': [];
+}
+
+/**
  * The pre-fork master's shell: forks, signals and talks to Redis, and feeds what it sees to
  * the pure Supervisor, which decides. Deadlines run on the monotonic clock and every Redis call
  * is bounded, so a silent Redis never stops timeouts, memory limits or a stop's deadline; what
@@ -73,9 +86,9 @@ const TICK_MS = 250;
  * their own process groups, so a terminal's Ctrl-C or a `kill -- -<pgid>` reaches only the
  * master, which then stops them its own way. Installs no signal handlers.
  *
- * Events: 'status' (text for the process title), 'child-ready' (pid), 'all-ready'.
+ * Events (typed, see MasterEvents): 'status', 'child-ready', 'all-ready'.
  */
-export class Master extends EventEmitter {
+export class Master extends EventEmitter<MasterEvents> {
   readonly id: string;
   readonly hostname: string;
   readonly store: RedisStore;

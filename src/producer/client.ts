@@ -1,15 +1,99 @@
+import {
+  Admin,
+  type FailedFilter,
+  type FailedItem,
+  type FailedPage,
+  type RetryAllResult,
+  type Server,
+  type ServerMasters,
+  type Settled,
+  type WorkerRow,
+} from '../admin/admin';
+import { ConfigError } from '../errors';
 import type { JobArgs } from '../jobs/define';
-import { displayClassName, encodeJob, encodeJobArgsText } from '../protocol/job';
+import type { MasterCommand } from '../master/supervisor';
+import { decodeJob, displayClassName, encodeJob, encodeJobArgsText } from '../protocol/job';
 import { decodeWorkingOn } from '../protocol/records';
 import { parseResqueTime } from '../protocol/time';
 import { parseWorkerId } from '../protocol/workerId';
-import type { ConnectionOptions } from '../store/connection';
+import type { AdminStore, ResqueStats } from '../store/adminStore';
+import type { ConnectionOptions, RedisClient } from '../store/connection';
 import { RedisStore } from '../store/redisStore';
 
+/** Where a Client connects: `connection` options (it opens and closes its own connection) or a caller's ioredis instance. */
 export interface ClientOptions {
+  /** Connection options; the Client opens one connection and close() quits it. */
   connection?: ConnectionOptions;
+  /**
+   * An ioredis instance of the caller's (`new Redis(...)`), used instead of opening a connection.
+   * The Client never quits it: close() only detaches its listeners. It must have no `keyPrefix`
+   * (use `namespace`). Not with `connection`.
+   */
+  redis?: RedisClient;
   /** @defaultValue 'resque' */
   namespace?: string;
+}
+
+/** A job as `peek` shows it: the payload as stored and, when it decodes, its class and args. */
+export interface PeekedJob {
+  /** The payload's JSON text, byte for byte as stored. */
+  payload: string;
+  /** Null when the payload is not a job object. */
+  className: string | null;
+  args: unknown[] | null;
+}
+
+/** A registered worker as `workers()` reads it (see WorkerRow; `master` is its pyres-ts master, if any). */
+export type ClientWorker = Omit<WorkerRow, 'server' | 'serverLabel'>;
+
+/** Which failure list and which record: `list` (default `failed`, or a RedisMultiQueue `<queue>_failed` list or its queue). */
+export interface FailureTarget {
+  /** `failed` (default), `<queue>_failed`, or `<queue>` when `<queue>_failed` is a failure list. */
+  list?: string;
+  /**
+   * The record's SHA-1 (hex, or a prefix) as `list()` gave it (`item.digest`): the action then
+   * applies to that record wherever it now is, or fails if it is gone. Without it, the record
+   * now at the index is taken (Ruby's semantics).
+   */
+  digest?: string;
+}
+
+/** Options of `failed.list`. */
+export interface FailedListOptions {
+  /** @defaultValue 0 */
+  start?: number;
+  /** 1-1000. @defaultValue 20 */
+  count?: number;
+  /** @defaultValue 'failed' */
+  list?: string;
+  /** 'asc' (the default, `Resque::Failure.all(start, count)`: start 0 is index 0) or 'desc' (newest first, as resque-web). */
+  order?: 'asc' | 'desc';
+  /** 'all' (default), 'pending' (not retried) or 'retried'. */
+  show?: FailedFilter;
+}
+
+/**
+ * The failure lists (`Resque::Failure`), over both backends: `failed` (Resque::Failure::Redis) and
+ * RedisMultiQueue's `<queue>_failed` lists (members of `failed_queues`). A list name that is
+ * neither is refused with an AdminActionError, so no other key is read or deleted as one.
+ */
+export interface FailedApi {
+  /** Every failure list and its length, `failed` first. */
+  lists(): Promise<Array<{ list: string; size: number }>>;
+  /** LLEN of one list, or (no list) the sum over every failure list. */
+  count(list?: string): Promise<number>;
+  /** One page of records, each with its index, SHA-1 digest, raw bytes and a parsed view. */
+  list(opts?: FailedListOptions): Promise<FailedPage>;
+  /** `Failure.requeue`: marks the record `retried_at` (it stays) and pushes its job back to its queue. */
+  retry(index: number, opts?: FailureTarget): Promise<{ index: number; queue: string; job: string; list: string }>;
+  /** `Failure.remove`: removes the record (checked by digest when given). */
+  remove(index: number, opts?: FailureTarget): Promise<{ index: number; list: string }>;
+  /** `Failure.clear`: DEL the list, or (no list) every failure list. Returns how many records went. */
+  clear(list?: string): Promise<number>;
+  /** Retries every record not retried yet (one list, or every list); safe to run twice. */
+  retryAll(list?: string): Promise<RetryAllResult>;
+  /** `Failure.clear_retried`: removes every record that has `retried_at`. Returns how many. */
+  clearRetried(list?: string): Promise<number>;
 }
 
 export interface WorkerStatus {
@@ -49,17 +133,54 @@ export type JobName<J> = [keyof J] extends [never] ? string : Extract<keyof J, s
 export type EnqueueArgs<J, N> = N extends keyof J ? JobArgs<J[N]> : unknown[];
 
 /**
- * A producer and inspector: `enqueue` writes exactly what `Resque.enqueue` writes.
+ * A producer and admin for one Redis server: what the CLI does, from code.
  *
- * Typed by a job map, `enqueue` checks the class name and its args at compile time:
- * `import * as jobs from './jobs'; const c = new Client<typeof jobs>(); c.enqueue('p10', 'Archive', 42)`.
+ * - enqueue: `enqueue(queue, className, ...args)` writes exactly what `Resque.enqueue` writes;
+ *   `enqueueArgsText(queue, className, argsText)` is the same with the args as JSON text. Typed
+ *   by a job map, `enqueue` checks the class name and its args at compile time:
+ *   `import * as jobs from './jobs'; const c = new Client<typeof jobs>(); c.enqueue('p10', 'Archive', 42)`.
+ * - queues: `queues()`, `queueLength(q)`, `peek(q, start, count)`, `removeQueue(q)`, `clearQueue(q)`.
+ * - `workers()`, `stats()`, `masters()`, `masterCommand(id, cmd)`, `status()`.
+ * - `failed`: the failure lists (see FailedApi).
+ *
+ * The admin methods are the admin layer's (src/admin/, shared with `pyres-ts web` and the admin
+ * commands), over this Client's one connection. A server that is down makes them reject at once
+ * with a ConnectionError (`enqueue` waits for the connection instead, like a worker).
  */
 // biome-ignore lint/complexity/noBannedTypes: `{}` is "no job map": enqueue then takes any class name and args
 export class Client<J extends object = {}> {
   readonly store: RedisStore;
+  /** The failure lists (`Resque::Failure`): list, count, retry, remove, clear, retryAll, clearRetried, lists. */
+  readonly failed: FailedApi;
+  private readonly adminStore: AdminStore;
+  private readonly admin: Admin;
 
   constructor(opts: ClientOptions = {}) {
-    this.store = new RedisStore({ connection: opts.connection ?? {}, namespace: opts.namespace ?? 'resque', name: 'pyres-ts:client' });
+    if (opts.redis !== undefined && opts.connection !== undefined) {
+      throw new ConfigError('Client: give either `redis` (an ioredis instance) or `connection` (options), not both');
+    }
+    const namespace = opts.namespace ?? 'resque';
+    this.store = new RedisStore({
+      connection: opts.connection ?? {},
+      namespace,
+      name: 'pyres-ts:client',
+      ...(opts.redis !== undefined ? { client: opts.redis } : {}),
+    });
+    this.adminStore = this.store.adminStore();
+    const server: Server = { id: 0, label: this.store.where, namespace, store: this.adminStore };
+    this.admin = new Admin([server]);
+    const a = this.admin;
+    this.failed = {
+      lists: () => this.adminStore.failureLists(),
+      count: async list =>
+        list === undefined ? (await this.adminStore.failureLists()).reduce((n, l) => n + l.size, 0) : (await a.failed(0, 0, 1, 'asc', 'all', list)).total,
+      list: (o = {}) => a.failed(0, o.start ?? 0, o.count ?? 20, o.order ?? 'asc', o.show ?? 'all', o.list),
+      retry: (index, o = {}) => a.retryFailed(0, index, o.digest, o.list),
+      remove: (index, o = {}) => a.removeFailed(0, index, o.digest, o.list),
+      clear: list => a.clearFailed(0, list),
+      retryAll: list => a.retryAll(0, list),
+      clearRetried: list => a.clearRetried(0, list),
+    };
   }
 
   async connect(): Promise<this> {
@@ -88,6 +209,74 @@ export class Client<J extends object = {}> {
     return payload;
   }
 
+  // ---- queues ------------------------------------------------------------------------------
+
+  /** `Resque.queues` with sizes: every queue in `queues`, sorted by name, and its LLEN. */
+  queues(): Promise<Array<{ queue: string; size: number }>> {
+    return this.adminStore.queueSizes();
+  }
+
+  /** `Resque.size(queue)`: LLEN queue:<queue> (0 for a queue that does not exist). */
+  async queueLength(queue: string): Promise<number> {
+    checkQueue(queue);
+    return this.adminStore.queueSize(queue);
+  }
+
+  /**
+   * `Resque.peek(queue, start, count)`: up to `count` jobs from `start` (0 = the next to run),
+   * without taking them. Payloads are returned as stored, with class and args when they decode.
+   */
+  async peek(queue: string, start = 0, count = 1): Promise<PeekedJob[]> {
+    checkQueue(queue);
+    checkRange('start', start, 0);
+    checkRange('count', count, 1);
+    const { items } = await this.adminStore.peekQueue(queue, start, count);
+    return items.map(payload => {
+      try {
+        const d = decodeJob(payload);
+        return { payload, className: d.className, args: d.args };
+      } catch {
+        return { payload, className: null, args: null };
+      }
+    });
+  }
+
+  /** `Resque.remove_queue`: DEL queue:<queue> + SREM queues <queue>. Returns how many jobs it held. */
+  async removeQueue(queue: string): Promise<number> {
+    checkQueue(queue);
+    return this.admin.removeQueue(0, queue);
+  }
+
+  /** Empties a queue (DEL queue:<queue>); it stays listed in `queues`. Returns how many jobs it held. */
+  async clearQueue(queue: string): Promise<number> {
+    checkQueue(queue);
+    return this.admin.clearQueue(0, queue);
+  }
+
+  // ---- workers, stats, masters --------------------------------------------------------------
+
+  /** Every registered worker (`workers` set), sorted by id, with its job, stats and master. */
+  async workers(): Promise<ClientWorker[]> {
+    const { perServer } = await this.admin.workers();
+    return unwrap(perServer).map(({ server: _s, serverLabel: _l, ...w }) => w);
+  }
+
+  /** `Resque.info`'s counts: stat:processed, stat:failed, the failure records, queues, workers, pause. */
+  stats(): Promise<ResqueStats> {
+    return this.adminStore.stats();
+  }
+
+  /** The advertised pyres-ts masters (and records that do not read as one, with why). */
+  async masters(): Promise<ServerMasters> {
+    return unwrap(await this.admin.masters());
+  }
+
+  /** Sends a command to an advertised master, as `pyres-ts ctl` does (`{ cmd: 'pause' }`, `{ cmd: 'scale', queues, count }`...). */
+  masterCommand(masterId: string, cmd: MasterCommand): Promise<void> {
+    return this.admin.masterCommand(0, masterId, cmd);
+  }
+
+  /** Everything `pyres-ts status` shows, in one call. */
   async status(): Promise<Status> {
     const s = this.store;
     const [queues, ids, failedLists, processedStat, failedStat, pausedAll] = await Promise.all([
@@ -131,10 +320,24 @@ export class Client<J extends object = {}> {
     };
   }
 
-  close(): Promise<void> {
-    return this.store.close();
+  /** Quits the connection this Client opened; a caller's `redis` instance is left open. */
+  async close(): Promise<void> {
+    await this.adminStore.close();
+    await this.store.close();
   }
 }
+
+function unwrap<T>(r: Array<Settled<T>>): T {
+  const x = r[0] as Settled<T>;
+  if (x.ok) return x.value;
+  throw x.cause ?? new Error(x.error);
+}
+
+function checkRange(name: string, v: unknown, min: number): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new TypeError(`${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+}
+
+export type { FailedFilter, FailedItem, FailedPage, RetryAllResult, ServerMasters, ResqueStats };
 
 function checkQueue(queue: string): void {
   if (typeof queue !== 'string' || queue === '' || queue.includes(',') || queue.includes(':')) {

@@ -3,7 +3,7 @@ import { queueWorkerReads, type WorkerDetails, workerDetailsFrom } from './worke
 import type Redis from 'ioredis';
 import { ConnectionError, coerceError } from '../errors';
 import { DEFAULT_FAILURE_LIST, ResqueKeys } from '../protocol/keys';
-import { type ConnectionOptions, createRedis, describeConnection, timeoutOptions } from './connection';
+import { type ConnectionOptions, type RedisClient, createRedis, describeConnection, timeoutOptions } from './connection';
 
 /**
  * The Redis verbs of the dashboard and the admin CLI: reads of queues, workers, failures,
@@ -62,6 +62,14 @@ export interface AdminStoreOptions {
   name?: string;
   /** Milliseconds before a command to an unresponsive server fails. @defaultValue connection.timeout (--redis-timeout, 5 s) */
   commandTimeout?: number;
+  /**
+   * A connection to share (RedisStore.adminStore(), a caller's ioredis instance): used as it is
+   * (its own timeouts and offline queue), never quit by close(). `connection` is then only
+   * used to describe it unless `where` is given.
+   */
+  client?: RedisClient;
+  /** How messages name the server (with `client`). */
+  where?: string;
 }
 
 /** What Redis holds about one registered worker. */
@@ -84,12 +92,15 @@ export class AdminStore {
   private readonly redis: ScriptedRedis;
   private lastError: Error | null = null;
   private closed = false;
+  private readonly owned: boolean;
+  private readonly detach: Array<() => void> = [];
 
   constructor(o: AdminStoreOptions) {
     this.keys = new ResqueKeys(o.namespace ?? 'resque');
     const connection = { ...o.connection, connectionName: o.name ?? o.connection.connectionName ?? 'pyres-ts:web' };
-    this.where = describeConnection(connection);
-    this.redis = createRedis(connection, {
+    this.where = o.where ?? describeConnection(connection);
+    this.owned = o.client === undefined;
+    this.redis = (o.client ?? createRedis(connection, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       connectTimeout: Math.min(3000, timeoutOptions(connection.timeout).connectTimeout ?? 3000),
@@ -97,15 +108,18 @@ export class AdminStore {
       disconnectTimeout: 200,
       commandTimeout: o.commandTimeout ?? timeoutOptions(connection.timeout).socketTimeout ?? 5000,
       retryStrategy: (times: number) => Math.min(200 * times, 3000),
-    }) as ScriptedRedis;
+    })) as ScriptedRedis;
     this.redis.defineCommand('pyresAdminRetryFailed', { lua: RETRY_FAILED });
     this.redis.defineCommand('pyresAdminRemoveFailed', { lua: REMOVE_FAILED });
-    this.redis.on('error', (e: Error) => {
+    const onError = (e: Error): void => {
       this.lastError = e;
-    });
-    this.redis.on('ready', () => {
+    };
+    const onReady = (): void => {
       this.lastError = null;
-    });
+    };
+    this.redis.on('error', onError);
+    this.redis.on('ready', onReady);
+    this.detach.push(() => this.redis.off('error', onError), () => this.redis.off('ready', onReady));
   }
 
   /** True when the connection is up. */
@@ -149,6 +163,8 @@ export class AdminStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const d of this.detach.splice(0)) d();
+    if (!this.owned) return;
     try {
       if (this.redis.status === 'ready') await this.redis.quit();
       else this.redis.disconnect();
@@ -187,6 +203,25 @@ export class AdminStore {
       r.pipeline().llen(this.keys.queue(queue)).lrange(this.keys.queue(queue), start, start + count - 1).sismember(this.keys.queues, queue),
     );
     return { size: Number(size), items: items as string[], known: Number(known) === 1 };
+  }
+
+  /** `Resque.size`: LLEN queue:<q>. */
+  async queueSize(queue: string): Promise<number> {
+    return this.up().llen(this.keys.queue(queue));
+  }
+
+  /** Resque's `remove_queue`: MULTI LLEN + DEL queue:<q> + SREM queues <q>. Returns the LLEN. */
+  async removeQueue(queue: string): Promise<number> {
+    const r = this.up();
+    const [n] = await this.exec(r.multi().llen(this.keys.queue(queue)).del(this.keys.queue(queue)).srem(this.keys.queues, queue));
+    return Number(n);
+  }
+
+  /** Empties a queue (MULTI LLEN + DEL queue:<q>); it stays in `queues`. Returns the LLEN. */
+  async clearQueue(queue: string): Promise<number> {
+    const r = this.up();
+    const [n] = await this.exec(r.multi().llen(this.keys.queue(queue)).del(this.keys.queue(queue)));
+    return Number(n);
   }
 
   // ---- workers -----------------------------------------------------------------------------

@@ -153,3 +153,33 @@ export function describeConnection(c: ConnectionOptions = {}): string {
   if (c.url) return redactUrl(c.url);
   return `redis://${c.host ?? '127.0.0.1'}:${c.port ?? 6379}${c.db ? `/${c.db}` : ''}`;
 }
+
+/**
+ * An ioredis instance (`import Redis from 'ioredis'`), as `new Client({ redis })` accepts it. The
+ * type is re-exported so callers and upper layers never import ioredis themselves.
+ */
+export type RedisClient = Redis;
+
+/**
+ * Checks an ioredis instance a caller hands in (`redis` option): it must be usable and must not
+ * prefix keys (the namespace belongs to ResqueKeys). Returns where it points, for messages.
+ */
+export function adoptRedis(r: unknown, field = 'redis'): { client: Redis; where: string } {
+  if (!(r instanceof Redis)) {
+    const looks =
+      typeof r === 'object' &&
+      r !== null &&
+      typeof (r as { pipeline?: unknown }).pipeline === 'function' &&
+      typeof (r as { options?: unknown }).options === 'object';
+    if (!looks) throw new ConfigError(`${field} must be an ioredis instance (new Redis(...)), got ${r === null ? 'null' : typeof r}`);
+  }
+  const client = r as Redis;
+  const o = client.options ?? {};
+  if (o.keyPrefix)
+    throw new ConfigError(`${field}: the ioredis instance has keyPrefix ${JSON.stringify(o.keyPrefix)}; leave it unset and pass namespace instead`);
+  if (client.status === 'end') throw new ConfigError(`${field}: the ioredis instance is closed (status "end"); hand in an open one`);
+  const where = o.sentinels?.length
+    ? `redis+sentinel://${o.sentinels.map(x => `${(x as { host?: string }).host ?? '127.0.0.1'}:${(x as { port?: number }).port ?? 26379}`).join(',')}/${o.name ?? ''}`
+    : describeConnection({ host: o.host ?? '127.0.0.1', port: o.port ?? 6379, ...(o.db ? { db: o.db } : {}) });
+  return { client, where };
+}

@@ -4,7 +4,8 @@ import { EventEmitter } from 'node:events';
 import { AuthError, ConnectionError, coerceError, isAuthError } from '../errors';
 import { type FailureBackend, ResqueKeys, failureListFor } from '../protocol/keys';
 import { formatHeartbeat } from '../protocol/time';
-import { type ConnectionOptions, createRedis, describeConnection } from './connection';
+import { type ConnectionOptions, type RedisClient, adoptRedis, createRedis, describeConnection } from './connection';
+import { AdminStore } from './adminStore';
 import { execOrThrow } from './pipeline';
 import { queueWorkerReads, type WorkerDetails, workerDetailsFrom } from './workerDetails';
 import { FINISH_AND_RESERVE, UNREGISTER, WORKING_ON_PROBE } from './scripts';
@@ -70,6 +71,11 @@ export interface StoreOptions {
   name?: string;
   /** Where this store writes failure records. @defaultValue 'redis' */
   failureBackend?: FailureBackend;
+  /**
+   * A caller's ioredis instance to use instead of opening a connection (`connection` and `name`
+   * are then ignored). The store never quits it: close() only detaches its listeners.
+   */
+  client?: RedisClient;
 }
 
 interface ScriptedRedis extends Redis {
@@ -122,18 +128,35 @@ export class RedisStore extends EventEmitter {
   private closed = false;
   private lastError: Error | null = null;
   private epoch = 0;
+  /** False when the connection is a caller's (StoreOptions.client): never quit here. */
+  private readonly owned: boolean;
+  private readonly detach: Array<() => void> = [];
 
   constructor(opts: StoreOptions = {}) {
     super();
     this.keys = new ResqueKeys(opts.namespace ?? 'resque');
     this.failureBackend = opts.failureBackend ?? 'redis';
     this.connection = { ...opts.connection, connectionName: opts.name ?? opts.connection?.connectionName ?? 'pyres-ts' };
-    this.where = describeConnection(this.connection);
-    this.redis = createRedis(this.connection) as ScriptedRedis;
+    if (opts.client !== undefined) {
+      const a = adoptRedis(opts.client);
+      this.owned = false;
+      this.where = a.where;
+      this.redis = a.client as ScriptedRedis;
+      this.everReady = a.client.status === 'ready';
+    } else {
+      this.owned = true;
+      this.where = describeConnection(this.connection);
+      this.redis = createRedis(this.connection) as ScriptedRedis;
+    }
     this.redis.defineCommand('pyresFinishAndReserve', { lua: FINISH_AND_RESERVE });
     this.redis.defineCommand('pyresUnregister', { lua: UNREGISTER });
     this.redis.defineCommand('pyresWorkingOnProbe', { lua: WORKING_ON_PROBE });
-    this.redis.on('ready', () => {
+    // biome-ignore lint/suspicious/noExplicitAny: ioredis types its listeners per event name; this helper forwards any of them
+    const on = (ev: string, fn: (...a: any[]) => void): void => {
+      this.redis.on(ev, fn);
+      this.detach.push(() => this.redis.off(ev, fn));
+    };
+    on('ready', () => {
       this.epoch += 1;
       this.tracking = false;
       if (this.everReady && this.inOutage) {
@@ -142,11 +165,11 @@ export class RedisStore extends EventEmitter {
       }
       this.everReady = true;
     });
-    this.redis.on('error', (e: Error) => {
+    on('error', (e: Error) => {
       this.lastError = e;
       this.noteOutage(e);
     });
-    this.redis.on('close', () => {
+    on('close', () => {
       this.tracking = false;
       this.wakeAll('closed');
       if (!this.closed && this.everReady) this.noteOutage(new ConnectionError(`connection to ${this.where} closed`));
@@ -241,7 +264,8 @@ export class RedisStore extends EventEmitter {
   disconnect(): void {
     this.closed = true;
     this.wakeAll('closed');
-    this.redis.disconnect();
+    if (this.owned) this.redis.disconnect();
+    else this.release();
     this.sub?.disconnect();
     this.sub = null;
   }
@@ -259,8 +283,22 @@ export class RedisStore extends EventEmitter {
       }
     };
     this.wakeAll('closed');
-    await Promise.all([quit(this.redis), quit(this.sub)]);
+    if (!this.owned) this.release();
+    await Promise.all([this.owned ? quit(this.redis) : Promise.resolve(), quit(this.sub)]);
     this.sub = null;
+  }
+
+  /** A caller's connection: take our listeners off it, leave it open. */
+  private release(): void {
+    for (const d of this.detach.splice(0)) d();
+  }
+
+  /**
+   * An AdminStore over this store's connection (no second connection). It never closes the
+   * connection; this store's close() does (or, for a caller's instance, nobody).
+   */
+  adminStore(): AdminStore {
+    return new AdminStore({ connection: this.connection, namespace: this.keys.namespace, client: this.redis, where: this.where });
   }
 
   /** True while the main connection is up. */
@@ -670,7 +708,9 @@ export class RedisStore extends EventEmitter {
     if (this.tracking && this.sub?.status === 'ready' && this.subId !== null) return true;
     try {
       if (!this.sub) {
-        const sub = createRedis({ ...this.connection, connectionName: `${this.connection.connectionName}:wake` });
+        const sub = this.owned
+          ? createRedis({ ...this.connection, connectionName: `${this.connection.connectionName}:wake` })
+          : this.redis.duplicate({ lazyConnect: true, connectionName: `${this.redis.options.connectionName ?? 'pyres-ts'}:wake` });
         this.sub = sub;
         // Outages are reported by the main connection; a silent notification connection is
         // noticed here (a bounded PING at each wait, see waitForQueueChange) and rebuilt.

@@ -8,7 +8,7 @@ import { coerceError } from '../errors';
 import type { MasterCommand } from '../master/master';
 import { VERSION } from '../version';
 import { APP_CSS, APP_JS } from './assets';
-import { AdminActionError, type Dashboard, type Server } from './dashboard';
+import { AdminActionError, type Admin, type Server } from '../admin/admin';
 import { hostPolicy, refusedHostText } from './hosts';
 import type { Html } from './html';
 import * as v from './views';
@@ -24,7 +24,7 @@ import * as v from './views';
  * - without auth, only requests for the dashboard's own names (hosts.ts: DNS rebinding).
  */
 export interface WebAppOptions {
-  dashboard: Dashboard;
+  dashboard: Admin;
   /** Basic auth; null or absent = none. */
   auth?: { username: string; password: string } | null;
   /** Key of the CSRF HMAC. @defaultValue 32 random bytes per process */
@@ -172,7 +172,7 @@ export function createWebApp(o: WebAppOptions): Hono {
     const known = lists?.ok ? lists.value : [];
     const listQ = c.req.query('list');
     const list = listQ !== undefined && listQ !== '' ? listQ : known.find(l => l.list === 'failed' && l.size > 0)?.list ?? known.find(l => l.size > 0)?.list ?? 'failed';
-    let data: Awaited<ReturnType<Dashboard['failed']>> | { error: string };
+    let data: Awaited<ReturnType<Admin['failed']>> | { error: string };
     try {
       data = await d.failed(sid, intParam(c.req.query('start'), 0), perPage, order, show, list);
     } catch (e) {

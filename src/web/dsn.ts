@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors';
+import type { ServerSpec } from '../admin/admin';
 import { type ConnectionOptions, redactUrl } from '../store/connection';
 
 /**
@@ -14,13 +15,7 @@ import { type ConnectionOptions, redactUrl } from '../store/connection';
  * (default: host:port[/db], plus the namespace when it is not the default). A password in a
  * URL is never shown.
  */
-export interface ServerSpec {
-  /** Position in --dsn; pages and forms name servers by it. */
-  id: number;
-  label: string;
-  connection: ConnectionOptions;
-  namespace: string;
-}
+export type { ServerSpec };
 
 export interface DsnDefaults {
   namespace: string;

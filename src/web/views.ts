@@ -1,6 +1,6 @@
 import type { MasterInfo } from '../master/master';
 import type { ResqueStats } from '../store/adminStore';
-import type { FailedFilter, FailedPage, QueueRow, Server, ServerMasters, Settled, WorkerRow } from './dashboard';
+import type { FailedFilter, FailedPage, QueueRow, Server, ServerMasters, Settled, WorkerRow } from '../admin/admin';
 import { type Html, type HtmlValue, html, qs, seg } from './html';
 
 /**

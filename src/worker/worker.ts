@@ -113,16 +113,38 @@ export interface JobEvent {
   timeout?: number | null;
 }
 
+/** A job that failed: its JobEvent, and the exception class and message recorded in its failure record. */
+export type JobFailureEvent = JobEvent & { exception: string; error: string };
+
+/**
+ * The events of a Worker, with their arguments (`worker.on('failure', e => ...)` is typed):
+ *
+ * - 'job': a job was reserved and is about to run (JobEvent, with its own `timeout`);
+ * - 'success': it returned; 'failure': it threw, timed out, or its process died mid-job
+ *   (`exception` is then `Resque::DirtyExit`); the failure record is written before the event;
+ * - 'status': a one-line description of what the worker does (for a process title);
+ * - 'notice': a log-worthy message (re-registered after a prune, the liveness thread fell back);
+ * - 'error': an Error the worker survived or stopped on (listen, or Node throws it);
+ * - 'stopped': the worker has unregistered and stopped.
+ */
+export interface WorkerEvents {
+  job: [JobEvent];
+  success: [JobEvent];
+  failure: [JobFailureEvent];
+  status: [string];
+  notice: [string];
+  error: [Error];
+  stopped: [];
+}
+
 /**
  * A Resque worker: registers in `workers`, reserves jobs atomically with its working-on
  * record, runs them in this process, records outcomes exactly as Ruby Resque does, heartbeats,
  * prunes dead workers, and unregisters on every stop path. Installs no signal handlers.
  *
- * Events: 'status' (text for a process title), 'job', 'success', 'failure' (JobEvent & {exception, error}),
- * 'notice' (a log-worthy message: re-registered after a prune, the liveness thread fell back),
- * 'error' (Error), 'stopped'.
+ * Events (typed, see WorkerEvents): 'job', 'success', 'failure', 'status', 'notice', 'error', 'stopped'.
  */
-export class Worker extends EventEmitter {
+export class Worker extends EventEmitter<WorkerEvents> {
   readonly id: string;
   readonly hostname: string;
   readonly pid: number;
@@ -376,7 +398,7 @@ export class Worker extends EventEmitter {
       this.setState('stopped');
       void this.store.close();
       this.resolveStopped();
-      this.emitSafe('stopped', undefined);
+      this.emitSafe('stopped');
       return p;
     }
     if (this.stopping === 'abort' && !graceful) {
@@ -801,7 +823,7 @@ export class Worker extends EventEmitter {
     }
     await this.store.close().catch(() => undefined);
     this.setState('stopped');
-    this.emitSafe('stopped', undefined);
+    this.emitSafe('stopped');
     this.resolveStopped();
   }
 
@@ -894,9 +916,9 @@ export class Worker extends EventEmitter {
     this.emitSafe('status', this.describe());
   }
 
-  private emitSafe(event: string, arg: unknown): void {
+  private emitSafe<E extends keyof WorkerEvents>(event: E, ...args: WorkerEvents[E]): void {
     try {
-      this.emit(event, arg);
+      (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args);
     } catch (e) {
       this.log.error(`a '${event}' listener threw: ${coerceError(e).message}`);
     }

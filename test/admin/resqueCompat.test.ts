@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { Dashboard } from '../../src/web/dashboard';
+import { Dashboard } from '../../src/admin/admin';
 import { parseDsnList } from '../../src/web/dsn';
 import { type RedisServerHandle, startRedis } from '../support/redisServer';
 

@@ -14,7 +14,7 @@
  * byte for byte, and a retried poison item fails again the same way, bytes still there.
  */
 import { POISON_CLASS, poisonBytes } from '../../src/protocol/records';
-import { Dashboard } from '../../src/web/dashboard';
+import { Dashboard } from '../../src/admin/admin';
 import { parseDsnList } from '../../src/web/dsn';
 import { startWebServer } from '../../src/web/server';
 import { parseFailure } from '../support/resqueAsserts';

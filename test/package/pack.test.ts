@@ -79,7 +79,7 @@ describe('npm pack of a fresh clone, installed into an empty app', () => {
     fs.writeFileSync(
       path.join(app, 'cjs.js'),
       `const p = require('pyres-ts');
-const names = ['Worker', 'Master', 'Client', 'enqueue', 'currentJob', 'JobRegistry', 'ConfigError', 'encodeJob'];
+const names = ['Worker', 'Master', 'Client', 'Admin', 'AdminActionError', 'enqueue', 'enqueueArgsText', 'startWebServer', 'createWebApp', 'parseDsnList', 'currentJob', 'JobRegistry', 'ConfigError', 'encodeJob'];
 for (const n of names) if (typeof p[n] !== 'function') throw new Error(n + ' is ' + typeof p[n]);
 console.log('cjs ok ' + p.VERSION + ' ' + require('pyres-ts/package.json').version);
 `,
@@ -135,7 +135,58 @@ void typed.enqueue('p10', 'Archive', 'x', { deep: true });
 // @ts-expect-error: no such job in the map
 void typed.enqueue('p10', 'Nope');
 registry.register('Ping', jobs.Ping);
-export { w, m, main };
+// The admin surface (issue 13), over a caller's ioredis instance or options.
+import { Redis } from 'ioredis';
+import { enqueue, enqueueArgsText, AdminActionError, type RedisClient, type PeekedJob, type ClientWorker, type FailedPage, type RetryAllResult, type ResqueStats, type ServerMasters, type JobFailureEvent } from 'pyres-ts';
+async function admin(): Promise<number> {
+  const mine: RedisClient = new Redis({ lazyConnect: true });
+  const c = await new Client({ redis: mine, namespace: 'resque' }).connect();
+  const qs: Array<{ queue: string; size: number }> = await c.queues();
+  const n: number = await c.queueLength('p10');
+  const peeked: PeekedJob[] = await c.peek('p10', 0, 10);
+  const gone: number = (await c.removeQueue('old')) + (await c.clearQueue('p9'));
+  const ws: ClientWorker[] = await c.workers();
+  const st: ResqueStats = await c.stats();
+  const ms: ServerMasters = await c.masters();
+  await c.masterCommand(ms.masters[0]!.id, { cmd: 'scale', queues: 'p10', count: 2 });
+  const page: FailedPage = await c.failed.list({ start: 0, count: 20, list: 'p10_failed', order: 'desc', show: 'pending' });
+  const first = page.items[0];
+  if (first) await c.failed.retry(first.index, { digest: first.digest, list: page.list });
+  await c.failed.remove(0, { list: 'failed' });
+  const all: RetryAllResult = await c.failed.retryAll();
+  const lists: Array<{ list: string; size: number }> = await c.failed.lists();
+  const cleared: number = (await c.failed.clear('failed')) + (await c.failed.clearRetried()) + (await c.failed.count());
+  // @ts-expect-error: retry takes an index
+  void c.failed.retry('0');
+  await c.close();
+  await mine.quit();
+  void (new AdminActionError('x') instanceof Error);
+  await enqueue('p10', 'Archive', 42, { deep: true });
+  await enqueue({ connection: { url: 'redis://127.0.0.1:6379' } }, 'p10', 'Archive', 42);
+  await enqueueArgsText('p10', 'Archive', '[1.0]');
+  return qs.length + n + peeked.length + gone + ws.length + st.processed + all.retried + lists.length + cleared;
+}
+// The dashboard from code.
+import { Admin, parseDsnList, startWebServer, createWebApp, type WebServer } from 'pyres-ts';
+async function web(): Promise<string> {
+  const dashboard = new Admin(parseDsnList('redis://127.0.0.1:6379', { namespace: 'resque' }));
+  await dashboard.connect();
+  const s: WebServer = await startWebServer({ dashboard, port: 0, auth: { username: 'admin', password: 'secret' }, allowedHosts: ['jobs.example.org'] });
+  const res: Response = await createWebApp({ dashboard }).fetch(new Request('http://127.0.0.1/'));
+  await s.close();
+  return s.url + res.status;
+}
+// Typed events.
+w.on('failure', (e: JobFailureEvent) => { const cls: string = e.className; const ex: string = e.exception; void cls; void ex; });
+w.once('stopped', () => undefined);
+w.off('status', (line: string) => void line);
+m.on('child-ready', (pid: number) => void pid);
+m.on('all-ready', () => undefined);
+// @ts-expect-error: not a Worker event
+w.on('finished', () => undefined);
+// @ts-expect-error: 'job' carries a JobEvent, not a number
+w.on('job', (n: number) => void n);
+export { w, m, main, admin, web };
 `,
       );
       fs.writeFileSync(

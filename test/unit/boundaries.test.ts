@@ -1,7 +1,7 @@
 /**
  * The layer rules of docs/ARCHITECTURE.md, checked over every import in src/ (issue 13):
  * protocol (pure codecs) → store (the only code that talks to Redis) → worker / master /
- * producer / jobs / config → cli and web. Type-only imports count for the direction rules and
+ * producer / admin / jobs / config → cli and web. Type-only imports count for the direction rules and
  * not for cycles (they vanish at runtime).
  */
 import * as fs from 'node:fs';
@@ -75,8 +75,25 @@ describe('import boundaries (docs/ARCHITECTURE.md)', () => {
     expect(edges.filter(e => layerOf(e.from) === 'web' && layerOf(e.to) === 'cli').map(e => `${e.from} -> ${e.to}`)).toEqual([]);
   });
 
-  it('config/ does not import the behaviour layers (worker, master, producer, cli, web)', () => {
-    const bad = edges.filter(e => layerOf(e.from) === 'config' && ['worker', 'master', 'producer', 'cli', 'web'].includes(layerOf(e.to)));
+  it('admin/ imports only protocol/, store/, admin/, errors and the master record reader (issue 13)', () => {
+    const allowed = (e: Edge): boolean =>
+      ['protocol', 'store', 'admin', 'errors'].includes(layerOf(e.to)) || e.to === 'master/masterRecord.ts' || (e.typeOnly && e.to === 'master/master.ts') || !e.to.endsWith('.ts');
+    const bad = edges.filter(e => layerOf(e.from) === 'admin' && !allowed(e));
+    expect(bad.map(e => `${e.from} -> ${e.to}`)).toEqual([]);
+    expect(edges.some(e => e.from === 'admin/admin.ts' && e.to === 'store/adminStore.ts')).toBe(true);
+  });
+
+  it('cli/ and web/ reach the admin store only through admin/; the producer Client uses admin/', () => {
+    const bad = edges.filter(e => ['cli', 'web', 'producer'].includes(layerOf(e.from)) && e.to === 'store/adminStore.ts' && !e.typeOnly);
+    expect(bad.map(e => `${e.from} -> ${e.to}`)).toEqual([]);
+    expect(edges.some(e => e.from === 'producer/client.ts' && e.to === 'admin/admin.ts')).toBe(true);
+    // Only the top layers and the Client use the admin layer.
+    const users = edges.filter(e => layerOf(e.to) === 'admin' && !['admin', 'cli', 'web', 'producer', 'index'].includes(layerOf(e.from)));
+    expect(users.map(e => `${e.from} -> ${e.to}`)).toEqual([]);
+  });
+
+  it('config/ does not import the behaviour layers (worker, master, producer, admin, cli, web)', () => {
+    const bad = edges.filter(e => layerOf(e.from) === 'config' && ['worker', 'master', 'producer', 'admin', 'cli', 'web'].includes(layerOf(e.to)));
     expect(bad.map(e => `${e.from} -> ${e.to}`)).toEqual([]);
   });
 

@@ -2,7 +2,7 @@
  * A server that is down is named on every page; the others still show; it comes back by itself.
  */
 import * as net from 'node:net';
-import { Dashboard } from '../../src/web/dashboard';
+import { Dashboard } from '../../src/admin/admin';
 import { parseDsnList } from '../../src/web/dsn';
 import { type WebServer, startWebServer } from '../../src/web/server';
 import { type RedisServerHandle, startRedis } from '../support/redisServer';

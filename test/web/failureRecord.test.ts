@@ -1,5 +1,5 @@
-import { compactJson, digest, markRetried, objectMembers, requeueJob, viewFailure } from '../../src/web/failureRecord';
-import { isRetried } from '../../src/web/dashboard';
+import { compactJson, digest, markRetried, objectMembers, requeueJob, viewFailure } from '../../src/admin/failures';
+import { isRetried } from '../../src/admin/admin';
 
 const RUBY =
   '{"failed_at":"2026/11/22 22:13:02 UTC","payload":{"class":"FailingJob","args":["f0"]},"exception":"ArgumentError",' +

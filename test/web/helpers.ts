@@ -3,7 +3,7 @@
  * formats, an in-process dashboard on port 0, and an HTTP session with a cookie jar.
  */
 import Redis from 'ioredis';
-import { Dashboard } from '../../src/web/dashboard';
+import { Dashboard } from '../../src/admin/admin';
 import { parseDsnList } from '../../src/web/dsn';
 import { type WebServer, startWebServer } from '../../src/web/server';
 import type { WebServerOptions } from '../../src/web/server';

@@ -4,7 +4,7 @@
  * selector like resque-web's per-queue overview; retry and remove act on the list shown.
  */
 import Redis from 'ioredis';
-import { Dashboard } from '../../src/web/dashboard';
+import { Dashboard } from '../../src/admin/admin';
 import { parseDsnList } from '../../src/web/dsn';
 import { type WebServer, startWebServer } from '../../src/web/server';
 import { type RedisServerHandle, startRedis } from '../support/redisServer';

@@ -2,7 +2,7 @@
  * Safe by default: escaping (XSS), CSRF on every action, no state change on GET, basic auth,
  * loopback binding, security headers.
  */
-import { Dashboard } from '../../src/web/dashboard';
+import { Dashboard } from '../../src/admin/admin';
 import { parseDsnList } from '../../src/web/dsn';
 import { startWebServer } from '../../src/web/server';
 import { webBuilder } from '../../src/cli/webCommand';

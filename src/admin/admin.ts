@@ -6,12 +6,13 @@ import { DEFAULT_FAILURE_LIST } from '../protocol/keys';
 import { formatFailedAt, formatRetriedAtMultiQueue, parseResqueTime } from '../protocol/time';
 import { parseWorkerId } from '../protocol/workerId';
 import { AdminStore, type ResqueStats } from '../store/adminStore';
-import type { ServerSpec } from './dsn';
+import type { ConnectionOptions } from '../store/connection';
 import { readMasterRecord } from '../master/masterRecord';
-import { type FailureView, digest, markRetried, objectMembers, requeueJob, viewFailure } from './failureRecord';
+import { type FailureView, digest, markRetried, objectMembers, requeueJob, viewFailure } from './failures';
 
 /**
- * The operations of `pyres-ts web` and the admin commands over one or more Redis servers.
+ * The admin layer: the operations of `pyres-ts web`, the admin commands and `Client`'s admin
+ * methods, over one or more Redis servers.
  * Reads are done on every server at once and each server's result stands alone: a server
  * that is down gives `{ ok: false, error }` and the others still show.
  */
@@ -26,7 +27,8 @@ export interface Server {
   store: AdminStore;
 }
 
-export type Settled<T> = { server: Server; ok: true; value: T } | { server: Server; ok: false; error: string };
+/** A server's result: its value, or why it failed (`error`, a message naming the server; `cause`, what was thrown). */
+export type Settled<T> = { server: Server; ok: true; value: T } | { server: Server; ok: false; error: string; cause?: unknown };
 
 export interface JobInfo {
   queue: string;
@@ -123,11 +125,24 @@ function item(index: number, raw: string): FailedItem {
   return { index, digest: digest(raw), raw, view: viewFailure(raw) };
 }
 
-export class Dashboard {
+/** One Redis server of an Admin (`--dsn` entries parse to these; see web/dsn.ts). */
+export interface ServerSpec {
+  /** Position in --dsn; pages and forms name servers by it. */
+  id: number;
+  label: string;
+  connection: ConnectionOptions;
+  namespace: string;
+}
+
+export class Admin {
   readonly servers: Server[];
 
-  constructor(specs: readonly ServerSpec[], opts: { name?: string; commandTimeout?: number } = {}) {
-    this.servers = specs.map(s => ({
+  /**
+   * Over the servers given: specs (an AdminStore is opened for each) or ready Servers (their
+   * stores are used as they are, e.g. a Client's, and closed by close() all the same).
+   */
+  constructor(specs: ReadonlyArray<ServerSpec | Server>, opts: { name?: string; commandTimeout?: number } = {}) {
+    this.servers = specs.map(s => 'store' in s ? s : ({
       id: s.id,
       label: s.label,
       namespace: s.namespace,
@@ -164,7 +179,7 @@ export class Dashboard {
         try {
           return { server, ok: true, value: await fn(server) };
         } catch (e) {
-          return { server, ok: false, error: describeError(server, e) };
+          return { server, ok: false, error: describeError(server, e), cause: e };
         }
       }),
     );
@@ -190,6 +205,19 @@ export class Dashboard {
 
   async queue(name: string, start: number, count: number): Promise<Array<Settled<{ size: number; known: boolean; items: string[] }>>> {
     return this.each(s => s.store.peekQueue(name, start, count));
+  }
+
+  /**
+   * Resque's `remove_queue`: DEL queue:<name> and SREM queues <name>, in one MULTI. Returns how
+   * many jobs were in it.
+   */
+  async removeQueue(serverId: number | string, name: string): Promise<number> {
+    return this.server(serverId).store.removeQueue(name);
+  }
+
+  /** DEL queue:<name>, the queue staying listed in `queues` (resque-web's "clear"). Returns how many jobs were in it. */
+  async clearQueue(serverId: number | string, name: string): Promise<number> {
+    return this.server(serverId).store.clearQueue(name);
   }
 
   async workers(): Promise<{ rows: WorkerRow[]; perServer: Array<Settled<WorkerRow[]>> }> {
@@ -512,3 +540,6 @@ function describeError(s: Server, e: unknown): string {
   const m = coerceError(e).message;
   return m.includes(s.store.where) ? m : `${s.store.where}: ${m}`;
 }
+
+/** The name this class had when it lived in web/ (kept for existing imports). */
+export { Admin as Dashboard };
