@@ -22,7 +22,18 @@ export {
   type JobName,
   type EnqueueArgs,
 } from './producer/client';
-export { Admin, AdminActionError, type ServerSpec, type Server, type Settled, type WorkerRow, type QueueRow, type JobInfo } from './admin/admin';
+export {
+  Admin,
+  AdminActionError,
+  type ServerSpec,
+  type Server,
+  type Settled,
+  type WorkerRow,
+  type QueueRow,
+  type JobInfo,
+  type LiveStats,
+} from './admin/admin';
+export type { AdminStore } from './store/adminStore';
 export type { FailureView } from './admin/failures';
 export type { RedisClient } from './store/connection';
 export { RedisStore, type StoreOptions } from './store/redisStore';
