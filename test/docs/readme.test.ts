@@ -218,6 +218,13 @@ beforeAll(async () => {
   fs.symlinkSync(BIN, path.join(binDir, 'pyres-ts'));
   fs.mkdirSync(path.join(sandbox, 'node_modules'));
   fs.symlinkSync(PROJECT_ROOT, path.join(sandbox, 'node_modules', 'pyres-ts'));
+  // An install hoists pyres-ts's own dependencies beside it: an app can import ioredis too.
+  for (const dep of Object.keys(
+    (JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies,
+  )) {
+    fs.mkdirSync(path.dirname(path.join(sandbox, 'node_modules', dep)), { recursive: true });
+    fs.symlinkSync(path.join(PROJECT_ROOT, 'node_modules', dep), path.join(sandbox, 'node_modules', dep));
+  }
   for (const b of blocks) {
     if (b.marker?.kind === 'skip' || !(JS.has(b.lang) || YAML.has(b.lang))) continue;
     // the first block that defines a file is the one the commands use
