@@ -50,7 +50,12 @@ function parseArgs(argv) {
     process.stderr.write('bench: --rounds must be a whole number of 1 or more\n');
     process.exit(2);
   }
-  const only = o.only ? o.only.split(',').map(s => s.trim().toLowerCase()).filter(Boolean) : ALL;
+  const only = o.only
+    ? o.only
+        .split(',')
+        .map(s => s.trim().toLowerCase())
+        .filter(Boolean)
+    : ALL;
   const bad = only.filter(s => !ALL.includes(s));
   if (bad.length) {
     process.stderr.write(`bench: unknown scenario ${bad.join(',')} (known: ${ALL.join(',')})\n`);
@@ -163,7 +168,9 @@ async function main() {
   if (!m.redis) throw new Error('redis-server is not installed (e.g. apt-get install -y redis-server)');
   const t0 = Date.now();
   const say = s => process.stderr.write(s + '\n');
-  say(`bench: ${cfg.quick ? 'quick, ' : ''}${cfg.rounds} rounds; ${m.cpu}, ${m.cores} cores, node ${m.node}, redis ${m.redis}; load ${m.loadBefore.map(x => x.toFixed(2)).join(' ')}`);
+  say(
+    `bench: ${cfg.quick ? 'quick, ' : ''}${cfg.rounds} rounds; ${m.cpu}, ${m.cores} cores, node ${m.node}, redis ${m.redis}; load ${m.loadBefore.map(x => x.toFixed(2)).join(' ')}`,
+  );
   const redis = await startRedis('redis-server (bench)');
   const ctx = { redis, cfg, say, tmp, startSamples: {} };
   const R = {};
@@ -198,7 +205,16 @@ async function main() {
   m.elapsedS = (Date.now() - t0) / 1000;
   const commandLine = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   const table = report.table(R, cfg);
-  process.stdout.write('\n' + table + '\n\n' + report.standings(R, cfg).map(l => `- ${l}`).join('\n') + '\n');
+  process.stdout.write(
+    '\n' +
+      table +
+      '\n\n' +
+      report
+        .standings(R, cfg)
+        .map(l => `- ${l}`)
+        .join('\n') +
+      '\n',
+  );
   if (o.write) {
     const file = path.join(S.ROOT, 'BENCHMARKS.md');
     fs.writeFileSync(file, report.markdown(R, cfg, m, commandLine));

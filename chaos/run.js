@@ -97,7 +97,17 @@ const CLASSES = ['mixed', 'pidns', 'blockjobs', 'redis-stop', 'master-stop', 'ct
 /** Classes with planned job failures, whose failure records are outcomes to account for. */
 const OUTCOME_CLASSES = new Set(['log-faults', 'redis-wipe']);
 /** Each class's --on-dirty-exit: where a false prune or abort would show as a duplicate (requeue) or a false record (fail). */
-const CLASS_POLICY = { pidns: 'fail', blockjobs: 'requeue', 'redis-stop': 'fail', 'master-stop': 'fail', 'ctrl-c': 'requeue', 'log-faults': 'fail', 'redis-wipe': 'requeue', failover: 'fail', blackhole: 'fail' };
+const CLASS_POLICY = {
+  pidns: 'fail',
+  blockjobs: 'requeue',
+  'redis-stop': 'fail',
+  'master-stop': 'fail',
+  'ctrl-c': 'requeue',
+  'log-faults': 'fail',
+  'redis-wipe': 'requeue',
+  failover: 'fail',
+  blackhole: 'fail',
+};
 const { BlackholeProxy } = require('../test/support/blackholeProxy.js');
 const NS = 'resque';
 const k = s => `${NS}:${s}`;
@@ -150,11 +160,17 @@ function parseArgs(argv) {
         o.children = posInt(name, val());
         break;
       case '--phases':
-        o.phases = val().split(',').map(s => s.trim()).filter(Boolean);
+        o.phases = val()
+          .split(',')
+          .map(s => s.trim())
+          .filter(Boolean);
         for (const p of o.phases) if (p !== 'blocking' && p !== 'nonblocking') die(`--phases: ${p} is not blocking or nonblocking`);
         break;
       case '--classes':
-        o.classes = val().split(',').map(s => s.trim()).filter(Boolean);
+        o.classes = val()
+          .split(',')
+          .map(s => s.trim())
+          .filter(Boolean);
         for (const c of o.classes) if (!CLASSES.includes(c)) die(`--classes: ${c} is not one of ${CLASSES.join(', ')}`);
         break;
       case '--class-jobs':
@@ -188,7 +204,12 @@ function parseArgs(argv) {
         break;
       case '--help':
       case '-h':
-        process.stdout.write(fs.readFileSync(__filename, 'utf8').split('*/')[0].replace(/^[\s\S]*?\/\*\*/, '') + '\n');
+        process.stdout.write(
+          fs
+            .readFileSync(__filename, 'utf8')
+            .split('*/')[0]
+            .replace(/^[\s\S]*?\/\*\*/, '') + '\n',
+        );
         process.exit(0);
         break;
       default:
@@ -335,7 +356,12 @@ function taggedProcesses(tag) {
     const cmd = (readProc(pid, 'cmdline') || '').split('\0');
     // A child's process title (which replaces its argv) says what it is doing.
     const title = cmd.join(' ');
-    const kind = /pyres_worker .* child of \d+/.test(title) || cmd.some(c => c.endsWith('childMain.js')) ? 'child' : cmd.includes('master') || /pyres_manager/.test(title) ? 'master' : 'other';
+    const kind =
+      /pyres_worker .* child of \d+/.test(title) || cmd.some(c => c.endsWith('childMain.js'))
+        ? 'child'
+        : cmd.includes('master') || /pyres_manager/.test(title)
+          ? 'master'
+          : 'other';
     out.push({ pid, ppid: st.ppid, pgrp: st.pgrp, state: st.state, kind, busy: /: Processing /.test(title), cmd });
   }
   return out;
@@ -388,7 +414,25 @@ class RedisServer {
       if (!fs.existsSync(conf)) fs.writeFileSync(conf, `port ${this.port}\nbind 127.0.0.1\ndir ${this.dir}\n${this.sentinelConf}\n`);
       return [conf, '--sentinel', '--loglevel', 'notice'];
     }
-    return ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--daemonize', 'no', '--loglevel', 'notice', ...this.extra];
+    return [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      this.dir,
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'always',
+      '--save',
+      '',
+      '--daemonize',
+      'no',
+      '--loglevel',
+      'notice',
+      ...this.extra,
+    ];
   }
 
   async start() {
@@ -506,7 +550,8 @@ async function main() {
     const seconds = cls === 'ctrl-c' || cls === 'master-stop' || cls === 'failover' ? o.classSeconds * 1.5 : o.classSeconds;
     if (cls === 'failover') {
       // Without, then with --wait-replicas 1: the same fault, each with its own Sentinel set.
-      for (const wait of [false, true]) specs.push({ cls, mode: 'blocking', policy: o.policy === 'mixed' ? CLASS_POLICY[cls] : o.policy, jobs: o.classJobs * 3, seconds, wait });
+      for (const wait of [false, true])
+        specs.push({ cls, mode: 'blocking', policy: o.policy === 'mixed' ? CLASS_POLICY[cls] : o.policy, jobs: o.classJobs * 3, seconds, wait });
       continue;
     }
     specs.push({
@@ -614,7 +659,16 @@ async function runPhase(ctx) {
 
   const faults =
     cls === 'mixed'
-      ? { 'child-kill': 0, 'child-stop': 0, 'orphan-kill': 0, 'master-kill': 0, 'redis-restart-term': 0, 'redis-restart-kill': 0, 'client-kill-normal': 0, 'client-kill-pubsub': 0 }
+      ? {
+          'child-kill': 0,
+          'child-stop': 0,
+          'orphan-kill': 0,
+          'master-kill': 0,
+          'redis-restart-term': 0,
+          'redis-restart-kill': 0,
+          'client-kill-normal': 0,
+          'client-kill-pubsub': 0,
+        }
       : cls === 'pidns'
         ? { 'pidns-neighbour': 0 }
         : cls === 'blockjobs'
@@ -674,7 +728,12 @@ async function runPhase(ctx) {
     // ctrl-c: the master leads its own process group (and session), as under a terminal.
     const piped = cls === 'log-faults';
     if (piped) fs.mkdirSync(logDir, { recursive: true });
-    const p = spawn(process.execPath, masterArgs, { cwd: ROOT, env: childEnv, stdio: piped ? ['ignore', 'pipe', 'pipe'] : ['ignore', fd, fd], detached: cls === 'ctrl-c' });
+    const p = spawn(process.execPath, masterArgs, {
+      cwd: ROOT,
+      env: childEnv,
+      stdio: piped ? ['ignore', 'pipe', 'pipe'] : ['ignore', fd, fd],
+      detached: cls === 'ctrl-c',
+    });
     if (piped) {
       // Our copy of what reaches its stdout/stderr; closeStdio() is the reader dying (EPIPE there).
       for (const s of [p.stdout, p.stderr]) {
@@ -902,7 +961,22 @@ async function runPhase(ctx) {
   // namespace each is pid 1, so two at once would share a worker id. It is stopped with QUIT
   // (finish the current job), so none of its jobs is interrupted either.
   const neighbourLog = path.join(tmp, `phase-${index}.neighbours.log`);
-  const neighbourArgs = [BIN, 'worker', '--queues', QUEUES.join(','), '--jobs', JOBS, '--redis', url, '--on-dirty-exit', policy, '--term-timeout', '10', '--log-level', 'debug'];
+  const neighbourArgs = [
+    BIN,
+    'worker',
+    '--queues',
+    QUEUES.join(','),
+    '--jobs',
+    JOBS,
+    '--redis',
+    url,
+    '--on-dirty-exit',
+    policy,
+    '--term-timeout',
+    '10',
+    '--log-level',
+    'debug',
+  ];
   if (cls === 'blockjobs') neighbourArgs.push('--heartbeat-interval', '1', '--prune-interval', '3');
   if (cls === 'pidns' || cls === 'blockjobs') Object.assign(extra, { neighbourStarts: 0, neighbourPrunes: 0, neighbourSlowStops: 0 });
   if (cls === 'blockjobs') extra.prunesDuringLongBlock = 0;
@@ -915,7 +989,11 @@ async function runPhase(ctx) {
     await redis.del(lockKey);
     const fd = fs.openSync(nlog, 'a');
     const p = pidns
-      ? spawn('unshare', ['--pid', '--fork', '--mount-proc', '--kill-child', process.execPath, ...neighbourArgs], { cwd: ROOT, env: childEnv, stdio: ['ignore', fd, fd] })
+      ? spawn('unshare', ['--pid', '--fork', '--mount-proc', '--kill-child', process.execPath, ...neighbourArgs], {
+          cwd: ROOT,
+          env: childEnv,
+          stdio: ['ignore', fd, fd],
+        })
       : spawn(process.execPath, neighbourArgs, { cwd: ROOT, env: childEnv, stdio: ['ignore', fd, fd] });
     fs.closeSync(fd);
     let exited = false;
@@ -1225,7 +1303,8 @@ async function runPhase(ctx) {
           await redis.call('CLIENT', 'PAUSE', '2000', 'WRITE');
           for (const [id, ex] of (await snapshot(redis, prefix)).failedById) wipedRecords.set(id, ex);
           await server.stop('SIGKILL');
-          for (const f of fs.readdirSync(tmp)) if (/^(appendonlydir|appendonly\.aof|dump\.rdb)/.test(f)) fs.rmSync(path.join(tmp, f), { recursive: true, force: true });
+          for (const f of fs.readdirSync(tmp))
+            if (/^(appendonlydir|appendonly\.aof|dump\.rdb)/.test(f)) fs.rmSync(path.join(tmp, f), { recursive: true, force: true });
           await server.start();
           faults['redis-wipe']++;
           if (busy.length && rand.next() < 0.4) {
@@ -1295,7 +1374,10 @@ async function runPhase(ctx) {
           }
           if (!starved.has(id) && Date.now() - prev.since >= 20000 && globalNow - prev.globalAtSince >= 200) {
             const orphan = master && st.ppid !== master.pid;
-            starved.set(id, `${id} (pid ${pid}${orphan ? ', orphan' : ''}) took no job for ${Math.round((Date.now() - prev.since) / 1000)} s while the others took ${globalNow - prev.globalAtSince}`);
+            starved.set(
+              id,
+              `${id} (pid ${pid}${orphan ? ', orphan' : ''}) took no job for ${Math.round((Date.now() - prev.since) / 1000)} s while the others took ${globalNow - prev.globalAtSince}`,
+            );
             log(`starved worker: ${starved.get(id)}`);
           }
         }
@@ -1533,8 +1615,12 @@ async function runPhase(ctx) {
     delete ph.switchMs;
     ph.broken = falselyFailed + interrupted + ph.livePruned + (wait ? Math.max(0, duplicated - (extra.busyAtFault || 0)) : 0);
   }
-  if (after.held.size) problems.push(`phase ${index}: ${after.held.size} job(s) still held in worker:<id> records after the final prune (their pid looks alive: a zombie or a reused pid; only the 300 s heartbeat prune would free them)`);
-  if (zombies.length) problems.push(`phase ${index}: ${zombies.length} zombie process(es) (nothing reaps orphans here; run with python3 available so chaos/subreaper.py can)`);
+  if (after.held.size)
+    problems.push(
+      `phase ${index}: ${after.held.size} job(s) still held in worker:<id> records after the final prune (their pid looks alive: a zombie or a reused pid; only the 300 s heartbeat prune would free them)`,
+    );
+  if (zombies.length)
+    problems.push(`phase ${index}: ${zombies.length} zombie process(es) (nothing reaps orphans here; run with python3 available so chaos/subreaper.py can)`);
   log(
     `phase ${index} (${cls}): lost ${ph.lost}, duplicated ${duplicated}, falsely failed ${falselyFailed}, performed ${ph.performed}/${jobs}, DirtyExit ${ph.failedDirtyExit}, ` +
       `queued ${ph.stillQueued}, held-before-final-prune ${ph.heldInWorkerRecordBeforeFinalPrune}, ${(ph.elapsedMs / 1000).toFixed(1)}s`,
@@ -1561,11 +1647,23 @@ async function startSentinelSet(dir) {
   const [pa, pb, ...ps] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
   const a = mk('a', pa);
   const b = mk('b', pb, ['--replicaof', '127.0.0.1', String(pa)]);
-  const conf = [`sentinel monitor mymaster 127.0.0.1 ${pa} 2`, 'sentinel down-after-milliseconds mymaster 5000', 'sentinel failover-timeout mymaster 10000'].join('\n');
+  const conf = [
+    `sentinel monitor mymaster 127.0.0.1 ${pa} 2`,
+    'sentinel down-after-milliseconds mymaster 5000',
+    'sentinel failover-timeout mymaster 10000',
+  ].join('\n');
   const sentinels = ps.map((p, i) => mk(`s${i + 1}`, p, [], conf));
   for (const x of [a, b, ...sentinels]) await x.start();
   const quick = port => {
-    const c = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, enableOfflineQueue: false });
+    const c = new Redis({
+      host: '127.0.0.1',
+      port,
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      connectTimeout: 1000,
+      enableOfflineQueue: false,
+    });
     c.on('error', () => undefined);
     return c;
   };
@@ -1678,7 +1776,8 @@ async function snapshot(redis, prefix) {
         invalidRecords++;
         continue;
       }
-      if (typeof rec.failed_at !== 'string' || typeof rec.worker !== 'string' || typeof rec.exception !== 'string' || !Array.isArray(rec.backtrace)) invalidRecords++;
+      if (typeof rec.failed_at !== 'string' || typeof rec.worker !== 'string' || typeof rec.exception !== 'string' || !Array.isArray(rec.backtrace))
+        invalidRecords++;
       const id = idOf(rec.payload);
       if (!id) continue;
       if (!failedById.has(id)) failedById.set(id, []);
@@ -1835,9 +1934,12 @@ function printSummary(phases, total, o, elapsed, skipped = []) {
   process.stdout.write('\n');
   for (const sk of skipped) process.stdout.write(`skipped: ${sk.cls}: ${sk.why}\n`);
   for (const p of phases) if (p.lostIds.length) process.stdout.write(`phase ${p.phase} lost ids (first ${p.lostIds.length}): ${p.lostIds.join(' ')}\n`);
-  for (const p of phases) if (p.falselyFailedIds.length) process.stdout.write(`phase ${p.phase} falsely failed (first ${p.falselyFailedIds.length}): ${p.falselyFailedIds.join('; ')}\n`);
+  for (const p of phases)
+    if (p.falselyFailedIds.length)
+      process.stdout.write(`phase ${p.phase} falsely failed (first ${p.falselyFailedIds.length}): ${p.falselyFailedIds.join('; ')}\n`);
   for (const pr of total.harnessProblems) process.stdout.write(`problem: ${pr}\n`);
-  const verdict = total.lost > 0 ? 'LOST JOBS' : total.broken > 0 ? 'DUPLICATED, FALSELY FAILED OR INTERRUPTED JOBS, OR LIVE WORKERS PRUNED (outside mixed)' : 'OK';
+  const verdict =
+    total.lost > 0 ? 'LOST JOBS' : total.broken > 0 ? 'DUPLICATED, FALSELY FAILED OR INTERRUPTED JOBS, OR LIVE WORKERS PRUNED (outside mixed)' : 'OK';
   process.stdout.write(
     `chaos: seed ${o.seed}: ${total.jobs} jobs, ${total.faultsTotal} faults, lost ${total.lost}, duplicated ${total.duplicated}, ` +
       `falsely failed ${total.falselyFailed}, ${(elapsed / 1000).toFixed(1)}s -> ${verdict}\n`,

@@ -73,8 +73,8 @@ async function main() {
   const client = new Client({ connection: { url }, namespace });
   await client.connect();
   let n = 0;
-  for (let k = 1; k <= 8; k++) (await client.enqueue('p1', 'ResizeImage', `/img/${k}.png`, 640), n++);
-  for (let k = 1; k <= 6; k++) (await client.enqueue('p9', 'MyApp::SendWelcome', k, `user${k}@example.com`), n++);
+  for (let k = 1; k <= 8; k++) await client.enqueue('p1', 'ResizeImage', `/img/${k}.png`, 640), n++;
+  for (let k = 1; k <= 6; k++) await client.enqueue('p9', 'MyApp::SendWelcome', k, `user${k}@example.com`), n++;
   await client.enqueue('p10', 'myapp.billing.ChargeCard', 'A-1', 1999), n++;
   await client.enqueue('p10', 'ChargeCard', 'A-2', 500000), n++;
   await client.enqueue('p10', 'NoSuchJob', 1), n++;

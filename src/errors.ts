@@ -17,7 +17,10 @@ export class PayloadDecodeError extends PyresError {}
 
 /** A payload whose class is not in the job registry. */
 export class UnknownJobClassError extends PyresError {
-  constructor(readonly className: string, registered: readonly string[]) {
+  constructor(
+    readonly className: string,
+    registered: readonly string[],
+  ) {
     const shown = className.length > 200 ? `${className.slice(0, 200)}... (${className.length} chars)` : className;
     super(
       `unknown job class ${JSON.stringify(shown)}: no job is registered under that name` +

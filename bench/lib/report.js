@@ -11,7 +11,13 @@ function rows(R, cfg) {
   const out = [];
   const push = (sc, what, pt, nr, ratio) => out.push([sc, what, pt, nr, ratio]);
   const thr = (sc, what, r) =>
-    push(sc, what, `${fmt(r.pt.median)}${spread(r.pt.rates)}`, `${fmt(r.nr.median)}${spread(r.nr.rates)}`, `${fmtRatio(r.pt.median / r.nr.median)} [${fmtRatio(r.pairedRatio)}]`);
+    push(
+      sc,
+      what,
+      `${fmt(r.pt.median)}${spread(r.pt.rates)}`,
+      `${fmt(r.nr.median)}${spread(r.nr.rates)}`,
+      `${fmtRatio(r.pt.median / r.nr.median)} [${fmtRatio(r.pairedRatio)}]`,
+    );
   if (R.a) thr('a', 'jobs/s: no-op jobs, 1 worker process, 1 queue', R.a);
   if (R.b) thr('b', 'jobs/s: 1 worker, queues p10…p1, all work in p1', R.b);
   if (R.a && R.b) push('b', 'jobs/s (b) ÷ (a), pyres-ts', fmtRatio(R.b.pt.median / R.a.pt.median), fmtRatio(R.b.nr.median / R.a.nr.median), '');
@@ -22,7 +28,13 @@ function rows(R, cfg) {
   }
   if (R.d) {
     const lat = x => `${fmt(x.p50)} / ${fmt(x.p99)}`;
-    push('d', 'pickup ms p50 / p99: blocking (default) vs node-resque timeout 5000 ms (default)', lat(R.d.ptBlocking), lat(R.d.nrDefault), `${fmtRatio(R.d.ptBlocking.p50 / R.d.nrDefault.p50)} (p50)`);
+    push(
+      'd',
+      'pickup ms p50 / p99: blocking (default) vs node-resque timeout 5000 ms (default)',
+      lat(R.d.ptBlocking),
+      lat(R.d.nrDefault),
+      `${fmtRatio(R.d.ptBlocking.p50 / R.d.nrDefault.p50)} (p50)`,
+    );
     push(
       'd',
       `pickup ms p50 / p99: \`--nonblocking-pop\`, backoff ${cfg.nbBackoffS} s vs node-resque timeout ${cfg.nrSmallTimeoutMs} ms`,
@@ -38,19 +50,55 @@ function rows(R, cfg) {
     if (!R[k]) continue;
     const p = R[k].pt.perJob;
     const n = R[k].nr.perJob;
-    push('e', `Redis commands/job, ${label} (server count, incl. inside scripts)`, fmt(p.commandsPerJob), fmt(n.commandsPerJob), fmtRatio(p.commandsPerJob / n.commandsPerJob));
-    push('e', `round trips/job, ${label} (requests written to Redis)`, fmt(p.requestsPerJob), fmt(n.requestsPerJob), fmtRatio(p.requestsPerJob / n.requestsPerJob));
+    push(
+      'e',
+      `Redis commands/job, ${label} (server count, incl. inside scripts)`,
+      fmt(p.commandsPerJob),
+      fmt(n.commandsPerJob),
+      fmtRatio(p.commandsPerJob / n.commandsPerJob),
+    );
+    push(
+      'e',
+      `round trips/job, ${label} (requests written to Redis)`,
+      fmt(p.requestsPerJob),
+      fmt(n.requestsPerJob),
+      fmtRatio(p.requestsPerJob / n.requestsPerJob),
+    );
   }
   if (R.d && R.d.ptBlockingPerJob) {
     const p = R.d.ptBlockingPerJob;
-    push('e', 'isolated jobs into an idle blocking worker ((d) pattern): commands / round trips per job', `${fmt(p.commandsPerJob)} / ${fmt(p.requestsPerJob)}`, '', '');
+    push(
+      'e',
+      'isolated jobs into an idle blocking worker ((d) pattern): commands / round trips per job',
+      `${fmt(p.commandsPerJob)} / ${fmt(p.requestsPerJob)}`,
+      '',
+      '',
+    );
   }
   if (R.f) {
     const f = R.f;
     const cs = x => `${fmt(x.commandsPerS)} (${fmt(x.requestsPerS)})`;
-    push('f', 'idle commands/s (requests/s): blocking vs node-resque timeout 5000 ms', cs(f.ptBlocking), cs(f.nrDefault), fmtRatio(f.ptBlocking.commandsPerS / f.nrDefault.commandsPerS));
-    push('f', `idle commands/s (requests/s): nonblocking, backoff ${cfg.nbBackoffS} s vs node-resque timeout ${cfg.nrSmallTimeoutMs} ms`, cs(f.ptNbFast), cs(f.nrSmall), fmtRatio(f.ptNbFast.commandsPerS / f.nrSmall.commandsPerS));
-    push('f', 'idle commands/s (requests/s): nonblocking, default backoff 1…8 s vs node-resque 5000 ms', cs(f.ptNbDefault), cs(f.nrDefault), fmtRatio(f.ptNbDefault.commandsPerS / f.nrDefault.commandsPerS));
+    push(
+      'f',
+      'idle commands/s (requests/s): blocking vs node-resque timeout 5000 ms',
+      cs(f.ptBlocking),
+      cs(f.nrDefault),
+      fmtRatio(f.ptBlocking.commandsPerS / f.nrDefault.commandsPerS),
+    );
+    push(
+      'f',
+      `idle commands/s (requests/s): nonblocking, backoff ${cfg.nbBackoffS} s vs node-resque timeout ${cfg.nrSmallTimeoutMs} ms`,
+      cs(f.ptNbFast),
+      cs(f.nrSmall),
+      fmtRatio(f.ptNbFast.commandsPerS / f.nrSmall.commandsPerS),
+    );
+    push(
+      'f',
+      'idle commands/s (requests/s): nonblocking, default backoff 1…8 s vs node-resque 5000 ms',
+      cs(f.ptNbDefault),
+      cs(f.nrDefault),
+      fmtRatio(f.ptNbDefault.commandsPerS / f.nrDefault.commandsPerS),
+    );
     push('f', 'idle commands/s (requests/s): `master --pool 2`, master + 2 children', cs(f.ptMaster), '', '');
     const m = x => `${fmt(mb(x.rss))} (${fmt(mb(x.private))})`;
     push('g', 'RSS MB (private MB), idle worker process', m(f.ptBlocking.mem), m(f.nrDefault.mem), fmtRatio(f.ptBlocking.mem.rss / f.nrDefault.mem.rss));
@@ -137,7 +185,9 @@ function standings(R, cfg) {
     const st = R.d.ptBlocking.stalls;
     L.push(
       `(d) blocking pickup p50 < 2 ms: ${fmt(p50)} ms (p99 ${fmt(R.d.ptBlocking.p99)} ms) — ${verdict(p50 < 2)}${
-        st ? `; ${st} of ${R.d.ptBlocking.n} pickups took over 1 s (max ${fmt(R.d.ptBlocking.max)} ms): a missed wake-up, picked up only by the 5 s fallback pass` : ''
+        st
+          ? `; ${st} of ${R.d.ptBlocking.n} pickups took over 1 s (max ${fmt(R.d.ptBlocking.max)} ms): a missed wake-up, picked up only by the 5 s fallback pass`
+          : ''
       }`,
     );
     L.push(
@@ -201,12 +251,20 @@ function detail(R) {
     for (const sys of ['pt', 'nr']) {
       const p = R[k][sys].perJob;
       const name = sys === 'pt' ? 'pyres-ts' : 'node-resque';
-      L.push(`- ${label}, ${name}: ${p.jobs} jobs timed; per job: ${Object.entries(p.breakdown).map(([c, v]) => `${c} ${v}`).join(', ')}`);
+      L.push(
+        `- ${label}, ${name}: ${p.jobs} jobs timed; per job: ${Object.entries(p.breakdown)
+          .map(([c, v]) => `${c} ${v}`)
+          .join(', ')}`,
+      );
     }
   }
   if (R.d && R.d.ptBlockingPerJob) {
     const p = R.d.ptBlockingPerJob;
-    L.push(`- (d) pyres-ts blocking, ${p.jobs} jobs each pushed into an idle worker; per job: ${Object.entries(p.breakdown).map(([c, v]) => `${c} ${v}`).join(', ')}; ${fmt(p.requestsPerJob)} requests`);
+    L.push(
+      `- (d) pyres-ts blocking, ${p.jobs} jobs each pushed into an idle worker; per job: ${Object.entries(p.breakdown)
+        .map(([c, v]) => `${c} ${v}`)
+        .join(', ')}; ${fmt(p.requestsPerJob)} requests`,
+    );
   }
   if (R.f) {
     for (const x of Object.values(R.f)) {
@@ -224,7 +282,9 @@ function detail(R) {
     }
   }
   if (R.w) {
-    L.push(`- (w) --wait-replicas 1 --wait-timeout 100 with one replica: ${fmt(R.w.wait.median)} jobs/s against ${fmt(R.w.plain.median)} without = ${fmtRatio(R.w.ratio)} (per-round median ${fmtRatio(R.w.pairedRatio)}); no-op jobs, so the worst case`);
+    L.push(
+      `- (w) --wait-replicas 1 --wait-timeout 100 with one replica: ${fmt(R.w.wait.median)} jobs/s against ${fmt(R.w.plain.median)} without = ${fmtRatio(R.w.ratio)} (per-round median ${fmtRatio(R.w.pairedRatio)}); no-op jobs, so the worst case`,
+    );
   }
   if (R.h) {
     for (const [n, h] of Object.entries(R.h)) {

@@ -184,7 +184,9 @@ async function throughput(ctx, { queues, workQueue, systems, seconds }) {
       out.jobs += d.jobs;
       out.windows.push(d.window);
       out.rates.push(d.jobs / d.seconds);
-      say(`  round ${r + 1}/${cfg.rounds} ${sys.label || (sys.key === 'pt' ? 'pyres-ts' : 'node-resque')}: ${d.jobs} jobs in ${d.seconds.toFixed(3)} s = ${Math.round(d.jobs / d.seconds)} jobs/s`);
+      say(
+        `  round ${r + 1}/${cfg.rounds} ${sys.label || (sys.key === 'pt' ? 'pyres-ts' : 'node-resque')}: ${d.jobs} jobs in ${d.seconds.toFixed(3)} s = ${Math.round(d.jobs / d.seconds)} jobs/s`,
+      );
       await sys.deactivate();
     }
   }
@@ -293,7 +295,12 @@ async function scenarioD(ctx) {
   {
     // Also counts what each isolated job costs in Redis traffic (probe + commandstats).
     const probeDir = path.join(ctx.tmp, 'probe-d-blocking');
-    const p = S.startPtWorker(redis, { queues: ['lat'], stdout: 'pipe', label: 'pyres-ts worker (latency, blocking)', probe: { port: redis.port, dir: probeDir } });
+    const p = S.startPtWorker(redis, {
+      queues: ['lat'],
+      stdout: 'pipe',
+      label: 'pyres-ts worker (latency, blocking)',
+      probe: { port: redis.port, dir: probeDir },
+    });
     const reader = S.stampReader(p);
     await S.waitRegistered(redis, S.PT_NS, 1, [p]);
     await settle();
@@ -314,7 +321,11 @@ async function scenarioD(ctx) {
       commandsPerJob: total / lat.length,
       scriptsPerJob: ((d.evalsha || 0) + (d.eval || 0)) / lat.length,
       requestsPerJob: S.countInWindows(S.readProbeDir(probeDir), [[t0, t1]]) / lat.length,
-      breakdown: Object.fromEntries(Object.entries(d).filter(([, v]) => v > 0).map(([k, v]) => [k, Number((v / lat.length).toFixed(3))])),
+      breakdown: Object.fromEntries(
+        Object.entries(d)
+          .filter(([, v]) => v > 0)
+          .map(([k, v]) => [k, Number((v / lat.length).toFixed(3))]),
+      ),
     };
   }
   {
@@ -334,9 +345,7 @@ async function scenarioD(ctx) {
     const reader = S.stampReader(p);
     await S.waitRegistered(redis, S.NR_NS, 1, [p]);
     await settle();
-    out.nrSmall = latStats(
-      await sampleLatency(c, S.NR_NS, 'lat', reader, { samples: cfg.latSamplesPoll, gapMs: [0, cfg.nrSmallTimeoutMs], procs: [p] }),
-    );
+    out.nrSmall = latStats(await sampleLatency(c, S.NR_NS, 'lat', reader, { samples: cfg.latSamplesPoll, gapMs: [0, cfg.nrSmallTimeoutMs], procs: [p] }));
     say(`  node-resque timeout ${cfg.nrSmallTimeoutMs} ms: p50 ${out.nrSmall.p50.toFixed(1)} ms, p99 ${out.nrSmall.p99.toFixed(1)} ms (n=${out.nrSmall.n})`);
     await S.stopAll([p]);
   }
@@ -356,16 +365,20 @@ async function nrDefaultLatency(ctx) {
   const k = cfg.nrDefaultSamplers;
   const procs = await Promise.all(
     Array.from({ length: k }, (_, i) =>
-      S.startNr(redis, { queues: [`lat${i}`], timeoutMs: 5000, autostart: true, stdout: 'pipe', label: `node-resque worker (latency, timeout 5000 ms) ${i + 1}/${k}` }),
+      S.startNr(redis, {
+        queues: [`lat${i}`],
+        timeoutMs: 5000,
+        autostart: true,
+        stdout: 'pipe',
+        label: `node-resque worker (latency, timeout 5000 ms) ${i + 1}/${k}`,
+      }),
     ),
   );
   const readers = procs.map(p => S.stampReader(p));
   await S.waitRegistered(redis, S.NR_NS, k, procs);
   await sleep(300);
   const lists = await Promise.all(
-    procs.map((p, i) =>
-      sampleLatency(c, S.NR_NS, `lat${i}`, readers[i], { samples: cfg.nrDefaultSamplesEach, gapMs: [0, 5000], procs: [p] }),
-    ),
+    procs.map((p, i) => sampleLatency(c, S.NR_NS, `lat${i}`, readers[i], { samples: cfg.nrDefaultSamplesEach, gapMs: [0, 5000], procs: [p] })),
   );
   const out = latStats(lists.flat());
   say(`  node-resque timeout 5000 ms: p50 ${out.p50.toFixed(0)} ms, p99 ${out.p99.toFixed(0)} ms (n=${out.n})`);
@@ -385,7 +398,13 @@ async function scenarioFG(ctx) {
   const nb = String(cfg.nbBackoffS);
   const setups = [
     { key: 'ptBlocking', what: 'pyres-ts worker, blocking (default)', pt: { extra: [] }, queues: 1 },
-    { key: 'ptNbFast', what: `pyres-ts worker --nonblocking-pop --backoff-min ${nb} --backoff-max ${nb}`, pt: { extra: ['-n', '--backoff-min', nb, '--backoff-max', nb] }, queues: 1, stepS: cfg.nbBackoffS },
+    {
+      key: 'ptNbFast',
+      what: `pyres-ts worker --nonblocking-pop --backoff-min ${nb} --backoff-max ${nb}`,
+      pt: { extra: ['-n', '--backoff-min', nb, '--backoff-max', nb] },
+      queues: 1,
+      stepS: cfg.nbBackoffS,
+    },
     { key: 'ptNbDefault', what: 'pyres-ts worker --nonblocking-pop (backoff 1, 2, 4, 8, 8 … s)', pt: { extra: ['-n'] }, queues: 1 },
     { key: 'ptMaster', what: 'pyres-ts master --pool 2 (blocking children)', master: 2, queues: 1 },
     { key: 'nrDefault', what: 'node-resque Worker, timeout 5000 ms (default)', nr: 5000, queues: 1 },
@@ -445,7 +464,12 @@ async function scenarioFG(ctx) {
       stepS: s.stepS ?? null,
       breakdown: d,
       mem: master ? s.mem[master] : s.mem[s.pids[0]],
-      childMem: master ? s.pids.filter(p => p !== master).map(p => s.mem[p]).filter(Boolean) : [],
+      childMem: master
+        ? s.pids
+            .filter(p => p !== master)
+            .map(p => s.mem[p])
+            .filter(Boolean)
+        : [],
     };
   }
   return out;
@@ -506,7 +530,13 @@ async function scenarioW(ctx) {
       await sleep(50);
     }
     const plain = ptSystem(ctx, { queues: ['q'], key: 'plain', label: 'pyres-ts' });
-    const waiting = ptSystem(ctx, { queues: ['q'], key: 'wait', ns: 'benchwait', extra: ['--wait-replicas', '1', '--wait-timeout', '100'], label: 'pyres-ts --wait-replicas 1' });
+    const waiting = ptSystem(ctx, {
+      queues: ['q'],
+      key: 'wait',
+      ns: 'benchwait',
+      extra: ['--wait-replicas', '1', '--wait-timeout', '100'],
+      label: 'pyres-ts --wait-replicas 1',
+    });
     const res = await throughput(ctx, { queues: ['q'], workQueue: 'q', systems: [plain, waiting], seconds: ctx.cfg.roundSeconds });
     res.ratio = res.wait.median / res.plain.median;
     res.pairedRatio = median(res.wait.rates.map((x, i) => x / res.plain.rates[i]));

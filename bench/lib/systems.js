@@ -110,7 +110,10 @@ function startPtWorker(redis, opts) {
   );
   fs.closeSync(log.fd);
   proc.logFile = log.file;
-  proc.commandLine = `pyres-ts ${args.slice(1).map(a => (a === JOBS ? 'bench/jobs.js' : a === redis.url ? 'redis://127.0.0.1:P' : a)).join(' ')}`;
+  proc.commandLine = `pyres-ts ${args
+    .slice(1)
+    .map(a => (a === JOBS ? 'bench/jobs.js' : a === redis.url ? 'redis://127.0.0.1:P' : a))
+    .join(' ')}`;
   return proc;
 }
 
@@ -119,12 +122,7 @@ function startPtMaster(redis, opts) {
   const label = opts.label || `pyres-ts master pool ${opts.pool}`;
   const log = openLog(label);
   const args = [BIN, 'master', '--queues', opts.queues.join(','), '--pool', String(opts.pool), '--jobs', JOBS, '--redis', redis.url, ...(opts.extra || [])];
-  const proc = spawnTracked(
-    process.execPath,
-    args,
-    { cwd: ROOT, env: { ...process.env, ...probeEnv(opts.probe) }, stdio: ['ignore', log.fd, log.fd] },
-    label,
-  );
+  const proc = spawnTracked(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...probeEnv(opts.probe) }, stdio: ['ignore', log.fd, log.fd] }, label);
   fs.closeSync(log.fd);
   proc.logFile = log.file;
   return proc;

@@ -142,17 +142,21 @@ export class Admin {
    * stores are used as they are, e.g. a Client's, and closed by close() all the same).
    */
   constructor(specs: ReadonlyArray<ServerSpec | Server>, opts: { name?: string; commandTimeout?: number } = {}) {
-    this.servers = specs.map(s => 'store' in s ? s : ({
-      id: s.id,
-      label: s.label,
-      namespace: s.namespace,
-      store: new AdminStore({
-        connection: s.connection,
-        namespace: s.namespace,
-        name: opts.name ?? 'pyres-ts:web',
-        ...(opts.commandTimeout ? { commandTimeout: opts.commandTimeout } : {}),
-      }),
-    }));
+    this.servers = specs.map(s =>
+      'store' in s
+        ? s
+        : {
+            id: s.id,
+            label: s.label,
+            namespace: s.namespace,
+            store: new AdminStore({
+              connection: s.connection,
+              namespace: s.namespace,
+              name: opts.name ?? 'pyres-ts:web',
+              ...(opts.commandTimeout ? { commandTimeout: opts.commandTimeout } : {}),
+            }),
+          },
+    );
   }
 
   /** Connects to every server; resolves with the ones that did not answer (they keep retrying). */
@@ -383,12 +387,20 @@ export class Admin {
   }
 
   /** `Failure.requeue`: marks the record retried (it stays in the list) and pushes the job. */
-  async retryFailed(serverId: number | string, index: number, want?: string, list: string = DEFAULT_FAILURE_LIST): Promise<{ index: number; queue: string; job: string; list: string }> {
+  async retryFailed(
+    serverId: number | string,
+    index: number,
+    want?: string,
+    list: string = DEFAULT_FAILURE_LIST,
+  ): Promise<{ index: number; queue: string; job: string; list: string }> {
     const s = this.server(serverId);
     list = await this.failureList(s, list);
     for (let attempt = 0; attempt < 5; attempt++) {
       const at = await this.locate(s, index, want, list);
-      if (!at) throw new AdminActionError(`failure ${index}${want ? ` (${want.slice(0, 12)})` : ''}${onList(list)} on ${s.label} is gone (removed, cleared or retried elsewhere)`);
+      if (!at)
+        throw new AdminActionError(
+          `failure ${index}${want ? ` (${want.slice(0, 12)})` : ''}${onList(list)} on ${s.label} is gone (removed, cleared or retried elsewhere)`,
+        );
       const done = await this.retryAt(s, at.index, at.raw, list);
       if (done) return done;
     }

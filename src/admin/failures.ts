@@ -160,9 +160,10 @@ export function requeueJob(raw: string): RequeueTarget {
   const argsTok = get(payload, 'args', payloadTok);
   const argsVal = argsTok === undefined ? null : (JSON.parse(argsTok) as unknown);
   let args: string;
-  if (argsVal === null) args = '[]'; // Ruby: *nil
+  if (argsVal === null)
+    args = '[]'; // Ruby: *nil
   else if (Array.isArray(argsVal)) args = compactJson(argsTok as string);
-  else return { ok: false, reason: 'the failed payload\'s args are not an array' };
+  else return { ok: false, reason: "the failed payload's args are not an array" };
   return { ok: true, queue, className, job: `{"class":${JSON.stringify(className)},"args":${args}}` };
 }
 
@@ -196,8 +197,20 @@ function str(v: unknown): string | null {
 export function viewFailure(raw: string): FailureView {
   const rec = objectMembers(raw);
   const base: FailureView = {
-    parsed: false, failedAt: null, failedAtIso: null, retriedAt: null, worker: null, queue: null, exception: null, error: null,
-    backtrace: [], className: null, args: null, payload: null, retryable: false, whyNotRetryable: 'the record is not a JSON object',
+    parsed: false,
+    failedAt: null,
+    failedAtIso: null,
+    retriedAt: null,
+    worker: null,
+    queue: null,
+    exception: null,
+    error: null,
+    backtrace: [],
+    className: null,
+    args: null,
+    payload: null,
+    retryable: false,
+    whyNotRetryable: 'the record is not a JSON object',
   };
   if (!rec) return base;
   const o = JSON.parse(raw) as Record<string, unknown>;

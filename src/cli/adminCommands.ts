@@ -73,11 +73,18 @@ export function registerAdminCommands(y: Argv, setCode: (n: number) => void): Ar
         serverOption(common(b))
           .positional('action', { choices: ['list', 'retry', 'remove', 'clear', 'retry-all', 'clear-retried'] as const, demandOption: true })
           .positional('index', { type: 'number', describe: 'retry/remove: the failure index shown by `failed list`' })
-          .option('id', { type: 'string', describe: 'retry/remove: the id shown by `failed list`; the record must still be that one (found even if its index moved)' })
+          .option('id', {
+            type: 'string',
+            describe: 'retry/remove: the id shown by `failed list`; the record must still be that one (found even if its index moved)',
+          })
           .option('start', { type: 'number', default: 0, describe: 'list: skip this many (from the newest, or the oldest with --order asc)' })
           .option('count', { type: 'number', default: 20, describe: 'list: how many' })
           .option('order', { choices: ['desc', 'asc'] as const, default: 'desc' as const, describe: 'list: newest first (desc) or oldest first' })
-          .option('show', { choices: ['all', 'pending', 'retried'] as const, default: 'all' as const, describe: 'list: every record, or only those not yet retried / already retried' })
+          .option('show', {
+            choices: ['all', 'pending', 'retried'] as const,
+            default: 'all' as const,
+            describe: 'list: every record, or only those not yet retried / already retried',
+          })
           .option('queue', {
             type: 'string',
             describe:
@@ -118,7 +125,14 @@ function reportDown(results: ReadonlyArray<Settled<unknown>>, io: AdminIo): numb
 function table(rows: string[][], rightAlign: (col: number) => boolean = () => false): string {
   const widths: number[] = [];
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
-  return rows.map(r => r.map((c, i) => (rightAlign(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map(r =>
+      r
+        .map((c, i) => (rightAlign(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** The servers an action applies to: --server, or the only one; "all" where allowed. */
@@ -149,7 +163,11 @@ export async function runQueues(a: CommonArgs, io: AdminIo = stdio): Promise<num
         JSON.stringify(
           {
             servers: serverStatus(perServer),
-            queues: rows.map(r => ({ queue: r.queue, total: r.total, sizes: Object.fromEntries(up.filter(s => r.sizes[s.id] !== undefined).map(s => [s.label, r.sizes[s.id]])) })),
+            queues: rows.map(r => ({
+              queue: r.queue,
+              total: r.total,
+              sizes: Object.fromEntries(up.filter(s => r.sizes[s.id] !== undefined).map(s => [s.label, r.sizes[s.id]])),
+            })),
           },
           null,
           2,
@@ -234,7 +252,11 @@ async function runPrune(a: WorkersArgs, io: AdminIo): Promise<number> {
   else
     for (const r of results) {
       if (!r.ok) continue;
-      io.out(r.pruned.length ? `${r.server}: pruned ${r.pruned.length} dead worker${r.pruned.length === 1 ? '' : 's'}: ${r.pruned.join(' ')}` : `${r.server}: no dead workers`);
+      io.out(
+        r.pruned.length
+          ? `${r.server}: pruned ${r.pruned.length} dead worker${r.pruned.length === 1 ? '' : 's'}: ${r.pruned.join(' ')}`
+          : `${r.server}: no dead workers`,
+      );
     }
   let code = 0;
   for (const r of results) {
@@ -280,7 +302,9 @@ export async function runFailed(a: FailedArgs, io: AdminIo = stdio): Promise<num
         case 'retry': {
           const [s] = targets(d, a.server, false) as [Server];
           const r = await d.retryFailed(s.id, a.index as number, a.id, a.queue ?? 'failed');
-          io.out(a.json ? JSON.stringify({ server: s.label, ...r }) : `retried failure ${r.index}${inList(r.list)} on ${s.label}: pushed ${r.job} to ${r.queue}`);
+          io.out(
+            a.json ? JSON.stringify({ server: s.label, ...r }) : `retried failure ${r.index}${inList(r.list)} on ${s.label}: pushed ${r.job} to ${r.queue}`,
+          );
           return 0;
         }
         case 'remove': {
@@ -296,14 +320,18 @@ export async function runFailed(a: FailedArgs, io: AdminIo = stdio): Promise<num
             if (a.action === 'clear-retried') return { removed: await d.clearRetried(s.id, a.queue) };
             return { ...(await d.retryAll(s.id, a.queue)) };
           }, ss);
-          if (a.json) io.out(JSON.stringify({ servers: res.map(r => ({ server: r.server.label, ok: r.ok, ...(r.ok ? r.value : { error: r.error }) })) }, null, 2));
+          if (a.json)
+            io.out(JSON.stringify({ servers: res.map(r => ({ server: r.server.label, ok: r.ok, ...(r.ok ? r.value : { error: r.error }) })) }, null, 2));
           else
             for (const r of res) {
               if (!r.ok) continue;
               const v = r.value as unknown as Record<string, number>;
               if (a.action === 'clear') io.out(`${r.server.label}: cleared ${v['cleared']} failure${v['cleared'] === 1 ? '' : 's'}`);
               else if (a.action === 'clear-retried') io.out(`${r.server.label}: removed ${v['removed']} retried failure${v['removed'] === 1 ? '' : 's'}`);
-              else io.out(`${r.server.label}: retried ${v['retried']}, skipped ${v['alreadyRetried']} already retried${v['notRetryable'] ? `, ${v['notRetryable']} not retryable` : ''}${v['gone'] ? `, ${v['gone']} gone meanwhile` : ''}`);
+              else
+                io.out(
+                  `${r.server.label}: retried ${v['retried']}, skipped ${v['alreadyRetried']} already retried${v['notRetryable'] ? `, ${v['notRetryable']} not retryable` : ''}${v['gone'] ? `, ${v['gone']} gone meanwhile` : ''}`,
+                );
             }
           return reportDown(res, io);
         }
@@ -357,15 +385,17 @@ async function failedList(d: Admin, a: FailedArgs, io: AdminIo): Promise<number>
     for (const r of res) {
       if (!r.ok) continue;
       for (const p of r.value.lists) {
-      const which = p.show === 'all' ? '' : ` (${p.matched ?? '?'} ${p.show === 'pending' ? 'not retried' : 'retried'})`;
-      io.out(`${r.server.label}: ${p.total} failed job${p.total === 1 ? '' : 's'}${inList(p.list)}${which}${p.items.length ? `, showing ${p.items.length}, ${p.order === 'desc' ? 'newest' : 'oldest'} first` : ''}${p.list !== 'failed' && p.items.length ? ` (retry/remove with --queue ${p.list})` : ''}`);
-      for (const it of p.items) {
-        const v = it.view;
-        const what = v.parsed
-          ? `${v.failedAt ?? '?'}  ${v.className ?? 'nil'} on ${v.queue ?? '?'}  ${v.exception ?? ''}: ${(v.error ?? '').split('\n')[0]}${v.retriedAt ? `  [retried ${v.retriedAt}]` : ''}`
-          : '(not a JSON object)';
-        io.out(`  #${it.index}  id ${it.digest.slice(0, 10)}  ${what}`);
-      }
+        const which = p.show === 'all' ? '' : ` (${p.matched ?? '?'} ${p.show === 'pending' ? 'not retried' : 'retried'})`;
+        io.out(
+          `${r.server.label}: ${p.total} failed job${p.total === 1 ? '' : 's'}${inList(p.list)}${which}${p.items.length ? `, showing ${p.items.length}, ${p.order === 'desc' ? 'newest' : 'oldest'} first` : ''}${p.list !== 'failed' && p.items.length ? ` (retry/remove with --queue ${p.list})` : ''}`,
+        );
+        for (const it of p.items) {
+          const v = it.view;
+          const what = v.parsed
+            ? `${v.failedAt ?? '?'}  ${v.className ?? 'nil'} on ${v.queue ?? '?'}  ${v.exception ?? ''}: ${(v.error ?? '').split('\n')[0]}${v.retriedAt ? `  [retried ${v.retriedAt}]` : ''}`
+            : '(not a JSON object)';
+          io.out(`  #${it.index}  id ${it.digest.slice(0, 10)}  ${what}`);
+        }
       }
     }
   }

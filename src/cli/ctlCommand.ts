@@ -39,7 +39,6 @@ export function ctlBuilder(y: Argv) {
     });
 }
 
-
 /** Master records as stored; one that is not a master's JSON is skipped with a note. */
 export function parseMasterRecords(records: ReadonlyArray<{ id: string; info: string }>, warn: (msg: string) => void): MasterInfo[] {
   return records.flatMap(m => {
@@ -63,7 +62,11 @@ function pick(all: MasterInfo[], sel: string | undefined): MasterInfo {
   const hits = all.filter(m => m.id === sel || String(m.pid) === sel);
   const loose = hits.length ? hits : all.filter(m => m.id.includes(sel));
   if (loose.length === 1) return loose[0]!;
-  throw new ConfigError(loose.length === 0 ? `no master matches ${JSON.stringify(sel)} (running: ${all.map(m => m.id).join(', ') || 'none'})` : `${JSON.stringify(sel)} matches several masters: ${loose.map(m => m.id).join(', ')}`);
+  throw new ConfigError(
+    loose.length === 0
+      ? `no master matches ${JSON.stringify(sel)} (running: ${all.map(m => m.id).join(', ') || 'none'})`
+      : `${JSON.stringify(sel)} matches several masters: ${loose.map(m => m.id).join(', ')}`,
+  );
 }
 
 function ago(iso: string, now = Date.now()): string {
@@ -106,7 +109,11 @@ export async function runCtl(a: CtlArgs): Promise<number> {
       case 'list':
         if (a.json) out(JSON.stringify(all, null, 2));
         else if (all.length === 0) out('no masters');
-        else for (const m of all) out(`${m.id.padEnd(24)} children ${String(m.children.length).padEnd(4)} ${m.groups.map(g => `${g.queues}=${g.desired}`).join(' ')}${m.paused ? ' PAUSED' : ''}`);
+        else
+          for (const m of all)
+            out(
+              `${m.id.padEnd(24)} children ${String(m.children.length).padEnd(4)} ${m.groups.map(g => `${g.queues}=${g.desired}`).join(' ')}${m.paused ? ' PAUSED' : ''}`,
+            );
         return 0;
       case 'status': {
         const shown = a.master ? [pick(all, a.master)] : all;
@@ -122,7 +129,12 @@ export async function runCtl(a: CtlArgs): Promise<number> {
         while (!stop) {
           const now = await masters(store);
           const shown = a.master ? now.filter(m => m.id.includes(a.master as string) || String(m.pid) === a.master) : now;
-          process.stdout.write('\x1b[2J\x1b[H' + `pyres-ts ctl watch  ${new Date().toISOString()}  (Ctrl-C to quit)\n\n` + (shown.length ? shown.map(m => formatMasterTree(m)).join('\n\n') : 'no masters') + '\n');
+          process.stdout.write(
+            '\x1b[2J\x1b[H' +
+              `pyres-ts ctl watch  ${new Date().toISOString()}  (Ctrl-C to quit)\n\n` +
+              (shown.length ? shown.map(m => formatMasterTree(m)).join('\n\n') : 'no masters') +
+              '\n',
+          );
           await new Promise(r => setTimeout(r, a.interval * 1000));
         }
         process.removeListener('SIGINT', onSig);
@@ -146,7 +158,8 @@ export async function runCtl(a: CtlArgs): Promise<number> {
           if (typeof m.maxChildren === 'number') {
             const asked = new Map(cmds.map(c => [(c as { queues: string }).queues, (c as { count: number }).count]));
             const total = m.groups.reduce((n, g) => n + (asked.has(g.queues) ? 0 : g.desired), 0) + [...asked.values()].reduce((x, y) => x + y, 0);
-            if (total > m.maxChildren) throw new ConfigError(`scale refused: ${a.spec} would make ${total} children on ${m.id}, over its --max-children ${m.maxChildren}`);
+            if (total > m.maxChildren)
+              throw new ConfigError(`scale refused: ${a.spec} would make ${total} children on ${m.id}, over its --max-children ${m.maxChildren}`);
           }
         } else if (a.action === 'stop') {
           cmds.push({ cmd: 'stop', graceful: a.graceful });
@@ -158,7 +171,8 @@ export async function runCtl(a: CtlArgs): Promise<number> {
           const want = new Map(cmds.map(c => [(c as { queues: string }).queues, (c as { count: number }).count]));
           for (let i = 0; i < 50; i++) {
             const cur = (await masters(store)).find(x => x.id === m.id);
-            const ok = cur && [...want].every(([q, n]) => cur.groups.find(g => g.queues === q)?.desired === n && cur.children.filter(c => c.group === q).length === n);
+            const ok =
+              cur && [...want].every(([q, n]) => cur.groups.find(g => g.queues === q)?.desired === n && cur.children.filter(c => c.group === q).length === n);
             if (ok && cur) {
               out(formatMasterTree(cur));
               return 0;

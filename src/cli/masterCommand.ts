@@ -58,7 +58,8 @@ export function masterBuilder(y: Argv) {
     .option('winch', {
       type: 'boolean',
       default: false,
-      describe: "honour SIGWINCH (scale every group to zero), as resque-pool does when daemonized; a foreground master ignores it by default (a terminal resize sends it)",
+      describe:
+        'honour SIGWINCH (scale every group to zero), as resque-pool does when daemonized; a foreground master ignores it by default (a terminal resize sends it)',
     });
 }
 
@@ -115,8 +116,9 @@ export async function runMaster(a: MasterArgs): Promise<number> {
   // Validated here first: a bad flag is one line naming it, before anything starts.
   const cfg = resolveMasterConfig(input);
   const logger = loggerFromConfig(cfg.worker);
-  if (a['reinit-gevent'] || a['monkey-patch']) logger.info('-r/--reinit-gevent and -m/--monkey-patch have no meaning in Node; use --worker-init to prepare each child');
-  if (a.drain) logger.info("--drain has no meaning for a master (its children never drain); ignored");
+  if (a['reinit-gevent'] || a['monkey-patch'])
+    logger.info('-r/--reinit-gevent and -m/--monkey-patch have no meaning in Node; use --worker-init to prepare each child');
+  if (a.drain) logger.info('--drain has no meaning for a master (its children never drain); ignored');
   const options: MasterCtorOptions = { ...input, logger, ...(reload ? { reload } : {}) };
   const master = new Master(options);
   process.title = masterTitle('starting');

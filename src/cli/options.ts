@@ -26,7 +26,7 @@ export function withConnectionOptions<T>(y: Argv<T>) {
     .option('log-file', {
       alias: 'f',
       type: 'string',
-      describe: 'append the log to this file instead of stderr; pyres_worker\'s names: stdout, stderr, syslog (not supported: stderr with a note)',
+      describe: "append the log to this file instead of stderr; pyres_worker's names: stdout, stderr, syslog (not supported: stderr with a note)",
       // pyres' names are not files: never create ./stdout or ./syslog.
       coerce: (v: unknown) => (Array.isArray(v) ? v.map(x => logFileArg(String(x))) : v === undefined ? v : logFileArg(String(v))),
     });

@@ -196,7 +196,8 @@ export async function runWeb(a: WebArgs, hooks: RunWebHooks = {}): Promise<numbe
     await dashboard.close();
     throw new ConfigError(`cannot listen on ${a.bind}:${port}: ${(e as Error).message}`);
   }
-  if (!isLoopback(a.bind) && !auth) log.warn(`listening on ${a.bind} WITHOUT authentication: anyone who can reach it can retry and delete jobs; give --auth user:password`);
+  if (!isLoopback(a.bind) && !auth)
+    log.warn(`listening on ${a.bind} WITHOUT authentication: anyone who can reach it can retry and delete jobs; give --auth user:password`);
   log.info(
     `dashboard on ${server.url}/ for ${specs.map(s => s.label).join(', ')}${auth ? ' (basic auth on)' : ''}` +
       (allowedHosts.length ? `; also answers to ${allowedHosts.join(', ')}` : ''),

@@ -30,13 +30,17 @@ export interface WorkerArgs extends ConnectionArgs {
 
 export function workerBuilder(y: Argv) {
   return withConnectionOptions(y)
-    .positional('queuesPositional', { type: 'string', describe: "queues, pyres_worker style (same as --queues)" })
+    .positional('queuesPositional', { type: 'string', describe: 'queues, pyres_worker style (same as --queues)' })
     .option('queues', { alias: 'q', type: 'string', describe: 'queues in priority order: p10,p9 | * | p* | !skip' })
     .option('jobs', { alias: 'j', type: 'string', array: true, describe: 'job module (.js/.cjs/.mjs); repeatable' })
     .option('nonblocking-pop', { alias: 'n', type: 'boolean', default: false, describe: 'LPOP passes with idle backoff instead of blocking' })
     .option('backoff-min', { type: 'number', describe: 'first idle sleep with --nonblocking-pop, seconds (default 1)' })
     .option('backoff-max', { type: 'number', describe: 'longest idle sleep with --nonblocking-pop, seconds (default 8)' })
-    .option('interval', { alias: 'i', type: 'number', describe: 'idle poll interval, seconds: a fixed sleep with --nonblocking-pop, the longest wait when blocking' })
+    .option('interval', {
+      alias: 'i',
+      type: 'number',
+      describe: 'idle poll interval, seconds: a fixed sleep with --nonblocking-pop, the longest wait when blocking',
+    })
     .option('drain', { type: 'boolean', default: false, describe: 'exit when every queue is empty' })
     .option('term-timeout', { type: 'number', describe: 'seconds a job gets after TERM/INT/USR1 before a dirty exit is recorded (default 4)' })
     .option('on-dirty-exit', {
@@ -46,7 +50,7 @@ export function workerBuilder(y: Argv) {
     })
     .option('lossless-args', {
       type: 'boolean',
-      describe: 'decode job args losslessly: integers beyond 2^53-1 arrive as BigInt (a job\'s own `lossless` property wins; default: plain JSON.parse)',
+      describe: "decode job args losslessly: integers beyond 2^53-1 arrive as BigInt (a job's own `lossless` property wins; default: plain JSON.parse)",
     })
     .option('pyres-dates', {
       type: 'boolean',
@@ -54,7 +58,8 @@ export function workerBuilder(y: Argv) {
     })
     .option('wait-replicas', {
       type: 'number',
-      describe: 'after each finish+reserve step, WAIT until this many replicas have it before the job runs (durable across a failover; costs a replica round trip per job; default 0 = off)',
+      describe:
+        'after each finish+reserve step, WAIT until this many replicas have it before the job runs (durable across a failover; costs a replica round trip per job; default 0 = off)',
     })
     .option('wait-timeout', { type: 'number', describe: 'milliseconds each WAIT of --wait-replicas may take (default 100)' })
     .option('failure-backend', {
@@ -131,10 +136,13 @@ export async function runWorker(a: WorkerArgs): Promise<number> {
     sig => {
       if (sig === 'SIGQUIT' || hardStop) return;
       // Last resort when Redis is unreachable during shutdown: exit anyway, and say why.
-      hardStop = setTimeout(() => {
-        log.error(`still not stopped ${cfg.termTimeout + 10}s after ${sig} (is Redis reachable?); exiting`);
-        process.exit(1);
-      }, (cfg.termTimeout + 10) * 1000);
+      hardStop = setTimeout(
+        () => {
+          log.error(`still not stopped ${cfg.termTimeout + 10}s after ${sig} (is Redis reachable?); exiting`);
+          process.exit(1);
+        },
+        (cfg.termTimeout + 10) * 1000,
+      );
       hardStop.unref();
     },
   );

@@ -5,7 +5,6 @@ import type { GroupSpec } from './types';
 
 export type { GroupSpec } from './types';
 
-
 function group(queues: string, value: unknown, where: string): GroupSpec {
   const q = queues.trim();
   parseQueueList(q); // validates names
@@ -38,7 +37,10 @@ function group(queues: string, value: unknown, where: string): GroupSpec {
 /** resque-pool-dynamic's spec string: `p10,p9=4:p1=1:*=1`; a count may be a range `2..8`. */
 export function parseWorkersSpec(spec: string): GroupSpec[] {
   const out: GroupSpec[] = [];
-  for (const part of spec.split(':').map(s => s.trim()).filter(Boolean)) {
+  for (const part of spec
+    .split(':')
+    .map(s => s.trim())
+    .filter(Boolean)) {
     const eq = part.lastIndexOf('=');
     if (eq <= 0) throw new ConfigError(`--workers: ${JSON.stringify(part)} is not queues=count (e.g. p10,p9=4)`);
     out.push(group(part.slice(0, eq), part.slice(eq + 1), '--workers'));
@@ -74,7 +76,10 @@ export function parsePoolYaml(text: string, environment: string | undefined, whe
     }
     if (section && typeof section === 'object') for (const [k, v] of Object.entries(section as Record<string, unknown>)) merged.set(k, v);
   }
-  return dedupe([...merged].map(([k, v]) => group(k, v, where)), where);
+  return dedupe(
+    [...merged].map(([k, v]) => group(k, v, where)),
+    where,
+  );
 }
 
 export function loadPoolFile(path: string, environment: string | undefined): GroupSpec[] {
@@ -120,7 +125,8 @@ export function validateGroups(groups: unknown, where = 'groups'): GroupSpec[] {
       throw e;
     }
     const whole = (k: string, v: unknown): number => {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ConfigError(`${at}.${k} must be a whole number of 0 or more, got ${JSON.stringify(v)}`);
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+        throw new ConfigError(`${at}.${k} must be a whole number of 0 or more, got ${JSON.stringify(v)}`);
       return v;
     };
     const hasRange = o['min'] !== undefined || o['max'] !== undefined;

@@ -65,11 +65,10 @@ export const CHILD_TERM_TIMEOUT_MARGIN = 2;
 function resolveGroups(input: MasterConfigInput): GroupSpec[] {
   const sources = (['queues', 'workers', 'groups'] as const).filter(k => input[k] !== undefined && input[k] !== null);
   if (sources.length === 0) {
-    throw new ConfigError(
-      `no workers: give ${label('queues')} with ${label('pool')}, ${label('workers')} ("p10,p9=4:p1=1") or groups (--config pool.yml)`,
-    );
+    throw new ConfigError(`no workers: give ${label('queues')} with ${label('pool')}, ${label('workers')} ("p10,p9=4:p1=1") or groups (--config pool.yml)`);
   }
-  if (sources.length > 1) throw new ConfigError(`give one of queues (--queues, with --pool), workers (--workers), groups (--config); got ${sources.join(' and ')}`);
+  if (sources.length > 1)
+    throw new ConfigError(`give one of queues (--queues, with --pool), workers (--workers), groups (--config); got ${sources.join(' and ')}`);
   if (input.pool !== undefined && sources[0] !== 'queues') fail('pool', `goes with ${label('queues')}`);
   switch (sources[0]) {
     case 'queues': {
@@ -106,7 +105,8 @@ function resolveAutoscale(v: MasterConfigInput['autoscale']): AutoscaleConfig | 
 function resolveNodeOptions(v: MasterConfigInput['childNodeOptions']): string[] {
   if (v === undefined || v === null) return [...MASTER_DEFAULTS.childNodeOptions];
   if (typeof v === 'string') return v.split(/\s+/).filter(Boolean);
-  if (!Array.isArray(v) || !v.every(o => typeof o === 'string')) fail('childNodeOptions', `must be a list of strings or one space-separated string, got ${show(v)}`);
+  if (!Array.isArray(v) || !v.every(o => typeof o === 'string'))
+    fail('childNodeOptions', `must be a list of strings or one space-separated string, got ${show(v)}`);
   return (v as string[]).map(o => o.trim()).filter(Boolean);
 }
 

@@ -200,7 +200,28 @@ export function resolveWorkerConfig(input: WorkerConfigInput): WorkerConfig {
  */
 export function validateWorkerConfig(v: unknown, prefix = ''): WorkerConfig {
   if (!isPlainObject(v)) throw new ConfigError(`${prefix.replace(/\.$/, '') || 'worker configuration'} must be an object, got ${show(v)}`);
-  for (const k of ['queues', 'jobs', 'connection', 'namespace', 'nonblockingPop', 'backoffMin', 'backoffMax', 'blockTimeout', 'drain', 'termTimeout', 'heartbeatInterval', 'pruneInterval', 'onDirtyExit', 'losslessArgs', 'pyresDates', 'waitReplicas', 'waitTimeout', 'failureBackend', 'logLevel', 'logFile'] as const) {
+  for (const k of [
+    'queues',
+    'jobs',
+    'connection',
+    'namespace',
+    'nonblockingPop',
+    'backoffMin',
+    'backoffMax',
+    'blockTimeout',
+    'drain',
+    'termTimeout',
+    'heartbeatInterval',
+    'pruneInterval',
+    'onDirtyExit',
+    'losslessArgs',
+    'pyresDates',
+    'waitReplicas',
+    'waitTimeout',
+    'failureBackend',
+    'logLevel',
+    'logFile',
+  ] as const) {
     if (!(k in v)) fail(k, 'is missing', prefix);
   }
   if (!Array.isArray(v['jobs']) || v['jobs'].length === 0 || !v['jobs'].every(j => typeof j === 'string' && isAbsolute(j))) {
@@ -216,7 +237,8 @@ export function validateWorkerConfig(v: unknown, prefix = ''): WorkerConfig {
     fail('logFile', `must be null or an absolute path, got ${show(v['logFile'])}`, prefix);
   }
   const settings = checkWorkerSettings(v as unknown as WorkerSettings, prefix);
-  if (settings.backoffMax < settings.backoffMin) fail('backoffMax', `must be at least ${label('backoffMin')} (${settings.backoffMin}), got ${settings.backoffMax}`, prefix);
+  if (settings.backoffMax < settings.backoffMin)
+    fail('backoffMax', `must be at least ${label('backoffMin')} (${settings.backoffMin}), got ${settings.backoffMax}`, prefix);
   return {
     queues: resolveQueues(v['queues'], prefix),
     ...settings,
@@ -240,7 +262,11 @@ function checkWorkerSettings(s: WorkerSettings, prefix: string): WorkerSettings 
   const heartbeatInterval = num('heartbeatInterval', s.heartbeatInterval, {}, prefix);
   const pruneInterval = num('pruneInterval', s.pruneInterval, {}, prefix);
   if (heartbeatInterval >= pruneInterval) {
-    fail('heartbeatInterval', `must be less than ${label('pruneInterval')} (${pruneInterval}), got ${heartbeatInterval}: other workers would prune this one between its heartbeats`, prefix);
+    fail(
+      'heartbeatInterval',
+      `must be less than ${label('pruneInterval')} (${pruneInterval}), got ${heartbeatInterval}: other workers would prune this one between its heartbeats`,
+      prefix,
+    );
   }
   const onDirtyExit = s.onDirtyExit as unknown;
   if (onDirtyExit !== 'fail' && onDirtyExit !== 'requeue') fail('onDirtyExit', `must be 'fail' or 'requeue', got ${show(onDirtyExit)}`, prefix);
@@ -251,7 +277,11 @@ function checkWorkerSettings(s: WorkerSettings, prefix: string): WorkerSettings 
   // (--redis-timeout) the connection would be dropped and the WAIT resent, again and again.
   const redisTimeoutMs = (connection.timeout ?? DEFAULT_REDIS_TIMEOUT) * 1000;
   if (s.waitReplicas > 0 && waitTimeout >= redisTimeoutMs / 2) {
-    fail('waitTimeout', `must be less than half of ${label('connection.timeout')} (${redisTimeoutMs} ms), got ${waitTimeout}: a longer WAIT would be cut off as a silent connection`, prefix);
+    fail(
+      'waitTimeout',
+      `must be less than half of ${label('connection.timeout')} (${redisTimeoutMs} ms), got ${waitTimeout}: a longer WAIT would be cut off as a silent connection`,
+      prefix,
+    );
   }
   return {
     jobs: s.jobs,

@@ -21,7 +21,13 @@ export interface JobSpec<Args extends unknown[] = any[], Result = unknown> {
 export type Job<Args extends unknown[] = any[], Result = unknown> = Readonly<JobSpec<Args, Result>> & { readonly [JOB_MARK]: true };
 
 /** The args a job takes (for typed `enqueue`). */
-export type JobArgs<J> = J extends { perform(...args: infer A): unknown } ? A : J extends abstract new (...a: any[]) => { perform(...args: infer A): unknown } ? A : unknown[];
+export type JobArgs<J> = J extends { perform(...args: infer A): unknown }
+  ? A
+  : J extends abstract new (
+        ...a: any[]
+      ) => { perform(...args: infer A): unknown }
+    ? A
+    : unknown[];
 
 /** What a job's `perform` resolves to. */
 export type JobResult<J> = J extends { perform(...args: any[]): infer R } ? Awaited<R> : unknown;

@@ -165,61 +165,65 @@ export async function verifyModules(
   const entry = checkEntry();
   if (!existsSync(entry)) throw new JobLoadError(`cannot check the job modules: ${entry} is missing (run npm run build)`);
   const request = JSON.stringify({ jobs: paths, workerInit, cwd });
-  const result = await new Promise<{ result: CheckResult | null; code: number | null; signal: NodeJS.Signals | null; stderr: string; timedOut: boolean }>(done => {
-    const child = spawn(process.execPath, [...loaderExecArgv(), entry, request], {
-      cwd,
-      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-      env: { ...process.env, [MODULE_CHECK_ENV]: '1' },
-    });
-    let settled = false;
-    const finish = (code: number | null, sig: NodeJS.Signals | null): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      let parsed: CheckResult | null = null;
-      try {
-        parsed = out.trim() ? (JSON.parse(out) as CheckResult) : null;
-      } catch {
-        parsed = null;
-      }
-      // A helper the module started may hold the pipes: do not wait for them.
-      child.stderr?.destroy();
-      (child.stdio[3] as NodeJS.ReadableStream & { destroy?: () => void } | null)?.destroy?.();
-      done({ result: parsed, code, signal: sig, stderr: err, timedOut });
-    };
-    const onAbort = (): void => {
-      child.kill('SIGKILL');
-      finish(null, 'SIGKILL');
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    let out = '';
-    let err = '';
-    let timedOut = false;
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-4000)));
-    const fd3 = child.stdio[3] as NodeJS.ReadableStream | null;
-    fd3?.setEncoding('utf8');
-    fd3?.on('data', (d: string) => (out += d));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-      finish(null, 'SIGKILL');
-    }, timeoutMs);
-    child.on('error', e => {
-      clearTimeout(timer);
-      done({ result: { ok: false, message: `cannot start the module check: ${e.message}` }, code: null, signal: null, stderr: err, timedOut });
-    });
-    // Settled on exit (fd 3 is read to its end first, briefly), not on 'close'.
-    child.on('exit', (code, sig) => {
-      if (fd3 && !(fd3 as NodeJS.ReadableStream & { readableEnded?: boolean }).readableEnded) {
-        const t = setTimeout(() => finish(code, sig), 200);
-        fd3.once('end', () => (clearTimeout(t), finish(code, sig)));
-      } else finish(code, sig);
-    });
-  });
+  const result = await new Promise<{ result: CheckResult | null; code: number | null; signal: NodeJS.Signals | null; stderr: string; timedOut: boolean }>(
+    done => {
+      const child = spawn(process.execPath, [...loaderExecArgv(), entry, request], {
+        cwd,
+        stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+        env: { ...process.env, [MODULE_CHECK_ENV]: '1' },
+      });
+      let settled = false;
+      const finish = (code: number | null, sig: NodeJS.Signals | null): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        let parsed: CheckResult | null = null;
+        try {
+          parsed = out.trim() ? (JSON.parse(out) as CheckResult) : null;
+        } catch {
+          parsed = null;
+        }
+        // A helper the module started may hold the pipes: do not wait for them.
+        child.stderr?.destroy();
+        (child.stdio[3] as (NodeJS.ReadableStream & { destroy?: () => void }) | null)?.destroy?.();
+        done({ result: parsed, code, signal: sig, stderr: err, timedOut });
+      };
+      const onAbort = (): void => {
+        child.kill('SIGKILL');
+        finish(null, 'SIGKILL');
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      let out = '';
+      let err = '';
+      let timedOut = false;
+      child.stderr?.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-4000)));
+      const fd3 = child.stdio[3] as NodeJS.ReadableStream | null;
+      fd3?.setEncoding('utf8');
+      fd3?.on('data', (d: string) => (out += d));
+      const timer = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGKILL');
+        finish(null, 'SIGKILL');
+      }, timeoutMs);
+      child.on('error', e => {
+        clearTimeout(timer);
+        done({ result: { ok: false, message: `cannot start the module check: ${e.message}` }, code: null, signal: null, stderr: err, timedOut });
+      });
+      // Settled on exit (fd 3 is read to its end first, briefly), not on 'close'.
+      child.on('exit', (code, sig) => {
+        if (fd3 && !(fd3 as NodeJS.ReadableStream & { readableEnded?: boolean }).readableEnded) {
+          const t = setTimeout(() => finish(code, sig), 200);
+          fd3.once('end', () => (clearTimeout(t), finish(code, sig)));
+        } else finish(code, sig);
+      });
+    },
+  );
   if (signal?.aborted) throw new JobLoadError('the module check was stopped');
   if (result.timedOut) {
-    throw new JobLoadError(`checking the job modules took over ${Math.round(timeoutMs / 1000)} s (does a module's top-level code wait on something?); killed the check`);
+    throw new JobLoadError(
+      `checking the job modules took over ${Math.round(timeoutMs / 1000)} s (does a module's top-level code wait on something?); killed the check`,
+    );
   }
   if (result.result?.ok) return;
   if (result.result) throw new JobLoadError(result.result.message);

@@ -28,7 +28,9 @@ export interface JobContext {
 export type JobDefinition =
   | ((...args: any[]) => unknown)
   | { perform: (...args: any[]) => unknown; timeout?: number; lossless?: boolean; pyresDates?: boolean }
-  | (abstract new (...a: any[]) => { perform: (...args: any[]) => unknown });
+  | (abstract new (
+      ...a: any[]
+    ) => { perform: (...args: any[]) => unknown });
 
 export interface ResolvedJob {
   /** The registered name that matched. */
@@ -86,7 +88,7 @@ export class JobRegistry {
       if (key === 'default') {
         if (isModuleJob(value)) {
           const name = (typeof value === 'function' && value.name) || fallbackName;
-          if (name && !this.jobs.has(name)) (this.register(name, value as JobDefinition), names.push(name));
+          if (name && !this.jobs.has(name)) this.register(name, value as JobDefinition), names.push(name);
         } else if (isPlainFunction(value)) {
           skipped.add((value as { name?: string }).name || 'default');
         } else if (value && typeof value === 'object') {
@@ -94,7 +96,7 @@ export class JobRegistry {
         }
         continue;
       }
-      if (isModuleJob(value)) (this.register(key, value as JobDefinition), names.push(key));
+      if (isModuleJob(value)) this.register(key, value as JobDefinition), names.push(key);
       else if (isPlainFunction(value)) skipped.add(key);
     }
     for (const n of skipped) if (!names.includes(n)) onSkip?.(n);

@@ -121,11 +121,18 @@ export class Master extends EventEmitter<MasterEvents> {
     this.config = resolveMasterConfig(o);
     this.hostname = this.config.hostname;
     this.id = `${this.hostname}:${process.pid}`;
-    this.log = (o.logger ?? createLogger({ level: this.config.worker.logLevel, ...(this.config.worker.logFile ? { file: this.config.worker.logFile } : {}) })).child(`master ${this.id}`);
+    this.log = (
+      o.logger ?? createLogger({ level: this.config.worker.logLevel, ...(this.config.worker.logFile ? { file: this.config.worker.logFile } : {}) })
+    ).child(`master ${this.id}`);
     this.reloadFn = o.reload;
     this.childEntry = o.childEntry ?? builtEntry('master/childMain.js');
     this.sup = new Supervisor({ ...this.config, onDirtyExit: this.config.worker.onDirtyExit });
-    this.store = new RedisStore({ connection: this.config.worker.connection, namespace: this.config.worker.namespace, name: `pyres-ts:master:${process.pid}`, failureBackend: this.config.worker.failureBackend });
+    this.store = new RedisStore({
+      connection: this.config.worker.connection,
+      namespace: this.config.worker.namespace,
+      name: `pyres-ts:master:${process.pid}`,
+      failureBackend: this.config.worker.failureBackend,
+    });
     this.store.on('connection-error', (e: Error) => this.log.warn(`Redis connection lost (${e.message}); reconnecting`));
     this.store.on('reconnected', () => this.log.info('Redis connection back'));
     this.stopped = new Promise(r => (this.stoppedResolve = r));
@@ -142,7 +149,9 @@ export class Master extends EventEmitter<MasterEvents> {
       // An app preloaded with -r/--import that starts a Master would otherwise start one in
       // every child and every module check: a fork bomb.
       await this.finishStop(false);
-      throw new ConfigError('a Master cannot start inside a pyres-ts child or module check (is the code that starts it preloaded with -r/--import or NODE_OPTIONS?)');
+      throw new ConfigError(
+        'a Master cannot start inside a pyres-ts child or module check (is the code that starts it preloaded with -r/--import or NODE_OPTIONS?)',
+      );
     }
     try {
       await verifyModules(this.config.worker.jobs, this.config.workerInit, process.cwd(), undefined, this.startAbort.signal);
@@ -187,7 +196,11 @@ export class Master extends EventEmitter<MasterEvents> {
       return;
     }
     this.log.info(`starting ${describeGroups(this.config.groups)}`);
-    await bounded(this.store.pruneKhans(this.hostname, pid => pidAlive(pid)), REDIS_BOUND_MS, 'pruning Khans').catch(() => undefined);
+    await bounded(
+      this.store.pruneKhans(this.hostname, pid => pidAlive(pid)),
+      REDIS_BOUND_MS,
+      'pruning Khans',
+    ).catch(() => undefined);
     if (this.sup.stopping || this.finishing) {
       await this.finishStop(true);
       return;
@@ -294,7 +307,9 @@ export class Master extends EventEmitter<MasterEvents> {
         min: g.min,
         max: g.max,
         running: g.running,
-        lastCrash: g.lastCrash ? { reason: g.lastCrash.reason, count: g.lastCrash.count, at: new Date(wall - g.lastCrash.secondsAgo * 1000).toISOString() } : null,
+        lastCrash: g.lastCrash
+          ? { reason: g.lastCrash.reason, count: g.lastCrash.count, at: new Date(wall - g.lastCrash.secondsAgo * 1000).toISOString() }
+          : null,
       })),
       children: snap.children.map(c => ({
         pid: c.pid,
@@ -397,7 +412,11 @@ export class Master extends EventEmitter<MasterEvents> {
       this.cpuSeen.delete(pid);
       this.run(this.sup.childExited(pid, code, signal, now()));
     });
-    const workerId = formatWorkerId(this.hostname, pid, parseQueueList(group).map(s => s.raw));
+    const workerId = formatWorkerId(
+      this.hostname,
+      pid,
+      parseQueueList(group).map(s => s.raw),
+    );
     this.run(this.sup.childSpawned(group, pid, workerId, now()));
   }
 
@@ -430,10 +449,15 @@ export class Master extends EventEmitter<MasterEvents> {
       'Redis did not answer',
     ).then(
       cls => {
-        if (cls !== null) this.log.warn(`child ${a.pid} ${a.how} while working on ${cls}; ${a.policy === 'requeue' ? 'put it back on its queue' : `recorded as ${a.exception}`}`);
+        if (cls !== null)
+          this.log.warn(
+            `child ${a.pid} ${a.how} while working on ${cls}; ${a.policy === 'requeue' ? 'put it back on its queue' : `recorded as ${a.exception}`}`,
+          );
       },
       e =>
-        this.log.error(`child ${a.pid}: could not clean up its registration (${coerceError(e).message}); worker:${a.workerId} keeps its job for the next prune`),
+        this.log.error(
+          `child ${a.pid}: could not clean up its registration (${coerceError(e).message}); worker:${a.workerId} keeps its job for the next prune`,
+        ),
     );
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
@@ -536,7 +560,9 @@ export class Master extends EventEmitter<MasterEvents> {
       const hardEnd = Math.max((this.sup.stopDeadline ?? now()) + 1200, now() + 300);
       const left = (): number => Math.max(50, hardEnd - now());
       if (this.pending.size > 0) {
-        await bounded(Promise.allSettled([...this.pending]), left(), 'recording children').catch(e => this.log.warn(`${coerceError(e).message}; their jobs stay in Redis for the next prune`));
+        await bounded(Promise.allSettled([...this.pending]), left(), 'recording children').catch(e =>
+          this.log.warn(`${coerceError(e).message}; their jobs stay in Redis for the next prune`),
+        );
       }
       if (withdraw && this.connected) {
         try {

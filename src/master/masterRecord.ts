@@ -73,7 +73,9 @@ export function readMasterRecord(id: string, raw: string): MasterRecord {
       stopping: v['stopping'] === true,
       groups: v['groups'].map(group),
       children: v['children'].map(child),
-      autoscale: isObj(a) ? { maxCpu: num(a['maxCpu']), maxMem: num(a['maxMem']), interval: num(a['interval']), last: typeof a['last'] === 'string' ? a['last'] : null } : null,
+      autoscale: isObj(a)
+        ? { maxCpu: num(a['maxCpu']), maxMem: num(a['maxMem']), interval: num(a['interval']), last: typeof a['last'] === 'string' ? a['last'] : null }
+        : null,
       ...(typeof v['maxChildren'] === 'number' ? { maxChildren: v['maxChildren'] } : {}),
     };
     return { ok: true, info };

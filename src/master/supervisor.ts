@@ -137,7 +137,10 @@ export class Supervisor {
   /** `managing p10,p9=2 children [12,13]`, for the process title. */
   describe(): string {
     const pids = this.live().map(c => c.pid);
-    const groups = [...this.groups.values()].filter(g => !g.removed).map(g => `${g.spec.queues}=${g.desired}`).join(' ');
+    const groups = [...this.groups.values()]
+      .filter(g => !g.removed)
+      .map(g => `${g.spec.queues}=${g.desired}`)
+      .join(' ');
     return `${this.stopping ? 'stopping' : this.paused ? 'paused' : 'managing'} ${groups} children [${pids.join(',')}]`;
   }
 
@@ -251,7 +254,9 @@ export class Supervisor {
       workerId: c.workerId,
       how,
       exception: c.killedFor?.exception ?? 'Resque::DirtyExit',
-      error: c.killedFor?.error ?? (signal ? `Child process received unhandled signal pid ${pid} ${signal}` : `Child process ${pid} exited with code ${code} while processing`),
+      error:
+        c.killedFor?.error ??
+        (signal ? `Child process received unhandled signal pid ${pid} ${signal}` : `Child process ${pid} exited with code ${code} while processing`),
       policy: c.killedFor ? 'fail' : this.cfg.onDirtyExit,
     });
     const g = this.groups.get(c.group);
@@ -300,7 +305,11 @@ export class Supervisor {
     const stalled = this.lastTickAt !== null && now - this.lastTickAt > STALL_MS && !this.stallCredited;
     this.stallCredited = stalled;
     if (stalled) {
-      out.push({ type: 'log', level: 'warn', msg: `the master did not run for ${((now - (this.lastTickAt ?? now)) / 1000).toFixed(1)}s; reading the children before enforcing limits` });
+      out.push({
+        type: 'log',
+        level: 'warn',
+        msg: `the master did not run for ${((now - (this.lastTickAt ?? now)) / 1000).toFixed(1)}s; reading the children before enforcing limits`,
+      });
     }
     this.lastTickAt = now;
     if (stalled && !this.stopping) {
@@ -402,7 +411,13 @@ export class Supervisor {
   /** SIGWINCH: every group to zero, only when configured to honour it (a daemonized master). */
   winch(now: number): Action[] {
     if (!this.cfg.winch) {
-      return [{ type: 'log', level: 'info', msg: 'SIGWINCH ignored: a foreground master gets one whenever its terminal is resized (pass --winch to scale to zero on it)' }];
+      return [
+        {
+          type: 'log',
+          level: 'info',
+          msg: 'SIGWINCH ignored: a foreground master gets one whenever its terminal is resized (pass --winch to scale to zero on it)',
+        },
+      ];
     }
     for (const g of this.groups.values()) {
       if (g.desired > 0) g.winched = true;
@@ -468,7 +483,11 @@ export class Supervisor {
       else g.trend = { dir: verdict.dir, n: 1 };
       const cooling = now - g.lastScaleAt < a.interval * 1000 * 1.5;
       if (verdict.dir === 'hold' || g.trend.n < 2 || cooling) {
-        out.push({ type: 'log', level: 'debug', msg: `autoscale ${g.spec.queues}: hold at ${g.desired} (${verdict.dir === 'hold' ? 'steady' : cooling ? `${verdict.why}, cooling down` : `${verdict.why}, waiting for a second sample`}; ${inputs})` });
+        out.push({
+          type: 'log',
+          level: 'debug',
+          msg: `autoscale ${g.spec.queues}: hold at ${g.desired} (${verdict.dir === 'hold' ? 'steady' : cooling ? `${verdict.why}, cooling down` : `${verdict.why}, waiting for a second sample`}; ${inputs})`,
+        });
         continue;
       }
       const next = g.desired + (verdict.dir === 'up' ? 1 : -1);
@@ -498,11 +517,24 @@ export class Supervisor {
       if (j && limit !== null) {
         if (j.abortedAt === null && now - j.since > limit * 1000) {
           j.abortedAt = now;
-          out.push({ type: 'log', level: 'warn', msg: `child ${c.pid}: ${j.className} has run over its ${limit}s timeout; aborting it (${grace / 1000}s grace) [job ${j.seq}]` });
+          out.push({
+            type: 'log',
+            level: 'warn',
+            msg: `child ${c.pid}: ${j.className} has run over its ${limit}s timeout; aborting it (${grace / 1000}s grace) [job ${j.seq}]`,
+          });
           out.push({ type: 'send', pid: c.pid, msg: { act: 'abort-job', seq: j.seq, kind: 'timeout', reason: `Job exceeded its ${limit}s timeout` } });
         } else if (j.abortedAt !== null && now - j.abortedAt > grace) {
-          out.push({ type: 'log', level: 'warn', msg: `child ${c.pid}: ${j.className} still running ${grace / 1000}s after its timeout; killing the child [job ${j.seq}]` });
-          out.push(...this.kill(c, { exception: 'JobTimeoutError', error: `Job exceeded its ${limit}s timeout; child ${c.pid} was killed (SIGKILL) after a ${grace / 1000}s grace` }));
+          out.push({
+            type: 'log',
+            level: 'warn',
+            msg: `child ${c.pid}: ${j.className} still running ${grace / 1000}s after its timeout; killing the child [job ${j.seq}]`,
+          });
+          out.push(
+            ...this.kill(c, {
+              exception: 'JobTimeoutError',
+              error: `Job exceeded its ${limit}s timeout; child ${c.pid} was killed (SIGKILL) after a ${grace / 1000}s grace`,
+            }),
+          );
           continue;
         }
       }
@@ -510,7 +542,9 @@ export class Supervisor {
       if (max && c.rss > 2 * max * MB && (c.job !== null || this.isBusy(c))) {
         const mb = Math.round(c.rss / MB);
         out.push({ type: 'log', level: 'warn', msg: `child ${c.pid}: RSS ${mb} MB is far past --max-memory ${max} MB; killing it` });
-        out.push(...this.kill(c, { exception: 'MemoryLimitError', error: `Child ${c.pid} RSS ${mb} MB went past twice --max-memory ${max} MB mid-job; killed` }));
+        out.push(
+          ...this.kill(c, { exception: 'MemoryLimitError', error: `Child ${c.pid} RSS ${mb} MB went past twice --max-memory ${max} MB mid-job; killed` }),
+        );
       } else if (max && c.rss > max * MB && c.job === null && c.phase === 'ready' && c.recycle === null && !this.isBusy(c)) {
         c.recycle = `RSS ${Math.round(c.rss / MB)} MB is over --max-memory ${max} MB`;
         out.push({ type: 'log', level: 'info', msg: `child ${c.pid} recycles: ${c.recycle}` });
@@ -547,9 +581,7 @@ export class Supervisor {
         }
       } else if (live.length > g.desired) {
         // Idle children go first, then the youngest.
-        const extra = live
-          .sort((a, b) => Number(this.isBusy(a)) - Number(this.isBusy(b)) || b.startedAt - a.startedAt)
-          .slice(0, live.length - g.desired);
+        const extra = live.sort((a, b) => Number(this.isBusy(a)) - Number(this.isBusy(b)) || b.startedAt - a.startedAt).slice(0, live.length - g.desired);
         for (const c of extra) out.push(...this.stopChild(c, true, 'scale down', now));
       }
     }
@@ -567,8 +599,24 @@ export class Supervisor {
 
   /** What `ctl status` and the dashboard show of the groups and children. */
   snapshot(now: number): {
-    groups: Array<{ queues: string; desired: number; min: number | null; max: number | null; running: number; lastCrash: { reason: string; count: number; secondsAgo: number } | null }>;
-    children: Array<{ pid: number; workerId: string; group: string; phase: ChildPhase; ageMs: number; rssMb: number; cpuPercent: number; job: { seq: number; className: string; queue: string; runningMs: number } | null }>;
+    groups: Array<{
+      queues: string;
+      desired: number;
+      min: number | null;
+      max: number | null;
+      running: number;
+      lastCrash: { reason: string; count: number; secondsAgo: number } | null;
+    }>;
+    children: Array<{
+      pid: number;
+      workerId: string;
+      group: string;
+      phase: ChildPhase;
+      ageMs: number;
+      rssMb: number;
+      cpuPercent: number;
+      job: { seq: number; className: string; queue: string; runningMs: number } | null;
+    }>;
   } {
     return {
       groups: [...this.groups.values()]
@@ -579,7 +627,10 @@ export class Supervisor {
           min: g.spec.min ?? null,
           max: g.spec.max ?? null,
           running: this.live(g.spec.queues).length,
-          lastCrash: g.lastCrash && g.crashes > 0 ? { reason: g.lastCrash.reason, count: g.lastCrash.count, secondsAgo: Math.round((now - g.lastCrash.at) / 1000) } : null,
+          lastCrash:
+            g.lastCrash && g.crashes > 0
+              ? { reason: g.lastCrash.reason, count: g.lastCrash.count, secondsAgo: Math.round((now - g.lastCrash.at) / 1000) }
+              : null,
         })),
       children: [...this.children.values()].map(c => ({
         pid: c.pid,
@@ -596,14 +647,33 @@ export class Supervisor {
 }
 
 function newGroup(spec: GroupSpec): GroupState {
-  return { spec, desired: spec.count, pending: 0, crashes: 0, nextSpawnAt: 0, removed: false, winched: false, lastCrash: null, trend: { dir: 'hold', n: 0 }, lastScaleAt: -Infinity };
+  return {
+    spec,
+    desired: spec.count,
+    pending: 0,
+    crashes: 0,
+    nextSpawnAt: 0,
+    removed: false,
+    winched: false,
+    lastCrash: null,
+    trend: { dir: 'hold', n: 0 },
+    lastScaleAt: -Infinity,
+  };
 }
 
-function decide(g: GroupState, a: AutoscaleConfig, s: AutoscaleSample, depth: number, busy: number, kids: number): { dir: 'up' | 'down' | 'hold'; why: string } {
+function decide(
+  g: GroupState,
+  a: AutoscaleConfig,
+  s: AutoscaleSample,
+  depth: number,
+  busy: number,
+  kids: number,
+): { dir: 'up' | 'down' | 'hold'; why: string } {
   const min = g.spec.min ?? 0;
   const max = g.spec.max ?? g.desired;
   if ((s.cpu > a.maxCpu || s.mem > a.maxMem) && g.desired > min) return { dir: 'down', why: s.cpu > a.maxCpu ? 'over the CPU cap' : 'over the memory cap' };
-  if (depth > 0 && busy >= kids && g.desired < max && s.cpu <= a.maxCpu && s.mem <= a.maxMem) return { dir: 'up', why: 'work is waiting and every child is busy' };
+  if (depth > 0 && busy >= kids && g.desired < max && s.cpu <= a.maxCpu && s.mem <= a.maxMem)
+    return { dir: 'up', why: 'work is waiting and every child is busy' };
   if (depth === 0 && busy < kids && g.desired > min) return { dir: 'down', why: 'queues are empty and children idle' };
   return { dir: 'hold', why: 'steady' };
 }

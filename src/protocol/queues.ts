@@ -16,9 +16,7 @@ export interface QueueSpec {
 const GLOB_CHARS = /[*?[\]{}]/;
 
 export function parseQueueList(input: string | readonly string[]): QueueSpec[] {
-  const parts = (typeof input === 'string' ? input.split(',') : input.flatMap(s => s.split(',')))
-    .map(s => s.trim())
-    .filter(s => s !== '');
+  const parts = (typeof input === 'string' ? input.split(',') : input.flatMap(s => s.split(','))).map(s => s.trim()).filter(s => s !== '');
   if (parts.length === 0) throw new ConfigError('--queues is empty: give at least one queue, e.g. --queues p10,p9');
   return parts.map(raw => {
     const negate = raw.startsWith('!');
@@ -90,7 +88,7 @@ export function resolveQueues(specs: readonly QueueSpec[], known: readonly strin
   for (const s of specs) {
     if (s.negate) continue;
     const names = s.isGlob ? sorted.filter(q => globToRegExp(s.pattern).test(q)) : [s.pattern];
-    for (const n of names) if (!seen.has(n)) (seen.add(n), out.push(n));
+    for (const n of names) if (!seen.has(n)) seen.add(n), out.push(n);
   }
   const skips = specs.filter(s => s.negate).map(s => globToRegExp(s.pattern));
   return out.filter(q => !skips.some(r => r.test(q)));

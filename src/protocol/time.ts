@@ -60,12 +60,58 @@ export function formatHeartbeat(epochSeconds: number): string {
  * or Cuba), PST US Pacific (not the Philippines).
  */
 const ZONES: Readonly<Record<string, number>> = {
-  Z: 0, UT: 0, UTC: 0, GMT: 0, WET: 0, WEST: 60, BST: 60, IST: 330, CET: 60, CEST: 120, MET: 60, MEST: 120, WAT: 60,
-  EET: 120, EEST: 180, CAT: 120, SAST: 120, IDT: 180, EAT: 180, MSK: 180, PKT: 300,
-  WIB: 420, WITA: 480, WIT: 540, HKT: 480, AWST: 480, JST: 540, KST: 540, ACST: 570, ACDT: 630, AEST: 600, AEDT: 660,
-  CHST: 600, NZST: 720, NZDT: 780,
-  NST: -210, NDT: -150, AST: -240, ADT: -180, EST: -300, EDT: -240, CST: -360, CDT: -300, MST: -420, MDT: -360,
-  PST: -480, PDT: -420, AKST: -540, AKDT: -480, HST: -600, HDT: -540, SST: -660,
+  Z: 0,
+  UT: 0,
+  UTC: 0,
+  GMT: 0,
+  WET: 0,
+  WEST: 60,
+  BST: 60,
+  IST: 330,
+  CET: 60,
+  CEST: 120,
+  MET: 60,
+  MEST: 120,
+  WAT: 60,
+  EET: 120,
+  EEST: 180,
+  CAT: 120,
+  SAST: 120,
+  IDT: 180,
+  EAT: 180,
+  MSK: 180,
+  PKT: 300,
+  WIB: 420,
+  WITA: 480,
+  WIT: 540,
+  HKT: 480,
+  AWST: 480,
+  JST: 540,
+  KST: 540,
+  ACST: 570,
+  ACDT: 630,
+  AEST: 600,
+  AEDT: 660,
+  CHST: 600,
+  NZST: 720,
+  NZDT: 780,
+  NST: -210,
+  NDT: -150,
+  AST: -240,
+  ADT: -180,
+  EST: -300,
+  EDT: -240,
+  CST: -360,
+  CDT: -300,
+  MST: -420,
+  MDT: -360,
+  PST: -480,
+  PDT: -420,
+  AKST: -540,
+  AKDT: -480,
+  HST: -600,
+  HDT: -540,
+  SST: -660,
 };
 
 const MONTHS: Readonly<Record<string, number>> = { jan: 1, feb: 2, mar: 3, apr: 4, may: 5, jun: 6, jul: 7, aug: 8, sep: 9, oct: 10, nov: 11, dec: 12 };
@@ -75,7 +121,7 @@ export function zoneOffset(zone: string): number | null {
   const n = /^([+-])(\d{2})(?::?(\d{2}))?$/.exec(zone);
   if (n) {
     const mins = Number(n[2]) * 60 + Number(n[3] ?? 0);
-    return Number(n[2]) > 23 || Number(n[3] ?? 0) > 59 ? null : (n[1] === '-' ? -mins : mins);
+    return Number(n[2]) > 23 || Number(n[3] ?? 0) > 59 ? null : n[1] === '-' ? -mins : mins;
   }
   return ZONES[zone.toUpperCase()] ?? null;
 }

@@ -100,15 +100,16 @@ export class AdminStore {
     const connection = { ...o.connection, connectionName: o.name ?? o.connection.connectionName ?? 'pyres-ts:web' };
     this.where = o.where ?? describeConnection(connection);
     this.owned = o.client === undefined;
-    this.redis = (o.client ?? createRedis(connection, {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      connectTimeout: Math.min(3000, timeoutOptions(connection.timeout).connectTimeout ?? 3000),
-      // A socket to a server that went away must not hold the process for 2 s on close.
-      disconnectTimeout: 200,
-      commandTimeout: o.commandTimeout ?? timeoutOptions(connection.timeout).socketTimeout ?? 5000,
-      retryStrategy: (times: number) => Math.min(200 * times, 3000),
-    })) as ScriptedRedis;
+    this.redis = (o.client ??
+      createRedis(connection, {
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        connectTimeout: Math.min(3000, timeoutOptions(connection.timeout).connectTimeout ?? 3000),
+        // A socket to a server that went away must not hold the process for 2 s on close.
+        disconnectTimeout: 200,
+        commandTimeout: o.commandTimeout ?? timeoutOptions(connection.timeout).socketTimeout ?? 5000,
+        retryStrategy: (times: number) => Math.min(200 * times, 3000),
+      })) as ScriptedRedis;
     this.redis.defineCommand('pyresAdminRetryFailed', { lua: RETRY_FAILED });
     this.redis.defineCommand('pyresAdminRemoveFailed', { lua: REMOVE_FAILED });
     const onError = (e: Error): void => {
@@ -119,7 +120,10 @@ export class AdminStore {
     };
     this.redis.on('error', onError);
     this.redis.on('ready', onReady);
-    this.detach.push(() => this.redis.off('error', onError), () => this.redis.off('ready', onReady));
+    this.detach.push(
+      () => this.redis.off('error', onError),
+      () => this.redis.off('ready', onReady),
+    );
   }
 
   /** True when the connection is up. */
@@ -200,7 +204,11 @@ export class AdminStore {
   async peekQueue(queue: string, start: number, count: number): Promise<{ size: number; known: boolean; items: string[] }> {
     const r = this.up();
     const [size, items, known] = await this.exec(
-      r.pipeline().llen(this.keys.queue(queue)).lrange(this.keys.queue(queue), start, start + count - 1).sismember(this.keys.queues, queue),
+      r
+        .pipeline()
+        .llen(this.keys.queue(queue))
+        .lrange(this.keys.queue(queue), start, start + count - 1)
+        .sismember(this.keys.queues, queue),
     );
     return { size: Number(size), items: items as string[], known: Number(known) === 1 };
   }
@@ -235,7 +243,6 @@ export class AdminStore {
     return workerDetailsFrom(ids, await this.exec(p));
   }
 
-
   // ---- failures ----------------------------------------------------------------------------
 
   // Every method takes the failure list's name: `failed` (Resque::Failure::Redis, the default)
@@ -268,7 +275,12 @@ export class AdminStore {
   async failedRange(start: number, count: number, list: string = DEFAULT_FAILURE_LIST): Promise<{ total: number; items: string[] }> {
     const r = this.up();
     const key = this.keys.failureList(list);
-    const [total, items] = await this.exec(r.pipeline().llen(key).lrange(key, start, start + count - 1));
+    const [total, items] = await this.exec(
+      r
+        .pipeline()
+        .llen(key)
+        .lrange(key, start, start + count - 1),
+    );
     return { total: Number(total), items: items as string[] };
   }
 
@@ -307,13 +319,7 @@ export class AdminStore {
     const r = this.up();
     const lists = await this.failureLists();
     const [processed, failed, queues, workers, pause] = await this.exec(
-      r
-        .pipeline()
-        .get(this.keys.stat('processed'))
-        .get(this.keys.stat('failed'))
-        .scard(this.keys.queues)
-        .scard(this.keys.workers)
-        .get(this.keys.pauseAll),
+      r.pipeline().get(this.keys.stat('processed')).get(this.keys.stat('failed')).scard(this.keys.queues).scard(this.keys.workers).get(this.keys.pauseAll),
     );
     return {
       processed: Number(processed ?? 0) || 0,

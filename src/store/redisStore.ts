@@ -34,9 +34,9 @@ export interface WaitResult {
 export type MasterCheck = 'here' | 'moved';
 
 export type ReserveResult = ReserveNote &
+  // `bytes` / `recordBytes`: present only when the item (the held record) is not valid UTF-8;
+  // `raw` / `record` then hold U+FFFD where those bytes were.
   (
-    // `bytes` / `recordBytes`: present only when the item (the held record) is not valid UTF-8;
-    // `raw` / `record` then hold U+FFFD where those bytes were.
     | { status: 'job'; queue: string; raw: string; bytes?: Buffer; processed: number }
     | { status: 'held'; record: string; recordBytes?: Buffer; processed: number }
     | { status: 'paused' | 'empty' | 'done'; processed: number }
@@ -86,7 +86,17 @@ interface ScriptedRedis extends Redis {
 
 /** One sentinel's answer to SENTINEL get-master-addr-by-name, or null (unreachable, unknown name) within ~1 s. */
 async function sentinelMasterAddress(host: string, port: number, name: string, tls?: object): Promise<{ host: string; port: number } | null> {
-  const s = new Redis({ host, port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, commandTimeout: 1000, enableOfflineQueue: false, ...(tls ? { tls } : {}) });
+  const s = new Redis({
+    host,
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 1000,
+    commandTimeout: 1000,
+    enableOfflineQueue: false,
+    ...(tls ? { tls } : {}),
+  });
   s.on('error', () => undefined);
   try {
     await s.connect();
@@ -328,7 +338,16 @@ export class RedisStore extends EventEmitter {
     if (this.reserveKeys?.id !== workerId) {
       this.reserveKeys = {
         id: workerId,
-        keys: [k.worker(workerId), k.stat('processed'), k.stat('processed', workerId), k.stat('failed'), k.stat('failed', workerId), k.failed, k.pauseAll, k.queues],
+        keys: [
+          k.worker(workerId),
+          k.stat('processed'),
+          k.stat('processed', workerId),
+          k.stat('failed'),
+          k.stat('failed', workerId),
+          k.failed,
+          k.pauseAll,
+          k.queues,
+        ],
       };
     }
     const keys = [...this.reserveKeys.keys, finish.requeue ? k.queue(finish.requeue.queue) : k.queues];
@@ -487,7 +506,10 @@ export class RedisStore extends EventEmitter {
   async heartbeatAndCheck(workerId: string): Promise<boolean> {
     const now = await this.serverTime();
     const [, member] = await this.exec(
-      this.redis.pipeline().hset(this.keys.heartbeats, workerId, formatHeartbeat(Math.floor(now))).sismember(this.keys.workers, workerId),
+      this.redis
+        .pipeline()
+        .hset(this.keys.heartbeats, workerId, formatHeartbeat(Math.floor(now)))
+        .sismember(this.keys.workers, workerId),
     );
     return Number(member) === 1;
   }
@@ -695,7 +717,6 @@ export class RedisStore extends EventEmitter {
     return (items as string[]) ?? [];
   }
 
-
   // ---- waiting for work without popping (blocking mode) ----------------------------------
 
   /**
@@ -715,7 +736,8 @@ export class RedisStore extends EventEmitter {
         // Outages are reported by the main connection; a silent notification connection is
         // noticed here (a bounded PING at each wait, see waitForQueueChange) and rebuilt.
         sub.on('error', (e: Error) => {
-          if (/Socket timeout/.test(e.message) && !this.closed) this.emit('notice', `the queue-notification connection to ${this.where} went silent (${e.message}); reconnecting it`);
+          if (/Socket timeout/.test(e.message) && !this.closed)
+            this.emit('notice', `the queue-notification connection to ${this.where} went silent (${e.message}); reconnecting it`);
         });
         sub.on('ready', () => {
           // A reconnected subscriber has a new client id: tracking must be re-armed.
@@ -768,12 +790,7 @@ export class RedisStore extends EventEmitter {
    * Resolves 'woken' when a key that `relevant` accepts changes (or on any change when
    * relevant is null), 'timeout' after `ms`, 'aborted' when the signal fires.
    */
-  waitForQueueChange(
-    relevant: ((key: string) => boolean) | null,
-    ms: number,
-    signal?: AbortSignal,
-    since?: number,
-  ): Promise<'woken' | 'timeout' | 'aborted'> {
+  waitForQueueChange(relevant: ((key: string) => boolean) | null, ms: number, signal?: AbortSignal, since?: number): Promise<'woken' | 'timeout' | 'aborted'> {
     return new Promise(resolve => {
       if (signal?.aborted) return resolve('aborted');
       // A notification that arrived after `since` (e.g. before the reply of the empty pass) counts.

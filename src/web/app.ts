@@ -171,7 +171,8 @@ export function createWebApp(o: WebAppOptions): Hono {
     const lists = listsOf.find(r => r.server.id === sid);
     const known = lists?.ok ? lists.value : [];
     const listQ = c.req.query('list');
-    const list = listQ !== undefined && listQ !== '' ? listQ : known.find(l => l.list === 'failed' && l.size > 0)?.list ?? known.find(l => l.size > 0)?.list ?? 'failed';
+    const list =
+      listQ !== undefined && listQ !== '' ? listQ : (known.find(l => l.list === 'failed' && l.size > 0)?.list ?? known.find(l => l.size > 0)?.list ?? 'failed');
     let data: Awaited<ReturnType<Admin['failed']>> | { error: string };
     try {
       data = await d.failed(sid, intParam(c.req.query('start'), 0), perPage, order, show, list);
@@ -211,7 +212,13 @@ export function createWebApp(o: WebAppOptions): Hono {
       const ctx = ctxOf(c);
       return page(
         c,
-        v.errorPage(ctx, 403, crossSite ? 'Refused: this request came from another site.' : 'Refused: the form\'s security token is missing or wrong. Reload the page and try again.'),
+        v.errorPage(
+          ctx,
+          403,
+          crossSite
+            ? 'Refused: this request came from another site.'
+            : "Refused: the form's security token is missing or wrong. Reload the page and try again.",
+        ),
         403,
       );
     }
@@ -229,7 +236,8 @@ export function createWebApp(o: WebAppOptions): Hono {
 
   const idx = (f: Record<string, string>): number => {
     const n = Number(f['index']);
-    if (f['index'] === undefined || f['index'] === '' || !Number.isInteger(n) || n < 0) throw new AdminActionError(`bad failure index ${JSON.stringify(f['index'] ?? '')}`);
+    if (f['index'] === undefined || f['index'] === '' || !Number.isInteger(n) || n < 0)
+      throw new AdminActionError(`bad failure index ${JSON.stringify(f['index'] ?? '')}`);
     return n;
   };
   const want = (f: Record<string, string>): string | undefined => (f['digest'] && /^[0-9a-f]{6,40}$/.test(f['digest']) ? f['digest'] : undefined);

@@ -73,7 +73,10 @@ function parseOne(entry: string, id: number, d: DsnDefaults): ServerSpec {
     return { id, label: name ?? withNs(where, namespace, d.namespace), connection, namespace };
   }
   const m = /^([^:/\s]+)(?::(\d+))?(?::(\d+))?(?:\/(.+))?$/.exec(entry);
-  if (!m) throw new ConfigError(`--dsn entry ${JSON.stringify(entry)}: expected redis://host:port[/db][?namespace=ns], host:port, host:port:db or host:port/namespace`);
+  if (!m)
+    throw new ConfigError(
+      `--dsn entry ${JSON.stringify(entry)}: expected redis://host:port[/db][?namespace=ns], host:port, host:port:db or host:port/namespace`,
+    );
   const [, host, portText, dbText, nsText] = m;
   const port = portText ? Number(portText) : 6379;
   if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new ConfigError(`--dsn entry ${JSON.stringify(entry)}: bad port`);

@@ -88,7 +88,10 @@ export function hostPolicy(o: HostPolicyOptions): ((hostHeader: string | undefin
   const allowed = o.allowedHosts ?? [];
   if (allowed.includes('*')) return null;
   if (o.auth && allowed.length === 0) return null;
-  const bind = (o.bind ?? '127.0.0.1').trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  const bind = (o.bind ?? '127.0.0.1')
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1');
   const anyAddress = WILDCARD_BINDS.has(bind);
   const names = allowed.map(a => parseHostPort(a)).filter((x): x is HostPort => x !== null);
   return hostHeader => {

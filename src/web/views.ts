@@ -64,8 +64,16 @@ function csrfField(ctx: PageContext): Html {
 }
 
 /** A POST button. `confirm` asks first (app.js). */
-export function actionButton(ctx: PageContext, action: string, label: string, fields: Record<string, string | number>, opts: { confirm?: string; cls?: string } = {}): Html {
-  return html`<form method="post" action="${action}" class="inline"${opts.confirm ? html` data-confirm="${opts.confirm}"` : ''}>${csrfField(ctx)}${Object.entries(fields).map(
+export function actionButton(
+  ctx: PageContext,
+  action: string,
+  label: string,
+  fields: Record<string, string | number>,
+  opts: { confirm?: string; cls?: string } = {},
+): Html {
+  return html`<form method="post" action="${action}" class="inline"${opts.confirm ? html` data-confirm="${opts.confirm}"` : ''}>${csrfField(ctx)}${Object.entries(
+    fields,
+  ).map(
     ([k, v]) => html`<input type="hidden" name="${k}" value="${String(v)}">`,
   )}<button type="submit"${opts.cls ? html` class="${opts.cls}"` : ''}>${label}</button></form>`;
 }
@@ -106,7 +114,13 @@ function pager(
   </nav>`;
 }
 
-function serverTabs(path: string, servers: readonly Server[], selected: number, extra: Record<string, string | undefined>, counts: Record<number, number | string>): Html {
+function serverTabs(
+  path: string,
+  servers: readonly Server[],
+  selected: number,
+  extra: Record<string, string | undefined>,
+  counts: Record<number, number | string>,
+): Html {
   return html`<nav class="tabs">${servers.map(
     s =>
       html`<a href="${path}${qs({ ...extra, server: s.id })}"${s.id === selected ? html` class="current" aria-current="page"` : ''}>${s.label} <span class="count">${String(counts[s.id] ?? '?')}</span></a>`,
@@ -164,7 +178,8 @@ function workingTable(rows: WorkerRow[], showServer: boolean): Html {
   return html`<table class="working">
 <thead><tr>${showServer ? html`<th>Server</th>` : ''}<th>Where</th><th>Queue</th><th>Processing</th><th>Since</th></tr></thead>
 <tbody>${rows.map(
-    w => html`<tr>${showServer ? html`<td>${w.serverLabel}</td>` : ''}<td><span title="${w.id}">${w.host}:${w.pid ?? '?'}</span></td><td><a class="queue-tag" href="/queues/${seg(w.job?.queue ?? '')}${qs({ server: w.server })}">${w.job?.queue}</a></td><td><code>${w.job?.className}</code></td><td>${time(w.job?.runAt ?? null, w.job?.runAtIso ?? null)}</td></tr>`,
+    w =>
+      html`<tr>${showServer ? html`<td>${w.serverLabel}</td>` : ''}<td><span title="${w.id}">${w.host}:${w.pid ?? '?'}</span></td><td><a class="queue-tag" href="/queues/${seg(w.job?.queue ?? '')}${qs({ server: w.server })}">${w.job?.queue}</a></td><td><code>${w.job?.className}</code></td><td>${time(w.job?.runAt ?? null, w.job?.runAtIso ?? null)}</td></tr>`,
   )}</tbody></table>`;
 }
 
@@ -177,13 +192,15 @@ function queuesTable(servers: readonly Server[], rows: QueueRow[], perServer: Re
   return html`<table class="queues">
 <thead><tr><th>Queue</th><th class="num">Jobs</th>${multi ? servers.map(s => html`<th class="num">${s.label}</th>`) : ''}</tr></thead>
 <tbody>${rows.map(
-    r => html`<tr data-queue="${r.queue}"><td><a class="queue" href="/queues/${seg(r.queue)}">${r.queue}</a></td><td class="num total">${r.total}</td>${
-      multi
-        ? servers.map(
-            s => html`<td class="num" data-server="${s.id}">${down.has(s.id) ? html`<span class="badge down">down</span>` : r.sizes[s.id] === undefined ? html`<span class="muted">—</span>` : r.sizes[s.id]}</td>`,
-          )
-        : ''
-    }</tr>`,
+    r =>
+      html`<tr data-queue="${r.queue}"><td><a class="queue" href="/queues/${seg(r.queue)}">${r.queue}</a></td><td class="num total">${r.total}</td>${
+        multi
+          ? servers.map(
+              s =>
+                html`<td class="num" data-server="${s.id}">${down.has(s.id) ? html`<span class="badge down">down</span>` : r.sizes[s.id] === undefined ? html`<span class="muted">—</span>` : r.sizes[s.id]}</td>`,
+            )
+          : ''
+      }</tr>`,
   )}</tbody></table>`;
 }
 
@@ -260,15 +277,16 @@ ${
     : html`<table class="workers">
 <thead><tr>${multi ? html`<th>Server</th>` : ''}<th>Host</th><th class="num">Pid</th><th>Queues</th><th>Started</th><th>Current job</th><th>Heartbeat</th><th class="num">Processed</th><th class="num">Failed</th><th>Master</th></tr></thead>
 <tbody>${d.rows.map(
-        w => html`<tr class="${w.job ? 'busy' : 'idle'}" data-worker="${w.id}">${multi ? html`<td>${w.serverLabel}</td>` : ''}<td>${w.host}</td><td class="num">${w.pid ?? '?'}</td><td>${w.queues.map(
-          q => html`<a class="queue-tag" href="/queues/${seg(q)}${qs({ server: w.server })}">${q}</a> `,
-        )}</td><td>${time(w.started, w.startedIso)}</td><td>${
-          w.job
-            ? html`<code>${w.job.className}</code> from <a class="queue-tag" href="/queues/${seg(w.job.queue)}${qs({ server: w.server })}">${w.job.queue}</a><br><small>since ${time(w.job.runAt, w.job.runAtIso)}</small>`
-            : html`<span class="muted">idle</span>`
-        }</td><td>${time(w.heartbeat, w.heartbeatIso)}</td><td class="num">${w.processed}</td><td class="num">${w.failed}</td><td>${
-          w.master ? html`<a href="/masters#${w.master}">${w.master}</a>` : html`<span class="muted">—</span>`
-        }</td></tr>`,
+        w =>
+          html`<tr class="${w.job ? 'busy' : 'idle'}" data-worker="${w.id}">${multi ? html`<td>${w.serverLabel}</td>` : ''}<td>${w.host}</td><td class="num">${w.pid ?? '?'}</td><td>${w.queues.map(
+            q => html`<a class="queue-tag" href="/queues/${seg(q)}${qs({ server: w.server })}">${q}</a> `,
+          )}</td><td>${time(w.started, w.startedIso)}</td><td>${
+            w.job
+              ? html`<code>${w.job.className}</code> from <a class="queue-tag" href="/queues/${seg(w.job.queue)}${qs({ server: w.server })}">${w.job.queue}</a><br><small>since ${time(w.job.runAt, w.job.runAtIso)}</small>`
+              : html`<span class="muted">idle</span>`
+          }</td><td>${time(w.heartbeat, w.heartbeatIso)}</td><td class="num">${w.processed}</td><td class="num">${w.failed}</td><td>${
+            w.master ? html`<a href="/masters#${w.master}">${w.master}</a>` : html`<span class="muted">—</span>`
+          }</td></tr>`,
       )}</tbody></table>`
 }`,
   );
@@ -326,9 +344,10 @@ ${
   children.length === 0
     ? html`<p class="muted">No children.</p>`
     : html`<table class="children"><thead><tr><th class="num">Pid</th><th>Worker</th><th>Group</th><th>Started</th><th class="num">RSS MB</th><th>Job</th></tr></thead><tbody>${children.map(
-        c => html`<tr><td class="num">${c.pid}</td><td><code>${c.workerId}</code></td><td><code>${c.group}</code></td><td>${time(c.startedAt, c.startedAt)}</td><td class="num">${c.rssMb}</td><td>${
-          c.job ? html`<code>${c.job.className}</code> from ${c.job.queue} since ${time(c.job.since, c.job.since)}` : html`<span class="muted">idle</span>`
-        }</td></tr>`,
+        c =>
+          html`<tr><td class="num">${c.pid}</td><td><code>${c.workerId}</code></td><td><code>${c.group}</code></td><td>${time(c.startedAt, c.startedAt)}</td><td class="num">${c.rssMb}</td><td>${
+            c.job ? html`<code>${c.job.className}</code> from ${c.job.queue} since ${time(c.job.since, c.job.since)}` : html`<span class="muted">idle</span>`
+          }</td></tr>`,
       )}</tbody></table>`
 }
 </section>`;
@@ -372,12 +391,26 @@ export function failedPage(
     const known = (n: number | null): string => (n === null ? '?' : String(n));
     const pending = page.show === 'all' ? null : page.show === 'pending' ? page.matched : page.retried === null ? null : page.total - page.retried;
     const retried = page.show === 'all' ? null : page.retried;
-    const tabCount: Record<FailedFilter, string> = { pending: page.show === 'all' ? '' : known(pending), retried: page.show === 'all' ? '' : known(retried), all: String(page.total) };
+    const tabCount: Record<FailedFilter, string> = {
+      pending: page.show === 'all' ? '' : known(pending),
+      retried: page.show === 'all' ? '' : known(retried),
+      all: String(page.total),
+    };
     const filterTabs = html`<nav class="tabs filter">${(['pending', 'retried', 'all'] as const).map(
-      f => html`<a href="/failed${qs({ ...base, show: f === 'pending' ? undefined : f })}"${f === show ? html` class="current" aria-current="page"` : ''}>${SHOW_LABEL[f]}${tabCount[f] ? html` <span class="count">${tabCount[f]}</span>` : ''}</a>`,
+      f =>
+        html`<a href="/failed${qs({ ...base, show: f === 'pending' ? undefined : f })}"${f === show ? html` class="current" aria-current="page"` : ''}>${SHOW_LABEL[f]}${tabCount[f] ? html` <span class="count">${tabCount[f]}</span>` : ''}</a>`,
     )}</nav>`;
     const shownTotal = page.matched ?? page.start + page.items.length + (page.hasMore ? 1 : 0);
-    const pg = pager('/failed', base, page.start, page.count, shownTotal, page.hasMore, order === 'desc' ? ['« newer', 'older »'] : ['« previous', 'next »'], page.matched === null);
+    const pg = pager(
+      '/failed',
+      base,
+      page.start,
+      page.count,
+      shownTotal,
+      page.hasMore,
+      order === 'desc' ? ['« newer', 'older »'] : ['« previous', 'next »'],
+      page.matched === null,
+    );
     body = html`${listTabs}
 <div class="controls bulk">
 ${page.total > 0 ? actionButton(ctx, '/failed/retry-all', 'Retry all not yet retried', fields, { confirm: `Retry every failed job in ${where} that has not been retried yet?` }) : ''}
@@ -385,9 +418,15 @@ ${page.total > 0 ? actionButton(ctx, '/failed/clear-retried', 'Clear retried', f
 ${page.total > 0 ? actionButton(ctx, '/failed/clear', 'Clear all', fields, { confirm: `Delete all ${page.total} failures in ${where}? This cannot be undone.`, cls: 'danger' }) : ''}
 </div>
 ${filterTabs}
-<p class="sub">${page.items.length === 0 ? html`No ${show === 'all' ? '' : `${SHOW_LABEL[show].toLowerCase()} `}failed jobs in ${where}${page.start > 0 ? ' at this offset' : ''}.` : html`Showing <b>${page.items.length}</b> of <b>${page.matched === null ? `${page.start + page.items.length}+` : page.matched}</b> ${show === 'all' ? '' : `${SHOW_LABEL[show].toLowerCase()} `}failed job${page.matched === 1 ? '' : 's'} in ${where} (${page.total} in the list), ${
-      order === 'desc' ? html`newest first (<a href="/failed${qs({ ...base, order: 'asc' })}">oldest first</a>)` : html`oldest first (<a href="/failed${qs({ ...base, order: undefined })}">newest first</a>)`
-    }.`}</p>
+<p class="sub">${
+      page.items.length === 0
+        ? html`No ${show === 'all' ? '' : `${SHOW_LABEL[show].toLowerCase()} `}failed jobs in ${where}${page.start > 0 ? ' at this offset' : ''}.`
+        : html`Showing <b>${page.items.length}</b> of <b>${page.matched === null ? `${page.start + page.items.length}+` : page.matched}</b> ${show === 'all' ? '' : `${SHOW_LABEL[show].toLowerCase()} `}failed job${page.matched === 1 ? '' : 's'} in ${where} (${page.total} in the list), ${
+            order === 'desc'
+              ? html`newest first (<a href="/failed${qs({ ...base, order: 'asc' })}">oldest first</a>)`
+              : html`oldest first (<a href="/failed${qs({ ...base, order: undefined })}">newest first</a>)`
+          }.`
+    }</p>
 ${pg}
 <ul class="failed">${page.items.map(it => failedItem(ctx, selected, it, page.list))}</ul>
 ${pg}`;

@@ -26,7 +26,9 @@ export function loggerFromConfig(cfg: Pick<WorkerConfig, 'logLevel' | 'logFile'>
 export async function createWorker(cfg: WorkerConfig, extra: CreateWorkerExtra = {}): Promise<Worker> {
   const logger = extra.logger ?? loggerFromConfig(cfg);
   const jobs = await loadJobModules(cfg.jobs, undefined, undefined, (path, names) =>
-    logger.info(`--jobs ${path}: ${names.join(', ')} ${names.length === 1 ? 'is a plain function, not a job' : 'are plain functions, not jobs'} (declare a job with defineJob() to run it from payloads)`),
+    logger.info(
+      `--jobs ${path}: ${names.join(', ')} ${names.length === 1 ? 'is a plain function, not a job' : 'are plain functions, not jobs'} (declare a job with defineJob() to run it from payloads)`,
+    ),
   );
   const options: WorkerOptions = {
     queues: cfg.queues,

@@ -179,7 +179,11 @@ export class LivenessCore {
     const now = Date.now();
     if (this.masterGoneAt === null) {
       this.masterGoneAt = now;
-      this.send({ type: 'log', level: 'warn', msg: `the master (pid ${sup.masterPid}) is gone; the current job is bounded by ${sup.jobTimeout !== null ? `the job timeout (${sup.jobTimeout}s + ${sup.timeoutGrace}s grace)` : `--term-timeout (${sup.termTimeout}s)`}` });
+      this.send({
+        type: 'log',
+        level: 'warn',
+        msg: `the master (pid ${sup.masterPid}) is gone; the current job is bounded by ${sup.jobTimeout !== null ? `the job timeout (${sup.jobTimeout}s + ${sup.timeoutGrace}s grace)` : `--term-timeout (${sup.termTimeout}s)`}`,
+      });
     }
     const s = readShared(this.shared);
     if (s.state !== STATE_WORKING) return;
@@ -196,7 +200,12 @@ export class LivenessCore {
         this.send({ type: 'abort', seq: s.seq, reason: `job timeout (${limit}s), master gone`, failAs });
       }
       if (ranMs > (limit + sup.timeoutGrace) * 1000) {
-        await this.killSelf(s.seq, 'JobTimeoutError', `${failAs.message}; worker ${process.pid} killed itself (SIGKILL) after a ${sup.timeoutGrace}s grace`, 'fail');
+        await this.killSelf(
+          s.seq,
+          'JobTimeoutError',
+          `${failAs.message}; worker ${process.pid} killed itself (SIGKILL) after a ${sup.timeoutGrace}s grace`,
+          'fail',
+        );
       }
     } else if (now - this.masterGoneAt > sup.termTimeout * 1000) {
       await this.killSelf(s.seq, 'Resque::DirtyExit', `master gone; job still running after ${sup.termTimeout}s`, this.c.onDirtyExit);
@@ -302,7 +311,9 @@ export class Liveness extends EventEmitter {
         await this.startThread();
         return;
       } catch (e) {
-        this.notice(`the liveness thread did not start (${coerceError(e).message}); heartbeats run on the main thread (a job that blocks the event loop will stop them)`);
+        this.notice(
+          `the liveness thread did not start (${coerceError(e).message}); heartbeats run on the main thread (a job that blocks the event loop will stop them)`,
+        );
       }
     }
     await this.startLocal();

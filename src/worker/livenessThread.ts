@@ -13,7 +13,12 @@ async function main(): Promise<void> {
   if (!port) throw new Error('livenessThread.js is a worker_threads entry; it is started by the Worker');
   const { config, sab } = workerData as { config: LivenessConfig; sab: SharedArrayBuffer };
   const send = (m: LivenessMessage): void => port.postMessage(m);
-  const store = new RedisStore({ connection: config.connection, namespace: config.namespace, name: config.connectionName, failureBackend: config.failureBackend });
+  const store = new RedisStore({
+    connection: config.connection,
+    namespace: config.namespace,
+    name: config.connectionName,
+    failureBackend: config.failureBackend,
+  });
   store.on('error', () => undefined);
   const core = new LivenessCore(config, store, sharedView(sab), send);
   let stopping = false;

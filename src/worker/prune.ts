@@ -59,7 +59,12 @@ export async function pruneDeadWorkers(store: RedisStore, o: PruneOptions): Prom
     return nsRecords.get(wid) ?? null;
   };
   // The heartbeat rule covers every heartbeat field, registered or not (as Ruby's prune does).
-  for (const wid of [...all, ...Object.keys(beats).filter(id => !members.has(id)).sort()]) {
+  for (const wid of [
+    ...all,
+    ...Object.keys(beats)
+      .filter(id => !members.has(id))
+      .sort(),
+  ]) {
     if (wid === o.selfId) continue;
     const hb = beats[wid];
     if (hb !== undefined) {
@@ -145,7 +150,14 @@ export async function unregisterDeadWorker(
     } catch {
       /* keep '' */
     }
-    const [before, after] = failureAround({ failedAt: formatFailedAt(new Date()), exception, error: message(cls), backtrace: [], worker: wid, queue: w?.queue ?? '' });
+    const [before, after] = failureAround({
+      failedAt: formatFailedAt(new Date()),
+      exception,
+      error: message(cls),
+      backtrace: [],
+      worker: wid,
+      queue: w?.queue ?? '',
+    });
     // The payload as embedded in the working record is what the failure record embeds too
     // (raw JSON, or a JSON string for a payload that was not a JSON object).
     const embedded = exact ? exact.bytes : Buffer.from(embedPayload(raw));

@@ -8,7 +8,16 @@ import { changedNumbers, decodeArgs, mayChangeNumbers, rawArgsOf } from '../prot
 import { decodeJob, type DecodedJob, isJson, preview } from '../protocol/job';
 import { FAILURE_BACKENDS, type FailureBackend, ResqueKeys } from '../protocol/keys';
 import { globToLuaPattern, hasPatterns, parseQueueList, type QueueSpec } from '../protocol/queues';
-import { backtraceOf, decodeWorkingOn, embeddedPayloadBytes, encodeFailure, encodePoisonFailure, encodeWorkingOn, exceptionNameOf, POISON_CLASS } from '../protocol/records';
+import {
+  backtraceOf,
+  decodeWorkingOn,
+  embeddedPayloadBytes,
+  encodeFailure,
+  encodePoisonFailure,
+  encodeWorkingOn,
+  exceptionNameOf,
+  POISON_CLASS,
+} from '../protocol/records';
 import { formatFailedAt, formatRunAt, formatStarted } from '../protocol/time';
 import { formatWorkerId } from '../protocol/workerId';
 import type { ConnectionOptions } from '../store/connection';
@@ -199,7 +208,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.queueSpecs = parseQueueList(opts.queues);
     this.hostname = (opts.hostname ?? osHostname()).trim();
     this.pid = opts.pid ?? process.pid;
-    this.id = formatWorkerId(this.hostname, this.pid, this.queueSpecs.map(s => s.raw));
+    this.id = formatWorkerId(
+      this.hostname,
+      this.pid,
+      this.queueSpecs.map(s => s.raw),
+    );
     this.jobs = opts.jobs;
     this.log = (opts.logger ?? createLogger()).child(this.id);
     this.o = {
@@ -223,7 +236,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     for (const k of ['losslessArgs', 'pyresDates'] as const) {
       if (typeof this.o[k] !== 'boolean') throw new ConfigError(`${k} must be true or false, got ${JSON.stringify(this.o[k])}`);
     }
-    if (this.o.heartbeatInterval * 1000 > MAX_TIMER_MS) throw new ConfigError(`heartbeatInterval must be at most ${MAX_TIMER_MS / 1000} seconds, got ${this.o.heartbeatInterval}`);
+    if (this.o.heartbeatInterval * 1000 > MAX_TIMER_MS)
+      throw new ConfigError(`heartbeatInterval must be at most ${MAX_TIMER_MS / 1000} seconds, got ${this.o.heartbeatInterval}`);
     if (this.o.pruneInterval <= this.o.heartbeatInterval) {
       throw new ConfigError(
         `pruneInterval (${this.o.pruneInterval}s) must be greater than heartbeatInterval (${this.o.heartbeatInterval}s): a live worker would be pruned between two heartbeats`,
@@ -237,15 +251,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
       throw new ConfigError(`onDirtyExit must be 'fail' or 'requeue', got ${JSON.stringify(this.o.onDirtyExit)}`);
     }
     if (this.o.backoffMax < this.o.backoffMin) throw new ConfigError('backoffMax must be at least backoffMin');
-    if (!Number.isInteger(this.o.waitReplicas) || this.o.waitReplicas < 0) throw new ConfigError(`waitReplicas must be a whole number of 0 or more, got ${this.o.waitReplicas}`);
-    if (!Number.isInteger(this.o.waitTimeout) || this.o.waitTimeout < 1) throw new ConfigError(`waitTimeout must be a whole number of milliseconds of 1 or more, got ${this.o.waitTimeout}`);
+    if (!Number.isInteger(this.o.waitReplicas) || this.o.waitReplicas < 0)
+      throw new ConfigError(`waitReplicas must be a whole number of 0 or more, got ${this.o.waitReplicas}`);
+    if (!Number.isInteger(this.o.waitTimeout) || this.o.waitTimeout < 1)
+      throw new ConfigError(`waitTimeout must be a whole number of milliseconds of 1 or more, got ${this.o.waitTimeout}`);
     this.queueArgs = hasPatterns(this.queueSpecs)
-      ? [
-          '1',
-          ...this.queueSpecs.map(s =>
-            s.negate ? `-g${globToLuaPattern(s.pattern)}` : s.isGlob ? `+g${globToLuaPattern(s.pattern)}` : `+s${s.pattern}`,
-          ),
-        ]
+      ? ['1', ...this.queueSpecs.map(s => (s.negate ? `-g${globToLuaPattern(s.pattern)}` : s.isGlob ? `+g${globToLuaPattern(s.pattern)}` : `+s${s.pattern}`))]
       : ['0', ...this.queueSpecs.map(s => s.pattern)];
     this.connection = opts.connection ?? {};
     this.namespace = opts.namespace ?? 'resque';
@@ -301,7 +312,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.log.warn(`${note ?? 'the job just done'}; put back at the head of ${finish.requeue?.queue ?? '?'} (--on-dirty-exit requeue)`);
     }
     if (r.lost) {
-      this.log.warn(`Redis lost this worker's state (restarted without persistence, or an empty replica?); the job's outcome was recorded anyway; re-registering`);
+      this.log.warn(
+        `Redis lost this worker's state (restarted without persistence, or an empty replica?); the job's outcome was recorded anyway; re-registering`,
+      );
       this.reRegister();
     }
   }
@@ -425,10 +438,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * (e.g. a timeout): a job that then throws is recorded with this exception and message
    * (counted in stat:failed), never as a dirty exit and never requeued.
    */
-  abortCurrentJob(
-    reason = 'SIGUSR1',
-    opts: { abandon?: boolean; seq?: number; failAs?: { exception: string; message: string } } = {},
-  ): boolean {
+  abortCurrentJob(reason = 'SIGUSR1', opts: { abandon?: boolean; seq?: number; failAs?: { exception: string; message: string } } = {}): boolean {
     const cur = this.current;
     if (!cur) return false;
     if (opts.seq !== undefined && opts.seq !== cur.seq) {
@@ -603,7 +613,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
     for (;;) {
       const where = this.store.connectionEpoch !== w.epoch ? 'moved' : await this.store.masterCheck();
       if (where === 'moved' && Date.now() - since < 2 * WAIT_SHORT_BOUND_MS) {
-        this.log.warn(`--wait-replicas ${n}: ${acked} replica(s) acknowledged a step on a server that is no longer the master; sending it again to the master, its job not run here`);
+        this.log.warn(
+          `--wait-replicas ${n}: ${acked} replica(s) acknowledged a step on a server that is no longer the master; sending it again to the master, its job not run here`,
+        );
         return 'redo';
       }
       if (Date.now() - since >= WAIT_SHORT_BOUND_MS) break;
@@ -758,7 +770,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   /** Never throws, whatever the job threw (a throwing `stack` getter, a non-string message...). */
-  private failureOutcome(seq: number, queue: string, raw: string, className: string, err: Error, poison: Buffer | null = null): Omit<FinishSpec, 'expectedProcessed'> {
+  private failureOutcome(
+    seq: number,
+    queue: string,
+    raw: string,
+    className: string,
+    err: Error,
+    poison: Buffer | null = null,
+  ): Omit<FinishSpec, 'expectedProcessed'> {
     const badInput = err instanceof PayloadDecodeError || err instanceof UnknownJobClassError;
     const exception = safe(() => exceptionNameOf(err), 'Error');
     const message = safe(() => String(err.message), '(the error has no readable message)');
@@ -839,7 +858,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
       if (held === null) return;
       const w = decodeWorkingOn(held);
       if (!w?.queue) return;
-      const wrote = await this.store.unregister(this.id, { expected: held, record: '', policy: 'requeue', queue: w.queue, raw: w.rawPayload, requireHeld: true });
+      const wrote = await this.store.unregister(this.id, {
+        expected: held,
+        record: '',
+        policy: 'requeue',
+        queue: w.queue,
+        raw: w.rawPayload,
+        requireHeld: true,
+      });
       if (wrote) this.log.warn(`a job reserved for this worker but never started (its reply was lost) was put back at the head of ${w.queue}`);
     } catch (e) {
       this.log.warn(`checking worker:${this.id} before unregistering failed: ${coerceError(e).message}`);

@@ -119,15 +119,26 @@ describe('workers', () => {
     expect(r.code).toBe(0);
     const lines = r.out.trim().split('\n');
     expect(lines[0]).toMatch(/^SERVER\s+HOST\s+PID\s+QUEUES\s+STARTED\s+DOING\s+PROCESSED\s+FAILED\s+MASTER$/);
-    expect(lines.find(l => l.includes('9413'))).toMatch(/vm\s+9413\s+p9\s+2026-11-22 22:13:30 \+0000\s+MixedJob from p9 since 2026-11-22T22:13:31Z\s+7\s+2\s+-$/);
-    expect(lines.find(l => l.includes('2001'))).toMatch(new RegExp(`^server-b\\s+hostb\\s+2001\\s+other\\s+2026-11-22 22:00:01 \\+0000\\s+OtherJob from other .*${MASTER_ID}$`));
+    expect(lines.find(l => l.includes('9413'))).toMatch(
+      /vm\s+9413\s+p9\s+2026-11-22 22:13:30 \+0000\s+MixedJob from p9 since 2026-11-22T22:13:31Z\s+7\s+2\s+-$/,
+    );
+    expect(lines.find(l => l.includes('2001'))).toMatch(
+      new RegExp(`^server-b\\s+hostb\\s+2001\\s+other\\s+2026-11-22 22:00:01 \\+0000\\s+OtherJob from other .*${MASTER_ID}$`),
+    );
     const j = JSON.parse((await cli('workers', 'list', '--dsn', dsn, '--json')).out) as { workers: Array<Record<string, unknown>> };
     expect(j.workers.map(w => [w['id'], w['master']])).toEqual([
       ['vm:9413:p9', null],
       ['vm:9414:p8,p7', null],
       ['hostb:2001:other', MASTER_ID],
     ]);
-    expect(j.workers[0]).toMatchObject({ host: 'vm', pid: 9413, queues: ['p9'], processed: 7, failed: 2, job: { queue: 'p9', className: 'MixedJob', runAt: '2026-11-22T22:13:31Z' } });
+    expect(j.workers[0]).toMatchObject({
+      host: 'vm',
+      pid: 9413,
+      queues: ['p9'],
+      processed: 7,
+      failed: 2,
+      job: { queue: 'p9', className: 'MixedJob', runAt: '2026-11-22T22:13:31Z' },
+    });
   });
 
   it('prune: dead heartbeats anywhere and dead pids on this host (recorded in our PID namespace), their jobs recorded as Ruby does', async () => {
@@ -152,7 +163,9 @@ describe('workers', () => {
     expect(r.out).toMatch(/pruned 2 dead workers: /);
     expect((await r0.smembers('resque:workers')).sort()).toEqual(['elsewhere-host:9413:p9', `${hostname()}:999998:p10`].sort());
     const last = await r0.lindex('resque:failed', -1);
-    expect(last).toMatch(/^\{"failed_at":"[^"]+ UTC","payload":\{"class":"LostJob","args":\[1\.0\]\},"exception":"Resque::DirtyExit","error":"Job still being processed","backtrace":\[\],"worker":"[^"]+:999999:p10","queue":"p10"\}$/);
+    expect(last).toMatch(
+      /^\{"failed_at":"[^"]+ UTC","payload":\{"class":"LostJob","args":\[1\.0\]\},"exception":"Resque::DirtyExit","error":"Job still being processed","backtrace":\[\],"worker":"[^"]+:999999:p10","queue":"p10"\}$/,
+    );
     const again = await cli('workers', 'prune', '--redis', a.url, '--json');
     expect(JSON.parse(again.out)).toEqual({ servers: [{ server: labelA, ok: true, pruned: [] }] });
   });
@@ -195,7 +208,9 @@ describe('failed', () => {
     expect(JSON.parse(r.out)).toEqual({ server: 'server-b', index: 0, queue: 'other', job: '{"class":"BFail","args":["x"]}', list: 'failed' });
     expect(await client(b.url).lrange('jobs:queue:other', 0, -1)).toEqual(['{"class":"OtherJob","args":[]}', '{"class":"BFail","args":["x"]}']);
 
-    const list = JSON.parse((await cli('failed', 'list', '--redis', a.url, '--json', '--order', 'asc')).out) as { servers: Array<{ items: Array<{ id: string }> }> };
+    const list = JSON.parse((await cli('failed', 'list', '--redis', a.url, '--json', '--order', 'asc')).out) as {
+      servers: Array<{ items: Array<{ id: string }> }>;
+    };
     const f2 = list.servers[0]!.items[2]!.id.slice(0, 10);
     // index 0 is not f2: with --id, the record is found where it is (index 2)
     r = await cli('failed', 'remove', '0', '--redis', a.url, '--id', f2);

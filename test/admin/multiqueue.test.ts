@@ -43,14 +43,16 @@ describe('failure lists of both backends', () => {
     expect(res.stdout).toContain('Failed jobs: 2 (failed 1, p10_failed 1)');
   });
 
-  it('failed list shows both lists; --json names each record\'s list', async () => {
+  it("failed list shows both lists; --json names each record's list", async () => {
     const text = await cli('failed', 'list');
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/: 1 failed job, showing 1/);
     expect(text.stdout).toMatch(/: 1 failed job in p10_failed, showing 1, newest first \(retry\/remove with --queue p10_failed\)/);
     expect(text.stdout).toContain('FailingJob on p10  ArgumentError: boom: [1, "two", {"three"=>3}]');
     const json = await cli('failed', 'list', '--json');
-    const out = JSON.parse(json.stdout) as { servers: Array<{ total: number; lists: Array<{ list: string; total: number }>; items: Array<{ list: string; index: number; raw: string }> }> };
+    const out = JSON.parse(json.stdout) as {
+      servers: Array<{ total: number; lists: Array<{ list: string; total: number }>; items: Array<{ list: string; index: number; raw: string }> }>;
+    };
     const s = out.servers[0];
     expect(s?.total).toBe(2);
     expect(s?.lists.map(l => [l.list, l.total])).toEqual([

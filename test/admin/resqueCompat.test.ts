@@ -13,8 +13,7 @@ import { parseDsnList } from '../../src/web/dsn';
 import { type RedisServerHandle, startRedis } from '../support/redisServer';
 
 type Dump = Record<string, { type: string; value: unknown }>;
-const load = (name: string): Dump =>
-  (JSON.parse(readFileSync(join(__dirname, 'fixtures', 'e2-failure-ops', name), 'utf8')) as { keys: Dump }).keys;
+const load = (name: string): Dump => (JSON.parse(readFileSync(join(__dirname, 'fixtures', 'e2-failure-ops', name), 'utf8')) as { keys: Dump }).keys;
 
 /** retried_at values differ by clock; everything else must be byte-equal. */
 const norm = (xs: string[]): string[] => xs.map(x => x.replace(/"retried_at":"\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d UTC"/, '"retried_at":"<T>"'));

@@ -78,7 +78,10 @@ describe('childMain: cannot start → fatal, exit 1', () => {
     bad['worker']!['onDirtyExit'] = 'requeu';
     const c = startChild(JSON.stringify(bad));
     const f = await c.next('fatal');
-    expect(f).toEqual({ act: 'fatal', reason: expect.stringMatching(/^PYRES_CHILD_SPEC: worker\.onDirtyExit \(--on-dirty-exit\) must be 'fail' or 'requeue'/) });
+    expect(f).toEqual({
+      act: 'fatal',
+      reason: expect.stringMatching(/^PYRES_CHILD_SPEC: worker\.onDirtyExit \(--on-dirty-exit\) must be 'fail' or 'requeue'/),
+    });
     expect(await c.exited).toEqual({ code: 1, signal: null });
     expect(c.output()).toContain('worker.onDirtyExit');
   });
@@ -93,7 +96,7 @@ describe('childMain: cannot start → fatal, exit 1', () => {
     const bad = path.join(env.tmp, 'bad.js');
     fs.writeFileSync(bad, 'exports.A = () => {};\nconst = 1;\n');
     const c = startChild(encodeChildSpec(spec({}, { jobs: [bad] })));
-    expect(await c.next('fatal')).toEqual({ act: 'fatal', reason: `--jobs ${bad}: SyntaxError at ${bad}:2: ${'Unexpected token \'=\''}` });
+    expect(await c.next('fatal')).toEqual({ act: 'fatal', reason: `--jobs ${bad}: SyntaxError at ${bad}:2: ${"Unexpected token '='"}` });
     expect((await c.exited).code).toBe(1);
     expect(await env.redis.scard(k('workers'))).toBe(0);
   });
@@ -142,7 +145,7 @@ describe('childMain: a running child', () => {
     expect(await env.failures()).toEqual([]);
   });
 
-  it('abort-job acts only on the seq it names; a timeout is the job\'s own JobTimeoutError', async () => {
+  it("abort-job acts only on the seq it names; a timeout is the job's own JobTimeoutError", async () => {
     const c = startChild(encodeChildSpec(spec({ reportEveryJob: true })));
     await c.next('ready');
     await env.enqueue('c1', 'Abortable', 5);

@@ -31,21 +31,35 @@ async function throughProxy(): Promise<{ r: RedisProc; proxy: BlackholeProxy; ur
 }
 
 async function enqueue(url: string, queue: string, raw: string): Promise<void> {
-  await withClient(url, r => r.pipeline().sadd(k('queues'), queue).rpush(k(`queue:${queue}`), raw).exec().then(() => undefined));
+  await withClient(url, r =>
+    r
+      .pipeline()
+      .sadd(k('queues'), queue)
+      .rpush(k(`queue:${queue}`), raw)
+      .exec()
+      .then(() => undefined),
+  );
 }
 
 /** CLIENT LIST names on the server itself (not through the proxy). */
 async function clientNames(url: string): Promise<string[]> {
   const list = (await withClient(url, r => r.client('LIST'))) as string;
-  return list.split('\n').map(l => / name=(\S*)/.exec(l)?.[1] ?? '').filter(Boolean);
+  return list
+    .split('\n')
+    .map(l => / name=(\S*)/.exec(l)?.[1] ?? '')
+    .filter(Boolean);
 }
 
 /** Waits until the worker's main, notification and liveness connections are all open. */
 async function allConnected(url: string, pid: number): Promise<void> {
-  await waitFor(async () => {
-    const names = await clientNames(url);
-    return ['', ':wake', ':liveness'].every(s => names.includes(`pyres-ts:worker:${pid}${s}`));
-  }, 10000, `worker ${pid}'s three connections`);
+  await waitFor(
+    async () => {
+      const names = await clientNames(url);
+      return ['', ':wake', ':liveness'].every(s => names.includes(`pyres-ts:worker:${pid}${s}`));
+    },
+    10000,
+    `worker ${pid}'s three connections`,
+  );
 }
 
 async function startWorker(url: string, redisUrl: string, extra: string[] = []): Promise<{ w: Spawned; id: string }> {
@@ -182,19 +196,20 @@ describe('a reservation whose reply was lost while the worker stops', () => {
 describe('a master with children through the proxy', () => {
   it('blackholed: the job timeout still kills and records the job (once), TERM still ends within its deadline, no job is lost', async () => {
     const { r, proxy, url } = await throughProxy();
-    const m = env.cli(
-      ['master', '--workers', 'q=1', '--jobs', CHAOS_JOBS, ...BOUND, '--job-timeout', '2', '--timeout-grace', '1', '--term-timeout', '2'],
-      url,
-    );
+    const m = env.cli(['master', '--workers', 'q=1', '--jobs', CHAOS_JOBS, ...BOUND, '--job-timeout', '2', '--timeout-grace', '1', '--term-timeout', '2'], url);
     await m.waitForLine(/all children registered \d+ ms after start/, 15000);
     await enqueue(r.url, 'q', '{"class":"Hold","args":["c1",30]}');
     await env.waitForLedger(/^start c1 /, 10000);
     const from = m.mark();
     proxy.blackholeCurrent(); // the master's, the child's and its liveness thread's connections
-    const failed = await waitFor(async () => {
-      const f = await withClient(r.url, c => c.lrange(k('failed'), 0, -1));
-      return f.length > 0 ? f : null;
-    }, 15000, 'the timed-out job to be recorded');
+    const failed = await waitFor(
+      async () => {
+        const f = await withClient(r.url, c => c.lrange(k('failed'), 0, -1));
+        return f.length > 0 ? f : null;
+      },
+      15000,
+      'the timed-out job to be recorded',
+    );
     expect(failed).toHaveLength(1);
     const rec = JSON.parse(failed[0]!) as { exception: string; payload: { class: string; args: unknown[] } };
     expect(rec.exception).toBe('JobTimeoutError');

@@ -57,7 +57,11 @@ async function holdAsLatin1(id: string, tag: string): Promise<void> {
 }
 
 async function push(queue: string, raw: Buffer): Promise<void> {
-  await r.pipeline().sadd(k('queues'), queue).rpush(k(`queue:${queue}`), raw).exec();
+  await r
+    .pipeline()
+    .sadd(k('queues'), queue)
+    .rpush(k(`queue:${queue}`), raw)
+    .exec();
 }
 
 /** Where the job is now: a failure record, back on a queue, or still in worker:<id>. */

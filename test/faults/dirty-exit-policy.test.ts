@@ -34,19 +34,34 @@ function holdPayload(tag: string, seconds = 30): string {
 }
 
 async function push(queue: string, raw: string): Promise<void> {
-  await r.pipeline().sadd(k('queues'), queue).rpush(k(`queue:${queue}`), raw).exec();
+  await r
+    .pipeline()
+    .sadd(k('queues'), queue)
+    .rpush(k(`queue:${queue}`), raw)
+    .exec();
 }
 
 /**
  * Asserts the policy's outcome for `raw` from `queue`: the record names `worker`; when `dead`,
  * that worker must have left nothing behind in Redis.
  */
-async function expectOutcome(policy: 'fail' | 'requeue', queue: string, raw: string, worker: string, dead = true, exception = 'Resque::DirtyExit'): Promise<void> {
+async function expectOutcome(
+  policy: 'fail' | 'requeue',
+  queue: string,
+  raw: string,
+  worker: string,
+  dead = true,
+  exception = 'Resque::DirtyExit',
+): Promise<void> {
   if (policy === 'fail') {
-    const failed = await waitFor(async () => {
-      const f = await r.lrange(k('failed'), 0, -1);
-      return f.length ? f : null;
-    }, 10000, 'a failure record');
+    const failed = await waitFor(
+      async () => {
+        const f = await r.lrange(k('failed'), 0, -1);
+        return f.length ? f : null;
+      },
+      10000,
+      'a failure record',
+    );
     expect(failed).toHaveLength(1);
     const rec = checkFailure(failed[0]!);
     expect(rec['exception']).toBe(exception);
@@ -144,10 +159,14 @@ describe.each(['fail', 'requeue'] as const)('--on-dirty-exit %s', policy => {
     await push('q', raw);
     await env.waitForLedger(/^start timeout /);
     await m.waitForLine(/killing the child/, 10000);
-    const failed = await waitFor(async () => {
-      const f = await r.lrange(k('failed'), 0, -1);
-      return f.length ? f : null;
-    }, 10000, 'a failure record');
+    const failed = await waitFor(
+      async () => {
+        const f = await r.lrange(k('failed'), 0, -1);
+        return f.length ? f : null;
+      },
+      10000,
+      'a failure record',
+    );
     const rec = checkFailure(failed[0]!);
     expect(rec['exception']).toBe('JobTimeoutError');
     expect(rec['worker']).toBe(workerIdFor(child!, 'q'));

@@ -15,7 +15,11 @@ const redis = privateRedis();
 const keysOf = (json: string): string[] => Object.keys(JSON.parse(json) as object);
 
 async function push(queue: string, raw: string): Promise<void> {
-  await redis.r.pipeline().sadd(k('queues'), queue).rpush(k(`queue:${queue}`), raw).exec();
+  await redis.r
+    .pipeline()
+    .sadd(k('queues'), queue)
+    .rpush(k(`queue:${queue}`), raw)
+    .exec();
 }
 
 /** Where failure records are: `failed`, `failed_queues`, and the `<queue>_failed` lists. */
@@ -73,9 +77,7 @@ describe('--failure-backend redis_multi_queue', () => {
     const ours = events
       .filter(a => /^(sadd|rpush|incrby)$/i.test(a[0] ?? '') && /^resque:(failed_queues|p10_failed|failed|stat:failed)/.test(a[1] ?? ''))
       .map(a => [String(a[0]).toLowerCase(), a[1], a[0]?.toLowerCase() === 'rpush' ? '<record>' : a[2]]);
-    expect(ours).toEqual(
-      rubyFailureCommands.map(c => [c[0], (c[1] as string).replace('vm:10322:p10,p9', id), c[0] === 'rpush' ? '<record>' : c[2]]),
-    );
+    expect(ours).toEqual(rubyFailureCommands.map(c => [c[0], (c[1] as string).replace('vm:10322:p10,p9', id), c[0] === 'rpush' ? '<record>' : c[2]]));
     expect(await redis.r.get(k('stat:failed'))).toBe('1');
     w.kill('SIGTERM');
     expect(await w.waitForEnd(10000)).toEqual({ code: 0, signal: null });

@@ -45,7 +45,11 @@ describe('log faults never cost an outcome', () => {
     fs.mkdirSync(dir);
     const file = path.join(dir, 'pyres.log');
     const m = await env.startMaster(['--queues', Q, '--pool', '1', '-f', file], { jobs: [BASIC_JOBS], waitReady: false });
-    await waitFor(() => fs.existsSync(file) && /all children registered/.test(fs.readFileSync(file, 'utf8')), 10000, () => `the ready line in ${file}; output: ${m.lines().join('\n')}`);
+    await waitFor(
+      () => fs.existsSync(file) && /all children registered/.test(fs.readFileSync(file, 'utf8')),
+      10000,
+      () => `the ready line in ${file}; output: ${m.lines().join('\n')}`,
+    );
     const [child] = await env.waitForChildren(m.pid, 1);
     const id = workerIdFor(child!, Q);
 
@@ -93,7 +97,7 @@ describe('log faults never cost an outcome', () => {
     expect(fs.existsSync(dir)).toBe(false);
   });
 
-  it("stderr closed by its reader (EPIPE): jobs are worked and recorded, TERM exits 0 and leaves no worker or khan", async () => {
+  it('stderr closed by its reader (EPIPE): jobs are worked and recorded, TERM exits 0 and leaves no worker or khan', async () => {
     const m = await env.startMaster(['--queues', Q, '--pool', '2'], { jobs: [BASIC_JOBS] });
     const kids = await env.waitForChildren(m.pid, 2);
     // The read end goes away: every later write to this pipe, by the master or a child, is EPIPE.
@@ -103,7 +107,11 @@ describe('log faults never cost an outcome', () => {
     for (let i = 0; i < 6; i++) await env.enqueue(Q, 'Echo', `p${i}`);
     for (let i = 0; i < 3; i++) await env.enqueue(Q, 'Fail', `f${i}`);
     let done = 0;
-    await waitFor(async () => (done = (await processedCount()) - before) >= 9, 10000, () => `9 more processed; have ${done}`);
+    await waitFor(
+      async () => (done = (await processedCount()) - before) >= 9,
+      10000,
+      () => `9 more processed; have ${done}`,
+    );
     const failures = await env.waitForFailures(3, 5000);
     expect(failures.map(f => parseFailure(f).error).sort()).toEqual(['boom: f0', 'boom: f1', 'boom: f2']);
     await waitFor(() => env.ledgerLines().filter(l => l.startsWith('Echo ')).length === 6, 5000, 'six Echo ledger lines');
@@ -154,7 +162,10 @@ describe('log faults never cost an outcome', () => {
       );
       expect(fs.readdirSync(cwd)).toEqual([]);
       expect(w.stdout()).toBe('');
-      const notes = w.stderr().split('\n').filter(l => /syslog is not supported/.test(l));
+      const notes = w
+        .stderr()
+        .split('\n')
+        .filter(l => /syslog is not supported/.test(l));
       expect(notes).toHaveLength(name === 'syslog' ? 1 : 0);
       w.kill('SIGTERM');
       expect(await w.waitForEnd(10000)).toEqual({ code: 0, signal: null });

@@ -46,10 +46,14 @@ describe('children of a SIGKILLed master', () => {
     const init = path.join(env.tmp, 'slow-init.js');
     fs.writeFileSync(init, 'module.exports = () => new Promise(r => setTimeout(r, 1500));\n');
     const m = env.cli(['master', '--workers', 'q=2', '--jobs', CHAOS_JOBS, '--worker-init', init], srv.url);
-    const kids = await waitFor(() => {
-      const c = childPidsOf(m.pid);
-      return c.length === 2 ? c : null;
-    }, 10000, 'two children');
+    const kids = await waitFor(
+      () => {
+        const c = childPidsOf(m.pid);
+        return c.length === 2 ? c : null;
+      },
+      10000,
+      'two children',
+    );
     await sleep(200);
     m.kill('SIGKILL');
     await m.waitForEnd(5000);
@@ -58,6 +62,11 @@ describe('children of a SIGKILLed master', () => {
     const gone = await waitFor(() => kids.every(p => !isRunning(p)), 10000, 'the orphans to exit').catch(() => false);
     const left = kids.filter(isRunning);
     const registered = (await r.smembers(k('workers'))).filter(id => kids.some(p => id === workerIdFor(p, 'q')));
-    expect({ gone, left, registered, tookJob: env.ledgerLines().includes('ok "for-nobody"') }).toEqual({ gone: true, left: [], registered: [], tookJob: false });
+    expect({ gone, left, registered, tookJob: env.ledgerLines().includes('ok "for-nobody"') }).toEqual({
+      gone: true,
+      left: [],
+      registered: [],
+      tookJob: false,
+    });
   });
 });

@@ -50,7 +50,11 @@ async function drain(): Promise<void> {
 }
 
 async function push(...items: Buffer[]): Promise<void> {
-  await redis.r.pipeline().sadd(k('queues'), 'q').rpush(k('queue:q'), ...items).exec();
+  await redis.r
+    .pipeline()
+    .sadd(k('queues'), 'q')
+    .rpush(k('queue:q'), ...items)
+    .exec();
 }
 
 describe('one worker run over every poison item, then a good job', () => {
@@ -70,20 +74,23 @@ describe('one worker run over every poison item, then a good job', () => {
     expect(recs).toHaveLength(POISON.length);
   });
 
-  it.each(POISON.map(([what, raw], i) => [what, raw, i] as const))('%s: a PoisonItem record, valid UTF-8, its exact bytes in raw_base64, rendered and retried by resque-web', async (_what, raw, i) => {
-    const buf = (await once()).recs[i]!;
-    const text = buf.toString('utf8');
-    expect(Buffer.from(text, 'utf8').equals(buf)).toBe(true);
-    const rec = parseFailure(text);
-    expect([rec.exception, rec.queue, rec.backtrace]).toEqual(['PayloadDecodeError', 'q', []]);
-    expect((rec.payload as { class: string }).class).toBe(POISON_CLASS);
-    expect(poisonBytes(rec.payload)?.equals(raw)).toBe(true);
-    expect(renderFailedJob(text)).toMatchObject({ parsed: true, className: POISON_CLASS });
-    expect(failedPage([text])).toEqual({ status: 200 });
-    const { pushed, error } = requeueAll([text]);
-    expect(error).toBeNull();
-    expect(pushed).toEqual([{ queue: 'q', job: JSON.stringify({ class: POISON_CLASS, args: (rec.payload as { args: unknown }).args }) }]);
-  });
+  it.each(POISON.map(([what, raw], i) => [what, raw, i] as const))(
+    '%s: a PoisonItem record, valid UTF-8, its exact bytes in raw_base64, rendered and retried by resque-web',
+    async (_what, raw, i) => {
+      const buf = (await once()).recs[i]!;
+      const text = buf.toString('utf8');
+      expect(Buffer.from(text, 'utf8').equals(buf)).toBe(true);
+      const rec = parseFailure(text);
+      expect([rec.exception, rec.queue, rec.backtrace]).toEqual(['PayloadDecodeError', 'q', []]);
+      expect((rec.payload as { class: string }).class).toBe(POISON_CLASS);
+      expect(poisonBytes(rec.payload)?.equals(raw)).toBe(true);
+      expect(renderFailedJob(text)).toMatchObject({ parsed: true, className: POISON_CLASS });
+      expect(failedPage([text])).toEqual({ status: 200 });
+      const { pushed, error } = requeueAll([text]);
+      expect(error).toBeNull();
+      expect(pushed).toEqual([{ queue: 'q', job: JSON.stringify({ class: POISON_CLASS, args: (rec.payload as { args: unknown }).args }) }]);
+    },
+  );
 
   it('the whole /failed page renders and Retry all goes through', async () => {
     const texts = (await once()).recs.map(x => x.toString('utf8'));

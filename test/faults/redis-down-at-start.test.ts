@@ -10,7 +10,14 @@ const env = faultEnv();
 const CANNOT = /cannot connect to Redis at redis:\/\/127\.0\.0\.1:\d+/;
 
 async function enqueue(url: string, queue: string, raw: string): Promise<void> {
-  await withClient(url, r => r.pipeline().sadd(k('queues'), queue).rpush(k(`queue:${queue}`), raw).exec().then(() => undefined));
+  await withClient(url, r =>
+    r
+      .pipeline()
+      .sadd(k('queues'), queue)
+      .rpush(k(`queue:${queue}`), raw)
+      .exec()
+      .then(() => undefined),
+  );
 }
 
 describe('Redis down at start', () => {

@@ -12,7 +12,14 @@ const LOST = /Redis connection lost/;
 const BACK = /Redis connection back/;
 
 async function enqueue(url: string, queue: string, raw: string): Promise<void> {
-  await withClient(url, r => r.pipeline().sadd(k('queues'), queue).rpush(k(`queue:${queue}`), raw).exec().then(() => undefined));
+  await withClient(url, r =>
+    r
+      .pipeline()
+      .sadd(k('queues'), queue)
+      .rpush(k(`queue:${queue}`), raw)
+      .exec()
+      .then(() => undefined),
+  );
 }
 
 async function registration(url: string, id: string): Promise<{ member: boolean; started: string | null; heartbeat: string | null }> {
@@ -42,10 +49,14 @@ describe.each([
 
     await r.restart({ downMs: 300 }); // every key is gone
     await w.waitForLine(/re-registering/, 10000);
-    const after = await waitFor(async () => {
-      const x = await registration(r.url, id);
-      return x.member && x.started && x.heartbeat ? x : null;
-    }, 10000, 'the worker to re-register');
+    const after = await waitFor(
+      async () => {
+        const x = await registration(r.url, id);
+        return x.member && x.started && x.heartbeat ? x : null;
+      },
+      10000,
+      'the worker to re-register',
+    );
     expect(after.started).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} [+-]\d{4}$/);
 
     await enqueue(r.url, 'q', '{"class":"Record","args":["after-restart"]}');
@@ -91,7 +102,11 @@ describe.each([
         await c.call('CLIENT', 'KILL', 'TYPE', i % 3 === 2 ? 'pubsub' : 'normal', 'SKIPME', 'yes');
       }
     });
-    await waitFor(() => env.ledgerLines().length >= N, 30000, () => `${N} ledger lines (have ${env.ledgerLines().length})`);
+    await waitFor(
+      () => env.ledgerLines().length >= N,
+      30000,
+      () => `${N} ledger lines (have ${env.ledgerLines().length})`,
+    );
     await sleep(300);
     const lines = env.ledgerLines();
     expect(lines).toHaveLength(N); // each job exactly once
@@ -117,10 +132,14 @@ describe('master', () => {
     const ids = kids.map(p => workerIdFor(p, 'q'));
 
     await r.restart({ downMs: 500 });
-    const members = await waitFor(async () => {
-      const s = (await withClient(r.url, c => c.smembers(k('workers')))).sort();
-      return s.length === 2 ? s : null;
-    }, 15000, 'both children to re-register');
+    const members = await waitFor(
+      async () => {
+        const s = (await withClient(r.url, c => c.smembers(k('workers')))).sort();
+        return s.length === 2 ? s : null;
+      },
+      15000,
+      'both children to re-register',
+    );
     expect(members).toEqual(ids.sort());
     for (const id of ids) expect(await withClient(r.url, c => c.exists(k(`worker:${id}:started`)))).toBe(1);
     expect(isRunning(m.pid)).toBe(true);

@@ -20,7 +20,14 @@ const JOBS = 'fixtures/jobs/wipe.js';
 const NO_PERSISTENCE = ['--save', '', '--appendonly', 'no'];
 
 async function enqueue(url: string, queue: string, raw: string): Promise<void> {
-  await withClient(url, r => r.pipeline().sadd(k('queues'), queue).rpush(k(`queue:${queue}`), raw).exec().then(() => undefined));
+  await withClient(url, r =>
+    r
+      .pipeline()
+      .sadd(k('queues'), queue)
+      .rpush(k(`queue:${queue}`), raw)
+      .exec()
+      .then(() => undefined),
+  );
 }
 
 /** A worker on queue q that has already done one job (stat:processed:<id> = 1). */
@@ -144,10 +151,14 @@ describe('a child killed after the wipe', () => {
     it(`(d) --on-dirty-exit ${policy}: the running job's worker:<id> is restored on reconnect, so the master ${policy === 'requeue' ? 'puts it back' : 'records a DirtyExit'}`, async () => {
       const m = env.cli(['master', '--queues', 'q', '--pool', '1', '--jobs', JOBS, '--on-dirty-exit', policy], r.url);
       await m.waitForLine(/all children registered/, 15000);
-      const [child] = await waitFor(() => {
-        const kids = childPidsOf(m.pid);
-        return kids.length === 1 ? kids : null;
-      }, 5000, 'one child');
+      const [child] = await waitFor(
+        () => {
+          const kids = childPidsOf(m.pid);
+          return kids.length === 1 ? kids : null;
+        },
+        5000,
+        'one child',
+      );
       const id = workerIdFor(child!, 'q');
       await enqueue(r.url, 'q', '{"class":"Quick","args":["warm"]}');
       await env.waitForLedger(/^quick warm$/, 10000);
@@ -166,7 +177,11 @@ describe('a child killed after the wipe', () => {
       await withClient(r.url, c => c.set(k('pause-all-workers'), 'true'));
       process.kill(child!, 'SIGKILL');
       await m.waitForLine(new RegExp(`child ${child} .*while working on Stubborn`), 10000, from);
-      const s = await withClient(r.url, async c => ({ queue: await c.lrange(k('queue:q'), 0, -1), failed: await c.lrange(k('failed'), 0, -1), held: await c.exists(k(`worker:${id}`)) }));
+      const s = await withClient(r.url, async c => ({
+        queue: await c.lrange(k('queue:q'), 0, -1),
+        failed: await c.lrange(k('failed'), 0, -1),
+        held: await c.exists(k(`worker:${id}`)),
+      }));
       if (policy === 'requeue') {
         expect(s.queue).toEqual([raw]);
         expect(s.failed).toEqual([]);

@@ -82,7 +82,10 @@ describe('SENTINEL FAILOVER under load', () => {
       await waitFor(async () => (await rb.llen(k('queue:q'))) === N, 10000, 'the replica to have the jobs');
 
       const url = `redis+sentinel://127.0.0.1:${sentinel.port}/mymaster`;
-      const m = env.cli(['master', '--queues', 'q', '--pool', String(POOL), '--jobs', JOBS, '--redis', url, '--wait-replicas', '1', '--wait-timeout', '100'], '');
+      const m = env.cli(
+        ['master', '--queues', 'q', '--pool', String(POOL), '--jobs', JOBS, '--redis', url, '--wait-replicas', '1', '--wait-timeout', '100'],
+        '',
+      );
       await m.waitForLine(/all children registered/, 20000);
       const kids = childPidsOf(m.pid);
       expect(kids).toHaveLength(POOL);
@@ -92,12 +95,20 @@ describe('SENTINEL FAILOVER under load', () => {
       expect(await sentinelCall(sentinel.port, 'failover', 'mymaster')).toBe('OK');
       const t0 = Date.now();
       // Jobs in flight at the failover: performed at most one per child (each runs one at a time).
-      await waitFor(async () => (await sentinelCall<string[]>(sentinel.port, 'get-master-addr-by-name', 'mymaster'))?.[1] === String(b.port), 20000, 'the sentinel to name the replica as master');
+      await waitFor(
+        async () => (await sentinelCall<string[]>(sentinel.port, 'get-master-addr-by-name', 'mymaster'))?.[1] === String(b.port),
+        20000,
+        'the sentinel to name the replica as master',
+      );
       // The switch: every child's connection is on the new master (asserted as an event, timed only for the log).
-      await waitFor(async () => {
-        const on = await workerConnections(b.url);
-        return kids.every(pid => on.includes(pid));
-      }, 20000, 'every child to be connected to the new master');
+      await waitFor(
+        async () => {
+          const on = await workerConnections(b.url);
+          return kids.every(pid => on.includes(pid));
+        },
+        20000,
+        'every child to be connected to the new master',
+      );
       process.stderr.write(`sentinel-failover: children on the new master ${Date.now() - t0} ms after SENTINEL FAILOVER\n`);
 
       // Work goes on there, to the end.
@@ -121,7 +132,9 @@ describe('SENTINEL FAILOVER under load', () => {
       // In flight at the failover: performed in the ledger, not done, when SENTINEL FAILOVER went out, or started just after.
       const doneBefore = new Set(before.filter(l => l.startsWith('done ')).map(l => l.slice(5)));
       const inFlight = before.filter(l => !l.startsWith('done ') && !doneBefore.has(l));
-      process.stderr.write(`sentinel-failover: ${N} jobs, ${dups.length} duplicated (${dups.slice(0, 20).join(' ')}), in flight at the failover ${inFlight.length} (${inFlight.join(' ')}), missing ${missing.length}, failed ${failed.length}\n`);
+      process.stderr.write(
+        `sentinel-failover: ${N} jobs, ${dups.length} duplicated (${dups.slice(0, 20).join(' ')}), in flight at the failover ${inFlight.length} (${inFlight.join(' ')}), missing ${missing.length}, failed ${failed.length}\n`,
+      );
       expect(missing).toEqual([]);
       expect(failed).toEqual([]);
       expect(dups.length).toBeLessThanOrEqual(POOL);

@@ -177,7 +177,10 @@ function hostileItems(seed: number): Item[] {
     } else if (s === 'wrong-type') {
       add('rand-wrong-type', J({ class: g.pick([1, null, [], {}, true, 'Record', 'Echo', '']), args: g.pick([[], {}, 'a', 1, null, [1, 2]]) }));
     } else if (s === 'utf8-garbage-arg') {
-      add('rand-utf8-garbage-arg', Buffer.concat([Buffer.from('{"class":"Record","args":["'), g.bytes(g.int(1, 64)).map(b => (b < 0x80 ? b | 0x80 : b)), Buffer.from('"]}')]));
+      add(
+        'rand-utf8-garbage-arg',
+        Buffer.concat([Buffer.from('{"class":"Record","args":["'), g.bytes(g.int(1, 64)).map(b => (b < 0x80 ? b | 0x80 : b)), Buffer.from('"]}')]),
+      );
     } else {
       add('rand-good', J({ class: g.pick(['Record', 'Echo', 'app.Record', 'App::Record']), args: [g.int(0, 1e6), 'ok'] }));
     }
@@ -254,7 +257,11 @@ describe('poison and hostile input', () => {
 
     // PYRES_FUZZ_REPORT=file.json keeps the figures (for docs/RELIABILITY.md)
     const report = process.env['PYRES_FUZZ_REPORT'];
-    if (report) fs.writeFileSync(report, JSON.stringify({ seed: SEED, items: N, successes, failures: failedRaw.length, exceptions, peakRssMb: Math.round(peakKb / 1024) }, null, 2));
+    if (report)
+      fs.writeFileSync(
+        report,
+        JSON.stringify({ seed: SEED, items: N, successes, failures: failedRaw.length, exceptions, peakRssMb: Math.round(peakKb / 1024) }, null, 2),
+      );
   }, 180000);
 
   it('a hostile item cannot flood the log: the worker writes well under 1 MB of log for a 300 KB class name and a 10 MB payload', async () => {
@@ -275,6 +282,9 @@ describe('poison and hostile input', () => {
     // every other payload-derived message.
     const logBytes = Buffer.byteLength(w.stderr()) + Buffer.byteLength(w.stdout());
     const longest = Math.max(...w.lines().map(l => l.length));
-    expect({ logBytesUnder1MB: logBytes < 1024 * 1024, longestLineUnder10KB: longest < 10 * 1024 }).toEqual({ logBytesUnder1MB: true, longestLineUnder10KB: true });
+    expect({ logBytesUnder1MB: logBytes < 1024 * 1024, longestLineUnder10KB: longest < 10 * 1024 }).toEqual({
+      logBytesUnder1MB: true,
+      longestLineUnder10KB: true,
+    });
   }, 120000);
 });

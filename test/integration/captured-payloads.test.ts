@@ -10,7 +10,19 @@ import type Redis from 'ioredis';
 import { currentJob, type JobRegistry } from '../../src';
 import { poisonBytes, poisonPayload } from '../../src/protocol/records';
 import { testDbUrl } from '../support/redisServer';
-import { keyOrder, keys, loadPayloads, loadRubyRecords, type PayloadFixture, registry, type Resources, RUN_AT_RE, waitFor, watch, useResources } from './helpers';
+import {
+  keyOrder,
+  keys,
+  loadPayloads,
+  loadRubyRecords,
+  type PayloadFixture,
+  registry,
+  type Resources,
+  RUN_AT_RE,
+  waitFor,
+  watch,
+  useResources,
+} from './helpers';
 
 const url = testDbUrl();
 
@@ -106,7 +118,10 @@ describe.each(GOOD_FIXTURES)('%s', file => {
     const records = await r.lrange(keys.failed, 0, -1);
     records.forEach((record, i) => {
       const { raw, queue } = pushed[i]!;
-      const m = /^\{"failed_at":"[^"]*","payload":(.*),"exception":"RangeError","error":"(?:[^"\\]|\\.)*","backtrace":\[.*\],"worker":"[^"]*","queue":"([^"]*)"\}$/s.exec(record);
+      const m =
+        /^\{"failed_at":"[^"]*","payload":(.*),"exception":"RangeError","error":"(?:[^"\\]|\\.)*","backtrace":\[.*\],"worker":"[^"]*","queue":"([^"]*)"\}$/s.exec(
+          record,
+        );
       expect(m).not.toBeNull();
       expect(m![1]).toBe(raw);
       expect(m![2]).toBe(queue);

@@ -41,35 +41,42 @@ function nextEvent(w: Worker, name: 'job' | 'success' | 'failure'): Promise<JobE
 }
 
 describe('abortCurrentJob: seq and failAs', () => {
-  it.each(['fail', 'requeue'] as const)('failAs: a job that honours its signal is a JobTimeoutError failure, counted, not requeued (onDirtyExit %s)', async policy => {
-    const w = res.worker({ queues: 'q', jobs, onDirtyExit: policy });
-    await w.start();
-    const jobEv = nextEvent(w, 'job');
-    const raw = await push('q', 'Honours');
-    const ev = await jobEv;
-    expect(ev.seq).toBe(1);
-    expect(w.currentJobSeq).toBe(1);
-    const failed = nextEvent(w, 'failure');
-    expect(
-      w.abortCurrentJob('job timeout (2s)', { abandon: false, seq: ev.seq, failAs: { exception: 'JobTimeoutError', message: 'Job exceeded its 2s timeout' } }),
-    ).toBe(true);
-    const f = await failed;
-    expect(f).toMatchObject({ seq: 1, exception: 'JobTimeoutError', error: 'Job exceeded its 2s timeout' });
-    await waitFor(async () => (await r.llen(keys.failed)) === 1, 'the failure record');
-    const rec = JSON.parse((await r.lindex(keys.failed, 0))!) as Record<string, unknown>;
-    expect(rec).toMatchObject({ exception: 'JobTimeoutError', error: 'Job exceeded its 2s timeout', backtrace: [], worker: w.id, queue: 'q' });
-    expect(rec['payload']).toEqual(JSON.parse(raw));
-    expect(await r.get(keys.stat('failed'))).toBe('1');
-    expect(await r.get(keys.stat('failed', w.id))).toBe('1');
-    expect(await r.get(keys.stat('processed'))).toBe('1');
-    expect(await r.llen(keys.queue('q'))).toBe(0);
-    // The worker goes on with the next job, numbered 2.
-    const next = nextEvent(w, 'success');
-    await push('q', 'Quick');
-    expect((await next).seq).toBe(2);
-    expect(w.currentJobSeq).toBeNull();
-    expect(await r.llen(keys.failed)).toBe(1);
-  });
+  it.each(['fail', 'requeue'] as const)(
+    'failAs: a job that honours its signal is a JobTimeoutError failure, counted, not requeued (onDirtyExit %s)',
+    async policy => {
+      const w = res.worker({ queues: 'q', jobs, onDirtyExit: policy });
+      await w.start();
+      const jobEv = nextEvent(w, 'job');
+      const raw = await push('q', 'Honours');
+      const ev = await jobEv;
+      expect(ev.seq).toBe(1);
+      expect(w.currentJobSeq).toBe(1);
+      const failed = nextEvent(w, 'failure');
+      expect(
+        w.abortCurrentJob('job timeout (2s)', {
+          abandon: false,
+          seq: ev.seq,
+          failAs: { exception: 'JobTimeoutError', message: 'Job exceeded its 2s timeout' },
+        }),
+      ).toBe(true);
+      const f = await failed;
+      expect(f).toMatchObject({ seq: 1, exception: 'JobTimeoutError', error: 'Job exceeded its 2s timeout' });
+      await waitFor(async () => (await r.llen(keys.failed)) === 1, 'the failure record');
+      const rec = JSON.parse((await r.lindex(keys.failed, 0))!) as Record<string, unknown>;
+      expect(rec).toMatchObject({ exception: 'JobTimeoutError', error: 'Job exceeded its 2s timeout', backtrace: [], worker: w.id, queue: 'q' });
+      expect(rec['payload']).toEqual(JSON.parse(raw));
+      expect(await r.get(keys.stat('failed'))).toBe('1');
+      expect(await r.get(keys.stat('failed', w.id))).toBe('1');
+      expect(await r.get(keys.stat('processed'))).toBe('1');
+      expect(await r.llen(keys.queue('q'))).toBe(0);
+      // The worker goes on with the next job, numbered 2.
+      const next = nextEvent(w, 'success');
+      await push('q', 'Quick');
+      expect((await next).seq).toBe(2);
+      expect(w.currentJobSeq).toBeNull();
+      expect(await r.llen(keys.failed)).toBe(1);
+    },
+  );
 
   it('an abort naming another job (a stale seq) does nothing; without a current job, nothing either', async () => {
     const w = res.worker({ queues: 'q', jobs });

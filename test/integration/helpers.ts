@@ -194,7 +194,11 @@ export class Resources {
         }
         // Non-graceful twice: the second call abandons a job that ignores its AbortSignal.
         void w.stop({ graceful: false });
-        const stopped = await within(w.stop({ graceful: false }).then(() => true), 10000, false);
+        const stopped = await within(
+          w.stop({ graceful: false }).then(() => true),
+          10000,
+          false,
+        );
         if (!stopped) {
           errors.push(new Error(`worker ${w.id} did not stop within 10s (state ${w.state})`));
           await w.store.close();

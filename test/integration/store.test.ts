@@ -35,12 +35,7 @@ afterEach(async () => {
 function queueArgsFor(queues: string): string[] {
   const specs = parseQueueList(queues);
   return hasPatterns(specs)
-    ? [
-        '1',
-        ...specs.map(s =>
-          s.negate ? `-g${globToLuaPattern(s.pattern)}` : s.isGlob ? `+g${globToLuaPattern(s.pattern)}` : `+s${s.pattern}`,
-        ),
-      ]
+    ? ['1', ...specs.map(s => (s.negate ? `-g${globToLuaPattern(s.pattern)}` : s.isGlob ? `+g${globToLuaPattern(s.pattern)}` : `+s${s.pattern}`))]
     : ['0', ...specs.map(s => s.pattern)];
 }
 
@@ -160,13 +155,7 @@ describe('Lua working-on builder equals encodeWorkingOn', () => {
     expectSameOrRepairable(lua, raw);
   });
 
-  it.each([
-    ['a/b'],
-    ['qü✓'],
-    ['with "quote"'],
-    ['back\\slash'],
-    ['</script>'],
-  ])('queue name %s', async q => {
+  it.each([['a/b'], ['qü✓'], ['with "quote"'], ['back\\slash'], ['</script>']])('queue name %s', async q => {
     const raw = '{"class":"X","args":[]}';
     expect(await store.probeWorkingOn(q, RUN_AT, raw)).toBe(encodeWorkingOn(q, RUN_AT, raw));
   });

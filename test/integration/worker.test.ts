@@ -215,8 +215,20 @@ describe('outcomes and records', () => {
   });
 
   it.each([
-    ['an object', Buffer.concat([Buffer.from('{"queue":"p10","run_at":"2026-11-22T22:10:47Z","payload":{"class":"Echo","args":["caf'), Buffer.from([0xe9]), Buffer.from('"]}}')]), Buffer.concat([Buffer.from('{"class":"Echo","args":["caf'), Buffer.from([0xe9]), Buffer.from('"]}')])],
-    ['a JSON string', Buffer.concat([Buffer.from('{"queue":"p10","run_at":"2026-11-22T22:10:47Z","payload":"'), Buffer.from([0xff]), Buffer.from('\\"x\\\\"}')]), Buffer.from([0xff, 0x22, 0x78, 0x5c])],
+    [
+      'an object',
+      Buffer.concat([
+        Buffer.from('{"queue":"p10","run_at":"2026-11-22T22:10:47Z","payload":{"class":"Echo","args":["caf'),
+        Buffer.from([0xe9]),
+        Buffer.from('"]}}'),
+      ]),
+      Buffer.concat([Buffer.from('{"class":"Echo","args":["caf'), Buffer.from([0xe9]), Buffer.from('"]}')]),
+    ],
+    [
+      'a JSON string',
+      Buffer.concat([Buffer.from('{"queue":"p10","run_at":"2026-11-22T22:10:47Z","payload":"'), Buffer.from([0xff]), Buffer.from('\\"x\\\\"}')]),
+      Buffer.from([0xff, 0x22, 0x78, 0x5c]),
+    ],
   ])('a held worker:<id> (a lost reply) whose payload, %s, is not UTF-8: refused, its exact bytes in the poison record', async (_what, record, payload) => {
     const calls: unknown[][] = [];
     const w = res.worker({ queues: 'p10,p9', jobs: registry({ Echo: (...a: unknown[]) => void calls.push(a) }) });
@@ -315,7 +327,13 @@ describe('stopping', () => {
     await client.enqueue('p10', 'Slow');
     await waitFor(() => ran === 1, 'the first job');
     const stopping = w.stop({ graceful: true });
-    expect(await within(stopping.then(() => 'stopped'), 400, 'still waiting')).toBe('still waiting');
+    expect(
+      await within(
+        stopping.then(() => 'stopped'),
+        400,
+        'still waiting',
+      ),
+    ).toBe('still waiting');
     expect(signal?.aborted).toBe(false);
     expect(await r.exists(keys.worker(w.id))).toBe(1);
     gate.resolve();
@@ -378,7 +396,13 @@ describe('stopping', () => {
 
   it('stop() on a worker that was never started resolves', async () => {
     const w = res.worker({ queues: 'p10', jobs: new JobRegistry() });
-    expect(await within(w.stop().then(() => 'resolved'), 2000, 'never settled')).toBe('resolved');
+    expect(
+      await within(
+        w.stop().then(() => 'resolved'),
+        2000,
+        'never settled',
+      ),
+    ).toBe('resolved');
     expect(w.state).toBe('stopped');
   });
 
@@ -389,7 +413,13 @@ describe('stopping', () => {
     expect(w.state).toBe('starting');
     const stopping = w.stop();
     await starting;
-    expect(await within(stopping.then(() => 'stopped'), 5000, 'hung')).toBe('stopped');
+    expect(
+      await within(
+        stopping.then(() => 'stopped'),
+        5000,
+        'hung',
+      ),
+    ).toBe('stopped');
     expect(await workerKeys(w.id)).toEqual({ member: 0, working: null, started: null, heartbeat: null, processed: null, failed: null });
     expect(await r.llen(keys.queue('p10'))).toBe(1);
   });
@@ -517,7 +547,13 @@ describe('modes', () => {
     for (const tag of ['a', 'b', 'c']) await client.enqueue('p9', 'Echo', tag);
     await client.enqueue('p10', 'Echo', 'first');
     const w = await started(registry({ Echo: (tag: string) => void order.push(tag) }), { drain: true });
-    expect(await within(w.stopped.then(() => 'stopped'), 10000, 'still running')).toBe('stopped');
+    expect(
+      await within(
+        w.stopped.then(() => 'stopped'),
+        10000,
+        'still running',
+      ),
+    ).toBe('stopped');
     expect(w.state).toBe('stopped');
     expect(order).toEqual(['first', 'a', 'b', 'c']);
     expect(await globalStats()).toEqual({ processed: '4', failed: null, failedList: 0 });
@@ -526,7 +562,13 @@ describe('modes', () => {
 
   it('drain: true with nonblockingPop on empty queues stops at once', async () => {
     const w = await started(new JobRegistry(), { drain: true, nonblockingPop: true });
-    expect(await within(w.stopped.then(() => 'stopped'), 5000, 'still running')).toBe('stopped');
+    expect(
+      await within(
+        w.stopped.then(() => 'stopped'),
+        5000,
+        'still running',
+      ),
+    ).toBe('stopped');
     expect(await r.scard(keys.workers)).toBe(0);
   });
 });

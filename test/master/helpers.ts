@@ -27,7 +27,6 @@ export const NS = 'resque';
 export const k = (s: string): string => `${NS}:${s}`;
 export const TAG_VAR = 'PYRES_MASTER_TEST_TAG';
 
-
 export const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
 
 export function workerIdFor(pid: number, queues = 'p10,p9'): string {
@@ -132,7 +131,11 @@ export function masterTestEnv() {
       }
     },
     waitForLedger(re: RegExp, timeoutMs = 5000): Promise<string> {
-      return waitFor(() => env.ledgerLines().find(l => re.test(l)), timeoutMs, () => `a ledger line matching ${re}; ledger: ${JSON.stringify(env.ledgerLines())}`);
+      return waitFor(
+        () => env.ledgerLines().find(l => re.test(l)),
+        timeoutMs,
+        () => `a ledger line matching ${re}; ledger: ${JSON.stringify(env.ledgerLines())}`,
+      );
     },
     spawnEnv(extra: Record<string, string | undefined> = {}) {
       return { redisUrl: url, env: { PYRES_TEST_LEDGER: env.ledger, [TAG_VAR]: env.tag, ...extra } };
@@ -197,7 +200,11 @@ export function masterTestEnv() {
       return last;
     },
     async push(queue: string, raw: string): Promise<void> {
-      await env.redis.pipeline().sadd(k('queues'), queue).rpush(k(`queue:${queue}`), raw).exec();
+      await env.redis
+        .pipeline()
+        .sadd(k('queues'), queue)
+        .rpush(k(`queue:${queue}`), raw)
+        .exec();
     },
     /** Enqueues as Resque.enqueue does and returns the raw payload. */
     async enqueue(queue: string, cls: string, ...args: unknown[]): Promise<string> {
@@ -240,7 +247,11 @@ export function masterTestEnv() {
     },
     /** Waits until none of `pids` can run any more (gone, or a zombie nobody reaps). */
     async waitGone(pids: number[], timeoutMs = 8000): Promise<void> {
-      await waitFor(() => pids.every(p => !isRunning(p)), timeoutMs, () => `pids ${JSON.stringify(pids.filter(isRunning))} to be gone`);
+      await waitFor(
+        () => pids.every(p => !isRunning(p)),
+        timeoutMs,
+        () => `pids ${JSON.stringify(pids.filter(isRunning))} to be gone`,
+      );
     },
     /** Writes a file in this test's temp dir and returns its path. */
     writeTmp(name: string, text: string): string {

@@ -5,18 +5,7 @@
  * with --term-timeout; a SIGKILLed master leaves no orphans; a crash loop backs off.
  */
 import * as path from 'node:path';
-import {
-  FIXTURES,
-  childPidsOf,
-  isRunning,
-  k,
-  masterTestEnv,
-  parseFailure,
-  pidExists,
-  titleOf,
-  waitFor,
-  workerIdFor,
-} from './helpers';
+import { FIXTURES, childPidsOf, isRunning, k, masterTestEnv, parseFailure, pidExists, titleOf, waitFor, workerIdFor } from './helpers';
 
 const env = masterTestEnv();
 
@@ -202,7 +191,11 @@ describe('pyres-ts master: children, supervision, shutdown', () => {
     await m.waitForEnd(3000);
     // The children notice (IPC disconnect), finish the job and go.
     await env.waitForLedger(/Sleep done 1/, 4000);
-    await waitFor(() => pids.every(p => !isRunning(p)), 6000, () => `children ${pids.filter(isRunning).join(',')} to exit`);
+    await waitFor(
+      () => pids.every(p => !isRunning(p)),
+      6000,
+      () => `children ${pids.filter(isRunning).join(',')} to exit`,
+    );
     // process.kill(pid, 0) fails once reaped; in this sandbox pid 1 does not reap orphans, so an
     // exited orphan may stay a zombie: it runs nothing and holds nothing.
     for (const p of pids) if (pidExists(p)) expect(isRunning(p)).toBe(false);
@@ -210,5 +203,4 @@ describe('pyres-ts master: children, supervision, shutdown', () => {
     expect(await env.failures()).toEqual([]);
     expect(await env.stat('processed')).toBe('1');
   });
-
 });

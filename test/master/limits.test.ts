@@ -64,7 +64,7 @@ describe('pyres-ts master: job timeouts', () => {
 
   // An object's `timeout` is resolved the same way (test/unit/registry.test.ts); the rule that it
   // wins is the supervisor's (test/unit/supervisor.test.ts). One end-to-end proof is enough.
-  it.each([['a class with `static timeout = 1`', 'Slow']])('a job\'s own timeout property (%s) wins over --job-timeout 30', async (_what, cls) => {
+  it.each([['a class with `static timeout = 1`', 'Slow']])("a job's own timeout property (%s) wins over --job-timeout 30", async (_what, cls) => {
     const m = await env.startMaster(['--queues', 'p10,p9', '--pool', '1', '--job-timeout', '30', '--timeout-grace', '1']);
     const [first] = await env.waitForChildren(m.pid, 1);
     const raw = await env.enqueue('p9', cls, 30);
@@ -146,7 +146,13 @@ describe('pyres-ts master: memory and job-count recycling', () => {
     const [first] = await env.waitForChildren(m.pid, 1);
     for (const t of ['a', 'b', 'c', 'd']) await env.enqueue('p9', 'Pid', t);
     await env.waitForLedger(/^Pid d /, 8000);
-    const pidOfJob = (t: string): number => Number(env.ledgerLines().find(l => l.startsWith(`Pid ${t} `))!.split(' ')[2]);
+    const pidOfJob = (t: string): number =>
+      Number(
+        env
+          .ledgerLines()
+          .find(l => l.startsWith(`Pid ${t} `))!
+          .split(' ')[2],
+      );
     expect(pidOfJob('a')).toBe(first);
     expect(pidOfJob('b')).toBe(first);
     expect(pidOfJob('c')).not.toBe(first);

@@ -23,7 +23,9 @@ afterAll(async () => {
 });
 
 function redisPid(port: number): number {
-  const out = execFileSync('pgrep', ['-f', `redis-server 127.0.0.1:${port}`], { encoding: 'utf8' }).trim().split('\n')[0];
+  const out = execFileSync('pgrep', ['-f', `redis-server 127.0.0.1:${port}`], { encoding: 'utf8' })
+    .trim()
+    .split('\n')[0];
   return Number(out);
 }
 
@@ -69,7 +71,10 @@ describe('liveness of a master’s children', () => {
     await env.enqueue('hb', 'Spin', 6, 'long');
     await env.waitForLedger(/^Spin start long/);
     await sleep(4000);
-    const pruner = spawnCli(['worker', '--queues', 'hb', '--prune-interval', '3', '--heartbeat-interval', '1', '--jobs', 'fixtures/jobs/basic.js', '--drain'], env.spawnEnv());
+    const pruner = spawnCli(
+      ['worker', '--queues', 'hb', '--prune-interval', '3', '--heartbeat-interval', '1', '--jobs', 'fixtures/jobs/basic.js', '--drain'],
+      env.spawnEnv(),
+    );
     expect((await pruner.waitForEnd(10000)).code).toBe(0);
     await env.waitForLedger(/^Spin done long/, 8000);
     await waitFor(async () => (await env.stat('processed')) === '1', 5000, 'the job counted once');
@@ -108,7 +113,11 @@ describe('a timeout is the job’s own failure', () => {
     process.kill(m.pid, 'SIGSTOP');
     await sleep(5000);
     process.kill(m.pid, 'SIGCONT');
-    await waitFor(() => env.ledgerLines().filter(l => l.startsWith('Honour done')).length === 30, 30000, () => `30 jobs done; ledger ${env.ledgerLines().length} lines`);
+    await waitFor(
+      () => env.ledgerLines().filter(l => l.startsWith('Honour done')).length === 30,
+      30000,
+      () => `30 jobs done; ledger ${env.ledgerLines().length} lines`,
+    );
     expect(env.ledgerLines().filter(l => l.startsWith('Honour aborted'))).toEqual([]);
     expect(await env.failures()).toEqual([]);
     expect(await env.stat('processed')).toBe('30');
@@ -164,14 +173,24 @@ describe('Redis silent (SIGSTOPped)', () => {
     );
     const r = new (require('ioredis') as typeof import('ioredis').default)(redis.url, { maxRetriesPerRequest: 1 });
     try {
-      const kids = await waitFor(async () => {
-        const w = await r.smembers(k('workers'));
-        return w.length === 2 ? w : null;
-      }, 10000, 'two registered children');
+      const kids = await waitFor(
+        async () => {
+          const w = await r.smembers(k('workers'));
+          return w.length === 2 ? w : null;
+        },
+        10000,
+        'two registered children',
+      );
       const spin = `{"class":"Spin","args":[600,"hung"]}`;
       await r.pipeline().sadd(k('queues'), 'silent').rpush(k('queue:silent'), spin).exec();
       await env.waitForLedger(/^Spin start hung/);
-      const hungPid = Number(env.ledgerLines().find(l => l.startsWith('Spin start hung'))!.split(' ').pop());
+      const hungPid = Number(
+        env
+          .ledgerLines()
+          .find(l => l.startsWith('Spin start hung'))!
+          .split(' ')
+          .pop(),
+      );
       const rpid = redisPid(port);
       process.kill(rpid, 'SIGSTOP');
       // Over its timeout (2 s) plus the grace (1 s): killed though Redis does not answer.
@@ -327,10 +346,14 @@ describe('fail fast on a broken deploy', () => {
     const init = env.writeTmp('init.js', "exports.init = () => { throw new Error('database is down'); };\n");
     const m = await env.startMaster(['--queues', 'ci', '--pool', '1', '--worker-init', init], { jobs: JOBS, waitReady: false });
     await m.waitForLine(/1 in a row.*database is down/, 10000);
-    const st = await waitFor(async () => {
-      const r = await env.ctl(['status']);
-      return /crash loop/.test(r.stdout) ? r : null;
-    }, 10000, 'ctl status to show the crash loop');
+    const st = await waitFor(
+      async () => {
+        const r = await env.ctl(['status']);
+        return /crash loop/.test(r.stdout) ? r : null;
+      },
+      10000,
+      'ctl status to show the crash loop',
+    );
     expect(st.stdout).toMatch(/crash loop: \d+ in a row.*database is down/);
     m.kill('SIGTERM');
     expect(await m.waitForEnd(8000)).toEqual({ code: 0, signal: null });
@@ -388,13 +411,15 @@ describe('the library Master', () => {
       await master.stop(false, 'test over');
     }
     expect(await env.workers()).toEqual([]);
-    const kids = childPidsOf(process.pid).filter(isRunning).filter(p => {
-      try {
-        return /childMain/.test(fs.readFileSync(`/proc/${p}/cmdline`, 'latin1'));
-      } catch {
-        return false;
-      }
-    });
+    const kids = childPidsOf(process.pid)
+      .filter(isRunning)
+      .filter(p => {
+        try {
+          return /childMain/.test(fs.readFileSync(`/proc/${p}/cmdline`, 'latin1'));
+        } catch {
+          return false;
+        }
+      });
     expect(kids).toEqual([]);
   });
 
@@ -403,13 +428,17 @@ describe('the library Master', () => {
     await new Master({ queues: 'lib', jobs, connection: { url: env.url }, logger: silentLogger }).stop(false, 'never started');
     process.env['PYRES_MODULE_CHECK'] = '1';
     try {
-      await expect(new Master({ queues: 'lib', jobs, connection: { url: env.url }, logger: silentLogger }).start()).rejects.toThrow(/cannot start inside a pyres-ts child or module check/);
+      await expect(new Master({ queues: 'lib', jobs, connection: { url: env.url }, logger: silentLogger }).start()).rejects.toThrow(
+        /cannot start inside a pyres-ts child or module check/,
+      );
     } finally {
       delete process.env['PYRES_MODULE_CHECK'];
     }
   });
 
   it('a misspelt onDirtyExit is an error naming the field, not a silent fail', () => {
-    expect(() => new Master({ queues: 'lib', jobs: [path.join(PROJECT_ROOT, 'fixtures/jobs/basic.js')], onDirtyExit: 'requeu' as never, logger: silentLogger })).toThrow(/onDirtyExit/);
+    expect(
+      () => new Master({ queues: 'lib', jobs: [path.join(PROJECT_ROOT, 'fixtures/jobs/basic.js')], onDirtyExit: 'requeu' as never, logger: silentLogger }),
+    ).toThrow(/onDirtyExit/);
   });
 });

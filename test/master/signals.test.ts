@@ -9,7 +9,11 @@ import { childPidsOf, isRunning, k, masterTestEnv, registeredMs, rssKbOf, sleep,
 const env = masterTestEnv();
 
 async function waitTitles(pids: number[], re: RegExp, timeoutMs = 3000): Promise<void> {
-  await waitFor(() => pids.every(p => re.test(titleOf(p))), timeoutMs, () => `titles matching ${re}: ${pids.map(titleOf).join(' | ')}`);
+  await waitFor(
+    () => pids.every(p => re.test(titleOf(p))),
+    timeoutMs,
+    () => `titles matching ${re}: ${pids.map(titleOf).join(' | ')}`,
+  );
 }
 
 describe('pyres-ts master: signals', () => {
@@ -93,7 +97,11 @@ describe('pyres-ts master: signals', () => {
     await m.waitForLine(/paused every child/, 3000);
     await waitTitles(pids, /: Paused/);
     // The master's title follows (it is refreshed on the children's next report, within ~1 s).
-    await waitFor(() => /master: paused/.test(titleOf(m.pid)), 2500, () => `master title to say paused: ${titleOf(m.pid)}`);
+    await waitFor(
+      () => /master: paused/.test(titleOf(m.pid)),
+      2500,
+      () => `master title to say paused: ${titleOf(m.pid)}`,
+    );
     await env.enqueue('p9', 'Echo', 'held');
     await sleep(1500);
     expect(await env.redis.llen(k('queue:p9'))).toBe(1);

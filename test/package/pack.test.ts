@@ -66,7 +66,17 @@ afterAll(() => {
 describe('npm pack of a fresh clone, installed into an empty app', () => {
   it('ships the built code, the bin, the types and the LICENSE, and no sources or tests', () => {
     const names = packed!.files.map(f => f.path);
-    for (const f of ['package.json', 'LICENSE', 'README.md', 'bin/pyres-ts', 'dist/index.js', 'dist/index.d.ts', 'dist/master/childMain.js', 'dist/worker/livenessThread.js', 'dist/jobs/checkMain.js']) {
+    for (const f of [
+      'package.json',
+      'LICENSE',
+      'README.md',
+      'bin/pyres-ts',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/master/childMain.js',
+      'dist/worker/livenessThread.js',
+      'dist/jobs/checkMain.js',
+    ]) {
       expect(names).toContain(f);
     }
     expect(names.filter(n => /^(src|test|fixtures|bench|chaos)\//.test(n))).toEqual([]);
@@ -191,7 +201,10 @@ export { w, m, main, admin, web };
       );
       fs.writeFileSync(
         path.join(dir, 'tsconfig.json'),
-        JSON.stringify({ compilerOptions: { ...mode.options, target: 'es2022', strict: true, noEmit: true, types: ['node'], typeRoots: [TYPE_ROOTS], skipLibCheck: false }, files: ['use.ts'] }),
+        JSON.stringify({
+          compilerOptions: { ...mode.options, target: 'es2022', strict: true, noEmit: true, types: ['node'], typeRoots: [TYPE_ROOTS], skipLibCheck: false },
+          files: ['use.ts'],
+        }),
       );
       // The app's package.json is CommonJS; nodenext then checks use.ts as CommonJS too.
       run(process.execPath, [TSC, '-p', dir], dir);
@@ -212,7 +225,11 @@ exports.Archive = { perform(id) { require('fs').appendFileSync(${JSON.stringify(
     try {
       await r.pipeline().sadd('resque:queues', 'packq').rpush('resque:queue:packq', '{"class":"Archive","args":[42]}').exec();
       const bin = path.join(app, 'node_modules', '.bin', 'pyres-ts');
-      const out = spawnSync(bin, ['worker', '--queues', 'packq', '--jobs', './jobs.js', '--redis', url, '--drain'], { cwd: app, encoding: 'utf8', timeout: 60_000 });
+      const out = spawnSync(bin, ['worker', '--queues', 'packq', '--jobs', './jobs.js', '--redis', url, '--drain'], {
+        cwd: app,
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
       expect({ status: out.status, stderr: out.status === 0 ? '' : out.stderr }).toEqual({ status: 0, stderr: '' });
       expect(fs.readFileSync(ledger, 'utf8')).toBe('packq 42\n');
       expect(await r.get('resque:stat:processed')).toBe('1');

@@ -108,7 +108,11 @@ export function processTestEnv(opts: { privateServer?: boolean } = {}) {
     },
     /** `SADD queues q` + `RPUSH queue:q raw` (raw bytes, nothing checked). */
     async push(queue: string, raw: string): Promise<void> {
-      await env.redis.pipeline().sadd(k('queues'), queue).rpush(k(`queue:${queue}`), raw).exec();
+      await env.redis
+        .pipeline()
+        .sadd(k('queues'), queue)
+        .rpush(k(`queue:${queue}`), raw)
+        .exec();
     },
     async enqueue(queue: string, cls: string, ...args: unknown[]): Promise<string> {
       const raw = `{"class":${JSON.stringify(cls)},"args":${JSON.stringify(args)}}`;

@@ -17,7 +17,9 @@ function parseStarted(s: string): number {
 }
 
 function title(pid: number): string {
-  return execFileSync('ps', ['-o', 'args=', '-p', String(pid)]).toString().trim();
+  return execFileSync('ps', ['-o', 'args=', '-p', String(pid)])
+    .toString()
+    .trim();
 }
 
 describe('pyres-ts worker (real process)', () => {

@@ -122,7 +122,9 @@ describe('re-pushes keep the bytes', () => {
     const r = await runCli(['failed', 'retry', '0'], env.spawnOpts());
     expect(r.code).toBe(0);
     // Ruby's Failure.requeue pushes {"class","args"}; the args tokens are the original ones.
-    expect(await env.redis.lrange(k('queue:q'), 0, -1)).toEqual(['{"class":"FailMixed","args":[9007199254740993,1.0,{"a":1,"2":"x"},"@D:2026-01-02T03:04:05"]}']);
+    expect(await env.redis.lrange(k('queue:q'), 0, -1)).toEqual([
+      '{"class":"FailMixed","args":[9007199254740993,1.0,{"a":1,"2":"x"},"@D:2026-01-02T03:04:05"]}',
+    ]);
   });
 });
 

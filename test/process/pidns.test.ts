@@ -39,7 +39,23 @@ class PidNamespace {
   async startWorker(queues: string, extra: string[] = []): Promise<{ proc: Spawned; id: string; hostPid: number }> {
     const proc = spawnTracked(
       'nsenter',
-      ['--target', String(this.initPid), '--pid', '--mount', '--', process.execPath, BIN, 'worker', '--queues', queues, '--jobs', path.join(PROJECT_ROOT, JOBS), '-l', 'debug', ...extra],
+      [
+        '--target',
+        String(this.initPid),
+        '--pid',
+        '--mount',
+        '--',
+        process.execPath,
+        BIN,
+        'worker',
+        '--queues',
+        queues,
+        '--jobs',
+        path.join(PROJECT_ROOT, JOBS),
+        '-l',
+        'debug',
+        ...extra,
+      ],
       env.spawnOpts(),
     );
     const line = await proc.waitForLine(/registered;/, 10000);
@@ -85,10 +101,14 @@ describeNs('pruning across PID namespaces (unshare)', () => {
     const outside = [await env.startWorker(), await env.startWorker(), await env.startWorker()];
     const busyJob = await env.enqueue('p10', 'Sleep', 29);
     await env.waitForLedger(/^Sleep start 29/);
-    const busy = await waitFor(async () => {
-      for (const w of outside) if ((await r.get(k(`worker:${w.id}`)))?.includes(busyJob)) return w;
-      return null;
-    }, 3000, 'the busy outside worker');
+    const busy = await waitFor(
+      async () => {
+        for (const w of outside) if ((await r.get(k(`worker:${w.id}`)))?.includes(busyJob)) return w;
+        return null;
+      },
+      3000,
+      'the busy outside worker',
+    );
     // The outside workers' prunes did not touch the inner namespace's dead either (not provable from here).
     expect(await r.sismember(k('workers'), d.id)).toBe(1);
     expect(await env.failures()).toEqual([]);

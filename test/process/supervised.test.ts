@@ -27,7 +27,11 @@ afterEach(() => {
 });
 
 async function startFakeMaster(supervisedBy: Record<string, unknown>, options: Record<string, unknown> = {}) {
-  const spec = { queues: 'p10,p9', jobs: [JOBS, BLOCKING], options: { heartbeatInterval: 1, ...options, supervisedBy: { masterPid: 'parent', ...supervisedBy } } };
+  const spec = {
+    queues: 'p10,p9',
+    jobs: [JOBS, BLOCKING],
+    options: { heartbeatInterval: 1, ...options, supervisedBy: { masterPid: 'parent', ...supervisedBy } },
+  };
   const master = spawnTracked(process.execPath, [FAKE_MASTER], env.spawnOpts({ PYRES_TEST_WORKER: JSON.stringify(spec) }));
   const childPid = Number(/^child (\d+)/.exec(await master.waitForLine(/^child \d+/, 5000))![1]);
   children.add(childPid);
@@ -44,10 +48,14 @@ describe('a supervised child whose master is gone (real processes)', () => {
     master.kill('SIGKILL');
     await waitFor(() => !isRunning(childPid), 2 * 1000 + 1 * 1000 + 2000 + 1000, 'the orphaned child gone', 50);
     expect(Date.now() - jobStart).toBeLessThan(5000 + 500);
-    const recs = await waitFor(async () => {
-      const f = await env.failures();
-      return f.length ? f : null;
-    }, 2000, 'a failure record');
+    const recs = await waitFor(
+      async () => {
+        const f = await env.failures();
+        return f.length ? f : null;
+      },
+      2000,
+      'a failure record',
+    );
     expect(recs).toHaveLength(1);
     const f = parseFailure(recs[0]!);
     expect(f.exception).toBe('JobTimeoutError');
@@ -68,10 +76,14 @@ describe('a supervised child whose master is gone (real processes)', () => {
     const killedAt = Date.now();
     await waitFor(() => !isRunning(childPid), 2000 + 2000 + 1000, 'the orphaned child gone', 50);
     expect(Date.now() - killedAt).toBeLessThan(4500);
-    const recs = await waitFor(async () => {
-      const f = await env.failures();
-      return f.length ? f : null;
-    }, 2000, 'a failure record');
+    const recs = await waitFor(
+      async () => {
+        const f = await env.failures();
+        return f.length ? f : null;
+      },
+      2000,
+      'a failure record',
+    );
     expect(recs).toHaveLength(1);
     const f = parseFailure(recs[0]!);
     expect(f.exception).toBe('Resque::DirtyExit');
@@ -87,10 +99,14 @@ describe('a supervised child whose master is gone (real processes)', () => {
     await env.waitForLedger(/^CpuLoop start null/);
     master.kill('SIGKILL');
     await waitFor(() => !isRunning(childPid), 2 * 1000 + 1 * 1000 + 2000 + 1000, 'the orphaned child gone', 50);
-    const recs = await waitFor(async () => {
-      const f = await env.redis.lrange(k('p9_failed'), 0, -1);
-      return f.length ? f : null;
-    }, 2000, 'a failure record in p9_failed');
+    const recs = await waitFor(
+      async () => {
+        const f = await env.redis.lrange(k('p9_failed'), 0, -1);
+        return f.length ? f : null;
+      },
+      2000,
+      'a failure record in p9_failed',
+    );
     expect(recs).toHaveLength(1);
     const f = parseFailure(recs[0]!);
     expect(f.exception).toBe('JobTimeoutError');

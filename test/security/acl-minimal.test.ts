@@ -114,7 +114,14 @@ describe("the README's ACL users", () => {
 
   it('pyres-web: the dashboard serves the queues page', async () => {
     await admin.pipeline().sadd(k('queues'), 'q').rpush(k('queue:q'), '{"class":"Record","args":[1]}').exec();
-    const args = (await webBuilder(yargs([])).parseAsync(['--dsn', url('pyres-web', acl['pyres-web']!.password), '--web-port', '0', '--log-level', 'error'])) as unknown as WebArgs;
+    const args = (await webBuilder(yargs([])).parseAsync([
+      '--dsn',
+      url('pyres-web', acl['pyres-web']!.password),
+      '--web-port',
+      '0',
+      '--log-level',
+      'error',
+    ])) as unknown as WebArgs;
     const stop = new AbortController();
     let listening = '';
     const done = runWeb(args, { env: {}, signal: stop.signal, onListening: (s: string) => (listening = s) });

@@ -27,7 +27,10 @@ describe('class names from payloads', () => {
     const evil = path.join(env.tmp, 'evil.js');
     fs.writeFileSync(evil, `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'evil.js was loaded'); exports.Evil = { perform() {} };\n`);
     const evilMjs = path.join(env.tmp, 'evil.mjs');
-    fs.writeFileSync(evilMjs, `import { writeFileSync } from 'node:fs'; writeFileSync(${JSON.stringify(marker)}, 'evil.mjs was loaded'); export const Evil = { perform() {} };\n`);
+    fs.writeFileSync(
+      evilMjs,
+      `import { writeFileSync } from 'node:fs'; writeFileSync(${JSON.stringify(marker)}, 'evil.mjs was loaded'); export const Evil = { perform() {} };\n`,
+    );
     const relFromProject = path.relative(PROJECT, evil);
     const names = [
       evil,
@@ -96,8 +99,9 @@ exports.Legacy = { perform(tag) { fs.appendFileSync(${JSON.stringify(env.ledger)
     expect(fs.existsSync(marker)).toBe(false);
     expect(env.ledgerLines()).toEqual(['declared a', 'legacy b']);
     const failed = await r.lrange(k('failed'), 0, -1);
-    expect(failed.map(f => [checkFailure(f)['exception'], (checkFailure(f)['payload'] as { class: string }).class])).toEqual([['UnknownJobClassError', 'helperNotAJob']]);
+    expect(failed.map(f => [checkFailure(f)['exception'], (checkFailure(f)['payload'] as { class: string }).class])).toEqual([
+      ['UnknownJobClassError', 'helperNotAJob'],
+    ]);
     expect(w.lines().some(l => /helperNotAJob is a plain function, not a job \(declare a job with defineJob\(\)/.test(l))).toBe(true);
   });
 });
-

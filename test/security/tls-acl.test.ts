@@ -70,7 +70,14 @@ describe('rediss:// with an ACL user and password', () => {
     plain.on('error', () => undefined);
     await expect(plain.connect().then(() => plain.ping())).rejects.toThrow();
     plain.disconnect();
-    const noUser = new Redis({ host: '127.0.0.1', port: srv.port, tls: { ca: fs.readFileSync(certs.ca) }, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const noUser = new Redis({
+      host: '127.0.0.1',
+      port: srv.port,
+      tls: { ca: fs.readFileSync(certs.ca) },
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     noUser.on('error', () => undefined);
     await expect(noUser.connect().then(() => noUser.ping())).rejects.toThrow();
     noUser.disconnect();
@@ -185,7 +192,21 @@ describe('TLS certificates', () => {
     await no.waitForEnd(10000);
 
     const yes = env.cli(
-      ['worker', '--queues', 'q', '--jobs', CHAOS_JOBS, '--redis', tlsUrl(strict.port), '--tls-ca', certs.ca, '--tls-cert', certs.clientCert, '--tls-key', certs.clientKey],
+      [
+        'worker',
+        '--queues',
+        'q',
+        '--jobs',
+        CHAOS_JOBS,
+        '--redis',
+        tlsUrl(strict.port),
+        '--tls-ca',
+        certs.ca,
+        '--tls-cert',
+        certs.clientCert,
+        '--tls-key',
+        certs.clientKey,
+      ],
       '',
     );
     await yes.waitForLine(/registered;/, 15000);

@@ -82,7 +82,8 @@ class BlackholeProxy {
     // A silenced pair keeps its upstream open (the server sees a quiet client, not a close), and
     // a client's FIN or RST is not passed on either.
     client.on('close', () => {
-      if (pair.silent || pair.partitioned) this.pairs.delete(pair); // upstream stays, in leftOpen
+      if (pair.silent || pair.partitioned)
+        this.pairs.delete(pair); // upstream stays, in leftOpen
       else gone();
     });
     upstream.on('close', () => (pair.silent || pair.partitioned ? undefined : gone()));

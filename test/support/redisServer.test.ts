@@ -1,13 +1,6 @@
 import * as fs from 'node:fs';
 import Redis from 'ioredis';
-import {
-  flushTestDb,
-  portAnswers,
-  redisUrlForTests,
-  startRedis,
-  testDbUrl,
-  type RedisServerHandle,
-} from './redisServer';
+import { flushTestDb, portAnswers, redisUrlForTests, startRedis, testDbUrl, type RedisServerHandle } from './redisServer';
 
 function pidAlive(pid: number): boolean {
   try {
@@ -43,7 +36,7 @@ describe('startRedis (private server)', () => {
     expect(pidAlive(firstPid)).toBe(true);
     expect(fs.existsSync(dir)).toBe(true);
 
-    await withClient(url, async (r) => {
+    await withClient(url, async r => {
       expect(await r.ping()).toBe('PONG');
       expect(await r.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
       expect(await r.config('GET', 'save')).toEqual(['save', '']);
@@ -57,7 +50,7 @@ describe('startRedis (private server)', () => {
     expect(srv.pid).not.toBe(firstPid);
     expect(pidAlive(firstPid)).toBe(false);
 
-    await withClient(url, async (r) => {
+    await withClient(url, async r => {
       expect(await r.get('pyres:test:survivor')).toBe('still here');
     });
 
@@ -72,16 +65,16 @@ describe('startRedis (private server)', () => {
 
   it('without appendonly, data does not survive a restart', async () => {
     srv = await startRedis();
-    await withClient(srv.url, (r) => r.set('volatile', '1'));
+    await withClient(srv.url, r => r.set('volatile', '1'));
     await srv.restart();
-    await withClient(srv.url, async (r) => {
+    await withClient(srv.url, async r => {
       expect(await r.get('volatile')).toBeNull();
     });
   });
 
   it('passes extraArgs through', async () => {
     srv = await startRedis({ extraArgs: ['--databases', '4'] });
-    await withClient(srv.url, async (r) => {
+    await withClient(srv.url, async r => {
       expect(await r.config('GET', 'databases')).toEqual(['databases', '4']);
     });
   });
@@ -97,14 +90,14 @@ describe('shared test server', () => {
     expect(db).toBeLessThanOrEqual(15);
 
     const key = `pyres:test:shared:${process.pid}`;
-    await withClient(url, async (r) => {
+    await withClient(url, async r => {
       await r.set(key, 'x');
       expect(await r.get(key)).toBe('x');
       const info = await r.info('keyspace');
       expect(info).toContain(`db${db}:`);
     });
     await flushTestDb(url);
-    await withClient(url, async (r) => {
+    await withClient(url, async r => {
       expect(await r.dbsize()).toBe(0);
     });
   });

@@ -133,7 +133,7 @@ function untrack(t: Tracked): void {
 // Small utilities
 // ---------------------------------------------------------------------------
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number) => new Promise<void>(resolve => setTimeout(resolve, ms));
 
 /** Ask the kernel for a free loopback port (bind to 0, read it, close). */
 async function getFreePort(): Promise<number> {
@@ -162,7 +162,10 @@ async function getFreePort(): Promise<number> {
 function readTailFrom(file: string, start: number, maxBytes = 4000): string {
   try {
     const buf = fs.readFileSync(file).subarray(start);
-    return buf.subarray(Math.max(0, buf.length - maxBytes)).toString('utf8').trim();
+    return buf
+      .subarray(Math.max(0, buf.length - maxBytes))
+      .toString('utf8')
+      .trim();
   } catch {
     return '';
   }
@@ -175,7 +178,7 @@ function readTailFrom(file: string, start: number, maxBytes = 4000): string {
  * and not to some other server that happens to own the port.
  */
 function probe(port: number, timeoutMs = 500): Promise<number | 'loading' | null> {
-  return new Promise((resolve) => {
+  return new Promise(resolve => {
     let data = '';
     let done = false;
     const sock = net.createConnection({ host: HOST, port });
@@ -205,7 +208,7 @@ function probe(port: number, timeoutMs = 500): Promise<number | 'loading' | null
 
 /** True if something accepts TCP connections on 127.0.0.1:<port>. */
 export function portAnswers(port: number, timeoutMs = 500): Promise<boolean> {
-  return new Promise((resolve) => {
+  return new Promise(resolve => {
     const sock = net.createConnection({ host: HOST, port });
     const finish = (v: boolean) => {
       clearTimeout(timer);
@@ -220,7 +223,7 @@ export function portAnswers(port: number, timeoutMs = 500): Promise<boolean> {
 
 function waitForEnd(child: ChildProcess, ms: number): Promise<boolean> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
+  return new Promise(resolve => {
     const timer = setTimeout(() => {
       child.removeListener('exit', onExit);
       resolve(false);
@@ -266,12 +269,18 @@ interface LaunchSpec {
 async function launch(spec: LaunchSpec): Promise<ChildProcess> {
   const logFile = path.join(spec.dir, 'redis-server.log');
   const args = [
-    '--port', String(spec.port),
-    '--bind', HOST,
-    '--save', '',
-    '--appendonly', spec.appendonly ? 'yes' : 'no',
-    '--dir', spec.dir,
-    '--daemonize', 'no',
+    '--port',
+    String(spec.port),
+    '--bind',
+    HOST,
+    '--save',
+    '',
+    '--appendonly',
+    spec.appendonly ? 'yes' : 'no',
+    '--dir',
+    spec.dir,
+    '--daemonize',
+    'no',
     ...spec.extraArgs,
   ];
 
@@ -310,8 +319,7 @@ async function launch(spec: LaunchSpec): Promise<ChildProcess> {
         throw new PortInUseError(`port ${spec.port} already in use`);
       }
       throw new Error(
-        `redis-server exited during startup (code ${child.exitCode}, signal ${child.signalCode}).` +
-          (log ? `\n--- redis-server log ---\n${log}` : ''),
+        `redis-server exited during startup (code ${child.exitCode}, signal ${child.signalCode}).` + (log ? `\n--- redis-server log ---\n${log}` : ''),
       );
     }
     if (child.pid !== undefined) {
@@ -324,10 +332,7 @@ async function launch(spec: LaunchSpec): Promise<ChildProcess> {
     if (Date.now() > deadline) {
       await terminate(child);
       const log = logSinceStart();
-      throw new Error(
-        `redis-server on port ${spec.port} did not answer within ${READY_TIMEOUT_MS}ms` +
-          (log ? `\n--- redis-server log ---\n${log}` : ''),
-      );
+      throw new Error(`redis-server on port ${spec.port} did not answer within ${READY_TIMEOUT_MS}ms` + (log ? `\n--- redis-server log ---\n${log}` : ''));
     }
     await sleep(25);
   }
@@ -341,9 +346,7 @@ async function launch(spec: LaunchSpec): Promise<ChildProcess> {
 export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisServerHandle> {
   const removeDir = opts.dir === undefined;
   const dir =
-    opts.dir !== undefined
-      ? (fs.mkdirSync(opts.dir, { recursive: true }), path.resolve(opts.dir))
-      : fs.mkdtempSync(path.join(os.tmpdir(), 'pyres-ts-redis-'));
+    opts.dir !== undefined ? (fs.mkdirSync(opts.dir, { recursive: true }), path.resolve(opts.dir)) : fs.mkdtempSync(path.join(os.tmpdir(), 'pyres-ts-redis-'));
   const appendonly = opts.appendonly === true;
   const extraArgs = [...(opts.extraArgs ?? [])];
 

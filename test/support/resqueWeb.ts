@@ -23,7 +23,10 @@
  */
 
 export class RubyError extends Error {
-  constructor(readonly rubyClass: string, message: string) {
+  constructor(
+    readonly rubyClass: string,
+    message: string,
+  ) {
     super(`${rubyClass} - ${message}`);
   }
 }

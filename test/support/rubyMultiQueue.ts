@@ -28,7 +28,9 @@ export const C5_FAILURE_COMMANDS = C5_MONITOR.filter(
 export const C5_RECORD = C5_FAILURE_COMMANDS[1]?.[2] as string;
 
 /** The job Failure.requeue pushed back (RPUSH resque:queue:p10). */
-export const C5_REQUEUED_JOB = (C5_MONITOR.find(a => a[0] === 'rpush' && a[1] === 'resque:queue:p10' && C5_MONITOR.indexOf(a) > C5_MONITOR.findIndex(b => b[0] === 'lset')) ?? [])[2] as string;
+export const C5_REQUEUED_JOB = (C5_MONITOR.find(
+  a => a[0] === 'rpush' && a[1] === 'resque:queue:p10' && C5_MONITOR.indexOf(a) > C5_MONITOR.findIndex(b => b[0] === 'lset'),
+) ?? [])[2] as string;
 
 /** RedisMultiQueue's retried_at: no zone. */
 export const MULTI_QUEUE_RETRIED_AT_RE = /"retried_at":"\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d"/;

@@ -237,11 +237,7 @@ export function spawnCli(args: readonly string[], opts: SpawnOptions = {}): Spaw
 }
 
 /** Runs the CLI to completion; for one-shot commands (enqueue, status, usage errors). */
-export async function runCli(
-  args: readonly string[],
-  opts: SpawnOptions = {},
-  timeoutMs = 10000,
-): Promise<ExitResult & { stdout: string; stderr: string }> {
+export async function runCli(args: readonly string[], opts: SpawnOptions = {}, timeoutMs = 10000): Promise<ExitResult & { stdout: string; stderr: string }> {
   const p = spawnCli(args, opts);
   const r = await p.waitForEnd(timeoutMs);
   return { ...r, stdout: p.stdout(), stderr: p.stderr() };

@@ -25,7 +25,9 @@ describe('compactJsonText: whitespace dropped, nothing re-encoded', () => {
   });
 
   test('encodeJobArgsText keeps the args as written', () => {
-    expect(encodeJobArgsText('MixedJob', '[9007199254740993, 1.0, {"a": 1, "2": "x"}]')).toBe('{"class":"MixedJob","args":[9007199254740993,1.0,{"a":1,"2":"x"}]}');
+    expect(encodeJobArgsText('MixedJob', '[9007199254740993, 1.0, {"a": 1, "2": "x"}]')).toBe(
+      '{"class":"MixedJob","args":[9007199254740993,1.0,{"a":1,"2":"x"}]}',
+    );
     expect(() => encodeJobArgsText('X', '{"a":1}')).toThrow(/must be a JSON array/);
     expect(() => encodeJobArgsText('X', '[1,')).toThrow(PayloadDecodeError);
     expect(() => encodeJobArgsText('', '[]')).toThrow(/class name/);
@@ -35,7 +37,7 @@ describe('compactJsonText: whitespace dropped, nothing re-encoded', () => {
 describe('decodeArgs', () => {
   const job = decodeJob(MIXED);
 
-  test('default: plain JSON.parse (today\'s values)', () => {
+  test("default: plain JSON.parse (today's values)", () => {
     const d = decodeArgs(MIXED, job.payload, { lossless: false, pyresDates: false });
     expect(d.args).toEqual([9007199254740992, 1, { 2: 'x', a: 1 }, -12345678901234567000, 0.5, '9007199254740993']);
   });
@@ -60,7 +62,8 @@ describe('decodeArgs', () => {
   });
 
   test('pyres dates: @D: strings anywhere become local Dates; other strings stay', () => {
-    const raw = '{"class":"mod.Job","args":["@D:2026-01-02T03:04:05",{"when":["@D:2026-12-31T23:59:59"]},"@D:nope","@D:2026-02-30T00:00:00"],"first_attempt":"@D:2026-01-02T03:04:05"}';
+    const raw =
+      '{"class":"mod.Job","args":["@D:2026-01-02T03:04:05",{"when":["@D:2026-12-31T23:59:59"]},"@D:nope","@D:2026-02-30T00:00:00"],"first_attempt":"@D:2026-01-02T03:04:05"}';
     const d = decodeArgs(raw, decodeJob(raw).payload, { lossless: false, pyresDates: true });
     expect(d.args[0]).toEqual(new Date(2026, 0, 2, 3, 4, 5));
     // a naive local time, as pyres reads it: 03:04:05 on this machine's clock

@@ -31,7 +31,8 @@ function resolveLocal(fromFile: string, spec: string): string {
 function edgesOf(file: string): Edge[] {
   const text = fs.readFileSync(file, 'utf8');
   const out: Edge[] = [];
-  const re = /(?:^|\n)\s*(import|export)\s+(type\s+)?(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]|require\(\s*['"]([^'"]+)['"]\s*\)|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+  const re =
+    /(?:^|\n)\s*(import|export)\s+(type\s+)?(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]|require\(\s*['"]([^'"]+)['"]\s*\)|import\(\s*['"]([^'"]+)['"]\s*\)/g;
   for (const m of text.matchAll(re)) {
     const spec = m[3] ?? m[4] ?? m[5]!;
     const typeOnly = Boolean(m[2]);
@@ -58,7 +59,9 @@ describe('import boundaries (docs/ARCHITECTURE.md)', () => {
 
   it('protocol/ is pure: it imports only protocol/, errors and node builtins without I/O', () => {
     const bad = edges.filter(
-      e => layerOf(e.from) === 'protocol' && !(layerOf(e.to) === 'protocol' || e.to === 'errors.ts' || ['node:buffer', 'node:crypto', 'lossless-json'].includes(e.to)),
+      e =>
+        layerOf(e.from) === 'protocol' &&
+        !(layerOf(e.to) === 'protocol' || e.to === 'errors.ts' || ['node:buffer', 'node:crypto', 'lossless-json'].includes(e.to)),
     );
     expect(bad.map(e => `${e.from} -> ${e.to}`)).toEqual([]);
   });
@@ -77,7 +80,10 @@ describe('import boundaries (docs/ARCHITECTURE.md)', () => {
 
   it('admin/ imports only protocol/, store/, admin/, errors and the master record reader (issue 13)', () => {
     const allowed = (e: Edge): boolean =>
-      ['protocol', 'store', 'admin', 'errors'].includes(layerOf(e.to)) || e.to === 'master/masterRecord.ts' || (e.typeOnly && e.to === 'master/master.ts') || !e.to.endsWith('.ts');
+      ['protocol', 'store', 'admin', 'errors'].includes(layerOf(e.to)) ||
+      e.to === 'master/masterRecord.ts' ||
+      (e.typeOnly && e.to === 'master/master.ts') ||
+      !e.to.endsWith('.ts');
     const bad = edges.filter(e => layerOf(e.from) === 'admin' && !allowed(e));
     expect(bad.map(e => `${e.from} -> ${e.to}`)).toEqual([]);
     expect(edges.some(e => e.from === 'admin/admin.ts' && e.to === 'store/adminStore.ts')).toBe(true);

@@ -91,26 +91,50 @@ describe('resolveWorkerConfig', () => {
     ['blockTimeout', { nonblockingPop: true, blockTimeout: 2 }, /^blockTimeout \(--interval\) is for blocking mode/],
     ['interval', { interval: -2 }, /^interval \(--interval\) must be a number greater than 0/],
     ['interval', { interval: 2, blockTimeout: 3 }, /^interval \(--interval\) and blockTimeout are the same setting/],
-    ['interval', { nonblockingPop: true, interval: 2, backoffMin: 1 }, /^interval \(--interval\) and backoffMin \(--backoff-min\)\/backoffMax \(--backoff-max\) do not go together/],
+    [
+      'interval',
+      { nonblockingPop: true, interval: 2, backoffMin: 1 },
+      /^interval \(--interval\) and backoffMin \(--backoff-min\)\/backoffMax \(--backoff-max\) do not go together/,
+    ],
     ['backoffMin', { backoffMin: 2 }, /^backoffMin \(--backoff-min\) needs nonblockingPop \(--nonblocking-pop\)$/],
     ['backoffMax', { backoffMax: 2 }, /^backoffMax \(--backoff-max\) needs nonblockingPop \(--nonblocking-pop\)$/],
-    ['backoffMax', { nonblockingPop: true, backoffMin: 4, backoffMax: 2 }, /^backoffMax \(--backoff-max\) must be at least backoffMin \(--backoff-min\) \(4\), got 2$/],
+    [
+      'backoffMax',
+      { nonblockingPop: true, backoffMin: 4, backoffMax: 2 },
+      /^backoffMax \(--backoff-max\) must be at least backoffMin \(--backoff-min\) \(4\), got 2$/,
+    ],
     ['backoffMin', { nonblockingPop: true, backoffMin: 0 }, /^backoffMin \(--backoff-min\) must be a number greater than 0/],
     ['nonblockingPop', { nonblockingPop: 'yes' }, /^nonblockingPop \(--nonblocking-pop\) must be true or false/],
     ['drain', { drain: 1 }, /^drain \(--drain\) must be true or false/],
     ['losslessArgs', { losslessArgs: 'yes' }, /^losslessArgs \(--lossless-args\) must be true or false/],
     ['pyresDates', { pyresDates: 1 }, /^pyresDates \(--pyres-dates\) must be true or false/],
     ['heartbeatInterval', { heartbeatInterval: 0 }, /^heartbeatInterval \(--heartbeat-interval\) must be a number greater than 0/],
-    ['heartbeatInterval', { heartbeatInterval: 400 }, /^heartbeatInterval \(--heartbeat-interval\) must be less than pruneInterval \(--prune-interval\) \(300\), got 400/],
+    [
+      'heartbeatInterval',
+      { heartbeatInterval: 400 },
+      /^heartbeatInterval \(--heartbeat-interval\) must be less than pruneInterval \(--prune-interval\) \(300\), got 400/,
+    ],
     ['pruneInterval', { pruneInterval: -5 }, /^pruneInterval \(--prune-interval\) must be a number greater than 0/],
     ['onDirtyExit', { onDirtyExit: 'requeu' }, /^onDirtyExit \(--on-dirty-exit\) must be 'fail' or 'requeue', got "requeu"$/],
     ['waitReplicas', { waitReplicas: 1.5 }, /^waitReplicas \(--wait-replicas\) must be a whole number of 0 or more and at most 1000, got 1\.5$/],
     ['waitReplicas', { waitReplicas: -1 }, /^waitReplicas \(--wait-replicas\) must be a whole number of 0 or more/],
     ['waitTimeout', { waitReplicas: 1, waitTimeout: 0 }, /^waitTimeout \(--wait-timeout\) must be a whole number of 1 or more and at most 60000, got 0$/],
     ['waitTimeout', { waitTimeout: 50 }, /^waitTimeout \(--wait-timeout\) needs waitReplicas \(--wait-replicas\) of 1 or more$/],
-    ['waitTimeout', { waitReplicas: 1, waitTimeout: 2500 }, /^waitTimeout \(--wait-timeout\) must be less than half of connection\.timeout \(--redis-timeout\) \(5000 ms\), got 2500: a longer WAIT would be cut off/],
-    ['waitTimeout', { waitReplicas: 1, waitTimeout: 1500, connection: { timeout: 2 } }, /^waitTimeout \(--wait-timeout\) must be less than half of connection\.timeout \(--redis-timeout\) \(2000 ms\), got 1500/],
-    ['failureBackend', { failureBackend: 'multi' }, /^failureBackend \(--failure-backend\) must be 'redis' or 'redis_multi_queue' \(Ruby's FAILURE_BACKEND\), got "multi"$/],
+    [
+      'waitTimeout',
+      { waitReplicas: 1, waitTimeout: 2500 },
+      /^waitTimeout \(--wait-timeout\) must be less than half of connection\.timeout \(--redis-timeout\) \(5000 ms\), got 2500: a longer WAIT would be cut off/,
+    ],
+    [
+      'waitTimeout',
+      { waitReplicas: 1, waitTimeout: 1500, connection: { timeout: 2 } },
+      /^waitTimeout \(--wait-timeout\) must be less than half of connection\.timeout \(--redis-timeout\) \(2000 ms\), got 1500/,
+    ],
+    [
+      'failureBackend',
+      { failureBackend: 'multi' },
+      /^failureBackend \(--failure-backend\) must be 'redis' or 'redis_multi_queue' \(Ruby's FAILURE_BACKEND\), got "multi"$/,
+    ],
     ['logLevel', { logLevel: 'loud' }, /^logLevel \(--log-level\) must be one of debug, info, warning, error; got "loud"$/],
     ['logFile', { logFile: '' }, /^logFile \(--log-file\) must be a non-empty string/],
     ['namespace', { namespace: '' }, /^namespace \(--namespace\) must be a non-empty string/],
@@ -119,8 +143,16 @@ describe('resolveWorkerConfig', () => {
     ['connection.url', { connection: { url: 'http://x' } }, /^connection\.url \(--redis\) must start with redis:\/\//],
     ['connection.password', { connection: { password: 5 } }, /^connection\.password \(--password\) must be a string, got number$/],
     ['connection.timeout', { connection: { timeout: 0 } }, /^connection\.timeout \(--redis-timeout\) must be a number greater than 0 and at most 3600, got 0$/],
-    ['connection.timeout', { connection: { timeout: 'soon' } }, /^connection\.timeout \(--redis-timeout\) must be a number greater than 0 and at most 3600, got "soon"$/],
-    ['connection.timeout', { connection: { timeout: 7200 } }, /^connection\.timeout \(--redis-timeout\) must be a number greater than 0 and at most 3600, got 7200$/],
+    [
+      'connection.timeout',
+      { connection: { timeout: 'soon' } },
+      /^connection\.timeout \(--redis-timeout\) must be a number greater than 0 and at most 3600, got "soon"$/,
+    ],
+    [
+      'connection.timeout',
+      { connection: { timeout: 7200 } },
+      /^connection\.timeout \(--redis-timeout\) must be a number greater than 0 and at most 3600, got 7200$/,
+    ],
   ])('%s: %j is a ConfigError naming the field and its flag', (_field, over, re) => {
     expect(configError(() => resolveWorkerConfig({ ...base, ...(over as object) }))).toMatch(re);
   });
@@ -141,7 +173,9 @@ describe('resolveWorkerConfig', () => {
     expect(configError(() => connectionFromArgs({ namespace: 'resque', 'log-level': 'info', 'redis-timeout': Number.NaN }, {}))).toMatch(
       /^connection\.timeout \(--redis-timeout\) must be a number greater than 0 and at most 3600, got "not a number"$/,
     );
-    expect(configError(() => connectionFromArgs({ namespace: 'resque', 'log-level': 'info', 'redis-timeout': -1 }, {}))).toMatch(/\(--redis-timeout\) must be a number greater than 0/);
+    expect(configError(() => connectionFromArgs({ namespace: 'resque', 'log-level': 'info', 'redis-timeout': -1 }, {}))).toMatch(
+      /\(--redis-timeout\) must be a number greater than 0/,
+    );
   });
 });
 
@@ -188,7 +222,10 @@ describe('resolveMasterConfig', () => {
 
   it('groups from a workers spec or a list; autoscale true or partial; node options as a string', () => {
     const c = resolveMasterConfig({ workers: 'p10,p9=4:p1=1..3', jobs: [JOBS], cwd: ROOT, autoscale: true, childNodeOptions: ' --a  --b ' });
-    expect(c.groups).toEqual([{ queues: 'p10,p9', count: 4 }, { queues: 'p1', count: 1, min: 1, max: 3 }]);
+    expect(c.groups).toEqual([
+      { queues: 'p10,p9', count: 4 },
+      { queues: 'p1', count: 1, min: 1, max: 3 },
+    ]);
     expect(c.autoscale).toEqual({ maxCpu: 80, maxMem: 90, interval: 10 });
     expect(c.childNodeOptions).toEqual(['--a', '--b']);
     const g = resolveMasterConfig({ groups: [{ queues: 'p1', count: 2, min: 1, max: 4 }], jobs: [JOBS], cwd: ROOT, autoscale: { maxCpu: 50 } });
@@ -235,7 +272,17 @@ describe('resolveMasterConfig', () => {
     ['workers', { queues: undefined, workers: 'p1' }, /^workers \(--workers\): "p1" is not queues=count/],
     ['workers', { queues: undefined, workers: 5 }, /^workers \(--workers\) must be a string/],
     ['groups', { queues: undefined, groups: [{ queues: 'p1', count: -1 }] }, /^groups\[0\]\.count must be a whole number of 0 or more/],
-    ['groups', { queues: undefined, groups: [{ queues: 'p1', count: 1 }, { queues: 'p1', count: 2 }] }, /^groups: the queue list "p1" appears twice/],
+    [
+      'groups',
+      {
+        queues: undefined,
+        groups: [
+          { queues: 'p1', count: 1 },
+          { queues: 'p1', count: 2 },
+        ],
+      },
+      /^groups: the queue list "p1" appears twice/,
+    ],
     ['groups', { queues: undefined, groups: 'p1=2' }, /^groups must be an array/],
     ['jobs', { jobs: undefined }, /^jobs \(--jobs\) is required/],
     ['termTimeout', { termTimeout: -1 }, /^termTimeout \(--term-timeout\) must be a number of 0 or more, got -1$/],
@@ -247,11 +294,23 @@ describe('resolveMasterConfig', () => {
     ['workerInit', { workerInit: './nope.js' }, /^workerInit \(--worker-init\) \.\/nope\.js: no such file/],
     ['autoscale', { autoscale: true }, /^autoscale \(--autoscale\) needs at least one group with a range/],
     ['autoscale', { autoscale: 'on' }, /^autoscale \(--autoscale\) must be true, false or/],
-    ['autoscale.maxCpu', { queues: undefined, workers: 'p1=1..2', autoscale: { maxCpu: 120 } }, /^autoscale\.maxCpu \(--max-cpu\) must be a number greater than 0 and at most 100/],
-    ['autoscale.interval', { queues: undefined, workers: 'p1=1..2', autoscale: { interval: 0 } }, /^autoscale\.interval \(--scale-interval\) must be a number greater than 0/],
+    [
+      'autoscale.maxCpu',
+      { queues: undefined, workers: 'p1=1..2', autoscale: { maxCpu: 120 } },
+      /^autoscale\.maxCpu \(--max-cpu\) must be a number greater than 0 and at most 100/,
+    ],
+    [
+      'autoscale.interval',
+      { queues: undefined, workers: 'p1=1..2', autoscale: { interval: 0 } },
+      /^autoscale\.interval \(--scale-interval\) must be a number greater than 0/,
+    ],
     ['childNodeOptions', { childNodeOptions: [1] }, /^childNodeOptions \(--child-node-options\) must be a list of strings/],
     ['maxChildren', { maxChildren: 0 }, /^maxChildren \(--max-children\) must be a whole number of 1 or more/],
-    ['maxChildren', { queues: undefined, workers: 'p1=3:p2=1..5', maxChildren: 7 }, /^maxChildren \(--max-children\) is 7, but the groups ask for up to 8 children/],
+    [
+      'maxChildren',
+      { queues: undefined, workers: 'p1=3:p2=1..5', maxChildren: 7 },
+      /^maxChildren \(--max-children\) is 7, but the groups ask for up to 8 children/,
+    ],
     ['winch', { winch: 'yes' }, /^winch \(--winch\) must be true or false/],
     ['hostname', { hostname: 'h:1' }, /^hostname: hostname "h:1" contains ':'/],
     ['hostname', { hostname: '' }, /^hostname must be a non-empty string/],
@@ -310,16 +369,36 @@ describe('child spec', () => {
     ['worker', s => ((s as Record<string, unknown>)['worker'] = null), /^PYRES_CHILD_SPEC: worker must be an object/],
     ['worker.queues', s => (s.worker['queues'] = ''), /^PYRES_CHILD_SPEC: worker\.queues \(--queues\) is required/],
     ['worker.jobs', s => (s.worker['jobs'] = ['rel.js']), /^PYRES_CHILD_SPEC: worker\.jobs \(--jobs\) must be a non-empty list of absolute paths/],
-    ['worker.termTimeout', s => (s.worker['termTimeout'] = -1), /^PYRES_CHILD_SPEC: worker\.termTimeout \(--term-timeout\) must be a number of 0 or more, got -1$/],
+    [
+      'worker.termTimeout',
+      s => (s.worker['termTimeout'] = -1),
+      /^PYRES_CHILD_SPEC: worker\.termTimeout \(--term-timeout\) must be a number of 0 or more, got -1$/,
+    ],
     ['worker.waitTimeout', s => (s.worker['waitTimeout'] = 0), /^PYRES_CHILD_SPEC: worker\.waitTimeout \(--wait-timeout\) must be a whole number of 1 or more/],
     ['worker.onDirtyExit', s => (s.worker['onDirtyExit'] = 'x'), /^PYRES_CHILD_SPEC: worker\.onDirtyExit \(--on-dirty-exit\) must be 'fail' or 'requeue'/],
-    ['worker.failureBackend', s => (s.worker['failureBackend'] = 'x'), /^PYRES_CHILD_SPEC: worker\.failureBackend \(--failure-backend\) must be 'redis' or 'redis_multi_queue'/],
+    [
+      'worker.failureBackend',
+      s => (s.worker['failureBackend'] = 'x'),
+      /^PYRES_CHILD_SPEC: worker\.failureBackend \(--failure-backend\) must be 'redis' or 'redis_multi_queue'/,
+    ],
     ['worker.failureBackend missing', s => delete s.worker['failureBackend'], /^PYRES_CHILD_SPEC: worker\.failureBackend \(--failure-backend\) is missing$/],
     ['worker.logLevel', s => (s.worker['logLevel'] = 'warning'), /^PYRES_CHILD_SPEC: worker\.logLevel \(--log-level\) must be one of debug, info, warn, error/],
     ['worker.drain', s => (s.worker['drain'] = true), /^PYRES_CHILD_SPEC: worker\.drain \(--drain\) must be false for a master's child/],
-    ['worker.heartbeatInterval missing', s => delete s.worker['heartbeatInterval'], /^PYRES_CHILD_SPEC: worker\.heartbeatInterval \(--heartbeat-interval\) is missing$/],
-    ['worker.backoffMax', s => ((s.worker['backoffMin'] = 5), (s.worker['backoffMax'] = 2)), /^PYRES_CHILD_SPEC: worker\.backoffMax \(--backoff-max\) must be at least/],
-    ['worker.connection.timeout', s => (s.worker['connection'] = { timeout: -1 }), /^PYRES_CHILD_SPEC: worker\.connection\.timeout \(--redis-timeout\) must be a number greater than 0/],
+    [
+      'worker.heartbeatInterval missing',
+      s => delete s.worker['heartbeatInterval'],
+      /^PYRES_CHILD_SPEC: worker\.heartbeatInterval \(--heartbeat-interval\) is missing$/,
+    ],
+    [
+      'worker.backoffMax',
+      s => ((s.worker['backoffMin'] = 5), (s.worker['backoffMax'] = 2)),
+      /^PYRES_CHILD_SPEC: worker\.backoffMax \(--backoff-max\) must be at least/,
+    ],
+    [
+      'worker.connection.timeout',
+      s => (s.worker['connection'] = { timeout: -1 }),
+      /^PYRES_CHILD_SPEC: worker\.connection\.timeout \(--redis-timeout\) must be a number greater than 0/,
+    ],
   ])('a bad spec (%s) is a ConfigError naming the field', (name, mut, re) => {
     const msg = name === 'not JSON' ? configError(() => decodeChildSpec('{"worker":')) : bad(mut);
     expect(msg).toMatch(re);
@@ -333,7 +412,11 @@ describe('child spec', () => {
 describe('groups', () => {
   it('parses a workers spec with counts and ranges', () => {
     const g = parseWorkersSpec('p10,p9=4: p1 = 2..8 :*=1');
-    expect(g).toEqual([{ queues: 'p10,p9', count: 4 }, { queues: 'p1', count: 2, min: 2, max: 8 }, { queues: '*', count: 1 }]);
+    expect(g).toEqual([
+      { queues: 'p10,p9', count: 4 },
+      { queues: 'p1', count: 2, min: 2, max: 8 },
+      { queues: '*', count: 1 },
+    ]);
     expect(describeGroups(g)).toBe('p10,p9=4:p1=2..8:*=1');
   });
 

@@ -27,7 +27,14 @@ describe('formatMasterTree', () => {
   it('shows a crash loop with its count, age and reason', () => {
     const m = info({
       groups: [
-        { queues: 'p1', desired: 2, min: null, max: null, running: 0, lastCrash: { reason: '--jobs /app/jobs.js: SyntaxError at /app/jobs.js:3: Unexpected token', count: 4, at: '2026-12-01T11:59:57.000Z' } },
+        {
+          queues: 'p1',
+          desired: 2,
+          min: null,
+          max: null,
+          running: 0,
+          lastCrash: { reason: '--jobs /app/jobs.js: SyntaxError at /app/jobs.js:3: Unexpected token', count: 4, at: '2026-12-01T11:59:57.000Z' },
+        },
         { queues: 'p2', desired: 1, min: 1, max: 3, running: 1, lastCrash: null },
       ],
     });
@@ -42,7 +49,14 @@ describe('formatMasterTree', () => {
       info({
         children: [
           { pid: 201, workerId: 'vm:201:p1', group: 'p1', startedAt: '2026-12-01T11:59:00.000Z', rssMb: 40, job: null },
-          { pid: 202, workerId: 'vm:202:p1', group: 'p1', startedAt: '2026-12-01T11:59:00.000Z', rssMb: 41, job: { className: 'Echo', queue: 'p1', since: '2026-12-01T11:59:50.000Z' } },
+          {
+            pid: 202,
+            workerId: 'vm:202:p1',
+            group: 'p1',
+            startedAt: '2026-12-01T11:59:00.000Z',
+            rssMb: 41,
+            job: { className: 'Echo', queue: 'p1', since: '2026-12-01T11:59:50.000Z' },
+          },
         ],
       }),
       NOW,

@@ -77,9 +77,7 @@ describe('ResqueKeys', () => {
     const k = new ResqueKeys();
     const [id] = members(dump, k.workers);
     expect(id).toBe(ID);
-    expect(Object.keys(dump).sort()).toEqual(
-      [k.pruneLock, k.queues, k.worker(ID), k.workerStarted(ID), k.workers, k.heartbeats].sort(),
-    );
+    expect(Object.keys(dump).sort()).toEqual([k.pruneLock, k.queues, k.worker(ID), k.workerStarted(ID), k.workers, k.heartbeats].sort());
     expect(members(dump, k.queues)).toEqual(['p10']);
     expect(Object.keys(hash(dump, k.heartbeats))).toEqual([ID]);
     expect(str(dump, k.pruneLock)).toBe(ID);

@@ -97,7 +97,7 @@ describe('verifyModules', () => {
   });
 
   it('job module stdout does not confuse the result', async () => {
-    const p = file('noisy.js', "console.log('{\"ok\":false}');\nexports.A = { perform() {} };\n");
+    const p = file('noisy.js', 'console.log(\'{"ok":false}\');\nexports.A = { perform() {} };\n');
     await expect(verifyModules([p], null)).resolves.toBeUndefined();
   });
 });
@@ -117,14 +117,9 @@ describe('describeLoadError', () => {
 
 describe('loaderExecArgv', () => {
   it('keeps loaders and experimental flags, never -e/-p, --inspect or --test', () => {
-    expect(loaderExecArgv(['-e', 'code()', '--import', 'tsx', '--inspect=9229', '-r', 'x', '--experimental-vm-modules', '--test', '--conditions=dev', '-p', '1'])).toEqual([
-      '--import',
-      'tsx',
-      '-r',
-      'x',
-      '--experimental-vm-modules',
-      '--conditions=dev',
-    ]);
+    expect(
+      loaderExecArgv(['-e', 'code()', '--import', 'tsx', '--inspect=9229', '-r', 'x', '--experimental-vm-modules', '--test', '--conditions=dev', '-p', '1']),
+    ).toEqual(['--import', 'tsx', '-r', 'x', '--experimental-vm-modules', '--conditions=dev']);
   });
 });
 

@@ -135,7 +135,9 @@ describe('FileSink', () => {
       ),
     );
     expect(io.out.stderr.filter(l => !l.startsWith('pyres-ts'))).toEqual(['l1\n', 'l2\n', 'l3\n', 'l4\n']);
-    expect(io.out.stderr[io.out.stderr.length - 1]).toBe(`pyres-ts ${process.pid}: the log file /var/log/p.log can be written again; logging there from now on\n`);
+    expect(io.out.stderr[io.out.stderr.length - 1]).toBe(
+      `pyres-ts ${process.pid}: the log file /var/log/p.log can be written again; logging there from now on\n`,
+    );
     s.write('l6');
     expect(appended[1]).toBe('l6\n');
   });
@@ -191,7 +193,11 @@ describe('-f targets', () => {
     const w2 = logSink({ kind: 'syslog' }, io);
     w1('a');
     w2('b');
-    expect(io.out.stderr).toEqual([`pyres-ts ${process.pid}: -f syslog: syslog is not supported (Node has no syslog client); logging to stderr\n`, 'a\n', 'b\n']);
+    expect(io.out.stderr).toEqual([
+      `pyres-ts ${process.pid}: -f syslog: syslog is not supported (Node has no syslog client); logging to stderr\n`,
+      'a\n',
+      'b\n',
+    ]);
   });
 });
 

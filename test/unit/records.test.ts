@@ -144,7 +144,9 @@ describe('encodeFailure: byte-exact resque:failed entries', () => {
   test('the raw payload is embedded byte for byte (Ruby floats, 2**64, pyres spacing, UTF-8)', () => {
     for (const raw of [LOSSY_RAW, A2_RAW, '{"class": "testjobs.Echo", "args": [1, "two", {"three": 3}]}']) {
       const rec = encodeFailure({ ...base, rawPayload: raw });
-      expect(rec).toBe(`{"failed_at":"2026/11/22 22:11:32 UTC","payload":${raw},"exception":"PayloadDecodeError","error":"bad","backtrace":[],"worker":"vm:1:p10","queue":"p10"}`);
+      expect(rec).toBe(
+        `{"failed_at":"2026/11/22 22:11:32 UTC","payload":${raw},"exception":"PayloadDecodeError","error":"bad","backtrace":[],"worker":"vm:1:p10","queue":"p10"}`,
+      );
       expect(() => JSON.parse(rec)).not.toThrow();
     }
   });

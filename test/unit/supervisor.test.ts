@@ -43,7 +43,14 @@ function started(cfg: SupervisorConfig, t = 0, ready = true): { s: Supervisor; p
 
 describe('Supervisor: spawning and crash loops', () => {
   test('start forks each group to its size, once', () => {
-    const s = new Supervisor(config({ groups: [{ queues: 'a', count: 2 }, { queues: 'b', count: 1 }] }));
+    const s = new Supervisor(
+      config({
+        groups: [
+          { queues: 'a', count: 2 },
+          { queues: 'b', count: 1 },
+        ],
+      }),
+    );
     const acts = s.start(0);
     expect(of(acts, 'spawn').map(a => a.group)).toEqual(['a', 'a', 'b']);
     // Forks under way count: another tick asks for no more.
@@ -84,7 +91,15 @@ describe('Supervisor: spawning and crash loops', () => {
     s.childMessage(pids[0]!, { act: 'job', seq: 1, queue: 'p10', className: 'Slow', timeout: null }, 10);
     const acts = s.childExited(pids[0]!, null, 'SIGKILL', CRASH_WINDOW_MS + 10);
     expect(of(acts, 'record')).toEqual([
-      { type: 'record', pid: pids[0], workerId: `h:${pids[0]}:x`, how: 'was killed by SIGKILL', exception: 'Resque::DirtyExit', error: `Child process received unhandled signal pid ${pids[0]} SIGKILL`, policy: 'requeue' },
+      {
+        type: 'record',
+        pid: pids[0],
+        workerId: `h:${pids[0]}:x`,
+        how: 'was killed by SIGKILL',
+        exception: 'Resque::DirtyExit',
+        error: `Child process received unhandled signal pid ${pids[0]} SIGKILL`,
+        policy: 'requeue',
+      },
     ]);
     expect(of(acts, 'spawn')).toHaveLength(1);
   });
@@ -249,7 +264,11 @@ describe('Supervisor: stopping', () => {
     const { s, pids } = started(config({ termTimeout: 2 }));
     s.tick(0);
     s.stop(false, 'SIGTERM', 0);
-    expect(of(s.tick(9000), 'signal').map(a => a.pid).sort()).toEqual([...pids].sort());
+    expect(
+      of(s.tick(9000), 'signal')
+        .map(a => a.pid)
+        .sort(),
+    ).toEqual([...pids].sort());
   });
 });
 
@@ -290,8 +309,21 @@ describe('Supervisor: control plane', () => {
   });
 
   test('HUP: changed groups resize, unchanged keep their children, missing ones go; a bad file changes nothing', () => {
-    const { s } = started(config({ groups: [{ queues: 'a', count: 1 }, { queues: 'b', count: 1 }] }));
-    const acts = s.reload([{ queues: 'a', count: 1 }, { queues: 'c', count: 2 }], 0);
+    const { s } = started(
+      config({
+        groups: [
+          { queues: 'a', count: 1 },
+          { queues: 'b', count: 1 },
+        ],
+      }),
+    );
+    const acts = s.reload(
+      [
+        { queues: 'a', count: 1 },
+        { queues: 'c', count: 2 },
+      ],
+      0,
+    );
     expect(of(acts, 'spawn').map(a => a.group)).toEqual(['c', 'c']);
     expect(of(acts, 'send').length).toBe(1); // b's child
     expect(of(s.reload(new Error('not valid YAML'), 0), 'log')[0]!.msg).toMatch(/not reloaded: not valid YAML/);
@@ -314,8 +346,7 @@ describe('Supervisor: control plane', () => {
 });
 
 describe('Supervisor: autoscale', () => {
-  const auto = (): SupervisorConfig =>
-    config({ groups: [{ queues: 'cpu', count: 1, min: 1, max: 4 }], autoscale: { maxCpu: 95, maxMem: 95, interval: 10 } });
+  const auto = (): SupervisorConfig => config({ groups: [{ queues: 'cpu', count: 1, min: 1, max: 4 }], autoscale: { maxCpu: 95, maxMem: 95, interval: 10 } });
   const sample = (depth: number, cpu = 10): { cpu: number; mem: number; depth: Map<string, number> } => ({ cpu, mem: 10, depth: new Map([['cpu', depth]]) });
 
   test('a child that burns CPU counts as busy though it reported no job; growth needs two samples in a row', () => {

@@ -65,7 +65,10 @@ describe('formatStarted under real zones (child process with TZ set)', () => {
   const startedIn = (tz: string, ms: number): string =>
     execFileSync(
       process.execPath,
-      ['-e', `const module={exports:{}};(function(module,exports){${js}\n})(module,module.exports);process.stdout.write(module.exports.formatStarted(new Date(${ms})));`],
+      [
+        '-e',
+        `const module={exports:{}};(function(module,exports){${js}\n})(module,module.exports);process.stdout.write(module.exports.formatStarted(new Date(${ms})));`,
+      ],
       { env: { ...process.env, TZ: tz }, encoding: 'utf8' },
     );
 
@@ -139,7 +142,7 @@ describe('parseResqueTime reads every format in the captures', () => {
     expect(parseResqueTime(hb['jshost:4343:p10'])?.getTime()).toBe(utc(2026, 11, 22, 22, 12, 33, 123));
   });
 
-  test('the dumper\'s captured_at_redis_time (microseconds, Z)', () => {
+  test("the dumper's captured_at_redis_time (microseconds, Z)", () => {
     const at = (readFixtureJson('resque-ruby/a-enqueue/keys.json') as { captured_at_redis_time: string }).captured_at_redis_time;
     expect(at).toBe('2026-11-22T22:10:34.584358Z');
     expect(parseResqueTime(at)?.getTime()).toBe(utc(2026, 11, 22, 22, 10, 34, 584));

@@ -44,7 +44,9 @@ describe('--dsn', () => {
 
   it('without --dsn, the one server of --redis / --host / REDIS_URL', () => {
     const base = { namespace: 'resque', 'log-level': 'info' };
-    expect(serversFromArgs({ ...base, redis: 'redis://x:1/2' }, {})).toEqual([{ id: 0, label: 'x:1/2', namespace: 'resque', connection: { url: 'redis://x:1/2' } }]);
+    expect(serversFromArgs({ ...base, redis: 'redis://x:1/2' }, {})).toEqual([
+      { id: 0, label: 'x:1/2', namespace: 'resque', connection: { url: 'redis://x:1/2' } },
+    ]);
     expect(serversFromArgs({ ...base, namespace: 'ns' }, { REDIS_URL: 'redis://y:2' })[0]).toMatchObject({ label: 'y:2 (ns)', namespace: 'ns' });
     expect(serversFromArgs({ ...base, dsn: ['a:1,b:2', 'c:3'] }, {}).map(x => x.label)).toEqual(['a:1', 'b:2', 'c:3']);
   });

@@ -55,7 +55,7 @@ describe('an unreachable server', () => {
     expect(r.text).toContain(`<span class="srv up" title="connected">127.0.0.1:${a.port}</span>`);
   });
 
-  it('the live servers\' data is all there', async () => {
+  it("the live servers' data is all there", async () => {
     const s = new Session(web.url);
     const o = await s.get('/');
     expect(o.text).toMatch(/data-queue="p10"><td>.*class="num total">3</);

@@ -19,7 +19,9 @@ describe('markRetried', () => {
 
   it('keeps pyres spacing and escapes, and handles trailing whitespace and empty objects', () => {
     const py = '{"failed_at": "2026/11/22 22:13:02", "payload": {"class": "jobs.Archive", "args": [1.0, "\\u00e9"]}, "queue": "q"}  ';
-    expect(markRetried(py, AT)).toBe('{"failed_at": "2026/11/22 22:13:02", "payload": {"class": "jobs.Archive", "args": [1.0, "\\u00e9"]}, "queue": "q","retried_at":"2026/11/22 22:13:03 UTC"}  ');
+    expect(markRetried(py, AT)).toBe(
+      '{"failed_at": "2026/11/22 22:13:02", "payload": {"class": "jobs.Archive", "args": [1.0, "\\u00e9"]}, "queue": "q","retried_at":"2026/11/22 22:13:03 UTC"}  ',
+    );
     expect(markRetried('{}', AT)).toBe('{"retried_at":"2026/11/22 22:13:03 UTC"}');
     expect(markRetried('[1]', AT)).toBeNull();
     expect(markRetried('not json', AT)).toBeNull();
@@ -38,7 +40,12 @@ describe('requeueJob', () => {
   it('builds {"class","args"} like Ruby: extra payload keys dropped, compact', () => {
     expect(requeueJob(RUBY)).toEqual({ ok: true, queue: 'p10', className: 'FailingJob', job: '{"class":"FailingJob","args":["f0"]}' });
     const py = '{"payload": {"class": "jobs.Archive", "args": [1.0, 18446744073709551616, {"a": "\\u00e9 \\/"}], "enqueue_timestamp": 1.5}, "queue": "q"}';
-    expect(requeueJob(py)).toEqual({ ok: true, queue: 'q', className: 'jobs.Archive', job: '{"class":"jobs.Archive","args":[1.0,18446744073709551616,{"a":"é /"}]}' });
+    expect(requeueJob(py)).toEqual({
+      ok: true,
+      queue: 'q',
+      className: 'jobs.Archive',
+      job: '{"class":"jobs.Archive","args":[1.0,18446744073709551616,{"a":"é /"}]}',
+    });
   });
 
   it('treats missing or null args as [] (Ruby splats nil)', () => {
@@ -72,7 +79,15 @@ describe('helpers', () => {
     expect(isRetried(markRetried(RUBY, AT) as string)).toBe(true);
     expect(isRetried('{"retried_at":null}')).toBe(false);
     const v = viewFailure(RUBY);
-    expect(v).toMatchObject({ parsed: true, className: 'FailingJob', args: '["f0"]', queue: 'p10', worker: 'vm:9203:p10,p9', retryable: true, failedAtIso: '2026-11-22T22:13:02.000Z' });
+    expect(v).toMatchObject({
+      parsed: true,
+      className: 'FailingJob',
+      args: '["f0"]',
+      queue: 'p10',
+      worker: 'vm:9203:p10,p9',
+      retryable: true,
+      failedAtIso: '2026-11-22T22:13:02.000Z',
+    });
     expect(viewFailure('{"failed_at":1795385541,"payload":null,"backtrace":"a\\nb"}')).toMatchObject({ parsed: true, backtrace: ['a', 'b'], retryable: false });
     expect(viewFailure('nope').parsed).toBe(false);
     expect(digest('abc')).toBe('a9993e364706816aba3e25717850c26c9cd0d89d');

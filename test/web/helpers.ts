@@ -148,7 +148,10 @@ export class Session {
   readonly cookies = new Map<string, string>();
   csrf = '';
 
-  constructor(readonly base: string, private readonly auth?: string) {}
+  constructor(
+    readonly base: string,
+    private readonly auth?: string,
+  ) {}
 
   private headers(extra: Record<string, string> = {}): Record<string, string> {
     const h: Record<string, string> = { ...extra };

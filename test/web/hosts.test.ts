@@ -24,7 +24,14 @@ function request(url: string, opts: { method?: string; path?: string; headers?: 
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: u.hostname, port: u.port, method: opts.method ?? 'GET', path: opts.path ?? '/', headers: { Connection: 'close', ...opts.headers }, setHost: false },
+      {
+        host: u.hostname,
+        port: u.port,
+        method: opts.method ?? 'GET',
+        path: opts.path ?? '/',
+        headers: { Connection: 'close', ...opts.headers },
+        setHost: false,
+      },
       res => {
         let text = '';
         res.setEncoding('utf8');
@@ -101,7 +108,14 @@ describe('without auth, bound to 127.0.0.1', () => {
     const r = await request(env.web.url, {
       method: 'POST',
       path,
-      headers: { Host: host, Origin: `http://${host}`, 'Sec-Fetch-Site': 'same-origin', Cookie: cookie, 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': String(Buffer.byteLength(body)) },
+      headers: {
+        Host: host,
+        Origin: `http://${host}`,
+        'Sec-Fetch-Site': 'same-origin',
+        Cookie: cookie,
+        'Content-Type': 'application/x-www-form-urlencoded',
+        'Content-Length': String(Buffer.byteLength(body)),
+      },
       body,
     });
     expect(r.status).toBe(403);
@@ -111,14 +125,30 @@ describe('without auth, bound to 127.0.0.1', () => {
     const ok = await request(env.web.url, {
       method: 'POST',
       path,
-      headers: { Host: `127.0.0.1:${port}`, Origin: `http://127.0.0.1:${port}`, Cookie: cookie, 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': String(Buffer.byteLength(body)) },
+      headers: {
+        Host: `127.0.0.1:${port}`,
+        Origin: `http://127.0.0.1:${port}`,
+        Cookie: cookie,
+        'Content-Type': 'application/x-www-form-urlencoded',
+        'Content-Length': String(Buffer.byteLength(body)),
+      },
       body,
     });
     expect(ok.status).toBe(303);
   });
 
   it('serves the loopback names and the bound address, any port (tunnels), any case, a trailing dot', async () => {
-    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, 'localhost', '127.0.0.1', `LOCALHOST:${port}`, `localhost.:${port}`, 'localhost:8080', '[::1]']) {
+    for (const host of [
+      `127.0.0.1:${port}`,
+      `localhost:${port}`,
+      `[::1]:${port}`,
+      'localhost',
+      '127.0.0.1',
+      `LOCALHOST:${port}`,
+      `localhost.:${port}`,
+      'localhost:8080',
+      '[::1]',
+    ]) {
       const r = await request(env.web.url, { path: '/failed', headers: { Host: host } });
       expect([host, r.status]).toEqual([host, 200]);
       expect(r.text).toContain('FailingJob');
@@ -179,7 +209,13 @@ describe('--allowed-host', () => {
     const r = await request(env.web.url, {
       method: 'POST',
       path: '/failed/clear',
-      headers: { Host: host, Origin: `http://${host}`, Cookie: cookie, 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': String(body.length) },
+      headers: {
+        Host: host,
+        Origin: `http://${host}`,
+        Cookie: cookie,
+        'Content-Type': 'application/x-www-form-urlencoded',
+        'Content-Length': String(body.length),
+      },
       body,
     });
     expect(r.status).toBe(303);
@@ -237,7 +273,12 @@ describe('the policy (bind addresses that the tests do not listen on)', () => {
   });
 
   it('--allowed-host values are checked', () => {
-    expect(parseAllowedHosts(['a.example', 'b.example:8443,[::1]:1', undefined, ' 10.0.0.1 , '])).toEqual(['a.example', 'b.example:8443', '[::1]:1', '10.0.0.1']);
+    expect(parseAllowedHosts(['a.example', 'b.example:8443,[::1]:1', undefined, ' 10.0.0.1 , '])).toEqual([
+      'a.example',
+      'b.example:8443',
+      '[::1]:1',
+      '10.0.0.1',
+    ]);
     for (const bad of ['http://a.example', 'a.example/x', 'a b', 'a.example:0', 'a.example:70000', '[zz]']) {
       expect(() => parseAllowedHosts([bad])).toThrow(ConfigError);
       expect(() => parseAllowedHosts([bad])).toThrow(/--allowed-host/);
@@ -255,7 +296,16 @@ describe('pyres-ts web --allowed-host / $PYRES_WEB_ALLOWED_HOSTS', () => {
 
   it('the running command enforces them', async () => {
     const url = testDbUrl();
-    const args = (await webBuilder(yargs([])).parseAsync(['--dsn', url, '--web-port', '0', '--log-level', 'error', '--allowed-host', 'flag.example'])) as unknown as WebArgs;
+    const args = (await webBuilder(yargs([])).parseAsync([
+      '--dsn',
+      url,
+      '--web-port',
+      '0',
+      '--log-level',
+      'error',
+      '--allowed-host',
+      'flag.example',
+    ])) as unknown as WebArgs;
     const stop = new AbortController();
     let listening = '';
     const done = runWeb(args, { env: { PYRES_WEB_ALLOWED_HOSTS: 'env.example' }, signal: stop.signal, onListening: u => (listening = u) });

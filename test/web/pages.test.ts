@@ -34,7 +34,9 @@ describe('pages', () => {
     expect(r.text).toContain('<td>server-b</td><td><code>jobs</code></td>');
     // p10 is on both servers: 2 + 1
     expect(row(r.text, 'data-queue="p10"')).toMatch(/class="num total">3<\/td><td class="num" data-server="0">2<\/td><td class="num" data-server="1">1<\/td>/);
-    expect(row(r.text, 'data-queue="other"')).toMatch(/total">1<\/td><td class="num" data-server="0"><span class="muted">—<\/span><\/td><td class="num" data-server="1">1</);
+    expect(row(r.text, 'data-queue="other"')).toMatch(
+      /total">1<\/td><td class="num" data-server="0"><span class="muted">—<\/span><\/td><td class="num" data-server="1">1</,
+    );
     expect(row(r.text, 'data-queue="p9"')).toContain('total">0<');
     expect(r.text).toContain('2 of 3 workers working');
     expect(r.text).toContain('<span title="vm:9413:p9">vm:9413</span>');
@@ -104,7 +106,9 @@ describe('pages', () => {
     expect(r.text).toContain('<td><code>other</code></td><td class="num">1</td><td class="num">1</td><td>1..4</td>');
     expect(r.text).toContain('<code>hostb:2001:other</code>');
     expect(r.text).toContain('<td class="num">42</td>');
-    expect(r.text).toContain('Autoscale: CPU cap 80%, memory cap 90%, every 10s. Last decision: 2026-11-22T22:05:00.000Z other: 2 -&gt; 1 (queues are empty and children idle)');
+    expect(r.text).toContain(
+      'Autoscale: CPU cap 80%, memory cap 90%, every 10s. Last decision: 2026-11-22T22:05:00.000Z other: 2 -&gt; 1 (queues are empty and children idle)',
+    );
     expect(r.text).toContain('<button type="submit">Pause</button>');
     expect(r.text).toContain('name="count" min="0" max="1000" value="1"');
   });
@@ -127,7 +131,11 @@ describe('pages', () => {
     expect(r.text).toContain('<pre class="args">[&quot;f0&quot;]</pre>');
     expect(r.text).toContain('/srv/app/common.rb:17:in &#96;perform&#39;');
     r = await s.get('/failed?server=0&order=asc');
-    expect(failureItems(r.text).slice(0, 3).map(x => x.index)).toEqual([0, 1, 2]);
+    expect(
+      failureItems(r.text)
+        .slice(0, 3)
+        .map(x => x.index),
+    ).toEqual([0, 1, 2]);
     r = await s.get('/failed?server=1');
     expect(failureItems(r.text).map(x => x.index)).toEqual([0]);
     expect(r.text).toContain('<code class="class">BFail</code>');
@@ -139,7 +147,9 @@ describe('pages', () => {
     const r = await s.get('/stats');
     expect(r.status).toBe(200);
     expect(r.text).toMatch(/<tr><th>Processed \(stat:processed\)<\/th><td class="num">10<\/td><td class="num">5<\/td><td class="num total">15<\/td><\/tr>/);
-    expect(r.text).toMatch(/Failed lists \(LLEN failed \+ each &lt;queue&gt;_failed\)<\/th><td class="num">3<\/td><td class="num">1<\/td><td class="num total">4</);
+    expect(r.text).toMatch(
+      /Failed lists \(LLEN failed \+ each &lt;queue&gt;_failed\)<\/th><td class="num">3<\/td><td class="num">1<\/td><td class="num total">4</,
+    );
     expect(r.text).toMatch(/<tr><th>Redis version<\/th><td class="num">\d+\.\d+/);
     const live = await fetch(`${env.web.url}/api/live`);
     expect(live.headers.get('content-type')).toMatch(/application\/json/);
@@ -242,7 +252,10 @@ describe('failure actions', () => {
 
   it('a record that cannot be retried is refused with a reason; bad input is refused', async () => {
     const a = client(env.a.url);
-    await a.rpush('resque:failed', '{"failed_at":"2026/11/22 22:13:02 UTC","payload":"not json","exception":"PayloadDecodeError","error":"x","backtrace":[],"worker":"w:1:q","queue":"q"}');
+    await a.rpush(
+      'resque:failed',
+      '{"failed_at":"2026/11/22 22:13:02 UTC","payload":"not json","exception":"PayloadDecodeError","error":"x","backtrace":[],"worker":"w:1:q","queue":"q"}',
+    );
     await s.get('/failed');
     let r = await s.act('/failed/retry', { server: 0, index: 3 });
     expect(flashOf(r.text)).toBe('error: failure 3 on ' + labelA + ' cannot be retried: the failed payload is not a job object');

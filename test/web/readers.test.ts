@@ -20,7 +20,11 @@ const JUNK: Array<[string, string, RegExp]> = [
   ['a null child', JSON.stringify({ ...MASTER_INFO, id: BAD_ID, children: [null] }), /child 0/],
   ['a child without a worker id', JSON.stringify({ ...MASTER_INFO, id: BAD_ID, children: [{ pid: 1 }] }), /child 0/],
   // String() of this object throws: a naive template would answer 500.
-  ['a field that cannot be shown', JSON.stringify({ ...MASTER_INFO, id: BAD_ID, version: { toString: 1 }, groups: [{ ...MASTER_INFO.groups[0], queues: 'g', desired: { valueOf: 1 } }] }), /group 0/],
+  [
+    'a field that cannot be shown',
+    JSON.stringify({ ...MASTER_INFO, id: BAD_ID, version: { toString: 1 }, groups: [{ ...MASTER_INFO.groups[0], queues: 'g', desired: { valueOf: 1 } }] }),
+    /group 0/,
+  ],
 ];
 
 describe('a malformed master record', () => {
@@ -59,7 +63,10 @@ describe('a malformed master record', () => {
   it.each(JUNK)('%s: /workers and the overview still map workers to masters', async (_what, raw) => {
     await plant(raw);
     const s = new Session(env.web.url);
-    for (const [path, count] of [['/workers', '<b>3</b> workers, <b>2</b> working.'], ['/', '2 of 3 workers working']]) {
+    for (const [path, count] of [
+      ['/workers', '<b>3</b> workers, <b>2</b> working.'],
+      ['/', '2 of 3 workers working'],
+    ]) {
       const r = await s.get(path as string);
       expect(r.status).toBe(200);
       expect(r.text).not.toContain('down-notice');
@@ -87,7 +94,16 @@ describe('a malformed master record', () => {
     await a.sadd('resque:pyres-ts:masters', 'hostv:7');
     await a.set(
       'resque:pyres-ts:master:hostv:7',
-      JSON.stringify({ ...MASTER_INFO, id: 'hostv:7', version: 2, startedAt: null, paused: 'yes', autoscale: 'on', extra: { x: 1 }, children: [{ workerId: 'hostv:8:q', job: 'busy' }] }),
+      JSON.stringify({
+        ...MASTER_INFO,
+        id: 'hostv:7',
+        version: 2,
+        startedAt: null,
+        paused: 'yes',
+        autoscale: 'on',
+        extra: { x: 1 },
+        children: [{ workerId: 'hostv:8:q', job: 'busy' }],
+      }),
     );
     const r = await new Session(env.web.url).get('/masters');
     expect(r.status).toBe(200);
@@ -122,7 +138,13 @@ describe('a crash loop on the masters page', () => {
     const info = {
       ...MASTER_INFO,
       id: 'hostc:7777',
-      groups: [{ ...MASTER_INFO.groups[0], queues: 'broken', lastCrash: { reason: '--worker-init ./init.js failed: <b>db</b> down', count: 4, at: new Date().toISOString() } }],
+      groups: [
+        {
+          ...MASTER_INFO.groups[0],
+          queues: 'broken',
+          lastCrash: { reason: '--worker-init ./init.js failed: <b>db</b> down', count: 4, at: new Date().toISOString() },
+        },
+      ],
     };
     await a.sadd('resque:pyres-ts:masters', info.id);
     await a.set(`resque:pyres-ts:master:${info.id}`, JSON.stringify(info), 'EX', 600);

@@ -37,7 +37,7 @@ it('requeue(0) pushes what Ruby pushed (e2)', () => {
   expect(requeueAll(before).error).toBeNull();
 });
 
-it('the records of today\'s poison items break it as the issue says', () => {
+it("the records of today's poison items break it as the issue says", () => {
   const rec = (payload: string): string =>
     `{"failed_at":"2026/11/22 22:11:32 UTC","payload":${payload},"exception":"PayloadDecodeError","error":"x","backtrace":[],"worker":"vm:1:q","queue":"q"}`;
   for (const p of ['[1,2]', '5', 'true']) expect(failedPage([rec(p)]).status).toBe(500);

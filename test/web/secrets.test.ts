@@ -120,10 +120,14 @@ describe('pyres-ts web with a password on the command line (real process, real p
 
   /** Starts it, waits until it serves, checks it reached Redis with the password, returns it. */
   async function start(args: string[], env: Record<string, string | undefined> = {}): Promise<{ p: Spawned; url: string }> {
-    const p = spawnCli(['web', '--web-port', '0', ...args], { env: { PYRES_WEB_AUTH: undefined, PYRES_WEB_DSN: undefined, REDIS_PASSWORD: undefined, ...env } });
+    const p = spawnCli(['web', '--web-port', '0', ...args], {
+      env: { PYRES_WEB_AUTH: undefined, PYRES_WEB_DSN: undefined, REDIS_PASSWORD: undefined, ...env },
+    });
     const line = await p.waitForLine(/dashboard on http:\/\/127\.0\.0\.1:\d+\//, 10000);
     const url = /(http:\/\/127\.0\.0\.1:\d+)\//.exec(line)![1] as string;
-    const res = await fetch(`${url}/stats`, { headers: args.includes('--auth') ? { Authorization: `Basic ${Buffer.from(`ops:${SECRET}`).toString('base64')}` } : {} });
+    const res = await fetch(`${url}/stats`, {
+      headers: args.includes('--auth') ? { Authorization: `Basic ${Buffer.from(`ops:${SECRET}`).toString('base64')}` } : {},
+    });
     const text = await res.text();
     expect(res.status).toBe(200);
     expect(text).toContain('<span class="srv up" title="connected">');

@@ -108,7 +108,7 @@ describe('CSRF and methods', () => {
     ['/failed/retry-all', { server: 0 }],
     ['/failed/clear-retried', { server: 0 }],
     ['/masters/command', { server: 1, master: 'hostb:2000', cmd: 'pause' }],
-  ] as Array<[string, Record<string, string | number>]>)('%s: refused without a token, with a wrong one, or with another browser\'s', async (path, fields) => {
+  ] as Array<[string, Record<string, string | number>]>)("%s: refused without a token, with a wrong one, or with another browser's", async (path, fields) => {
     const s = new Session(env.web.url);
     await s.get('/failed');
     expect(s.csrf).toMatch(/^[0-9a-f]{64}$/);
@@ -146,7 +146,7 @@ describe('CSRF and methods', () => {
     expect(await client(env.a.url).exists('resque:failed')).toBe(0);
   });
 
-  it('never changes state on GET (resque-web\'s GET /failed/requeue/:index has no equivalent)', async () => {
+  it("never changes state on GET (resque-web's GET /failed/requeue/:index has no equivalent)", async () => {
     const s = new Session(env.web.url);
     for (const p of ['/failed/retry?server=0&index=0', '/failed/requeue/0', '/failed/remove/0', '/failed/clear', '/failed/retry-all?server=0']) {
       expect((await s.get(p)).status).toBe(404);
