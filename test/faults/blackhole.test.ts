@@ -8,7 +8,7 @@
  */
 import { BlackholeProxy } from '../support/blackholeProxy';
 import { RedisProc } from './redisProc';
-import { CHAOS_JOBS, countLines, faultEnv, k, stackLines, waitFor, withClient, workerIdFor } from './helpers';
+import { CHAOS_JOBS, countLines, enqueueRaw, faultEnv, k, stackLines, waitFor, withClient, workerIdFor } from './helpers';
 import type { Spawned } from '../support/spawn';
 
 const env = faultEnv();
@@ -30,16 +30,7 @@ async function throughProxy(): Promise<{ r: RedisProc; proxy: BlackholeProxy; ur
   return { r, proxy, url: `redis://127.0.0.1:${port}` };
 }
 
-async function enqueue(url: string, queue: string, raw: string): Promise<void> {
-  await withClient(url, r =>
-    r
-      .pipeline()
-      .sadd(k('queues'), queue)
-      .rpush(k(`queue:${queue}`), raw)
-      .exec()
-      .then(() => undefined),
-  );
-}
+const enqueue = enqueueRaw;
 
 /** CLIENT LIST names on the server itself (not through the proxy). */
 async function clientNames(url: string): Promise<string[]> {

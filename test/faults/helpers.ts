@@ -191,3 +191,15 @@ export function privateRedis(opts: { flush?: boolean } = {}): { readonly srv: Re
   }
   return h;
 }
+
+/** Pushes one raw queue item to the Redis at `url`, as Resque.push does (SADD queues + RPUSH). */
+export async function enqueueRaw(url: string, queue: string, raw: string): Promise<void> {
+  await withClient(url, r =>
+    r
+      .pipeline()
+      .sadd(k('queues'), queue)
+      .rpush(k(`queue:${queue}`), raw)
+      .exec()
+      .then(() => undefined),
+  );
+}

@@ -4,21 +4,12 @@
  * A stop signal while it waits still stops it.
  */
 import { RedisProc } from './redisProc';
-import { CHAOS_JOBS, countLines, faultEnv, k, sleep, stackLines, waitFor, withClient, workerIdFor, childPidsOf } from './helpers';
+import { CHAOS_JOBS, childPidsOf, countLines, enqueueRaw, faultEnv, k, sleep, stackLines, waitFor, withClient, workerIdFor } from './helpers';
 
 const env = faultEnv();
 const CANNOT = /cannot connect to Redis at redis:\/\/127\.0\.0\.1:\d+/;
 
-async function enqueue(url: string, queue: string, raw: string): Promise<void> {
-  await withClient(url, r =>
-    r
-      .pipeline()
-      .sadd(k('queues'), queue)
-      .rpush(k(`queue:${queue}`), raw)
-      .exec()
-      .then(() => undefined),
-  );
-}
+const enqueue = enqueueRaw;
 
 describe('Redis down at start', () => {
   it('worker: one clear error line, keeps retrying, registers and works once Redis is up', async () => {

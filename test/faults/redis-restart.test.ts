@@ -4,23 +4,14 @@
  * their registration true (re-register when a restart lost the keys), and go on working.
  */
 import { RedisProc } from './redisProc';
-import { CHAOS_JOBS, childPidsOf, countLines, faultEnv, isRunning, k, sleep, stackLines, waitFor, withClient, workerIdFor } from './helpers';
+import { CHAOS_JOBS, childPidsOf, countLines, enqueueRaw, faultEnv, isRunning, k, sleep, stackLines, waitFor, withClient, workerIdFor } from './helpers';
 import type { Spawned } from '../support/spawn';
 
 const env = faultEnv();
 const LOST = /Redis connection lost/;
 const BACK = /Redis connection back/;
 
-async function enqueue(url: string, queue: string, raw: string): Promise<void> {
-  await withClient(url, r =>
-    r
-      .pipeline()
-      .sadd(k('queues'), queue)
-      .rpush(k(`queue:${queue}`), raw)
-      .exec()
-      .then(() => undefined),
-  );
-}
+const enqueue = enqueueRaw;
 
 async function registration(url: string, id: string): Promise<{ member: boolean; started: string | null; heartbeat: string | null }> {
   return withClient(url, async r => ({

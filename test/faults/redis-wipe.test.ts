@@ -12,23 +12,14 @@
 import { RedisStore } from '../../src';
 import type { FinishSpec } from '../../src/store/redisStore';
 import { RedisProc } from './redisProc';
-import { checkFailure, childPidsOf, countLines, faultEnv, k, stackLines, waitFor, withClient, workerIdFor } from './helpers';
+import { checkFailure, childPidsOf, countLines, enqueueRaw, faultEnv, k, stackLines, waitFor, withClient, workerIdFor } from './helpers';
 import type { Spawned } from '../support/spawn';
 
 const env = faultEnv();
 const JOBS = 'fixtures/jobs/wipe.js';
 const NO_PERSISTENCE = ['--save', '', '--appendonly', 'no'];
 
-async function enqueue(url: string, queue: string, raw: string): Promise<void> {
-  await withClient(url, r =>
-    r
-      .pipeline()
-      .sadd(k('queues'), queue)
-      .rpush(k(`queue:${queue}`), raw)
-      .exec()
-      .then(() => undefined),
-  );
-}
+const enqueue = enqueueRaw;
 
 /** A worker on queue q that has already done one job (stat:processed:<id> = 1). */
 async function warmWorker(r: RedisProc, extra: string[] = []): Promise<{ w: Spawned; id: string }> {
