@@ -1132,13 +1132,8 @@ async function runPhase(ctx) {
     Object.assign(extra, { busyAtFault: 0, ctrlCMaxStopMs: 0, ctrlCSlowStops: 0, childrenInMasterGroup: 0, childrenLeftAfterMaster: 0 });
     const termTimeout = 5;
     while (Date.now() < faultEnd - 3000) {
-      const m = master;
-      if (!m || m.exited) {
-        startMaster();
-        continue;
-      }
       // A master that has not yet installed its handlers would die of the default action.
-      await childrenRegistered(m, 30000);
+      const m = await readyMaster();
       await sleep(rand.int(500, 4000));
       if (Date.now() >= faultEnd - 1000) break;
       const st = procStat(m.pid);
@@ -1212,6 +1207,14 @@ async function runPhase(ctx) {
     }
   };
 
+  /** The running master (started if there is none), once its children are registered. */
+  const readyMaster = async () => {
+    if (!master || master.exited) startMaster();
+    const m = master;
+    await childrenRegistered(m, 30000);
+    return m;
+  };
+
   const childrenRegistered = async (m, ms) => {
     const T0 = Date.now();
     while (!m.exited && Date.now() - T0 < ms) {
@@ -1228,12 +1231,7 @@ async function runPhase(ctx) {
   const logFaultLoop = async () => {
     Object.assign(extra, { busyAtFault: 0 });
     while (Date.now() < faultEnd - 3000) {
-      const m = master;
-      if (!m || m.exited) {
-        startMaster();
-        continue;
-      }
-      await childrenRegistered(m, 30000);
+      const m = await readyMaster();
       await sleep(rand.int(300, 1500));
       extra.busyAtFault += children().filter(x => x.busy).length;
       const which = rand.weighted([
