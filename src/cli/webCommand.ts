@@ -40,24 +40,31 @@ export function serversFromArgs(a: DsnArgs, env: NodeJS.ProcessEnv = process.env
 }
 
 export function webBuilder(y: Argv) {
-  return withDsnOption(withConnectionOptions(y))
-    .option('bind', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (0.0.0.0 exposes the dashboard to the network)' })
-    .option('web-port', { type: 'number', default: 5678, describe: 'HTTP port (0 picks a free one)' })
-    .option('auth', { type: 'string', describe: 'user:password for HTTP basic auth (or $PYRES_WEB_AUTH, which keeps it out of ps)' })
-    .option('dsn-file', {
-      type: 'string',
-      describe: 'read --dsn from this file (entries separated by commas or lines, # comments): keeps Redis passwords out of ps (or $PYRES_WEB_DSN)',
-    })
-    .option('allowed-host', {
-      type: 'string',
-      describe:
-        'a Host name the dashboard answers to besides localhost and the --bind address (repeatable; name, name:port, or * for any; also $PYRES_WEB_ALLOWED_HOSTS, comma-separated)',
-    })
-    .example('$0 web --dsn redis://a:6379,redis://b:6380', 'one dashboard for two servers')
-    .example("$0 web --dsn 'redis://a:6379/0?namespace=jobs&name=prod'", 'another namespace, and a label');
+  return (
+    withDsnOption(withConnectionOptions(y))
+      .option('bind', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (0.0.0.0 exposes the dashboard to the network)' })
+      .option('web-port', { type: 'number', default: 5678, describe: 'HTTP port (0 picks a free one); --port is the same' })
+      // pyres_web's --port is the HTTP port; here it used to be the Redis port (and was ignored with --dsn).
+      .option('port', { type: 'number', describe: "HTTP port, as pyres_web's --port (wins over --web-port)" })
+      .option('redis-port', { type: 'number', describe: 'Redis port with --host (what --port meant for web before 0.2)' })
+      .option('auth', { type: 'string', describe: 'user:password for HTTP basic auth (or $PYRES_WEB_AUTH, which keeps it out of ps)' })
+      .option('dsn-file', {
+        type: 'string',
+        describe: 'read --dsn from this file (entries separated by commas or lines, # comments): keeps Redis passwords out of ps (or $PYRES_WEB_DSN)',
+      })
+      .option('allowed-host', {
+        type: 'string',
+        describe:
+          'a Host name the dashboard answers to besides localhost and the --bind address (repeatable; name, name:port, or * for any; also $PYRES_WEB_ALLOWED_HOSTS, comma-separated)',
+      })
+      .example('$0 web --dsn redis://a:6379,redis://b:6380', 'one dashboard for two servers')
+      .example("$0 web --dsn 'redis://a:6379/0?namespace=jobs&name=prod'", 'another namespace, and a label')
+  );
 }
 
 export interface WebArgs extends DsnArgs {
+  /** The Redis port for web (ConnectionArgs' `port` is web's HTTP port). */
+  'redis-port'?: number;
   bind: string;
   'web-port': number;
   auth?: string;
@@ -161,8 +168,12 @@ export interface RunWebHooks {
 }
 
 /** Runs the dashboard until SIGINT or SIGTERM (or `hooks.signal`); resolves with the exit code. */
-export async function runWeb(a: WebArgs, hooks: RunWebHooks = {}): Promise<number> {
+export async function runWeb(web: WebArgs, hooks: RunWebHooks = {}): Promise<number> {
   const env = hooks.env ?? process.env;
+  // For web, --port is the HTTP port (pyres_web's); the Redis port is --redis-port.
+  const httpPort = web.port;
+  const a: WebArgs = { ...web, port: web['redis-port'] };
+  if (a.port === undefined) delete a.port;
   const log = loggerFromArgs(a).child('web');
   // A secret on the command line is readable by every user (ps, /proc/<pid>/cmdline) from the
   // start: hide it as soon as the arguments are parsed. On Linux libuv writes the title over
@@ -181,8 +192,9 @@ export async function runWeb(a: WebArgs, hooks: RunWebHooks = {}): Promise<numbe
   const specs = serversFromArgs(dsn ? { ...a, dsn } : a, env);
   const auth = parseAuth(a.auth ?? env['PYRES_WEB_AUTH']);
   const allowedHosts = allowedHostsFromArgs(a, env);
-  const port = a['web-port'];
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--web-port must be a TCP port number, got ${String(port)}`);
+  const port = httpPort ?? a['web-port'];
+  const portFlag = httpPort !== undefined ? '--port' : '--web-port';
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`${portFlag} must be a TCP port number, got ${String(port)}`);
   // Loaded here, not at start-up: other commands never pay for the web stack.
   const { Admin } = require('../admin/admin') as typeof import('../admin/admin');
   const { startWebServer } = require('../web/server') as typeof import('../web/server');

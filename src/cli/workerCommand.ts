@@ -7,8 +7,9 @@ import { RESQUE_PROTOCOL_VERSION, VERSION } from '../version';
 import { createWorker, loggerFromConfig } from '../worker/fromConfig';
 import type { Worker } from '../worker/worker';
 import { type ConnectionArgs, connectionFromArgs, withConnectionOptions } from './options';
+import { type ProcessArgs, prepareProcess, withProcessOptions } from './processOps';
 
-export interface WorkerArgs extends ConnectionArgs {
+export interface WorkerArgs extends ConnectionArgs, ProcessArgs {
   queues?: string;
   queuesPositional?: string;
   jobs?: string[];
@@ -29,7 +30,7 @@ export interface WorkerArgs extends ConnectionArgs {
 }
 
 export function workerBuilder(y: Argv) {
-  return withConnectionOptions(y)
+  return withProcessOptions(withConnectionOptions(y))
     .positional('queuesPositional', { type: 'string', describe: 'queues, pyres_worker style (same as --queues)' })
     .option('queues', { alias: 'q', type: 'string', describe: 'queues in priority order: p10,p9 | * | p* | !skip' })
     .option('jobs', { alias: 'j', type: 'string', array: true, describe: 'job module (.js/.cjs/.mjs); repeatable' })
@@ -123,6 +124,8 @@ export function workerTitle(status: string): string {
 
 export async function runWorker(a: WorkerArgs): Promise<number> {
   const cfg = workerConfigFromArgs(a);
+  const proc = await prepareProcess(a);
+  if (proc.detached) return 0;
   const logger = loggerFromConfig(cfg);
   const worker = await createWorker(cfg, { logger });
   const log = logger.child(worker.id);
@@ -148,9 +151,11 @@ export async function runWorker(a: WorkerArgs): Promise<number> {
   );
   try {
     await worker.start();
+    proc.up();
     await worker.stopped;
   } finally {
     release();
+    proc.pidfile?.remove();
     if (hardStop) clearTimeout(hardStop);
   }
   return 0;

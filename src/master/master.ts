@@ -16,6 +16,7 @@ import { pidAlive, unregisterDeadWorker } from '../worker/prune';
 import { describeGroups } from '../config/groups';
 import { isChildMessage, type MasterToChild } from './ipc';
 import { hostCpuTimes, hostMemoryUsedPercent, readProcSample } from './procStats';
+import { SpawnPacer } from './spawnPacer';
 import { type Action, type MasterCommand, Supervisor } from './supervisor';
 
 export type { MasterCommand } from './supervisor';
@@ -113,6 +114,8 @@ export class Master extends EventEmitter<MasterEvents> {
   private started = false;
   /** A pop of commands under way: never a second one, and its result is applied whenever it comes. */
   private popping: Promise<void> | null = null;
+  /** --spawn-delay: children started one at a time, that many ms apart. */
+  private readonly pacer: SpawnPacer;
   private stoppedResolve!: () => void;
   readonly stopped: Promise<void>;
 
@@ -136,6 +139,11 @@ export class Master extends EventEmitter<MasterEvents> {
     this.store.on('connection-error', (e: Error) => this.log.warn(`Redis connection lost (${e.message}); reconnecting`));
     this.store.on('reconnected', () => this.log.info('Redis connection back'));
     this.stopped = new Promise(r => (this.stoppedResolve = r));
+    this.pacer = new SpawnPacer(
+      this.config.spawnDelayMs,
+      g => this.spawn(g),
+      () => !this.sup.stopping,
+    );
   }
 
   /**
@@ -229,6 +237,7 @@ export class Master extends EventEmitter<MasterEvents> {
       this.sup.stopping ??= graceful ? 'graceful' : 'abort';
       return this.stopped;
     }
+    this.pacer.clear();
     this.run(this.sup.stop(graceful, reason, now()));
     this.status();
     return this.stopped;
@@ -332,7 +341,7 @@ export class Master extends EventEmitter<MasterEvents> {
     for (const a of actions) {
       switch (a.type) {
         case 'spawn':
-          this.spawn(a.group);
+          this.pacer.request(a.group);
           break;
         case 'send':
           this.send(a.pid, a.msg);
