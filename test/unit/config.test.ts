@@ -216,6 +216,7 @@ describe('resolveMasterConfig', () => {
       maxChildren: 100,
       winch: false,
       hostname: os.hostname().trim(),
+      spawnDelayMs: 0,
     });
     expect(resolveMasterConfig({ queues: ['p1', 'p2'], jobs: [JOBS], cwd: ROOT }).groups).toEqual([{ queues: 'p1,p2', count: 1 }]);
   });
