@@ -72,7 +72,7 @@ export interface WebArgs extends DsnArgs {
   'allowed-host'?: string[] | string;
 }
 
-/** `--dsn`, else `--dsn-file`'s entries, else `$PYRES_WEB_DSN` (unless --redis/--host/--port name the server). */
+/** `--dsn`, else `--dsn-file`'s entries, else `$PYRES_WEB_DSN` (unless --redis/--host/--redis-port name the server). */
 export function webDsn(a: WebArgs, env: NodeJS.ProcessEnv = process.env): string[] | undefined {
   const given = a.dsn === undefined ? [] : Array.isArray(a.dsn) ? a.dsn : [a.dsn];
   const file = a['dsn-file'];
@@ -93,7 +93,7 @@ export function webDsn(a: WebArgs, env: NodeJS.ProcessEnv = process.env): string
   }
   if (given.length > 0) return given;
   const fromEnv = env['PYRES_WEB_DSN'];
-  if (fromEnv && fromEnv.trim() !== '' && a.redis === undefined && a.host === undefined && a.port === undefined) return [fromEnv];
+  if (fromEnv && fromEnv.trim() !== '' && a.redis === undefined && a.host === undefined && a['redis-port'] === undefined) return [fromEnv];
   return undefined;
 }
 
