@@ -35,12 +35,12 @@ function zombiesOf(pid: number): number[] {
     await env.enqueue('orph', 'OrphanJob', 30);
     await env.waitForLedger(/^OrphanJob done 30$/, 10000);
     // Each sleep exits after 0.2 s; with nobody to reap it, it stays a zombie of PID 1.
-    const z = await waitFor(
-      () => zombiesOf(master).length >= 30 && zombiesOf(master),
+    await waitFor(
+      () => zombiesOf(master).length >= 30,
       8000,
       () => `30 zombies under ${master}: ${zombiesOf(master).length}`,
     );
-    expect(z.length).toBe(30);
+    expect(zombiesOf(master)).toHaveLength(30);
     // unshare does not pass signals on: stop the master itself (its namespace goes with it).
     process.kill(master, 'SIGTERM');
     expect(await u.waitForEnd(10000)).toEqual({ code: 0, signal: null });
