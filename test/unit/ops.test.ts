@@ -186,3 +186,37 @@ describe('pidfile', () => {
     }
   });
 });
+
+describe('a manual scale of an autoscaled group', () => {
+  it('says how long it holds, and autoscale leaves it through that cooldown', () => {
+    const { Supervisor } = require('../../src/master/supervisor') as typeof import('../../src/master/supervisor');
+    const s = new Supervisor({
+      groups: [{ queues: 'q', count: 1, min: 1, max: 4 }],
+      termTimeout: 10,
+      jobTimeout: null,
+      timeoutGrace: 5,
+      maxMemoryMb: null,
+      autoscale: { maxCpu: 95, maxMem: 95, interval: 10 },
+      maxChildren: 100,
+      winch: false,
+      onDirtyExit: 'fail',
+    });
+    let pid = 100;
+    const feed = (acts: ReturnType<typeof s.start>): void => {
+      for (const a of acts) if (a.type === 'spawn') feed(s.childSpawned(a.group, pid, `h:${pid++}:q`, 0));
+    };
+    feed(s.start(0));
+    const acts = s.scale('q', 3, 100_000);
+    feed(acts);
+    const log = acts.find(a => a.type === 'log') as { msg: string };
+    expect(log.msg).toBe('scale q: 1 -> 3; autoscale holds it for at least 15 s, then may move it within 1..4');
+    // Empty queue, idle children: two agreeing samples would shrink it, but not inside the hold.
+    const empty = { cpu: 0, mem: 10, depth: new Map([['q', 0]]) };
+    s.autoscale(empty, 105_000);
+    s.autoscale(empty, 110_000);
+    expect(s.totalDesired()).toBe(3);
+    // After the hold it may move again.
+    s.autoscale(empty, 116_000);
+    expect(s.totalDesired()).toBe(2);
+  });
+});
