@@ -94,8 +94,10 @@ function read(p: string): string | null {
 export function readCgroupLimits(root = '/sys/fs/cgroup', procCgroup: string | null = read('/proc/self/cgroup')): CgroupLimits | null {
   if (procCgroup === null) return null;
   const { v2, v1 } = parseProcCgroup(procCgroup);
-  const v2dir = v2 !== null ? join(root, v2) : null;
-  if (v2dir !== null && read(join(v2dir, 'cgroup.controllers')) !== null) {
+  // The cgroup's own directory, or the mount's top when the path shown is the host's (a
+  // container without its own cgroup namespace, whose /sys/fs/cgroup is its cgroup).
+  const v2dir = v2 === null ? null : ([join(root, v2), root].find(d => read(join(d, 'cgroup.controllers')) !== null) ?? null);
+  if (v2dir !== null) {
     const cpuMax = read(join(v2dir, 'cpu.max'));
     const memMax = read(join(v2dir, 'memory.max'));
     const cpus = cpuMax === null ? null : parseCpuMax(cpuMax);

@@ -220,3 +220,18 @@ describe('a manual scale of an autoscaled group', () => {
     expect(s.totalDesired()).toBe(2);
   });
 });
+
+describe('cgroup v2 without a cgroup namespace', () => {
+  it("the path /proc shows is the host's; the limits are read at the mount's top", () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cg2-'));
+    try {
+      fs.writeFileSync(path.join(root, 'cgroup.controllers'), 'cpu memory\n');
+      fs.writeFileSync(path.join(root, 'cpu.max'), 'max 100000\n');
+      fs.writeFileSync(path.join(root, 'memory.max'), '2048\n');
+      const l = readCgroupLimits(root, '0::/docker/0123abcd\n');
+      expect(l && { cpus: l.cpus, mem: l.memoryMax }).toEqual({ cpus: null, mem: 2048 });
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
