@@ -76,7 +76,7 @@ export async function startDaemon(o: { stdout: string; stderr: string; argv?: re
 
 /** In the daemon: tell the starting process that we are up, and let it go. */
 export function reportDaemonUp(): void {
-  if (!isDaemonChild() || typeof process.send !== 'function') return;
+  if (typeof process.send !== 'function') return;
   process.send({ daemon: 'up', pid: process.pid }, () => {
     if (process.connected) process.disconnect();
   });

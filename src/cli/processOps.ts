@@ -5,7 +5,7 @@
  */
 import type { Argv } from 'yargs';
 import { ConfigError } from '../errors';
-import { DAEMON_DEFAULTS, isDaemonChild, reportDaemonUp, startDaemon } from './daemon';
+import { DAEMON_CHILD_ENV, DAEMON_DEFAULTS, isDaemonChild, reportDaemonUp, startDaemon } from './daemon';
 import { type Pidfile, writePidfile } from './pidfile';
 
 /** The flags `processOptions` adds. */
@@ -92,11 +92,14 @@ export async function prepareProcess(a: ProcessArgs, write: (line: string) => vo
   }
   const pidfilePath = a.pidfile === false ? null : (a.pidfile ?? (daemon ? DAEMON_DEFAULTS.pidfile : null));
   if (pidfilePath === '') throw new ConfigError('--pidfile needs a file name');
-  if (daemon && !isDaemonChild()) {
+  const daemonChild = isDaemonChild();
+  // Not passed on: a job that starts `pyres-ts ... --daemon` itself must daemonize.
+  delete process.env[DAEMON_CHILD_ENV];
+  if (daemon && !daemonChild) {
     const pid = await startDaemon({ stdout: a.stdout ?? DAEMON_DEFAULTS.stdout, stderr: a.stderr ?? DAEMON_DEFAULTS.stderr });
     write(`pyres-ts: daemon started as pid ${pid}${pidfilePath ? ` (pidfile ${pidfilePath})` : ''}\n`);
     return { detached: true, pid };
   }
   const pidfile = pidfilePath === null ? null : writePidfile(pidfilePath);
-  return { detached: false, pidfile, up: reportDaemonUp };
+  return { detached: false, pidfile, up: daemonChild ? reportDaemonUp : () => undefined };
 }

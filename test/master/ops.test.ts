@@ -66,7 +66,10 @@ describe('--daemon', () => {
     // Its own session: no controlling terminal, not in the test's process group.
     const sid = Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[3]);
     expect(sid).toBe(pid);
-    await env.waitForChildren(pid, 2, 10000, 'p1');
+    const kids = await env.waitForChildren(pid, 2, 10000, 'p1');
+    // The hand-over variable is the daemon's alone: its children (and their jobs) do not see it.
+    for (const k of kids) expect(fs.readFileSync(`/proc/${k}/environ`, 'utf8').split('\0')).not.toContainEqual(expect.stringMatching(/^PYRES_DAEMON_CHILD=/));
+    expect(fs.readFileSync(`/proc/${kids[0]}/environ`, 'utf8')).toContain('PYRES_MASTER_TEST_TAG=');
     await waitFor(() => /all children registered/.test(fs.readFileSync(err, 'utf8')), 8000, 'the log in --stderr');
     process.kill(pid, 'SIGTERM');
     await waitFor(() => !isRunning(pid), 10000, 'the daemon to exit');
