@@ -8,6 +8,7 @@ import { createWorker, loggerFromConfig } from '../worker/fromConfig';
 import type { Worker } from '../worker/worker';
 import { type ConnectionArgs, connectionFromArgs, withConnectionOptions } from './options';
 import { type ProcessArgs, prepareProcess, withProcessOptions } from './processOps';
+import { pid1Warning } from './containerInit';
 
 export interface WorkerArgs extends ConnectionArgs, ProcessArgs {
   queues?: string;
@@ -127,6 +128,8 @@ export async function runWorker(a: WorkerArgs): Promise<number> {
   const proc = await prepareProcess(a);
   if (proc.detached) return 0;
   const logger = loggerFromConfig(cfg);
+  const pid1 = pid1Warning();
+  if (pid1) logger.warn(pid1);
   const worker = await createWorker(cfg, { logger });
   const log = logger.child(worker.id);
   process.title = workerTitle('Starting');

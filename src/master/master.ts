@@ -223,7 +223,7 @@ export class Master extends EventEmitter<MasterEvents> {
   }
 
   /**
-   * graceful (QUIT): children finish their current job. Otherwise (TERM/INT) their jobs'
+   * graceful (QUIT, INT): children finish their current job. Otherwise (TERM) their jobs'
    * AbortSignals fire. Either way, children still alive after termTimeout are killed and their
    * jobs recorded as Resque::DirtyExit. Ends within termTimeout + 2 s whatever Redis does.
    */
