@@ -4,7 +4,8 @@
  * `systemd-analyze verify` when that tool is present. Not tested here, and why: the image is
  * not built (no Docker daemon in this environment; the test builds it when `docker info`
  * answers), and the Kubernetes manifests are not validated against the API's schemas (kubectl
- * needs a cluster's OpenAPI document for that; no cluster here).
+ * needs a cluster's OpenAPI document for that; no cluster here). The compose file's master runs
+ * here as a real process, its command as written (the image's paths mapped to this checkout).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -12,7 +13,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { parsePoolYaml } from '../../src/config/groups';
-import { BIN, PROJECT_ROOT } from '../support/spawn';
+import { flushTestDb, testDbUrl } from '../support/redisServer';
+import { BIN, killAll, PROJECT_ROOT, spawnCli } from '../support/spawn';
 
 const DEPLOY = path.join(PROJECT_ROOT, 'deploy');
 /** A parsed YAML node, read field by field by the checks below. */
@@ -149,6 +151,24 @@ describe('deploy/compose.yml', () => {
     expect(fs.existsSync(path.join(DEPLOY, 'resque-web', 'config.ru'))).toBe(true);
     // The master's job module is the example the image mounts.
     expect(master).toContain('/app/examples/jobs.js');
+  });
+});
+
+describe("deploy/compose.yml's master, run as a process", () => {
+  afterEach(async () => {
+    await killAll();
+  });
+
+  it('starts its children on the shared Redis and exits 0 on TERM (the stop a container runtime sends)', async () => {
+    const url = testDbUrl();
+    await flushTestDb(url);
+    const command: string[] = (parse(read('compose.yml')) as Y)['services']['master']['command'];
+    const args = command.map(a => a.replace(/^\/app\//, `${PROJECT_ROOT}/`));
+    const m = spawnCli(args, { redisUrl: url, env: { RESQUE_ENV: 'production' } });
+    await m.waitForLine(/all children registered/, 15000);
+    expect(m.lines().some(l => /starting critical,default=1\.\.4/.test(l))).toBe(true);
+    m.kill('SIGTERM');
+    expect(await m.waitForEnd(15000)).toEqual({ code: 0, signal: null });
   });
 });
 
