@@ -208,14 +208,8 @@ export async function runWeb(web: WebArgs, hooks: RunWebHooks = {}): Promise<num
     await dashboard.close();
     throw new ConfigError(`cannot listen on ${a.bind}:${port}: ${(e as Error).message}`);
   }
-  if (!isLoopback(a.bind) && !auth)
-    log.warn(`listening on ${a.bind} WITHOUT authentication: anyone who can reach it can retry and delete jobs; give --auth user:password`);
-  log.info(
-    `dashboard on ${server.url}/ for ${specs.map(s => s.label).join(', ')}${auth ? ' (basic auth on)' : ''}` +
-      (allowedHosts.length ? `; also answers to ${allowedHosts.join(', ')}` : ''),
-  );
-  hooks.onListening?.(server.url);
-  await new Promise<void>(resolve => {
+  // The handlers go in before the "dashboard on" line: a supervisor may send TERM the moment it reads it.
+  const stopped = new Promise<void>(resolve => {
     const stop = (): void => {
       process.removeListener('SIGINT', stop);
       process.removeListener('SIGTERM', stop);
@@ -227,6 +221,14 @@ export async function runWeb(web: WebArgs, hooks: RunWebHooks = {}): Promise<num
     if (hooks.signal?.aborted) stop();
     else hooks.signal?.addEventListener('abort', stop, { once: true });
   });
+  if (!isLoopback(a.bind) && !auth)
+    log.warn(`listening on ${a.bind} WITHOUT authentication: anyone who can reach it can retry and delete jobs; give --auth user:password`);
+  log.info(
+    `dashboard on ${server.url}/ for ${specs.map(s => s.label).join(', ')}${auth ? ' (basic auth on)' : ''}` +
+      (allowedHosts.length ? `; also answers to ${allowedHosts.join(', ')}` : ''),
+  );
+  hooks.onListening?.(server.url);
+  await stopped;
   log.info('stopping');
   await server.close();
   return 0;
