@@ -54,7 +54,12 @@ export async function startDaemon(o: { stdout: string; stderr: string; argv?: re
   try {
     await new Promise<void>((ok, fail) => {
       const timer = setTimeout(
-        () => fail(new ConfigError(`--daemon: pid ${pid} did not report within ${(o.timeoutMs ?? 60000) / 1000}s; see ${o.stderr}`)),
+        () =>
+          fail(
+            new ConfigError(
+              `--daemon: pid ${pid} is running but not up within ${(o.timeoutMs ?? 60000) / 1000}s (waiting for Redis, or a slow --worker-init?); see ${o.stderr}`,
+            ),
+          ),
         o.timeoutMs ?? 60000,
       );
       child.once('message', () => {
