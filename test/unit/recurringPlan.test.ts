@@ -9,7 +9,14 @@ import { checkCron, cronNext, cronPrev, nextRun, plan } from '../../src/schedule
 const at = (iso: string): number => Date.parse(iso);
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 const cron = (text: string): CronInterval => ({ kind: 'cron', text, ...splitCron(text) });
-const every = (periodMs: number, o: Partial<EveryInterval> = {}): EveryInterval => ({ kind: 'every', text: `${periodMs}ms`, periodMs, firstInMs: null, firstAtMs: null, ...o });
+const every = (periodMs: number, o: Partial<EveryInterval> = {}): EveryInterval => ({
+  kind: 'every',
+  text: `${periodMs}ms`,
+  periodMs,
+  firstInMs: null,
+  firstAtMs: null,
+  ...o,
+});
 const UTC = 'UTC';
 
 describe('cron', () => {
