@@ -45,13 +45,11 @@ function newStore(u = url): ScheduleStore {
   return s;
 }
 
-function recurring(o: Partial<RecurringOptions> & { store?: ScheduleStore } = {}): RecurringSchedules & { log: ReturnType<typeof memLogger> } {
-  const log = memLogger();
-  const x = new RecurringSchedules({ store: o.store ?? newStore(), logger: log, defaultTz: 'UTC', ...o }) as RecurringSchedules & {
-    log: ReturnType<typeof memLogger>;
-  };
-  x.log = log;
-  return x;
+type Recurring = RecurringSchedules & { memlog: ReturnType<typeof memLogger> };
+
+function recurring(o: Partial<RecurringOptions> & { store?: ScheduleStore } = {}): Recurring {
+  const memlog = memLogger();
+  return Object.assign(new RecurringSchedules({ store: o.store ?? newStore(), logger: memlog, defaultTz: 'UTC', ...o }), { memlog });
 }
 
 /** The test driver: tick with Redis TIME until `done`, as the scheduler loop does (every 50 ms here). */
@@ -80,7 +78,7 @@ describe('firing', () => {
     expect(last).toMatch(/\+0000$/);
     // the first firing is one period after loading, not at once
     expect(Date.parse(last!.replace(' ', 'T').replace(' +0000', 'Z'))).toBeGreaterThanOrEqual(Math.floor(t0 / 1000) * 1000 + 1000);
-    expect(x.log.lines.filter(l => l === 'info queueing MixedJob (every_1s)').length).toBeGreaterThanOrEqual(2);
+    expect(x.memlog.lines.filter(l => l === 'info queueing MixedJob (every_1s)').length).toBeGreaterThanOrEqual(2);
   });
 
   it('cron, 6 fields with seconds (fugit accepts "* * * * * *", s4 used "*/1 * * * * *"), on Redis TIME', async () => {
@@ -180,7 +178,7 @@ describe('dynamic schedules', () => {
     const after = await r.lrange('resque:queue:q', 0, -1);
     expect(after.filter(p => p.includes('Control')).length).toBeGreaterThanOrEqual(control + 3);
     expect(after.filter(p => p.includes('Gone')).length).toBe(gone);
-    expect(x.log.lines).toContain('info Removing schedule gone');
+    expect(x.memlog.lines).toContain('info Removing schedule gone');
   });
 
   it("a name in schedules_changed that is not in persistent_schedules (Ruby's set_schedule without persist) is unscheduled; a static one stays", async () => {
@@ -277,7 +275,7 @@ describe('hostile entries', () => {
     for (let i = 0; i < 8; i++) await x.tick((t += 500));
     expect(new Set(await r.lrange('resque:queue:q', 0, -1))).toEqual(new Set(['{"class":"Good","args":[]}']));
     expect(await r.llen('resque:queue:q')).toBeGreaterThanOrEqual(3);
-    const warns = x.log.lines.filter(l => l.startsWith('warn'));
+    const warns = x.memlog.lines.filter(l => l.startsWith('warn'));
     for (const name of ['not_json', 'bad_cron', 'bad_tz', 'no_queue']) expect(warns.filter(l => l.startsWith(`warn schedule ${name} skipped:`)).length).toBe(1);
     expect(warns.find(l => l.includes('bad_tz'))).toContain('unknown time zone "Mars/Base"');
     expect(warns.find(l => l.includes('no_queue'))).toContain('no "queue"');
@@ -292,7 +290,7 @@ describe('hostile entries', () => {
     const x = recurring();
     await expect(x.tick(at('2026-12-01T06:00:00Z'))).resolves.toBeUndefined();
     await x.tick(at('2026-12-01T06:00:01.500Z'));
-    expect(x.log.lines.filter(l => l.includes('WRONGTYPE')).length).toBe(1);
+    expect(x.memlog.lines.filter(l => l.includes('WRONGTYPE')).length).toBe(1);
     await r.del('resque:delayed:last_enqueued_at');
     await x.tick(at('2026-12-01T06:00:02Z'));
     expect(await r.llen('resque:queue:q')).toBe(1);

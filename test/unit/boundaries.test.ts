@@ -107,7 +107,10 @@ describe('import boundaries (docs/ARCHITECTURE.md)', () => {
     expect(edges.some(e => e.from === 'scheduler/recurring.ts' && e.to === 'scheduler/recurringPlan.ts')).toBe(true);
     // Nothing below it uses it; admin/ only its pure calculator.
     const users = edges.filter(
-      e => layerOf(e.to) === 'scheduler' && !['scheduler', 'cli', 'web', 'index'].includes(layerOf(e.from)) && !(layerOf(e.from) === 'admin' && e.to === 'scheduler/recurringPlan.ts'),
+      e =>
+        layerOf(e.to) === 'scheduler' &&
+        !['scheduler', 'cli', 'web', 'index'].includes(layerOf(e.from)) &&
+        !(layerOf(e.from) === 'admin' && e.to === 'scheduler/recurringPlan.ts'),
     );
     expect(users.map(e => `${e.from} -> ${e.to}`)).toEqual([]);
   });
