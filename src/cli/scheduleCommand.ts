@@ -126,7 +126,7 @@ export async function runSchedule(a: ScheduleCommandArgs, io: Io = stdio): Promi
   const sched = require('../admin/schedule') as typeof import('../admin/schedule');
   const { AdminActionError } = require('../admin/admin') as typeof import('../admin/admin');
   if (a.action === 'set') {
-    const name = need(a, 'the schedule name');
+    need(a, 'the schedule name');
     if (!a.class) throw new ConfigError('schedule set: --class is required');
     if (!a.queue) throw new ConfigError("schedule set: --queue is required (pyres-ts always writes a queue; it cannot infer a class's queue as Ruby does)");
     if ((a.cron === undefined) === (a.every === undefined)) throw new ConfigError('schedule set: give exactly one of --cron or --every');
