@@ -261,7 +261,10 @@ export function decodeScheduleEntry(
   if (problem === null && c['queue'] !== undefined && c['queue'] !== null && queue === null) problem = '"queue" is not a non-empty string';
   if (problem === null && queue === null && interval !== null)
     problem = `no "queue": pyres-ts cannot infer ${cls}'s queue as Ruby does from the class; add "queue"`;
-  if (problem === null && c['custom_job_class'] !== undefined) problem = '"custom_job_class" is not supported by pyres-ts (a Ruby class method)';
+  const custom = c['custom_job_class'];
+  if (problem === null && custom !== undefined && custom !== null && custom !== 'Resque::Job') {
+    problem = '"custom_job_class" is not supported by pyres-ts (its Ruby `scheduled` method decides what is pushed)';
+  }
   let argsText = '[]';
   try {
     argsText = argsTextOf(c, raw);

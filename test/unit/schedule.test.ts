@@ -201,6 +201,7 @@ describe('hostile configs (w2 C0-C7)', () => {
     expect(decodeScheduleEntry('x', null, 'null').problem).toMatch(/not a JSON object/);
     expect(decodeScheduleEntry('x', null, '{"class":5,"every":"1s","queue":"q"}').problem).toMatch(/"class"/);
     expect(decodeScheduleEntry('x', null, '{"class":"A","every":"1s","queue":"q","custom_job_class":"B"}').problem).toMatch(/custom_job_class/);
+    expect(decodeScheduleEntry('x', null, '{"class":"A","every":"1s","queue":"q","custom_job_class":"Resque::Job"}').problem).toBeNull();
     expect(decodeScheduleEntry('x', null, '{"class":"A","every":"often","queue":"q"}').problem).toMatch(/not a duration/);
     expect(decodeScheduleEntry('x', null, '{"class":"A","every":["1s",{"first_in":"x"}],"queue":"q"}').problem).toMatch(/first_in/);
     expect(decodeScheduleEntry('x', null, '{"class":"A","cron":"0 5 * * * Nowhere/City","queue":"q"}').problem).toMatch(/unknown time zone/);
