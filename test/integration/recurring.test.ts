@@ -12,7 +12,7 @@ import type { Logger } from '../../src/logging/logger';
 import { RecurringSchedules, type RecurringOptions } from '../../src/scheduler/recurring';
 import { ScheduleStore } from '../../src/store/scheduleStore';
 import { type RedisServerHandle, startRedis, testDbUrl } from '../support/redisServer';
-import { type Resources, STARTED_RE, useResources, waitFor } from './helpers';
+import { type Resources, STARTED_RE, registry, useResources, waitFor } from './helpers';
 
 const url = testDbUrl();
 let res: Resources;
@@ -131,6 +131,20 @@ describe('firing', () => {
       await res.closeAll();
       await srv?.stop();
     }
+  });
+});
+
+describe('end to end', () => {
+  it('a Ruby-written schedule (s4 bytes) fired by the extension is worked by a pyres-ts worker, args as written', async () => {
+    await r.hset('resque:persistent_schedules', 'dyn_every', S4_DYN_EVERY);
+    const calls: unknown[][] = [];
+    const w = res.worker({ queues: 'p8', jobs: registry({ MixedJob: (...a: unknown[]) => void calls.push(a) }) });
+    await w.start();
+    const store = newStore();
+    const x = recurring({ store, dynamic: true });
+    await driveUntil(x, store, async () => calls.length >= 1, 'the worker to run the fired job', 10_000);
+    expect(calls[0]).toEqual(['d', 1.5]);
+    expect(Number(await r.get('resque:stat:processed'))).toBeGreaterThanOrEqual(1);
   });
 });
 
