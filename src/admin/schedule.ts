@@ -63,7 +63,7 @@ export async function serverSchedules(s: Server): Promise<ServerSchedules> {
     .map((name): ScheduleRow => {
       const entry = decodeScheduleEntry(name, null, snap.persistent[name]!, 'persistent');
       const problem = entry.problem ?? (entry.interval?.kind === 'cron' ? checkCron(entry.interval, tz) : null);
-      const last = snap.lastEnqueuedAt[name] ?? null;
+      const last = Object.hasOwn(snap.lastEnqueuedAt, name) ? (snap.lastEnqueuedAt[name] ?? null) : null;
       const lastMs = last === null ? null : (parseResqueTime(last)?.getTime() ?? null);
       const next = problem || !entry.interval ? null : nextRun(entry.interval, { nowMs, lastRunMs: lastMs, loadedAtMs: nowMs, defaultTz: tz });
       return {

@@ -193,7 +193,8 @@ export class RecurringSchedules implements SchedulerExtension {
         );
         continue;
       }
-      const stored = last[e.name] ?? null;
+      // Own fields only: a schedule named `constructor` or `__proto__` must not read Object's.
+      const stored = Object.hasOwn(last, e.name) ? (last[e.name] ?? null) : null;
       const lastRun = stored === null ? null : parseResqueTime(stored);
       if (stored !== null && lastRun === null)
         this.once(`last:${e.name}:${stored}`, () =>

@@ -297,6 +297,17 @@ describe('hostile entries', () => {
     expect(await r.hexists('resque:delayed:last_enqueued_at', 'not_json')).toBe(0);
   });
 
+  it('schedules named constructor and __proto__ fire like any other', async () => {
+    await r.hset('resque:persistent_schedules', 'constructor', '{"class":"C","every":"1s","queue":"q"}', '__proto__', '{"class":"P","every":"1s","queue":"q"}');
+    const x = recurring();
+    const t = at('2026-12-01T06:00:00Z');
+    await x.tick(t);
+    await x.tick(t + 1100);
+    expect((await r.lrange('resque:queue:q', 0, -1)).sort()).toEqual(['{"class":"C","args":[]}', '{"class":"P","args":[]}']);
+    await x.tick(t + 2100);
+    expect(await r.llen('resque:queue:q')).toBe(4);
+  });
+
   it('a Redis error in a pass is logged, not thrown, and the next pass works', async () => {
     await r.hset('resque:persistent_schedules', 'good', '{"class":"Good","every":"1s","queue":"q"}');
     // last_enqueued_at of the wrong type makes HGETALL fail (WRONGTYPE)
