@@ -133,6 +133,9 @@ describe('persistent_schedules (s4, w1: set_schedule with persist)', () => {
     expect(monitor).toContain('"hget" "resque:delayed:last_enqueued_at" "dyn_every"');
     expect(scheduledJobPayload(dyn)).toBe('{"class":"MixedJob","args":["d"]}');
     expect(decodeScheduleEntry('cron_other', null, w['cron_other']!).intervalText).toBe('cron: 0 * * * *');
+    // the same texts resque-web rendered (w1 pages/schedule.html)
+    const page = readFileSync(join(FIXTURES, 'plugins/w1-resque-web-plugin-tabs/pages/schedule.html'), 'utf8');
+    for (const name of ['dyn_every', 'cron_other', 'foreign']) expect(page).toContain(decodeScheduleEntry(name, null, w[name]!).intervalText);
     const foreign = decodeScheduleEntry('foreign', null, w['foreign']!);
     expect(foreign).toMatchObject({ className: 'pyres_jobs.Archive', queue: 'p9', argsText: '[]', problem: null });
     expect(foreign.interval).toMatchObject({ periodMs: 3_600_000 });
