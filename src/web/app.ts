@@ -13,7 +13,7 @@ import { hostPolicy, refusedHostText } from './hosts';
 import type { Html } from './html';
 import * as v from './views';
 import { schedules } from '../admin/schedule';
-import { enqueueNowAction, schedulePage } from './scheduleViews';
+import { enqueueNowAction, removeAction, schedulePage } from './scheduleViews';
 
 /**
  * The dashboard's HTTP app (Hono). Safe by default:
@@ -290,6 +290,10 @@ export function createWebApp(o: WebAppOptions): Hono {
   app.post(
     '/schedule/enqueue-now',
     action('/schedule', f => enqueueNowAction(d, f)),
+  );
+  app.post(
+    '/schedule/remove',
+    action('/schedule', f => removeAction(d, f)),
   );
   app.post(
     '/masters/command',

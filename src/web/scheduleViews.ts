@@ -1,12 +1,12 @@
 import type { Admin, Settled } from '../admin/admin';
-import { type ServerSchedules, enqueueScheduleNow } from '../admin/schedule';
+import { type ServerSchedules, enqueueScheduleNow, removeSchedule } from '../admin/schedule';
 import { type Html, html } from './html';
 import { type PageContext, actionButton, ago, downNotices, layout } from './views';
 
 /**
  * The Schedule page: resque-scheduler's dynamic schedules (`persistent_schedules`) of every
  * server, as resque-web's Schedule tab shows them (name, description, interval, class, queue,
- * args, last enqueued), plus the next run and an "Enqueue now" button. A config that cannot be
+ * args, last enqueued), plus the next run, "Enqueue now" and "Remove" (resque-web's Delete). A config that cannot be
  * used (not JSON, a bad cron line or zone, no queue) is listed as broken with why, where
  * resque-web answers 500 (w2).
  */
@@ -30,6 +30,10 @@ function nextCell(iso: string | null, nowIso: string): Html {
             ? `in ${Math.round(s / 3600)}h`
             : `in ${Math.round(s / 86400)}d`;
   return html`<time datetime="${iso}" title="${iso}">${`${iso.slice(0, 19).replace('T', ' ')} UTC`}</time> <small class="muted">${rel}</small>`;
+}
+
+function removeButton(ctx: PageContext, server: number, name: string): Html {
+  return actionButton(ctx, '/schedule/remove', 'Remove', { server, name }, { confirm: `Remove the schedule ${name}?`, cls: 'danger' });
 }
 
 /** The Schedule page. */
@@ -57,7 +61,7 @@ ${
             row.lastEnqueuedAt,
             row.lastIso,
             'Never',
-          )}</td><td><span class="muted">—</span></td><td></td></tr>`;
+          )}</td><td><span class="muted">—</span></td><td>${removeButton(ctx, server.id, row.name)}</td></tr>`;
         }
         return html`<tr class="${row.problem ? 'broken' : 'ok'}" data-schedule="${row.name}" data-server="${server.id}">${lead}<td>${e.description ?? ''}</td><td>${e.intervalText}${
           row.problem ? html`<br><strong>Broken</strong>: ${row.problem}` : ''
@@ -69,10 +73,16 @@ ${
           e.queue !== null && e.className !== null
             ? actionButton(ctx, '/schedule/enqueue-now', 'Enqueue now', { server: server.id, name: row.name }, { confirm: `Enqueue ${row.name} now?` })
             : ''
-        }</td></tr>`;
+        } ${removeButton(ctx, server.id, row.name)}</td></tr>`;
       })}</tbody></table>`
 }`,
   );
+}
+
+/** POST /schedule/remove: Ruby's `remove_schedule` (HDEL + SADD schedules_changed); the flash message. */
+export async function removeAction(d: Admin, f: Record<string, string>): Promise<string> {
+  await removeSchedule(d, f['server'] ?? '', f['name'] ?? '');
+  return `Removed the schedule ${f['name']} (a dynamic scheduler stops it at its next pass).`;
 }
 
 /** POST /schedule/enqueue-now: the flash message. */

@@ -100,6 +100,21 @@ describe('Schedule page', () => {
     expect(flashOf(bad.text)).toMatch(/^error: schedule &quot;broken&quot; cannot be enqueued/);
   });
 
+  it("Remove is Ruby's remove_schedule (w1 DELETE /schedule: HDEL persistent_schedules, SADD schedules_changed), broken entries too", async () => {
+    await s.get('/schedule');
+    const a = client(env.a.url);
+    await a.del('resque:schedules_changed');
+    let r = await s.act('/schedule/remove', { server: 0, name: 'foreign', back: '/schedule' });
+    expect(flashOf(r.text)).toBe('ok: Removed the schedule foreign (a dynamic scheduler stops it at its next pass).');
+    expect(await a.hexists('resque:persistent_schedules', 'foreign')).toBe(0);
+    expect(await a.smembers('resque:schedules_changed')).toEqual(['foreign']);
+    expect(r.text).not.toContain('data-schedule="foreign"');
+    r = await s.act('/schedule/remove', { server: 0, name: 'broken', back: '/schedule' });
+    expect(await a.hexists('resque:persistent_schedules', 'broken')).toBe(0);
+    r = await s.act('/schedule/remove', { server: 0, name: 'broken', back: '/schedule' });
+    expect(flashOf(r.text)).toBe('error: no schedule &quot;broken&quot; in persistent_schedules');
+  });
+
   it('Enqueue now without the CSRF token is refused and pushes nothing', async () => {
     await s.get('/schedule');
     const a = client(env.a.url);
