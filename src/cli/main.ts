@@ -9,6 +9,7 @@ import { type MasterArgs, masterBuilder } from './masterCommand';
 import { ctlBuilder } from './ctlCommand';
 import { registerAdminCommands } from './adminCommands';
 import { type WebArgs, webBuilder } from './webCommand';
+import { registerScheduleCommand } from './scheduleCommand';
 
 class UsageError extends PyresError {}
 
@@ -103,6 +104,7 @@ export async function run(argv: string[]): Promise<number> {
     .alias('h', 'help')
     .wrap(Math.min(110, process.stdout.columns || 100));
   registerAdminCommands(parser, n => (code = n));
+  registerScheduleCommand(parser, n => (code = n));
   try {
     await parser.parseAsync();
   } catch (e) {

@@ -183,6 +183,14 @@ export class AdminStore {
     return this.redis;
   }
 
+  /**
+   * The connection, for the admin layer's other stores over the same server (the schedule
+   * store, issue 11). Throws a ConnectionError naming the server when it is down.
+   */
+  client(): RedisClient {
+    return this.up();
+  }
+
   private exec(p: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
     return execOrThrow(p);
   }

@@ -12,6 +12,8 @@ import { AdminActionError, type Admin, type Server } from '../admin/admin';
 import { hostPolicy, refusedHostText } from './hosts';
 import type { Html } from './html';
 import * as v from './views';
+import { schedules } from '../admin/schedule';
+import { enqueueNowAction, removeAction, schedulePage } from './scheduleViews';
 
 /**
  * The dashboard's HTTP app (Hono). Safe by default:
@@ -184,6 +186,8 @@ export function createWebApp(o: WebAppOptions): Hono {
 
   app.get('/stats', async c => page(c, v.statsPage(ctxOf(c), await d.stats())));
 
+  app.get('/schedule', async c => page(c, schedulePage(ctxOf(c), await schedules(d))));
+
   app.get('/api/live', async c => c.json(await d.live()));
 
   // ---- actions -----------------------------------------------------------------------------
@@ -282,6 +286,14 @@ export function createWebApp(o: WebAppOptions): Hono {
       const n = await d.clearRetried(f['server'] ?? '', f['list'] || undefined);
       return `Removed ${n} retried failure${n === 1 ? '' : 's'} on ${d.server(f['server']).label}.`;
     }),
+  );
+  app.post(
+    '/schedule/enqueue-now',
+    action('/schedule', f => enqueueNowAction(d, f)),
+  );
+  app.post(
+    '/schedule/remove',
+    action('/schedule', f => removeAction(d, f)),
   );
   app.post(
     '/masters/command',

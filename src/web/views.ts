@@ -24,6 +24,7 @@ export const NAV: ReadonlyArray<[string, string]> = [
   ['/masters', 'Masters'],
   ['/failed', 'Failed'],
   ['/stats', 'Stats'],
+  ['/schedule', 'Schedule'],
 ];
 
 export function layout(ctx: PageContext, current: string, title: string, body: HtmlValue): Html {

@@ -82,6 +82,8 @@ describe('import boundaries (docs/ARCHITECTURE.md)', () => {
     const allowed = (e: Edge): boolean =>
       ['protocol', 'store', 'admin', 'errors'].includes(layerOf(e.to)) ||
       e.to === 'master/masterRecord.ts' ||
+      // the pure next-fire calculator, for the Schedule page's "next run" (issue 11)
+      e.to === 'scheduler/recurringPlan.ts' ||
       (e.typeOnly && e.to === 'master/master.ts') ||
       !e.to.endsWith('.ts');
     const bad = edges.filter(e => layerOf(e.from) === 'admin' && !allowed(e));
@@ -95,6 +97,21 @@ describe('import boundaries (docs/ARCHITECTURE.md)', () => {
     expect(edges.some(e => e.from === 'producer/client.ts' && e.to === 'admin/admin.ts')).toBe(true);
     // Only the top layers and the Client use the admin layer.
     const users = edges.filter(e => layerOf(e.to) === 'admin' && !['admin', 'cli', 'web', 'producer', 'index'].includes(layerOf(e.from)));
+    expect(users.map(e => `${e.from} -> ${e.to}`)).toEqual([]);
+  });
+
+  it('scheduler/ (issue 11) is a behaviour layer: it imports protocol/, store/, config/, logging/, errors, scheduler/ and packages only', () => {
+    const allowed = ['protocol', 'store', 'config', 'logging', 'errors', 'scheduler'];
+    const bad = edges.filter(e => layerOf(e.from) === 'scheduler' && e.to.endsWith('.ts') && !allowed.includes(layerOf(e.to)));
+    expect(bad.map(e => `${e.from} -> ${e.to}`)).toEqual([]);
+    expect(edges.some(e => e.from === 'scheduler/recurring.ts' && e.to === 'scheduler/recurringPlan.ts')).toBe(true);
+    // Nothing below it uses it; admin/ only its pure calculator.
+    const users = edges.filter(
+      e =>
+        layerOf(e.to) === 'scheduler' &&
+        !['scheduler', 'cli', 'web', 'index'].includes(layerOf(e.from)) &&
+        !(layerOf(e.from) === 'admin' && e.to === 'scheduler/recurringPlan.ts'),
+    );
     expect(users.map(e => `${e.from} -> ${e.to}`)).toEqual([]);
   });
 
