@@ -10,6 +10,7 @@ import { CHILD_SPEC_ENV, decodeChildSpec } from '../config/child';
 import type { ChildSpec } from '../config/types';
 import { AuthError, ConfigError, JobLoadError, coerceError } from '../errors';
 import { importInitModule, initFunctionOf } from '../jobs/load';
+import { performance } from 'node:perf_hooks';
 import { guardStdio } from '../logging/stdio';
 import { RESQUE_PROTOCOL_VERSION, VERSION } from '../version';
 import { createWorker } from '../worker/fromConfig';
@@ -196,6 +197,19 @@ async function main(): Promise<number> {
   };
   worker.on('success', jobDone);
   worker.on('failure', jobDone);
+  if (spec.reportOutcomes) {
+    // For the master's --metrics-port: each job's outcome and duration, each Redis outage.
+    const began = new Map<number, number>();
+    worker.on('job', (e: JobEvent) => began.set(e.seq, performance.now()));
+    const outcome = (e: JobEvent, o: 'success' | 'failure' | 'dirty_exit'): void => {
+      const t0 = began.get(e.seq);
+      began.delete(e.seq);
+      send({ act: 'outcome', seq: e.seq, queue: e.queue, className: e.className, outcome: o, ms: t0 === undefined ? 0 : performance.now() - t0 });
+    };
+    worker.on('success', e => outcome(e, 'success'));
+    worker.on('failure', e => outcome(e, e.exception === 'Resque::DirtyExit' ? 'dirty_exit' : 'failure'));
+    worker.store.on('connection-error', () => send({ act: 'redis-error' }));
+  }
   worker.on('error', (e: Error) => note(e.message));
   worker.on('notice', (m: string) => note(m));
 

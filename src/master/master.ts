@@ -14,7 +14,8 @@ import { RedisStore } from '../store/redisStore';
 import { VERSION } from '../version';
 import { pidAlive, unregisterDeadWorker } from '../worker/prune';
 import { describeGroups } from '../config/groups';
-import { isChildMessage, type MasterToChild } from './ipc';
+import { type ChildObservation, isChildMessage, type MasterToChild } from './ipc';
+import type { LogRing } from '../logging/ring';
 import { hostCpuTimes, hostMemoryUsedPercent, readProcSample } from './procStats';
 import { type Action, type MasterCommand, Supervisor } from './supervisor';
 
@@ -28,6 +29,10 @@ export interface MasterOptions extends MasterConfigInput {
   reload?: () => GroupSpec[];
   /** The child entry script. @defaultValue dist/master/childMain.js */
   childEntry?: string;
+  /** Children report each job's outcome and each Redis error ('child-event'), for metrics. @defaultValue false */
+  reportOutcomes?: boolean;
+  /** Recent log lines, published in the master's record (`logTail`) for `pyres-ts ctl watch`. */
+  logRing?: LogRing;
 }
 
 export interface MasterInfo {
@@ -59,6 +64,8 @@ export interface MasterInfo {
   }>;
   autoscale: (AutoscaleConfig & { last: string | null }) | null;
   maxChildren?: number;
+  /** The master's recent log lines, oldest first (when it keeps them: the CLI's master does). */
+  logTail?: string[];
 }
 
 /** Redis calls from the master never wait longer than this: supervision goes on without Redis. */
@@ -70,12 +77,14 @@ const TICK_MS = 250;
  *
  * - 'status': a one-line description of the pool (for a process title), on every change;
  * - 'child-ready': a child worker has registered and is working (its pid);
- * - 'all-ready': once, the first time every child the pool wants is up and ready.
+ * - 'all-ready': once, the first time every child the pool wants is up and ready;
+ * - 'child-event': a child's job outcome or Redis error (with `reportOutcomes`): its pid and the message.
  */
 export interface MasterEvents {
   status: [string];
   'child-ready': [number];
   'all-ready': [];
+  'child-event': [number, ChildObservation];
 }
 
 /**
@@ -97,6 +106,8 @@ export class Master extends EventEmitter<MasterEvents> {
   private readonly log: Logger;
   private readonly reloadFn: (() => GroupSpec[]) | undefined;
   private readonly childEntry: string;
+  private readonly reportOutcomes: boolean;
+  private readonly logRing: LogRing | null;
   private readonly procs = new Map<number, ChildProcess>();
   private readonly cpuSeen = new Map<number, { cpu: number; at: number }>();
   private readonly startedAt = new Date();
@@ -122,10 +133,17 @@ export class Master extends EventEmitter<MasterEvents> {
     this.hostname = this.config.hostname;
     this.id = `${this.hostname}:${process.pid}`;
     this.log = (
-      o.logger ?? createLogger({ level: this.config.worker.logLevel, ...(this.config.worker.logFile ? { file: this.config.worker.logFile } : {}) })
+      o.logger ??
+      createLogger({
+        level: this.config.worker.logLevel,
+        ...(this.config.worker.logFile ? { file: this.config.worker.logFile } : {}),
+        ...(this.config.worker.logFormat ? { format: this.config.worker.logFormat } : {}),
+      })
     ).child(`master ${this.id}`);
     this.reloadFn = o.reload;
     this.childEntry = o.childEntry ?? builtEntry('master/childMain.js');
+    this.reportOutcomes = o.reportOutcomes ?? false;
+    this.logRing = o.logRing ?? null;
     this.sup = new Supervisor({ ...this.config, onDirtyExit: this.config.worker.onDirtyExit });
     this.store = new RedisStore({
       connection: this.config.worker.connection,
@@ -323,6 +341,7 @@ export class Master extends EventEmitter<MasterEvents> {
       })),
       autoscale: this.config.autoscale ? { ...this.config.autoscale, last: this.sup.lastScaleDecision } : null,
       maxChildren: this.config.maxChildren,
+      ...(this.logRing ? { logTail: this.logRing.lines() } : {}),
     };
   }
 
@@ -378,8 +397,9 @@ export class Master extends EventEmitter<MasterEvents> {
       maxJobs: this.config.maxJobs,
       maxMemoryMb: this.config.maxMemoryMb,
       workerInit: this.config.workerInit,
-      reportEveryJob: this.config.jobTimeout !== null || this.config.autoscale !== null,
+      reportEveryJob: this.config.jobTimeout !== null || this.config.autoscale !== null || this.reportOutcomes,
       hostname: this.hostname,
+      ...(this.reportOutcomes ? { reportOutcomes: true } : {}),
     };
     let proc: ChildProcess;
     try {
@@ -404,7 +424,9 @@ export class Master extends EventEmitter<MasterEvents> {
     }
     this.procs.set(pid, proc);
     proc.on('message', (m: unknown) => {
-      if (isChildMessage(m)) this.run(this.sup.childMessage(pid, m, now()));
+      if (!isChildMessage(m)) return;
+      if (m.act === 'outcome' || m.act === 'redis-error') this.emit('child-event', pid, m);
+      else this.run(this.sup.childMessage(pid, m, now()));
     });
     proc.on('error', e => this.log.warn(`child ${pid}: ${e.message}`));
     proc.on('exit', (code, signal) => {

@@ -12,6 +12,8 @@ import { AdminActionError, type Admin, type Server } from '../admin/admin';
 import { hostPolicy, refusedHostText } from './hosts';
 import type { Html } from './html';
 import * as v from './views';
+import { DashboardMetrics } from '../metrics/dashboard';
+import { METRICS_CONTENT_TYPE } from '../metrics/processMetrics';
 
 /**
  * The dashboard's HTTP app (Hono). Safe by default:
@@ -185,6 +187,10 @@ export function createWebApp(o: WebAppOptions): Hono {
   app.get('/stats', async c => page(c, v.statsPage(ctxOf(c), await d.stats())));
 
   app.get('/api/live', async c => c.json(await d.live()));
+
+  // Prometheus (src/metrics/dashboard.ts): queue depth, oldest job age, stats, workers, failures by class.
+  const metrics = new DashboardMetrics(d);
+  app.get('/metrics', async c => c.body(await metrics.text(), 200, { 'Content-Type': METRICS_CONTENT_TYPE }));
 
   // ---- actions -----------------------------------------------------------------------------
 
