@@ -12,13 +12,16 @@ export type ChildToMaster =
   | { act: 'recycle'; reason: string }
   /** The child cannot start (a job module, --worker-init, a refused password): the reason, then it exits. */
   | { act: 'fatal'; reason: string }
-  /** With `reportOutcomes` (a master's --metrics-port): a job's outcome and how long it ran. */
-  | { act: 'outcome'; seq: number; queue: string; className: string; outcome: 'success' | 'failure' | 'dirty_exit'; ms: number }
-  /** With `reportOutcomes`: the child's Redis connection was lost. */
-  | { act: 'redis-error' };
+  | ChildObservation;
 
-/** The child messages that are observations for the master's metrics, not supervision. */
-export type ChildObservation = Extract<ChildToMaster, { act: 'outcome' | 'redis-error' }>;
+/**
+ * The child messages that are observations for the master's metrics, not supervision (sent
+ * only with `ChildSpec.reportOutcomes`, i.e. a master with --metrics-port): a job's outcome
+ * and how long it ran (`ms`), or a lost Redis connection.
+ */
+export type ChildObservation =
+  | { act: 'outcome'; seq: number; queue: string; className: string; outcome: 'success' | 'failure' | 'dirty_exit'; ms: number }
+  | { act: 'redis-error' };
 
 /** Why a job is aborted: its outcome is then the job's own failure, never a dirty exit. */
 export type AbortKind = 'timeout' | 'memory';
