@@ -108,6 +108,8 @@ export class Master extends EventEmitter<MasterEvents> {
   private readonly childEntry: string;
   private readonly reportOutcomes: boolean;
   private readonly logRing: LogRing | null;
+  /** The job each child that just exited held (with reportOutcomes), while its record is written. */
+  private readonly heldAtExit = new Map<number, { className: string; queue: string; since: string }>();
   private readonly procs = new Map<number, ChildProcess>();
   private readonly cpuSeen = new Map<number, { cpu: number; at: number }>();
   private readonly startedAt = new Date();
@@ -432,7 +434,11 @@ export class Master extends EventEmitter<MasterEvents> {
     proc.on('exit', (code, signal) => {
       this.procs.delete(pid);
       this.cpuSeen.delete(pid);
+      // For the metrics: the job a dead child held, which record() then counts (dirty exit, timeout).
+      const held = this.reportOutcomes ? this.info().children.find(c => c.pid === pid)?.job : null;
+      if (held) this.heldAtExit.set(pid, held);
       this.run(this.sup.childExited(pid, code, signal, now()));
+      this.heldAtExit.delete(pid);
     });
     const workerId = formatWorkerId(
       this.hostname,
@@ -465,12 +471,24 @@ export class Master extends EventEmitter<MasterEvents> {
   /** A dead child's registration and held job, bounded: if Redis is silent they stay for the next prune. */
   private record(a: Extract<Action, { type: 'record' }>): void {
     if (!this.connected) return;
+    const held = this.heldAtExit.get(a.pid);
     const p = bounded(
       unregisterDeadWorker(this.store, a.workerId, a.exception, () => a.error, a.policy),
       REDIS_BOUND_MS + 1000,
       'Redis did not answer',
     ).then(
       cls => {
+        if (cls !== null && held) {
+          const outcome = a.exception === 'Resque::DirtyExit' ? 'dirty_exit' : 'failure';
+          this.emit('child-event', a.pid, {
+            act: 'outcome',
+            seq: 0,
+            queue: held.queue,
+            className: cls,
+            outcome,
+            ms: Math.max(0, Date.now() - Date.parse(held.since)),
+          });
+        }
         if (cls !== null)
           this.log.warn(
             `child ${a.pid} ${a.how} while working on ${cls}; ${a.policy === 'requeue' ? 'put it back on its queue' : `recorded as ${a.exception}`}`,

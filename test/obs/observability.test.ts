@@ -38,6 +38,10 @@ async function expectPromtoolGreen(text: string): Promise<void> {
   expect({ code: r.code, output: r.output }).toEqual({ code: 0, output: '' });
 }
 
+function parseFailureException(raw: string[]): string[] {
+  return raw.map(r => (JSON.parse(r) as { exception: string }).exception);
+}
+
 function expectWellFormed(lines: JsonLine[]): void {
   for (const l of lines) {
     expect(l.time).toMatch(ISO);
@@ -203,6 +207,36 @@ describe('--metrics-port', () => {
     expect(sample(text, 'pyres_slots')).toBe(2);
     expect(sample(text, 'pyres_ready')).toBe(1);
     expect(sample(text, 'process_cpu_seconds_total')).not.toBeNull();
+
+    // A child killed mid-job: the master records the dirty exit and counts it.
+    const kids = await env.waitForChildren(m.pid, 2);
+    await env.enqueue(Q, 'Sleep', 30);
+    await env.waitForLedger(/^Sleep start 30$/);
+    await waitFor(
+      async () => sample((text = (await get(`${base}/metrics`)).body), 'pyres_slots_busy') === 1,
+      5000,
+      () => `one busy slot: ${sample(text, 'pyres_slots_busy')}`,
+    );
+    const holder = await waitFor(
+      async () => {
+        for (const kid of kids) if (await env.redis.exists(`resque:worker:${HOST}:${kid}:${Q}`)) return kid;
+        return null;
+      },
+      5000,
+      'the child holding the Sleep',
+    );
+    process.kill(holder, 'SIGKILL');
+    await waitFor(
+      async () => sample((text = (await get(`${base}/metrics`)).body), 'pyres_jobs_total', { job_class: 'Sleep', queue: Q, outcome: 'dirty_exit' }) === 1,
+      10000,
+      () =>
+        `a Sleep dirty exit in the master's metrics: ${text
+          .split('\n')
+          .filter(l => l.startsWith('pyres_jobs'))
+          .join(' | ')}`,
+    );
+    expect(parseFailureException(await env.waitForFailures(2))).toContain('Resque::DirtyExit');
+    await expectPromtoolGreen(text);
     await stop(m);
   });
 
