@@ -8,7 +8,6 @@
  * exits is flushed synchronously on 'exit' (`process.exit()` included).
  */
 import pino from 'pino';
-import SonicBoom from 'sonic-boom';
 import { realStdio, type StdName } from './stdio';
 
 /** The fields a log line may carry besides its message (named in snake_case in the JSON). */
@@ -44,13 +43,16 @@ export function jsonBindings(scope: string | undefined, fields: LogFields | unde
   return o;
 }
 
-const boomFor: Partial<Record<StdName, { boom: SonicBoom; gone: boolean }>> = {};
+/** pino's asynchronous destination (a SonicBoom), per stream. */
+type Boom = ReturnType<typeof pino.destination>;
+
+const boomFor: Partial<Record<StdName, { boom: Boom; gone: boolean }>> = {};
 let exitHooked = false;
 
-function stdBoom(which: StdName): { boom: SonicBoom; gone: boolean } {
+function stdBoom(which: StdName): { boom: Boom; gone: boolean } {
   let b = boomFor[which];
   if (b) return b;
-  const boom = new SonicBoom({ fd: which === 'stdout' ? 1 : 2, sync: false, minLength: 0 });
+  const boom = pino.destination({ fd: which === 'stdout' ? 1 : 2, sync: false, minLength: 0 });
   const entry = { boom, gone: false };
   // EPIPE / EIO: the stream is gone; never an uncaught exception.
   boom.on('error', () => {
