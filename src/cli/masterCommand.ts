@@ -122,7 +122,7 @@ export async function runMaster(a: MasterArgs): Promise<number> {
   const listen = resolveMetricsListen(a['metrics-port']);
   // The master keeps its recent lines for `pyres-ts ctl watch` (published with its record).
   const logRing = new LogRing();
-  const logger = withRing(loggerFromConfig(cfg.worker), logRing);
+  const logger = withRing(loggerFromConfig(cfg.worker), logRing, cfg.worker.logLevel === 'debug' ? 'info' : cfg.worker.logLevel);
   if (a['reinit-gevent'] || a['monkey-patch'])
     logger.info('-r/--reinit-gevent and -m/--monkey-patch have no meaning in Node; use --worker-init to prepare each child');
   if (a.drain) logger.info('--drain has no meaning for a master (its children never drain); ignored');

@@ -56,8 +56,14 @@ export function childTitle(masterPid: number, status: string): string {
   return `resque-${RESQUE_PROTOCOL_VERSION} pyres_worker (pyres-ts ${VERSION}) child of ${masterPid}: ${status}`;
 }
 
+/** With --log-format json (from the spec), the child's own notes are JSON lines too. */
+let jsonNotes = false;
+
 function note(msg: string): void {
-  process.stderr.write(`pyres-ts child ${process.pid}: ${msg}\n`);
+  const line = jsonNotes
+    ? JSON.stringify({ level: 'warn', time: new Date().toISOString(), pid: process.pid, scope: `child ${process.pid}`, message: msg })
+    : `pyres-ts child ${process.pid}: ${msg}`;
+  process.stderr.write(`${line}\n`);
 }
 
 /** The child cannot start: tell the master why (it shows it in `ctl status`), then exit 1. */
@@ -114,6 +120,7 @@ async function main(): Promise<number> {
   } catch (e) {
     return fatal(coerceError(e).message);
   }
+  jsonNotes = spec.worker.logFormat === 'json';
   process.title = childTitle(spec.masterPid, 'Starting');
   await runInit(spec);
 
