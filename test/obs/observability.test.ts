@@ -279,12 +279,9 @@ describe('--metrics-port', () => {
 
 describe('ctl watch', () => {
   it('not a TTY: plain frames with each group, its queue depth and jobs/s, and the master log tail', async () => {
-    const m = await env.startMaster(['--queues', Q, '--pool', '1'], { jobs: [BASIC_JOBS] });
+    // --term-timeout 1: the Sleep held at the end is cut short by the stop.
+    const m = await env.startMaster(['--queues', Q, '--pool', '1', '--term-timeout', '1'], { jobs: [BASIC_JOBS] });
     await env.waitForChildren(m.pid, 1);
-    // A job that holds the only child, so the jobs behind it wait and show as depth; then they run.
-    await env.enqueue(Q, 'Sleep', 2);
-    await env.waitForLedger(/^Sleep start 2$/);
-    for (let i = 0; i < 3; i++) await env.enqueue(Q, 'Echo', i);
     // The master publishes its record (and log tail) once a second: wait until it shows the ready line.
     await waitFor(
       async () => {
@@ -295,25 +292,41 @@ describe('ctl watch', () => {
       5000,
       'the log tail in the master record',
     );
-    const r = await runCli(['ctl', 'watch', '--count', '6', '--interval', '1', '--tail', '5'], env.spawnEnv(), 20000);
-    expect(r.code).toBe(0);
-    expect(r.stdout).not.toMatch(/\x1b/);
-    const frames = r.stdout.split(/^pyres-ts ctl watch {2}/m).filter(Boolean);
-    expect(frames).toHaveLength(6);
     const groupLine = new RegExp(`^ {3}group ${Q}: depth (\\d+) {2}jobs/s (-|\\d+\\.\\d) {2}children 1/1$`, 'm');
+    const framesOf = (out: string): string[] => out.split(/^pyres-ts ctl watch {2}/m).filter(Boolean);
+    const rowOf = (f: string): { depth: number; rate: string } => {
+      const g = groupLine.exec(f);
+      if (!g) throw new Error(`no group line in the frame:\n${f}`);
+      return { depth: Number(g[1]), rate: g[2]! };
+    };
+
+    // jobs/s: jobs enqueued once the first frame is out are counted between later frames.
+    const w = spawnCli(['ctl', 'watch', '--count', '5', '--interval', '1', '--tail', '5'], env.spawnEnv());
+    await w.waitForLine(/^ {3}group /, 10000);
+    for (let i = 0; i < 5; i++) await env.enqueue(Q, 'Echo', i);
+    expect(await w.waitForEnd(20000)).toEqual({ code: 0, signal: null });
+    expect(w.stdout()).not.toMatch(/\x1b/);
+    const frames = framesOf(w.stdout());
+    expect(frames).toHaveLength(5);
     for (const f of frames) {
       expect(f).toMatch(new RegExp(`^${HOST}:${m.pid} {2}pyres-ts `, 'm'));
-      expect(f).toMatch(groupLine);
       expect(f).toMatch(/^ {3}log:$/m);
       expect(f).toMatch(new RegExp(`^ {5}\\S+Z INFO  \\[master ${HOST}:${m.pid}\\] all children registered \\d+ ms after start$`, 'm'));
     }
-    const rows = frames.map(f => groupLine.exec(f)!).map(g => ({ depth: Number(g[1]), rate: g[2] }));
-    // The first frame: three jobs wait behind the Sleep, no rate yet.
-    expect(rows[0]).toEqual({ depth: 3, rate: '-' });
-    // Once the Sleep is done the child works them off: depth 0 and a rate above zero in some frame.
-    await env.waitForLedger(/^Sleep done 2$/);
-    expect(rows.some(x => x.rate !== '-' && Number(x.rate) > 0)).toBe(true);
-    expect(rows[rows.length - 1]!.depth).toBe(0);
+    const rows = frames.map(rowOf);
+    expect(rows[0]!.rate).toBe('-');
+    expect(rows.slice(1).every(r => r.rate !== '-')).toBe(true);
+    expect(rows.slice(1).reduce((n, r) => n + Number(r.rate), 0)).toBeGreaterThan(0);
+
+    // Depth: the only child is held by a long job, so the jobs behind it wait.
+    await env.enqueue(Q, 'Sleep', 30);
+    await env.waitForLedger(/^Sleep start 30$/);
+    for (let i = 0; i < 3; i++) await env.enqueue(Q, 'Echo', i);
+    const once = await runCli(['ctl', 'watch', '--count', '1', '--tail', '0'], env.spawnEnv(), 15000);
+    expect(once.code).toBe(0);
+    const [only] = framesOf(once.stdout);
+    expect(rowOf(only!)).toEqual({ depth: 3, rate: '-' });
+    expect(only).not.toMatch(/^ {3}log:$/m);
     await stop(m);
   });
 });
