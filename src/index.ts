@@ -101,6 +101,9 @@ export type { DirtyExitPolicy } from './store/redisStore';
 // Types that appear in the signatures above (so the API docs, and callers, can name them).
 export type { WorkerIdParts } from './protocol/workerId';
 export type { ConsoleLoggerOptions } from './logging/logger';
+export type { LogFields, LogFormat } from './logging/logger';
+export { LogRing } from './logging/ring';
+export type { ChildObservation } from './master/ipc';
 export type { CreateWorkerExtra } from './worker/fromConfig';
 export type { WaitSpec, WaitResult, MasterCheck, ReserveNote, ReserveResult, FinishMode, FinishSpec, ReserveSpec } from './store/redisStore';
 export type { WorkerDetails } from './store/workerDetails';

@@ -14,6 +14,8 @@ import type { Html } from './html';
 import * as v from './views';
 import { schedules } from '../admin/schedule';
 import { enqueueNowAction, removeAction, schedulePage } from './scheduleViews';
+import { DashboardMetrics } from '../metrics/dashboard';
+import { METRICS_CONTENT_TYPE } from '../metrics/processMetrics';
 
 /**
  * The dashboard's HTTP app (Hono). Safe by default:
@@ -189,6 +191,10 @@ export function createWebApp(o: WebAppOptions): Hono {
   app.get('/schedule', async c => page(c, schedulePage(ctxOf(c), await schedules(d))));
 
   app.get('/api/live', async c => c.json(await d.live()));
+
+  // Prometheus (src/metrics/dashboard.ts): queue depth, oldest job age, stats, workers, failures by class.
+  const metrics = new DashboardMetrics(d);
+  app.get('/metrics', async c => c.body(await metrics.text(), 200, { 'Content-Type': METRICS_CONTENT_TYPE }));
 
   // ---- actions -----------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@ import { hostname as osHostname } from 'node:os';
 import { isUtf8 } from 'node:buffer';
 import { AuthError, ConfigError, DirtyExitError, PayloadDecodeError, UnknownJobClassError, coerceError } from '../errors';
 import { type JobContext, JobRegistry, type ResolvedJob } from '../jobs/registry';
-import { createLogger, type Logger } from '../logging/logger';
+import { createLogger, type LogFields, type Logger } from '../logging/logger';
 import { changedNumbers, decodeArgs, mayChangeNumbers, rawArgsOf } from '../protocol/args';
 import { decodeJob, type DecodedJob, isJson, preview } from '../protocol/job';
 import { FAILURE_BACKENDS, type FailureBackend, ResqueKeys } from '../protocol/keys';
@@ -214,7 +214,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.queueSpecs.map(s => s.raw),
     );
     this.jobs = opts.jobs;
-    this.log = (opts.logger ?? createLogger()).child(this.id);
+    this.log = (opts.logger ?? createLogger()).child(this.id, { workerId: this.id });
     this.o = {
       nonblockingPop: opts.nonblockingPop ?? false,
       backoffMin: positive('backoffMin', opts.backoffMin ?? 1),
@@ -732,7 +732,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         cur.ctrl ??= new AbortController();
         return cur.ctrl.signal;
       },
-      logger: this.log.child(className),
+      logger: this.log.child(className, { jobClass: className, queue }),
     };
     try {
       if (!resolved) throw resolveError ?? new Error(`cannot resolve ${className}`);
@@ -757,7 +757,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         }
         return this.failureOutcome(seq, queue, raw, className, result.error);
       }
-      this.log.debug(`done: ${className} from ${queue}`);
+      this.log.debug(`done: ${className} from ${queue}`, { jobClass: className, queue, durationMs: Date.now() - cur.since.getTime() });
       this.emitSafe('success', { seq, queue, className, raw });
       return { mode: 'success' };
     } catch (e) {
@@ -783,7 +783,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const message = safe(() => String(err.message), '(the error has no readable message)');
     const backtrace = badInput ? [] : safe(() => backtraceOf(err, REGISTRY_FILE), []);
     const shortName = className.length > 200 ? `${className.slice(0, 200)}...` : className;
-    this.log[badInput ? 'warn' : 'info'](`failed: ${shortName} from ${queue}: ${exception}: ${message.slice(0, 500)}`);
+    this.log[badInput ? 'warn' : 'info'](`failed: ${shortName} from ${queue}: ${exception}: ${message.slice(0, 500)}`, this.jobFields(className, queue));
     this.emitSafe('failure', { seq, queue, className, raw, exception, error: message });
     return {
       mode: 'failure',
@@ -796,7 +796,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** A job aborted with failAs (a timeout, a memory limit): an ordinary failure, whatever onDirtyExit says. */
   private failAsOutcome(seq: number, queue: string, raw: string, className: string, exception: string, message: string): Omit<FinishSpec, 'expectedProcessed'> {
-    this.log.warn(`failed: ${className} from ${queue}: ${exception}: ${message}`);
+    this.log.warn(`failed: ${className} from ${queue}: ${exception}: ${message}`, this.jobFields(className, queue));
     this.emitSafe('failure', { seq, queue, className, raw, exception, error: message });
     return {
       mode: 'failure',
@@ -940,6 +940,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (this.statusTimer) clearTimeout(this.statusTimer);
     this.statusTimer = null;
     this.emitSafe('status', this.describe());
+  }
+
+  /** The JSON log fields of a job's last line: its class, queue and (while it runs) duration. */
+  private jobFields(jobClass: string, queue: string): LogFields {
+    const since = this.current?.since;
+    return { jobClass, queue, ...(since ? { durationMs: Date.now() - since.getTime() } : {}) };
   }
 
   private emitSafe<E extends keyof WorkerEvents>(event: E, ...args: WorkerEvents[E]): void {

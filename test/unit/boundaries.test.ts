@@ -96,7 +96,8 @@ describe('import boundaries (docs/ARCHITECTURE.md)', () => {
     expect(bad.map(e => `${e.from} -> ${e.to}`)).toEqual([]);
     expect(edges.some(e => e.from === 'producer/client.ts' && e.to === 'admin/admin.ts')).toBe(true);
     // Only the top layers and the Client use the admin layer.
-    const users = edges.filter(e => layerOf(e.to) === 'admin' && !['admin', 'cli', 'web', 'producer', 'index'].includes(layerOf(e.from)));
+    // metrics/ (issue 14) reads the Resque keys for the dashboard's /metrics through admin/ too.
+    const users = edges.filter(e => layerOf(e.to) === 'admin' && !['admin', 'cli', 'web', 'producer', 'index', 'metrics'].includes(layerOf(e.from)));
     expect(users.map(e => `${e.from} -> ${e.to}`)).toEqual([]);
   });
 
@@ -127,6 +128,17 @@ describe('import boundaries (docs/ARCHITECTURE.md)', () => {
       .filter(f => layerOf(f) !== 'cli' && !entries.has(f))
       .filter(f => /process\.(on|once|addListener|prependListener)\(\s*['"](SIG[A-Z0-9]+)['"]/.test(fs.readFileSync(path.join(SRC, f), 'utf8')));
     expect(bad).toEqual([]);
+  });
+
+  it('metrics/ sits above worker/, master/ and admin/ (it listens to their events) and below cli/ and web/, which serve it (issue 14)', () => {
+    const allowed = ['metrics', 'worker', 'master', 'admin', 'logging', 'errors'];
+    const bad = edges.filter(e => layerOf(e.from) === 'metrics' && e.to.endsWith('.ts') && !allowed.includes(layerOf(e.to)));
+    expect(bad.map(e => `${e.from} -> ${e.to}`)).toEqual([]);
+    // Only the top layers use it: the worker and the master never serve or import their metrics.
+    const users = edges.filter(e => layerOf(e.to) === 'metrics' && !['metrics', 'cli', 'web'].includes(layerOf(e.from)));
+    expect(users.map(e => `${e.from} -> ${e.to}`)).toEqual([]);
+    expect(edges.some(e => e.from === 'metrics/processMetrics.ts' && e.to === 'prom-client')).toBe(true);
+    expect(edges.filter(e => layerOf(e.from) === 'metrics' && e.to === 'node:http')).toEqual([]);
   });
 
   it('has no import cycles at runtime', () => {
