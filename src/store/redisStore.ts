@@ -79,7 +79,8 @@ export interface StoreOptions {
 }
 
 interface ScriptedRedis extends Redis {
-  pyresFinishAndReserveBuffer(numKeys: number, ...args: string[]): Promise<[Buffer, number, Buffer?, Buffer?, Buffer?]>;
+  /** One flat array: numKeys, the keys, then ARGV (ioredis flattens it; see finishAndReserve). */
+  pyresFinishAndReserveBuffer(args: Array<string | number>): Promise<[Buffer, number, Buffer?, Buffer?, Buffer?]>;
   pyresUnregister(numKeys: number, ...args: Array<string | Buffer>): Promise<number>;
   pyresWorkingOnProbe(numKeys: number, ...args: string[]): Promise<string>;
 }
@@ -324,7 +325,45 @@ export class RedisStore extends EventEmitter {
 
   // ---- the job loop ---------------------------------------------------------------------
 
-  private reserveKeys: { id: string; keys: string[] } | null = null;
+  /**
+   * Per worker id: the step's argument array (numKeys, KEYS, ARGV) built once, for the common
+   * steps (nothing to finish, a success, a failure into `failed`), with the five slots that vary
+   * per job (mode, counter, record, reserve flag, run_at) overwritten in place. `queueArgs` is
+   * the array the worker built once for its queue list; another one rebuilds the template.
+   */
+  private readonly stepTemplates = new Map<string, { queueArgs: readonly string[] | null; arr: Array<string | number> }>();
+
+  /** The template for `workerId` and `queueArgs` (null: no reservation), built on first use. */
+  private stepTemplate(workerId: string, queueArgs: readonly string[] | null): Array<string | number> {
+    const key = queueArgs === null ? `${workerId}\n-` : workerId;
+    const have = this.stepTemplates.get(key);
+    if (have && have.queueArgs === queueArgs) return have.arr;
+    const k = this.keys;
+    // 9 keys; KEYS[9] (the requeue queue) is unused by these steps: `queues` stands in.
+    const arr: Array<string | number> = [
+      9,
+      k.worker(workerId),
+      k.stat('processed'),
+      k.stat('processed', workerId),
+      k.stat('failed'),
+      k.stat('failed', workerId),
+      k.failed,
+      k.pauseAll,
+      k.queues,
+      k.queues,
+      '0',
+      '0',
+      '',
+      queueArgs ? '1' : '0',
+      '',
+      k.queuePrefix,
+      ...(queueArgs ?? ['0']),
+    ];
+    // Many slots in one process each have an id; ids that come and go must not pile up.
+    if (this.stepTemplates.size >= 4096) this.stepTemplates.clear();
+    this.stepTemplates.set(key, { queueArgs, arr });
+    return arr;
+  }
 
   async finishAndReserve(workerId: string, finish: FinishSpec, reserve: ReserveSpec | null): Promise<ReserveResult>;
   async finishAndReserve(workerId: string, finish: FinishSpec, reserve: ReserveSpec | null, wait: WaitSpec): Promise<ReserveResult & { wait: WaitResult }>;
@@ -334,41 +373,42 @@ export class RedisStore extends EventEmitter {
    * replicas have both the outcome just recorded and the new reservation.
    */
   async finishAndReserve(workerId: string, finish: FinishSpec, reserve: ReserveSpec | null, wait?: WaitSpec): Promise<ReserveResult & { wait?: WaitResult }> {
-    const k = this.keys;
-    if (this.reserveKeys?.id !== workerId) {
-      this.reserveKeys = {
-        id: workerId,
-        keys: [
-          k.worker(workerId),
-          k.stat('processed'),
-          k.stat('processed', workerId),
-          k.stat('failed'),
-          k.stat('failed', workerId),
-          k.failed,
-          k.pauseAll,
-          k.queues,
-        ],
-      };
-    }
-    const keys = [...this.reserveKeys.keys, finish.requeue ? k.queue(finish.requeue.queue) : k.queues];
     const failing = finish.mode === 'failure' || finish.mode === 'dirty';
-    if (failing) this.failureKeys(keys, 5, finish.failureQueue ?? '');
-    const argv = [
-      FINISH_CODES[finish.mode],
-      String(finish.expectedProcessed),
-      finish.mode === 'requeue' ? (finish.requeue?.raw ?? '') : (finish.failureRecord ?? ''),
-      reserve ? '1' : '0',
-      reserve?.runAt ?? '',
-      k.queuePrefix,
-      ...(reserve ? reserve.queueArgs : ['0']),
-    ];
+    const common = finish.mode !== 'requeue' && !(failing && failureListFor(this.failureBackend, finish.failureQueue ?? '') !== 'failed');
+    let args: Array<string | number>;
+    if (common) {
+      const t = this.stepTemplate(workerId, reserve ? reserve.queueArgs : null);
+      t[10] = FINISH_CODES[finish.mode];
+      t[11] = String(finish.expectedProcessed);
+      t[12] = finish.failureRecord ?? '';
+      t[14] = reserve ? reserve.runAt : '';
+      // A copy per step: ioredis keeps the array it was given to resend the step after a
+      // NOSCRIPT, and the template is overwritten by the next step.
+      args = t.slice();
+    } else {
+      const t = this.stepTemplate(workerId, null);
+      const keys = t.slice(1, 9) as string[];
+      keys.push(finish.requeue ? this.keys.queue(finish.requeue.queue) : this.keys.queues);
+      if (failing) this.failureKeys(keys, 5, finish.failureQueue ?? '');
+      args = [
+        keys.length,
+        ...keys,
+        FINISH_CODES[finish.mode],
+        String(finish.expectedProcessed),
+        finish.mode === 'requeue' ? (finish.requeue?.raw ?? '') : (finish.failureRecord ?? ''),
+        reserve ? '1' : '0',
+        reserve?.runAt ?? '',
+        this.keys.queuePrefix,
+        ...(reserve ? reserve.queueArgs : ['0']),
+      ];
+    }
     // As bytes: an item need not be valid UTF-8, and ioredis would replace what is not.
     type Reply = [Buffer, number, Buffer?, Buffer?, Buffer?];
     let reply: Reply;
     let w: { wait?: WaitResult } = {};
     if (wait) {
-      const p = this.redis.pipeline() as ReturnType<Redis['pipeline']> & { pyresFinishAndReserveBuffer(numKeys: number, ...args: string[]): unknown };
-      p.pyresFinishAndReserveBuffer(keys.length, ...keys, ...argv);
+      const p = this.redis.pipeline() as ReturnType<Redis['pipeline']> & { pyresFinishAndReserveBuffer(args: Array<string | number>): unknown };
+      p.pyresFinishAndReserveBuffer(args);
       p.call('WAIT', String(wait.replicas), String(wait.timeoutMs));
       const res = (await p.exec()) ?? [];
       // Read at once: no 'ready' of a later connection can run between the reply and here.
@@ -382,7 +422,7 @@ export class RedisStore extends EventEmitter {
       }
       w = { wait: { acked: waitErr ? 0 : Number(acked), epoch } };
     } else {
-      reply = await this.redis.pyresFinishAndReserveBuffer(keys.length, ...keys, ...argv);
+      reply = await this.redis.pyresFinishAndReserveBuffer(args);
     }
     const [statusB, count, queueB, valueB, noteB] = reply;
     const status = statusB.toString();

@@ -19,7 +19,12 @@ end
 -- like an object is not JSON (so no JSON parse runs here, inside Redis, per job).
 local function working_on(queue, run_at, raw)
   local embed
-  if string.find(raw, '^[ \t\n\r]*{') and string.find(raw, '}[ \t\n\r]*$') then
+  -- The common case (a compact object) is settled by two byte reads; the patterns only run for
+  -- padded text (a '$'-anchored find tries every position, which is slow on a large payload).
+  local first, last = string.byte(raw, 1), string.byte(raw, -1)
+  local opens = first == 123 or (first ~= nil and first <= 32 and string.find(raw, '^[ \t\n\r]*{') ~= nil)
+  local closes = last == 125 or (last ~= nil and last <= 32 and string.find(raw, '}[ \t\n\r]*$') ~= nil)
+  if opens and closes then
     embed = raw
   else
     embed = jstr(raw)
@@ -30,7 +35,9 @@ end
 
 /**
  * finish-and-reserve. One round trip per job in steady state: records the outcome of the job
- * just done (exactly Resque's commands and order) and reserves the next one.
+ * just done (exactly Resque's writes and order) and reserves the next one. A successful job and
+ * the next reservation cost five commands inside the script: MGET (counter + pause flag),
+ * INCRBY stat:processed, INCRBY stat:processed:<id>, LPOP, SET worker:<id>.
  *
  * KEYS[1] worker:<id>        KEYS[2] stat:processed   KEYS[3] stat:processed:<id>
  * KEYS[4] stat:failed        KEYS[5] stat:failed:<id> KEYS[6] failed
@@ -60,7 +67,11 @@ end
  */
 export const FINISH_AND_RESERVE = `${LUA_HELPERS}
 local mode = ARGV[1]
-local stored = redis.call('GET', KEYS[3])
+-- One MGET reads the per-worker counter and the pause flag (a script is atomic: the flag read
+-- here is the flag a later GET would have read; nothing below writes it).
+local read = redis.call('MGET', KEYS[3], KEYS[7])
+local stored = read[1] or nil
+local pause = read[2] or nil
 local count = tonumber(stored or '0')
 -- finished: the job just done is recorded; worker:<id> still holds its record, and is either
 -- overwritten by the next reservation or deleted (Resque's done_working) below.
@@ -106,7 +117,6 @@ if not finished then
   local held = redis.call('GET', KEYS[1])
   if held then return {'held', count, '', held, note} end
 end
-local pause = redis.call('GET', KEYS[7])
 if pause and string.lower(string.match(pause, '^%s*(.-)%s*$')) == 'true' then return idle('paused') end
 local prefix = ARGV[6]
 local queues = {}

@@ -18,7 +18,7 @@ import {
   exceptionNameOf,
   POISON_CLASS,
 } from '../protocol/records';
-import { formatFailedAt, formatRunAt, formatStarted } from '../protocol/time';
+import { formatFailedAt, formatStarted, runAtNow } from '../protocol/time';
 import { formatWorkerId } from '../protocol/workerId';
 import type { ConnectionOptions } from '../store/connection';
 import { type DirtyExitPolicy, type FinishSpec, RedisStore, type ReserveResult, type WaitResult } from '../store/redisStore';
@@ -500,13 +500,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
     let runAt = '';
     let seq = 0;
     let jobsInARow = 0;
+    // One spec for the whole loop (the store reads it synchronously); run_at is formatted once a second.
+    const reserveSpec = { runAt, queueArgs: this.queueArgs };
     for (;;) {
       const wantReserve = !this.stopping && !this.pausedLocal;
       let r: ReserveResult;
       try {
-        runAt = formatRunAt(new Date());
+        runAt = runAtNow();
         seq = this.store.notificationCount;
-        const reserve = wantReserve ? { runAt, queueArgs: this.queueArgs } : null;
+        reserveSpec.runAt = runAt;
+        const reserve = wantReserve ? reserveSpec : null;
         if (this.o.waitReplicas > 0) {
           const rw = await this.store.finishAndReserve(this.id, finish, reserve, { replicas: this.o.waitReplicas, timeoutMs: this.o.waitTimeout });
           const wrote = finish.mode !== 'none' || rw.status === 'job' || rw.status === 'held';
