@@ -196,6 +196,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     abandon: (reason: string) => void;
     abortTimer?: NodeJS.Timeout;
   } | null = null;
+  /** Three or more plain queues: notifications stay on under load (the store skips queues known empty). */
+  private readonly skipsKnownEmpty: boolean;
   /** Which changed keys wake an idle blocking worker (null: any queue, for patterns). */
   private readonly relevantKey: ((key: string) => boolean) | null;
   private statusTimer: NodeJS.Timeout | null = null;
@@ -264,6 +266,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const nsKeys = new ResqueKeys(opts.namespace ?? 'resque');
     const watched = new Set(this.queueSpecs.map(q => nsKeys.queue(q.pattern)));
     this.relevantKey = hasPatterns(this.queueSpecs) ? null : (k: string) => watched.has(k);
+    // Three or more: Redis notifies this worker's own LPOPs too (one message per job), which
+    // costs about what the LPOPs of one or two empty queues would.
+    this.skipsKnownEmpty = !hasPatterns(this.queueSpecs) && this.queueSpecs.length > 2;
     this.store = new RedisStore({
       connection: opts.connection ?? {},
       namespace: opts.namespace ?? 'resque',
@@ -536,8 +541,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
         emptyPasses = 0;
         jobsInARow += 1;
         // Notifications stay on through a lone job (an idle worker picks up in 2 round trips);
-        // under steady load they are turned off, since every push and pop would send one.
-        if (armed && jobsInARow >= 2) {
+        // under steady load they are turned off, since every push and pop would send one;
+        // except for a list of three or more plain queues, where they let the store skip the queues
+        // known empty (one LPOP saved per empty queue per job; see RedisStore.knownEmpty).
+        if (armed && jobsInARow >= 2 && !this.skipsKnownEmpty) {
           armed = false;
           void this.store.disarmQueueNotifications();
         }
