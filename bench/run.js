@@ -183,7 +183,10 @@ async function main() {
   say(
     `bench: this build: --concurrency ${has.concurrency ? 'yes' : 'no'}, scheduler ${has.scheduler ? 'yes' : 'no'}, enqueueAndWait ${has.enqueueAndWait ? 'yes' : 'no'}; Ruby Resque: ${has.resqueGem ? 'present, but no row for it yet' : has.ruby ? 'not run (ruby is present, the resque gem is not)' : 'not run (no ruby)'}`,
   );
-  const redis = await startRedis('redis-server (bench)');
+  // Also on a Unix socket (the unix-socket row); every other row uses TCP loopback.
+  const socket = path.join(tmp, 'redis.sock');
+  const redis = await startRedis('redis-server (bench)', ['--unixsocket', socket, '--unixsocketperm', '700']);
+  redis.socket = socket;
   const ctx = { redis, cfg, say, tmp, has, limit: null };
   const results = [];
   try {

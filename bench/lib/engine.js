@@ -61,7 +61,7 @@ async function drainResque(c, ns, queue, n, procs) {
  * pyres-ts: `count` `worker` processes (or one `master --pool`), queues in priority order, all
  * work in `workQueue`. `extra`: more CLI flags (e.g. `--concurrency 50`).
  */
-function ptSystem(ctx, { key, label, ns, queues, workQueue, count = 1, pool = 0, extra = [], payload, registered, countCommands = false }) {
+function ptSystem(ctx, { key, label, ns, queues, workQueue, count = 1, pool = 0, extra = [], payload, registered, countCommands = false, url }) {
   const { redis } = ctx;
   const c = redis.client;
   const x = ['--namespace', ns, ...extra];
@@ -74,7 +74,7 @@ function ptSystem(ctx, { key, label, ns, queues, workQueue, count = 1, pool = 0,
       await c.sadd(`${ns}:queues`, ...queues);
       sys.procs = pool
         ? [S.startPtMaster(redis, { queues, pool, extra: x, label: `pyres-ts ${label}` })]
-        : Array.from({ length: count }, (_, i) => S.startPtWorker(redis, { queues, extra: x, label: `pyres-ts ${label} ${i + 1}/${count}` }));
+        : Array.from({ length: count }, (_, i) => S.startPtWorker(redis, { queues, extra: x, url, label: `pyres-ts ${label} ${i + 1}/${count}` }));
       await S.waitRegistered(redis, ns, registered ?? (pool || count), sys.procs);
     },
     async activate() {},

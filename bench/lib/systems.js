@@ -102,7 +102,8 @@ function openLog(label) {
 function startPtWorker(redis, opts) {
   const label = opts.label || 'pyres-ts worker';
   const log = openLog(label);
-  const args = [BIN, 'worker', '--queues', opts.queues.join(','), '--jobs', JOBS, '--redis', redis.url, ...(opts.extra || [])];
+  const url = opts.url || redis.url;
+  const args = [BIN, 'worker', '--queues', opts.queues.join(','), '--jobs', JOBS, '--redis', url, ...(opts.extra || [])];
   const proc = spawnTracked(
     process.execPath,
     args,

@@ -42,7 +42,11 @@ function markdown(rep, ctx, m, commandLine) {
   return `# Benchmarks
 
 Produced by \`${commandLine}\` (\`bench/run.js\`, rows from \`bench/lib/targets.js\`); this file is overwritten
-by every full run. Issue 15's targets; every figure below comes from this one run.
+by every run that writes it. Issue 15's targets; every figure below comes from this one run.${
+    ctx.cfg.quick
+      ? `\n\n**A quick run**: ${ctx.cfg.rounds} rounds of ~${ctx.cfg.roundSeconds} s, not the ≥ 4 s rounds the targets are defined with; \`npm run bench\` (no --quick) for the figures that count.`
+      : ''
+  }
 
 ${rep.table}
 

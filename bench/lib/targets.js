@@ -96,6 +96,35 @@ const REGISTRY = [
     verdicts: r => [verdict('10 KB payloads within 15 % of 100 B', r.paired('big', 'small').median, 0.85, { show: fmtRatio })],
   },
   {
+    id: 'unix-socket',
+    title: 'one slot, no-op, one queue: pyres-ts over a Unix socket vs TCP loopback, 100 B and 10 KB payloads',
+    async run(ctx) {
+      const url = `redis+unix://${ctx.redis.socket}`;
+      const small = E.payloadOf('Noop', 100);
+      const big = E.payloadOf('Noop', 10240);
+      return E.throughput(ctx, [
+        ptOne(ctx, 'tcp', 'TCP, 100 B', 'ut100', { payload: small }),
+        ptOne(ctx, 'unix', 'Unix socket, 100 B', 'uu100', { payload: small, url }),
+        ptOne(ctx, 'tcpBig', 'TCP, 10 KB', 'ut10k', { payload: big }),
+        ptOne(ctx, 'unixBig', 'Unix socket, 10 KB', 'uu10k', { payload: big, url }),
+      ]);
+    },
+    rows: (r, ctx) => [
+      { what: 'jobs/s, 100 B: TCP', pt: rate(r.tcp), peer: '', ratio: '' },
+      { what: 'jobs/s, 100 B: Unix socket (÷ TCP, per round)', pt: rate(r.unix), peer: '', ratio: paired(r.paired('unix', 'tcp')) },
+      {
+        what: `… Unix socket ÷ the one-client EVALSHA limit (TCP, ${fmt(ctx.limit.evalsha)}/s)`,
+        pt: pct(r.unix.median / ctx.limit.evalsha),
+        peer: '',
+        ratio: '',
+      },
+      { what: 'jobs/s, 10 KB: TCP', pt: rate(r.tcpBig), peer: '', ratio: '' },
+      { what: 'jobs/s, 10 KB: Unix socket (÷ TCP, per round)', pt: rate(r.unixBig), peer: '', ratio: paired(r.paired('unixBig', 'tcpBig')) },
+      { what: 'jobs/s, Unix socket: 10 KB ÷ 100 B, per round', pt: '', peer: '', ratio: paired(r.paired('unixBig', 'unix')) },
+    ],
+    verdicts: () => [],
+  },
+  {
     id: 'async-c50',
     needs: ['concurrency'],
     title: 'one process, 20 ms async jobs: pyres-ts --concurrency 50 vs BullMQ c=50 vs node-resque MultiWorker (1..50)',
