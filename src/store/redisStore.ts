@@ -352,8 +352,12 @@ export class RedisStore extends EventEmitter {
   /** Per queue list (the worker's array): its variants without the known-empty queues, by the names left out. */
   private readonly skipVariants = new WeakMap<readonly string[], Map<string, readonly string[]>>();
 
+  /** Counts forgetEmpty() calls: a step in flight across one (a re-arm, an own push) marks nothing. */
+  private forgetEpoch = 0;
+
   /** Forgets every known-empty queue (the next pass tries the whole list). */
   private forgetEmpty(): void {
+    this.forgetEpoch += 1;
     this.knownEmpty.clear();
   }
 
@@ -366,7 +370,8 @@ export class RedisStore extends EventEmitter {
     }
     if (this.knownEmpty.size === 0) return queueArgs;
     if (!this.notificationsArmed || Date.now() - this.knownEmptySince > KNOWN_EMPTY_MAX_MS) {
-      this.forgetEmpty();
+      // Not forgetEmpty(): a full pass is not a reason to distrust steps in flight.
+      this.knownEmpty.clear();
       return queueArgs;
     }
     let left = '';
@@ -461,6 +466,7 @@ export class RedisStore extends EventEmitter {
     const queueArgs = reserve ? this.withoutKnownEmpty(reserve.queueArgs) : null;
     const seqAtSend = this.wakeSeq;
     const armedAtSend = this.notificationsArmed;
+    const epochAtSend = this.forgetEpoch;
     const common = finish.mode !== 'requeue' && !(failing && failureListFor(this.failureBackend, finish.failureQueue ?? '') !== 'failed');
     let args: Array<string | number>;
     if (common) {
@@ -522,7 +528,7 @@ export class RedisStore extends EventEmitter {
     if (status === 'job') {
       // Only from a step during which no notification came in and tracking stayed on: every
       // queue tried before the one that had a job was empty, and no write to it has been missed.
-      if (queueArgs !== null && queueArgs[0] === '0' && queueArgs.length > 2 && armedAtSend && this.notificationsArmed)
+      if (queueArgs !== null && queueArgs[0] === '0' && queueArgs.length > 2 && armedAtSend && this.notificationsArmed && this.forgetEpoch === epochAtSend)
         this.noteEmptyBefore(queueArgs, queue ?? '', seqAtSend);
       return { status, queue: queue ?? '', raw: value ?? '', ...bytes, processed, ...n };
     }
