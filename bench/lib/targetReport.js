@@ -24,6 +24,7 @@ function build(results, ctx, m) {
     if (skipped && !entry.hook) verdicts.push(`${entry.title}: not measured, ${skipped}`);
   }
   const L = ctx.limit;
+  const rounds = results.flatMap(({ r }) => (r ? Object.values(r).flatMap(x => (x && Array.isArray(x.seconds) ? x.seconds : [])) : []));
   const lim = x => `EVALSHA ${fmt(x.evalsha)}/s, LPOP ${fmt(x.lpop)}/s`;
   const context = [
     `one-client limit (\`redis-benchmark -c 1\`, same run): before ${lim(L.before)}; after ${lim(L.after)}; rows use the mean, EVALSHA ${fmt(L.evalsha)}/s`,
@@ -31,6 +32,7 @@ function build(results, ctx, m) {
     ctx.cfg.quick
       ? `QUICK run: ${ctx.cfg.rounds} rounds of ~${ctx.cfg.roundSeconds} s after a short warm-up, NOT the ≥ 4 s rounds the targets are defined with`
       : `${ctx.cfg.rounds} rounds of ≥ ${ctx.cfg.roundSeconds} s per throughput row after a warm-up of ~${ctx.cfg.warmSeconds} s`,
+    rounds.length ? `timed rounds kept: ${rounds.length}, lasting ${fmt(Math.min(...rounds))}–${fmt(Math.max(...rounds))} s` : 'no timed rounds',
     `Ruby Resque: ${ctx.has.resqueGem ? 'the resque gem is present, but the bench has no row for it yet' : ctx.has.ruby ? 'not run: ruby is present, the resque gem is not installed' : 'not run: no ruby'}`,
   ];
   const table = mdTable(['', 'row (median of rounds; (min–max))', 'pyres-ts', 'peer', 'ratio pyres-ts ÷ peer, per round: median (min–max)'], body);
@@ -69,7 +71,8 @@ ${rep.context.map(l => `- ${l}`).join('\n')}
   and sends ~1 command per 5 s).
 - **Rounds.** Each row's systems are launched side by side and warmed up (a small drain, then one of
   ~${ctx.cfg.warmSeconds} s), then run ${ctx.cfg.rounds} rounds, the order alternating round by round. A round's batch is
-  sized from the warm rate to last ≥ ${ctx.cfg.roundSeconds} s (a shorter round grows the later batches). The ratio
+  sized from the warm rate to last ≥ ${ctx.cfg.roundSeconds} s; a round that came out shorter is run again with more jobs
+  (up to 3 tries, the last kept: see "timed rounds kept" above for the lengths). The ratio
   column is the median of the per-round ratios (both systems ran back to back in that round), with
   their min–max: less sensitive to the shared machine's load than the ratio of medians.
 - **Timing.** Resque systems: jobs are pushed into \`<ns>:bench:staging\` (outside every queue key), then
