@@ -322,8 +322,8 @@ function checkConnection(c: unknown, prefix: string): ConnectionOptions {
     if (typeof v !== 'string') fail(`connection.${k}`, `must be a string, got ${k === 'password' ? typeof v : show(v)}`, prefix);
     out[k] = v;
   }
-  if (out.url !== undefined && !/^rediss?(\+sentinel)?:\/\//.test(out.url)) {
-    fail('connection.url', 'must start with redis://, rediss:// or redis+sentinel://', prefix);
+  if (out.url !== undefined && !/^(rediss?(\+sentinel)?:\/\/|redis\+unix:|unix:)/.test(out.url)) {
+    fail('connection.url', 'must start with redis://, rediss://, redis+sentinel://, redis+unix:// or unix:', prefix);
   }
   if (c['port'] !== undefined) out.port = num('connection.port', c['port'], { integer: true, max: 65535 }, prefix);
   if (c['db'] !== undefined) out.db = num('connection.db', c['db'], { integer: true, min: 'nonNegative' }, prefix);
