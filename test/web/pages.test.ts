@@ -65,11 +65,11 @@ describe('pages', () => {
     expect(r.text).toContain('<b>26</b> jobs in <code>p10</code> on all servers');
     expect(r.text).toMatch(/href="\/queues\/p10\?server=0" class="current" aria-current="page">127\.0\.0\.1:\d+ <span class="count">25<\/span>/);
     expect(r.text).toContain('<span class="count">1</span>');
-    expect((r.text.match(/<tr><td class="num">/g) ?? []).length).toBe(20);
+    expect((r.text.match(/<tr data-index="\d+" data-digest="[0-9a-f]{40}"><td class="num">/g) ?? []).length).toBe(20);
     expect(r.text).toContain('{&quot;class&quot;:&quot;MixedJob&quot;,&quot;args&quot;:[1,&quot;two&quot;,{&quot;three&quot;:3}]}');
     expect(r.text).toContain('href="/queues/p10?server=0&amp;start=20"');
     r = await s.get('/queues/p10?server=0&start=20');
-    expect((r.text.match(/<tr><td class="num">/g) ?? []).length).toBe(5);
+    expect((r.text.match(/<tr data-index="\d+" data-digest="[0-9a-f]{40}"><td class="num">/g) ?? []).length).toBe(5);
     expect(r.text).toContain('{&quot;class&quot;:&quot;Bulk&quot;,&quot;args&quot;:[22,1.0]}');
     r = await s.get('/queues/p10?server=1');
     expect(r.text).toContain('{&quot;class&quot;:&quot;BJob&quot;,&quot;args&quot;:[&quot;b&quot;]}');
