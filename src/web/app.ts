@@ -11,6 +11,9 @@ import { APP_CSS, APP_JS } from './assets';
 import { AdminActionError, type Admin, type Server } from '../admin/admin';
 import { type FailureSearch, HISTORY, deleteQueuedJob, findFailure, findQueuedJob, historyOf, isSearch, sampleHistory, searchFailures } from '../admin/inspect';
 import { getPath } from 'hono/utils/url';
+import { parseBasePath } from '../config/basePath';
+
+export { parseBasePath };
 import { hostPolicy, refusedHostText } from './hosts';
 import type { Html } from './html';
 import * as v from './views';
@@ -41,7 +44,7 @@ export interface WebAppOptions {
    * The URL prefix the dashboard is served under (`--base-path /resque`): every link, form and
    * asset carries it. Requests are answered with or without it (a parent that strips the prefix,
    * as Express' `app.use('/resque', …)` and Hono's `mount` do, and one that does not, as Node's
-   * http server or Hono's `route` do). Checked by parseBasePath. @defaultValue '' (the root)
+   * http server or Hono's `route` do). Checked by parseBasePath (config/basePath.ts). @defaultValue '' (the root)
    */
   basePath?: string;
   /**
@@ -51,18 +54,6 @@ export interface WebAppOptions {
   sampleHistory?: boolean;
   /** How often (ms) an open page refreshes its live regions. @defaultValue 3000 */
   liveEvery?: number;
-}
-
-/**
- * Checks a `--base-path`: '' or '/', or '/seg[/seg…]' of URL-safe characters (no trailing
- * slash, no '..'). Returns it normalised ('' for the root); throws a message naming the flag.
- */
-export function parseBasePath(s: string | undefined): string {
-  if (s === undefined || s === '' || s === '/') return '';
-  const t = s.endsWith('/') ? s.slice(0, -1) : s;
-  if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(t) || t.split('/').some(x => x === '.' || x === '..'))
-    throw new Error(`--base-path must be a URL path like /resque (letters, digits, . _ ~ -), got ${JSON.stringify(s)}`);
-  return t;
 }
 
 const CSRF_COOKIE = 'pyres_csrf';
@@ -148,7 +139,12 @@ export function createWebApp(o: WebAppOptions): Hono {
    * they get its prefix here. Only markup from the templates can match: a value from Redis or a
    * request is escaped, so it never contains a literal '"'.
    */
-  const rebase = (text: string): string => (base ? text.replace(/(\s(?:href|action|src|data-src)="|\sname="back" value=")\//g, `$1${base}/`) : text);
+  const rebase = (text: string): string =>
+    base
+      ? text.replace(/(\s(?:href|action|src|data-src)="|\sname="back" value=")\/("?)/g, (_, attr: string, end: string) =>
+          end ? `${attr}${base}"` : `${attr}${base}/`,
+        )
+      : text;
   const page = (c: Context, h: Html, status: 200 | 404 | 400 | 403 | 500 = 200): Response => c.html(rebase(h.value), status);
 
   const intParam = (s: string | undefined, def: number): number => {
@@ -179,7 +175,7 @@ export function createWebApp(o: WebAppOptions): Hono {
     const [stats, queues, workers, history] = await Promise.all([d.each(s => s.store.stats()), d.queues(), d.workers(), historyOf(d)]);
     return page(c, v.overviewPage(ctx, { stats, queues, workers, history }));
   });
-  app.get('/overview', c => c.redirect(`${base}/`, 301));
+  app.get('/overview', c => c.redirect(base || '/', 301));
 
   app.get('/queues', async c => page(c, v.queuesPage(ctxOf(c), await d.queues())));
 

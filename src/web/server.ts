@@ -42,9 +42,7 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   // The history is written by the dashboard process while it runs, browser open or not (one
   // sample a minute per server, shared by every dashboard through a guard key: docs/DASHBOARD.md).
   const sampler =
-    o.sampleHistory === false
-      ? null
-      : setInterval(() => void sampleHistory(o.dashboard).catch(() => undefined), Math.min(HISTORY.intervalMs, 15_000));
+    o.sampleHistory === false ? null : setInterval(() => void sampleHistory(o.dashboard).catch(() => undefined), Math.min(HISTORY.intervalMs, 15_000));
   sampler?.unref();
   if (sampler) void sampleHistory(o.dashboard).catch(() => undefined);
   return {
