@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { type Env, RUBY_FAILURES, Session, client, failureRecord, flashOf, seed, startEnv, stopEnv } from './helpers';
 
 const sha1 = (s: string): string => createHash('sha1').update(s, 'utf8').digest('hex');
-const unescape = (s: string): string =>
+const unHtml = (s: string): string =>
   s
     .replace(/&quot;/g, '"')
     .replace(/&#39;/g, "'")
@@ -30,8 +30,8 @@ describe('a queued job', () => {
     const r = await s.get(`/job?server=0&queue=p10&index=0&digest=${sha1(raw)}`);
     expect(r.status).toBe(200);
     expect(r.text).toContain('<h1>Job 0 in p10: MixedJob</h1>');
-    expect(unescape(r.text)).toContain(`<pre class="args pretty">${JSON.stringify([1, 'two', { three: 3 }], null, 2)}</pre>`);
-    expect(unescape(r.text)).toContain(`<pre class="raw">${raw}</pre>`);
+    expect(unHtml(r.text)).toContain(`<pre class="args pretty">${JSON.stringify([1, 'two', { three: 3 }], null, 2)}</pre>`);
+    expect(unHtml(r.text)).toContain(`<pre class="raw">${raw}</pre>`);
     // the queue page links to it
     const q = await s.get('/queues/p10?server=0');
     expect(q.text).toContain(`href="/job?server=0&amp;queue=p10&amp;index=0&amp;digest=${sha1(raw)}"`);
@@ -69,7 +69,7 @@ describe('a failure', () => {
     const s = new Session(env.web.url);
     const r = await s.get(`/failure?server=0&index=1&digest=${sha1(raw)}`);
     expect(r.status).toBe(200);
-    const t = unescape(r.text);
+    const t = unHtml(r.text);
     expect(t).toContain('<h1>Failure 1: FailingJob</h1>');
     expect(t).toContain('<code>vm:9203:p10,p9</code>');
     expect(t).toContain('datetime="2026-11-22T22:13:02.000Z"');
@@ -102,7 +102,7 @@ describe('failure search', () => {
   const shown = (html: string): string[] => [...html.matchAll(/<code class="class">([^<]*)<\/code>/g)].map(m => m[1] as string);
   const groups = (html: string): Record<string, number> =>
     Object.fromEntries(
-      [...html.matchAll(/<tr data-exception="([^"]*)"[^>]*><td>.*?<\/td><td class="num">(\d+)<\/td>/g)].map(m => [unescape(m[1] as string), Number(m[2])]),
+      [...html.matchAll(/<tr data-exception="([^"]*)"[^>]*><td>.*?<\/td><td class="num">(\d+)<\/td>/g)].map(m => [unHtml(m[1] as string), Number(m[2])]),
     );
 
   it('filters by class, exception, queue and text, and groups the matches by exception', async () => {
@@ -185,7 +185,7 @@ describe('queue actions', () => {
     // the confirmation form carries the token and the fields
     const form = /<form method="post" action="\/queues\/clear" class="confirm">([\s\S]*?)<\/form>/.exec(asked.text)?.[1] ?? '';
     const fields = Object.fromEntries(
-      [...form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map(m => [m[1] as string, unescape(m[2] as string)]),
+      [...form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map(m => [m[1] as string, unHtml(m[2] as string)]),
     );
     expect(fields).toEqual({ _csrf: s.csrf, server: '0', queue: 'p10', back: '/queues/p10?server=0', confirmed: 'yes' });
     const r = await s.post('/queues/clear', fields);
@@ -217,7 +217,7 @@ describe('queue actions', () => {
     await s.get('/queues/p10?server=0');
     const asked = await s.post('/queues/delete-job', { server: 0, queue: 'p10', index: 1, digest: sha1(dup) });
     expect(confirmPage(asked.text)).toBe(true);
-    expect(unescape(asked.text)).toContain(dup);
+    expect(unHtml(asked.text)).toContain(dup);
     await a.lpop('resque:queue:p10'); // a worker takes the first job: dup is now at 0
     const r = await s.act('/queues/delete-job', { server: 0, queue: 'p10', index: 1, digest: sha1(dup), confirmed: 'yes', back: '/queues/p10?server=0' });
     expect(flashOf(r.text)).toMatch(/^ok: Deleted job \d \(MixedJob\) from p10 on 127\.0\.0\.1:\d+\.$/);
