@@ -110,6 +110,7 @@ export const APP_JS = `(function () {
   var LIVE_EVERY = Number(document.body.getAttribute('data-live-every')) || 3000;
   var status = document.getElementById('live-status');
   var ticks = 0;
+  var gone = false;
   function openKeys(region) {
     var keys = [];
     region.querySelectorAll('details[open]').forEach(function (d) {
@@ -121,7 +122,11 @@ export const APP_JS = `(function () {
   function refresh() {
     if (document.hidden || !document.querySelector('[data-live]')) return Promise.resolve();
     return fetch(location.href, { credentials: 'same-origin', cache: 'no-store', headers: { 'X-Pyres-Live': '1' } })
-      .then(function (r) { if (!r.ok && r.status !== 404) throw new Error('HTTP ' + r.status); return r.text(); })
+      .then(function (r) {
+        if (r.status === 404) { gone = true; throw new Error('what this page shows is gone; reload'); }
+        if (!r.ok) throw new Error('HTTP ' + r.status);
+        return r.text();
+      })
       .then(function (text) {
         var doc = new DOMParser().parseFromString(text, 'text/html');
         document.querySelectorAll('[data-live]').forEach(function (old) {
@@ -144,7 +149,7 @@ export const APP_JS = `(function () {
       .catch(function (err) { if (status) status.textContent = '· live updates paused: ' + err.message; });
   }
   (function loop() {
-    setTimeout(function () { refresh().then(loop, loop); }, LIVE_EVERY);
+    if (!gone) setTimeout(function () { refresh().then(loop, loop); }, LIVE_EVERY);
   })();
 
   var box = document.getElementById('live-chart');

@@ -215,10 +215,6 @@ ${d.stats.map(r => {
 </table>
 </section>
 </div>
-<section>
-<h2>Jobs per second</h2>
-<div id="live-chart" class="chart" data-src="/api/live" aria-label="processed and failed jobs per second, all servers"><p class="muted">The live chart needs JavaScript.</p></div>
-</section>
 <div data-live="lists">
 <section>
 <h2>Queues</h2>
@@ -228,8 +224,12 @@ ${queuesTable(ctx.servers, d.queues.rows, d.queues.perServer)}
 <h2>${working.length} of ${d.workers.rows.length} workers working</h2>
 ${working.length === 0 ? html`<p class="muted">No worker is working.</p>` : workingTable(working, ctx.servers.length > 1)}
 </section>
-${d.history ? html`<section><h2>History</h2>${historyChart(d.history)}</section>` : ''}
-</div>`,
+</div>
+<section>
+<h2>Jobs per second</h2>
+<div id="live-chart" class="chart" data-src="/api/live" aria-label="processed and failed jobs per second, all servers"><p class="muted">The live chart needs JavaScript.</p></div>
+</section>
+${d.history ? html`<section data-live="history"><h2>History</h2>${historyChart(d.history)}</section>` : ''}`,
     { live: false },
   );
 }
@@ -552,11 +552,15 @@ export function failedPage(
       page.matched === null,
     );
     body = html`${listTabs}
-<div class="controls bulk">
+${
+  isSearchGiven(search)
+    ? html`<p class="sub">The bulk actions act on whole lists: clear the search to use them.</p>`
+    : html`<div class="controls bulk">
 ${page.total > 0 ? actionButton(ctx, '/failed/retry-all', 'Retry all not yet retried', fields, { confirm: `Retry every failed job in ${where} that has not been retried yet?` }) : ''}
 ${page.total > 0 ? actionButton(ctx, '/failed/clear-retried', 'Clear retried', fields, { confirm: `Remove every retried failure in ${where}? This cannot be undone.` }) : ''}
 ${page.total > 0 ? actionButton(ctx, '/failed/clear', 'Clear all', fields, { confirm: `Delete all ${page.total} failures in ${where}? This cannot be undone.`, cls: 'danger' }) : ''}
-</div>
+</div>`
+}
 ${filterTabs}
 <p class="sub">${
       page.items.length === 0
@@ -686,7 +690,9 @@ ${INFO_FIELDS.map(([k, label]) => html`<tr><th>${label}</th>${results.map(r => h
 }
 
 export function errorPage(ctx: PageContext, status: number, message: string): Html {
-  return layout(ctx, '', status === 404 ? 'Not found' : 'Error', html`<p class="error-text">${message}</p><p><a href="/">Back to the overview</a></p>`);
+  return layout(ctx, '', status === 404 ? 'Not found' : 'Error', html`<p class="error-text">${message}</p><p><a href="/">Back to the overview</a></p>`, {
+    live: false,
+  });
 }
 
 // ---- details and confirmation ----------------------------------------------------------------
@@ -709,6 +715,7 @@ export function failureDetailPage(ctx: PageContext, server: Server, list: string
       '/failed',
       'Failure not found',
       html`<p class="muted">No failure with digest <code>${want.slice(0, 12)}</code> in ${list} on ${server.label}: it was removed, cleared or retried away.</p><p><a href="/failed${qs({ server: server.id })}">Back to the failed jobs</a></p>`,
+      { live: false },
     );
   const v = it.view;
   const fields = { server: server.id, index: it.index, digest: it.digest, list };
@@ -751,6 +758,7 @@ export function jobDetailPage(ctx: PageContext, server: Server, queue: string, j
       '/queues',
       'Job not found',
       html`<p class="muted">No job with digest <code>${want.slice(0, 12)}</code> in ${queue} on ${server.label}: a worker took it, or it was deleted.</p><p><a href="${back}">Back to ${queue}</a></p>`,
+      { live: false },
     );
   const j = jobSummary(job.raw);
   let args = '';
