@@ -23,7 +23,8 @@ export interface WebServer {
 export const DEFAULT_WEB_PORT = 5678;
 
 export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
-  const app = createWebApp(o);
+  // The server samples the history itself (below), so its app does not on requests.
+  const app = createWebApp({ ...o, sampleHistory: false });
   const base = parseBasePath(o.basePath);
   const bind = o.bind ?? '127.0.0.1';
   const http = createServer(getRequestListener(app.fetch));
@@ -41,10 +42,13 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   let closing: Promise<void> | null = null;
   // The history is written by the dashboard process while it runs, browser open or not (one
   // sample a minute per server, shared by every dashboard through a guard key: docs/DASHBOARD.md).
-  const sampler =
-    o.sampleHistory === false ? null : setInterval(() => void sampleHistory(o.dashboard).catch(() => undefined), Math.min(HISTORY.intervalMs, 15_000));
+  let sampling: Promise<unknown> = Promise.resolve();
+  const sample = (): void => {
+    sampling = sampleHistory(o.dashboard).catch(() => undefined);
+  };
+  const sampler = o.sampleHistory === false ? null : setInterval(sample, Math.min(HISTORY.intervalMs, 15_000));
   sampler?.unref();
-  if (sampler) void sampleHistory(o.dashboard).catch(() => undefined);
+  if (sampler) sample();
   return {
     url: `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}${base}`,
     port,
@@ -52,6 +56,7 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
     close() {
       closing ??= (async () => {
         if (sampler) clearInterval(sampler);
+        await sampling;
         await new Promise<void>(resolve => {
           http.close(() => resolve());
           http.closeAllConnections();

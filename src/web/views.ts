@@ -726,7 +726,7 @@ export function failureDetailPage(ctx: PageContext, server: Server, list: string
     '/failed',
     `Failure ${it.index}: ${v.className ?? '(not parsed)'}`,
     html`<p class="sub">In <code>${list}</code> on ${server.label} · <a href="/failed${qs({ server: server.id, list: list === 'failed' ? undefined : list })}">all failures</a></p>
-<div class="controls">${v.retryable ? actionButton({ ...ctx }, '/failed/retry', v.retriedAt ? 'Retry again' : 'Retry', fields) : html`<span class="muted">not retryable: ${v.whyNotRetryable ?? ''}</span>`} ${actionButton(
+<div class="controls">${v.retryable ? actionButton({ ...ctx, here: `/failed${qs({ server: server.id, list: list === 'failed' ? undefined : list, show: 'all' })}` }, '/failed/retry', v.retriedAt ? 'Retry again' : 'Retry', fields) : html`<span class="muted">not retryable: ${v.whyNotRetryable ?? ''}</span>`} ${actionButton(
       { ...ctx, here: `/failed${qs({ server: server.id })}` },
       '/failed/remove',
       'Remove',
