@@ -9,7 +9,16 @@ beforeEach(() => flushTestDb(url));
 afterAll(() => flushTestDb(url));
 
 it('serves every page under --base-path and says so in its URL', async () => {
-  const args = (await webBuilder(yargs([])).parseAsync(['--dsn', url, '--web-port', '0', '--base-path', '/resque', '--log-level', 'error'])) as unknown as WebArgs;
+  const args = (await webBuilder(yargs([])).parseAsync([
+    '--dsn',
+    url,
+    '--web-port',
+    '0',
+    '--base-path',
+    '/resque',
+    '--log-level',
+    'error',
+  ])) as unknown as WebArgs;
   expect(args['base-path']).toBe('/resque');
   const stop = new AbortController();
   let listening = '';
@@ -26,7 +35,16 @@ it('serves every page under --base-path and says so in its URL', async () => {
 });
 
 it('refuses a bad --base-path before connecting to anything', async () => {
-  const args = (await webBuilder(yargs([])).parseAsync(['--dsn', url, '--web-port', '0', '--base-path', 'resque', '--log-level', 'error'])) as unknown as WebArgs;
+  const args = (await webBuilder(yargs([])).parseAsync([
+    '--dsn',
+    url,
+    '--web-port',
+    '0',
+    '--base-path',
+    'resque',
+    '--log-level',
+    'error',
+  ])) as unknown as WebArgs;
   const run = runWeb(args, { env: {} });
   await expect(run).rejects.toThrow(ConfigError);
   await expect(run).rejects.toThrow('--base-path must be a URL path like /resque (segments of letters, digits, . _ ~ -), got "resque"');
