@@ -237,3 +237,29 @@ describe('queue actions', () => {
     expect(r.text).toContain(`name="digest" value="${sha1('{"class":"BJob","args":["b"]}')}"`);
   });
 });
+
+describe('the new pages escape what they show', () => {
+  const XSS = '<script>window.__pwned=1</script>';
+  it.each(['job', 'failure', 'search', 'confirm'])('%s', async which => {
+    const a = client(env.a.url);
+    const job = JSON.stringify({ class: `C${XSS}`, args: [XSS, '"><img src=x onerror=alert(1)>'], extra: XSS });
+    const failure = failureRecord(`F${XSS}`, [XSS], `q${XSS}`, { exception: `E${XSS}`, error: XSS, backtrace: [XSS] });
+    await a.rpush('resque:queue:p9', job);
+    await a.rpush('resque:failed', failure);
+    const s = new Session(env.web.url);
+    await s.get('/queues/p9?server=0');
+    const r =
+      which === 'job'
+        ? await s.get(`/job?server=0&queue=p9&index=0&digest=${sha1(job)}`)
+        : which === 'failure'
+          ? await s.get(`/failure?server=0&index=3&digest=${sha1(failure)}`)
+          : which === 'search'
+            ? await s.get(`/failed?server=0&show=all&q=${encodeURIComponent(XSS)}&exception=${encodeURIComponent(`E${XSS}`)}`)
+            : await s.post('/queues/delete-job', { server: 0, queue: 'p9', index: 0, digest: sha1(job), back: `/queues/p9?x=${encodeURIComponent(XSS)}` });
+    expect(r.status).toBe(200);
+    expect(r.text).toContain('&lt;script&gt;window.__pwned=1&lt;/script&gt;');
+    expect(r.text).not.toContain('<script>window');
+    expect(r.text).not.toContain('<img src=x');
+    expect([...r.text.matchAll(/<script\b[^>]*>/g)].map(m => m[0])).toEqual(['<script src="/assets/app.js" defer>']);
+  });
+});
