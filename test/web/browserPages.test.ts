@@ -238,3 +238,26 @@ it('without JavaScript: the page is as served, and a queue action asks on a page
     await noJs.close();
   }
 }, 60_000);
+
+it('under --base-path: assets, the live chart and live updates work under the prefix', async () => {
+  const mounted = await startEnv({ liveEvery: 400, sampleHistory: false, basePath: '/resque' });
+  try {
+    const page = await ctx.newPage();
+    pages.push(page);
+    page.on('pageerror', e => errors.push(e.message));
+    page.on('console', m => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    await page.goto(`${mounted.web.url}`);
+    await page.locator('.tiles').waitFor();
+    // a flat line (nothing processed) has no height: attached, not visible
+    await page.locator('#live-chart polyline.series-p').waitFor({ state: 'attached', timeout: 15_000 });
+    await client(mounted.a.url).rpush('resque:queue:p9', '{"class":"Late","args":[]}');
+    await page.locator('tr[data-queue="p9"] td.total', { hasText: '1' }).waitFor({ timeout: 15_000 });
+    await page.getByRole('link', { name: 'Queues', exact: true }).click();
+    await page.waitForURL(/\/resque\/queues$/);
+    await shot(page, 'base-path-queues.png');
+  } finally {
+    await stopEnv(mounted);
+  }
+}, 60_000);

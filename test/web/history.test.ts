@@ -108,6 +108,34 @@ describe('sampleHistory and the pages', () => {
     ]);
   });
 
+  it('gives no rate for an interval where a counter went down (a reset), and sums servers by minute', () => {
+    const t0 = Date.UTC(2026, 11, 1, 12, 0);
+    const srv = (id: number) => ({ id, label: String(id), namespace: 'resque', store: undefined as never });
+    const rates = historyRates([
+      {
+        server: srv(0),
+        ok: true,
+        samples: [
+          { t: t0, processed: 100, failed: 5 },
+          { t: t0 + 60_000, processed: 10, failed: 1 },
+          { t: t0 + 120_000, processed: 40, failed: 1 },
+        ],
+      },
+      {
+        server: srv(1),
+        ok: true,
+        samples: [
+          { t: t0 + 1000, processed: 0, failed: 0 },
+          { t: t0 + 121_000, processed: 20, failed: 2 },
+        ],
+      },
+    ]);
+    expect(rates).toEqual([
+      { t: t0 + 60_000, processed: 0, failed: 0 },
+      { t: t0 + 120_000, processed: 40, failed: 1 },
+    ]);
+  });
+
   it('says how much history there is when there is too little to draw', async () => {
     const s = new Session(env.web.url);
     const r = await s.get('/stats');
