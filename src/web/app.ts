@@ -279,6 +279,23 @@ export function createWebApp(o: WebAppOptions): Hono {
     }
   });
 
+  // One worker and the job it is running (payload, args, since when).
+  app.get('/worker', async c => {
+    const ctx = ctxOf(c);
+    const id = c.req.query('id') ?? '';
+    let server: Server;
+    try {
+      server = d.server(c.req.query('server') ?? '0');
+    } catch (e) {
+      return page(c, v.errorPage(ctx, 404, coerceError(e).message), 404);
+    }
+    const { perServer } = await d.workers();
+    const mine = perServer.find(r => r.server.id === server.id);
+    if (mine && !mine.ok) return page(c, v.errorPage(ctx, 500, mine.error), 500);
+    const row = mine?.ok ? (mine.value.find(w => w.id === id) ?? null) : null;
+    return page(c, v.workerDetailPage(ctx, server, id, row), row ? 200 : 404);
+  });
+
   // One queued job.
   app.get('/job', async c => {
     const ctx = ctxOf(c);

@@ -291,7 +291,7 @@ function workingTable(rows: WorkerRow[], showServer: boolean): Html {
 <thead><tr>${showServer ? html`<th>Server</th>` : ''}<th>Where</th><th>Queue</th><th>Processing</th><th>Since</th></tr></thead>
 <tbody>${rows.map(
     w =>
-      html`<tr>${showServer ? html`<td>${w.serverLabel}</td>` : ''}<td><span title="${w.id}">${w.host}:${w.pid ?? '?'}</span></td><td><a class="queue-tag" href="/queues/${seg(w.job?.queue ?? '')}${qs({ server: w.server })}">${w.job?.queue}</a></td><td><code>${w.job?.className}</code></td><td>${time(w.job?.runAt ?? null, w.job?.runAtIso ?? null)}</td></tr>`,
+      html`<tr>${showServer ? html`<td>${w.serverLabel}</td>` : ''}<td><a href="/worker${qs({ server: w.server, id: w.id })}" title="${w.id}">${w.host}:${w.pid ?? '?'}</a></td><td><a class="queue-tag" href="/queues/${seg(w.job?.queue ?? '')}${qs({ server: w.server })}">${w.job?.queue}</a></td><td><code>${w.job?.className}</code></td><td>${time(w.job?.runAt ?? null, w.job?.runAtIso ?? null)}</td></tr>`,
   )}</tbody></table>`;
 }
 
@@ -412,7 +412,7 @@ ${
 <thead><tr>${multi ? html`<th>Server</th>` : ''}<th>Host</th><th class="num">Pid</th><th>Queues</th><th>Started</th><th>Current job</th><th>Heartbeat</th><th class="num">Processed</th><th class="num">Failed</th><th>Master</th></tr></thead>
 <tbody>${d.rows.map(
         w =>
-          html`<tr class="${w.job ? 'busy' : 'idle'}" data-worker="${w.id}">${multi ? html`<td>${w.serverLabel}</td>` : ''}<td>${w.host}</td><td class="num">${w.pid ?? '?'}</td><td>${w.queues.map(
+          html`<tr class="${w.job ? 'busy' : 'idle'}" data-worker="${w.id}">${multi ? html`<td>${w.serverLabel}</td>` : ''}<td><a href="/worker${qs({ server: w.server, id: w.id })}">${w.host}</a></td><td class="num">${w.pid ?? '?'}</td><td>${w.queues.map(
             q => html`<a class="queue-tag" href="/queues/${seg(q)}${qs({ server: w.server })}">${q}</a> `,
           )}</td><td>${time(w.started, w.startedIso)}</td><td>${
             w.job
@@ -801,5 +801,53 @@ export function confirmPage(ctx: PageContext, o: { action: string; question: str
       ([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`,
     )}<input type="hidden" name="confirmed" value="yes"><button type="submit" class="danger">${o.label}</button> <a href="${o.cancel}">Cancel</a></form>`,
     { live: false },
+  );
+}
+
+/** One worker: its registration, counters, and the job it runs now (args pretty-printed, since when). */
+export function workerDetailPage(ctx: PageContext, server: Server, id: string, w: WorkerRow | null): Html {
+  if (!w)
+    return layout(
+      ctx,
+      '/workers',
+      'Worker not found',
+      html`<p class="muted">No worker <code>${id}</code> is registered on ${server.label}: it stopped, or was pruned.</p><p><a href="/workers">Back to the workers</a></p>`,
+      { live: false },
+    );
+  let args = '';
+  if (w.job) {
+    try {
+      const o = JSON.parse(w.job.payload) as Record<string, unknown>;
+      args = JSON.stringify(o && typeof o === 'object' ? (o['args'] ?? null) : null, null, 2);
+    } catch {
+      /* not JSON: shown raw */
+    }
+  }
+  return layout(
+    ctx,
+    '/workers',
+    `Worker ${w.host}:${w.pid ?? '?'}`,
+    html`<p class="sub">On ${server.label} · <a href="/workers">all workers</a></p>
+<dl class="detail">
+<dt>Id</dt><dd><code>${w.id}</code></dd>
+<dt>Queues</dt><dd>${w.queues.map(q => html`<a class="queue-tag" href="/queues/${seg(q)}${qs({ server: server.id })}">${q}</a> `)}</dd>
+<dt>Started</dt><dd>${time(w.started, w.startedIso)}</dd>
+<dt>Heartbeat</dt><dd>${time(w.heartbeat, w.heartbeatIso)}</dd>
+<dt>Processed</dt><dd>${w.processed}</dd>
+<dt>Failed</dt><dd>${w.failed}</dd>
+<dt>Master</dt><dd>${w.master ? html`<a href="/masters#${w.master}">${w.master}</a>` : html`<span class="muted">—</span>`}</dd>
+</dl>
+<h2>Current job</h2>
+${
+  w.job
+    ? html`<dl class="detail job-now">
+<dt>Class</dt><dd><code>${w.job.className}</code></dd>
+<dt>Queue</dt><dd><a class="queue-tag" href="/queues/${seg(w.job.queue)}${qs({ server: server.id })}">${w.job.queue}</a></dd>
+<dt>Running since</dt><dd>${time(w.job.runAt, w.job.runAtIso)}</dd>
+<dt>Arguments</dt><dd><pre class="args pretty">${args || 'nil'}</pre></dd>
+<dt>Payload</dt><dd><pre class="raw">${w.job.payload}</pre></dd>
+</dl>`
+    : html`<p class="muted">Idle.</p>`
+}`,
   );
 }

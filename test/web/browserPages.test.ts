@@ -152,7 +152,7 @@ it('a queue: a job pushed after load appears; its detail view; delete it through
   await page.close();
 }, 60_000);
 
-it('workers: a worker that registers after load appears', async () => {
+it('workers: a worker that registers after load appears; a worker and its current job in detail', async () => {
   const page = await open('/workers');
   await page.locator('table.workers').waitFor();
   await mark(page);
@@ -162,6 +162,10 @@ it('workers: a worker that registers after load appears', async () => {
   await page.locator('tr[data-worker="late:4242:p10"]').waitFor({ timeout: 15_000 });
   expect(await sameDocument(page)).toBe(true);
   await shot(page, 'workers.png');
+  await page.locator('tr[data-worker="vm:9413:p9"] a', { hasText: 'vm' }).first().click();
+  await page.getByRole('heading', { name: 'Worker vm:9413' }).waitFor();
+  expect(await page.locator('.job-now pre.args.pretty').textContent()).toBe(JSON.stringify(['long-running'], null, 2));
+  await shot(page, 'worker-detail.png');
   await page.close();
 }, 60_000);
 

@@ -89,6 +89,29 @@ describe('a failure', () => {
   });
 });
 
+describe('a worker and the job it runs', () => {
+  it('has a detail view: registration, counters, the current job with its args and since when', async () => {
+    const s = new Session(env.web.url);
+    const r = await s.get('/worker?server=0&id=vm%3A9413%3Ap9');
+    expect(r.status).toBe(200);
+    const t = unHtml(r.text);
+    expect(t).toContain('<h1>Worker vm:9413</h1>');
+    expect(t).toContain('<dt>Processed</dt><dd>7</dd>');
+    expect(t).toContain('<dt>Failed</dt><dd>2</dd>');
+    expect(t).toContain('<code>MixedJob</code>');
+    expect(t).toContain('datetime="2026-11-22T22:13:31.000Z"');
+    expect(t).toContain(`<pre class="args pretty">${JSON.stringify(['long-running'], null, 2)}</pre>`);
+    // server B's child of a master, under its namespace
+    const b = unHtml((await s.get('/worker?server=1&id=hostb%3A2001%3Aother')).text);
+    expect(b).toContain('<a href="/masters#hostb:2000">hostb:2000</a>');
+    // the workers page links to it; an unknown worker is 404
+    expect((await s.get('/workers')).text).toContain('href="/worker?server=0&amp;id=vm%3A9413%3Ap9"');
+    const gone = await s.get('/worker?server=0&id=nobody%3A1%3Ax');
+    expect(gone.status).toBe(404);
+    expect(gone.text).toContain('it stopped, or was pruned');
+  });
+});
+
 describe('failure search', () => {
   beforeEach(async () => {
     await client(env.a.url).rpush(
@@ -240,12 +263,15 @@ describe('queue actions', () => {
 
 describe('the new pages escape what they show', () => {
   const XSS = '<script>window.__pwned=1</script>';
-  it.each(['job', 'failure', 'search', 'confirm'])('%s', async which => {
+  it.each(['job', 'failure', 'search', 'confirm', 'worker'])('%s', async which => {
     const a = client(env.a.url);
     const job = JSON.stringify({ class: `C${XSS}`, args: [XSS, '"><img src=x onerror=alert(1)>'], extra: XSS });
     const failure = failureRecord(`F${XSS}`, [XSS], `q${XSS}`, { exception: `E${XSS}`, error: XSS, backtrace: [XSS] });
     await a.rpush('resque:queue:p9', job);
     await a.rpush('resque:failed', failure);
+    const wid = `h${XSS}:1:p9`;
+    await a.sadd('resque:workers', wid);
+    await a.set(`resque:worker:${wid}`, JSON.stringify({ queue: `p9${XSS}`, run_at: '2026-11-22T22:13:31Z', payload: { class: `W${XSS}`, args: [XSS] } }));
     const s = new Session(env.web.url);
     await s.get('/queues/p9?server=0');
     const r =
@@ -253,9 +279,11 @@ describe('the new pages escape what they show', () => {
         ? await s.get(`/job?server=0&queue=p9&index=0&digest=${sha1(job)}`)
         : which === 'failure'
           ? await s.get(`/failure?server=0&index=3&digest=${sha1(failure)}`)
-          : which === 'search'
-            ? await s.get(`/failed?server=0&show=all&q=${encodeURIComponent(XSS)}&exception=${encodeURIComponent(`E${XSS}`)}`)
-            : await s.post('/queues/delete-job', { server: 0, queue: 'p9', index: 0, digest: sha1(job), back: `/queues/p9?x=${encodeURIComponent(XSS)}` });
+          : which === 'worker'
+            ? await s.get(`/worker?server=0&id=${encodeURIComponent(wid)}`)
+            : which === 'search'
+              ? await s.get(`/failed?server=0&show=all&q=${encodeURIComponent(XSS)}&exception=${encodeURIComponent(`E${XSS}`)}`)
+              : await s.post('/queues/delete-job', { server: 0, queue: 'p9', index: 0, digest: sha1(job), back: `/queues/p9?x=${encodeURIComponent(XSS)}` });
     expect(r.status).toBe(200);
     expect(r.text).toContain('&lt;script&gt;window.__pwned=1&lt;/script&gt;');
     expect(r.text).not.toContain('<script>window');
