@@ -12,11 +12,11 @@ import { AdminActionError, type Admin, type Server } from '../admin/admin';
 import { type FailureSearch, HISTORY, deleteQueuedJob, findFailure, findQueuedJob, historyOf, isSearch, sampleHistory, searchFailures } from '../admin/inspect';
 import { getPath } from 'hono/utils/url';
 import { parseBasePath } from '../config/basePath';
-
-export { parseBasePath };
 import { hostPolicy, refusedHostText } from './hosts';
 import type { Html } from './html';
 import * as v from './views';
+
+export { parseBasePath };
 
 /**
  * The dashboard's HTTP app (Hono). Safe by default:
@@ -27,6 +27,8 @@ import * as v from './views';
  * - a Content-Security-Policy allows only the same-origin /assets/ script and stylesheet;
  * - optional HTTP basic auth in front of everything;
  * - without auth, only requests for the dashboard's own names (hosts.ts: DNS rebinding).
+ * Mountable under a path (`basePath`); every page refreshes its `data-live` regions (assets.ts).
+ * See docs/DASHBOARD.md.
  */
 export interface WebAppOptions {
   dashboard: Admin;
