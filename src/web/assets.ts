@@ -106,7 +106,8 @@ export const APP_JS = `(function () {
   });
 
   // Live pages: every few seconds the page is read again and each live region ([data-live]) is
-  // swapped for its new rendering, unless someone is typing in it. Paused while the tab is hidden.
+  // swapped for its new rendering, unless someone is typing or has selected text in it. Paused
+  // while the tab is hidden.
   var LIVE_EVERY = Number(document.body.getAttribute('data-live-every')) || 3000;
   var status = document.getElementById('live-status');
   var ticks = 0;
@@ -134,6 +135,8 @@ export const APP_JS = `(function () {
           if (!fresh) return;
           var a = document.activeElement;
           if (a && old.contains(a) && /^(INPUT|SELECT|TEXTAREA)$/.test(a.tagName)) return;
+          var sel = window.getSelection && window.getSelection();
+          if (sel && !sel.isCollapsed && sel.anchorNode && old.contains(sel.anchorNode)) return;
           var keys = openKeys(old);
           old.replaceWith(fresh);
           fresh.querySelectorAll('details').forEach(function (d) {
