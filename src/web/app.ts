@@ -50,8 +50,9 @@ export interface WebAppOptions {
    */
   basePath?: string;
   /**
-   * Write a processed/failed sample to each server's history when a page or /api/live is asked
-   * for and none was written in the last minute (see docs/DASHBOARD.md). @defaultValue true
+   * Write a processed/failed sample to each server's history when a GET is answered and this app
+   * wrote none in the last minute (see docs/DASHBOARD.md). startWebServer turns this off and
+   * samples on a timer. @defaultValue true
    */
   sampleHistory?: boolean;
   /** How often (ms) an open page refreshes its live regions. @defaultValue 3000 */
@@ -82,11 +83,6 @@ export function createWebApp(o: WebAppOptions): Hono {
   const app = new Hono({ getPath: req => strip(getPath(req)) });
   const cookiePath = base || '/';
   let lastSample = 0;
-  const maybeSample = (): void => {
-    if (o.sampleHistory === false || Date.now() - lastSample < HISTORY.intervalMs) return;
-    lastSample = Date.now();
-    void sampleHistory(d).catch(() => undefined);
-  };
 
   const tokenFor = (cookie: string): string => createHmac('sha256', secret).update(cookie).digest('hex');
 
@@ -104,6 +100,16 @@ export function createWebApp(o: WebAppOptions): Hono {
     });
   }
   if (o.auth) app.use('*', basicAuth({ username: o.auth.username, password: o.auth.password, realm: 'pyres-ts' }));
+  // A mounted app writes the history when asked for a page, at most once per interval, before
+  // the answer goes out (so no work outlives a request). startWebServer samples on a timer instead.
+  if (o.sampleHistory !== false) {
+    app.use('*', async (c, next) => {
+      await next();
+      if (c.req.method !== 'GET' || Date.now() - lastSample < HISTORY.intervalMs) return;
+      lastSample = Date.now();
+      await sampleHistory(d).catch(() => undefined);
+    });
+  }
   app.use('*', bodyLimit({ maxSize: 64 * 1024, onError: c => c.text('request body too large', 413) }));
 
   /** The page context: makes sure the browser has a CSRF cookie, reads the flash once. */
@@ -125,7 +131,6 @@ export function createWebApp(o: WebAppOptions): Hono {
       }
     }
     const url = new URL(c.req.url);
-    maybeSample();
     return {
       csrf: tokenFor(cookie),
       here: strip(c.req.path) + url.search,
@@ -248,10 +253,7 @@ export function createWebApp(o: WebAppOptions): Hono {
     return page(c, v.statsPage(ctx, stats, history));
   });
 
-  app.get('/api/live', async c => {
-    maybeSample();
-    return c.json(await d.live());
-  });
+  app.get('/api/live', async c => c.json(await d.live()));
 
   app.get('/api/history', async c =>
     c.json(

@@ -6,6 +6,7 @@
 import { Dashboard } from '../../src/admin/admin';
 import { historyOf, sampleHistory } from '../../src/admin/inspect';
 import { parseDsnList } from '../../src/web/dsn';
+import { createWebApp } from '../../src/web/app';
 import { historyRates } from '../../src/web/views';
 import { type Env, Session, client, startEnv, stopEnv } from './helpers';
 
@@ -65,6 +66,17 @@ describe('sampleHistory and the pages', () => {
     expect(await sampleHistory(d1)).toBe(0);
     expect(await client(env.a.url).llen('resque:pyres-ts:stats:history')).toBe(1);
     expect(await client(env.b.url).llen('jobs:pyres-ts:stats:history')).toBe(1);
+  });
+
+  it('a mounted app samples when it answers a GET, before the answer, once per interval', async () => {
+    const app = createWebApp({ dashboard: d1 });
+    const get = async (p: string): Promise<number> => (await app.fetch(new Request(`http://127.0.0.1${p}`, { headers: { Host: '127.0.0.1' } }))).status;
+    expect(await get('/queues')).toBe(200);
+    expect(await client(env.a.url).llen('resque:pyres-ts:stats:history')).toBe(1);
+    expect(await client(env.b.url).llen('jobs:pyres-ts:stats:history')).toBe(1);
+    await client(env.a.url).del('resque:pyres-ts:stats:history:guard');
+    expect(await get('/workers')).toBe(200); // this app sampled less than a minute ago: not again
+    expect(await client(env.a.url).llen('resque:pyres-ts:stats:history')).toBe(1);
   });
 
   it('keeps the last `cap` samples', async () => {
