@@ -87,6 +87,7 @@ dl.detail dt{color:#4a5866}
 dl.detail dd{margin:0;min-width:0}
 pre.pretty,pre.raw,pre.backtrace{background:#f7f9fb;border:1px solid #e3e8ee;border-radius:3px;padding:6px 8px}
 .confirm-question{font-size:15px;word-break:break-all}
+@media (max-width:760px){.tiles{grid-template-columns:repeat(2,1fr)}dl.detail{grid-template-columns:1fr}}
 `;
 
 export const APP_JS = `(function () {
