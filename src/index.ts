@@ -34,6 +34,8 @@ export {
   type LiveStats,
 } from './admin/admin';
 export type { AdminStore } from './store/adminStore';
+export type { HistorySample } from './store/adminStore';
+export { sampleHistory } from './admin/inspect';
 export type { FailureView } from './admin/failures';
 export type { RedisClient } from './store/connection';
 export { RedisStore, type StoreOptions } from './store/redisStore';
