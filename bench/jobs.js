@@ -18,3 +18,10 @@ exports.Stamp = {
     process.stdout.write(`STAMP ${t0} ${now}\n`);
   },
 };
+
+/** 20 ms of asynchronous waiting (a typical I/O-bound job): no CPU, one timer. */
+exports.Sleep20 = {
+  perform() {
+    return new Promise(resolve => setTimeout(resolve, 20));
+  },
+};

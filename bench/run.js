@@ -1,29 +1,30 @@
 #!/usr/bin/env node
 'use strict';
-// `npm run bench [-- --quick] [-- --only a,b,...] [-- --no-write]`
+// `npm run bench [-- --quick] [-- --only id,id] [-- --rounds N] [-- --no-write]`
 //
-// Runs pyres-ts and node-resque on the same scenarios, in the same run, against a throwaway
-// redis-server, and prints a table of medians with pyres-ts/node-resque ratios; writes it to
-// BENCHMARKS.md with the machine description. Figures only: it never passes or fails on time.
-// See BENCHMARKS.md ("Method") for what each scenario measures and how.
+// Issue 15's targets, measured side by side in one run against a throwaway redis-server:
+// pyres-ts, node-resque (Worker, MultiWorker) and BullMQ (concurrency 1 and 50), in rounds that
+// alternate between the systems (paired per-round ratios), with the one-client limit
+// (`redis-benchmark -c 1`) and the load average measured in the same run. Writes BENCHMARKS.md
+// (unless --only or --no-write), which says per target: met, or missed by how much. Figures
+// only: it never passes or fails on time. Rows are entries of bench/lib/targets.js.
+// The older scenarios (idle traffic, --wait-replicas, ...) are `npm run bench:legacy`.
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const procs = require('./lib/procs');
 const { redisServerVersion, startRedis } = require('./lib/redis');
 const S = require('./lib/systems');
-const SC = require('./lib/scenarios');
-const report = require('./lib/report');
-
-const ALL = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'w'];
+const T = require('./lib/targets');
+const report = require('./lib/targetReport');
 
 function usage() {
   return [
-    'usage: npm run bench [-- --quick] [-- --only a,b,c,d,e,f,g,h,w] [-- --rounds N] [-- --no-write]',
-    '  --quick      3 rounds and short rounds; finishes in under a minute',
-    '  --only LIST  run only these scenarios (e comes with a and b, g with f)',
-    '  --rounds N   rounds per throughput scenario (default 5, --quick 3)',
-    '  --no-write   print the table but leave BENCHMARKS.md alone (the default with --only; --write to override)',
+    'usage: npm run bench [-- --quick] [-- --only ID,ID] [-- --rounds N] [-- --no-write]',
+    `  --quick      3 rounds of ~1 s (not the >= 4 s the targets are defined with), fewer samples`,
+    `  --only LIST  run only these entries: ${T.REGISTRY.map(e => e.id).join(', ')}`,
+    '  --rounds N   rounds per throughput row (default 5, --quick 3)',
+    '  --no-write   print, but leave BENCHMARKS.md alone (the default with --only or --quick; --write to override)',
   ].join('\n');
 }
 
@@ -39,7 +40,7 @@ function parseArgs(argv) {
     else if (a === '--rounds') o.rounds = Number(argv[++i]);
     else if (a.startsWith('--rounds=')) o.rounds = Number(a.slice(9));
     else if (a === '--help' || a === '-h') {
-      process.stdout.write(usage() + '\n');
+      process.stdout.write(`${usage()}\n`);
       process.exit(0);
     } else {
       process.stderr.write(`bench: unknown argument ${JSON.stringify(a)}\n${usage()}\n`);
@@ -50,22 +51,20 @@ function parseArgs(argv) {
     process.stderr.write('bench: --rounds must be a whole number of 1 or more\n');
     process.exit(2);
   }
+  const ids = T.REGISTRY.map(e => e.id);
   const only = o.only
     ? o.only
         .split(',')
-        .map(s => s.trim().toLowerCase())
+        .map(s => s.trim())
         .filter(Boolean)
-    : ALL;
-  const bad = only.filter(s => !ALL.includes(s));
+    : ids;
+  const bad = only.filter(s => !ids.includes(s));
   if (bad.length) {
-    process.stderr.write(`bench: unknown scenario ${bad.join(',')} (known: ${ALL.join(',')})\n`);
+    process.stderr.write(`bench: unknown entry ${bad.join(',')} (known: ${ids.join(', ')})\n`);
     process.exit(2);
   }
-  // A partial run leaves the full figures in BENCHMARKS.md alone unless told otherwise.
-  if (o.write === null) o.write = !o.only;
-  if (only.includes('e')) only.push('a', 'b');
-  if (only.includes('g')) only.push('f');
-  o.scenarios = new Set(only);
+  if (o.write === null) o.write = !o.only && !o.quick;
+  o.entries = new Set(only);
   return o;
 }
 
@@ -74,32 +73,44 @@ function config(o) {
   return {
     quick,
     rounds: o.rounds ?? (quick ? 3 : 5),
-    // Throughput: a warm-up drain of warmJobs, then one sized to last warmSeconds; timed rounds
-    // are sized from that rate to last roundSeconds (within minJobs..maxJobs).
-    warmJobs: quick ? 200 : 300,
-    warmSeconds: quick ? 0 : 0.5,
-    roundSeconds: quick ? 0.3 : 1.5,
+    // Warm-up: a drain of warmJobs, then one sized to last warmSeconds; timed rounds are sized
+    // from the warm rate to last at least roundSeconds (a shorter one grows the next batches).
+    warmJobs: quick ? 300 : 500,
+    warmSeconds: quick ? 0.5 : 2,
+    roundSeconds: quick ? 1 : 4,
     minJobs: 200,
-    maxJobs: 200000,
-    pools: [1, 2, 4],
-    // node-resque's `timeout` (sleep after an empty pass, also its ping interval) in the
-    // throughput scenarios: small, as node-resque is tuned for busy queues.
-    nrBusyTimeoutMs: 5,
-    // (d): nonblocking pyres-ts backoff (s) and the node-resque timeout it is compared with.
-    nbBackoffS: 0.1,
-    nrSmallTimeoutMs: 100,
-    latSamplesFast: quick ? 80 : 400,
-    latSamplesPoll: quick ? 20 : 150,
-    nrDefaultSamplers: quick ? 10 : 12,
-    nrDefaultSamplesEach: quick ? 1 : 4,
-    // (f)/(g)
-    idleSettleS: quick ? 1.5 : 3,
-    idleWindowS: quick ? 5 : 10,
-    // (h)
-    // (h): the master started by (c) counts as one start (--quick: the only one).
-    startRounds: quick ? 1 : 5,
-    nrStartRounds: quick ? 1 : 3,
+    maxJobs: 400000,
+    latSamples: quick ? 40 : 200,
+    // the time-to-ready row (scenarios.js scenarioH)
+    startRounds: quick ? 2 : 5,
+    nrStartRounds: quick ? 2 : 5,
+    // redis-benchmark -n, per command
+    limitRequests: quick ? 30000 : 100000,
   };
+}
+
+/** `redis-benchmark -c 1 -n N -q` of EVALSHA of `return 1` and of LPOP: requests/s each. */
+async function oneClientLimit(redis, n) {
+  const sha = await redis.client.script('LOAD', 'return 1');
+  const run = args =>
+    new Promise((resolve, reject) => {
+      const p = procs.spawnTracked(
+        'redis-benchmark',
+        ['-h', '127.0.0.1', '-p', String(redis.port), '-c', '1', '-n', String(n), '-q', ...args],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+        'redis-benchmark',
+      );
+      let out = '';
+      p.stdout.on('data', d => (out += d));
+      p.stderr.on('data', d => (out += d));
+      p.once('error', reject);
+      p.exited.then(() => {
+        const m = /([\d.]+) requests per second/.exec(out.replace(/\r/g, '\n'));
+        if (m) resolve(Number(m[1]));
+        else reject(new Error(`redis-benchmark ${args.join(' ')}: no figure in ${JSON.stringify(out.slice(-300))}`));
+      });
+    });
+  return { evalsha: await run(['evalsha', sha, '0']), lpop: await run(['-t', 'lpop']) };
 }
 
 function machine() {
@@ -109,6 +120,21 @@ function machine() {
   } catch {
     /* not Linux */
   }
+  const { execFileSync } = require('node:child_process');
+  let rev = '?';
+  try {
+    const git = args => execFileSync('git', args, { cwd: S.ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    rev = `${git(['rev-parse', '--short', 'HEAD'])}${git(['status', '--porcelain', '--', 'src']) ? ' + uncommitted changes in src/' : ''}`;
+  } catch {
+    /* not a checkout */
+  }
+  const v = name => {
+    try {
+      return require(`${name}/package.json`).version;
+    } catch {
+      return '?';
+    }
+  };
   return {
     cpu: cpu || (os.cpus()[0] && os.cpus()[0].model) || 'unknown',
     cores: os.cpus().length,
@@ -116,29 +142,11 @@ function machine() {
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     node: process.version,
     redis: redisServerVersion(),
+    versions: { 'node-resque': v('node-resque'), bullmq: v('bullmq'), ioredis: v('ioredis') },
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     loadBefore: os.loadavg(),
-    pyresTs: pyresTsRevision(),
+    pyresTs: `${require(path.join(S.ROOT, 'package.json')).version} @ ${rev}`,
   };
-}
-
-/** `0.1.0 @ abc1234 (+ uncommitted changes in src/)`, as far as git can tell. */
-function pyresTsRevision() {
-  const { execFileSync } = require('node:child_process');
-  let v = '?';
-  try {
-    v = require(path.join(S.ROOT, 'package.json')).version;
-  } catch {
-    /* keep ? */
-  }
-  try {
-    const git = args => execFileSync('git', args, { cwd: S.ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const rev = git(['rev-parse', '--short', 'HEAD']);
-    const dirty = git(['status', '--porcelain', '--', 'src']) !== '';
-    return `${v} @ ${rev}${dirty ? ' + uncommitted changes in src/' : ''}`;
-  } catch {
-    return v;
-  }
 }
 
 async function main() {
@@ -166,58 +174,59 @@ async function main() {
 
   const m = machine();
   if (!m.redis) throw new Error('redis-server is not installed (e.g. apt-get install -y redis-server)');
+  const has = T.detect();
+  const say = s => process.stderr.write(`${s}\n`);
   const t0 = Date.now();
-  const say = s => process.stderr.write(s + '\n');
   say(
-    `bench: ${cfg.quick ? 'quick, ' : ''}${cfg.rounds} rounds; ${m.cpu}, ${m.cores} cores, node ${m.node}, redis ${m.redis}; load ${m.loadBefore.map(x => x.toFixed(2)).join(' ')}`,
+    `bench: ${cfg.quick ? `QUICK (rounds of ~${cfg.roundSeconds} s, not the >= 4 s of the targets), ` : ''}${cfg.rounds} rounds; ${m.cpu}, ${m.cores} cores, node ${m.node}, redis ${m.redis}; load ${m.loadBefore.map(x => x.toFixed(2)).join(' ')}`,
   );
-  const redis = await startRedis('redis-server (bench)');
-  const ctx = { redis, cfg, say, tmp, startSamples: {} };
-  const R = {};
-  const step = async (key, title, fn) => {
-    const ts = Date.now();
-    say(`(${key}) ${title}`);
-    R[key] = await fn();
-    say(`    ${((Date.now() - ts) / 1000).toFixed(1)} s`);
-  };
+  say(
+    `bench: this build: --concurrency ${has.concurrency ? 'yes' : 'no'}, scheduler ${has.scheduler ? 'yes' : 'no'}, enqueueAndWait ${has.enqueueAndWait ? 'yes' : 'no'}; Ruby Resque: ${has.resqueGem ? 'present, but no row for it yet' : has.ruby ? 'not run (ruby is present, the resque gem is not)' : 'not run (no ruby)'}`,
+  );
+  // Also on a Unix socket (the unix-socket row); every other row uses TCP loopback.
+  const socket = path.join(tmp, 'redis.sock');
+  const redis = await startRedis('redis-server (bench)', ['--unixsocket', socket, '--unixsocketperm', '700']);
+  redis.socket = socket;
+  const ctx = { redis, cfg, say, tmp, has, limit: null };
+  const results = [];
   try {
-    const want = o.scenarios;
-    if (want.has('a')) await step('a', 'no-op jobs, one worker, one queue', () => SC.scenarioA(ctx));
-    if (want.has('b')) await step('b', 'ten queues p10…p1, all work in p1', () => SC.scenarioB(ctx));
-    if (want.has('c')) await step('c', 'master --pool 1/2/4 vs node-resque 1/2/4 processes', () => SC.scenarioC(ctx));
-    if (want.has('d')) await step('d', 'pickup latency of one job pushed into an idle worker', () => SC.scenarioD(ctx));
-    if (want.has('f') && want.has('d')) {
-      // node-resque's 5 s-timeout latency takes seconds per sample and is insensitive to a
-      // little CPU contention; (f) counts commands on its own redis-servers: run them together.
-      await step('f', 'idle workers: Redis commands per second and memory (one redis-server each); meanwhile (d) node-resque timeout 5000 ms', async () => {
-        const [lat, fg] = await Promise.all([SC.nrDefaultLatency(ctx), SC.scenarioFG(ctx)]);
-        R.d.nrDefault = lat;
-        return fg;
-      });
-    } else if (want.has('f')) await step('f', 'idle workers: Redis commands per second and memory (one redis-server each)', () => SC.scenarioFG(ctx));
-    else if (want.has('d')) R.d.nrDefault = await SC.nrDefaultLatency(ctx);
-    if (want.has('h')) await step('h', 'start to all workers registered', () => SC.scenarioH(ctx));
-    if (want.has('w')) await step('w', 'with a replica: --wait-replicas 1 --wait-timeout 100 vs without', () => SC.scenarioW(ctx));
+    say('one-client limit (redis-benchmark -c 1), before');
+    const before = await oneClientLimit(redis, cfg.limitRequests);
+    say(`  EVALSHA of "return 1" ${Math.round(before.evalsha)}/s, LPOP ${Math.round(before.lpop)}/s`);
+    ctx.limit = { ...before, before };
+    for (const e of T.REGISTRY) {
+      if (!o.entries.has(e.id)) continue;
+      const missing = (e.needs || []).filter(n => !has[n]);
+      if (missing.length || e.hook) {
+        const why = missing.length ? `not available in this build (no ${missing.join(', ')})` : 'hook: no row written yet';
+        say(`(${e.id}) ${e.title}: ${why}`);
+        results.push({ entry: e, skipped: why });
+        continue;
+      }
+      const ts = Date.now();
+      say(`(${e.id}) ${e.title}`);
+      const r = await e.run(ctx);
+      results.push({ entry: e, r, seconds: (Date.now() - ts) / 1000 });
+      say(`    ${((Date.now() - ts) / 1000).toFixed(1)} s`);
+    }
+    say('one-client limit (redis-benchmark -c 1), after');
+    const after = await oneClientLimit(redis, cfg.limitRequests);
+    say(`  EVALSHA of "return 1" ${Math.round(after.evalsha)}/s, LPOP ${Math.round(after.lpop)}/s`);
+    ctx.limit.after = after;
   } finally {
     await redis.stop();
   }
+  // The limit the rows are held against: the mean of the two measurements of this run.
+  ctx.limit.evalsha = (ctx.limit.before.evalsha + ctx.limit.after.evalsha) / 2;
+  ctx.limit.lpop = (ctx.limit.before.lpop + ctx.limit.after.lpop) / 2;
   m.loadAfter = os.loadavg();
   m.elapsedS = (Date.now() - t0) / 1000;
   const commandLine = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
-  const table = report.table(R, cfg);
-  process.stdout.write(
-    '\n' +
-      table +
-      '\n\n' +
-      report
-        .standings(R, cfg)
-        .map(l => `- ${l}`)
-        .join('\n') +
-      '\n',
-  );
+  const rep = report.build(results, ctx, m);
+  process.stdout.write(`\n${rep.table}\n\n${rep.verdicts.map(l => `- ${l}`).join('\n')}\n\n${rep.context.map(l => `- ${l}`).join('\n')}\n`);
   if (o.write) {
     const file = path.join(S.ROOT, 'BENCHMARKS.md');
-    fs.writeFileSync(file, report.markdown(R, cfg, m, commandLine));
+    fs.writeFileSync(file, report.markdown(rep, ctx, m, commandLine));
     say(`\nbench: wrote ${path.relative(process.cwd(), file) || file} (${m.elapsedS.toFixed(0)} s)`);
   }
 }

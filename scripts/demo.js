@@ -2,13 +2,15 @@
 'use strict';
 // `npm run demo`: a throwaway redis-server (unless --redis/REDIS_URL is given or something
 // answers on 127.0.0.1:6379), sample jobs enqueued, a pyres-ts master with two children
-// working them off, then the same view resque-web would show. Leaves nothing running.
+// working them off, then the same view resque-web would show, and the dashboard's URL over that
+// data. Leaves nothing running; with --keep (`npm run demo -- --keep`) the dashboard (and the
+// throwaway redis-server) stay up until Ctrl-C, which stops both.
 const { spawn, spawnSync } = require('node:child_process');
 const net = require('node:net');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { Client } = require('../dist/index.js');
+const { Admin, Client, startWebServer } = require('../dist/index.js');
 const { formatStatus } = require('../dist/cli/status.js');
 
 const root = path.resolve(__dirname, '..');
@@ -55,6 +57,7 @@ async function startThrowawayRedis() {
 }
 
 async function main() {
+  const keep = process.argv.includes('--keep');
   const i = process.argv.indexOf('--redis');
   let url = i > 0 ? process.argv[i + 1] : process.env.REDIS_URL;
   let namespace = 'resque';
@@ -109,8 +112,42 @@ async function main() {
     console.log(`  failed: ${f.exception}: ${f.error}`);
   }
   await client.close();
-  if (server) server.stop();
-  console.log('\ndone. Try: npx pyres-ts --help');
+
+  // The dashboard over the same data (as `pyres-ts web` serves it): resque-web's port if free.
+  const admin = new Admin([{ id: 0, label: url.replace(/^redis:\/\//, ''), connection: { url }, namespace }]);
+  await admin.connect();
+  let web;
+  try {
+    web = await startWebServer({ dashboard: admin, port: 5678 });
+  } catch {
+    web = await startWebServer({ dashboard: admin, port: 0 });
+  }
+  const res = await fetch(`${web.url}/`);
+  const page = await res.text();
+  if (res.status !== 200 || !page.includes('data-tile="processed"')) throw new Error(`the dashboard answered ${res.status}`);
+  const stopAll = async () => {
+    await web.close();
+    if (server) server.stop();
+  };
+  if (!keep) {
+    console.log(`\ndashboard: ${web.url}/  (answered; run \`npm run demo -- --keep\` to keep it up)`);
+    await stopAll();
+    console.log('\ndone. Try: npx pyres-ts --help');
+    return;
+  }
+  console.log(`\ndashboard: ${web.url}/  (over the demo's data; Ctrl-C stops it${server ? ' and the throwaway redis-server' : ''})`);
+  await new Promise(resolve => {
+    const stop = () => {
+      process.removeListener('SIGINT', stop);
+      process.removeListener('SIGTERM', stop);
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  console.log('\nstopping the dashboard' + (server ? ' and the throwaway redis-server' : ''));
+  await stopAll();
+  console.log('done.');
 }
 
 main().catch(e => {

@@ -34,6 +34,8 @@ export {
   type LiveStats,
 } from './admin/admin';
 export type { AdminStore } from './store/adminStore';
+export type { HistorySample } from './store/adminStore';
+export { sampleHistory } from './admin/inspect';
 export type { FailureView } from './admin/failures';
 export type { RedisClient } from './store/connection';
 export { RedisStore, type StoreOptions } from './store/redisStore';
@@ -101,6 +103,9 @@ export type { DirtyExitPolicy } from './store/redisStore';
 // Types that appear in the signatures above (so the API docs, and callers, can name them).
 export type { WorkerIdParts } from './protocol/workerId';
 export type { ConsoleLoggerOptions } from './logging/logger';
+export type { LogFields, LogFormat } from './logging/logger';
+export { LogRing } from './logging/ring';
+export type { ChildObservation } from './master/ipc';
 export type { CreateWorkerExtra } from './worker/fromConfig';
 export type { WaitSpec, WaitResult, MasterCheck, ReserveNote, ReserveResult, FinishMode, FinishSpec, ReserveSpec } from './store/redisStore';
 export type { WorkerDetails } from './store/workerDetails';

@@ -14,6 +14,7 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'bin', 'pyres-ts');
 const JOBS = path.join(ROOT, 'bench', 'jobs.js');
 const NR_RUNNER = path.join(ROOT, 'bench', 'node-resque-worker.js');
+const BULL_RUNNER = path.join(ROOT, 'bench', 'bullmq-worker.js');
 const PROBE = path.join(__dirname, 'probe.js');
 
 const PT_NS = 'resque';
@@ -101,7 +102,8 @@ function openLog(label) {
 function startPtWorker(redis, opts) {
   const label = opts.label || 'pyres-ts worker';
   const log = openLog(label);
-  const args = [BIN, 'worker', '--queues', opts.queues.join(','), '--jobs', JOBS, '--redis', redis.url, ...(opts.extra || [])];
+  const url = opts.url || redis.url;
+  const args = [BIN, 'worker', '--queues', opts.queues.join(','), '--jobs', JOBS, '--redis', url, ...(opts.extra || [])];
   const proc = spawnTracked(
     process.execPath,
     args,
@@ -133,18 +135,36 @@ function startPtMaster(redis, opts) {
  * Resolves once the runner listens for IPC commands.
  */
 async function startNr(redis, opts) {
-  const label = opts.label || `node-resque worker (timeout ${opts.timeoutMs} ms)`;
-  const log = openLog(label);
-  const env = {
-    ...process.env,
-    ...probeEnv(opts.probe),
+  const label = opts.label || `node-resque ${opts.multi ? `MultiWorker (1..${opts.multi})` : 'worker'} (timeout ${opts.timeoutMs} ms)`;
+  return startRunner(NR_RUNNER, label, opts, {
     BENCH_REDIS_PORT: String(redis.port),
-    BENCH_NAMESPACE: NR_NS,
+    BENCH_NAMESPACE: opts.namespace || NR_NS,
     BENCH_QUEUES: opts.queues.join(','),
     BENCH_TIMEOUT_MS: String(opts.timeoutMs),
     BENCH_AUTOSTART: opts.autostart ? '1' : '0',
-  };
-  const proc = forkTracked(NR_RUNNER, [], { cwd: ROOT, env, stdio: ['ignore', opts.stdout === 'pipe' ? 'pipe' : log.fd, log.fd, 'ipc'] }, label);
+    BENCH_MULTI: String(opts.multi || 0),
+  });
+}
+
+/**
+ * A BullMQ runner (bench/bullmq-worker.js). opts: { queue, concurrency, autostart, stdout, label }.
+ * Resolves once the runner listens for IPC commands.
+ */
+async function startBull(redis, opts) {
+  const label = opts.label || `BullMQ worker c=${opts.concurrency || 1}`;
+  return startRunner(BULL_RUNNER, label, opts, {
+    BENCH_REDIS_PORT: String(redis.port),
+    BENCH_QUEUE: opts.queue,
+    BENCH_CONCURRENCY: String(opts.concurrency || 1),
+    BENCH_AUTOSTART: opts.autostart ? '1' : '0',
+  });
+}
+
+/** Forks a runner that speaks the {cmd} / {ok} IPC protocol; resolves once it announces itself. */
+async function startRunner(runner, label, opts, vars) {
+  const log = openLog(label);
+  const env = { ...process.env, ...probeEnv(opts.probe), ...vars };
+  const proc = forkTracked(runner, [], { cwd: ROOT, env, stdio: ['ignore', opts.stdout === 'pipe' ? 'pipe' : log.fd, log.fd, 'ipc'] }, label);
   fs.closeSync(log.fd);
   proc.logFile = log.file;
   const pending = [];
@@ -181,6 +201,20 @@ function waitRegistered(redis, ns, n, procs, what) {
 /** pyres-ts: SIGQUIT (finish the job, unregister, exit). node-resque runner: SIGTERM (worker.end(), exit). */
 function stopAll(procs) {
   return Promise.all(procs.map(p => stopProcess(p, p.label.startsWith('pyres-ts') ? 'SIGQUIT' : 'SIGTERM', 20000)));
+}
+
+/** Does this build's `pyres-ts worker` take `--concurrency N`? (`pyres-ts worker --help`.) */
+function ptHasFlag(flag) {
+  try {
+    const out = require('node:child_process').execFileSync(process.execPath, [BIN, 'worker', '--help'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return new RegExp(`(^|\\s)${flag.replace(/[-]/g, '\\-')}\\b`).test(out);
+  } catch {
+    return false;
+  }
 }
 
 /** Every probe dump in `dir` (one per process that had the probe), as arrays of write times (µs). */
@@ -220,6 +254,8 @@ module.exports = {
   startPtWorker,
   startPtMaster,
   startNr,
+  startBull,
+  ptHasFlag,
   waitRegistered,
   stopAll,
   stampReader,

@@ -2,6 +2,7 @@ import type { Argv } from 'yargs';
 import { ConfigError } from '../errors';
 import type { MasterCommand, MasterInfo } from '../master/master';
 import { parseWorkersSpec } from '../config/groups';
+import { parseQueueList, resolveQueues } from '../protocol/queues';
 import { readMasterRecord } from '../master/masterRecord';
 import { RedisStore } from '../store/redisStore';
 import { type ConnectionArgs, connectionFromArgs, withConnectionOptions } from './options';
@@ -19,6 +20,10 @@ interface CtlArgs extends ConnectionArgs {
   graceful: boolean;
   /** `--wait` alone is '' (the default wait); `--wait 10` is '10'. */
   wait?: string;
+  /** watch: stop after this many refreshes. */
+  count?: number;
+  /** watch: how many of the master's recent log lines to show. */
+  tail: number;
 }
 
 export const DEFAULT_STOP_WAIT = 30;
@@ -33,6 +38,8 @@ export function ctlBuilder(y: Argv) {
     .positional('spec', { type: 'string', describe: "for scale: 'p10,p9=6' (several: 'p10,p9=6:p1=2')" })
     .option('json', { type: 'boolean', default: false })
     .option('interval', { type: 'number', default: 1, describe: 'watch: refresh every N seconds' })
+    .option('count', { type: 'number', describe: 'watch: stop after this many refreshes (default: until Ctrl-C)' })
+    .option('tail', { type: 'number', default: 10, describe: "watch: how many of the master's recent log lines to show (0: none)" })
     .option('graceful', { type: 'boolean', default: false, describe: 'stop: let the children finish their jobs (as QUIT); default aborts them (as TERM)' })
     .option('wait', {
       type: 'string',
@@ -91,6 +98,53 @@ export function formatMasterTree(m: MasterInfo, now = Date.now()): string {
   return lines.join('\n');
 }
 
+/** What `ctl watch` reads besides the master records: per group, its queue depth; per child, its processed count. */
+export interface WatchSample {
+  at: number;
+  /** `<master id> <group>` -> jobs waiting in the group's queues. */
+  depth: Map<string, number>;
+  /** worker id -> stat:processed:<id>. */
+  processed: Map<string, number>;
+}
+
+async function watchSample(store: RedisStore, shown: readonly MasterInfo[]): Promise<WatchSample> {
+  const s: WatchSample = { at: Date.now(), depth: new Map(), processed: new Map() };
+  const known = await store.queueNames();
+  for (const m of shown) {
+    for (const g of m.groups) s.depth.set(`${m.id} ${g.queues}`, await store.queueDepth(resolveQueues(parseQueueList(g.queues), known)));
+    for (const c of m.children) s.processed.set(c.workerId, await store.stat('processed', c.workerId));
+  }
+  return s;
+}
+
+/**
+ * One master in `ctl watch`: its tree, then per group the queue depth and jobs/s (the
+ * children's processed counts since the previous refresh; `-` on the first), then its log tail.
+ */
+export function formatWatch(m: MasterInfo, cur: WatchSample, prev: WatchSample | null, tail: number): string {
+  const lines = [formatMasterTree(m, cur.at)];
+  for (const g of m.groups) {
+    let rate = '-';
+    if (prev && cur.at > prev.at) {
+      let done = 0;
+      for (const c of m.children) {
+        if (c.group !== g.queues) continue;
+        const before = prev.processed.get(c.workerId);
+        const after = cur.processed.get(c.workerId);
+        if (before !== undefined && after !== undefined && after >= before) done += after - before;
+      }
+      rate = (done / ((cur.at - prev.at) / 1000)).toFixed(1);
+    }
+    const kids = m.children.filter(c => c.group === g.queues).length;
+    lines.push(`   group ${g.queues}: depth ${cur.depth.get(`${m.id} ${g.queues}`) ?? '?'}  jobs/s ${rate}  children ${kids}/${g.desired}`);
+  }
+  if (tail > 0 && Array.isArray(m.logTail) && m.logTail.length > 0) {
+    lines.push('   log:');
+    for (const l of m.logTail.slice(-tail)) lines.push(`     ${String(l)}`);
+  }
+  return lines.join('\n');
+}
+
 /** `--wait` as seconds: '' is the default; a non-number that is not a master is an error. */
 function waitSeconds(a: CtlArgs): number | null {
   if (a.wait === undefined) return null;
@@ -123,19 +177,28 @@ export async function runCtl(a: CtlArgs): Promise<number> {
         return 0;
       }
       case 'watch': {
+        if (!Number.isFinite(a.interval) || a.interval <= 0) throw new ConfigError(`--interval must be a number of seconds greater than 0, got ${a.interval}`);
+        if (a.count !== undefined && (!Number.isInteger(a.count) || a.count < 1))
+          throw new ConfigError(`--count must be a whole number of 1 or more, got ${a.count}`);
+        if (!Number.isInteger(a.tail) || a.tail < 0) throw new ConfigError(`--tail must be a whole number of 0 or more, got ${a.tail}`);
         let stop = false;
         const onSig = (): void => void (stop = true);
         process.once('SIGINT', onSig);
         process.once('SIGTERM', onSig);
-        while (!stop) {
+        // A terminal gets a redrawn screen; a pipe or file gets plain frames, one after the other.
+        const tty = process.stdout.isTTY === true;
+        let prev: WatchSample | null = null;
+        for (let n = 1; !stop; n++) {
           const now = await masters(store);
           const shown = a.master ? now.filter(m => m.id.includes(a.master as string) || String(m.pid) === a.master) : now;
+          const sample = await watchSample(store, shown);
+          const body = shown.length ? shown.map(m => formatWatch(m, sample, prev, a.tail)).join('\n\n') : 'no masters';
           process.stdout.write(
-            '\x1b[2J\x1b[H' +
-              `pyres-ts ctl watch  ${new Date().toISOString()}  (Ctrl-C to quit)\n\n` +
-              (shown.length ? shown.map(m => formatMasterTree(m)).join('\n\n') : 'no masters') +
-              '\n',
+            (tty ? '\x1b[2J\x1b[H' : '') +
+              `pyres-ts ctl watch  ${new Date(sample.at).toISOString()}${tty ? '  (Ctrl-C to quit)' : ''}\n\n${body}\n${tty ? '' : '\n'}`,
           );
+          prev = sample;
+          if (a.count !== undefined && n >= a.count) break;
           await new Promise(r => setTimeout(r, a.interval * 1000));
         }
         process.removeListener('SIGINT', onSig);

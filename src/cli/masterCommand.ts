@@ -3,12 +3,16 @@ import type { Argv } from 'yargs';
 import { loadPoolFile } from '../config/groups';
 import { type MasterConfigInput, resolveMasterConfig } from '../config/master';
 import type { GroupSpec } from '../config/types';
-import { ConfigError, JobLoadError } from '../errors';
+import { ConfigError, JobLoadError, coerceError } from '../errors';
 import type { Logger } from '../logging/logger';
 import { Master } from '../master/master';
 import { installMasterSignals } from '../signals';
 import { VERSION } from '../version';
 import { loggerFromConfig } from '../worker/fromConfig';
+import { resolveMetricsListen } from '../config/obs';
+import { LogRing, withRing } from '../logging/ring';
+import { watchMaster } from '../metrics/watch';
+import { type MetricsServer, startMetricsServer } from './metricsServer';
 import { queuesFromArgs, type WorkerArgs, workerBuilder, workerInputFromArgs } from './workerCommand';
 import { ENVIRONMENT_VARS, defaultPoolConfig, poolEnvironment } from '../config/poolConfigFile';
 import { appnameFromArgs, type MasterProcessArgs, prepareProcess, spawnDelayFromArgs, termModeFromArgs, withMasterProcessOptions } from './processOps';
@@ -129,7 +133,7 @@ export function masterTitle(status: string, appname?: string): string {
 }
 
 /** The options of the Master constructor (the lead's contract). */
-type MasterCtorOptions = MasterConfigInput & { logger?: Logger; reload?: () => GroupSpec[]; childEntry?: string };
+type MasterCtorOptions = MasterConfigInput & { logger?: Logger; reload?: () => GroupSpec[]; childEntry?: string; reportOutcomes?: boolean; logRing?: LogRing };
 
 export async function runMaster(a: MasterArgs): Promise<number> {
   const notes: string[] = [];
@@ -141,9 +145,12 @@ export async function runMaster(a: MasterArgs): Promise<number> {
   const appname = appnameFromArgs(a);
   // -E as resque-pool has it: the children (and their job code) see the environment too.
   if (a.environment !== undefined) for (const v of ENVIRONMENT_VARS) process.env[v] = a.environment;
+  const listen = resolveMetricsListen(a['metrics-port']);
   const proc = await prepareProcess(a);
   if (proc.detached) return 0;
-  const logger = loggerFromConfig(cfg.worker);
+  // The master keeps its recent lines for `pyres-ts ctl watch` (published with its record).
+  const logRing = new LogRing();
+  const logger = withRing(loggerFromConfig(cfg.worker), logRing, cfg.worker.logLevel === 'debug' ? 'info' : cfg.worker.logLevel);
   for (const n of notes.splice(0)) logger.info(n);
   note = m => logger.info(m);
   const pid1 = pid1Warning();
@@ -151,11 +158,18 @@ export async function runMaster(a: MasterArgs): Promise<number> {
   if (a['reinit-gevent'] || a['monkey-patch'])
     logger.info('-r/--reinit-gevent and -m/--monkey-patch have no meaning in Node; use --worker-init to prepare each child');
   if (a.drain) logger.info('--drain has no meaning for a master (its children never drain); ignored');
-  const options: MasterCtorOptions = { ...input, logger, ...(reload ? { reload } : {}) };
+  const options: MasterCtorOptions = { ...input, logger, logRing, ...(reload ? { reload } : {}), ...(listen ? { reportOutcomes: true } : {}) };
   const master = new Master(options);
   process.title = masterTitle('starting', appname);
   master.on('status', (s: string) => (process.title = masterTitle(s, appname)));
   const log = logger.child(`master ${master.id}`);
+  let metrics: MetricsServer | null = null;
+  try {
+    metrics = listen ? await startMetricsServer(watchMaster(master), listen, log) : null;
+  } catch (e) {
+    log.error(`not started: ${coerceError(e).message}`);
+    return 2;
+  }
   // WINCH is the Master's to honour or ignore (its `winch` setting, --winch).
   const release = installMasterSignals(master, m => log.info(m), process, { termGraceful: termMode !== 'immediate' });
   const sdDone = attachSdNotify(master, log);
@@ -176,6 +190,7 @@ export async function runMaster(a: MasterArgs): Promise<number> {
     throw e;
   } finally {
     release();
+    await metrics?.close();
     await sdDone();
     proc.pidfile?.remove();
   }

@@ -2,6 +2,7 @@ import type { Argv } from 'yargs';
 import { ConfigError } from '../errors';
 import { createLogger, type Logger, logFileArg, parseLogLevel } from '../logging/logger';
 import { redisTimeout } from '../config/check';
+import { resolveLogFormat } from '../config/obs';
 import { type ConnectionOptions, DEFAULT_REDIS_TIMEOUT } from '../store/connection';
 
 /** Options every command shares: where Redis is, the namespace, logging. */
@@ -29,6 +30,10 @@ export function withConnectionOptions<T>(y: Argv<T>) {
       describe: "append the log to this file instead of stderr; pyres_worker's names: stdout, stderr, syslog (not supported: stderr with a note)",
       // pyres' names are not files: never create ./stdout or ./syslog.
       coerce: (v: unknown) => (Array.isArray(v) ? v.map(x => logFileArg(String(x))) : v === undefined ? v : logFileArg(String(v))),
+    })
+    .option('log-format', {
+      type: 'string',
+      describe: "text (default): one line per message; json: one JSON object per line (a master's children inherit it)",
     });
 }
 
@@ -44,6 +49,7 @@ export interface ConnectionArgs {
   namespace: string;
   'log-level': string;
   'log-file'?: string;
+  'log-format'?: string;
 }
 
 export function connectionFromArgs(a: ConnectionArgs, env: NodeJS.ProcessEnv = process.env): ConnectionOptions {
@@ -76,5 +82,6 @@ export function redisTimeoutArg(a: Pick<ConnectionArgs, 'redis-timeout'>): numbe
 export function loggerFromArgs(a: ConnectionArgs): Logger {
   const level = parseLogLevel(a['log-level']);
   if (!level) throw new ConfigError(`--log-level must be one of debug, info, warning, error; got ${JSON.stringify(a['log-level'])}`);
-  return createLogger({ level, ...(a['log-file'] ? { file: a['log-file'] } : {}) });
+  const format = resolveLogFormat(a['log-format']);
+  return createLogger({ level, ...(a['log-file'] ? { file: a['log-file'] } : {}), format });
 }

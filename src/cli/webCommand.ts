@@ -57,6 +57,10 @@ export function webBuilder(y: Argv) {
         describe:
           'a Host name the dashboard answers to besides localhost and the --bind address (repeatable; name, name:port, or * for any; also $PYRES_WEB_ALLOWED_HOSTS, comma-separated)',
       })
+      .option('base-path', {
+        type: 'string',
+        describe: 'serve the dashboard under this URL prefix, e.g. /resque behind a proxy (every link and asset carries it)',
+      })
       .example('$0 web --dsn redis://a:6379,redis://b:6380', 'one dashboard for two servers')
       .example("$0 web --dsn 'redis://a:6379/0?namespace=jobs&name=prod'", 'another namespace, and a label')
   );
@@ -70,6 +74,7 @@ export interface WebArgs extends DsnArgs {
   auth?: string;
   'dsn-file'?: string;
   'allowed-host'?: string[] | string;
+  'base-path'?: string;
 }
 
 /** `--dsn`, else `--dsn-file`'s entries, else `$PYRES_WEB_DSN` (unless --redis/--host/--redis-port name the server). */
@@ -192,6 +197,8 @@ export async function runWeb(web: WebArgs, hooks: RunWebHooks = {}): Promise<num
   const specs = serversFromArgs(dsn ? { ...a, dsn } : a, env);
   const auth = parseAuth(a.auth ?? env['PYRES_WEB_AUTH']);
   const allowedHosts = allowedHostsFromArgs(a, env);
+  const { parseBasePath } = require('../config/basePath') as typeof import('../config/basePath');
+  const basePath = parseBasePath(a['base-path']);
   const port = httpPort ?? a['web-port'];
   const portFlag = httpPort !== undefined ? '--port' : '--web-port';
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`${portFlag} must be a TCP port number, got ${String(port)}`);
@@ -203,7 +210,7 @@ export async function runWeb(web: WebArgs, hooks: RunWebHooks = {}): Promise<num
   for (const s of down) log.warn(`${s.label} is not answering (${s.store.error ?? 'unknown error'}); its pages show it as down until it is back`);
   let server: Awaited<ReturnType<typeof startWebServer>>;
   try {
-    server = await startWebServer({ dashboard, bind: a.bind, port, auth, allowedHosts });
+    server = await startWebServer({ dashboard, bind: a.bind, port, auth, allowedHosts, basePath });
   } catch (e) {
     await dashboard.close();
     throw new ConfigError(`cannot listen on ${a.bind}:${port}: ${(e as Error).message}`);

@@ -9,6 +9,10 @@ import type { Worker } from '../worker/worker';
 import { type ConnectionArgs, connectionFromArgs, withConnectionOptions } from './options';
 import { type ProcessArgs, prepareProcess, withProcessOptions } from './processOps';
 import { pid1Warning } from './containerInit';
+import { resolveMetricsListen } from '../config/obs';
+import type { Logger } from '../logging/logger';
+import { type Watched, watchWorker } from '../metrics/watch';
+import { type MetricsServer, startMetricsServer } from './metricsServer';
 
 export interface WorkerArgs extends ConnectionArgs, ProcessArgs {
   queues?: string;
@@ -28,6 +32,7 @@ export interface WorkerArgs extends ConnectionArgs, ProcessArgs {
   'wait-replicas'?: number;
   'wait-timeout'?: number;
   'failure-backend'?: string;
+  'metrics-port'?: string;
 }
 
 export function workerBuilder(y: Argv) {
@@ -69,6 +74,10 @@ export function workerBuilder(y: Argv) {
       describe:
         "where failure records go, as Ruby's FAILURE_BACKEND: 'redis' (default) = the failed list, 'redis_multi_queue' = <queue>_failed lists named in failed_queues",
     })
+    .option('metrics-port', {
+      type: 'string',
+      describe: 'serve /metrics (Prometheus), /healthz and /readyz on this port (9400, or host:port; 0: any free port); default: off',
+    })
     .option('heartbeat-interval', { type: 'number', describe: "seconds between heartbeats (Ruby's Resque.heartbeat_interval; default 60)" })
     .option('prune-interval', {
       type: 'number',
@@ -97,6 +106,7 @@ export function workerInputFromArgs(a: WorkerArgs): WorkerConfigInput {
     failureBackend: a['failure-backend'],
     logLevel: a['log-level'],
     logFile: a['log-file'] ?? null,
+    ...(a['log-format'] !== undefined ? { logFormat: a['log-format'] } : {}),
   };
 }
 
@@ -108,6 +118,7 @@ export function queuesFromArgs(a: { queues?: string; queuesPositional?: string }
 
 /** The worker command's configuration from its flags (validated). */
 export function workerConfigFromArgs(a: WorkerArgs) {
+  resolveMetricsListen(a['metrics-port']);
   const queues = queuesFromArgs(a);
   if (queues === undefined) throw new ConfigError('queues (--queues) is required: give --queues p10,p9 (or a positional queue list)');
   return resolveWorkerConfig({ ...workerInputFromArgs(a), queues, drain: a.drain });
@@ -131,7 +142,8 @@ export async function runWorker(a: WorkerArgs): Promise<number> {
   const pid1 = pid1Warning();
   if (pid1) logger.warn(pid1);
   const worker = await createWorker(cfg, { logger });
-  const log = logger.child(worker.id);
+  const log = logger.child(worker.id, { workerId: worker.id });
+  const metrics = await metricsFor(a, () => watchWorker(worker), log);
   process.title = workerTitle('Starting');
   worker.on('status', (s: string) => (process.title = workerTitle(s)));
   worker.on('error', (e: Error) => log.error(e.message));
@@ -160,6 +172,13 @@ export async function runWorker(a: WorkerArgs): Promise<number> {
     release();
     proc.pidfile?.remove();
     if (hardStop) clearTimeout(hardStop);
+    await metrics?.close();
   }
   return 0;
+}
+
+/** The `--metrics-port` server, when the flag is given (validated: a bad value is one line naming it). */
+export async function metricsFor(a: { 'metrics-port'?: string | number }, watch: () => Watched, log: Logger): Promise<MetricsServer | null> {
+  const listen = resolveMetricsListen(a['metrics-port']);
+  return listen ? startMetricsServer(watch(), listen, log) : null;
 }

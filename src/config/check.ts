@@ -35,6 +35,8 @@ export const FLAGS: Readonly<Record<string, string>> = {
   failureBackend: '--failure-backend',
   logLevel: '--log-level',
   logFile: '--log-file',
+  logFormat: '--log-format',
+  metricsPort: '--metrics-port',
   pool: '--pool',
   workers: '--workers',
   groups: '--workers',

@@ -5,7 +5,7 @@
  */
 import { isAbsolute } from 'node:path';
 import { ConfigError } from '../errors';
-import { fail, isPlainObject, num, show } from './check';
+import { bool, fail, isPlainObject, num, show } from './check';
 import type { ChildSpec } from './types';
 import { validateWorkerConfig } from './worker';
 
@@ -40,6 +40,7 @@ function validateChildSpec(v: unknown): ChildSpec {
     workerInit: workerInit as string | null,
     reportEveryJob: v['reportEveryJob'],
     ...(v['hostname'] !== undefined ? { hostname: hostnameOf(v['hostname']) } : {}),
+    ...(v['reportOutcomes'] !== undefined ? { reportOutcomes: bool('reportOutcomes', v['reportOutcomes'], false) } : {}),
   };
 }
 

@@ -4,7 +4,7 @@
  * all build their Worker and Master from these; a child receives a serialised ChildSpec,
  * never CLI argv. Everything here is plain data (JSON-serialisable).
  */
-import type { LogLevel } from '../logging/logger';
+import type { LogFormat, LogLevel } from '../logging/logger';
 import type { FailureBackend } from '../protocol/keys';
 import type { ConnectionOptions } from '../store/connection';
 
@@ -67,6 +67,8 @@ export interface WorkerConfig {
   logLevel: LogLevel;
   /** Append the log here instead of stderr. @defaultValue null */
   logFile: string | null;
+  /** `--log-format`: text lines or one JSON object per line; a master's children inherit it. @defaultValue 'text' */
+  logFormat?: LogFormat;
 }
 
 export interface AutoscaleConfig {
@@ -124,4 +126,6 @@ export interface ChildSpec {
   reportEveryJob: boolean;
   /** The master's hostname (its worker ids use it). @defaultValue os.hostname() */
   hostname?: string;
+  /** Tell the master each job's outcome and duration, and each Redis error (for its `--metrics-port`). @defaultValue false */
+  reportOutcomes?: boolean;
 }

@@ -6,11 +6,12 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '../errors';
-import { type LogLevel, logFileArg, parseLogLevel } from '../logging/logger';
+import { type LogFormat, type LogLevel, logFileArg, parseLogLevel } from '../logging/logger';
 import { parseQueueList } from '../protocol/queues';
 import { type ConnectionOptions, DEFAULT_REDIS_TIMEOUT } from '../store/connection';
 import { bool, fail, isObject, isPlainObject, label, num, optNum, redisTimeout, show, str, within } from './check';
 import { FAILURE_BACKENDS } from '../protocol/keys';
+import { resolveLogFormat } from './obs';
 import type { DirtyExitPolicy, FailureBackend, WorkerConfig } from './types';
 
 /** What a worker can be given; everything but `queues` and `jobs` has a default. */
@@ -59,6 +60,8 @@ export interface WorkerConfigInput {
   logLevel?: LogLevel | string;
   /** Relative paths are resolved against `cwd`. @defaultValue null (stderr) */
   logFile?: string | null;
+  /** 'text' or 'json' (`--log-format`). @defaultValue 'text' */
+  logFormat?: LogFormat | string;
   /** Where relative paths are resolved. @defaultValue process.cwd() */
   cwd?: string;
 }
@@ -178,6 +181,7 @@ export function resolveWorkerSettings(input: WorkerConfigInput, prefix = ''): Wo
       failureBackend: (input.failureBackend ?? WORKER_DEFAULTS.failureBackend) as FailureBackend,
       logLevel,
       logFile,
+      logFormat: resolveLogFormat(input.logFormat, prefix),
     },
     prefix,
   );
@@ -303,6 +307,7 @@ function checkWorkerSettings(s: WorkerSettings, prefix: string): WorkerSettings 
     failureBackend,
     logLevel: s.logLevel,
     logFile: s.logFile,
+    logFormat: resolveLogFormat(s.logFormat, prefix),
   };
 }
 
@@ -317,8 +322,8 @@ function checkConnection(c: unknown, prefix: string): ConnectionOptions {
     if (typeof v !== 'string') fail(`connection.${k}`, `must be a string, got ${k === 'password' ? typeof v : show(v)}`, prefix);
     out[k] = v;
   }
-  if (out.url !== undefined && !/^rediss?(\+sentinel)?:\/\//.test(out.url)) {
-    fail('connection.url', 'must start with redis://, rediss:// or redis+sentinel://', prefix);
+  if (out.url !== undefined && !/^(rediss?(\+sentinel)?:\/\/|redis\+unix:|unix:)/.test(out.url)) {
+    fail('connection.url', 'must start with redis://, rediss://, redis+sentinel://, redis+unix:// or unix:', prefix);
   }
   if (c['port'] !== undefined) out.port = num('connection.port', c['port'], { integer: true, max: 65535 }, prefix);
   if (c['db'] !== undefined) out.db = num('connection.db', c['db'], { integer: true, min: 'nonNegative' }, prefix);

@@ -1,17 +1,30 @@
 import { appendFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { asyncStdSink, jsonBindings, jsonFormatter, type LogFields } from './json';
 import { realStdio, type StdioPort } from './stdio';
 
+export type { LogFields } from './json';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** `--log-format`: text lines (the default) or one JSON object per line. */
+export type LogFormat = 'text' | 'json';
+
+/** The log formats `--log-format` accepts. */
+export const LOG_FORMATS: readonly LogFormat[] = ['text', 'json'];
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
+/**
+ * A logger. `fields` (worker id, job class, queue, duration) are keys of their own in the JSON
+ * format; the text format leaves them out (its lines say the same in words).
+ */
 export interface Logger {
-  debug(msg: string): void;
-  info(msg: string): void;
-  warn(msg: string): void;
-  error(msg: string): void;
-  /** A logger whose lines carry `scope`, e.g. the worker id. */
-  child(scope: string): Logger;
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+  /** A logger whose lines carry `scope`, e.g. the worker id, and `fields` on every line. */
+  child(scope: string, fields?: LogFields): Logger;
 }
 
 /** pyres' `-l` names (critical, warning) are accepted too. */
@@ -32,6 +45,12 @@ export interface ConsoleLoggerOptions {
    */
   file?: string;
   scope?: string;
+  /**
+   * 'text' (the default): `time LEVEL [scope] message` lines. 'json': one object per line
+   * (time, level, pid, scope, worker_id, job_class, queue, duration_ms, message), written to
+   * stderr/stdout asynchronously (never blocking the event loop).
+   */
+  format?: LogFormat;
   /** Where lines go; defaults to stderr or `file`. */
   write?: (line: string) => void;
 }
@@ -213,6 +232,7 @@ let writerFailureReported = false;
  * (escapeLogText: one message, one line). A failed write never throws.
  */
 export function createLogger(o: ConsoleLoggerOptions = {}): Logger {
+  if (o.format === 'json') return createJsonLogger(o);
   const min = ORDER[o.level ?? 'info'];
   const write = o.write ?? logSink(logTargetOf(o.file));
   const emit = (line: string): void => {
@@ -240,6 +260,54 @@ export function createLogger(o: ConsoleLoggerOptions = {}): Logger {
     };
   };
   return make(o.scope);
+}
+
+/** The JSON sink of a target: asynchronous for stderr/stdout, the FileSink for a file. */
+function jsonSink(target: LogTarget): (line: string) => void {
+  if (target.kind === 'stdout') return asyncStdSink('stdout');
+  if (target.kind === 'file') return logSink(target);
+  if (target.kind === 'syslog') logSink(target); // its one note
+  return asyncStdSink('stderr');
+}
+
+function createJsonLogger(o: ConsoleLoggerOptions): Logger {
+  const write = o.write ?? jsonSink(logTargetOf(o.file));
+  const safeWrite = (line: string): void => {
+    try {
+      write(line);
+    } catch (e) {
+      if (!writerFailureReported) {
+        writerFailureReported = true;
+        realStdio.write('stderr', `pyres-ts ${process.pid}: the log writer failed (${errText(e)}); its lines are dropped\n`);
+      }
+    }
+  };
+  const p = jsonFormatter(o.level ?? 'info', safeWrite);
+  const make = (scope: string | undefined, fields: LogFields | undefined): Logger => {
+    const bindings = jsonBindings(scope, fields);
+    const log = (lvl: LogLevel) => (msg: string, f?: LogFields) => {
+      if (!p.isLevelEnabled(lvl)) return;
+      try {
+        p[lvl](f ? { ...bindings, ...jsonBindings(undefined, f) } : bindings, msg);
+      } catch {
+        /* pino never throws on plain data; a line is never worth a crash */
+      }
+    };
+    return {
+      debug: log('debug'),
+      info: log('info'),
+      warn: log('warn'),
+      error: log('error'),
+      child: (s: string, f?: LogFields) => make(scope ? `${scope} ${s}` : s, f || fields ? { ...fields, ...f } : undefined),
+    };
+  };
+  return make(o.scope, undefined);
+}
+
+/** Validates a `--log-format` value; null when it is not one. */
+export function parseLogFormat(s: string): LogFormat | null {
+  const v = s.trim().toLowerCase();
+  return (LOG_FORMATS as readonly string[]).includes(v) ? (v as LogFormat) : null;
 }
 
 export const silentLogger: Logger = {

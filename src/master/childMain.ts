@@ -10,6 +10,7 @@ import { CHILD_SPEC_ENV, decodeChildSpec } from '../config/child';
 import type { ChildSpec } from '../config/types';
 import { AuthError, ConfigError, JobLoadError, coerceError } from '../errors';
 import { importInitModule, initFunctionOf } from '../jobs/load';
+import { performance } from 'node:perf_hooks';
 import { guardStdio } from '../logging/stdio';
 import { RESQUE_PROTOCOL_VERSION, VERSION } from '../version';
 import { createWorker } from '../worker/fromConfig';
@@ -55,8 +56,14 @@ export function childTitle(masterPid: number, status: string): string {
   return `resque-${RESQUE_PROTOCOL_VERSION} pyres_worker (pyres-ts ${VERSION}) child of ${masterPid}: ${status}`;
 }
 
+/** With --log-format json (from the spec), the child's own notes are JSON lines too. */
+let jsonNotes = false;
+
 function note(msg: string): void {
-  process.stderr.write(`pyres-ts child ${process.pid}: ${msg}\n`);
+  const line = jsonNotes
+    ? JSON.stringify({ level: 'warn', time: new Date().toISOString(), pid: process.pid, scope: `child ${process.pid}`, message: msg })
+    : `pyres-ts child ${process.pid}: ${msg}`;
+  process.stderr.write(`${line}\n`);
 }
 
 /** The child cannot start: tell the master why (it shows it in `ctl status`), then exit 1. */
@@ -113,6 +120,7 @@ async function main(): Promise<number> {
   } catch (e) {
     return fatal(coerceError(e).message);
   }
+  jsonNotes = spec.worker.logFormat === 'json';
   process.title = childTitle(spec.masterPid, 'Starting');
   await runInit(spec);
 
@@ -196,6 +204,19 @@ async function main(): Promise<number> {
   };
   worker.on('success', jobDone);
   worker.on('failure', jobDone);
+  if (spec.reportOutcomes) {
+    // For the master's --metrics-port: each job's outcome and duration, each Redis outage.
+    const began = new Map<number, number>();
+    worker.on('job', (e: JobEvent) => began.set(e.seq, performance.now()));
+    const outcome = (e: JobEvent, o: 'success' | 'failure' | 'dirty_exit'): void => {
+      const t0 = began.get(e.seq);
+      began.delete(e.seq);
+      send({ act: 'outcome', seq: e.seq, queue: e.queue, className: e.className, outcome: o, ms: t0 === undefined ? 0 : performance.now() - t0 });
+    };
+    worker.on('success', e => outcome(e, 'success'));
+    worker.on('failure', e => outcome(e, e.exception === 'Resque::DirtyExit' ? 'dirty_exit' : 'failure'));
+    worker.store.on('connection-error', () => send({ act: 'redis-error' }));
+  }
   worker.on('error', (e: Error) => note(e.message));
   worker.on('notice', (m: string) => note(m));
 

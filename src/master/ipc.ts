@@ -11,7 +11,17 @@ export type ChildToMaster =
   | { act: 'idle'; seq: number; processed: number }
   | { act: 'recycle'; reason: string }
   /** The child cannot start (a job module, --worker-init, a refused password): the reason, then it exits. */
-  | { act: 'fatal'; reason: string };
+  | { act: 'fatal'; reason: string }
+  | ChildObservation;
+
+/**
+ * The child messages that are observations for the master's metrics, not supervision (sent
+ * only with `ChildSpec.reportOutcomes`, i.e. a master with --metrics-port): a job's outcome
+ * and how long it ran (`ms`), or a lost Redis connection.
+ */
+export type ChildObservation =
+  | { act: 'outcome'; seq: number; queue: string; className: string; outcome: 'success' | 'failure' | 'dirty_exit'; ms: number }
+  | { act: 'redis-error' };
 
 /** Why a job is aborted: its outcome is then the job's own failure, never a dirty exit. */
 export type AbortKind = 'timeout' | 'memory';
@@ -22,7 +32,7 @@ export type MasterToChild =
   | { act: 'pause' }
   | { act: 'resume' };
 
-const CHILD_ACTS = new Set(['ready', 'job', 'idle', 'recycle', 'fatal']);
+const CHILD_ACTS = new Set(['ready', 'job', 'idle', 'recycle', 'fatal', 'outcome', 'redis-error']);
 const MASTER_ACTS = new Set(['stop', 'abort-job', 'pause', 'resume']);
 
 export function isChildMessage(m: unknown): m is ChildToMaster {

@@ -14,7 +14,8 @@ import { RedisStore } from '../store/redisStore';
 import { VERSION } from '../version';
 import { pidAlive, unregisterDeadWorker } from '../worker/prune';
 import { describeGroups } from '../config/groups';
-import { isChildMessage, type MasterToChild } from './ipc';
+import { type ChildObservation, isChildMessage, type MasterToChild } from './ipc';
+import type { LogRing } from '../logging/ring';
 import { hostCpuTimes, hostMemoryUsedPercent, readProcSample } from './procStats';
 import { SpawnPacer } from './spawnPacer';
 import { type Action, type MasterCommand, Supervisor } from './supervisor';
@@ -29,6 +30,10 @@ export interface MasterOptions extends MasterConfigInput {
   reload?: () => GroupSpec[];
   /** The child entry script. @defaultValue dist/master/childMain.js */
   childEntry?: string;
+  /** Children report each job's outcome and each Redis error ('child-event'), for metrics. @defaultValue false */
+  reportOutcomes?: boolean;
+  /** Recent log lines, published in the master's record (`logTail`) for `pyres-ts ctl watch`. */
+  logRing?: LogRing;
 }
 
 export interface MasterInfo {
@@ -60,6 +65,8 @@ export interface MasterInfo {
   }>;
   autoscale: (AutoscaleConfig & { last: string | null }) | null;
   maxChildren?: number;
+  /** The master's recent log lines, oldest first (when it keeps them: the CLI's master does). */
+  logTail?: string[];
 }
 
 /** Redis calls from the master never wait longer than this: supervision goes on without Redis. */
@@ -71,12 +78,14 @@ const TICK_MS = 250;
  *
  * - 'status': a one-line description of the pool (for a process title), on every change;
  * - 'child-ready': a child worker has registered and is working (its pid);
- * - 'all-ready': once, the first time every child the pool wants is up and ready.
+ * - 'all-ready': once, the first time every child the pool wants is up and ready;
+ * - 'child-event': a child's job outcome or Redis error (with `reportOutcomes`): its pid and the message.
  */
 export interface MasterEvents {
   status: [string];
   'child-ready': [number];
   'all-ready': [];
+  'child-event': [number, ChildObservation];
 }
 
 /**
@@ -98,6 +107,10 @@ export class Master extends EventEmitter<MasterEvents> {
   private readonly log: Logger;
   private readonly reloadFn: (() => GroupSpec[]) | undefined;
   private readonly childEntry: string;
+  private readonly reportOutcomes: boolean;
+  private readonly logRing: LogRing | null;
+  /** The job each child that just exited held (with reportOutcomes), while its record is written. */
+  private readonly heldAtExit = new Map<number, { className: string; queue: string; since: string }>();
   private readonly procs = new Map<number, ChildProcess>();
   private readonly cpuSeen = new Map<number, { cpu: number; at: number }>();
   private readonly startedAt = new Date();
@@ -125,10 +138,17 @@ export class Master extends EventEmitter<MasterEvents> {
     this.hostname = this.config.hostname;
     this.id = `${this.hostname}:${process.pid}`;
     this.log = (
-      o.logger ?? createLogger({ level: this.config.worker.logLevel, ...(this.config.worker.logFile ? { file: this.config.worker.logFile } : {}) })
+      o.logger ??
+      createLogger({
+        level: this.config.worker.logLevel,
+        ...(this.config.worker.logFile ? { file: this.config.worker.logFile } : {}),
+        ...(this.config.worker.logFormat ? { format: this.config.worker.logFormat } : {}),
+      })
     ).child(`master ${this.id}`);
     this.reloadFn = o.reload;
     this.childEntry = o.childEntry ?? builtEntry('master/childMain.js');
+    this.reportOutcomes = o.reportOutcomes ?? false;
+    this.logRing = o.logRing ?? null;
     this.sup = new Supervisor({ ...this.config, onDirtyExit: this.config.worker.onDirtyExit });
     this.store = new RedisStore({
       connection: this.config.worker.connection,
@@ -332,6 +352,7 @@ export class Master extends EventEmitter<MasterEvents> {
       })),
       autoscale: this.config.autoscale ? { ...this.config.autoscale, last: this.sup.lastScaleDecision } : null,
       maxChildren: this.config.maxChildren,
+      ...(this.logRing ? { logTail: this.logRing.lines() } : {}),
     };
   }
 
@@ -387,8 +408,9 @@ export class Master extends EventEmitter<MasterEvents> {
       maxJobs: this.config.maxJobs,
       maxMemoryMb: this.config.maxMemoryMb,
       workerInit: this.config.workerInit,
-      reportEveryJob: this.config.jobTimeout !== null || this.config.autoscale !== null,
+      reportEveryJob: this.config.jobTimeout !== null || this.config.autoscale !== null || this.reportOutcomes,
       hostname: this.hostname,
+      ...(this.reportOutcomes ? { reportOutcomes: true } : {}),
     };
     let proc: ChildProcess;
     try {
@@ -413,13 +435,19 @@ export class Master extends EventEmitter<MasterEvents> {
     }
     this.procs.set(pid, proc);
     proc.on('message', (m: unknown) => {
-      if (isChildMessage(m)) this.run(this.sup.childMessage(pid, m, now()));
+      if (!isChildMessage(m)) return;
+      if (m.act === 'outcome' || m.act === 'redis-error') this.emit('child-event', pid, m);
+      else this.run(this.sup.childMessage(pid, m, now()));
     });
     proc.on('error', e => this.log.warn(`child ${pid}: ${e.message}`));
     proc.on('exit', (code, signal) => {
       this.procs.delete(pid);
       this.cpuSeen.delete(pid);
+      // For the metrics: the job a dead child held, which record() then counts (dirty exit, timeout).
+      const held = this.reportOutcomes ? this.info().children.find(c => c.pid === pid)?.job : null;
+      if (held) this.heldAtExit.set(pid, held);
       this.run(this.sup.childExited(pid, code, signal, now()));
+      this.heldAtExit.delete(pid);
     });
     const workerId = formatWorkerId(
       this.hostname,
@@ -452,12 +480,24 @@ export class Master extends EventEmitter<MasterEvents> {
   /** A dead child's registration and held job, bounded: if Redis is silent they stay for the next prune. */
   private record(a: Extract<Action, { type: 'record' }>): void {
     if (!this.connected) return;
+    const held = this.heldAtExit.get(a.pid);
     const p = bounded(
       unregisterDeadWorker(this.store, a.workerId, a.exception, () => a.error, a.policy),
       REDIS_BOUND_MS + 1000,
       'Redis did not answer',
     ).then(
       cls => {
+        if (cls !== null && held) {
+          const outcome = a.exception === 'Resque::DirtyExit' ? 'dirty_exit' : 'failure';
+          this.emit('child-event', a.pid, {
+            act: 'outcome',
+            seq: 0,
+            queue: held.queue,
+            className: cls,
+            outcome,
+            ms: Math.max(0, Date.now() - Date.parse(held.since)),
+          });
+        }
         if (cls !== null)
           this.log.warn(
             `child ${a.pid} ${a.how} while working on ${cls}; ${a.policy === 'requeue' ? 'put it back on its queue' : `recorded as ${a.exception}`}`,

@@ -77,6 +77,7 @@ export function readMasterRecord(id: string, raw: string): MasterRecord {
         ? { maxCpu: num(a['maxCpu']), maxMem: num(a['maxMem']), interval: num(a['interval']), last: typeof a['last'] === 'string' ? a['last'] : null }
         : null,
       ...(typeof v['maxChildren'] === 'number' ? { maxChildren: v['maxChildren'] } : {}),
+      ...(Array.isArray(v['logTail']) ? { logTail: v['logTail'].filter((l): l is string => typeof l === 'string') } : {}),
     };
     return { ok: true, info };
   } catch (e) {

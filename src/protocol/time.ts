@@ -23,6 +23,26 @@ export function formatRunAt(d: Date): string {
   return `${y}-${mo}-${da}T${h}:${mi}:${s}Z`;
 }
 
+/** The second the cached run_at was formatted for, and its text. */
+let runAtSecond = Number.NaN;
+let runAtText = '';
+
+/**
+ * `formatRunAt` of the time `ms` (epoch milliseconds, default `Date.now()`), formatted once per
+ * second and cached: the job loop asks for it before every reservation, and thousands of
+ * reservations a second would otherwise format the same text thousands of times. The cache is
+ * keyed on the whole second, so the text is always exactly `formatRunAt(new Date(ms))` (a clock
+ * stepped back gets its own second's text, not a stale one).
+ */
+export function runAtNow(ms: number = Date.now()): string {
+  const sec = Math.floor(ms / 1000);
+  if (sec !== runAtSecond) {
+    runAtText = formatRunAt(new Date(sec * 1000));
+    runAtSecond = sec;
+  }
+  return runAtText;
+}
+
 export function formatFailedAt(d: Date): string {
   const [y, mo, da, h, mi, s] = utcParts(d);
   return `${y}/${mo}/${da} ${h}:${mi}:${s} UTC`;

@@ -49,10 +49,36 @@ redis.call('LREM', KEYS[1], 1, '')
 return i
 `;
 
+/**
+ * A processed/failed sample for the dashboard's history, at most one per ARGV[4] ms however
+ * many dashboards run (a SET NX PX guard). KEYS[1] the history list, KEYS[2] the guard;
+ * ARGV[1] the sample (JSON), ARGV[2] the cap, ARGV[3] the interval in ms.
+ * Returns 1 when the sample was written, 0 when another dashboard wrote one in this interval.
+ */
+const SAMPLE_HISTORY = `if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', tonumber(ARGV[3])) then return 0 end
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+return 1
+`;
+
 interface ScriptedRedis extends Redis {
   pyresAdminRetryFailed(numKeys: number, ...args: string[]): Promise<number>;
   pyresAdminRemoveFailed(numKeys: number, ...args: string[]): Promise<number>;
+  pyresAdminSampleHistory(numKeys: number, ...args: string[]): Promise<number>;
 }
+
+/** One point of the dashboard's processed/failed history (`<ns>:pyres-ts:stats:history`). */
+export interface HistorySample {
+  /** Epoch milliseconds. */
+  t: number;
+  /** stat:processed then. */
+  processed: number;
+  /** stat:failed then. */
+  failed: number;
+}
+
+/** The key of the dashboard's processed/failed history list, under the namespace. */
+export const HISTORY_SUFFIX = 'pyres-ts:stats:history';
 
 export interface AdminStoreOptions {
   connection: ConnectionOptions;
@@ -112,6 +138,7 @@ export class AdminStore {
       })) as ScriptedRedis;
     this.redis.defineCommand('pyresAdminRetryFailed', { lua: RETRY_FAILED });
     this.redis.defineCommand('pyresAdminRemoveFailed', { lua: REMOVE_FAILED });
+    this.redis.defineCommand('pyresAdminSampleHistory', { lua: SAMPLE_HISTORY });
     const onError = (e: Error): void => {
       this.lastError = e;
     };
@@ -183,6 +210,14 @@ export class AdminStore {
     return this.redis;
   }
 
+  /**
+   * The connection, for the admin layer's other stores over the same server (the schedule
+   * store, issue 11). Throws a ConnectionError naming the server when it is down.
+   */
+  client(): RedisClient {
+    return this.up();
+  }
+
   private exec(p: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
     return execOrThrow(p);
   }
@@ -230,6 +265,49 @@ export class AdminStore {
     const r = this.up();
     const [n] = await this.exec(r.multi().llen(this.keys.queue(queue)).del(this.keys.queue(queue)));
     return Number(n);
+  }
+
+  /** LINDEX queue:<q> index (null when there is none). */
+  async queueItem(queue: string, index: number): Promise<string | null> {
+    return this.up().lindex(this.keys.queue(queue), index);
+  }
+
+  /** Removes one job equal to `raw` from queue:<q> (LREM 1, Resque's `dequeue` verb). Returns 1, or 0 when none is left. */
+  async deleteQueued(queue: string, raw: string): Promise<number> {
+    return Number(await this.up().lrem(this.keys.queue(queue), 1, raw));
+  }
+
+  // ---- history -----------------------------------------------------------------------------
+
+  /** The history list's key (`<ns>:pyres-ts:stats:history`). */
+  get historyKey(): string {
+    return this.keys.key(HISTORY_SUFFIX);
+  }
+
+  /**
+   * Appends a processed/failed sample unless one was written less than `intervalMs` ago (by
+   * this or another dashboard); the list keeps the last `cap`. Returns whether it wrote.
+   */
+  async sampleHistory(sample: HistorySample, cap: number, intervalMs: number): Promise<boolean> {
+    const r = this.up() as ScriptedRedis;
+    const wrote = await r.pyresAdminSampleHistory(2, this.historyKey, `${this.historyKey}:guard`, JSON.stringify(sample), String(cap), String(intervalMs));
+    return Number(wrote) === 1;
+  }
+
+  /** The history, oldest first; elements that are not samples are skipped. */
+  async history(): Promise<HistorySample[]> {
+    const items = await this.up().lrange(this.historyKey, 0, -1);
+    const out: HistorySample[] = [];
+    for (const raw of items) {
+      try {
+        const v = JSON.parse(raw) as Partial<HistorySample>;
+        if (typeof v.t === 'number' && typeof v.processed === 'number' && typeof v.failed === 'number')
+          out.push({ t: v.t, processed: v.processed, failed: v.failed });
+      } catch {
+        /* not a sample: skipped */
+      }
+    }
+    return out;
   }
 
   // ---- workers -----------------------------------------------------------------------------

@@ -79,7 +79,8 @@ export interface StoreOptions {
 }
 
 interface ScriptedRedis extends Redis {
-  pyresFinishAndReserveBuffer(numKeys: number, ...args: string[]): Promise<[Buffer, number, Buffer?, Buffer?, Buffer?]>;
+  /** One flat array: numKeys, the keys, then ARGV (ioredis flattens it; see finishAndReserve). */
+  pyresFinishAndReserveBuffer(args: Array<string | number>): Promise<[Buffer, number, Buffer?, Buffer?, Buffer?]>;
   pyresUnregister(numKeys: number, ...args: Array<string | Buffer>): Promise<number>;
   pyresWorkingOnProbe(numKeys: number, ...args: string[]): Promise<string>;
 }
@@ -112,6 +113,9 @@ async function sentinelMasterAddress(host: string, port: number, name: string, t
 /** The scripting probe of connect(): sha1("return 1"). */
 const PROBE_LUA = 'return 1';
 const PROBE_SHA = 'e0e1f9fabfc9d4800c877a703b823ac0578ff8db';
+
+/** The longest a queue stays skipped as known empty before the whole list is tried again (ms). */
+export const KNOWN_EMPTY_MAX_MS = 250;
 
 const FINISH_CODES: Record<FinishMode, string> = { none: '0', success: '1', failure: '2', dirty: '3', requeue: '4' };
 
@@ -169,6 +173,7 @@ export class RedisStore extends EventEmitter {
     on('ready', () => {
       this.epoch += 1;
       this.tracking = false;
+      this.forgetEmpty();
       if (this.everReady && this.inOutage) {
         this.inOutage = false;
         this.emit('reconnected');
@@ -324,7 +329,128 @@ export class RedisStore extends EventEmitter {
 
   // ---- the job loop ---------------------------------------------------------------------
 
-  private reserveKeys: { id: string; keys: string[] } | null = null;
+  /**
+   * Queues (names) a reservation found empty while queue notifications were on, and not written
+   * since as far as the notifications tell: the next steps leave them out of the LPOP pass.
+   * Correctness first: a queue is only marked from a step during which no notification for its
+   * key arrived (so no write can have slipped between its LPOP and the reply); a notification
+   * naming its key drops it; a flush, a closed or re-armed notification connection, or tracking
+   * turned off drops all; and every KNOWN_EMPTY_MAX_MS the whole list is tried again, so a
+   * notification that never arrives (a silent connection) delays a queue at most that long. Only
+   * for plain queue lists (no globs). NOLOOP hides this connection's own plain commands (not its
+   * scripts' writes, which Redis 7 does notify): enqueue and the requeue steps forget everything.
+   */
+  private readonly knownEmpty = new Set<string>();
+  private knownEmptySince = 0;
+  /**
+   * For the queue keys of the lists seen here: the notification count at their last
+   * notification (writes by this connection's own scripts are notified too, so a step can only
+   * go by the keys it would mark). `resetSeq`: the count at the last flush or closed connection.
+   */
+  private readonly notifiedAt = new Map<string, number>();
+  private resetSeq = 0;
+  /** Per queue list (the worker's array): its variants without the known-empty queues, by the names left out. */
+  private readonly skipVariants = new WeakMap<readonly string[], Map<string, readonly string[]>>();
+
+  /** Counts forgetEmpty() calls: a step in flight across one (a re-arm, an own push) marks nothing. */
+  private forgetEpoch = 0;
+
+  /** Forgets every known-empty queue (the next pass tries the whole list). */
+  private forgetEmpty(): void {
+    this.forgetEpoch += 1;
+    this.knownEmpty.clear();
+  }
+
+  /** `queueArgs` without the queues known empty (the same array when none is, or all are). */
+  private withoutKnownEmpty(queueArgs: readonly string[]): readonly string[] {
+    if (queueArgs[0] !== '0') return queueArgs;
+    if (!this.skipVariants.has(queueArgs)) {
+      this.skipVariants.set(queueArgs, new Map());
+      for (let i = 1; i < queueArgs.length && this.notifiedAt.size < 10_000; i++) this.notifiedAt.set(this.keys.queue(queueArgs[i]!), -1);
+    }
+    if (this.knownEmpty.size === 0) return queueArgs;
+    if (!this.notificationsArmed || Date.now() - this.knownEmptySince > KNOWN_EMPTY_MAX_MS) {
+      // Not forgetEmpty(): a full pass is not a reason to distrust steps in flight.
+      this.knownEmpty.clear();
+      return queueArgs;
+    }
+    let left = '';
+    let kept = 0;
+    for (let i = 1; i < queueArgs.length; i++) {
+      if (this.knownEmpty.has(queueArgs[i]!)) left += `${queueArgs[i]}\n`;
+      else kept += 1;
+    }
+    if (left === '' || kept === 0) return queueArgs;
+    let variants = this.skipVariants.get(queueArgs);
+    if (!variants) this.skipVariants.set(queueArgs, (variants = new Map()));
+    let v = variants.get(left);
+    if (!v) {
+      v = queueArgs.filter((q, i) => i === 0 || !this.knownEmpty.has(q));
+      if (variants.size >= 256) variants.clear();
+      variants.set(left, v);
+    }
+    return v;
+  }
+
+  /**
+   * After a step sent at notification count `sent` that reserved from `queue`: the queues before
+   * it in `used` were empty then; each is known empty unless a notification for it (or a flush)
+   * came in since `sent` (it may have been written after the LPOP), or its key has a comma (a
+   * notification lists keys comma-separated, so its own could not be told apart).
+   */
+  private noteEmptyBefore(used: readonly string[], queue: string, sent: number): void {
+    if (this.resetSeq > sent) return;
+    for (let i = 1; i < used.length && used[i] !== queue; i++) {
+      const q = used[i]!;
+      const at = this.notifiedAt.get(this.keys.queue(q));
+      if (at === undefined || at > sent || q.includes(',')) continue;
+      if (this.knownEmpty.size === 0) this.knownEmptySince = Date.now();
+      this.knownEmpty.add(q);
+    }
+  }
+
+  /**
+   * Per worker id: the step's argument array (numKeys, KEYS, ARGV) built once, for the common
+   * steps (nothing to finish, a success, a failure into `failed`), with the five slots that vary
+   * per job (mode, counter, record, reserve flag, run_at) overwritten in place. `queueArgs` is
+   * the array the worker built once for its queue list; another one rebuilds the template.
+   */
+  private readonly stepTemplates = new Map<string, Map<readonly string[] | null, Array<string | number>>>();
+
+  /** The template for `workerId` and `queueArgs` (null: no reservation), built on first use. */
+  private stepTemplate(workerId: string, queueArgs: readonly string[] | null): Array<string | number> {
+    let forId = this.stepTemplates.get(workerId);
+    const have = forId?.get(queueArgs);
+    if (have) return have;
+    const k = this.keys;
+    // 9 keys; KEYS[9] (the requeue queue) is unused by these steps: `queues` stands in.
+    const arr: Array<string | number> = [
+      9,
+      k.worker(workerId),
+      k.stat('processed'),
+      k.stat('processed', workerId),
+      k.stat('failed'),
+      k.stat('failed', workerId),
+      k.failed,
+      k.pauseAll,
+      k.queues,
+      k.queues,
+      '0',
+      '0',
+      '',
+      queueArgs ? '1' : '0',
+      '',
+      k.queuePrefix,
+      ...(queueArgs ?? ['0']),
+    ];
+    // Many slots in one process each have an id; ids that come and go must not pile up.
+    if (this.stepTemplates.size >= 4096) this.stepTemplates.clear();
+    if (!forId) this.stepTemplates.set(workerId, (forId = new Map()));
+    // A few variants per id: with and without a reservation, and without known-empty queues.
+    if (forId.size >= 64) forId.clear();
+    forId.set(queueArgs, arr);
+    return arr;
+  }
 
   async finishAndReserve(workerId: string, finish: FinishSpec, reserve: ReserveSpec | null): Promise<ReserveResult>;
   async finishAndReserve(workerId: string, finish: FinishSpec, reserve: ReserveSpec | null, wait: WaitSpec): Promise<ReserveResult & { wait: WaitResult }>;
@@ -334,41 +460,48 @@ export class RedisStore extends EventEmitter {
    * replicas have both the outcome just recorded and the new reservation.
    */
   async finishAndReserve(workerId: string, finish: FinishSpec, reserve: ReserveSpec | null, wait?: WaitSpec): Promise<ReserveResult & { wait?: WaitResult }> {
-    const k = this.keys;
-    if (this.reserveKeys?.id !== workerId) {
-      this.reserveKeys = {
-        id: workerId,
-        keys: [
-          k.worker(workerId),
-          k.stat('processed'),
-          k.stat('processed', workerId),
-          k.stat('failed'),
-          k.stat('failed', workerId),
-          k.failed,
-          k.pauseAll,
-          k.queues,
-        ],
-      };
-    }
-    const keys = [...this.reserveKeys.keys, finish.requeue ? k.queue(finish.requeue.queue) : k.queues];
     const failing = finish.mode === 'failure' || finish.mode === 'dirty';
-    if (failing) this.failureKeys(keys, 5, finish.failureQueue ?? '');
-    const argv = [
-      FINISH_CODES[finish.mode],
-      String(finish.expectedProcessed),
-      finish.mode === 'requeue' ? (finish.requeue?.raw ?? '') : (finish.failureRecord ?? ''),
-      reserve ? '1' : '0',
-      reserve?.runAt ?? '',
-      k.queuePrefix,
-      ...(reserve ? reserve.queueArgs : ['0']),
-    ];
+    // This connection's own push is not notified to it (NOLOOP): forget what was known empty.
+    if (finish.mode === 'requeue') this.forgetEmpty();
+    const queueArgs = reserve ? this.withoutKnownEmpty(reserve.queueArgs) : null;
+    const seqAtSend = this.wakeSeq;
+    const armedAtSend = this.notificationsArmed;
+    const epochAtSend = this.forgetEpoch;
+    const common = finish.mode !== 'requeue' && !(failing && failureListFor(this.failureBackend, finish.failureQueue ?? '') !== 'failed');
+    let args: Array<string | number>;
+    if (common) {
+      const t = this.stepTemplate(workerId, queueArgs);
+      t[10] = FINISH_CODES[finish.mode];
+      t[11] = String(finish.expectedProcessed);
+      t[12] = finish.failureRecord ?? '';
+      t[14] = reserve ? reserve.runAt : '';
+      // A copy per step: ioredis keeps the array it was given to resend the step after a
+      // NOSCRIPT, and the template is overwritten by the next step.
+      args = t.slice();
+    } else {
+      const t = this.stepTemplate(workerId, null);
+      const keys = t.slice(1, 9) as string[];
+      keys.push(finish.requeue ? this.keys.queue(finish.requeue.queue) : this.keys.queues);
+      if (failing) this.failureKeys(keys, 5, finish.failureQueue ?? '');
+      args = [
+        keys.length,
+        ...keys,
+        FINISH_CODES[finish.mode],
+        String(finish.expectedProcessed),
+        finish.mode === 'requeue' ? (finish.requeue?.raw ?? '') : (finish.failureRecord ?? ''),
+        reserve ? '1' : '0',
+        reserve?.runAt ?? '',
+        this.keys.queuePrefix,
+        ...(queueArgs ?? ['0']),
+      ];
+    }
     // As bytes: an item need not be valid UTF-8, and ioredis would replace what is not.
     type Reply = [Buffer, number, Buffer?, Buffer?, Buffer?];
     let reply: Reply;
     let w: { wait?: WaitResult } = {};
     if (wait) {
-      const p = this.redis.pipeline() as ReturnType<Redis['pipeline']> & { pyresFinishAndReserveBuffer(numKeys: number, ...args: string[]): unknown };
-      p.pyresFinishAndReserveBuffer(keys.length, ...keys, ...argv);
+      const p = this.redis.pipeline() as ReturnType<Redis['pipeline']> & { pyresFinishAndReserveBuffer(args: Array<string | number>): unknown };
+      p.pyresFinishAndReserveBuffer(args);
       p.call('WAIT', String(wait.replicas), String(wait.timeoutMs));
       const res = (await p.exec()) ?? [];
       // Read at once: no 'ready' of a later connection can run between the reply and here.
@@ -382,7 +515,7 @@ export class RedisStore extends EventEmitter {
       }
       w = { wait: { acked: waitErr ? 0 : Number(acked), epoch } };
     } else {
-      reply = await this.redis.pyresFinishAndReserveBuffer(keys.length, ...keys, ...argv);
+      reply = await this.redis.pyresFinishAndReserveBuffer(args);
     }
     const [statusB, count, queueB, valueB, noteB] = reply;
     const status = statusB.toString();
@@ -392,7 +525,13 @@ export class RedisStore extends EventEmitter {
     const bytes = valueB && !isUtf8(valueB) ? { bytes: Buffer.from(valueB) } : {};
     const processed = Number(count);
     const n: ReserveNote & { wait?: WaitResult } = { ...(note === 'lost' ? { lost: true } : note === 'unrecorded' ? { unrecorded: true } : {}), ...w };
-    if (status === 'job') return { status, queue: queue ?? '', raw: value ?? '', ...bytes, processed, ...n };
+    if (status === 'job') {
+      // Only from a step during which no notification came in and tracking stayed on: every
+      // queue tried before the one that had a job was empty, and no write to it has been missed.
+      if (queueArgs !== null && queueArgs[0] === '0' && queueArgs.length > 2 && armedAtSend && this.notificationsArmed && this.forgetEpoch === epochAtSend)
+        this.noteEmptyBefore(queueArgs, queue ?? '', seqAtSend);
+      return { status, queue: queue ?? '', raw: value ?? '', ...bytes, processed, ...n };
+    }
     if (status === 'held') return { status, record: value ?? '', ...(bytes.bytes ? { recordBytes: bytes.bytes } : {}), processed, ...n };
     if (status === 'paused' || status === 'empty' || status === 'done') return { status, processed, ...n };
     throw new Error(`unexpected reply from the reserve script: ${String(status)}`);
@@ -547,6 +686,7 @@ export class RedisStore extends EventEmitter {
       k.pidNamespaces,
     ];
     if (dirty && !(dirty.policy === 'requeue' && dirty.queue)) this.failureKeys(keys, 6, dirty.queue ?? '');
+    else if (dirty) this.forgetEmpty();
     const wrote = await this.redis.pyresUnregister(
       keys.length,
       ...keys,
@@ -590,6 +730,8 @@ export class RedisStore extends EventEmitter {
 
   /** `Resque.push`: SADD queues, then RPUSH, in one pipeline (Ruby's exact commands). */
   async enqueue(queue: string, payload: string): Promise<void> {
+    // Not notified to this connection (NOLOOP): a queue it knew empty may not be any more.
+    this.forgetEmpty();
     await this.exec(this.redis.pipeline().sadd(this.keys.queues, queue).rpush(this.keys.queue(queue), payload));
   }
 
@@ -743,6 +885,7 @@ export class RedisStore extends EventEmitter {
           // A reconnected subscriber has a new client id: tracking must be re-armed.
           this.subId = null;
           this.tracking = false;
+          this.forgetEmpty();
         });
         sub.on('message', (_channel: string, message: string) => this.wakeAll(message));
         sub.on('close', () => this.wakeAll('closed'));
@@ -754,7 +897,8 @@ export class RedisStore extends EventEmitter {
         this.subId = Number(await this.sub.client('ID'));
         await this.sub.subscribe('__redis__:invalidate');
       }
-      // Sent together, one round trip.
+      // Sent together, one round trip. Between OFF and ON no write is notified: forget.
+      this.forgetEmpty();
       await Promise.all([
         this.redis.call('CLIENT', 'TRACKING', 'OFF'),
         this.redis.call('CLIENT', 'TRACKING', 'ON', 'REDIRECT', String(this.subId), 'BCAST', 'PREFIX', this.keys.queuePrefix, 'NOLOOP'),
@@ -777,6 +921,7 @@ export class RedisStore extends EventEmitter {
   }
 
   async disarmQueueNotifications(): Promise<void> {
+    this.forgetEmpty();
     if (!this.tracking) return;
     this.tracking = false;
     try {
@@ -834,6 +979,13 @@ export class RedisStore extends EventEmitter {
 
   private wakeAll(keys: string): void {
     this.wakeSeq += 1;
+    if (keys === 'closed' || keys === '') {
+      this.resetSeq = this.wakeSeq;
+      this.forgetEmpty();
+    } else if (this.notifiedAt.size) {
+      for (const k of keys.split(',')) if (this.notifiedAt.has(k)) this.notifiedAt.set(k, this.wakeSeq);
+      for (const q of this.knownEmpty) if (keys.includes(this.keys.queue(q))) this.knownEmpty.delete(q);
+    }
     for (const l of [...this.wakeListeners]) l(keys);
   }
 

@@ -9,9 +9,18 @@ import type { MasterCommand } from '../master/master';
 import { VERSION } from '../version';
 import { APP_CSS, APP_JS } from './assets';
 import { AdminActionError, type Admin, type Server } from '../admin/admin';
+import { type FailureSearch, HISTORY, deleteQueuedJob, findFailure, findQueuedJob, historyOf, isSearch, sampleHistory, searchFailures } from '../admin/inspect';
+import { getPath } from 'hono/utils/url';
+import { parseBasePath } from '../config/basePath';
 import { hostPolicy, refusedHostText } from './hosts';
 import type { Html } from './html';
 import * as v from './views';
+import { schedules } from '../admin/schedule';
+import { enqueueNowAction, removeAction, schedulePage } from './scheduleViews';
+import { DashboardMetrics } from '../metrics/dashboard';
+import { METRICS_CONTENT_TYPE } from '../metrics/processMetrics';
+
+export { parseBasePath };
 
 /**
  * The dashboard's HTTP app (Hono). Safe by default:
@@ -22,6 +31,8 @@ import * as v from './views';
  * - a Content-Security-Policy allows only the same-origin /assets/ script and stylesheet;
  * - optional HTTP basic auth in front of everything;
  * - without auth, only requests for the dashboard's own names (hosts.ts: DNS rebinding).
+ * Mountable under a path (`basePath`); every page refreshes its `data-live` regions (assets.ts).
+ * See docs/DASHBOARD.md.
  */
 export interface WebAppOptions {
   dashboard: Admin;
@@ -35,6 +46,21 @@ export interface WebAppOptions {
   bind?: string;
   /** Host header values served besides the loopback names and `bind` (--allowed-host). */
   allowedHosts?: readonly string[];
+  /**
+   * The URL prefix the dashboard is served under (`--base-path /resque`): every link, form and
+   * asset carries it. Requests are answered with or without it (a parent that strips the prefix,
+   * as Express' `app.use('/resque', …)` and Hono's `mount` do, and one that does not, as Node's
+   * http server or Hono's `route` do). Checked by parseBasePath (config/basePath.ts). @defaultValue '' (the root)
+   */
+  basePath?: string;
+  /**
+   * Write a processed/failed sample to each server's history when a GET is answered and this app
+   * wrote none in the last minute (see docs/DASHBOARD.md). startWebServer turns this off and
+   * samples on a timer. @defaultValue true
+   */
+  sampleHistory?: boolean;
+  /** How often (ms) an open page refreshes its live regions. @defaultValue 3000 */
+  liveEvery?: number;
 }
 
 const CSRF_COOKIE = 'pyres_csrf';
@@ -55,7 +81,12 @@ export function createWebApp(o: WebAppOptions): Hono {
   const d = o.dashboard;
   const secret = o.secret ?? randomBytes(32);
   const perPage = o.perPage ?? 20;
-  const app = new Hono();
+  const base = parseBasePath(o.basePath);
+  /** The path without the base prefix (a parent may or may not have stripped it). */
+  const strip = (path: string): string => (base && (path === base || path.startsWith(`${base}/`)) ? path.slice(base.length) || '/' : path);
+  const app = new Hono({ getPath: req => strip(getPath(req)) });
+  const cookiePath = base || '/';
+  let lastSample = 0;
 
   const tokenFor = (cookie: string): string => createHmac('sha256', secret).update(cookie).digest('hex');
 
@@ -73,6 +104,16 @@ export function createWebApp(o: WebAppOptions): Hono {
     });
   }
   if (o.auth) app.use('*', basicAuth({ username: o.auth.username, password: o.auth.password, realm: 'pyres-ts' }));
+  // A mounted app writes the history when asked for a page, at most once per interval, before
+  // the answer goes out (so no work outlives a request). startWebServer samples on a timer instead.
+  if (o.sampleHistory !== false) {
+    app.use('*', async (c, next) => {
+      await next();
+      if (c.req.method !== 'GET' || Date.now() - lastSample < HISTORY.intervalMs) return;
+      lastSample = Date.now();
+      await sampleHistory(d).catch(() => undefined);
+    });
+  }
   app.use('*', bodyLimit({ maxSize: 64 * 1024, onError: c => c.text('request body too large', 413) }));
 
   /** The page context: makes sure the browser has a CSRF cookie, reads the flash once. */
@@ -80,12 +121,12 @@ export function createWebApp(o: WebAppOptions): Hono {
     let cookie = getCookie(c, CSRF_COOKIE);
     if (!cookie || !/^[0-9a-f]{32}$/.test(cookie)) {
       cookie = randomBytes(16).toString('hex');
-      setCookie(c, CSRF_COOKIE, cookie, { path: '/', httpOnly: true, sameSite: 'Strict' });
+      setCookie(c, CSRF_COOKIE, cookie, { path: cookiePath, httpOnly: true, sameSite: 'Strict' });
     }
     let flash: Flash | null = null;
     const f = getCookie(c, FLASH_COOKIE);
     if (f) {
-      deleteCookie(c, FLASH_COOKIE, { path: '/' });
+      deleteCookie(c, FLASH_COOKIE, { path: cookiePath });
       try {
         const parsed = JSON.parse(Buffer.from(f, 'base64url').toString('utf8')) as Flash;
         if ((parsed.kind === 'ok' || parsed.kind === 'error') && typeof parsed.text === 'string') flash = parsed;
@@ -94,10 +135,28 @@ export function createWebApp(o: WebAppOptions): Hono {
       }
     }
     const url = new URL(c.req.url);
-    return { csrf: tokenFor(cookie), here: url.pathname + url.search, flash, servers: d.servers, version: VERSION };
+    return {
+      csrf: tokenFor(cookie),
+      here: strip(c.req.path) + url.search,
+      flash,
+      servers: d.servers,
+      version: VERSION,
+      ...(o.liveEvery ? { liveEvery: o.liveEvery } : {}),
+    };
   };
 
-  const page = (c: Context, h: Html, status: 200 | 404 | 400 | 403 | 500 = 200): Response => c.html(h.value, status);
+  /**
+   * Every link, form and asset of the views is an absolute path ('/failed'); under a base path
+   * they get its prefix here. Only markup from the templates can match: a value from Redis or a
+   * request is escaped, so it never contains a literal '"'.
+   */
+  const rebase = (text: string): string =>
+    base
+      ? text.replace(/(\s(?:href|action|src|data-src)="|\sname="back" value=")\/("?)/g, (_, attr: string, end: string) =>
+          end ? `${attr}${base}"` : `${attr}${base}/`,
+        )
+      : text;
+  const page = (c: Context, h: Html, status: 200 | 404 | 400 | 403 | 500 = 200): Response => c.html(rebase(h.value), status);
 
   const intParam = (s: string | undefined, def: number): number => {
     const n = Number(s);
@@ -124,10 +183,10 @@ export function createWebApp(o: WebAppOptions): Hono {
 
   app.get('/', async c => {
     const ctx = ctxOf(c);
-    const [stats, queues, workers] = await Promise.all([d.each(s => s.store.stats()), d.queues(), d.workers()]);
-    return page(c, v.overviewPage(ctx, { stats, queues, workers }));
+    const [stats, queues, workers, history] = await Promise.all([d.each(s => s.store.stats()), d.queues(), d.workers(), historyOf(d)]);
+    return page(c, v.overviewPage(ctx, { stats, queues, workers, history }));
   });
-  app.get('/overview', c => c.redirect('/', 301));
+  app.get('/overview', c => c.redirect(base || '/', 301));
 
   app.get('/queues', async c => page(c, v.queuesPage(ctxOf(c), await d.queues())));
 
@@ -173,23 +232,110 @@ export function createWebApp(o: WebAppOptions): Hono {
     const listQ = c.req.query('list');
     const list =
       listQ !== undefined && listQ !== '' ? listQ : (known.find(l => l.list === 'failed' && l.size > 0)?.list ?? known.find(l => l.size > 0)?.list ?? 'failed');
-    let data: Awaited<ReturnType<Admin['failed']>> | { error: string };
+    const search: FailureSearch = {
+      className: c.req.query('class') || undefined,
+      exception: c.req.query('exception') || undefined,
+      queue: c.req.query('queue') || undefined,
+      text: c.req.query('q') || undefined,
+    };
+    let data: Awaited<ReturnType<Admin['failed']>> | Awaited<ReturnType<typeof searchFailures>> | { error: string };
     try {
-      data = await d.failed(sid, intParam(c.req.query('start'), 0), perPage, order, show, list);
+      const start = intParam(c.req.query('start'), 0);
+      data =
+        isSearch(search) || c.req.query('groups') === '1'
+          ? await searchFailures(d, sid, search, { start, count: perPage, order, show, list })
+          : await d.failed(sid, start, perPage, order, show, list);
     } catch (e) {
       data = { error: e instanceof AdminActionError ? e.message : `${server.label} is down: ${coerceError(e).message}` };
     }
-    return page(c, v.failedPage(ctx, counts, server, data, known));
+    return page(c, v.failedPage(ctx, counts, server, data, known, search));
   });
 
-  app.get('/stats', async c => page(c, v.statsPage(ctxOf(c), await d.stats())));
+  app.get('/stats', async c => {
+    const ctx = ctxOf(c);
+    const [stats, history] = await Promise.all([d.stats(), historyOf(d)]);
+    return page(c, v.statsPage(ctx, stats, history));
+  });
+
+  app.get('/schedule', async c => page(c, schedulePage(ctxOf(c), await schedules(d))));
 
   app.get('/api/live', async c => c.json(await d.live()));
 
+  // Prometheus (src/metrics/dashboard.ts): queue depth, oldest job age, stats, workers, failures by class.
+  const metrics = new DashboardMetrics(d);
+  app.get('/metrics', async c => c.body(await metrics.text(), 200, { 'Content-Type': METRICS_CONTENT_TYPE }));
+  app.get('/api/history', async c =>
+    c.json(
+      (await historyOf(d)).map(h => ({ server: h.server.id, label: h.server.label, ok: h.ok, samples: h.samples, ...(h.error ? { error: h.error } : {}) })),
+    ),
+  );
+
+  const digestParam = (s: string | undefined): string => (s && /^[0-9a-f]{6,40}$/.test(s) ? s : '');
+
+  // One failure: payload, args, worker, times, backtrace.
+  app.get('/failure', async c => {
+    const ctx = ctxOf(c);
+    const want = digestParam(c.req.query('digest'));
+    const list = c.req.query('list') || 'failed';
+    let server: Server;
+    try {
+      server = d.server(c.req.query('server') ?? '0');
+    } catch (e) {
+      return page(c, v.errorPage(ctx, 404, coerceError(e).message), 404);
+    }
+    if (!want) return page(c, v.errorPage(ctx, 400, 'which failure? (digest= is missing or not a SHA-1)'), 400);
+    try {
+      const it = await findFailure(d, server.id, list, intParam(c.req.query('index'), -1), want);
+      return page(c, v.failureDetailPage(ctx, server, list, it, want), it ? 200 : 404);
+    } catch (e) {
+      return page(c, v.errorPage(ctx, 404, coerceError(e).message), 404);
+    }
+  });
+
+  // One worker and the job it is running (payload, args, since when).
+  app.get('/worker', async c => {
+    const ctx = ctxOf(c);
+    const id = c.req.query('id') ?? '';
+    let server: Server;
+    try {
+      server = d.server(c.req.query('server') ?? '0');
+    } catch (e) {
+      return page(c, v.errorPage(ctx, 404, coerceError(e).message), 404);
+    }
+    const { perServer } = await d.workers();
+    const mine = perServer.find(r => r.server.id === server.id);
+    if (mine && !mine.ok) return page(c, v.errorPage(ctx, 500, mine.error), 500);
+    const row = mine?.ok ? (mine.value.find(w => w.id === id) ?? null) : null;
+    return page(c, v.workerDetailPage(ctx, server, id, row), row ? 200 : 404);
+  });
+
+  // One queued job.
+  app.get('/job', async c => {
+    const ctx = ctxOf(c);
+    const want = digestParam(c.req.query('digest'));
+    const queue = c.req.query('queue') ?? '';
+    let server: Server;
+    try {
+      server = d.server(c.req.query('server') ?? '0');
+    } catch (e) {
+      return page(c, v.errorPage(ctx, 404, coerceError(e).message), 404);
+    }
+    if (!want || !queue) return page(c, v.errorPage(ctx, 400, 'which job? (queue= and digest= are needed)'), 400);
+    try {
+      const job = await findQueuedJob(d, server.id, queue, intParam(c.req.query('index'), -1), want);
+      return page(c, v.jobDetailPage(ctx, server, queue, job, want), job ? 200 : 404);
+    } catch (e) {
+      return page(c, v.errorPage(ctx, 404, coerceError(e).message), 404);
+    }
+  });
+
   // ---- actions -----------------------------------------------------------------------------
 
-  /** Checks origin and CSRF token, runs `act`, and redirects back with its message. */
-  const action = (fallback: string, act: (f: Record<string, string>) => Promise<string>) => async (c: Context) => {
+  /**
+   * Checks origin and CSRF token, runs `act`, and redirects back with its message. When `act`
+   * returns a page instead (a confirmation step), that page is shown and nothing was done.
+   */
+  const action = (fallback: string, act: (f: Record<string, string>, c: Context) => Promise<string | Html>) => async (c: Context) => {
     const site = c.req.header('Sec-Fetch-Site');
     const origin = c.req.header('Origin');
     const host = c.req.header('Host');
@@ -222,15 +368,17 @@ export function createWebApp(o: WebAppOptions): Hono {
         403,
       );
     }
-    const back = safeBack(f['back'], fallback);
+    const back = base + strip(safeBack(f['back'], fallback));
     let flash: Flash;
     try {
-      flash = { kind: 'ok', text: await act(f) };
+      const done = await act(f, c);
+      if (typeof done !== 'string') return page(c, done);
+      flash = { kind: 'ok', text: done };
     } catch (e) {
       flash = { kind: 'error', text: coerceError(e).message };
       if (!(e instanceof AdminActionError)) flash.text = `Failed: ${flash.text}`;
     }
-    setCookie(c, FLASH_COOKIE, Buffer.from(JSON.stringify(flash)).toString('base64url'), { path: '/', httpOnly: true, sameSite: 'Strict' });
+    setCookie(c, FLASH_COOKIE, Buffer.from(JSON.stringify(flash)).toString('base64url'), { path: cookiePath, httpOnly: true, sameSite: 'Strict' });
     return c.redirect(back, 303);
   };
 
@@ -282,6 +430,75 @@ export function createWebApp(o: WebAppOptions): Hono {
       const n = await d.clearRetried(f['server'] ?? '', f['list'] || undefined);
       return `Removed ${n} retried failure${n === 1 ? '' : 's'} on ${d.server(f['server']).label}.`;
     }),
+  );
+  // Queue actions. Each asks first: without `confirmed=yes` (app.js adds it when the browser's
+  // dialog is accepted) the answer is a page that asks, with a form that sends it.
+  const queueOf = (f: Record<string, string>): string => {
+    const q = f['queue'] ?? '';
+    if (q === '') throw new AdminActionError('which queue?');
+    return q;
+  };
+  const confirmed = (f: Record<string, string>): boolean => f['confirmed'] === 'yes';
+  const ask = (c: Context, f: Record<string, string>, action: string, question: string, label: string): Html =>
+    v.confirmPage(ctxOf(c), {
+      action,
+      question,
+      label,
+      fields: { ...f, back: strip(safeBack(f['back'], '/queues')) },
+      cancel: strip(safeBack(f['back'], '/queues')),
+    });
+  app.post(
+    '/queues/clear',
+    action('/queues', async (f, c) => {
+      const s = d.server(f['server']);
+      const q = queueOf(f);
+      if (!confirmed(f))
+        return ask(
+          c,
+          f,
+          '/queues/clear',
+          `Delete every job in ${q} on ${s.label} (${await s.store.queueSize(q)} now)? The queue stays listed.`,
+          'Clear the queue',
+        );
+      const n = await d.clearQueue(s.id, q);
+      return `Cleared ${q} on ${s.label}: ${n} job${n === 1 ? '' : 's'} deleted.`;
+    }),
+  );
+  app.post(
+    '/queues/remove',
+    action('/queues', async (f, c) => {
+      const s = d.server(f['server']);
+      const q = queueOf(f);
+      if (!confirmed(f))
+        return ask(c, f, '/queues/remove', `Remove the queue ${q} from ${s.label}, with its ${await s.store.queueSize(q)} jobs?`, 'Remove the queue');
+      const n = await d.removeQueue(s.id, q);
+      return `Removed the queue ${q} from ${s.label} (${n} job${n === 1 ? '' : 's'} deleted).`;
+    }),
+  );
+  app.post(
+    '/queues/delete-job',
+    action('/queues', async (f, c) => {
+      const s = d.server(f['server']);
+      const q = queueOf(f);
+      const want = digestParam(f['digest']);
+      if (!want) throw new AdminActionError('which job? (digest is missing or not a SHA-1)');
+      const index = intParam(f['index'], -1);
+      if (!confirmed(f)) {
+        const job = await findQueuedJob(d, s.id, q, index, want);
+        if (!job) throw new AdminActionError(`job ${want.slice(0, 12)} is no longer in ${q} on ${s.label}`);
+        return ask(c, f, '/queues/delete-job', `Delete this job from ${q} on ${s.label}? ${job.raw}`, 'Delete the job');
+      }
+      const job = await deleteQueuedJob(d, s.id, q, index, want);
+      return `Deleted job ${job.index} (${v.jobSummary(job.raw).className}) from ${q} on ${s.label}.`;
+    }),
+  );
+  app.post(
+    '/schedule/enqueue-now',
+    action('/schedule', f => enqueueNowAction(d, f)),
+  );
+  app.post(
+    '/schedule/remove',
+    action('/schedule', f => removeAction(d, f)),
   );
   app.post(
     '/masters/command',

@@ -70,16 +70,91 @@ li.failure dd{margin:0;min-width:0}
 .chart .legend .f{color:#c62828;font-weight:600}
 section.master{background:#fff;border:1px solid #e3e8ee;border-radius:4px;padding:4px 14px 10px;margin:0 0 14px}
 footer{padding:14px 20px;color:#7a8794;font-size:12px}
+.tiles{display:grid;grid-template-columns:repeat(5,minmax(140px,1fr));gap:10px;margin:0 0 10px;max-width:1100px}
+.tile{display:flex;flex-direction:column;background:#fff;border:1px solid #e3e8ee;border-radius:6px;padding:10px 14px;text-decoration:none;color:inherit}
+.tile:hover{border-color:#9fb3c8}
+.tile .label{font-size:12px;color:#4a5866;text-transform:uppercase;letter-spacing:.04em}
+.tile .value{font-size:28px;font-weight:650;font-variant-numeric:tabular-nums;color:#1f2d3d}
+.tile .tsub{font-size:12px;color:#7a8794}
+.tile[data-tile=failed] .value,.tile[data-tile=failures] .value{color:#8e1616}
+form.search{background:#fff;border:1px solid #e3e8ee;border-radius:4px;padding:8px 10px;margin:6px 0 10px;display:flex;flex-wrap:wrap;gap:8px;align-items:center}
+form.search input{font:inherit;padding:2px 5px}
+table.groups-by-exception tr.current td{background:#eef4fb}
+td.row-actions{white-space:nowrap}
+a.details{font-size:13px}
+dl.detail{display:grid;grid-template-columns:120px 1fr;gap:6px 12px;background:#fff;border:1px solid #e3e8ee;border-radius:4px;padding:10px 14px}
+dl.detail dt{color:#4a5866}
+dl.detail dd{margin:0;min-width:0}
+pre.pretty,pre.raw,pre.backtrace{background:#f7f9fb;border:1px solid #e3e8ee;border-radius:3px;padding:6px 8px}
+.confirm-question{font-size:15px;word-break:break-all}
+@media (max-width:760px){.tiles{grid-template-columns:repeat(2,1fr)}dl.detail{grid-template-columns:1fr}}
 `;
 
 export const APP_JS = `(function () {
   'use strict';
-  // Destructive buttons ask first; the pages carry no inline script (CSP).
+  // Destructive buttons ask first; the pages carry no inline script (CSP). An accepted dialog
+  // is the confirmation step: the form says so (confirmed=yes), else the server asks on a page.
   document.addEventListener('submit', function (e) {
     var f = e.target;
     var q = f && f.getAttribute ? f.getAttribute('data-confirm') : null;
-    if (q && !window.confirm(q)) e.preventDefault();
+    if (!q) return;
+    if (!window.confirm(q)) { e.preventDefault(); return; }
+    if (!f.querySelector('input[name=confirmed]')) {
+      var c = document.createElement('input');
+      c.type = 'hidden'; c.name = 'confirmed'; c.value = 'yes';
+      f.appendChild(c);
+    }
   });
+
+  // Live pages: every few seconds the page is read again and each live region ([data-live]) is
+  // swapped for its new rendering, unless someone is typing or has selected text in it. Paused
+  // while the tab is hidden.
+  var LIVE_EVERY = Number(document.body.getAttribute('data-live-every')) || 3000;
+  var status = document.getElementById('live-status');
+  var ticks = 0;
+  var gone = false;
+  function openKeys(region) {
+    var keys = [];
+    region.querySelectorAll('details[open]').forEach(function (d) {
+      var k = d.closest('[data-digest],[data-index],[data-master],[data-queue]');
+      keys.push(k ? (k.getAttribute('data-digest') || k.getAttribute('data-index') || k.getAttribute('data-master') || k.getAttribute('data-queue')) : '');
+    });
+    return keys;
+  }
+  function refresh() {
+    if (document.hidden || !document.querySelector('[data-live]')) return Promise.resolve();
+    return fetch(location.href, { credentials: 'same-origin', cache: 'no-store', headers: { 'X-Pyres-Live': '1' } })
+      .then(function (r) {
+        if (r.status === 404) { gone = true; throw new Error('what this page shows is gone; reload'); }
+        if (!r.ok) throw new Error('HTTP ' + r.status);
+        return r.text();
+      })
+      .then(function (text) {
+        var doc = new DOMParser().parseFromString(text, 'text/html');
+        document.querySelectorAll('[data-live]').forEach(function (old) {
+          var fresh = doc.querySelector('[data-live="' + old.getAttribute('data-live') + '"]');
+          if (!fresh) return;
+          var a = document.activeElement;
+          if (a && old.contains(a) && /^(INPUT|SELECT|TEXTAREA)$/.test(a.tagName)) return;
+          var sel = window.getSelection && window.getSelection();
+          if (sel && !sel.isCollapsed && sel.anchorNode && old.contains(sel.anchorNode)) return;
+          var keys = openKeys(old);
+          old.replaceWith(fresh);
+          fresh.querySelectorAll('details').forEach(function (d) {
+            var k = d.closest('[data-digest],[data-index],[data-master],[data-queue]');
+            var key = k ? (k.getAttribute('data-digest') || k.getAttribute('data-index') || k.getAttribute('data-master') || k.getAttribute('data-queue')) : '';
+            if (keys.indexOf(key) >= 0) d.open = true;
+          });
+        });
+        ticks++;
+        document.body.setAttribute('data-live-ticks', String(ticks));
+        if (status) status.textContent = '· live, updated ' + new Date().toLocaleTimeString();
+      })
+      .catch(function (err) { if (status) status.textContent = '· live updates paused: ' + err.message; });
+  }
+  (function loop() {
+    if (!gone) setTimeout(function () { refresh().then(loop, loop); }, LIVE_EVERY);
+  })();
 
   var box = document.getElementById('live-chart');
   if (!box) return;

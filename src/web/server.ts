@@ -1,7 +1,8 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
-import { createWebApp, type WebAppOptions } from './app';
+import { HISTORY, sampleHistory } from '../admin/inspect';
+import { createWebApp, parseBasePath, type WebAppOptions } from './app';
 
 export interface WebServerOptions extends WebAppOptions {
   /** Address to listen on (and accepted as a Host). @defaultValue '127.0.0.1' (loopback only) */
@@ -11,7 +12,7 @@ export interface WebServerOptions extends WebAppOptions {
 }
 
 export interface WebServer {
-  /** `http://<bind>:<port>` */
+  /** `http://<bind>:<port>` and the base path, if any (`http://127.0.0.1:5678/resque`). */
   url: string;
   port: number;
   http: HttpServer;
@@ -22,7 +23,9 @@ export interface WebServer {
 export const DEFAULT_WEB_PORT = 5678;
 
 export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
-  const app = createWebApp(o);
+  // The server samples the history itself (below), so its app does not on requests.
+  const app = createWebApp({ ...o, sampleHistory: false });
+  const base = parseBasePath(o.basePath);
   const bind = o.bind ?? '127.0.0.1';
   const http = createServer(getRequestListener(app.fetch));
   http.keepAliveTimeout = 5000;
@@ -37,12 +40,23 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   const port = (http.address() as AddressInfo).port;
   const host = bind.includes(':') ? `[${bind}]` : bind;
   let closing: Promise<void> | null = null;
+  // The history is written by the dashboard process while it runs, browser open or not (one
+  // sample a minute per server, shared by every dashboard through a guard key: docs/DASHBOARD.md).
+  let sampling: Promise<unknown> = Promise.resolve();
+  const sample = (): void => {
+    sampling = sampleHistory(o.dashboard).catch(() => undefined);
+  };
+  const sampler = o.sampleHistory === false ? null : setInterval(sample, Math.min(HISTORY.intervalMs, 15_000));
+  sampler?.unref();
+  if (sampler) sample();
   return {
-    url: `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`,
+    url: `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}${base}`,
     port,
     http,
     close() {
       closing ??= (async () => {
+        if (sampler) clearInterval(sampler);
+        await sampling;
         await new Promise<void>(resolve => {
           http.close(() => resolve());
           http.closeAllConnections();

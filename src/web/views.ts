@@ -1,6 +1,8 @@
 import type { MasterInfo } from '../master/master';
-import type { ResqueStats } from '../store/adminStore';
-import type { FailedFilter, FailedPage, QueueRow, Server, ServerMasters, Settled, WorkerRow } from '../admin/admin';
+import type { HistorySample, ResqueStats } from '../store/adminStore';
+import type { FailedFilter, FailedItem, FailedPage, QueueRow, Server, ServerMasters, Settled, WorkerRow } from '../admin/admin';
+import type { FailureSearch, FailureSearchPage, QueuedJob } from '../admin/inspect';
+import { digest } from '../admin/failures';
 import { type Html, type HtmlValue, html, qs, seg } from './html';
 
 /**
@@ -15,6 +17,8 @@ export interface PageContext {
   flash: { kind: 'ok' | 'error'; text: string } | null;
   servers: readonly Server[];
   version: string;
+  /** How often (ms) app.js re-reads a live page. @defaultValue 3000 */
+  liveEvery?: number;
 }
 
 export const NAV: ReadonlyArray<[string, string]> = [
@@ -24,9 +28,15 @@ export const NAV: ReadonlyArray<[string, string]> = [
   ['/masters', 'Masters'],
   ['/failed', 'Failed'],
   ['/stats', 'Stats'],
+  ['/schedule', 'Schedule'],
 ];
 
-export function layout(ctx: PageContext, current: string, title: string, body: HtmlValue): Html {
+/**
+ * The page frame. The body is one live region (`data-live`): app.js re-reads the page every few
+ * seconds and swaps each region for its new rendering (without JavaScript the page is as
+ * served). `live: false` when the body places its own regions.
+ */
+export function layout(ctx: PageContext, current: string, title: string, body: HtmlValue, opts: { live?: boolean } = {}): Html {
   return html`<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -36,7 +46,7 @@ export function layout(ctx: PageContext, current: string, title: string, body: H
 <link rel="stylesheet" href="/assets/app.css">
 <script src="/assets/app.js" defer></script>
 </head>
-<body>
+<body${ctx.liveEvery ? html` data-live-every="${ctx.liveEvery}"` : ''}>
 <header>
   <a class="brand" href="/">pyres-ts</a>
   <nav>${NAV.map(([href, label]) => html`<a href="${href}"${current === href ? html` class="current" aria-current="page"` : ''}>${label}</a>`)}</nav>
@@ -45,9 +55,9 @@ export function layout(ctx: PageContext, current: string, title: string, body: H
 <main>
 ${ctx.flash ? html`<p class="flash ${ctx.flash.kind}" role="status">${ctx.flash.text}</p>` : ''}
 <h1>${title}</h1>
-${body}
+${opts.live === false ? body : html`<div data-live="page">${body}</div>`}
 </main>
-<footer>pyres-ts ${ctx.version} · ${ctx.servers.length} Redis server${ctx.servers.length === 1 ? '' : 's'}</footer>
+<footer>pyres-ts ${ctx.version} · ${ctx.servers.length} Redis server${ctx.servers.length === 1 ? '' : 's'} <span id="live-status" class="muted"></span></footer>
 </body>
 </html>`;
 }
@@ -133,6 +143,50 @@ export interface OverviewData {
   stats: Array<Settled<ResqueStats>>;
   queues: { rows: QueueRow[]; perServer: Array<Settled<unknown>> };
   workers: { rows: WorkerRow[]; perServer: Array<Settled<unknown>> };
+  history?: ServerHistory[];
+}
+
+/** A server's processed/failed history (see admin/inspect.ts). */
+export interface ServerHistory {
+  server: Server;
+  ok: boolean;
+  samples: HistorySample[];
+  error?: string;
+}
+
+/** The numbers first: queues, pending jobs, workers, processed, failed, failure records (all servers). */
+function tiles(d: OverviewData): Html {
+  const ok = d.stats.flatMap(r => (r.ok ? [r.value] : []));
+  const sum = (f: (s: ResqueStats) => number): number => ok.reduce((a, s) => a + f(s), 0);
+  const pending = d.queues.rows.reduce((a, r) => a + r.total, 0);
+  const working = d.workers.rows.filter(w => w.job).length;
+  const tile = (key: string, label: string, value: HtmlValue, href: string, sub: HtmlValue = ''): Html =>
+    html`<a class="tile" data-tile="${key}" href="${href}"><span class="label">${label}</span><span class="value">${value}</span><span class="tsub">${sub}</span></a>`;
+  return html`<div class="tiles">
+${tile('queues', 'Queues', d.queues.rows.length, '/queues', html`${pending} pending job${pending === 1 ? '' : 's'}`)}
+${tile('workers', 'Workers', d.workers.rows.length, '/workers', `${working} working`)}
+${tile(
+  'processed',
+  'Processed',
+  sum(s => s.processed),
+  '/stats',
+  'stat:processed',
+)}
+${tile(
+  'failed',
+  'Failed',
+  sum(s => s.failedStat),
+  '/stats',
+  'stat:failed',
+)}
+${tile(
+  'failures',
+  'Failure records',
+  sum(s => s.failedList),
+  '/failed',
+  'to retry or remove',
+)}
+</div>`;
 }
 
 export function overviewPage(ctx: PageContext, d: OverviewData): Html {
@@ -142,7 +196,9 @@ export function overviewPage(ctx: PageContext, d: OverviewData): Html {
     '/',
     'Overview',
     html`
+<div data-live="numbers">
 ${downNotices(d.stats)}
+${tiles(d)}
 <section>
 <h2>Servers</h2>
 <table class="servers-table">
@@ -159,10 +215,8 @@ ${d.stats.map(r => {
 </tbody>
 </table>
 </section>
-<section>
-<h2>Jobs per second</h2>
-<div id="live-chart" class="chart" data-src="/api/live" aria-label="processed and failed jobs per second, all servers"><p class="muted">The live chart needs JavaScript.</p></div>
-</section>
+</div>
+<div data-live="lists">
 <section>
 <h2>Queues</h2>
 ${queuesTable(ctx.servers, d.queues.rows, d.queues.perServer)}
@@ -170,8 +224,67 @@ ${queuesTable(ctx.servers, d.queues.rows, d.queues.perServer)}
 <section>
 <h2>${working.length} of ${d.workers.rows.length} workers working</h2>
 ${working.length === 0 ? html`<p class="muted">No worker is working.</p>` : workingTable(working, ctx.servers.length > 1)}
-</section>`,
+</section>
+</div>
+<section>
+<h2>Jobs per second</h2>
+<div id="live-chart" class="chart" data-src="/api/live" aria-label="processed and failed jobs per second, all servers"><p class="muted">The live chart needs JavaScript.</p></div>
+</section>
+${d.history ? html`<section data-live="history"><h2>History</h2>${historyChart(d.history)}</section>` : ''}`,
+    { live: false },
   );
+}
+
+/** Per-minute rates between consecutive samples, summed over servers, by minute. */
+export function historyRates(h: readonly ServerHistory[]): Array<{ t: number; processed: number; failed: number }> {
+  const byMinute = new Map<number, { processed: number; failed: number }>();
+  for (const sh of h) {
+    for (let i = 1; i < sh.samples.length; i++) {
+      const a = sh.samples[i - 1] as HistorySample;
+      const b = sh.samples[i] as HistorySample;
+      const minutes = (b.t - a.t) / 60_000;
+      if (!(minutes > 0)) continue;
+      const m = Math.floor(b.t / 60_000) * 60_000;
+      const cur = byMinute.get(m) ?? { processed: 0, failed: 0 };
+      // A counter that went down was reset: no rate for that interval.
+      cur.processed += Math.max(0, b.processed - a.processed) / minutes;
+      cur.failed += Math.max(0, b.failed - a.failed) / minutes;
+      byMinute.set(m, cur);
+    }
+  }
+  return [...byMinute].sort((x, y) => x[0] - y[0]).map(([t, v]) => ({ t, ...v }));
+}
+
+/** The history as an SVG drawn on the server (no script needed): jobs per minute, processed and failed. */
+export function historyChart(h: readonly ServerHistory[]): Html {
+  const pts = historyRates(h);
+  const n = h.reduce((a, x) => a + x.samples.length, 0);
+  if (pts.length < 2)
+    return html`<p class="muted history-empty" data-samples="${n}">Not enough history yet: a dashboard writes one sample a minute to <code>pyres-ts:stats:history</code> (${n} so far).</p>`;
+  const W = 720;
+  const H = 160;
+  const L = 48;
+  const R = 10;
+  const T = 10;
+  const B = 22;
+  const t0 = (pts[0] as { t: number }).t;
+  const t1 = (pts[pts.length - 1] as { t: number }).t;
+  const span = Math.max(1, t1 - t0);
+  const max = Math.max(1, ...pts.map(p => Math.max(p.processed, p.failed)));
+  const x = (t: number): string => (L + ((W - L - R) * (t - t0)) / span).toFixed(1);
+  const y = (v: number): string => (T + (H - T - B) * (1 - v / max)).toFixed(1);
+  const line = (k: 'processed' | 'failed'): string => pts.map(p => `${x(p.t)},${y(p[k])}`).join(' ');
+  const fmt = (t: number): string => new Date(t).toISOString().slice(11, 16);
+  const last = pts[pts.length - 1] as { processed: number; failed: number };
+  return html`<div class="chart history" data-points="${pts.length}"><svg viewBox="0 0 ${W} ${H}" role="img" aria-label="jobs per minute, processed and failed">
+<line x1="${L}" x2="${W - R}" y1="${y(0)}" y2="${y(0)}" stroke="#e3e8ee"></line><line x1="${L}" x2="${W - R}" y1="${y(max)}" y2="${y(max)}" stroke="#e3e8ee"></line>
+<text x="${L - 6}" y="${Number(y(max)) + 4}" text-anchor="end" font-size="11" fill="#7a8794">${max >= 10 ? max.toFixed(0) : max.toFixed(1)}</text>
+<text x="${L - 6}" y="${Number(y(0)) + 4}" text-anchor="end" font-size="11" fill="#7a8794">0</text>
+<text x="${L}" y="${H - 6}" font-size="11" fill="#7a8794">${fmt(t0)} UTC</text>
+<text x="${W - R}" y="${H - 6}" text-anchor="end" font-size="11" fill="#7a8794">${fmt(t1)} UTC</text>
+<polyline class="series-p" points="${line('processed')}" fill="none" stroke="#1565c0" stroke-width="2"></polyline>
+<polyline class="series-f" points="${line('failed')}" fill="none" stroke="#c62828" stroke-width="2"></polyline>
+</svg><p class="legend"><span class="p">processed/min ${last.processed.toFixed(1)}</span>  ·  <span class="f">failed/min ${last.failed.toFixed(1)}</span>  ·  ${pts.length} minutes kept in Redis</p></div>`;
 }
 
 function workingTable(rows: WorkerRow[], showServer: boolean): Html {
@@ -179,7 +292,7 @@ function workingTable(rows: WorkerRow[], showServer: boolean): Html {
 <thead><tr>${showServer ? html`<th>Server</th>` : ''}<th>Where</th><th>Queue</th><th>Processing</th><th>Since</th></tr></thead>
 <tbody>${rows.map(
     w =>
-      html`<tr>${showServer ? html`<td>${w.serverLabel}</td>` : ''}<td><span title="${w.id}">${w.host}:${w.pid ?? '?'}</span></td><td><a class="queue-tag" href="/queues/${seg(w.job?.queue ?? '')}${qs({ server: w.server })}">${w.job?.queue}</a></td><td><code>${w.job?.className}</code></td><td>${time(w.job?.runAt ?? null, w.job?.runAtIso ?? null)}</td></tr>`,
+      html`<tr>${showServer ? html`<td>${w.serverLabel}</td>` : ''}<td><a href="/worker${qs({ server: w.server, id: w.id })}" title="${w.id}">${w.host}:${w.pid ?? '?'}</a></td><td><a class="queue-tag" href="/queues/${seg(w.job?.queue ?? '')}${qs({ server: w.server })}">${w.job?.queue}</a></td><td><code>${w.job?.className}</code></td><td>${time(w.job?.runAt ?? null, w.job?.runAtIso ?? null)}</td></tr>`,
   )}</tbody></table>`;
 }
 
@@ -228,14 +341,36 @@ export function queuePage(
   let body: Html;
   if (!sel) body = html``;
   else if (!sel.ok) body = html`<p class="muted">${sel.server.label} is down.</p>`;
-  else if (sel.value.items.length === 0) body = html`<p class="muted">No jobs in ${name} on ${sel.server.label}${start > 0 ? ' at this offset' : ''}.</p>`;
-  else
-    body = html`<table class="jobs">
-<thead><tr><th class="num">#</th><th>Class</th><th>Payload</th></tr></thead>
+  else {
+    const qf = { server: sel.server.id, queue: name };
+    const actions = html`<div class="controls bulk">${
+      sel.value.size > 0
+        ? actionButton(ctx, '/queues/clear', 'Clear queue', qf, {
+            confirm: `Delete all ${sel.value.size} jobs in ${name} on ${sel.server.label}? The queue stays listed.`,
+            cls: 'danger',
+          })
+        : ''
+    }${actionButton({ ...ctx, here: '/queues' }, '/queues/remove', 'Remove queue', qf, {
+      confirm: `Remove the queue ${name} from ${sel.server.label}, with its ${sel.value.size} jobs?`,
+      cls: 'danger',
+    })}</div>`;
+    if (sel.value.items.length === 0)
+      body = html`${actions}<p class="muted">No jobs in ${name} on ${sel.server.label}${start > 0 ? ' at this offset' : ''}.</p>`;
+    else
+      body = html`${actions}<table class="jobs">
+<thead><tr><th class="num">#</th><th>Class</th><th>Payload</th><th></th></tr></thead>
 <tbody>${sel.value.items.map((raw, i) => {
-      const j = jobSummary(raw);
-      return html`<tr><td class="num">${start + i}</td><td><code>${j.className}</code></td><td><pre class="args">${j.args}</pre></td></tr>`;
-    })}</tbody></table>${pager(`/queues/${seg(name)}`, { server: selected }, start, count, sel.value.size)}`;
+        const j = jobSummary(raw);
+        const dg = digest(raw);
+        return html`<tr data-index="${start + i}" data-digest="${dg}"><td class="num">${start + i}</td><td><code>${j.className}</code></td><td><pre class="args">${j.args}</pre></td><td class="row-actions"><a href="/job${qs({ server: sel.server.id, queue: name, index: start + i, digest: dg })}">Details</a> ${actionButton(
+          ctx,
+          '/queues/delete-job',
+          'Delete',
+          { ...qf, index: start + i, digest: dg },
+          { confirm: `Delete this ${j.className} job from ${name} on ${sel.server.label}?` },
+        )}</td></tr>`;
+      })}</tbody></table>${pager(`/queues/${seg(name)}`, { server: selected }, start, count, sel.value.size)}`;
+  }
   return layout(
     ctx,
     '/queues',
@@ -278,7 +413,7 @@ ${
 <thead><tr>${multi ? html`<th>Server</th>` : ''}<th>Host</th><th class="num">Pid</th><th>Queues</th><th>Started</th><th>Current job</th><th>Heartbeat</th><th class="num">Processed</th><th class="num">Failed</th><th>Master</th></tr></thead>
 <tbody>${d.rows.map(
         w =>
-          html`<tr class="${w.job ? 'busy' : 'idle'}" data-worker="${w.id}">${multi ? html`<td>${w.serverLabel}</td>` : ''}<td>${w.host}</td><td class="num">${w.pid ?? '?'}</td><td>${w.queues.map(
+          html`<tr class="${w.job ? 'busy' : 'idle'}" data-worker="${w.id}">${multi ? html`<td>${w.serverLabel}</td>` : ''}<td><a href="/worker${qs({ server: w.server, id: w.id })}">${w.host}</a></td><td class="num">${w.pid ?? '?'}</td><td>${w.queues.map(
             q => html`<a class="queue-tag" href="/queues/${seg(q)}${qs({ server: w.server })}">${q}</a> `,
           )}</td><td>${time(w.started, w.startedIso)}</td><td>${
             w.job
@@ -361,8 +496,9 @@ export function failedPage(
   ctx: PageContext,
   counts: Array<Settled<number>>,
   selected: Server,
-  page: FailedPage | { error: string },
+  page: FailedPage | FailureSearchPage | { error: string },
   lists: ReadonlyArray<{ list: string; size: number }> = [],
+  search: FailureSearch = {},
 ): Html {
   const countMap: Record<number, number | string> = {};
   for (const c of counts) countMap[c.server.id] = c.ok ? c.value : 'down';
@@ -376,6 +512,11 @@ export function failedPage(
     list: list && list !== 'failed' ? list : undefined,
     order: order === 'asc' ? 'asc' : undefined,
     show: show === 'pending' ? undefined : show,
+    class: search.className,
+    exception: search.exception,
+    queue: search.queue,
+    q: search.text,
+    groups: 'error' in page || !('groups' in page) || isSearchGiven(search) ? undefined : '1',
   };
   // Resque::Failure::RedisMultiQueue's per-queue lists, beside `failed` (resque-web's queue overview).
   const listTabs =
@@ -412,11 +553,15 @@ export function failedPage(
       page.matched === null,
     );
     body = html`${listTabs}
-<div class="controls bulk">
+${
+  isSearchGiven(search)
+    ? html`<p class="sub">The bulk actions act on whole lists: clear the search to use them.</p>`
+    : html`<div class="controls bulk">
 ${page.total > 0 ? actionButton(ctx, '/failed/retry-all', 'Retry all not yet retried', fields, { confirm: `Retry every failed job in ${where} that has not been retried yet?` }) : ''}
 ${page.total > 0 ? actionButton(ctx, '/failed/clear-retried', 'Clear retried', fields, { confirm: `Remove every retried failure in ${where}? This cannot be undone.` }) : ''}
 ${page.total > 0 ? actionButton(ctx, '/failed/clear', 'Clear all', fields, { confirm: `Delete all ${page.total} failures in ${where}? This cannot be undone.`, cls: 'danger' }) : ''}
-</div>
+</div>`
+}
 ${filterTabs}
 <p class="sub">${
       page.items.length === 0
@@ -430,6 +575,7 @@ ${filterTabs}
 ${pg}
 <ul class="failed">${page.items.map(it => failedItem(ctx, selected, it, page.list))}</ul>
 ${pg}`;
+    body = html`${searchForm(selected, base, search)}${'groups' in page ? groupsTable(base, page, search) : html`<p class="sub"><a href="/failed${qs({ ...base, start: undefined, groups: '1' })}">Group by exception</a></p>`}${body}`;
   }
   return layout(
     ctx,
@@ -437,6 +583,29 @@ ${pg}`;
     'Failed jobs',
     html`${downNotices(counts)}${ctx.servers.length > 1 ? serverTabs('/failed', ctx.servers, selected.id, { order: base.order, show: base.show }, countMap) : ''}${body}`,
   );
+}
+
+function isSearchGiven(f: FailureSearch): boolean {
+  return Boolean(f.className || f.exception || f.queue || f.text);
+}
+
+/** GET /failed with the search criteria: class, exception, queue (exact) and text (a substring). */
+function searchForm(server: Server, base: Record<string, string | number | undefined>, f: FailureSearch): Html {
+  const hidden = { server: base['server'] ?? server.id, list: base['list'], order: base['order'], show: base['show'] };
+  return html`<form method="get" action="/failed" class="search" role="search">${Object.entries(hidden).map(([k, v]) =>
+    v === undefined ? '' : html`<input type="hidden" name="${k}" value="${String(v)}">`,
+  )}<label>Class <input name="class" value="${f.className ?? ''}" size="16"></label> <label>Exception <input name="exception" value="${f.exception ?? ''}" size="16"></label> <label>Queue <input name="queue" value="${f.queue ?? ''}" size="10"></label> <label>Text <input name="q" type="search" value="${f.text ?? ''}" size="18"></label> <button type="submit">Search</button>${
+    isSearchGiven(f) ? html` <a href="/failed${qs({ ...hidden })}">clear search</a>` : ''
+  }</form>`;
+}
+
+/** The matching records' exceptions with their counts, each a link that filters by it. */
+function groupsTable(base: Record<string, string | number | undefined>, page: FailureSearchPage, f: FailureSearch): Html {
+  if (page.groups.length === 0) return html``;
+  return html`<table class="groups-by-exception"><thead><tr><th>Exception</th><th class="num">Failures</th></tr></thead><tbody>${page.groups.map(
+    g =>
+      html`<tr data-exception="${g.exception}"${g.exception === f.exception ? html` class="current"` : ''}><td><a href="/failed${qs({ ...base, start: undefined, groups: undefined, exception: g.exception })}"><code>${g.exception}</code></a></td><td class="num">${g.count}</td></tr>`,
+  )}</tbody></table>${page.scanned < page.total ? html`<p class="muted">Counted over the newest ${page.scanned} of ${page.total} records.</p>` : ''}`;
 }
 
 function failedItem(ctx: PageContext, server: Server, it: FailedPage['items'][number], list: string): Html {
@@ -453,6 +622,7 @@ on <a class="queue-tag" href="/queues/${seg(v.queue ?? '')}${qs({ server: server
 at ${time(v.failedAt, v.failedAtIso)}
 by <span class="worker" title="${v.worker ?? ''}">${(v.worker ?? '?').split(':').slice(0, 2).join(':')}</span>
 ${v.retriedAt ? html`<span class="badge retried">retried ${v.retriedAt}</span>` : ''}
+<a class="details" href="/failure${qs({ server: server.id, list: list === 'failed' ? undefined : list, index: it.index, digest: it.digest })}">Details</a>
 <span class="controls">
 ${v.retryable ? actionButton(ctx, '/failed/retry', v.retriedAt ? 'Retry again' : 'Retry', fields) : html`<span class="muted" title="${v.whyNotRetryable ?? ''}">not retryable</span>`}
 ${actionButton(ctx, '/failed/remove', 'Remove', fields)}
@@ -478,7 +648,11 @@ const INFO_FIELDS: ReadonlyArray<[string, string]> = [
   ['role', 'Role'],
 ];
 
-export function statsPage(ctx: PageContext, results: Array<Settled<{ stats: ResqueStats; info: Record<string, string> }>>): Html {
+export function statsPage(
+  ctx: PageContext,
+  results: Array<Settled<{ stats: ResqueStats; info: Record<string, string> }>>,
+  history: ServerHistory[] = [],
+): Html {
   const ok = results.flatMap(r => (r.ok ? [r.value.stats] : []));
   const sum = (f: (s: ResqueStats) => number): number => ok.reduce((a, s) => a + f(s), 0);
   const multi = ctx.servers.length > 1;
@@ -504,6 +678,8 @@ export function statsPage(ctx: PageContext, results: Array<Settled<{ stats: Resq
           multi ? html`<td class="num total">${i < 5 ? sum(f as (s: ResqueStats) => number) : ''}</td>` : ''
         }</tr>`,
     )}</tbody></table>
+<h2>History</h2>
+${historyChart(history)}
 <h2>Redis</h2>
 <table class="stats">
 <thead><tr><th></th>${results.map(r => html`<th class="num">${r.server.label}</th>`)}</tr></thead>
@@ -515,5 +691,164 @@ ${INFO_FIELDS.map(([k, label]) => html`<tr><th>${label}</th>${results.map(r => h
 }
 
 export function errorPage(ctx: PageContext, status: number, message: string): Html {
-  return layout(ctx, '', status === 404 ? 'Not found' : 'Error', html`<p class="error-text">${message}</p><p><a href="/">Back to the overview</a></p>`);
+  return layout(ctx, '', status === 404 ? 'Not found' : 'Error', html`<p class="error-text">${message}</p><p><a href="/">Back to the overview</a></p>`, {
+    live: false,
+  });
+}
+
+// ---- details and confirmation ----------------------------------------------------------------
+
+/** JSON text indented for reading; the text itself when it is not JSON. */
+export function pretty(text: string | null): string {
+  if (text === null) return '';
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    return text;
+  }
+}
+
+/** One failure: what ran, where, when, why, the raw record; retry and remove. */
+export function failureDetailPage(ctx: PageContext, server: Server, list: string, it: FailedItem | null, want: string): Html {
+  if (!it)
+    return layout(
+      ctx,
+      '/failed',
+      'Failure not found',
+      html`<p class="muted">No failure with digest <code>${want.slice(0, 12)}</code> in ${list} on ${server.label}: it was removed, cleared or retried away.</p><p><a href="/failed${qs({ server: server.id })}">Back to the failed jobs</a></p>`,
+      { live: false },
+    );
+  const v = it.view;
+  const fields = { server: server.id, index: it.index, digest: it.digest, list };
+  let args = '';
+  if (v.args !== null) args = pretty(v.args);
+  return layout(
+    ctx,
+    '/failed',
+    `Failure ${it.index}: ${v.className ?? '(not parsed)'}`,
+    html`<p class="sub">In <code>${list}</code> on ${server.label} · <a href="/failed${qs({ server: server.id, list: list === 'failed' ? undefined : list })}">all failures</a></p>
+<div class="controls">${v.retryable ? actionButton({ ...ctx, here: `/failed${qs({ server: server.id, list: list === 'failed' ? undefined : list, show: 'all' })}` }, '/failed/retry', v.retriedAt ? 'Retry again' : 'Retry', fields) : html`<span class="muted">not retryable: ${v.whyNotRetryable ?? ''}</span>`} ${actionButton(
+      { ...ctx, here: `/failed${qs({ server: server.id })}` },
+      '/failed/remove',
+      'Remove',
+      fields,
+      { confirm: 'Remove this failure? This cannot be undone.' },
+    )}</div>
+<dl class="detail">
+<dt>Class</dt><dd><code>${v.className ?? 'nil'}</code></dd>
+<dt>Queue</dt><dd>${v.queue ? html`<a class="queue-tag" href="/queues/${seg(v.queue)}${qs({ server: server.id })}">${v.queue}</a>` : '?'}</dd>
+<dt>Worker</dt><dd><code>${v.worker ?? '?'}</code></dd>
+<dt>Failed at</dt><dd>${time(v.failedAt, v.failedAtIso)}</dd>
+<dt>Retried at</dt><dd>${v.retriedAt ?? html`<span class="muted">not retried</span>`}</dd>
+<dt>Exception</dt><dd><code>${v.exception ?? ''}</code></dd>
+<dt>Error</dt><dd class="error"><pre>${v.error ?? ''}</pre></dd>
+<dt>Arguments</dt><dd><pre class="args pretty">${args || 'nil'}</pre></dd>
+<dt>Backtrace</dt><dd>${v.backtrace.length ? html`<pre class="backtrace">${v.backtrace.join('\n')}</pre>` : html`<span class="muted">none</span>`}</dd>
+<dt>Payload</dt><dd><pre class="payload">${v.payload ?? ''}</pre></dd>
+<dt>Record</dt><dd><pre class="raw">${it.raw}</pre><small class="muted">SHA-1 ${it.digest}</small></dd>
+</dl>`,
+  );
+}
+
+/** One queued job: class, args pretty-printed, the raw bytes; delete. */
+export function jobDetailPage(ctx: PageContext, server: Server, queue: string, job: QueuedJob | null, want: string): Html {
+  const back = `/queues/${seg(queue)}${qs({ server: server.id })}`;
+  if (!job)
+    return layout(
+      ctx,
+      '/queues',
+      'Job not found',
+      html`<p class="muted">No job with digest <code>${want.slice(0, 12)}</code> in ${queue} on ${server.label}: a worker took it, or it was deleted.</p><p><a href="${back}">Back to ${queue}</a></p>`,
+      { live: false },
+    );
+  const j = jobSummary(job.raw);
+  let args = '';
+  let extra = '';
+  try {
+    const o = JSON.parse(job.raw) as Record<string, unknown>;
+    if (o && typeof o === 'object' && !Array.isArray(o)) {
+      args = JSON.stringify(o['args'] ?? null, null, 2);
+      const rest = Object.fromEntries(Object.entries(o).filter(([k]) => k !== 'class' && k !== 'args'));
+      if (Object.keys(rest).length) extra = JSON.stringify(rest, null, 2);
+    }
+  } catch {
+    /* not JSON: shown raw */
+  }
+  return layout(
+    ctx,
+    '/queues',
+    `Job ${job.index} in ${queue}: ${j.className}`,
+    html`<p class="sub">On ${server.label} · <a href="${back}">all jobs in ${queue}</a></p>
+<div class="controls">${actionButton({ ...ctx, here: back }, '/queues/delete-job', 'Delete', { server: server.id, queue, index: job.index, digest: job.digest }, { confirm: `Delete this ${j.className} job from ${queue}?`, cls: 'danger' })}</div>
+<dl class="detail">
+<dt>Class</dt><dd><code>${j.className}</code></dd>
+<dt>Queue</dt><dd><a class="queue-tag" href="${back}">${queue}</a>, position ${job.index} (${job.index === 0 ? 'next to run' : `${job.index} ahead of it`})</dd>
+<dt>Arguments</dt><dd><pre class="args pretty">${args || 'nil'}</pre></dd>
+${extra ? html`<dt>Other keys</dt><dd><pre class="pretty">${extra}</pre></dd>` : ''}
+<dt>Payload</dt><dd><pre class="raw">${job.raw}</pre><small class="muted">SHA-1 ${job.digest}</small></dd>
+</dl>`,
+  );
+}
+
+/** The confirmation step of a queue action when the browser did not ask (no JavaScript). */
+export function confirmPage(ctx: PageContext, o: { action: string; question: string; label: string; fields: Record<string, string>; cancel: string }): Html {
+  const keep = Object.entries(o.fields).filter(([k]) => k !== '_csrf' && k !== 'confirmed');
+  return layout(
+    ctx,
+    '',
+    'Are you sure?',
+    html`<p class="confirm-question">${o.question}</p>
+<form method="post" action="${o.action}" class="confirm"><input type="hidden" name="_csrf" value="${ctx.csrf}">${keep.map(
+      ([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`,
+    )}<input type="hidden" name="confirmed" value="yes"><button type="submit" class="danger">${o.label}</button> <a href="${o.cancel}">Cancel</a></form>`,
+    { live: false },
+  );
+}
+
+/** One worker: its registration, counters, and the job it runs now (args pretty-printed, since when). */
+export function workerDetailPage(ctx: PageContext, server: Server, id: string, w: WorkerRow | null): Html {
+  if (!w)
+    return layout(
+      ctx,
+      '/workers',
+      'Worker not found',
+      html`<p class="muted">No worker <code>${id}</code> is registered on ${server.label}: it stopped, or was pruned.</p><p><a href="/workers">Back to the workers</a></p>`,
+      { live: false },
+    );
+  let args = '';
+  if (w.job) {
+    try {
+      const o = JSON.parse(w.job.payload) as Record<string, unknown>;
+      args = JSON.stringify(o && typeof o === 'object' ? (o['args'] ?? null) : null, null, 2);
+    } catch {
+      /* not JSON: shown raw */
+    }
+  }
+  return layout(
+    ctx,
+    '/workers',
+    `Worker ${w.host}:${w.pid ?? '?'}`,
+    html`<p class="sub">On ${server.label} · <a href="/workers">all workers</a></p>
+<dl class="detail">
+<dt>Id</dt><dd><code>${w.id}</code></dd>
+<dt>Queues</dt><dd>${w.queues.map(q => html`<a class="queue-tag" href="/queues/${seg(q)}${qs({ server: server.id })}">${q}</a> `)}</dd>
+<dt>Started</dt><dd>${time(w.started, w.startedIso)}</dd>
+<dt>Heartbeat</dt><dd>${time(w.heartbeat, w.heartbeatIso)}</dd>
+<dt>Processed</dt><dd>${w.processed}</dd>
+<dt>Failed</dt><dd>${w.failed}</dd>
+<dt>Master</dt><dd>${w.master ? html`<a href="/masters#${w.master}">${w.master}</a>` : html`<span class="muted">—</span>`}</dd>
+</dl>
+<h2>Current job</h2>
+${
+  w.job
+    ? html`<dl class="detail job-now">
+<dt>Class</dt><dd><code>${w.job.className}</code></dd>
+<dt>Queue</dt><dd><a class="queue-tag" href="/queues/${seg(w.job.queue)}${qs({ server: server.id })}">${w.job.queue}</a></dd>
+<dt>Running since</dt><dd>${time(w.job.runAt, w.job.runAtIso)}</dd>
+<dt>Arguments</dt><dd><pre class="args pretty">${args || 'nil'}</pre></dd>
+<dt>Payload</dt><dd><pre class="raw">${w.job.payload}</pre></dd>
+</dl>`
+    : html`<p class="muted">Idle.</p>`
+}`,
+  );
 }

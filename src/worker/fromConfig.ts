@@ -17,9 +17,9 @@ export interface CreateWorkerExtra {
   hostname?: string;
 }
 
-/** The logger a WorkerConfig asks for: its level, to its log file or stderr. */
-export function loggerFromConfig(cfg: Pick<WorkerConfig, 'logLevel' | 'logFile'>): Logger {
-  return createLogger({ level: cfg.logLevel, ...(cfg.logFile ? { file: cfg.logFile } : {}) });
+/** The logger a WorkerConfig asks for: its level and format, to its log file or stderr. */
+export function loggerFromConfig(cfg: Pick<WorkerConfig, 'logLevel' | 'logFile' | 'logFormat'>): Logger {
+  return createLogger({ level: cfg.logLevel, ...(cfg.logFile ? { file: cfg.logFile } : {}), ...(cfg.logFormat ? { format: cfg.logFormat } : {}) });
 }
 
 /** Loads cfg.jobs and constructs the Worker (not started). */

@@ -3,7 +3,7 @@ import { hostname as osHostname } from 'node:os';
 import { isUtf8 } from 'node:buffer';
 import { AuthError, ConfigError, DirtyExitError, PayloadDecodeError, UnknownJobClassError, coerceError } from '../errors';
 import { type JobContext, JobRegistry, type ResolvedJob } from '../jobs/registry';
-import { createLogger, type Logger } from '../logging/logger';
+import { createLogger, type LogFields, type Logger } from '../logging/logger';
 import { changedNumbers, decodeArgs, mayChangeNumbers, rawArgsOf } from '../protocol/args';
 import { decodeJob, type DecodedJob, isJson, preview } from '../protocol/job';
 import { FAILURE_BACKENDS, type FailureBackend, ResqueKeys } from '../protocol/keys';
@@ -18,7 +18,7 @@ import {
   exceptionNameOf,
   POISON_CLASS,
 } from '../protocol/records';
-import { formatFailedAt, formatRunAt, formatStarted } from '../protocol/time';
+import { formatFailedAt, formatStarted, runAtNow } from '../protocol/time';
 import { formatWorkerId } from '../protocol/workerId';
 import type { ConnectionOptions } from '../store/connection';
 import { type DirtyExitPolicy, type FinishSpec, RedisStore, type ReserveResult, type WaitResult } from '../store/redisStore';
@@ -196,6 +196,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     abandon: (reason: string) => void;
     abortTimer?: NodeJS.Timeout;
   } | null = null;
+  /** Three or more plain queues: notifications stay on under load (the store skips queues known empty). */
+  private readonly skipsKnownEmpty: boolean;
   /** Which changed keys wake an idle blocking worker (null: any queue, for patterns). */
   private readonly relevantKey: ((key: string) => boolean) | null;
   private statusTimer: NodeJS.Timeout | null = null;
@@ -214,7 +216,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.queueSpecs.map(s => s.raw),
     );
     this.jobs = opts.jobs;
-    this.log = (opts.logger ?? createLogger()).child(this.id);
+    this.log = (opts.logger ?? createLogger()).child(this.id, { workerId: this.id });
     this.o = {
       nonblockingPop: opts.nonblockingPop ?? false,
       backoffMin: positive('backoffMin', opts.backoffMin ?? 1),
@@ -264,6 +266,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const nsKeys = new ResqueKeys(opts.namespace ?? 'resque');
     const watched = new Set(this.queueSpecs.map(q => nsKeys.queue(q.pattern)));
     this.relevantKey = hasPatterns(this.queueSpecs) ? null : (k: string) => watched.has(k);
+    // Three or more: Redis notifies this worker's own LPOPs too (one message per job), which
+    // costs about what the LPOPs of one or two empty queues would.
+    this.skipsKnownEmpty = !hasPatterns(this.queueSpecs) && this.queueSpecs.length > 2;
     this.store = new RedisStore({
       connection: opts.connection ?? {},
       namespace: opts.namespace ?? 'resque',
@@ -500,13 +505,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
     let runAt = '';
     let seq = 0;
     let jobsInARow = 0;
+    // One spec for the whole loop (the store reads it synchronously); run_at is formatted once a second.
+    const reserveSpec = { runAt, queueArgs: this.queueArgs };
     for (;;) {
       const wantReserve = !this.stopping && !this.pausedLocal;
       let r: ReserveResult;
       try {
-        runAt = formatRunAt(new Date());
+        runAt = runAtNow();
         seq = this.store.notificationCount;
-        const reserve = wantReserve ? { runAt, queueArgs: this.queueArgs } : null;
+        reserveSpec.runAt = runAt;
+        const reserve = wantReserve ? reserveSpec : null;
         if (this.o.waitReplicas > 0) {
           const rw = await this.store.finishAndReserve(this.id, finish, reserve, { replicas: this.o.waitReplicas, timeoutMs: this.o.waitTimeout });
           const wrote = finish.mode !== 'none' || rw.status === 'job' || rw.status === 'held';
@@ -533,8 +541,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
         emptyPasses = 0;
         jobsInARow += 1;
         // Notifications stay on through a lone job (an idle worker picks up in 2 round trips);
-        // under steady load they are turned off, since every push and pop would send one.
-        if (armed && jobsInARow >= 2) {
+        // under steady load they are turned off, since every push and pop would send one;
+        // except for a list of three or more plain queues, where they let the store skip the queues
+        // known empty (one LPOP saved per empty queue per job; see RedisStore.knownEmpty).
+        if (armed && jobsInARow >= 2 && !this.skipsKnownEmpty) {
           armed = false;
           void this.store.disarmQueueNotifications();
         }
@@ -719,6 +729,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.liveness?.jobStarted(seq, cur.since.getTime(), resolved?.timeout ?? null);
     this.setState('working');
     this.emitSafe('job', { seq, queue, className, raw, timeout: resolved?.timeout ?? null });
+    const workerLog = this.log;
+    let jobLog: Logger | null = null;
     const ctx: JobContext = {
       queue,
       workerId: this.id,
@@ -732,7 +744,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
         cur.ctrl ??= new AbortController();
         return cur.ctrl.signal;
       },
-      logger: this.log.child(className),
+      // Made on first use: most jobs never log.
+      get logger(): Logger {
+        return (jobLog ??= workerLog.child(className, { jobClass: className, queue }));
+      },
     };
     try {
       if (!resolved) throw resolveError ?? new Error(`cannot resolve ${className}`);
@@ -757,7 +772,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         }
         return this.failureOutcome(seq, queue, raw, className, result.error);
       }
-      this.log.debug(`done: ${className} from ${queue}`);
+      this.log.debug(`done: ${className} from ${queue}`, { jobClass: className, queue, durationMs: Date.now() - cur.since.getTime() });
       this.emitSafe('success', { seq, queue, className, raw });
       return { mode: 'success' };
     } catch (e) {
@@ -783,7 +798,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const message = safe(() => String(err.message), '(the error has no readable message)');
     const backtrace = badInput ? [] : safe(() => backtraceOf(err, REGISTRY_FILE), []);
     const shortName = className.length > 200 ? `${className.slice(0, 200)}...` : className;
-    this.log[badInput ? 'warn' : 'info'](`failed: ${shortName} from ${queue}: ${exception}: ${message.slice(0, 500)}`);
+    this.log[badInput ? 'warn' : 'info'](`failed: ${shortName} from ${queue}: ${exception}: ${message.slice(0, 500)}`, this.jobFields(className, queue));
     this.emitSafe('failure', { seq, queue, className, raw, exception, error: message });
     return {
       mode: 'failure',
@@ -796,7 +811,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** A job aborted with failAs (a timeout, a memory limit): an ordinary failure, whatever onDirtyExit says. */
   private failAsOutcome(seq: number, queue: string, raw: string, className: string, exception: string, message: string): Omit<FinishSpec, 'expectedProcessed'> {
-    this.log.warn(`failed: ${className} from ${queue}: ${exception}: ${message}`);
+    this.log.warn(`failed: ${className} from ${queue}: ${exception}: ${message}`, this.jobFields(className, queue));
     this.emitSafe('failure', { seq, queue, className, raw, exception, error: message });
     return {
       mode: 'failure',
@@ -940,6 +955,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (this.statusTimer) clearTimeout(this.statusTimer);
     this.statusTimer = null;
     this.emitSafe('status', this.describe());
+  }
+
+  /** The JSON log fields of a job's last line: its class, queue and (while it runs) duration. */
+  private jobFields(jobClass: string, queue: string): LogFields {
+    const since = this.current?.since;
+    return { jobClass, queue, ...(since ? { durationMs: Date.now() - since.getTime() } : {}) };
   }
 
   private emitSafe<E extends keyof WorkerEvents>(event: E, ...args: WorkerEvents[E]): void {

@@ -82,6 +82,8 @@ describe('import boundaries (docs/ARCHITECTURE.md)', () => {
     const allowed = (e: Edge): boolean =>
       ['protocol', 'store', 'admin', 'errors'].includes(layerOf(e.to)) ||
       e.to === 'master/masterRecord.ts' ||
+      // the pure next-fire calculator, for the Schedule page's "next run" (issue 11)
+      e.to === 'scheduler/recurringPlan.ts' ||
       (e.typeOnly && e.to === 'master/master.ts') ||
       !e.to.endsWith('.ts');
     const bad = edges.filter(e => layerOf(e.from) === 'admin' && !allowed(e));
@@ -94,7 +96,23 @@ describe('import boundaries (docs/ARCHITECTURE.md)', () => {
     expect(bad.map(e => `${e.from} -> ${e.to}`)).toEqual([]);
     expect(edges.some(e => e.from === 'producer/client.ts' && e.to === 'admin/admin.ts')).toBe(true);
     // Only the top layers and the Client use the admin layer.
-    const users = edges.filter(e => layerOf(e.to) === 'admin' && !['admin', 'cli', 'web', 'producer', 'index'].includes(layerOf(e.from)));
+    // metrics/ (issue 14) reads the Resque keys for the dashboard's /metrics through admin/ too.
+    const users = edges.filter(e => layerOf(e.to) === 'admin' && !['admin', 'cli', 'web', 'producer', 'index', 'metrics'].includes(layerOf(e.from)));
+    expect(users.map(e => `${e.from} -> ${e.to}`)).toEqual([]);
+  });
+
+  it('scheduler/ (issue 11) is a behaviour layer: it imports protocol/, store/, config/, logging/, errors, scheduler/ and packages only', () => {
+    const allowed = ['protocol', 'store', 'config', 'logging', 'errors', 'scheduler'];
+    const bad = edges.filter(e => layerOf(e.from) === 'scheduler' && e.to.endsWith('.ts') && !allowed.includes(layerOf(e.to)));
+    expect(bad.map(e => `${e.from} -> ${e.to}`)).toEqual([]);
+    expect(edges.some(e => e.from === 'scheduler/recurring.ts' && e.to === 'scheduler/recurringPlan.ts')).toBe(true);
+    // Nothing below it uses it; admin/ only its pure calculator.
+    const users = edges.filter(
+      e =>
+        layerOf(e.to) === 'scheduler' &&
+        !['scheduler', 'cli', 'web', 'index'].includes(layerOf(e.from)) &&
+        !(layerOf(e.from) === 'admin' && e.to === 'scheduler/recurringPlan.ts'),
+    );
     expect(users.map(e => `${e.from} -> ${e.to}`)).toEqual([]);
   });
 
@@ -110,6 +128,17 @@ describe('import boundaries (docs/ARCHITECTURE.md)', () => {
       .filter(f => layerOf(f) !== 'cli' && !entries.has(f))
       .filter(f => /process\.(on|once|addListener|prependListener)\(\s*['"](SIG[A-Z0-9]+)['"]/.test(fs.readFileSync(path.join(SRC, f), 'utf8')));
     expect(bad).toEqual([]);
+  });
+
+  it('metrics/ sits above worker/, master/ and admin/ (it listens to their events) and below cli/ and web/, which serve it (issue 14)', () => {
+    const allowed = ['metrics', 'worker', 'master', 'admin', 'logging', 'errors'];
+    const bad = edges.filter(e => layerOf(e.from) === 'metrics' && e.to.endsWith('.ts') && !allowed.includes(layerOf(e.to)));
+    expect(bad.map(e => `${e.from} -> ${e.to}`)).toEqual([]);
+    // Only the top layers use it: the worker and the master never serve or import their metrics.
+    const users = edges.filter(e => layerOf(e.to) === 'metrics' && !['metrics', 'cli', 'web'].includes(layerOf(e.from)));
+    expect(users.map(e => `${e.from} -> ${e.to}`)).toEqual([]);
+    expect(edges.some(e => e.from === 'metrics/processMetrics.ts' && e.to === 'prom-client')).toBe(true);
+    expect(edges.filter(e => layerOf(e.from) === 'metrics' && e.to === 'node:http')).toEqual([]);
   });
 
   it('has no import cycles at runtime', () => {

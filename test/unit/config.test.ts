@@ -52,6 +52,7 @@ describe('resolveWorkerConfig', () => {
       failureBackend: 'redis',
       logLevel: 'info',
       logFile: null,
+      logFormat: 'text',
     });
   });
 
@@ -204,6 +205,7 @@ describe('resolveMasterConfig', () => {
         failureBackend: 'redis',
         logLevel: 'info',
         logFile: null,
+        logFormat: 'text',
       },
       termTimeout: 10,
       jobTimeout: null,

@@ -101,7 +101,7 @@ it('shows the dashboard, draws the live chart, and retries a failed job from the
   ticker = undefined;
 
   // Failed page, server-b's tab: one BFail failure.
-  await page.getByRole('link', { name: 'Failed' }).click();
+  await page.getByRole('link', { name: 'Failed', exact: true }).click();
   await page.getByRole('heading', { name: 'Failed jobs' }).waitFor();
   await page.locator('nav.tabs a', { hasText: 'server-b' }).click();
   const item = page.locator('li.failure', { hasText: 'BFail' });

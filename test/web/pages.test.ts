@@ -39,7 +39,7 @@ describe('pages', () => {
     );
     expect(row(r.text, 'data-queue="p9"')).toContain('total">0<');
     expect(r.text).toContain('2 of 3 workers working');
-    expect(r.text).toContain('<span title="vm:9413:p9">vm:9413</span>');
+    expect(r.text).toContain('<a href="/worker?server=0&amp;id=vm%3A9413%3Ap9" title="vm:9413:p9">vm:9413</a>');
     expect(r.text).toContain('<code>MixedJob</code>');
     expect(r.text).toContain('<code>OtherJob</code>');
     expect(r.text).toContain('id="live-chart"');
@@ -65,11 +65,11 @@ describe('pages', () => {
     expect(r.text).toContain('<b>26</b> jobs in <code>p10</code> on all servers');
     expect(r.text).toMatch(/href="\/queues\/p10\?server=0" class="current" aria-current="page">127\.0\.0\.1:\d+ <span class="count">25<\/span>/);
     expect(r.text).toContain('<span class="count">1</span>');
-    expect((r.text.match(/<tr><td class="num">/g) ?? []).length).toBe(20);
+    expect((r.text.match(/<tr data-index="\d+" data-digest="[0-9a-f]{40}"><td class="num">/g) ?? []).length).toBe(20);
     expect(r.text).toContain('{&quot;class&quot;:&quot;MixedJob&quot;,&quot;args&quot;:[1,&quot;two&quot;,{&quot;three&quot;:3}]}');
     expect(r.text).toContain('href="/queues/p10?server=0&amp;start=20"');
     r = await s.get('/queues/p10?server=0&start=20');
-    expect((r.text.match(/<tr><td class="num">/g) ?? []).length).toBe(5);
+    expect((r.text.match(/<tr data-index="\d+" data-digest="[0-9a-f]{40}"><td class="num">/g) ?? []).length).toBe(5);
     expect(r.text).toContain('{&quot;class&quot;:&quot;Bulk&quot;,&quot;args&quot;:[22,1.0]}');
     r = await s.get('/queues/p10?server=1');
     expect(r.text).toContain('{&quot;class&quot;:&quot;BJob&quot;,&quot;args&quot;:[&quot;b&quot;]}');
@@ -83,7 +83,7 @@ describe('pages', () => {
     expect(r.status).toBe(200);
     expect(r.text).toContain('<b>3</b> workers, <b>2</b> working.');
     const busy = row(r.text, 'data-worker="vm:9413:p9"');
-    expect(busy).toContain(`<td>${labelA}</td><td>vm</td><td class="num">9413</td>`);
+    expect(busy).toContain(`<td>${labelA}</td><td><a href="/worker?server=0&amp;id=vm%3A9413%3Ap9">vm</a></td><td class="num">9413</td>`);
     expect(busy).toContain('href="/queues/p9?server=0">p9</a>');
     expect(busy).toContain('2026-11-22 22:13:30 +0000');
     expect(busy).toContain('<code>MixedJob</code> from');
@@ -94,7 +94,7 @@ describe('pages', () => {
     expect(idle).toContain('p8</a> <a class="queue-tag" href="/queues/p7?server=0">p7</a>');
     expect(idle).toContain('<span class="muted">idle</span>');
     const child = row(r.text, 'data-worker="hostb:2001:other"');
-    expect(child).toContain('<td>server-b</td><td>hostb</td><td class="num">2001</td>');
+    expect(child).toContain('<td>server-b</td><td><a href="/worker?server=1&amp;id=hostb%3A2001%3Aother">hostb</a></td><td class="num">2001</td>');
     expect(child).toContain(`<a href="/masters#${MASTER_ID}">${MASTER_ID}</a>`);
   });
 

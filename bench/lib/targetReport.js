@@ -1,0 +1,101 @@
+'use strict';
+// The table, the per-target verdicts and BENCHMARKS.md of `npm run bench` (bench/run.js).
+const { fmt } = require('./util');
+
+function mdTable(header, body) {
+  const all = [header, ...body];
+  const w = header.map((_, i) => Math.max(3, ...all.map(r => String(r[i]).length)));
+  const line = r => `| ${r.map((c, i) => String(c).padEnd(w[i])).join(' | ')} |`;
+  return [line(header), `| ${w.map(n => '-'.repeat(n)).join(' | ')} |`, ...body.map(line)].join('\n');
+}
+
+function build(results, ctx, m) {
+  const body = [];
+  const verdicts = [];
+  for (const { entry, r, skipped } of results) {
+    if (skipped) {
+      body.push([entry.id, entry.title, skipped, '', '']);
+      continue;
+    }
+    for (const row of entry.rows(r, ctx)) body.push([entry.id, row.what, row.pt, row.peer, row.ratio]);
+    for (const v of entry.verdicts(r, ctx)) verdicts.push(`${v.target}: ${v.text}`);
+  }
+  for (const { entry, skipped } of results) {
+    if (skipped && !entry.hook) verdicts.push(`${entry.title}: not measured, ${skipped}`);
+  }
+  const L = ctx.limit;
+  const rounds = results.flatMap(({ r }) => (r ? Object.values(r).flatMap(x => (x && Array.isArray(x.seconds) ? x.seconds : [])) : []));
+  const lim = x => `EVALSHA ${fmt(x.evalsha)}/s, LPOP ${fmt(x.lpop)}/s`;
+  const context = [
+    `one-client limit (\`redis-benchmark -c 1\`, same run): before ${lim(L.before)}; after ${lim(L.after)}; rows use the mean, EVALSHA ${fmt(L.evalsha)}/s`,
+    `load average before ${m.loadBefore.map(x => x.toFixed(2)).join(' ')}, after ${m.loadAfter.map(x => x.toFixed(2)).join(' ')} (${m.cores} cores, shared machine)`,
+    ctx.cfg.quick
+      ? `QUICK run: ${ctx.cfg.rounds} rounds of ~${ctx.cfg.roundSeconds} s after a short warm-up, NOT the ≥ 4 s rounds the targets are defined with`
+      : `${ctx.cfg.rounds} rounds of ≥ ${ctx.cfg.roundSeconds} s per throughput row after a warm-up of ~${ctx.cfg.warmSeconds} s`,
+    rounds.length ? `timed rounds kept: ${rounds.length}, lasting ${fmt(Math.min(...rounds))}–${fmt(Math.max(...rounds))} s` : 'no timed rounds',
+    `Ruby Resque: ${ctx.has.resqueGem ? 'the resque gem is present, but the bench has no row for it yet' : ctx.has.ruby ? 'not run: ruby is present, the resque gem is not installed' : 'not run: no ruby'}`,
+  ];
+  const table = mdTable(['', 'row (median of rounds; (min–max))', 'pyres-ts', 'peer', 'ratio pyres-ts ÷ peer, per round: median (min–max)'], body);
+  return { table, verdicts, context };
+}
+
+function markdown(rep, ctx, m, commandLine) {
+  const v = m.versions;
+  return `# Benchmarks
+
+Produced by \`${commandLine}\` (\`bench/run.js\`, rows from \`bench/lib/targets.js\`); this file is overwritten
+by every run that writes it. Issue 15's targets; every figure below comes from this one run.${
+    ctx.cfg.quick
+      ? `\n\n**A quick run**: ${ctx.cfg.rounds} rounds of ~${ctx.cfg.roundSeconds} s, not the ≥ 4 s rounds the targets are defined with; \`npm run bench\` (no --quick) for the figures that count.`
+      : ''
+  }
+
+${rep.table}
+
+## Targets
+
+${rep.verdicts.map(l => `- ${l}`).join('\n')}
+
+## Conditions of this run
+
+${rep.context.map(l => `- ${l}`).join('\n')}
+- CPU: ${m.cpu}, ${m.cores} cores; memory ${m.memGiB.toFixed(1)} GiB; ${m.os}
+- Node ${m.node}, redis-server ${m.redis}, node-resque ${v['node-resque']}, BullMQ ${v.bullmq}, ioredis ${v.ioredis}; pyres-ts ${m.pyresTs}
+- Date ${m.date}; wall time ${m.elapsedS.toFixed(0)} s
+
+## Method
+
+- **One redis-server** on a free loopback port (\`--save '' --appendonly no\`), TCP, shared by every system;
+  each system has its own namespace or queue, and only the system whose round it is makes traffic
+  (node-resque and BullMQ runners are stopped between their rounds; an idle pyres-ts worker is blocked
+  and sends ~1 command per 5 s).
+- **Rounds.** Each row's systems are launched side by side and warmed up (a small drain, then one of
+  ~${ctx.cfg.warmSeconds} s), then run ${ctx.cfg.rounds} rounds, the order alternating round by round. A round's batch is
+  sized from the warm rate to last ≥ ${ctx.cfg.roundSeconds} s; a round that came out shorter is run again with more jobs
+  (up to 3 tries, the last kept: see "timed rounds kept" above for the lengths). The ratio
+  column is the median of the per-round ratios (both systems ran back to back in that round), with
+  their min–max: less sensitive to the shared machine's load than the ratio of medians.
+- **Timing.** Resque systems: jobs are pushed into \`<ns>:bench:staging\` (outside every queue key), then
+  one RENAME moves them into the work queue; the clock runs from just before the RENAME to the poll
+  (every 5 ms) that finds the queue empty and \`stat:processed\` grown by the batch. BullMQ: jobs are
+  added (\`addBulk\`, \`removeOnComplete\`) while no worker runs; the clock runs from just before the
+  runners are told to start to the poll that finds \`wait\` and \`active\` empty (BullMQ's figure thus
+  includes its Worker's start, a few ms per ≥ ${ctx.cfg.roundSeconds} s round).
+- **The one-client limit** is \`redis-benchmark -c 1 -n ${ctx.cfg.limitRequests} -q\` of \`EVALSHA\` of \`return 1\` and of
+  \`LPOP\`, run before the first row and after the last; rows use the mean of the two.
+- **Commands/job**: \`INFO commandstats\` deltas over the timed rounds, minus the bench's own commands
+  (RENAME, the polls' GET + LLEN, INFO), divided by the jobs; includes the commands a script runs.
+- **Pickup latency**: one job pushed into an idle worker (pyres-ts: Resque's SADD + RPUSH; BullMQ:
+  \`Queue.add\`), latency = the job's start (\`process.hrtime\`, CLOCK_MONOTONIC) minus the instant just
+  before the push; gaps of 5–40 ms between samples.
+- **Time to ready**: spawn to N workers in \`<ns>:workers\` (\`master --pool 4\`; 4 node-resque
+  processes, each \`Worker.start()\`); in brackets the master's own log figure.
+- **Rows "not available in this build"** need a feature this build lacks (\`--concurrency\`, detected
+  with \`pyres-ts worker --help\`; the scheduler; \`Client#enqueueAndWait\`). Hooks are registry
+  entries without a \`run\` yet.
+- **Processes** each lead their own process group and are listed with a reaper process that SIGKILLs
+  every group still listed when the bench exits in any way (bench/lib/procs.js, reaper.js).
+`;
+}
+
+module.exports = { build, markdown };
