@@ -4,7 +4,7 @@ import { resolveWorkerConfig } from '../config/worker';
 import { ConfigError } from '../errors';
 import { installWorkerSignals } from '../signals';
 import { RESQUE_PROTOCOL_VERSION, VERSION } from '../version';
-import { createWorker, loggerFromConfig } from '../worker/fromConfig';
+import { createWorker, createWorkerOrPool, loggerFromConfig } from '../worker/fromConfig';
 import type { Worker } from '../worker/worker';
 import { type ConnectionArgs, connectionFromArgs, withConnectionOptions } from './options';
 
@@ -26,6 +26,7 @@ export interface WorkerArgs extends ConnectionArgs {
   'wait-replicas'?: number;
   'wait-timeout'?: number;
   'failure-backend'?: string;
+  concurrency?: string;
 }
 
 export function workerBuilder(y: Argv) {
@@ -67,6 +68,11 @@ export function workerBuilder(y: Argv) {
       describe:
         "where failure records go, as Ruby's FAILURE_BACKEND: 'redis' (default) = the failed list, 'redis_multi_queue' = <queue>_failed lists named in failed_queues",
     })
+    .option('concurrency', {
+      type: 'string',
+      describe:
+        'job slots: this many jobs at once on one event loop, each slot a Resque worker of its own (1..64, default 1); a range 1..64 autoscales by event-loop utilisation',
+    })
     .option('heartbeat-interval', { type: 'number', describe: "seconds between heartbeats (Ruby's Resque.heartbeat_interval; default 60)" })
     .option('prune-interval', {
       type: 'number',
@@ -93,6 +99,7 @@ export function workerInputFromArgs(a: WorkerArgs): WorkerConfigInput {
     waitReplicas: a['wait-replicas'],
     waitTimeout: a['wait-timeout'],
     failureBackend: a['failure-backend'],
+    ...(a.concurrency !== undefined ? { concurrency: /^\s*\d+\s*$/.test(a.concurrency) ? Number(a.concurrency) : a.concurrency } : {}),
     logLevel: a['log-level'],
     logFile: a['log-file'] ?? null,
   };
@@ -124,7 +131,7 @@ export function workerTitle(status: string): string {
 export async function runWorker(a: WorkerArgs): Promise<number> {
   const cfg = workerConfigFromArgs(a);
   const logger = loggerFromConfig(cfg);
-  const worker = await createWorker(cfg, { logger });
+  const worker = await createWorkerOrPool(cfg, { logger });
   const log = logger.child(worker.id);
   process.title = workerTitle('Starting');
   worker.on('status', (s: string) => (process.title = workerTitle(s)));
