@@ -13,7 +13,7 @@ export type { GroupSpec } from './types';
 function group(queues: string, value: unknown, where: string): GroupSpec {
   const q = queues.trim();
   let slots: SlotRange | undefined;
-  if (typeof value === 'string' && /x/i.test(value)) {
+  if (typeof value === 'string' && /^\s*\d+\s*(?:\.\.\s*\d+\s*)?x/i.test(value)) {
     const at = value.search(/x/i);
     slots = resolveConcurrency(value.slice(at + 1), '', `${where}: ${JSON.stringify(q)}: the job slots after 'x'`);
     value = value.slice(0, at);
