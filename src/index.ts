@@ -1,7 +1,15 @@
 export { Worker, type WorkerOptions, type WorkerState, type JobEvent, type JobFailureEvent, type WorkerEvents } from './worker/worker';
 export type { SlotHooks } from './worker/worker';
 export { WorkerPool, type WorkerPoolOptions, type WorkerPoolEvents, type SlotJobEvent } from './worker/slotPool';
-export { decideSlots, initialSlotScaleState, SLOT_SCALE_DEFAULTS, type SlotScaleConfig, type SlotScaleSample, type SlotScaleState, type SlotScaleDecision } from './worker/slotScale';
+export {
+  decideSlots,
+  initialSlotScaleState,
+  SLOT_SCALE_DEFAULTS,
+  type SlotScaleConfig,
+  type SlotScaleSample,
+  type SlotScaleState,
+  type SlotScaleDecision,
+} from './worker/slotScale';
 export { backoffDelay } from './worker/backoff';
 export { JobRegistry, currentJob, type JobContext, type JobDefinition, type ResolvedJob } from './jobs/registry';
 export { loadJobModules, verifyModules } from './jobs/load';
