@@ -76,12 +76,17 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   readonly id: string;
   /** Every slot's id that this pool may use, slot 0 first (as many as the maximum concurrency). */
   readonly ids: readonly string[];
+  /** The host in every slot id. @defaultValue os.hostname() */
   readonly hostname: string;
+  /** The pid in every slot id (this process's). */
   readonly pid: number;
+  /** Fewest slots (the fixed count when not autoscaling). */
   readonly min: number;
+  /** Most slots (= min when not autoscaling). */
   readonly max: number;
   /** The pool's own connection: reserve-many and the queue notifications. */
   readonly store: RedisStore;
+  /** 'working' while any slot works; 'idle' when every slot waits; as a Worker's otherwise. */
   state: WorkerState = 'new';
 
   private readonly opts: WorkerPoolOptions;
@@ -264,6 +269,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     this.updateState();
   }
 
+  /** Whether pause() holds (until resume()). */
   get isPaused(): boolean {
     return this.paused;
   }
