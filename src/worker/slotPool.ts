@@ -413,7 +413,10 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
         }
       }
       if (res instanceof Error) {
+        // The slots look again themselves (their own step retries with its own backoff); this
+        // loop waits a second before it serves parked slots again.
         this.log.error(`reserve for idle slots failed: ${res.message}`);
+        await sleep(1000, this.freshWake());
         continue;
       }
       if (res === 'paused' || served.size === want.length) continue;
