@@ -93,6 +93,41 @@ describe('pyres-ts master with job slots', () => {
     expect(await m.waitForEnd(15000)).toEqual({ code: 0, signal: null });
   });
 
+  it('--max-memory: a child over it after a job recycles gracefully while other slots are busy; they finish, no failure, a new child takes over', async () => {
+    const m = await env.startMaster(['--workers', 'p10,p9=1x3', '--max-memory', '150'], { jobs: [...JOBS, 'fixtures/jobs/master.js'] });
+    const child = await waitFor(
+      async () => {
+        const ws = await registered();
+        return ws.length === 3 ? Number(ws[0]!.split(':')[1]) : null;
+      },
+      10000,
+      '3 registered slots',
+    );
+    await env.push('p9', hold('x', 3000));
+    await env.push('p9', hold('y', 3000));
+    await waitFor(() => (ledgerMatching(/^Hold start [xy] /).length === 2 ? true : null), 5000, 'x and y running');
+    await env.push('p9', '{"class":"Hog","args":[100]}');
+    await m.waitForLine(new RegExp(`child ${child} recycles: RSS \\d+ MB is over --max-memory 150 MB`), 8000);
+    // Graceful: the busy slots finish their jobs before the child goes.
+    expect(isRunning(child)).toBe(true);
+    await env.waitForLedger(/^Hold done x$/, 8000);
+    await env.waitForLedger(/^Hold done y$/, 8000);
+    await env.waitGone([child], 8000);
+    expect(await env.failures()).toEqual([]);
+    expect(await env.stat('processed')).toBe('3');
+    for (const id of slotIds(child, 3)) await env.expectUnregistered(id);
+    await waitFor(
+      async () => {
+        const ws = await registered();
+        return ws.length === 3 && !ws.some(w => w.includes(`:${child}:`)) ? true : null;
+      },
+      10000,
+      'a new child with 3 slots',
+    );
+    m.kill('SIGTERM');
+    expect(await m.waitForEnd(15000)).toEqual({ code: 0, signal: null });
+  });
+
   it('master --concurrency 3 is the default for groups; a group of its own (p1=1x2) wins', async () => {
     const m = await env.startMaster(['--workers', 'p10,p9=1:p1=1x2', '--concurrency', '3'], { jobs: JOBS });
     await waitFor(async () => ((await registered()).length === 5 ? true : null), 10000, '5 registered slots');
