@@ -17,7 +17,7 @@
 import { EventEmitter } from 'node:events';
 import { hostname as osHostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { ConfigError, coerceError } from '../errors';
+import { AuthError, ConfigError, coerceError } from '../errors';
 import { createLogger, type Logger } from '../logging/logger';
 import { ResqueKeys } from '../protocol/keys';
 import { globToLuaPattern, hasPatterns, parseQueueList } from '../protocol/queues';
@@ -203,11 +203,26 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     this.setState('starting');
     for (let i = 0; i < this.max; i++) this.liveness.slot(i).setState('off');
     this.liveness.slot(0).setState('starting');
-    await this.store.connect();
-    await this.liveness.start();
-    // Slot 0 first: it prunes dead workers before any slot of ours registers.
-    await this.startSlot(0);
-    await Promise.all(Array.from({ length: this.min - 1 }, (_, i) => this.startSlot(i + 1)));
+    try {
+      try {
+        await this.store.connect();
+      } catch (e) {
+        if (e instanceof AuthError) throw e;
+        // As a Worker does: wait for Redis (a stop ends the wait).
+        this.log.error(`${coerceError(e).message}; retrying until Redis answers`);
+        if (!(await this.store.waitUntilReady(this.wake.signal))) return;
+        this.log.info('Redis answers now');
+      }
+      if (this.stopping) return;
+      await this.liveness.start();
+      // Slot 0 first: it prunes dead workers before any slot of ours registers.
+      await this.startSlot(0);
+      await Promise.all(Array.from({ length: this.min - 1 }, (_, i) => this.startSlot(i + 1)));
+    } catch (e) {
+      // A slot that cannot start (a refused password): stop what did, then say why.
+      await this.stop({ graceful: false, reason: 'start failed' });
+      throw e;
+    }
     if (this.stopping) return;
     this.log.info(
       `${this.active} job slot${this.active === 1 ? '' : 's'} running${this.scaleCfg ? ` (autoscaling ${this.min}..${this.max} by event-loop utilisation)` : ''}`,
