@@ -601,8 +601,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
         break;
       }
       this.setState('idle');
-      if (this.slot && !this.o.nonblockingPop) {
-        // A pool's slot: the pool waits on the queues for every idle slot and reserves for them together.
+      if (this.slot && !this.o.nonblockingPop && this.o.waitReplicas === 0) {
+        // A pool's slot: the pool waits on the queues for every idle slot and reserves for them
+        // together. (With --wait-replicas each slot reserves itself: every step is WAITed.)
         const got = await this.slot.idle(this.slot.index, this.freshWake());
         if (!got) continue;
         // TERM came while the pool reserved it: never started, so the stop puts it back (requeueUnseenReservation).
