@@ -128,6 +128,30 @@ describe('pyres-ts master with job slots', () => {
     expect(await m.waitForEnd(15000)).toEqual({ code: 0, signal: null });
   });
 
+  it("the master SIGKILLed: the orphan's liveness thread bounds its busy slots by --term-timeout, records every slot's job and ends the child", async () => {
+    const m = await env.startMaster(['--workers', 'p10,p9=1x3', '--term-timeout', '1'], { jobs: JOBS });
+    const child = await waitFor(
+      async () => {
+        const ws = await registered();
+        return ws.length === 3 ? Number(ws[0]!.split(':')[1]) : null;
+      },
+      10000,
+      '3 registered slots',
+    );
+    const raws = ['a', 'b', 'c'].map(t => hold(t, 60000));
+    for (const raw of raws) await env.push('p9', raw);
+    await waitFor(() => (ledgerMatching(/^Hold start /).length === 3 ? true : null), 5000, '3 jobs running');
+    process.kill(m.pid, 'SIGKILL');
+    const failures = await env.waitForFailures(3, 10000);
+    const parsed = failures.map(parseFailure);
+    expect(new Set(parsed.map(f => f.worker))).toEqual(new Set(slotIds(child, 3)));
+    expect(parsed.every(f => f.exception === 'Resque::DirtyExit' && /master gone; job still running after 1s/.test(f.error))).toBe(true);
+    expect(new Set(failures.map(r => raws.find(raw => r.includes(`"payload":${raw},`))))).toEqual(new Set(raws));
+    await env.waitGone([child], 8000);
+    expect(ledgerMatching(/^Hold done /)).toEqual([]);
+    expect(await registered()).toEqual([]);
+  });
+
   it('master --concurrency 3 is the default for groups; a group of its own (p1=1x2) wins', async () => {
     const m = await env.startMaster(['--workers', 'p10,p9=1:p1=1x2', '--concurrency', '3'], { jobs: JOBS });
     await waitFor(async () => ((await registered()).length === 5 ? true : null), 10000, '5 registered slots');
