@@ -1,4 +1,15 @@
 export { Worker, type WorkerOptions, type WorkerState, type JobEvent, type JobFailureEvent, type WorkerEvents } from './worker/worker';
+export type { SlotHooks } from './worker/worker';
+export { WorkerPool, type WorkerPoolOptions, type WorkerPoolEvents, type SlotJobEvent } from './worker/slotPool';
+export {
+  decideSlots,
+  initialSlotScaleState,
+  SLOT_SCALE_DEFAULTS,
+  type SlotScaleConfig,
+  type SlotScaleSample,
+  type SlotScaleState,
+  type SlotScaleDecision,
+} from './worker/slotScale';
 export { backoffDelay } from './worker/backoff';
 export { JobRegistry, currentJob, type JobContext, type JobDefinition, type ResolvedJob } from './jobs/registry';
 export { loadJobModules, verifyModules } from './jobs/load';
@@ -47,6 +58,7 @@ export { encodeJob, encodeJobArgsText, compactJsonText, decodeJob, type DecodedJ
 export { decodeArgs, parseLossless, pyresDate, revivePyresDates, type ArgsDecoding } from './protocol/args';
 export { encodeWorkingOn, decodeWorkingOn, encodeFailure, type FailureInput, type WorkingOn } from './protocol/records';
 export { formatWorkerId, parseWorkerId } from './protocol/workerId';
+export { formatSlotWorkerId, slotHostOf, MAX_SLOTS } from './protocol/workerId';
 export { formatRunAt, formatStarted, formatFailedAt, formatHeartbeat, parseResqueTime } from './protocol/time';
 export { parseQueueList, resolveQueues, type QueueSpec } from './protocol/queues';
 export { VERSION, RESQUE_PROTOCOL_VERSION } from './version';
@@ -98,6 +110,8 @@ export type { WorkerConfig, MasterConfig, AutoscaleConfig, ChildSpec, FailureBac
 export { resolveWorkerConfig, type WorkerConfigInput } from './config/worker';
 export { resolveMasterConfig, type MasterConfigInput } from './config/master';
 export { createWorker, type SupervisedBy } from './worker/fromConfig';
+export { createWorkerOrPool } from './worker/fromConfig';
+export type { SlotRange } from './config/types';
 export { pruneDeadWorkers, unregisterDeadWorker, pidAlive, type PruneOptions } from './worker/prune';
 export type { DirtyExitPolicy } from './store/redisStore';
 // Types that appear in the signatures above (so the API docs, and callers, can name them).

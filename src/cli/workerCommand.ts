@@ -4,7 +4,7 @@ import { resolveWorkerConfig } from '../config/worker';
 import { ConfigError } from '../errors';
 import { installWorkerSignals } from '../signals';
 import { RESQUE_PROTOCOL_VERSION, VERSION } from '../version';
-import { createWorker, loggerFromConfig } from '../worker/fromConfig';
+import { createWorker, createWorkerOrPool, loggerFromConfig } from '../worker/fromConfig';
 import type { Worker } from '../worker/worker';
 import { type ConnectionArgs, connectionFromArgs, withConnectionOptions } from './options';
 import { type ProcessArgs, prepareProcess, withProcessOptions } from './processOps';
@@ -33,6 +33,7 @@ export interface WorkerArgs extends ConnectionArgs, ProcessArgs {
   'wait-timeout'?: number;
   'failure-backend'?: string;
   'metrics-port'?: string;
+  concurrency?: string;
 }
 
 export function workerBuilder(y: Argv) {
@@ -78,6 +79,11 @@ export function workerBuilder(y: Argv) {
       type: 'string',
       describe: 'serve /metrics (Prometheus), /healthz and /readyz on this port (9400, or host:port; 0: any free port); default: off',
     })
+    .option('concurrency', {
+      type: 'string',
+      describe:
+        'job slots: this many jobs at once on one event loop, each slot a Resque worker of its own (1..64, default 1); a range 1..64 autoscales by event-loop utilisation',
+    })
     .option('heartbeat-interval', { type: 'number', describe: "seconds between heartbeats (Ruby's Resque.heartbeat_interval; default 60)" })
     .option('prune-interval', {
       type: 'number',
@@ -104,6 +110,7 @@ export function workerInputFromArgs(a: WorkerArgs): WorkerConfigInput {
     waitReplicas: a['wait-replicas'],
     waitTimeout: a['wait-timeout'],
     failureBackend: a['failure-backend'],
+    ...(a.concurrency !== undefined ? { concurrency: /^\s*\d+\s*$/.test(a.concurrency) ? Number(a.concurrency) : a.concurrency } : {}),
     logLevel: a['log-level'],
     logFile: a['log-file'] ?? null,
     ...(a['log-format'] !== undefined ? { logFormat: a['log-format'] } : {}),
@@ -141,7 +148,7 @@ export async function runWorker(a: WorkerArgs): Promise<number> {
   const logger = loggerFromConfig(cfg);
   const pid1 = pid1Warning();
   if (pid1) logger.warn(pid1);
-  const worker = await createWorker(cfg, { logger });
+  const worker = await createWorkerOrPool(cfg, { logger });
   const log = logger.child(worker.id, { workerId: worker.id });
   const metrics = await metricsFor(a, () => watchWorker(worker), log);
   process.title = workerTitle('Starting');

@@ -1,12 +1,32 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors';
 import { parseQueueList } from '../protocol/queues';
-import type { GroupSpec } from './types';
+import type { GroupSpec, SlotRange } from './types';
+import { resolveConcurrency } from './worker';
 
 export type { GroupSpec } from './types';
 
+/**
+ * A group's value with job slots (since issue 15): `2x25` (2 children of 25 slots), `2..8x25`,
+ * `2x1..64` (slots autoscaled), or an object with `concurrency`.
+ */
 function group(queues: string, value: unknown, where: string): GroupSpec {
   const q = queues.trim();
+  let slots: SlotRange | undefined;
+  if (typeof value === 'string' && /^\s*\d+\s*(?:\.\.\s*\d+\s*)?x/i.test(value)) {
+    const at = value.search(/x/i);
+    slots = resolveConcurrency(value.slice(at + 1), '', `${where}: ${JSON.stringify(q)}: the job slots after 'x'`);
+    value = value.slice(0, at);
+  } else if (value && typeof value === 'object' && !Array.isArray(value) && 'concurrency' in value) {
+    const { concurrency, ...rest } = value as Record<string, unknown>;
+    slots = resolveConcurrency(concurrency, '', `${where}: ${JSON.stringify(q)}: concurrency`);
+    value = 'count' in rest || 'min' in rest || 'max' in rest ? rest : 1;
+  }
+  const g = countGroup(q, value, where);
+  return slots && (slots.min !== 1 || slots.max !== 1) ? { ...g, concurrency: slots } : g;
+}
+
+function countGroup(q: string, value: unknown, where: string): GroupSpec {
   parseQueueList(q); // validates names
   const bad = (): never => {
     throw new ConfigError(`${where}: ${JSON.stringify(q)} needs a worker count (4) or a range (2..8), got ${JSON.stringify(value)}`);
@@ -67,7 +87,7 @@ export function parsePoolYaml(text: string, environment: string | undefined, whe
   const merged = new Map<string, unknown>();
   const envs: string[] = [];
   for (const [k, v] of Object.entries(doc as Record<string, unknown>)) {
-    if (v && typeof v === 'object' && !Array.isArray(v) && !('min' in v) && !('max' in v) && !('count' in v)) envs.push(k);
+    if (v && typeof v === 'object' && !Array.isArray(v) && !('min' in v) && !('max' in v) && !('count' in v) && !('concurrency' in v)) envs.push(k);
     else merged.set(k, v);
   }
   if (environment !== undefined) {
@@ -103,7 +123,9 @@ function dedupe(groups: GroupSpec[], where: string): GroupSpec[] {
 }
 
 export function describeGroups(groups: readonly GroupSpec[]): string {
-  return groups.map(g => `${g.queues}=${g.min !== undefined ? `${g.min}..${g.max}` : g.count}`).join(':');
+  const slots = (g: GroupSpec): string =>
+    g.concurrency ? `x${g.concurrency.min === g.concurrency.max ? g.concurrency.min : `${g.concurrency.min}..${g.concurrency.max}`}` : '';
+  return groups.map(g => `${g.queues}=${g.min !== undefined ? `${g.min}..${g.max}` : g.count}${slots(g)}`).join(':');
 }
 
 /**
@@ -130,14 +152,16 @@ export function validateGroups(groups: unknown, where = 'groups'): GroupSpec[] {
         throw new ConfigError(`${at}.${k} must be a whole number of 0 or more, got ${JSON.stringify(v)}`);
       return v;
     };
+    const slots = o['concurrency'] === undefined ? null : resolveConcurrency(o['concurrency'], '', `${at}.concurrency`);
+    const withSlots = (x: GroupSpec): GroupSpec => (slots && (slots.min !== 1 || slots.max !== 1) ? { ...x, concurrency: slots } : x);
     const hasRange = o['min'] !== undefined || o['max'] !== undefined;
-    if (!hasRange) return { queues, count: whole('count', o['count']) };
+    if (!hasRange) return withSlots({ queues, count: whole('count', o['count']) });
     const min = whole('min', o['min'] ?? o['count'] ?? 0);
     const max = whole('max', o['max'] ?? min);
     if (max < min) throw new ConfigError(`${at}: max (${max}) is below min (${min})`);
     const count = o['count'] === undefined ? min : whole('count', o['count']);
     if (count < min || count > max) throw new ConfigError(`${at}.count (${count}) must be within min..max (${min}..${max})`);
-    return { queues, count, min, max };
+    return withSlots({ queues, count, min, max });
   });
   return dedupe(out, where);
 }

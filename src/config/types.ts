@@ -19,6 +19,17 @@ export interface GroupSpec {
   /** With autoscaling: the bounds (count starts at min). */
   readonly min?: number;
   readonly max?: number;
+  /** Job slots per child (`p10,p9=2x25`, since issue 15); absent: the master's --concurrency. */
+  readonly concurrency?: SlotRange;
+}
+
+/**
+ * Job slots per process (`--concurrency`): `min === max` is a fixed count; a range autoscales
+ * by event-loop utilisation (starting at min). 1..64.
+ */
+export interface SlotRange {
+  readonly min: number;
+  readonly max: number;
 }
 
 export interface WorkerConfig {
@@ -63,6 +74,8 @@ export interface WorkerConfig {
    * lists named in `failed_queues`), as Ruby's FAILURE_BACKEND. @defaultValue 'redis'
    */
   failureBackend: FailureBackend;
+  /** Job slots (`--concurrency`, since issue 15). Absent: 1, one job at a time, as before. */
+  concurrency?: SlotRange;
   /** @defaultValue 'info' */
   logLevel: LogLevel;
   /** Append the log here instead of stderr. @defaultValue null */

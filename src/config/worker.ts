@@ -11,8 +11,9 @@ import { parseQueueList } from '../protocol/queues';
 import { type ConnectionOptions, DEFAULT_REDIS_TIMEOUT } from '../store/connection';
 import { bool, fail, isObject, isPlainObject, label, num, optNum, redisTimeout, show, str, within } from './check';
 import { FAILURE_BACKENDS } from '../protocol/keys';
+import { MAX_SLOTS } from '../protocol/workerId';
 import { resolveLogFormat } from './obs';
-import type { DirtyExitPolicy, FailureBackend, WorkerConfig } from './types';
+import type { DirtyExitPolicy, FailureBackend, SlotRange, WorkerConfig } from './types';
 
 /** What a worker can be given; everything but `queues` and `jobs` has a default. */
 export interface WorkerConfigInput {
@@ -56,6 +57,11 @@ export interface WorkerConfigInput {
   waitTimeout?: number;
   /** 'redis' or 'redis_multi_queue'. @defaultValue 'redis' */
   failureBackend?: FailureBackend | string;
+  /**
+   * Job slots: how many jobs run at once in this process (1..64), or a range `'1..64'` /
+   * `{min, max}` that autoscales by event-loop utilisation. @defaultValue 1
+   */
+  concurrency?: number | string | SlotRange;
   /** debug, info, warn (warning), error (critical). @defaultValue 'info' */
   logLevel?: LogLevel | string;
   /** Relative paths are resolved against `cwd`. @defaultValue null (stderr) */
@@ -161,8 +167,10 @@ export function resolveWorkerSettings(input: WorkerConfigInput, prefix = ''): Wo
   let logFile: string | null = null;
   if (input.logFile !== undefined && input.logFile !== null) logFile = resolve(cwd, logFileArg(str('logFile', input.logFile, prefix)));
 
+  const concurrency = input.concurrency === undefined ? undefined : resolveConcurrency(input.concurrency);
   return checkWorkerSettings(
     {
+      ...(concurrency && (concurrency.min !== 1 || concurrency.max !== 1) ? { concurrency } : {}),
       jobs,
       connection: input.connection ?? {},
       namespace: input.namespace ?? WORKER_DEFAULTS.namespace,
@@ -250,6 +258,31 @@ export function validateWorkerConfig(v: unknown, prefix = ''): WorkerConfig {
   };
 }
 
+/**
+ * `concurrency` (--concurrency): a whole number 1..64, a range `'2..64'`, or `{min, max}`.
+ * Throws a one-line ConfigError naming the flag (`where`).
+ */
+export function resolveConcurrency(v: unknown, prefix = '', where = 'concurrency (--concurrency)'): SlotRange {
+  const bad = (why: string): never => {
+    throw new ConfigError(`${prefix}${where} ${why}, got ${show(v)}`);
+  };
+  let min: number;
+  let max: number;
+  if (typeof v === 'number') min = max = v;
+  else if (typeof v === 'string') {
+    const m = /^\s*(\d+)\s*(?:\.\.\s*(\d+)\s*)?$/.exec(v);
+    if (!m) return bad(`must be a number of job slots (25) or a range (1..64)`);
+    min = Number(m[1]);
+    max = m[2] === undefined ? min : Number(m[2]);
+  } else if (isPlainObject(v) && typeof v['min'] === 'number' && typeof v['max'] === 'number') {
+    min = v['min'];
+    max = v['max'];
+  } else return bad(`must be a number of job slots (25) or a range (1..64)`);
+  if (!Number.isInteger(min) || !Number.isInteger(max) || min < 1 || max > MAX_SLOTS) bad(`must be whole numbers from 1 to ${MAX_SLOTS}`);
+  if (max < min) bad('has its max below its min');
+  return { min, max };
+}
+
 /** `failureBackend` (--failure-backend): 'redis' (the default, when undefined) or 'redis_multi_queue'. */
 export function resolveFailureBackend(v: unknown, prefix = ''): FailureBackend {
   if (v === undefined) return WORKER_DEFAULTS.failureBackend;
@@ -288,6 +321,7 @@ function checkWorkerSettings(s: WorkerSettings, prefix: string): WorkerSettings 
     );
   }
   return {
+    ...(s.concurrency !== undefined ? { concurrency: resolveConcurrency(s.concurrency, prefix) } : {}),
     jobs: s.jobs,
     connection,
     namespace: str('namespace', s.namespace, prefix),

@@ -13,7 +13,8 @@ import { importInitModule, initFunctionOf } from '../jobs/load';
 import { performance } from 'node:perf_hooks';
 import { guardStdio } from '../logging/stdio';
 import { RESQUE_PROTOCOL_VERSION, VERSION } from '../version';
-import { createWorker } from '../worker/fromConfig';
+import { createWorkerOrPool } from '../worker/fromConfig';
+import type { WorkerPool } from '../worker/slotPool';
 import type { JobEvent, Worker } from '../worker/worker';
 import { type ChildToMaster, isMasterMessage } from './ipc';
 
@@ -124,9 +125,9 @@ async function main(): Promise<number> {
   process.title = childTitle(spec.masterPid, 'Starting');
   await runInit(spec);
 
-  let worker: Worker;
+  let worker: Worker | WorkerPool;
   try {
-    worker = await createWorker(
+    worker = await createWorkerOrPool(
       { ...spec.worker, drain: false },
       {
         supervisedBy: { masterPid: spec.masterPid, jobTimeout: spec.jobTimeout, timeoutGrace: spec.timeoutGrace, termTimeout: spec.termTimeout },
@@ -158,7 +159,9 @@ async function main(): Promise<number> {
   // --- job reports ---------------------------------------------------------------------------
   let jobs = 0;
   let recycling = false;
-  let current: { seq: number; reported: boolean; timer: NodeJS.Timeout | null } | null = null;
+  type Current = { seq: number; reported: boolean; timer: NodeJS.Timeout | null };
+  /** Each job slot's running job (a Worker without slots: slot 0). */
+  const currents = new Map<number, Current>();
   const afterJob = (): void => {
     if (recycling || stopBy) return;
     let reason: string | null = null;
@@ -173,12 +176,17 @@ async function main(): Promise<number> {
       requestStop(true, 'self', 'recycle');
     }
   };
-  worker.on('status', (s: string) => (process.title = childTitle(spec.masterPid, s)));
-  worker.on('job', (e: JobEvent) => {
-    if (current?.timer) clearTimeout(current.timer);
-    const m: ChildToMaster = { act: 'job', seq: e.seq, queue: e.queue, className: e.className, timeout: e.timeout ?? null };
-    const cur: NonNullable<typeof current> = { seq: e.seq, reported: false, timer: null };
-    current = cur;
+  (worker as Worker).on('status', (s: string) => (process.title = childTitle(spec.masterPid, s)));
+  const slotOf = (e: JobEvent): number => (e as JobEvent & { slot?: number }).slot ?? 0;
+  // Slot 0 (and a Worker without slots) sends exactly the messages it always did.
+  const withSlot = (slot: number): { slot?: number } => (slot > 0 ? { slot } : {});
+  (worker as Worker).on('job', (e: JobEvent) => {
+    const slot = slotOf(e);
+    const prev = currents.get(slot);
+    if (prev?.timer) clearTimeout(prev.timer);
+    const m: ChildToMaster = { act: 'job', seq: e.seq, queue: e.queue, className: e.className, timeout: e.timeout ?? null, ...withSlot(slot) };
+    const cur: Current = { seq: e.seq, reported: false, timer: null };
+    currents.set(slot, cur);
     // A job that may time out is told at once: a job that blocks the event loop would keep a timer from firing.
     if (e.timeout != null || spec.reportEveryJob) {
       send(m);
@@ -186,7 +194,7 @@ async function main(): Promise<number> {
     } else {
       cur.timer = setTimeout(() => {
         cur.timer = null;
-        if (current !== cur) return;
+        if (currents.get(slot) !== cur) return;
         send(m);
         cur.reported = true;
       }, REPORT_AFTER_MS);
@@ -194,31 +202,41 @@ async function main(): Promise<number> {
   });
   const jobDone = (e: JobEvent): void => {
     jobs += 1;
-    const cur = current;
+    const slot = slotOf(e);
+    const cur = currents.get(slot);
     if (cur && cur.seq === e.seq) {
       if (cur.timer) clearTimeout(cur.timer);
-      if (cur.reported) send({ act: 'idle', seq: cur.seq, processed: jobs });
-      current = null;
+      if (cur.reported) send({ act: 'idle', seq: cur.seq, processed: jobs, ...withSlot(slot) });
+      currents.delete(slot);
     }
     afterJob();
   };
-  worker.on('success', jobDone);
-  worker.on('failure', jobDone);
+  (worker as Worker).on('success', jobDone);
+  (worker as Worker).on('failure', jobDone);
   if (spec.reportOutcomes) {
     // For the master's --metrics-port: each job's outcome and duration, each Redis outage.
-    const began = new Map<number, number>();
-    worker.on('job', (e: JobEvent) => began.set(e.seq, performance.now()));
+    const began = new Map<string, number>();
+    (worker as Worker).on('job', (e: JobEvent) => began.set(`${slotOf(e)}:${e.seq}`, performance.now()));
     const outcome = (e: JobEvent, o: 'success' | 'failure' | 'dirty_exit'): void => {
-      const t0 = began.get(e.seq);
-      began.delete(e.seq);
-      send({ act: 'outcome', seq: e.seq, queue: e.queue, className: e.className, outcome: o, ms: t0 === undefined ? 0 : performance.now() - t0 });
+      const key = `${slotOf(e)}:${e.seq}`;
+      const t0 = began.get(key);
+      began.delete(key);
+      send({
+        act: 'outcome',
+        seq: e.seq,
+        ...withSlot(slotOf(e)),
+        queue: e.queue,
+        className: e.className,
+        outcome: o,
+        ms: t0 === undefined ? 0 : performance.now() - t0,
+      });
     };
-    worker.on('success', e => outcome(e, 'success'));
-    worker.on('failure', e => outcome(e, e.exception === 'Resque::DirtyExit' ? 'dirty_exit' : 'failure'));
+    (worker as Worker).on('success', e => outcome(e, 'success'));
+    (worker as Worker).on('failure', e => outcome(e, e.exception === 'Resque::DirtyExit' ? 'dirty_exit' : 'failure'));
     worker.store.on('connection-error', () => send({ act: 'redis-error' }));
   }
-  worker.on('error', (e: Error) => note(e.message));
-  worker.on('notice', (m: string) => note(m));
+  (worker as Worker).on('error', (e: Error) => note(e.message));
+  (worker as Worker).on('notice', (m: string) => note(m));
 
   const onMessage = (m: unknown): void => {
     if (!isMasterMessage(m)) return;
@@ -232,7 +250,8 @@ async function main(): Promise<number> {
           seq: m.seq,
           failAs: { exception: m.kind === 'timeout' ? 'JobTimeoutError' : 'MemoryLimitError', message: m.reason },
         };
-        worker.abortCurrentJob(m.reason, opts);
+        if ('ids' in worker) worker.abortCurrentJob(m.reason, { ...opts, slot: m.slot ?? 0 });
+        else worker.abortCurrentJob(m.reason, opts);
         break;
       }
       case 'pause':
@@ -334,8 +353,7 @@ async function main(): Promise<number> {
     await worker.stopped;
   } finally {
     release();
-    const last = current as { timer: NodeJS.Timeout | null } | null;
-    if (last?.timer) clearTimeout(last.timer);
+    for (const c of currents.values()) if (c.timer) clearTimeout(c.timer);
   }
   return 0;
 }

@@ -3,12 +3,14 @@
  *
  * Every job a child reports carries `seq`, the child's own job counter (1, 2, ...). An abort
  * names the `seq` it targets: a child whose current job has another seq ignores it, so a
- * master that was stopped or slow never aborts the job after the one it meant.
+ * master that was stopped or slow never aborts the job after the one it meant. A child with job
+ * slots (`--concurrency`) numbers jobs per slot and names the slot in every job message.
  */
 export type ChildToMaster =
   | { act: 'ready'; workerId: string }
-  | { act: 'job'; seq: number; queue: string; className: string; timeout: number | null }
-  | { act: 'idle'; seq: number; processed: number }
+  /** `slot`: the job slot (`--concurrency`); absent = 0. */
+  | { act: 'job'; seq: number; queue: string; className: string; timeout: number | null; slot?: number }
+  | { act: 'idle'; seq: number; processed: number; slot?: number }
   | { act: 'recycle'; reason: string }
   /** The child cannot start (a job module, --worker-init, a refused password): the reason, then it exits. */
   | { act: 'fatal'; reason: string }
@@ -20,7 +22,7 @@ export type ChildToMaster =
  * and how long it ran (`ms`), or a lost Redis connection.
  */
 export type ChildObservation =
-  | { act: 'outcome'; seq: number; queue: string; className: string; outcome: 'success' | 'failure' | 'dirty_exit'; ms: number }
+  | { act: 'outcome'; seq: number; slot?: number; queue: string; className: string; outcome: 'success' | 'failure' | 'dirty_exit'; ms: number }
   | { act: 'redis-error' };
 
 /** Why a job is aborted: its outcome is then the job's own failure, never a dirty exit. */
@@ -28,7 +30,8 @@ export type AbortKind = 'timeout' | 'memory';
 
 export type MasterToChild =
   | { act: 'stop'; graceful: boolean; reason: string }
-  | { act: 'abort-job'; seq: number; kind: AbortKind; reason: string }
+  /** `slot`: the job slot whose job `seq` is meant (absent = 0: a child without slots). */
+  | { act: 'abort-job'; seq: number; kind: AbortKind; reason: string; slot?: number }
   | { act: 'pause' }
   | { act: 'resume' };
 

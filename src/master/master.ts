@@ -9,7 +9,7 @@ import { AuthError, ConfigError, coerceError } from '../errors';
 import { MODULE_CHECK_ENV, loaderExecArgv, verifyModules } from '../jobs/load';
 import { createLogger, type Logger } from '../logging/logger';
 import { parseQueueList, resolveQueues } from '../protocol/queues';
-import { formatWorkerId } from '../protocol/workerId';
+import { formatSlotWorkerId } from '../protocol/workerId';
 import { RedisStore } from '../store/redisStore';
 import { VERSION } from '../version';
 import { pidAlive, unregisterDeadWorker } from '../worker/prune';
@@ -399,8 +399,17 @@ export class Master extends EventEmitter<MasterEvents> {
   }
 
   private spawn(group: string): void {
+    // Job slots: the group's own (`p10,p9=2x25`), else the master's --concurrency.
+    const slots = this.sup.groupSpec(group)?.concurrency ?? this.config.worker.concurrency;
+    const { concurrency: _default, ...shared } = this.config.worker;
     const spec: ChildSpec = {
-      worker: { ...this.config.worker, queues: group, drain: false, termTimeout: this.config.termTimeout + 2 },
+      worker: {
+        ...shared,
+        ...(slots && (slots.min !== 1 || slots.max !== 1) ? { concurrency: slots } : {}),
+        queues: group,
+        drain: false,
+        termTimeout: this.config.termTimeout + 2,
+      },
       masterPid: process.pid,
       jobTimeout: this.config.jobTimeout,
       timeoutGrace: this.config.timeoutGrace,
@@ -449,12 +458,9 @@ export class Master extends EventEmitter<MasterEvents> {
       this.run(this.sup.childExited(pid, code, signal, now()));
       this.heldAtExit.delete(pid);
     });
-    const workerId = formatWorkerId(
-      this.hostname,
-      pid,
-      parseQueueList(group).map(s => s.raw),
-    );
-    this.run(this.sup.childSpawned(group, pid, workerId, now()));
+    const queueList = parseQueueList(group).map(s => s.raw);
+    const slotIds = Array.from({ length: slots?.max ?? 1 }, (_, i) => formatSlotWorkerId(this.hostname, pid, queueList, i));
+    this.run(this.sup.childSpawned(group, pid, slotIds[0]!, now(), slotIds));
   }
 
   private send(pid: number, m: MasterToChild): void {

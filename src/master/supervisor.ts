@@ -41,16 +41,27 @@ export interface ChildHandle {
   readonly pid: number;
   readonly group: string;
   workerId: string;
+  /**
+   * Every job slot's worker id (`--concurrency`, slot 0 = workerId): a dead child's
+   * registrations and held jobs are cleaned up for each.
+   */
+  slotIds: string[];
   phase: ChildPhase;
   readonly startedAt: number;
+  /** The oldest running job of any slot (what `ctl status` shows), or null. */
   job: ChildJob | null;
+  /** Each busy slot's job, by slot index (a child without slots: slot 0 only). */
+  slotJobs: Map<number, ChildJob>;
   /** From /proc, sampled by the shell. */
   rss: number;
   cpuPercent: number;
   /** Why it is being recycled (it asked), if it is. */
   recycle: string | null;
-  /** Why the master killed it (a limit): its job is then that failure. */
-  killedFor: { exception: string; error: string } | null;
+  /**
+   * Why the master killed it (a limit): its job is then that failure. With `slot`, only that
+   * slot's job (a timeout); the other slots' jobs are dirty exits.
+   */
+  killedFor: { exception: string; error: string; slot?: number } | null;
   /** The reason a child gave for not being able to start. */
   fatal: string | null;
   stopSentAt: number | null;
@@ -165,16 +176,19 @@ export class Supervisor {
     return this.reconcile(now);
   }
 
-  childSpawned(group: string, pid: number, workerId: string, now: number): Action[] {
+  /** `slotIds`: every job slot's id (`--concurrency`); default [workerId]. */
+  childSpawned(group: string, pid: number, workerId: string, now: number, slotIds?: readonly string[]): Action[] {
     const g = this.groups.get(group);
     if (g) g.pending = Math.max(0, g.pending - 1);
     this.children.set(pid, {
       pid,
       group,
       workerId,
+      slotIds: slotIds && slotIds.length > 0 ? [...slotIds] : [workerId],
       phase: 'starting',
       startedAt: now,
       job: null,
+      slotJobs: new Map(),
       rss: 0,
       cpuPercent: 0,
       recycle: null,
@@ -204,6 +218,7 @@ export class Supervisor {
     const out: Action[] = [];
     switch (m.act) {
       case 'ready': {
+        if (c.slotIds[0] === c.workerId) c.slotIds[0] = m.workerId;
         c.workerId = m.workerId;
         if (c.phase === 'starting') c.phase = 'ready';
         const g = this.groups.get(c.group);
@@ -216,11 +231,15 @@ export class Supervisor {
         break;
       }
       case 'job':
-        c.job = { seq: m.seq, className: m.className, queue: m.queue, since: now, timeout: m.timeout, abortedAt: null };
+        c.slotJobs.set(m.slot ?? 0, { seq: m.seq, className: m.className, queue: m.queue, since: now, timeout: m.timeout, abortedAt: null });
+        c.job = oldestJob(c);
         break;
-      case 'idle':
-        if (c.job && c.job.seq <= m.seq) c.job = null;
+      case 'idle': {
+        const j = c.slotJobs.get(m.slot ?? 0);
+        if (j && j.seq <= m.seq) c.slotJobs.delete(m.slot ?? 0);
+        c.job = oldestJob(c);
         break;
+      }
       case 'recycle':
         c.recycle = m.reason;
         out.push({ type: 'log', level: 'info', msg: `child ${pid} recycles: ${m.reason}` });
@@ -248,16 +267,19 @@ export class Supervisor {
     const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
     const lived = now - c.startedAt;
     // A job killed for its own fault (timeout, memory) is always a failure: requeued, it would loop.
-    out.push({
-      type: 'record',
-      pid,
-      workerId: c.workerId,
-      how,
-      exception: c.killedFor?.exception ?? 'Resque::DirtyExit',
-      error:
-        c.killedFor?.error ??
-        (signal ? `Child process received unhandled signal pid ${pid} ${signal}` : `Child process ${pid} exited with code ${code} while processing`),
-      policy: c.killedFor ? 'fail' : this.cfg.onDirtyExit,
+    // With job slots, every slot's registration and held job (the master knows their ids).
+    c.slotIds.forEach((workerId, slot) => {
+      const own = c.killedFor && (c.killedFor.slot === undefined || c.killedFor.slot === slot) ? c.killedFor : null;
+      const dirty = signal ? `Child process received unhandled signal pid ${pid} ${signal}` : `Child process ${pid} exited with code ${code} while processing`;
+      out.push({
+        type: 'record',
+        pid,
+        workerId,
+        how,
+        exception: own?.exception ?? 'Resque::DirtyExit',
+        error: own?.error ?? (c.killedFor ? `${dirty} (killed for another job slot: ${c.killedFor.error})` : dirty),
+        policy: own ? 'fail' : this.cfg.onDirtyExit,
+      });
     });
     const g = this.groups.get(c.group);
     const asked = c.phase === 'stopping' || (c.phase === 'killed' && c.killedFor === null);
@@ -314,7 +336,7 @@ export class Supervisor {
     this.lastTickAt = now;
     if (stalled && !this.stopping) {
       // Job clocks restart: time spent stalled is not held against the jobs.
-      for (const c of this.children.values()) if (c.job && c.job.abortedAt === null) c.job.since = Math.max(c.job.since, now - STALL_MS);
+      for (const c of this.children.values()) for (const j of c.slotJobs.values()) if (j.abortedAt === null) j.since = Math.max(j.since, now - STALL_MS);
       return out;
     }
     if (this.stopping) {
@@ -448,7 +470,13 @@ export class Supervisor {
         if (g) fresh.pending = g.pending;
         this.groups.set(spec.queues, fresh);
         out.push({ type: 'log', level: 'info', msg: `HUP: new group ${spec.queues}=${spec.count}` });
-      } else if (g.spec.count !== spec.count || g.spec.min !== spec.min || g.spec.max !== spec.max || g.winched) {
+      } else if (
+        g.spec.count !== spec.count ||
+        g.spec.min !== spec.min ||
+        g.spec.max !== spec.max ||
+        JSON.stringify(g.spec.concurrency) !== JSON.stringify(spec.concurrency) ||
+        g.winched
+      ) {
         out.push({ type: 'log', level: 'info', msg: `HUP: group ${spec.queues}: ${g.desired} -> ${spec.count}` });
         g.spec = spec;
         g.desired = spec.count;
@@ -517,32 +545,41 @@ export class Supervisor {
     const grace = this.cfg.timeoutGrace * 1000;
     for (const c of this.children.values()) {
       if (c.phase === 'killed') continue;
-      const j = c.job;
-      const limit = j ? (j.timeout ?? this.cfg.jobTimeout) : null;
-      if (j && limit !== null) {
+      let killed = false;
+      for (const [slot, j] of c.slotJobs) {
+        const limit = j.timeout ?? this.cfg.jobTimeout;
+        if (limit === null) continue;
+        const where = slot > 0 ? ` (slot ${slot})` : '';
         if (j.abortedAt === null && now - j.since > limit * 1000) {
           j.abortedAt = now;
           out.push({
             type: 'log',
             level: 'warn',
-            msg: `child ${c.pid}: ${j.className} has run over its ${limit}s timeout; aborting it (${grace / 1000}s grace) [job ${j.seq}]`,
+            msg: `child ${c.pid}${where}: ${j.className} has run over its ${limit}s timeout; aborting it (${grace / 1000}s grace) [job ${j.seq}]`,
           });
-          out.push({ type: 'send', pid: c.pid, msg: { act: 'abort-job', seq: j.seq, kind: 'timeout', reason: `Job exceeded its ${limit}s timeout` } });
+          out.push({
+            type: 'send',
+            pid: c.pid,
+            msg: { act: 'abort-job', seq: j.seq, kind: 'timeout', reason: `Job exceeded its ${limit}s timeout`, ...(slot > 0 ? { slot } : {}) },
+          });
         } else if (j.abortedAt !== null && now - j.abortedAt > grace) {
           out.push({
             type: 'log',
             level: 'warn',
-            msg: `child ${c.pid}: ${j.className} still running ${grace / 1000}s after its timeout; killing the child [job ${j.seq}]`,
+            msg: `child ${c.pid}${where}: ${j.className} still running ${grace / 1000}s after its timeout; killing the child [job ${j.seq}]`,
           });
           out.push(
             ...this.kill(c, {
               exception: 'JobTimeoutError',
               error: `Job exceeded its ${limit}s timeout; child ${c.pid} was killed (SIGKILL) after a ${grace / 1000}s grace`,
+              ...(c.slotIds.length > 1 ? { slot } : {}),
             }),
           );
-          continue;
+          killed = true;
+          break;
         }
       }
+      if (killed) continue;
       const max = this.cfg.maxMemoryMb;
       if (max && c.rss > 2 * max * MB && (c.job !== null || this.isBusy(c))) {
         const mb = Math.round(c.rss / MB);
@@ -559,10 +596,15 @@ export class Supervisor {
     return out;
   }
 
-  private kill(c: ChildHandle, why: { exception: string; error: string }): Action[] {
+  private kill(c: ChildHandle, why: { exception: string; error: string; slot?: number }): Action[] {
     c.killedFor ??= why;
     c.phase = 'killed';
     return [{ type: 'signal', pid: c.pid, signal: 'SIGKILL' }];
+  }
+
+  /** A group's current spec (its queue list is the key), for the shell's fork. */
+  groupSpec(queues: string): GroupSpec | undefined {
+    return this.groups.get(queues)?.spec;
   }
 
   private firstGroup(): GroupState | undefined {
@@ -695,4 +737,11 @@ export function autoscaleHold(a: { interval: number } | null | undefined, spec: 
 /** Seconds a manual size surely holds against autoscale: its cooldown, 1.5 x the interval. */
 export function autoscaleHoldSeconds(interval: number): number {
   return Math.round(interval * 1.5 * 10) / 10;
+}
+
+/** The job of a child's slots that has run longest (what one-job views show), or null. */
+function oldestJob(c: ChildHandle): ChildJob | null {
+  let best: ChildJob | null = null;
+  for (const j of c.slotJobs.values()) if (!best || j.since < best.since) best = j;
+  return best;
 }

@@ -3,6 +3,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Master } from '../master/master';
+import { WorkerPool } from '../worker/slotPool';
 import type { JobEvent, JobFailureEvent, Worker } from '../worker/worker';
 import { type JobOutcome, ProcessMetrics } from './processMetrics';
 
@@ -45,25 +46,33 @@ export interface Watched {
 }
 
 /** Counts a Worker's jobs by outcome, times them, and counts its Redis connection losses. */
-export function watchWorker(w: Worker, o: { defaultMetrics?: boolean } = {}): Watched {
+export function watchWorker(w: Worker | WorkerPool, o: { defaultMetrics?: boolean } = {}): Watched {
   let lastReady = false;
+  // A pool (--concurrency) counts its running slots; each slot's job events carry `slot`, and
+  // seq numbers are per slot.
+  const pool = w instanceof WorkerPool ? w : null;
   const metrics = new ProcessMetrics(
     {
-      slots: () => 1,
-      busySlots: () => (w.state === 'working' ? 1 : 0),
+      slots: () => (pool ? pool.concurrency : 1),
+      busySlots: () => (pool ? pool.workers.filter(s => s.state === 'working').length : w.state === 'working' ? 1 : 0),
       ready: () => lastReady,
     },
     o,
   );
-  const started = new Map<number, number>();
-  w.on('job', (e: JobEvent) => started.set(e.seq, performance.now()));
+  const started = new Map<string, number>();
+  const keyOf = (e: JobEvent): string => `${(e as JobEvent & { slot?: number }).slot ?? 0}:${e.seq}`;
+  const events = w as unknown as {
+    on(ev: 'job' | 'success', fn: (e: JobEvent) => void): unknown;
+    on(ev: 'failure', fn: (e: JobFailureEvent) => void): unknown;
+  };
+  events.on('job', e => started.set(keyOf(e), performance.now()));
   const done = (e: JobEvent, outcome: JobOutcome): void => {
-    const t0 = started.get(e.seq);
-    started.delete(e.seq);
+    const t0 = started.get(keyOf(e));
+    started.delete(keyOf(e));
     metrics.jobDone(e.className, e.queue, outcome, t0 === undefined ? null : (performance.now() - t0) / 1000);
   };
-  w.on('success', e => done(e, 'success'));
-  w.on('failure', e => done(e, outcomeOf(e)));
+  events.on('success', e => done(e, 'success'));
+  events.on('failure', e => done(e, outcomeOf(e)));
   w.store.on('connection-error', () => metrics.redisError());
   return {
     metrics,

@@ -29,3 +29,28 @@ export function parseWorkerId(id: string): WorkerIdParts | null {
   if (!Number.isInteger(pid) || queues === '') return null;
   return { host: id.slice(0, a), pid, queues: queues.split(',') };
 }
+
+/** Most job slots one process may run (`--concurrency`). */
+export const MAX_SLOTS = 64;
+
+/**
+ * The id of job slot `slot` of one process (`--concurrency`, since issue 15). Slot 0 is the
+ * ordinary `host:pid:q1,q2`; slot i > 0 is `host+i:pid:q1,q2`: the pid stays the real pid
+ * (Ruby's and our prune check it), and the slot goes into the host field, which Ruby 3.0's
+ * prune_dead_workers compares with its own hostname before it looks at the pid (worker.rb
+ * 664-672), so a Ruby worker on this host never prunes a live slot. '+' never occurs in a
+ * hostname (RFC 952/1123), so `host+i` names no other machine. See docs/COMPAT.md.
+ */
+export function formatSlotWorkerId(host: string, pid: number, queueSpecs: readonly string[], slot: number): string {
+  if (!Number.isInteger(slot) || slot < 0 || slot >= MAX_SLOTS) throw new ConfigError(`slot must be a whole number from 0 to ${MAX_SLOTS - 1}, got ${slot}`);
+  if (host.includes('+')) throw new ConfigError(`hostname ${JSON.stringify(host)} contains '+', which slot ids use (host+<slot>)`);
+  return formatWorkerId(slot === 0 ? host : `${host}+${slot}`, pid, queueSpecs);
+}
+
+/** The machine and slot a worker id's host field names: `vm+3` is slot 3 on `vm`, `vm` slot 0. */
+export function slotHostOf(host: string): { host: string; slot: number } {
+  const m = /^(.*)\+([1-9][0-9]?)$/.exec(host);
+  if (!m) return { host, slot: 0 };
+  const slot = Number(m[2]);
+  return slot < MAX_SLOTS ? { host: m[1]!, slot } : { host, slot: 0 };
+}

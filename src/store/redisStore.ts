@@ -8,7 +8,7 @@ import { type ConnectionOptions, type RedisClient, adoptRedis, createRedis, desc
 import { AdminStore } from './adminStore';
 import { execOrThrow } from './pipeline';
 import { queueWorkerReads, type WorkerDetails, workerDetailsFrom } from './workerDetails';
-import { FINISH_AND_RESERVE, UNREGISTER, WORKING_ON_PROBE } from './scripts';
+import { FINISH_AND_RESERVE, RESERVE_MANY, UNREGISTER, WORKING_ON_PROBE } from './scripts';
 
 /**
  * `lost`: the per-worker counter was missing (Redis lost this worker's state: a restart
@@ -41,6 +41,12 @@ export type ReserveResult = ReserveNote &
     | { status: 'held'; record: string; recordBytes?: Buffer; processed: number }
     | { status: 'paused' | 'empty' | 'done'; processed: number }
   );
+
+/** One slot's share of a reserveMany: its index in the ids given, and its job or held record (`processed` is 0: not read). */
+export interface ManyReserved {
+  index: number;
+  result: Extract<ReserveResult, { status: 'job' | 'held' }>;
+}
 
 export type FinishMode = 'none' | 'success' | 'failure' | 'dirty' | 'requeue';
 
@@ -83,6 +89,7 @@ interface ScriptedRedis extends Redis {
   pyresFinishAndReserveBuffer(args: Array<string | number>): Promise<[Buffer, number, Buffer?, Buffer?, Buffer?]>;
   pyresUnregister(numKeys: number, ...args: Array<string | Buffer>): Promise<number>;
   pyresWorkingOnProbe(numKeys: number, ...args: string[]): Promise<string>;
+  pyresReserveManyBuffer(numKeys: number, ...args: string[]): Promise<Array<Buffer | number>>;
 }
 
 /** One sentinel's answer to SENTINEL get-master-addr-by-name, or null (unreachable, unknown name) within ~1 s. */
@@ -165,6 +172,7 @@ export class RedisStore extends EventEmitter {
     this.redis.defineCommand('pyresFinishAndReserve', { lua: FINISH_AND_RESERVE });
     this.redis.defineCommand('pyresUnregister', { lua: UNREGISTER });
     this.redis.defineCommand('pyresWorkingOnProbe', { lua: WORKING_ON_PROBE });
+    this.redis.defineCommand('pyresReserveMany', { lua: RESERVE_MANY });
     // biome-ignore lint/suspicious/noExplicitAny: ioredis types its listeners per event name; this helper forwards any of them
     const on = (ev: string, fn: (...a: any[]) => void): void => {
       this.redis.on(ev, fn);
@@ -535,6 +543,31 @@ export class RedisStore extends EventEmitter {
     if (status === 'held') return { status, record: value ?? '', ...(bytes.bytes ? { recordBytes: bytes.bytes } : {}), processed, ...n };
     if (status === 'paused' || status === 'empty' || status === 'done') return { status, processed, ...n };
     throw new Error(`unexpected reply from the reserve script: ${String(status)}`);
+  }
+
+  /**
+   * Reserves up to `workerIds.length` jobs in one round trip (the reserve-many script), one per
+   * idle job slot, each recorded in its `worker:<id>` before the reply (see RESERVE_MANY).
+   * Returns 'paused', or what each served slot got, by its index in `workerIds` ('held': its
+   * worker:<id> already held a record, given back). Slots not listed got nothing.
+   */
+  async reserveMany(workerIds: readonly string[], reserve: ReserveSpec): Promise<'paused' | ManyReserved[]> {
+    const k = this.keys;
+    const keys = [k.pauseAll, k.queues, ...workerIds.map(id => k.worker(id))];
+    const reply = await this.redis.pyresReserveManyBuffer(keys.length, ...keys, reserve.runAt, k.queuePrefix, ...reserve.queueArgs);
+    if (String(reply[0]) === 'paused') return 'paused';
+    const out: ManyReserved[] = [];
+    for (let i = 1; i + 3 < reply.length; i += 4) {
+      const kind = String(reply[i]);
+      const index = Number(reply[i + 1]) - 1;
+      const queue = String(reply[i + 2]);
+      const v = reply[i + 3] as Buffer;
+      const value = v.toString('utf8');
+      const bytes = !isUtf8(v) ? Buffer.from(v) : null;
+      if (kind === 'job') out.push({ index, result: { status: 'job', queue, raw: value, ...(bytes ? { bytes } : {}), processed: 0 } });
+      else out.push({ index, result: { status: 'held', record: value, ...(bytes ? { recordBytes: bytes } : {}), processed: 0 } });
+    }
+    return out;
   }
 
   /** Counts the main connection's 'ready' events: a different number means a different connection (maybe another server). */

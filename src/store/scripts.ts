@@ -218,3 +218,87 @@ return wrote
 export const WORKING_ON_PROBE = `${LUA_HELPERS}
 return working_on(ARGV[1], ARGV[2], ARGV[3])
 `;
+
+/**
+ * reserve-many (since issue 15, `--concurrency`): reserves up to k jobs for k idle job slots
+ * of one process in one round trip. Each slot gets at most one job (one reservation per slot),
+ * taken in priority order exactly as FINISH_AND_RESERVE takes one, and its `worker:<id>`
+ * record is SET before the script returns, so nothing popped is ever unrecorded. A slot whose
+ * `worker:<id>` already holds a record (a reply lost earlier) gets that record back ('held')
+ * and nothing new. A queue found empty is not popped again in the same call.
+ *
+ * KEYS[1] pause-all-workers  KEYS[2] queues (set)  KEYS[3..] worker:<id> of each idle slot
+ * ARGV[1] run_at  ARGV[2] queue key prefix, '<ns>:queue:'
+ * ARGV[3] '0': ARGV[4..] are queue names in priority order; '1': '+s<name>', '+g<lua pattern>',
+ *         '-g<lua pattern>' as in FINISH_AND_RESERVE.
+ * Returns {'paused'} (the pause key is 'true', checked as FINISH_AND_RESERVE does, nothing
+ * reserved), or {'ok', kind1, i1, queue1, value1, kind2, ...}: for each slot served, kind
+ * 'job' (value = the payload) or 'held' (value = the record; queue ''), i = its KEYS index - 2
+ * (1-based slot position in the call). Slots not listed got nothing (every queue empty).
+ */
+export const RESERVE_MANY = `${LUA_HELPERS}
+local out = {'ok'}
+local want = {}
+for k = 3, #KEYS do
+  local held = redis.call('GET', KEYS[k])
+  if held then
+    out[#out + 1] = 'held'; out[#out + 1] = k - 2; out[#out + 1] = ''; out[#out + 1] = held
+  else
+    want[#want + 1] = k
+  end
+end
+if #want == 0 then return out end
+local pause = redis.call('GET', KEYS[1])
+if pause and string.lower(string.match(pause, '^%s*(.-)%s*$')) == 'true' then
+  if #out > 1 then return out end
+  return {'paused'}
+end
+local prefix = ARGV[2]
+local queues = {}
+if ARGV[3] == '1' then
+  local members = nil
+  local seen = {}
+  for i = 4, #ARGV do
+    local a = ARGV[i]
+    local kind = string.sub(a, 1, 2)
+    local body = string.sub(a, 3)
+    if kind == '+s' then
+      if not seen[body] then seen[body] = true; queues[#queues + 1] = body end
+    elseif kind == '+g' then
+      if not members then members = redis.call('SMEMBERS', KEYS[2]); table.sort(members) end
+      for _, q in ipairs(members) do
+        if not seen[q] and string.find(q, body) then seen[q] = true; queues[#queues + 1] = q end
+      end
+    end
+  end
+  local kept = {}
+  for _, q in ipairs(queues) do
+    local skip = false
+    for i = 4, #ARGV do
+      local a = ARGV[i]
+      if string.sub(a, 1, 2) == '-g' and string.find(q, string.sub(a, 3)) then skip = true end
+    end
+    if not skip then kept[#kept + 1] = q end
+  end
+  queues = kept
+else
+  for i = 4, #ARGV do queues[#queues + 1] = ARGV[i] end
+end
+local qi = 1
+for _, k in ipairs(want) do
+  local got = false
+  while qi <= #queues do
+    local q = queues[qi]
+    local raw = redis.call('LPOP', prefix .. q)
+    if raw then
+      redis.call('SET', KEYS[k], working_on(q, ARGV[1], raw))
+      out[#out + 1] = 'job'; out[#out + 1] = k - 2; out[#out + 1] = q; out[#out + 1] = raw
+      got = true
+      break
+    end
+    qi = qi + 1
+  end
+  if not got then break end
+end
+return out
+`;

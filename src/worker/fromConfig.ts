@@ -5,6 +5,7 @@
 import type { WorkerConfig } from '../config/types';
 import { loadJobModules } from '../jobs/load';
 import { createLogger, type Logger } from '../logging/logger';
+import { WorkerPool } from './slotPool';
 import { type SupervisedBy, Worker, type WorkerOptions } from './worker';
 
 export type { SupervisedBy } from './worker';
@@ -24,6 +25,22 @@ export function loggerFromConfig(cfg: Pick<WorkerConfig, 'logLevel' | 'logFile' 
 
 /** Loads cfg.jobs and constructs the Worker (not started). */
 export async function createWorker(cfg: WorkerConfig, extra: CreateWorkerExtra = {}): Promise<Worker> {
+  return new Worker(await workerOptionsFromConfig(cfg, extra));
+}
+
+/**
+ * What runs cfg: a Worker when cfg.concurrency is absent or 1 (exactly as before), else a
+ * WorkerPool of that many job slots (a range autoscales). Not started.
+ */
+export async function createWorkerOrPool(cfg: WorkerConfig, extra: CreateWorkerExtra = {}): Promise<Worker | WorkerPool> {
+  const c = cfg.concurrency;
+  const options = await workerOptionsFromConfig(cfg, extra);
+  if (!c || (c.min === 1 && c.max === 1)) return new Worker(options);
+  return new WorkerPool({ ...options, concurrency: c.min === c.max ? c.min : { min: c.min, max: c.max } });
+}
+
+/** The WorkerOptions cfg gives (its job modules loaded). */
+export async function workerOptionsFromConfig(cfg: WorkerConfig, extra: CreateWorkerExtra = {}): Promise<WorkerOptions> {
   const logger = extra.logger ?? loggerFromConfig(cfg);
   const jobs = await loadJobModules(cfg.jobs, undefined, undefined, (path, names) =>
     logger.info(
@@ -53,5 +70,5 @@ export async function createWorker(cfg: WorkerConfig, extra: CreateWorkerExtra =
     ...(extra.supervisedBy ? { supervisedBy: extra.supervisedBy } : {}),
     ...(extra.hostname ? { hostname: extra.hostname } : {}),
   };
-  return new Worker(options);
+  return options;
 }

@@ -33,14 +33,19 @@ export interface SupervisedBy {
   termTimeout: number;
 }
 
-export type LivenessStateName = 'starting' | 'idle' | 'working' | 'stopping';
-const STATE_CODES: Record<LivenessStateName, number> = { starting: 0, idle: 1, working: 2, stopping: 3 };
+export type LivenessStateName = 'starting' | 'idle' | 'working' | 'stopping' | 'off';
+const STATE_CODES: Record<LivenessStateName, number> = { starting: 0, idle: 1, working: 2, stopping: 3, off: 4 };
 export const STATE_STARTING = 0;
 export const STATE_IDLE = 1;
 export const STATE_WORKING = 2;
 export const STATE_STOPPING = 3;
+/** A job slot that does not run (autoscaled away, or not started yet): no heartbeat, no check. */
+export const STATE_OFF = 4;
 
-/** Int32 [0] state, [1] job seq; Float64 [1] job start (Date.now ms), [2] the job's own timeout (s, NaN = none). */
+/**
+ * Per job slot: Int32 [0] state, [1] job seq; Float64 [1] job start (Date.now ms), [2] the job's
+ * own timeout (s, NaN = none). Slot i's record starts at byte i * SHARED_BYTES.
+ */
 export const SHARED_BYTES = 32;
 
 export interface SharedView {
@@ -48,8 +53,14 @@ export interface SharedView {
   readonly floats: Float64Array;
 }
 
-export function sharedView(sab: SharedArrayBuffer): SharedView {
-  return { ints: new Int32Array(sab, 0, 2), floats: new Float64Array(sab, 8, 3) };
+export function sharedView(sab: SharedArrayBuffer, slot = 0): SharedView {
+  const at = slot * SHARED_BYTES;
+  return { ints: new Int32Array(sab, at, 2), floats: new Float64Array(sab, at + 8, 3) };
+}
+
+/** Every slot's view of a shared buffer (one per SHARED_BYTES). */
+export function sharedViews(sab: SharedArrayBuffer): SharedView[] {
+  return Array.from({ length: Math.max(1, Math.floor(sab.byteLength / SHARED_BYTES)) }, (_, i) => sharedView(sab, i));
 }
 
 export interface SharedSnapshot {
@@ -74,8 +85,8 @@ export function readShared(v: SharedView): SharedSnapshot {
 export type LivenessMessage =
   | { type: 'ready' }
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; msg: string }
-  | { type: 'reregistered'; seq: number; state: number; msg: string }
-  | { type: 'abort'; seq: number; reason: string; failAs: { exception: string; message: string } }
+  | { type: 'reregistered'; slot: number; seq: number; state: number; msg: string }
+  | { type: 'abort'; slot: number; seq: number; reason: string; failAs: { exception: string; message: string } }
   | { type: 'stopped' };
 
 /** Everything the loop needs, serialisable (it is the thread's workerData). */
@@ -93,6 +104,11 @@ export interface LivenessConfig {
   connection: ConnectionOptions;
   namespace: string;
   connectionName: string;
+  /**
+   * Job slots (`--concurrency`): every slot's id and `started`, slot 0 first (= workerId). One
+   * loop heartbeats and checks them all. Absent: the one slot workerId.
+   */
+  slots?: Array<{ workerId: string; started: string }>;
 }
 
 /** How often the master watch looks (no Redis involved). */
@@ -110,22 +126,30 @@ export class LivenessCore {
   private beating: Promise<void> | null = null;
   private stopped = false;
   private masterGoneAt: number | null = null;
-  private abortSentFor = -1;
+  private readonly abortSentFor: number[];
   private killing = false;
+  private readonly slots: Array<{ workerId: string; started: string }>;
 
   constructor(
     private readonly c: LivenessConfig,
     private readonly store: RedisStore,
-    private readonly shared: SharedView,
+    private readonly shared: SharedView[],
     private readonly send: (m: LivenessMessage) => void,
-  ) {}
+  ) {
+    this.slots = c.slots && c.slots.length > 0 ? c.slots : [{ workerId: c.workerId, started: c.started }];
+    this.abortSentFor = this.slots.map(() => -1);
+  }
 
-  /** Writes the first heartbeat, then starts the timers. */
+  /** Writes the first heartbeat (of every slot that runs), then starts the timers. */
   async start(): Promise<void> {
-    try {
-      await this.store.heartbeat(this.c.workerId);
-    } catch (e) {
-      this.send({ type: 'log', level: 'warn', msg: `heartbeat failed: ${coerceError(e).message}` });
+    for (let i = 0; i < this.slots.length; i++) {
+      if (readShared(this.shared[i]!).state === STATE_OFF) continue;
+      try {
+        await this.store.heartbeat(this.slots[i]!.workerId);
+      } catch (e) {
+        this.send({ type: 'log', level: 'warn', msg: `heartbeat failed: ${coerceError(e).message}` });
+        break;
+      }
     }
     if (this.stopped) return;
     this.beatTimer = setInterval(() => void this.beat(), this.c.heartbeatInterval * 1000);
@@ -148,9 +172,15 @@ export class LivenessCore {
   }
 
   private async beatOnce(): Promise<void> {
-    const id = this.c.workerId;
+    for (let i = 0; i < this.slots.length && !this.stopped; i++) await this.beatSlot(i);
+  }
+
+  private async beatSlot(slot: number): Promise<void> {
+    const id = this.slots[slot]!.workerId;
+    const shared = this.shared[slot]!;
     try {
-      const s = readShared(this.shared);
+      const s = readShared(shared);
+      if (s.state === STATE_OFF) return;
       // Before registration (starting) membership means nothing yet; while stopping it goes away on purpose.
       if (s.state === STATE_STARTING || s.state === STATE_STOPPING) {
         await this.store.heartbeat(id);
@@ -158,11 +188,12 @@ export class LivenessCore {
       }
       const member = await this.store.heartbeatAndCheck(id);
       if (member || this.stopped) return;
-      const now = readShared(this.shared);
-      if (now.state === STATE_STOPPING || now.state === STATE_STARTING) return;
-      await this.store.ensureRegistered(id, this.c.started, this.c.pidNamespace);
+      const now = readShared(shared);
+      if (now.state === STATE_STOPPING || now.state === STATE_STARTING || now.state === STATE_OFF) return;
+      await this.store.ensureRegistered(id, this.slots[slot]!.started, this.c.pidNamespace);
       this.send({
         type: 'reregistered',
+        slot,
         seq: now.seq,
         state: now.state,
         msg: `this live worker was missing from \`workers\` (pruned by another worker?); re-registered it${now.state === STATE_WORKING ? ` while working on job #${now.seq}` : ''}`,
@@ -185,54 +216,91 @@ export class LivenessCore {
         msg: `the master (pid ${sup.masterPid}) is gone; the current job is bounded by ${sup.jobTimeout !== null ? `the job timeout (${sup.jobTimeout}s + ${sup.timeoutGrace}s grace)` : `--term-timeout (${sup.termTimeout}s)`}`,
       });
     }
-    const s = readShared(this.shared);
-    if (s.state !== STATE_WORKING) return;
-    const limit = s.timeout ?? sup.jobTimeout;
-    const ranMs = now - s.since;
-    if (limit !== null) {
-      const failAs = {
-        exception: 'JobTimeoutError',
-        message: `Job exceeded its ${limit}s timeout while its master (pid ${sup.masterPid}) was gone`,
-      };
-      if (ranMs > limit * 1000 && this.abortSentFor !== s.seq) {
-        // Ask first: a job that honours its signal ends as an ordinary JobTimeoutError failure.
-        this.abortSentFor = s.seq;
-        this.send({ type: 'abort', seq: s.seq, reason: `job timeout (${limit}s), master gone`, failAs });
+    let kill: Victim | null = null;
+    for (let slot = 0; slot < this.slots.length && !kill; slot++) {
+      const s = readShared(this.shared[slot]!);
+      if (s.state !== STATE_WORKING) continue;
+      const limit = s.timeout ?? sup.jobTimeout;
+      const ranMs = now - s.since;
+      if (limit !== null) {
+        const failAs = {
+          exception: 'JobTimeoutError',
+          message: `Job exceeded its ${limit}s timeout while its master (pid ${sup.masterPid}) was gone`,
+        };
+        if (ranMs > limit * 1000 && this.abortSentFor[slot] !== s.seq) {
+          // Ask first: a job that honours its signal ends as an ordinary JobTimeoutError failure.
+          this.abortSentFor[slot] = s.seq;
+          this.send({ type: 'abort', slot, seq: s.seq, reason: `job timeout (${limit}s), master gone`, failAs });
+        }
+        if (ranMs > (limit + sup.timeoutGrace) * 1000) {
+          kill = {
+            slot,
+            seq: s.seq,
+            exception: 'JobTimeoutError',
+            message: `${failAs.message}; worker ${process.pid} killed itself (SIGKILL) after a ${sup.timeoutGrace}s grace`,
+            policy: 'fail',
+          };
+        }
+      } else if (now - this.masterGoneAt > sup.termTimeout * 1000) {
+        kill = {
+          slot,
+          seq: s.seq,
+          exception: 'Resque::DirtyExit',
+          message: `master gone; job still running after ${sup.termTimeout}s`,
+          policy: this.c.onDirtyExit,
+        };
       }
-      if (ranMs > (limit + sup.timeoutGrace) * 1000) {
-        await this.killSelf(
-          s.seq,
-          'JobTimeoutError',
-          `${failAs.message}; worker ${process.pid} killed itself (SIGKILL) after a ${sup.timeoutGrace}s grace`,
-          'fail',
-        );
-      }
-    } else if (now - this.masterGoneAt > sup.termTimeout * 1000) {
-      await this.killSelf(s.seq, 'Resque::DirtyExit', `master gone; job still running after ${sup.termTimeout}s`, this.c.onDirtyExit);
     }
+    if (kill) await this.killSelf(kill);
   }
 
-  /** Records the running job as failed (only if it is still the one running), then SIGKILLs this process. */
-  private async killSelf(seq: number, exception: string, message: string, policy: DirtyExitPolicy): Promise<void> {
+  /**
+   * Records the running job as failed (only if it is still the one running), and every other
+   * slot's running job as a dirty exit (the kill ends them too), then SIGKILLs this process.
+   */
+  private async killSelf(v: Victim): Promise<void> {
+    const { slot, seq, exception, message, policy } = v;
     this.killing = true;
     let recorded: string | null | 'timeout' = null;
+    const others: Array<Promise<unknown>> = [];
     try {
+      for (let i = 0; i < this.slots.length; i++) {
+        const o = readShared(this.shared[i]!);
+        if (i === slot || o.state !== STATE_WORKING) continue;
+        others.push(
+          unregisterDeadWorker(
+            this.store,
+            this.slots[i]!.workerId,
+            'Resque::DirtyExit',
+            () => `${message} (another job slot's job; this one was killed with it)`,
+            this.c.onDirtyExit,
+            {
+              requireHeld: true,
+              stillCurrent: () => {
+                const now = readShared(this.shared[i]!);
+                return now.seq === o.seq && now.state === STATE_WORKING;
+              },
+            },
+          ).catch(() => null),
+        );
+      }
       recorded = await Promise.race([
-        unregisterDeadWorker(this.store, this.c.workerId, exception, () => message, policy, {
+        unregisterDeadWorker(this.store, this.slots[slot]!.workerId, exception, () => message, policy, {
           requireHeld: true,
           stillCurrent: () => {
-            const now = readShared(this.shared);
+            const now = readShared(this.shared[slot]!);
             return now.seq === seq && now.state === STATE_WORKING;
           },
         }),
         new Promise<'timeout'>(r => setTimeout(() => r('timeout'), RECORD_BOUND_MS).unref()),
       ]);
+      await Promise.race([Promise.all(others), new Promise<void>(r => setTimeout(r, RECORD_BOUND_MS).unref())]);
     } catch (e) {
       stderrLine(`pyres-ts worker ${process.pid}: recording the job before the self-kill failed: ${coerceError(e).message}`);
       recorded = 'timeout';
     }
-    const s = readShared(this.shared);
-    if (recorded === null && (s.seq !== seq || s.state !== STATE_WORKING)) {
+    const s = readShared(this.shared[slot]!);
+    if (recorded === null && others.length === 0 && (s.seq !== seq || s.state !== STATE_WORKING)) {
       // The job ended between the decision and the record: nothing to kill for.
       this.killing = false;
       return;
@@ -242,6 +310,21 @@ export class LivenessCore {
     );
     process.kill(process.pid, 'SIGKILL');
   }
+}
+
+/** A slot whose job the master watch ends with a self-kill. */
+interface Victim {
+  slot: number;
+  seq: number;
+  exception: string;
+  message: string;
+  policy: DirtyExitPolicy;
+}
+
+/** One job slot's side of the shared state (Liveness.slot(i)). */
+export interface LivenessSlot {
+  setState(s: LivenessStateName): void;
+  jobStarted(seq: number, since: number, timeout: number | null): void;
 }
 
 /** Straight to fd 2: a thread's process.stderr goes through the main thread, which may be blocked. */
@@ -275,8 +358,9 @@ const THREAD_STOP_MS = 1000;
  * 'notice' (string; the thread crashed or fell back).
  */
 export class Liveness extends EventEmitter {
-  private readonly sab = new SharedArrayBuffer(SHARED_BYTES);
-  private readonly view = sharedView(this.sab);
+  private readonly sab: SharedArrayBuffer;
+  private readonly views: SharedView[];
+  private readonly view: SharedView;
   private thread: Thread | null = null;
   private local: LivenessCore | null = null;
   private stopping = false;
@@ -284,7 +368,20 @@ export class Liveness extends EventEmitter {
 
   constructor(private readonly o: LivenessOptions) {
     super();
-    this.view.floats[2] = Number.NaN;
+    this.sab = new SharedArrayBuffer(SHARED_BYTES * Math.max(1, o.slots?.length ?? 1));
+    this.views = sharedViews(this.sab);
+    this.view = this.views[0]!;
+    for (const v of this.views) v.floats[2] = Number.NaN;
+  }
+
+  /** Job slot `i`'s state writer (slot 0 is what setState/jobStarted write). */
+  slot(i: number): LivenessSlot {
+    const v = this.views[i];
+    if (!v) throw new Error(`no liveness slot ${i}`);
+    return {
+      setState: s => Atomics.store(v.ints, 0, STATE_CODES[s]),
+      jobStarted: (seq, since, timeout) => writeJobStarted(v, seq, since, timeout),
+    };
   }
 
   /** 'thread', 'main' (the loop runs on this thread) or 'off' (not started or stopped). */
@@ -297,11 +394,7 @@ export class Liveness extends EventEmitter {
   }
 
   jobStarted(seq: number, since: number, timeout: number | null): void {
-    this.view.floats[1] = since;
-    this.view.floats[2] = timeout ?? Number.NaN;
-    // seq before state: a reader never pairs WORKING with the previous job's seq.
-    Atomics.store(this.view.ints, 1, seq);
-    Atomics.store(this.view.ints, 0, STATE_WORKING);
+    writeJobStarted(this.view, seq, since, timeout);
   }
 
   /** Resolves once the first heartbeat is written. */
@@ -367,7 +460,7 @@ export class Liveness extends EventEmitter {
 
   private async startLocal(): Promise<void> {
     if (this.local || this.stopping) return;
-    const core = new LivenessCore(this.o, this.o.store, this.view, m => this.onMessage(m));
+    const core = new LivenessCore(this.o, this.o.store, this.views, m => this.onMessage(m));
     this.local = core;
     await core.start();
   }
@@ -378,10 +471,10 @@ export class Liveness extends EventEmitter {
         this.o.logger[m.level](m.msg);
         break;
       case 'reregistered':
-        this.emit('reregistered', { seq: m.seq, state: m.state, msg: m.msg });
+        this.emit('reregistered', { slot: m.slot, seq: m.seq, state: m.state, msg: m.msg });
         break;
       case 'abort':
-        this.emit('abort', { seq: m.seq, reason: m.reason, failAs: m.failAs });
+        this.emit('abort', { slot: m.slot, seq: m.seq, reason: m.reason, failAs: m.failAs });
         break;
       default:
         break;
@@ -396,7 +489,7 @@ export class Liveness extends EventEmitter {
   /** Stops the loop (the thread: asked, awaited for at most ~1 s, then terminated). */
   async stop(): Promise<void> {
     this.stopping = true;
-    this.setState('stopping');
+    for (const v of this.views) if (Atomics.load(v.ints, 0) !== STATE_OFF) Atomics.store(v.ints, 0, STATE_STOPPING);
     const t = this.thread;
     if (t) {
       const gone = new Promise<void>(r => (this.threadStopped = r));
@@ -413,4 +506,12 @@ export class Liveness extends EventEmitter {
       this.local = null;
     }
   }
+}
+
+function writeJobStarted(v: SharedView, seq: number, since: number, timeout: number | null): void {
+  v.floats[1] = since;
+  v.floats[2] = timeout ?? Number.NaN;
+  // seq before state: a reader never pairs WORKING with the previous job's seq.
+  Atomics.store(v.ints, 1, seq);
+  Atomics.store(v.ints, 0, STATE_WORKING);
 }

@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { coerceError } from '../errors';
 import { RedisStore } from '../store/redisStore';
-import { type LivenessConfig, LivenessCore, type LivenessMessage, sharedView } from './liveness';
+import { type LivenessConfig, LivenessCore, type LivenessMessage, sharedViews } from './liveness';
 
 async function main(): Promise<void> {
   const port = parentPort;
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     failureBackend: config.failureBackend,
   });
   store.on('error', () => undefined);
-  const core = new LivenessCore(config, store, sharedView(sab), send);
+  const core = new LivenessCore(config, store, sharedViews(sab), send);
   let stopping = false;
   port.on('message', (m: { type?: string }) => {
     if (m?.type !== 'stop' || stopping) return;

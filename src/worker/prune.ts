@@ -3,7 +3,7 @@ import type { Logger } from '../logging/logger';
 import { decodeJob } from '../protocol/job';
 import { decodeWorkingOn, embeddedPayloadBytes, embedPayload, failureAround } from '../protocol/records';
 import { formatFailedAt, parseResqueTime } from '../protocol/time';
-import { parseWorkerId } from '../protocol/workerId';
+import { parseWorkerId, slotHostOf } from '../protocol/workerId';
 import type { DirtyExitPolicy, RedisStore } from '../store/redisStore';
 import { ownPidNamespace } from './pidNamespace';
 
@@ -52,7 +52,7 @@ export async function pruneDeadWorkers(store: RedisStore, o: PruneOptions): Prom
   const nsOf = async (wid: string): Promise<string | null> => {
     if (!nsRecords) {
       // Read once, for the candidates of the pid rule only (same host, registered).
-      const ids = all.filter(id => parseWorkerId(id)?.host === o.hostname);
+      const ids = all.filter(id => sameHost(parseWorkerId(id)?.host, o.hostname));
       const recs = await store.pidNamespacesOf(ids);
       nsRecords = new Map(ids.map((id, i) => [id, recs[i] ?? null]));
     }
@@ -77,7 +77,8 @@ export async function pruneDeadWorkers(store: RedisStore, o: PruneOptions): Prom
       }
     }
     const parts = parseWorkerId(wid);
-    if (!members.has(wid) || !parts || parts.host !== o.hostname) continue;
+    // A job slot's id (`host+i:pid:queues`, --concurrency) names this host too.
+    if (!members.has(wid) || !parts || !sameHost(parts.host, o.hostname)) continue;
     if (ownQueues && !ownQueues.has('*') && !sameSet(ownQueues, parts.queues)) {
       o.logger.debug(`prune: skipping ${wid}: its queues are not ours (${[...ownQueues].join(',')}), as Ruby 3.0 does`);
       continue;
@@ -100,6 +101,11 @@ export async function pruneDeadWorkers(store: RedisStore, o: PruneOptions): Prom
     pruned.push(wid);
   }
   return pruned;
+}
+
+/** Whether a worker id's host field (`vm`, or slot `vm+3`) names the host `hostname`. */
+function sameHost(idHost: string | undefined, hostname: string): boolean {
+  return idHost !== undefined && (idHost === hostname || slotHostOf(idHost).host === hostname);
 }
 
 function sameSet(a: ReadonlySet<string>, b: readonly string[]): boolean {

@@ -19,11 +19,11 @@ import {
   POISON_CLASS,
 } from '../protocol/records';
 import { formatFailedAt, formatStarted, runAtNow } from '../protocol/time';
-import { formatWorkerId } from '../protocol/workerId';
+import { formatSlotWorkerId, formatWorkerId } from '../protocol/workerId';
 import type { ConnectionOptions } from '../store/connection';
 import { type DirtyExitPolicy, type FinishSpec, RedisStore, type ReserveResult, type WaitResult } from '../store/redisStore';
 import { backoffDelay, sleep } from './backoff';
-import { Liveness, type LivenessStateName, type SupervisedBy } from './liveness';
+import { Liveness, type LivenessSlot, type LivenessStateName, type SupervisedBy } from './liveness';
 import { ownPidNamespace } from './pidNamespace';
 import { pruneDeadWorkers } from './prune';
 import { parseWorkerId } from '../protocol/workerId';
@@ -108,6 +108,30 @@ export interface WorkerOptions {
   /** The pid in the worker id. @defaultValue process.pid */
   pid?: number;
   logger?: Logger;
+  /**
+   * Internal (WorkerPool, `--concurrency`): this Worker is job slot `slot.index` of a pool. Its
+   * id is the slot's (`host+i:pid:queues` for i > 0), its heartbeats come from the pool's one
+   * liveness loop, and when every queue is empty it parks with the pool, which reserves for all
+   * idle slots in one round trip. Not for direct use: build a WorkerPool.
+   */
+  slot?: SlotHooks;
+}
+
+/**
+ * How a WorkerPool drives one of its job slots (see WorkerOptions.slot). Internal.
+ */
+export interface SlotHooks {
+  readonly index: number;
+  /** worker:<id>:started of the slot (the pool's start: the liveness loop re-registers with it). */
+  readonly started: string;
+  /** The pool's liveness loop (started before the slot starts, stopped after every slot stopped). */
+  readonly liveness: Liveness;
+  /**
+   * Every queue was empty: wait until the pool reserved a job for this slot (its worker:<id>
+   * already holds the record), or resolve null (look again yourself: woken, paused, stopping).
+   * Resolves null soon after `signal` aborts, unless a reservation for the slot is in flight.
+   */
+  idle(slotIndex: number, signal: AbortSignal): Promise<{ result: Extract<ReserveResult, { status: 'job' | 'held' }>; runAt: string } | null>;
 }
 
 export type WorkerState = 'new' | 'starting' | 'idle' | 'working' | 'paused' | 'stopping' | 'stopped';
@@ -161,18 +185,22 @@ export class Worker extends EventEmitter<WorkerEvents> {
   readonly store: RedisStore;
   state: WorkerState = 'new';
 
-  private readonly o: Required<Omit<WorkerOptions, 'connection' | 'namespace' | 'logger' | 'hostname' | 'pid' | 'queues' | 'jobs' | 'supervisedBy'>>;
+  private readonly o: Required<Omit<WorkerOptions, 'connection' | 'namespace' | 'logger' | 'hostname' | 'pid' | 'queues' | 'jobs' | 'supervisedBy' | 'slot'>>;
   private readonly supervisedBy: SupervisedBy | null;
   private readonly connection: ConnectionOptions;
   private readonly namespace: string;
   /** This process's PID-namespace identity, recorded at registration (null: unknown, or a custom pid). */
   private readonly pidNamespace: string | null;
   private liveness: Liveness | null = null;
+  /** This worker's record in the liveness loop's shared state (its own loop's slot 0, or the pool's slot). */
+  private live: LivenessSlot | null = null;
+  private readonly slot: SlotHooks | null;
+  private detachLiveness: (() => void) | null = null;
   private jobSeq = 0;
   private readonly jobs: JobRegistry;
   private readonly log: Logger;
   private readonly queueArgs: string[];
-  private readonly started = formatStarted(new Date());
+  private readonly started: string;
   private processed = 0;
   /** `Class: reason` of a dirty exit being requeued, for the log line after the finish step. */
   private requeueNote: string | null = null;
@@ -210,11 +238,20 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.queueSpecs = parseQueueList(opts.queues);
     this.hostname = (opts.hostname ?? osHostname()).trim();
     this.pid = opts.pid ?? process.pid;
-    this.id = formatWorkerId(
-      this.hostname,
-      this.pid,
-      this.queueSpecs.map(s => s.raw),
-    );
+    this.slot = opts.slot ?? null;
+    this.started = this.slot?.started ?? formatStarted(new Date());
+    this.id = this.slot
+      ? formatSlotWorkerId(
+          this.hostname,
+          this.pid,
+          this.queueSpecs.map(s => s.raw),
+          this.slot.index,
+        )
+      : formatWorkerId(
+          this.hostname,
+          this.pid,
+          this.queueSpecs.map(s => s.raw),
+        );
     this.jobs = opts.jobs;
     this.log = (opts.logger ?? createLogger()).child(this.id, { workerId: this.id });
     this.o = {
@@ -272,7 +309,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.store = new RedisStore({
       connection: opts.connection ?? {},
       namespace: opts.namespace ?? 'resque',
-      name: `pyres-ts:worker:${this.pid}`,
+      name: this.slot && this.slot.index > 0 ? `pyres-ts:worker:${this.pid}:slot${this.slot.index}` : `pyres-ts:worker:${this.pid}`,
       failureBackend: this.o.failureBackend,
     });
     this.store.on('connection-error', (e: Error) => this.log.warn(`Redis connection lost (${e.message}); reconnecting`));
@@ -389,7 +426,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     await this.startLiveness();
     await this.store.register(this.id, this.started, this.pidNamespace);
     this.processed = await this.store.stat('processed', this.id);
-    this.log.info(`registered; ${this.o.nonblockingPop ? 'polling with LPOP' : 'waiting on queue changes'}; jobs: ${this.jobs.names().join(', ') || '(none)'}`);
+    // A pool's slots beyond the first say it at debug: the pool logs one line for all.
+    this.log[this.slot && this.slot.index > 0 ? 'debug' : 'info'](
+      `registered; ${this.o.nonblockingPop ? 'polling with LPOP' : 'waiting on queue changes'}; jobs: ${this.jobs.names().join(', ') || '(none)'}`,
+    );
     this.setState(this.pausedLocal ? 'paused' : 'idle');
     void this.loop().then(
       () => this.finishStop(),
@@ -571,6 +611,17 @@ export class Worker extends EventEmitter<WorkerEvents> {
         break;
       }
       this.setState('idle');
+      if (this.slot && !this.o.nonblockingPop && this.o.waitReplicas === 0) {
+        // A pool's slot: the pool waits on the queues for every idle slot and reserves for them
+        // together. (With --wait-replicas each slot reserves itself: every step is WAITed.)
+        const got = await this.slot.idle(this.slot.index, this.freshWake());
+        if (!got) continue;
+        // TERM came while the pool reserved it: never started, so the stop puts it back (requeueUnseenReservation).
+        if (this.stopping === 'abort') break;
+        const outcome = await this.runJob({ ...got.result, processed: this.processed }, got.runAt);
+        finish = { ...outcome, expectedProcessed: this.processed };
+        continue;
+      }
       if (this.o.nonblockingPop) {
         emptyPasses += 1;
         const s = backoffDelay(emptyPasses, this.o.backoffMin, this.o.backoffMax);
@@ -726,7 +777,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const abandoned = new Promise<{ abandoned: string }>(res => (abandon = reason => res({ abandoned: reason })));
     const cur: NonNullable<Worker['current']> = { seq, queue, runAt, raw, className, since: new Date(), ctrl: null, aborted: false, failAs: null, abandon };
     this.current = cur;
-    this.liveness?.jobStarted(seq, cur.since.getTime(), resolved?.timeout ?? null);
+    this.live?.jobStarted(seq, cur.since.getTime(), resolved?.timeout ?? null);
     this.setState('working');
     this.emitSafe('job', { seq, queue, className, raw, timeout: resolved?.timeout ?? null });
     const workerLog = this.log;
@@ -848,10 +899,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
     // re-registration may land after it.
     await this.liveness?.stop().catch(() => undefined);
     this.liveness = null;
+    // A pool's slot: the pool's loop stops beating for this id before it is unregistered.
+    this.live?.setState('off');
+    this.detachLiveness?.();
+    this.detachLiveness = null;
     await this.requeueUnseenReservation();
     try {
       await this.store.unregister(this.id);
-      this.log.info('unregistered');
+      this.log[this.slot && this.slot.index > 0 ? 'debug' : 'info']('unregistered');
     } catch (e) {
       this.emitSafe('error', coerceError(e));
     }
@@ -905,6 +960,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** Starts the liveness loop (its thread, or this thread) and resolves after its first heartbeat. */
   private async startLiveness(): Promise<void> {
+    if (this.slot) return this.joinPoolLiveness(this.slot);
     const l = new Liveness({
       useThread: this.o.livenessThread,
       store: this.store,
@@ -922,7 +978,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     });
     l.setState('starting');
     l.on('notice', (m: string) => this.emitSafe('notice', m));
-    l.on('reregistered', (e: { seq: number; state: number; msg: string }) => {
+    l.on('reregistered', (e: { slot: number; seq: number; state: number; msg: string }) => {
       this.log.warn(e.msg);
       this.emitSafe('notice', e.msg);
       // The prune deleted worker:<id> too: put the running job's record back, so that its end is
@@ -933,8 +989,33 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.abortCurrentJob(e.reason, { abandon: false, seq: e.seq, failAs: e.failAs });
     });
     this.liveness = l;
+    this.live = l.slot(0);
     await l.start();
     this.log.debug(`heartbeat every ${this.o.heartbeatInterval}s ${l.mode === 'thread' ? 'from the liveness thread' : 'from the main thread'}`);
+  }
+
+  /** A pool's slot: the pool's liveness loop beats for it; the first heartbeat is written here. */
+  private async joinPoolLiveness(slot: SlotHooks): Promise<void> {
+    const l = slot.liveness;
+    const live = l.slot(slot.index);
+    live.setState('starting');
+    const onRereg = (e: { slot: number; msg: string }): void => {
+      if (e.slot !== slot.index) return;
+      this.log.warn(e.msg);
+      this.emitSafe('notice', e.msg);
+      this.restoreCurrent();
+    };
+    const onAbort = (e: { slot: number; seq: number; reason: string; failAs: { exception: string; message: string } }): void => {
+      if (e.slot === slot.index) this.abortCurrentJob(e.reason, { abandon: false, seq: e.seq, failAs: e.failAs });
+    };
+    l.on('reregistered', onRereg);
+    l.on('abort', onAbort);
+    this.detachLiveness = () => {
+      l.off('reregistered', onRereg);
+      l.off('abort', onAbort);
+    };
+    this.live = live;
+    await this.store.heartbeat(this.id).catch(e => this.log.warn(`heartbeat failed: ${coerceError(e).message}`));
   }
 
   /**
@@ -942,7 +1023,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * worker would otherwise rename its process twice per job. Other states are told at once.
    */
   private setState(s: WorkerState): void {
-    if (s !== 'working') this.liveness?.setState(LIVENESS_STATE[s]);
+    if (s !== 'working') this.live?.setState(LIVENESS_STATE[s]);
     if (this.state === s && s !== 'working') return;
     this.state = s;
     if (s === 'working' || s === 'idle') {
