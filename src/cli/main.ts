@@ -9,6 +9,7 @@ import { type MasterArgs, masterBuilder } from './masterCommand';
 import { ctlBuilder } from './ctlCommand';
 import { registerAdminCommands } from './adminCommands';
 import { type WebArgs, webBuilder } from './webCommand';
+import { withEnvOptions } from './envOptions';
 import { registerScheduleCommand } from './scheduleCommand';
 
 class UsageError extends PyresError {}
@@ -19,7 +20,8 @@ export async function run(argv: string[]): Promise<number> {
   // master between a job and its outcome: a failed write marks the stream gone, work goes on.
   guardStdio();
   let code = 0;
-  const parser = yargs(argv)
+  // Every option also as PYRES_<OPTION>, and Ruby's QUEUE/QUEUES, COUNT, INTERVAL, RESQUE_TERM_TIMEOUT.
+  const parser = withEnvOptions(yargs(argv))
     .scriptName('pyres-ts')
     .version(VERSION)
     .strict()
