@@ -10,6 +10,7 @@ import { installMasterSignals } from '../signals';
 import { VERSION } from '../version';
 import { loggerFromConfig } from '../worker/fromConfig';
 import { queuesFromArgs, type WorkerArgs, workerBuilder, workerInputFromArgs } from './workerCommand';
+import { type SchedulerArgs, schedulerFromArgs, withSchedulerOptions } from './schedulerCommand';
 
 export interface MasterArgs extends WorkerArgs {
   pool?: number;
@@ -30,10 +31,16 @@ export interface MasterArgs extends WorkerArgs {
   'child-node-options'?: string;
   'max-children'?: number;
   winch: boolean;
+  scheduler?: boolean;
+  'scheduler-interval'?: number;
 }
 
 export function masterBuilder(y: Argv) {
-  return workerBuilder(y)
+  return withSchedulerOptions(workerBuilder(y), 'scheduler-interval')
+    .option('scheduler', {
+      type: 'boolean',
+      describe: 'also run the delayed-job scheduler in the master (one leader across hosts and with Ruby, see `pyres-ts scheduler`)',
+    })
     .option('term-timeout', { type: 'number', describe: 'seconds children get to stop before SIGKILL (default 10)' })
     .option('pool', { type: 'number', describe: 'children for --queues (pyres_manager --pool); default 1' })
     .option('workers', { alias: 'w', type: 'string', describe: "groups as 'p10,p9=4:p1=1:*=1' (a count may be a range 2..8)" })
@@ -128,8 +135,11 @@ export async function runMaster(a: MasterArgs): Promise<number> {
   const release = installMasterSignals(master, m => log.info(m));
   const t0 = Date.now();
   master.once('all-ready', () => log.info(`all children registered ${Date.now() - t0} ms after start`));
+  // --scheduler: one Scheduler beside the children, stopped (its lock released) when the master stops.
+  const scheduler = a.scheduler ? schedulerFromArgs(a as unknown as SchedulerArgs, logger, a['scheduler-interval']) : null;
   try {
     await master.start();
+    await scheduler?.start();
     await master.stopped;
   } catch (e) {
     // A broken deploy (a job module or --worker-init that does not load, a bad setting): say
@@ -141,6 +151,7 @@ export async function runMaster(a: MasterArgs): Promise<number> {
     }
     throw e;
   } finally {
+    await scheduler?.stop();
     release();
   }
   return 0;

@@ -9,6 +9,7 @@ import {
   type Settled,
   type WorkerRow,
 } from '../admin/admin';
+import { DelayedAdmin } from '../admin/delayed';
 import { ConfigError } from '../errors';
 import type { JobArgs } from '../jobs/define';
 import type { MasterCommand } from '../master/supervisor';
@@ -135,6 +136,8 @@ export interface Status {
   failedLists: Array<{ list: string; size: number }>;
   stats: { processed: number; failed: number };
   pausedAll: boolean;
+  /** Delayed jobs: timestamps in `delayed_queue_schedule`, and who holds resque-scheduler's lock (`host:pid`, TTL) or null. */
+  delayed: { timestamps: number; leader: { value: string; ttl: number } | null };
 }
 
 /**
@@ -169,6 +172,8 @@ export class Client<J extends object = {}> {
   private readonly adminStore: AdminStore;
   private readonly admin: Admin;
   private readonly sched: SchedulerStore;
+  /** The Delayed page's reads and actions (timestamps, items, remove, queue now, clear, the scheduler leader). */
+  readonly delayed: DelayedAdmin;
 
   constructor(opts: ClientOptions = {}) {
     if (opts.redis !== undefined && opts.connection !== undefined) {
@@ -183,6 +188,7 @@ export class Client<J extends object = {}> {
     });
     this.adminStore = this.store.adminStore();
     this.sched = this.store.schedulerStore();
+    this.delayed = new DelayedAdmin(this.sched);
     const server: Server = { id: 0, label: this.store.where, namespace, store: this.adminStore };
     this.admin = new Admin([server]);
     const a = this.admin;
@@ -410,6 +416,7 @@ export class Client<J extends object = {}> {
       s.isPausedGlobally(),
     ]);
     const details = await s.workerDetails(ids);
+    const [delayedTimestamps, leader] = await Promise.all([this.sched.timestampCount(), this.delayed.leader()]);
     const workers = details.map((d): WorkerStatus => {
       const parts = parseWorkerId(d.id);
       let job: WorkerStatus['job'] = null;
@@ -439,6 +446,7 @@ export class Client<J extends object = {}> {
       failedLists,
       stats: { processed: processedStat, failed: failedStat },
       pausedAll,
+      delayed: { timestamps: delayedTimestamps, leader: leader.holder },
     };
   }
 

@@ -98,8 +98,23 @@ describe('import boundaries (docs/ARCHITECTURE.md)', () => {
     expect(users.map(e => `${e.from} -> ${e.to}`)).toEqual([]);
   });
 
-  it('config/ does not import the behaviour layers (worker, master, producer, admin, cli, web)', () => {
-    const bad = edges.filter(e => layerOf(e.from) === 'config' && ['worker', 'master', 'producer', 'admin', 'cli', 'web'].includes(layerOf(e.to)));
+  it('scheduler/ (a behaviour layer beside worker/master/producer) imports only protocol/, store/, scheduler/, logging/, errors and packages', () => {
+    const bad = edges.filter(
+      e =>
+        layerOf(e.from) === 'scheduler' &&
+        e.to.endsWith('.ts') &&
+        !['protocol', 'store', 'scheduler', 'logging', 'errors'].includes(layerOf(e.to)) &&
+        !e.typeOnly,
+    );
+    expect(bad.map(e => `${e.from} -> ${e.to}`)).toEqual([]);
+    expect(edges.some(e => e.from === 'scheduler/scheduler.ts' && e.to === 'store/redisStore.ts')).toBe(true);
+    // Nothing below the top layers uses the scheduler (master --scheduler is wired in cli/).
+    const users = edges.filter(e => layerOf(e.to) === 'scheduler' && !['scheduler', 'cli', 'web', 'index'].includes(layerOf(e.from)) && !e.typeOnly);
+    expect(users.map(e => `${e.from} -> ${e.to}`)).toEqual([]);
+  });
+
+  it('config/ does not import the behaviour layers (worker, master, producer, admin, scheduler, cli, web)', () => {
+    const bad = edges.filter(e => layerOf(e.from) === 'config' && ['worker', 'master', 'producer', 'admin', 'scheduler', 'cli', 'web'].includes(layerOf(e.to)));
     expect(bad.map(e => `${e.from} -> ${e.to}`)).toEqual([]);
   });
 
