@@ -12,6 +12,7 @@ import { AdminActionError, type Admin, type Server } from '../admin/admin';
 import { hostPolicy, refusedHostText } from './hosts';
 import type { Html } from './html';
 import * as v from './views';
+import { delayedAction, delayedPage, delayedTimestampPage } from './delayedViews';
 
 /**
  * The dashboard's HTTP app (Hono). Safe by default:
@@ -185,6 +186,8 @@ export function createWebApp(o: WebAppOptions): Hono {
   app.get('/stats', async c => page(c, v.statsPage(ctxOf(c), await d.stats())));
 
   app.get('/api/live', async c => c.json(await d.live()));
+  app.get('/delayed', async c => page(c, await delayedPage(ctxOf(c), d, c.req.query(), perPage)));
+  app.get('/delayed/:ts{-?[0-9]+}', async c => page(c, await delayedTimestampPage(ctxOf(c), d, c.req.param('ts'), c.req.query(), perPage)));
 
   // ---- actions -----------------------------------------------------------------------------
 
@@ -242,6 +245,10 @@ export function createWebApp(o: WebAppOptions): Hono {
   };
   const want = (f: Record<string, string>): string | undefined => (f['digest'] && /^[0-9a-f]{6,40}$/.test(f['digest']) ? f['digest'] : undefined);
 
+  app.post(
+    '/delayed/action',
+    action('/delayed', f => delayedAction(d, f)),
+  );
   app.post(
     '/failed/retry',
     action('/failed', async f => {
