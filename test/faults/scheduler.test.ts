@@ -122,6 +122,34 @@ describe('pyres-ts scheduler (process)', () => {
     expect(await s.waitForEnd(15000)).toEqual({ code: 0, signal: null });
   });
 
+  it('pyres-ts delayed list / enqueue-now, and master --scheduler runs a due job in its children; TERM releases the lock', async () => {
+    const e = env.cli(['enqueue', '--in', '3600', 'p10', 'MixedJob', '"by-hand"'], redis.srv.url);
+    expect(await e.waitForEnd(10000)).toEqual({ code: 0, signal: null });
+    const [ts] = await redis.r.zrange(dk.schedule, 0, 0);
+    const l = env.cli(['delayed', 'list'], redis.srv.url);
+    expect(await l.waitForEnd(10000)).toEqual({ code: 0, signal: null });
+    expect(l.stdout()).toContain('Scheduler leader: none');
+    expect(l.stdout()).toContain(`${ts}  `);
+    expect(l.stdout()).toContain('1 job: MixedJob ["by-hand"] -> p10');
+    const n = env.cli(['delayed', 'enqueue-now', ts!], redis.srv.url);
+    expect(await n.waitForEnd(10000)).toEqual({ code: 0, signal: null });
+    expect(n.stdout().trim()).toBe(`pushed 1 item at ${ts} to their queues`);
+    expect(await redis.r.lrange(k('queue:p10'), 0, -1)).toEqual(['{"class":"MixedJob","args":["by-hand"],"queue":"p10"}']);
+    await redis.r.del(k('queue:p10'));
+    const m = env.cli(
+      ['master', '--queues', 'p10', '--pool', '1', '--jobs', JOBS, '--interval', '0.2', '--scheduler', '--scheduler-interval', '0.2'],
+      redis.srv.url,
+    );
+    await m.waitForLine(/became the master scheduler/, 20000);
+    const now = await redisNow();
+    await seedList(now - 1, ['{"class":"MixedJob","args":["via-master"],"queue":"p10"}']);
+    await env.waitForLedger(/^MixedJob \["via-master"\]$/, 15000);
+    expect(await redis.r.get(LOCK)).toMatch(new RegExp(`:${m.pid}$`));
+    m.kill('SIGTERM');
+    expect(await m.waitForEnd(20000)).toEqual({ code: 0, signal: null });
+    expect(await redis.r.exists(LOCK)).toBe(0);
+  });
+
   it('bad flags are one line naming the flag', async () => {
     for (const [args, re] of [
       [['scheduler', '--interval', '0'], /--interval must be/],
