@@ -11,6 +11,7 @@ import { POISON_CLASS, poisonBytes } from '../../src/protocol/records';
 import { Scheduler, type SchedulerExtension } from '../../src/scheduler/scheduler';
 import { type LoggedCommand, loadMonitorLog, phase } from '../support/monitorLog';
 import { testDbUrl } from '../support/redisServer';
+import { failedPage, renderFailedJob, requeueRecord } from '../support/resqueWeb';
 import { type KeyDump, list, loadKeys } from '../unit/fixtureData';
 
 const url = testDbUrl();
@@ -195,7 +196,14 @@ describe('the scheduler moves due items with their bytes', () => {
     const s = scheduler({ host: 'localhost', pid: 1 });
     await s.init();
     expect(await s.pass()).toMatchObject({ leader: true, moved: 4, poison: 3 });
-    const recs = (await r.lrange('resque:failed', 0, -1)).map(x => JSON.parse(x) as Record<string, unknown>);
+    const texts = await r.lrange('resque:failed', 0, -1);
+    // resque-web (the model of its exact expressions) renders the page and can retry each record.
+    expect(failedPage(texts)).toEqual({ status: 200 });
+    for (const t of texts) {
+      expect(renderFailedJob(t)).toMatchObject({ parsed: true, className: POISON_CLASS });
+      expect(() => requeueRecord(t)).not.toThrow();
+    }
+    const recs = texts.map(x => JSON.parse(x) as Record<string, unknown>);
     expect(recs.map(x => poisonBytes(x['payload'])?.toString('utf8'))).toEqual(['null', '{"class":"Nope::Missing","args":[1]}', 'not json']);
     for (const rec of recs) {
       expect((rec['payload'] as { class: string }).class).toBe(POISON_CLASS);
