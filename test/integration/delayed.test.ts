@@ -42,19 +42,46 @@ function scheduler(o: ConstructorParameters<typeof Scheduler>[0] = {}): Schedule
   return s;
 }
 
-/** MONITOR on a connection of its own: the commands of our db, as [args...]. */
-async function monitor(): Promise<{ cmds: () => LoggedCommand[]; stop: () => Promise<void> }> {
-  const base = new Redis(url.replace(/\/\d+$/, ''), { lazyConnect: true });
+/**
+ * MONITOR on a connection of its own: the commands of our db. `cmds()` first sends a marker PING
+ * and waits for it, so every command executed before is in (MONITOR reports in execution order).
+ */
+async function monitor(): Promise<{ cmds: () => Promise<LoggedCommand[]>; stop: () => Promise<void> }> {
+  const base = new Redis(url.replace(/\/\d+$/, ''), { lazyConnect: true, disconnectTimeout: 50 });
   const m = await base.monitor();
   const seen: LoggedCommand[] = [];
+  const marks = new Set<string>();
   let ready = false;
   m.on('monitor', (time: string, args: string[], source: string, database: string) => {
-    if (args[0] === 'ping' && args[1] === 'monitor-ready') ready = true;
+    if (args[0] === 'ping' && String(args[1]).startsWith('monitor-')) {
+      marks.add(String(args[1]));
+      ready = true;
+      return;
+    }
     if (Number(database) === db && ready) seen.push({ time: Number(time), source, args: [args[0]!.toLowerCase(), ...args.slice(1)] });
   });
-  await r.ping('monitor-ready');
-  while (!ready) await new Promise(res => setTimeout(res, 5));
-  return { cmds: () => seen.filter(c => !(c.args[0] === 'ping' && c.args[1] === 'monitor-ready')), stop: async () => (m.disconnect(), base.disconnect()) };
+  const mark = async (name: string): Promise<void> => {
+    await r.ping(name);
+    const deadline = Date.now() + 5000;
+    while (!marks.has(name)) {
+      if (Date.now() > deadline) throw new Error(`MONITOR did not report ${name}`);
+      await new Promise(res => setTimeout(res, 5));
+    }
+  };
+  let n = 0;
+  const stop = async (): Promise<void> => {
+    m.disconnect();
+    base.disconnect();
+  };
+  open.push({ stop });
+  await mark('monitor-ready');
+  return {
+    cmds: async () => {
+      await mark(`monitor-flush-${++n}`);
+      return [...seen];
+    },
+    stop,
+  };
 }
 
 /** Loads a capture's keys into the test db (lists in order, sets, zsets, strings, hashes). */
@@ -97,7 +124,7 @@ describe('enqueueAt and friends write what resque-scheduler writes (s1, MONITOR)
     await c.enqueueAt(1796111404 + SHIFT, 'p9', 'OtherJob');
     await c.enqueueAtArgsText(1796111404.5 + SHIFT, 'p7', 'OtherJob', '[1.0,18446744073709551616]');
     const past = await c.enqueueAt(now - 10, 'p10', 'MixedJob', 'past');
-    const ours = m.cmds();
+    const ours = await m.cmds();
     await m.stop();
     const captured = phase(S1, '1-enqueue_at').map(x => x.args.map(shift));
     expect(data(ours)).toEqual(captured);
@@ -129,7 +156,7 @@ describe('enqueueAt and friends write what resque-scheduler writes (s1, MONITOR)
     expect(await c.removeDelayed('p10', 'MixedJob', 'q8')).toBe(0);
     expect(await c.removeDelayed('p8', 'MixedJob', 'q8')).toBe(1);
     expect(await c.removeDelayed('p10', 'MixedJob', 1, 'two', { three: 3 })).toBe(3);
-    const ours = m.cmds().map(x => x.args);
+    const ours = (await m.cmds()).map(x => x.args);
     await m.stop();
     const captured = phase(loadMonitorLog('plugins/s1-delayed-api/monitor.log'), '3-removes')
       .map(x => x.args.map(shift))
@@ -240,6 +267,25 @@ describe('the scheduler moves due items with their bytes', () => {
     expect(await dumpDelayed()).toEqual([]);
   });
 
+  it('"due" is Redis TIME, not the local clock (s6: a scheduler 30 s fast moved a job 18 s early)', async () => {
+    const [now] = (await r.time()) as unknown as [string, string];
+    const item = encodeDelayedItem('Later', [], 'p1');
+    await r.rpush(dk.list(Number(now) + 3600), item);
+    await r.zadd(dk.schedule, Number(now) + 3600, String(Number(now) + 3600));
+    const s = scheduler({ host: 'localhost', pid: 1 });
+    await s.init();
+    // This process's clock a day fast: a scheduler that asked it would move the job.
+    const real = Date.now;
+    const spy = jest.spyOn(Date, 'now').mockImplementation(() => real() + 86_400_000);
+    try {
+      expect(await s.pass()).toMatchObject({ leader: true, moved: 0 });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(await r.lrange(dk.list(Number(now) + 3600), 0, -1)).toEqual([item]);
+    expect(await r.llen('resque:queue:p1')).toBe(0);
+  });
+
   it('only what is due by Redis TIME moves; extensions tick with Redis TIME while leading and stop on stop()', async () => {
     const [now] = (await r.time()) as unknown as [string, string];
     const c = await client().connect();
@@ -285,7 +331,7 @@ describe("resque-scheduler's master lock (s5)", () => {
     const b = scheduler({ host: 'localhost', pid: 24882, lockTimeout: 6 });
     await b.init();
     expect(await b.pass()).toMatchObject({ leader: false });
-    const ours = luaOf(m.cmds());
+    const ours = luaOf(await m.cmds());
     // Captured: A's first two passes, then B's first (lowercased; MONITOR prints script commands upper-case).
     const capturedA = luaOf(S5.filter(c => c.source === 'lua' || c.source === '127.0.0.1:60608')).slice(0, 6);
     expect(ours.slice(0, 6)).toEqual(capturedA);
@@ -294,7 +340,7 @@ describe("resque-scheduler's master lock (s5)", () => {
       ['get', LOCK.toLowerCase()],
     ]);
     // EVALSHA with Ruby's SHA.
-    expect(m.cmds().some(c => c.args[0] === 'evalsha' && c.args[1] === '9b31811b0c31d050475bf39c784b024ef9b20d12')).toBe(true);
+    expect((await m.cmds()).some(c => c.args[0] === 'evalsha' && c.args[1] === '9b31811b0c31d050475bf39c784b024ef9b20d12')).toBe(true);
     await m.stop();
     await b.stop();
     expect(await r.get(LOCK)).toBe('localhost:24852'); // a follower's stop leaves the leader's lock
