@@ -32,7 +32,11 @@ export {
   type ResqueStats,
   type JobName,
   type EnqueueArgs,
+  type DelayedResult,
 } from './producer/client';
+export { Scheduler, type SchedulerExtension, type SchedulerOptions, type PassResult } from './scheduler/scheduler';
+export { DelayedAdmin, type DelayedOverview, type DelayedRow, type DelayedItems, type LeaderInfo } from './admin/delayed';
+export { DelayedKeys, encodeDelayedItem, decodeDelayedItem, flooredTimestamp, type DelayedItem } from './protocol/delayed';
 export {
   Admin,
   AdminActionError,

@@ -18,6 +18,7 @@ import { ENVIRONMENT_VARS, defaultPoolConfig, poolEnvironment } from '../config/
 import { appnameFromArgs, type MasterProcessArgs, prepareProcess, spawnDelayFromArgs, termModeFromArgs, withMasterProcessOptions } from './processOps';
 import { attachSdNotify } from './sdNotify';
 import { pid1Warning } from './containerInit';
+import { type SchedulerArgs, schedulerFromArgs, withSchedulerOptions } from './schedulerCommand';
 
 export interface MasterArgs extends WorkerArgs, MasterProcessArgs {
   pool?: number;
@@ -38,10 +39,16 @@ export interface MasterArgs extends WorkerArgs, MasterProcessArgs {
   'child-node-options'?: string;
   'max-children'?: number;
   winch: boolean;
+  scheduler?: boolean;
+  'scheduler-interval'?: number;
 }
 
 export function masterBuilder(y: Argv) {
-  return withMasterProcessOptions(workerBuilder(y))
+  return withSchedulerOptions(withMasterProcessOptions(workerBuilder(y)), 'scheduler-interval')
+    .option('scheduler', {
+      type: 'boolean',
+      describe: 'also run the delayed-job scheduler in the master (one leader across hosts and with Ruby, see `pyres-ts scheduler`)',
+    })
     .option('term-timeout', { type: 'number', describe: 'seconds children get to stop before SIGKILL (default 10)' })
     .option('pool', { type: 'number', describe: 'children for --queues (pyres_manager --pool); default 1' })
     .option('workers', { alias: 'w', type: 'string', describe: "groups as 'p10,p9=4:p1=1:*=1' (a count may be a range 2..8)" })
@@ -175,8 +182,11 @@ export async function runMaster(a: MasterArgs): Promise<number> {
   const sdDone = attachSdNotify(master, log);
   const t0 = Date.now();
   master.once('all-ready', () => log.info(`all children registered ${Date.now() - t0} ms after start`));
+  // --scheduler: one Scheduler beside the children, stopped (its lock released) when the master stops.
+  const scheduler = a.scheduler ? schedulerFromArgs(a as unknown as SchedulerArgs, logger, a['scheduler-interval']) : null;
   try {
     await master.start();
+    await scheduler?.start();
     proc.up();
     await master.stopped;
   } catch (e) {
@@ -189,6 +199,7 @@ export async function runMaster(a: MasterArgs): Promise<number> {
     }
     throw e;
   } finally {
+    await scheduler?.stop();
     release();
     await metrics?.close();
     await sdDone();

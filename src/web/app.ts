@@ -21,6 +21,7 @@ import { DashboardMetrics } from '../metrics/dashboard';
 import { METRICS_CONTENT_TYPE } from '../metrics/processMetrics';
 
 export { parseBasePath };
+import { delayedAction, delayedPage, delayedTimestampPage } from './delayedViews';
 
 /**
  * The dashboard's HTTP app (Hono). Safe by default:
@@ -260,6 +261,8 @@ export function createWebApp(o: WebAppOptions): Hono {
   app.get('/schedule', async c => page(c, schedulePage(ctxOf(c), await schedules(d))));
 
   app.get('/api/live', async c => c.json(await d.live()));
+  app.get('/delayed', async c => page(c, await delayedPage(ctxOf(c), d, c.req.query(), perPage)));
+  app.get('/delayed/:ts{-?[0-9]+}', async c => page(c, await delayedTimestampPage(ctxOf(c), d, c.req.param('ts'), c.req.query(), perPage)));
 
   // Prometheus (src/metrics/dashboard.ts): queue depth, oldest job age, stats, workers, failures by class.
   const metrics = new DashboardMetrics(d);
@@ -390,6 +393,10 @@ export function createWebApp(o: WebAppOptions): Hono {
   };
   const want = (f: Record<string, string>): string | undefined => (f['digest'] && /^[0-9a-f]{6,40}$/.test(f['digest']) ? f['digest'] : undefined);
 
+  app.post(
+    '/delayed/action',
+    action('/delayed', f => delayedAction(d, f)),
+  );
   app.post(
     '/failed/retry',
     action('/failed', async f => {

@@ -27,6 +27,7 @@ export const NAV: ReadonlyArray<[string, string]> = [
   ['/workers', 'Workers'],
   ['/masters', 'Masters'],
   ['/failed', 'Failed'],
+  ['/delayed', 'Delayed'],
   ['/stats', 'Stats'],
   ['/schedule', 'Schedule'],
 ];
