@@ -71,8 +71,7 @@ export class StatusStore {
     this.redis = (o.client ??
       createRedis({ ...(o.connection ?? {}), connectionName: o.name ?? o.connection?.connectionName ?? 'pyres-ts:status' })) as ScriptedRedis;
     if (this.owned) this.redis.on('error', () => undefined);
-    if (typeof (this.redis as Partial<ScriptedRedis>).pyresStatusMerge !== 'function')
-      this.redis.defineCommand('pyresStatusMerge', { lua: STATUS_MERGE });
+    if (typeof (this.redis as Partial<ScriptedRedis>).pyresStatusMerge !== 'function') this.redis.defineCommand('pyresStatusMerge', { lua: STATUS_MERGE });
   }
 
   /** Connects an own connection (a shared one is the caller's). */
