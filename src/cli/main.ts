@@ -10,6 +10,7 @@ import { ctlBuilder } from './ctlCommand';
 import { registerAdminCommands } from './adminCommands';
 import { type WebArgs, webBuilder } from './webCommand';
 import { registerScheduleCommand } from './scheduleCommand';
+import { registerStatusCommands } from './statusCommand';
 
 class UsageError extends PyresError {}
 
@@ -105,6 +106,7 @@ export async function run(argv: string[]): Promise<number> {
     .wrap(Math.min(110, process.stdout.columns || 100));
   registerAdminCommands(parser, n => (code = n));
   registerScheduleCommand(parser, n => (code = n));
+  registerStatusCommands(parser, n => (code = n));
   try {
     await parser.parseAsync();
   } catch (e) {

@@ -14,6 +14,8 @@ import type { Html } from './html';
 import * as v from './views';
 import { schedules } from '../admin/schedule';
 import { enqueueNowAction, removeAction, schedulePage } from './scheduleViews';
+import { statusPages } from '../admin/status';
+import { STATUSES_PER_PAGE, clearAction, killAction, stateParam, statusesPage } from './statusViews';
 
 /**
  * The dashboard's HTTP app (Hono). Safe by default:
@@ -188,6 +190,12 @@ export function createWebApp(o: WebAppOptions): Hono {
 
   app.get('/schedule', async c => page(c, schedulePage(ctxOf(c), await schedules(d))));
 
+  app.get('/statuses', async c => {
+    const state = stateParam(c.req.query('state'));
+    const start = intParam(c.req.query('start'), 0);
+    return page(c, statusesPage(ctxOf(c), await statusPages(d, start, STATUSES_PER_PAGE, state), state, start));
+  });
+
   app.get('/api/live', async c => c.json(await d.live()));
 
   // ---- actions -----------------------------------------------------------------------------
@@ -294,6 +302,14 @@ export function createWebApp(o: WebAppOptions): Hono {
   app.post(
     '/schedule/remove',
     action('/schedule', f => removeAction(d, f)),
+  );
+  app.post(
+    '/statuses/kill',
+    action('/statuses', f => killAction(d, f)),
+  );
+  app.post(
+    '/statuses/clear',
+    action('/statuses', f => clearAction(d, f)),
   );
   app.post(
     '/masters/command',

@@ -25,6 +25,7 @@ export const NAV: ReadonlyArray<[string, string]> = [
   ['/failed', 'Failed'],
   ['/stats', 'Stats'],
   ['/schedule', 'Schedule'],
+  ['/statuses', 'Statuses'],
 ];
 
 export function layout(ctx: PageContext, current: string, title: string, body: HtmlValue): Html {
