@@ -7,6 +7,7 @@
 process.env.TZ = 'UTC';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Redis from 'ioredis';
 import { Client } from '../../src/producer/client';
 import { JobFailedError, JobKilledError, WaitTimeoutError } from '../../src/status/wait';
 import { processTestEnv, k, waitFor } from '../process/helpers';
@@ -129,7 +130,13 @@ describe('a waiter against a silent Redis', () => {
       const uuid = await c.enqueueStatus('statused', 'Square', { n: 1 });
       // Blocked in BLPOP first, then the server stops answering.
       const w = c.waitForJobs([uuid], { timeout: 3 }).catch(e => e);
-      await new Promise(r => setTimeout(r, 300));
+      const probe = new Redis(srv.url, { maxRetriesPerRequest: 1 });
+      await waitFor(
+        async () => /name=pyres-ts:status-wait .*cmd=blpop/.test((await probe.call('CLIENT', 'LIST')) as string),
+        10_000,
+        'the waiter blocked in BLPOP',
+      );
+      probe.disconnect();
       process.kill(srv.pid, 'SIGSTOP');
       const t0 = Date.now();
       const err = await w;
