@@ -175,6 +175,8 @@ async function runStatus<O extends Record<string, unknown>, R>(
     if (!kill.signal.aborted) kill.abort(new StatusKilledError(uuid));
   };
   const write = async (fields: Record<string, unknown>, checkKill: boolean): Promise<string> => {
+    // Once killed, nothing more is written over the kill (the end writes killed, if not yet).
+    if (kill.signal.aborted) throw new StatusKilledError(uuid);
     const r = await store.update(uuid, {
       ...base,
       now: now(),

@@ -90,6 +90,18 @@ describe('status jobs under a real worker', () => {
     expect(env.ledgerLines().some(l => l.includes('not killed'))).toBe(false);
   });
 
+  it('a job that swallows the kill cannot write over it: tick refuses, the status stays killed', async () => {
+    await worker();
+    const uuid = await client.enqueueStatus('statused', 'StatusKillJob', { stubborn: true });
+    await env.waitForLedger(new RegExp(`StatusKillJob ${uuid} running`));
+    await client.killStatus(uuid);
+    await expect(client.waitForJobs([uuid], { timeout: 30 })).rejects.toBeInstanceOf(JobKilledError);
+    await waitFor(() => env.ledgerLines().filter(l => l === 'StatusKillJob refused: StatusKilledError').length === 3, 10_000, 'three refused ticks');
+    await waitFor(async () => (await env.stat('processed')) === '1', 10_000, 'the job counted processed');
+    expect((await client.getStatus(uuid))!.state).toBe('killed');
+    expect(await env.failures()).toEqual([]);
+  });
+
   it('a failing job rejects the waiter with its error, marks failed, and has a failure record', async () => {
     await worker();
     const uuid = await client.enqueueStatus('statused', 'StatusFailJob', { why: 'raise' });
