@@ -149,3 +149,25 @@ export function startWebServer(o: WebServerOptions): Promise<WebServer> {
 export function createWebApp(o: WebAppOptions): Hono {
   return (require('./web/app') as typeof import('./web/app')).createWebApp(o);
 }
+// Job status, results and waiting (resque-status 0.5 compatible; docs/STATUS.md).
+export {
+  defineStatusJob,
+  StatusKilledError,
+  JobFailedError,
+  JobKilledError,
+  StatusNotFoundError,
+  WaitTimeoutError,
+  type StatusJobHandle,
+  type StatusJobSpec,
+  type WaitOptions,
+} from './status/index';
+export type { EnqueueStatusOptions } from './producer/client';
+export type { StatusPage } from './admin/status';
+export {
+  decodeStatus,
+  statusKeys,
+  STATUS_STATES,
+  type DecodedStatus,
+  type StatusState,
+} from './protocol/status';
+export { retryKey, retryIdentifier, failureRetryKey, encodeSuppressedFailure, type SuppressedFailure } from './protocol/retry';

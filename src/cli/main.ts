@@ -13,6 +13,7 @@ import { withEnvOptions } from './envOptions';
 import { registerScheduleCommand } from './scheduleCommand';
 import { type SchedulerArgs, schedulerBuilder } from './schedulerCommand';
 import { type DelayedArgs, delayedBuilder } from './delayedCommand';
+import { registerStatusCommands } from './statusCommand';
 
 class UsageError extends PyresError {}
 
@@ -132,6 +133,7 @@ export async function run(argv: string[]): Promise<number> {
     .wrap(Math.min(110, process.stdout.columns || 100));
   registerAdminCommands(parser, n => (code = n));
   registerScheduleCommand(parser, n => (code = n));
+  registerStatusCommands(parser, n => (code = n));
   try {
     await parser.parseAsync();
   } catch (e) {

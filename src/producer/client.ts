@@ -22,6 +22,10 @@ import type { AdminStore, ResqueStats } from '../store/adminStore';
 import type { ConnectionOptions, RedisClient } from '../store/connection';
 import { RedisStore } from '../store/redisStore';
 import type { SchedulerStore } from '../store/schedulerStore';
+import { type StatusPage, checkState, checkUuid, clearStatuses, killStatus, readStatus, statusPage } from '../admin/status';
+import { type DecodedStatus, DEFAULT_STATUS_QUEUE, type StatusState, newStatusUuid } from '../protocol/status';
+import { StatusStore } from '../store/statusStore';
+import { type WaitOptions, resultsOf, waitForStatuses } from '../status/wait';
 
 /** Where a Client connects: `connection` options (it opens and closes its own connection) or a caller's ioredis instance. */
 export interface ClientOptions {
@@ -174,6 +178,7 @@ export class Client<J extends object = {}> {
   private readonly sched: SchedulerStore;
   /** The Delayed page's reads and actions (timestamps, items, remove, queue now, clear, the scheduler leader). */
   readonly delayed: DelayedAdmin;
+  private statusStoreCache: StatusStore | null = null;
 
   constructor(opts: ClientOptions = {}) {
     if (opts.redis !== undefined && opts.connection !== undefined) {
@@ -450,11 +455,99 @@ export class Client<J extends object = {}> {
     };
   }
 
+  // ---- job statuses (resque-status 0.5; docs/STATUS.md) -----------------------------------------
+
+  /** The status keys' store, over this Client's connection (its waits use a connection of their own). */
+  private statusStore(): StatusStore {
+    this.statusStoreCache ??= new StatusStore({ client: this.adminStore.client(), namespace: this.store.keys.namespace });
+    return this.statusStoreCache;
+  }
+
+  /**
+   * resque-status's `Class.create(options)`: writes the queued status (`status:<uuid>`, `_statuses`)
+   * and enqueues `{"class":K,"args":["<uuid>",{options}]}` in one MULTI. Returns the uuid.
+   * `keepResult` asks the job to keep its return value in the status (a `keep_result` field);
+   * `expireIn` sets resque-status's `expire_in` for the create (the job's definition sets it for its writes).
+   */
+  async enqueueStatus(queue: string, className: string, options: Readonly<Record<string, unknown>> = {}, opts: EnqueueStatusOptions = {}): Promise<string> {
+    checkQueue(queue || DEFAULT_STATUS_QUEUE);
+    if (options === null || typeof options !== 'object' || Array.isArray(options))
+      throw new TypeError('status job options must be a plain object (a Ruby Hash)');
+    if (opts.expireIn !== undefined && !(Number.isInteger(opts.expireIn) && opts.expireIn > 0))
+      throw new TypeError(`expireIn must be a positive integer of seconds, got ${JSON.stringify(opts.expireIn)}`);
+    const uuid = newStatusUuid();
+    await this.statusStore().create(queue || DEFAULT_STATUS_QUEUE, className, uuid, options, {
+      ...(opts.expireIn ? { expireIn: opts.expireIn } : {}),
+      ...(opts.keepResult ? { extra: { keep_result: true } } : {}),
+    });
+    return uuid;
+  }
+
+  /** `Hash.get(uuid)`: the status, decoded (raw bytes kept), or null. */
+  getStatus(uuid: string): Promise<DecodedStatus | null> {
+    return readStatus(this.statusStore(), uuid);
+  }
+
+  /** `Hash.statuses`: a page of statuses, newest first, optionally of one state. */
+  listStatuses(opts: { start?: number; count?: number; state?: StatusState } = {}): Promise<StatusPage> {
+    return statusPage(this.statusStore(), opts.start ?? 0, opts.count ?? 50, opts.state === undefined ? undefined : checkState(opts.state));
+  }
+
+  /** `Hash.kill(uuid)`: `SADD _kill <uuid>`; the job ends `killed` at its next progress call or kill poll. */
+  async killStatus(uuid: string): Promise<void> {
+    await killStatus(this.statusStore(), uuid);
+  }
+
+  /** `Hash.clear` / `clear_completed` / `clear_failed`: removes the statuses (of a state). Returns their uuids. */
+  clearStatuses(state?: StatusState): Promise<string[]> {
+    return clearStatuses(this.statusStore(), state === undefined ? undefined : checkState(state));
+  }
+
+  /**
+   * Enqueues a status job and waits for it: resolves to its result (the job's return value, kept
+   * for this enqueue), rejects with JobFailedError (class and message) if it fails, JobKilledError
+   * if killed, WaitTimeoutError after `timeout` seconds. From inside a job this holds the worker:
+   * see docs/STATUS.md ("Waiting from a job").
+   */
+  async enqueueAndWait(
+    queue: string,
+    className: string,
+    options: Readonly<Record<string, unknown>> = {},
+    opts: EnqueueStatusOptions & Pick<WaitOptions, 'timeout'> = {},
+  ): Promise<unknown> {
+    const uuid = await this.enqueueStatus(queue, className, options, { ...opts, keepResult: true });
+    const [st] = await this.waitForJobs([uuid], { ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}), collectResults: true });
+    return st;
+  }
+
+  /**
+   * Waits until every status job given has ended (see waitForStatuses: notifications, no polling,
+   * bounded by `timeout`). Resolves to their results with `collectResults` (in the order given;
+   * a result is kept when the job or its enqueue asked for it), else to their statuses. Rejects
+   * with the first failure (JobFailedError), kill (JobKilledError) or a missing status.
+   */
+  async waitForJobs(uuids: readonly string[], opts: WaitOptions & { collectResults: true }): Promise<unknown[]>;
+  async waitForJobs(uuids: readonly string[], opts?: WaitOptions): Promise<DecodedStatus[] | unknown[]>;
+  async waitForJobs(uuids: readonly string[], opts: WaitOptions = {}): Promise<DecodedStatus[] | unknown[]> {
+    for (const u of uuids) checkUuid(u);
+    const statuses = await waitForStatuses(this.statusStore(), uuids, opts);
+    return opts.collectResults ? resultsOf(statuses) : statuses;
+  }
+
   /** Quits the connection this Client opened; a caller's `redis` instance is left open. */
   async close(): Promise<void> {
+    await this.statusStoreCache?.close();
     await this.adminStore.close();
     await this.store.close();
   }
+}
+
+/** Options of `enqueueStatus` / `enqueueAndWait`. */
+export interface EnqueueStatusOptions {
+  /** resque-status's `expire_in` (seconds) for the created status. */
+  expireIn?: number;
+  /** Keep the job's return value in its completed status (`result`). `enqueueAndWait` always does. */
+  keepResult?: boolean;
 }
 
 function unwrap<T>(r: Array<Settled<T>>): T {

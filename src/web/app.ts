@@ -22,6 +22,8 @@ import { METRICS_CONTENT_TYPE } from '../metrics/processMetrics';
 
 export { parseBasePath };
 import { delayedAction, delayedPage, delayedTimestampPage } from './delayedViews';
+import { statusPages } from '../admin/status';
+import { STATUSES_PER_PAGE, clearAction, killAction, stateParam, statusesPage } from './statusViews';
 
 /**
  * The dashboard's HTTP app (Hono). Safe by default:
@@ -259,6 +261,12 @@ export function createWebApp(o: WebAppOptions): Hono {
   });
 
   app.get('/schedule', async c => page(c, schedulePage(ctxOf(c), await schedules(d))));
+
+  app.get('/statuses', async c => {
+    const state = stateParam(c.req.query('state'));
+    const start = intParam(c.req.query('start'), 0);
+    return page(c, statusesPage(ctxOf(c), await statusPages(d, start, STATUSES_PER_PAGE, state), state, start));
+  });
 
   app.get('/api/live', async c => c.json(await d.live()));
   app.get('/delayed', async c => page(c, await delayedPage(ctxOf(c), d, c.req.query(), perPage)));
@@ -506,6 +514,14 @@ export function createWebApp(o: WebAppOptions): Hono {
   app.post(
     '/schedule/remove',
     action('/schedule', f => removeAction(d, f)),
+  );
+  app.post(
+    '/statuses/kill',
+    action('/statuses', f => killAction(d, f)),
+  );
+  app.post(
+    '/statuses/clear',
+    action('/statuses', f => clearAction(d, f)),
   );
   app.post(
     '/masters/command',

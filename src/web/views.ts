@@ -30,6 +30,7 @@ export const NAV: ReadonlyArray<[string, string]> = [
   ['/delayed', 'Delayed'],
   ['/stats', 'Stats'],
   ['/schedule', 'Schedule'],
+  ['/statuses', 'Statuses'],
 ];
 
 /**
