@@ -171,3 +171,7 @@ export {
   type StatusState,
 } from './protocol/status';
 export { retryKey, retryIdentifier, failureRetryKey, encodeSuppressedFailure, type SuppressedFailure } from './protocol/retry';
+export type { ManyReserved } from './store/redisStore';
+export type { LockHolder, MoveResult, SchedulerStore, TimestampRow } from './store/schedulerStore';
+export type { StatusKeys } from './protocol/status';
+export type { Liveness, LivenessSlot, LivenessStateName } from './worker/liveness';
