@@ -70,7 +70,8 @@
  *                80-200 ms, so that the slots shrink mid-job as well as grow). --on-dirty-exit
  *                fail: a DirtyExit record is the outcome of a kill or an abort; any other record,
  *                or a DirtyExit for a job that completed and was not held by a killed process, is
- *                false; a stale `workers` entry at the end breaks the run.
+ *                false; a job with two failure records, or a stale `workers` entry at the end,
+ *                breaks the run.
  *
  * Two classes plant failures (a quarter of the jobs throw after `done <id>`), whose failure
  * records are outcomes: a planned failure that ran to its end without its record counts as lost.
@@ -1745,6 +1746,7 @@ async function runPhase(ctx) {
   let falselyFailed = 0;
   const falselyFailedIds = [];
   let interrupted = 0; // performed, never completed (ChaosStep only)
+  let multiRecords = 0; // ids with more than one failure record (a kill recorded twice: the master's and a prune's)
   // OUTCOME_CLASSES: a planned failure whose job ran to its end but left no failure record.
   let outcomeLost = 0;
   const outcomeLostIds = [];
@@ -1777,6 +1779,7 @@ async function runPhase(ctx) {
       if (falselyFailedIds.length < 20) falselyFailedIds.push(`${id} (${recs.join(', ')})`);
     }
     if (cls !== 'mixed' && n > 0 && !(completed.get(id) > 0) && !killed) interrupted++;
+    if (recs && recs.length > 1) multiRecords++;
     if (n > 1) {
       duplicated++;
       dupExtra += n - 1;
@@ -1860,7 +1863,8 @@ async function runPhase(ctx) {
     ph.stackTraceLines += (standaloneText.match(/^\s+at .+\(.+:\d+:\d+\)$/gm) || []).length;
   }
   if (cls !== 'mixed') ph.broken = duplicated + falselyFailed + interrupted + ph.livePruned;
-  if (cls === 'slots') ph.broken += staleWorkers.length + (extra.slotsUnaccounted || 0) + (extra.staleSlotsAfterKill || 0) + left.length;
+  if (cls === 'slots') ph.multiRecords = multiRecords;
+  if (cls === 'slots') ph.broken += multiRecords + staleWorkers.length + (extra.slotsUnaccounted || 0) + (extra.staleSlotsAfterKill || 0) + left.length;
   if (OUTCOME_CLASSES.has(cls)) {
     // A child SIGKILLed after a wipe may have passed its side effect: under requeue it runs again.
     const allowance = faults['wipe-then-child-kill'] || 0;
@@ -2179,6 +2183,7 @@ function printSummary(phases, total, o, elapsed, skipped = []) {
     ...opt('slots: most jobs in flight in one killed process', 'maxSlotsBusy'),
     ...opt('SLOTS: HELD JOBS WITHOUT A DIRTYEXIT AFTER A KILL', 'slotsUnaccounted'),
     ...opt('SLOTS: DEAD SLOTS STILL IN `workers` 20 S AFTER A KILL', 'staleSlotsAfterKill'),
+    ...opt('SLOTS: JOBS WITH MORE THAN ONE FAILURE RECORD', 'multiRecords'),
     ...opt('slots: standalone worker starts', 'standaloneStarts'),
     ...opt('connections blackholed', 'blackholedConnections'),
     ...opt('partitioned (s, total)', 'partitionMs', v => (v / 1000).toFixed(1)),
