@@ -70,8 +70,8 @@
  *                80-200 ms, so that the slots shrink mid-job as well as grow). --on-dirty-exit
  *                fail: a DirtyExit record is the outcome of a kill or an abort; any other record,
  *                or a DirtyExit for a job that completed and was not held by a killed process, is
- *                false; a job with two failure records, or a stale `workers` entry at the end,
- *                breaks the run.
+ *                false; a job with two failure records, or a stale `workers` entry or
+ *                `workers:heartbeat` field at the end, breaks the run.
  *
  * Two classes plant failures (a quarter of the jobs throw after `done <id>`), whose failure
  * records are outcomes: a planned failure that ran to its end without its record counts as lost.
@@ -1705,6 +1705,8 @@ async function runPhase(ctx) {
   const before = await snapshot(redis, prefix);
   const lockTtl = await redis.ttl(k('pruning_dead_workers_in_progress'));
   const staleWorkers = await redis.smembers(k('workers'));
+  // Every worker is stopped: any heartbeat field left is one that no unregister removed.
+  const staleHeartbeats = await redis.hkeys(k('workers:heartbeat'));
 
   // --- the final prune pass ---
   if (lockTtl > 0) {
@@ -1816,6 +1818,7 @@ async function runPhase(ctx) {
     prunedByFinalPass: prunedFinal,
     pruneLockTtlAtEnd: lockTtl,
     staleWorkersBeforeFinalPrune: staleWorkers.length,
+    staleHeartbeatsBeforeFinalPrune: staleHeartbeats.length,
     zombies: zombies.length,
     orphansThatDidNotExit: left.length,
     starvedWorkers: starved.size,
@@ -1864,7 +1867,8 @@ async function runPhase(ctx) {
   }
   if (cls !== 'mixed') ph.broken = duplicated + falselyFailed + interrupted + ph.livePruned;
   if (cls === 'slots') ph.multiRecords = multiRecords;
-  if (cls === 'slots') ph.broken += multiRecords + staleWorkers.length + (extra.slotsUnaccounted || 0) + (extra.staleSlotsAfterKill || 0) + left.length;
+  if (cls === 'slots')
+    ph.broken += multiRecords + staleWorkers.length + staleHeartbeats.length + (extra.slotsUnaccounted || 0) + (extra.staleSlotsAfterKill || 0) + left.length;
   if (OUTCOME_CLASSES.has(cls)) {
     // A child SIGKILLed after a wipe may have passed its side effect: under requeue it runs again.
     const allowance = faults['wipe-then-child-kill'] || 0;
@@ -2199,6 +2203,7 @@ function printSummary(phases, total, o, elapsed, skipped = []) {
     ['stack-trace lines in logs', ...col(p => p.stackTraceLines + (p.neighbourStackTraceLines || 0))],
     ['prune lock TTL at end (s)', ...col(p => p.pruneLockTtlAtEnd)],
     ['stale workers before final prune', ...col(p => p.staleWorkersBeforeFinalPrune)],
+    ['stale heartbeat fields before final prune', ...col(p => p.staleHeartbeatsBeforeFinalPrune)],
     ['dead workers pruned during the run', ...col(p => p.prunedDuringRun)],
     ['pruned by the final pass', ...col(p => p.prunedByFinalPass)],
     ['drain after faults (s)', ...col(p => (p.drainMs / 1000).toFixed(1))],
