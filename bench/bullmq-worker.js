@@ -5,6 +5,7 @@
 //   BENCH_QUEUE         the BullMQ queue name (prefix "bull")
 //   BENCH_CONCURRENCY   the Worker's concurrency (default 1)
 //   BENCH_AUTOSTART     "1": run at once; otherwise wait for {cmd:'start'} over IPC
+// A job returns what its perform returns (its BullMQ returnvalue).
 // IPC: {cmd:'start'} -> a new Worker, run() -> {ok:'start'}; {cmd:'end'} -> close() -> {ok:'end'}.
 // A closed runner makes no Redis traffic. SIGTERM/SIGINT/SIGQUIT: close and exit 0.
 const path = require('node:path');
@@ -24,7 +25,7 @@ async function start() {
     async job => {
       const j = jobs[job.name];
       if (!j) throw new Error(`no job ${job.name}`);
-      await j.perform(...((job.data && job.data.args) || []));
+      return j.perform(...((job.data && job.data.args) || []));
     },
     { connection: { host: '127.0.0.1', port, maxRetriesPerRequest: null }, concurrency, autorun: false },
   );

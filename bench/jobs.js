@@ -25,3 +25,20 @@ exports.Sleep20 = {
     return new Promise(resolve => setTimeout(resolve, 20));
   },
 };
+
+/** Returns its argument: the result BullMQ's `job.waitUntilFinished` resolves to (enqueue-and-wait row). */
+exports.EchoArg = {
+  perform(x) {
+    return x;
+  },
+};
+
+/**
+ * Delayed-pickup probe: args = [tag]. Writes `WALL <tag> <Date.now()>` to stdout (wall clock, the
+ * clock Redis TIME and delayed timestamps use); the bench subtracts the item's due second.
+ */
+exports.WallStamp = {
+  perform(tag) {
+    process.stdout.write(`WALL ${tag} ${Date.now()}\n`);
+  },
+};

@@ -6,8 +6,12 @@
 // pyres-ts, node-resque (Worker, MultiWorker) and BullMQ (concurrency 1 and 50), in rounds that
 // alternate between the systems (paired per-round ratios), with the one-client limit
 // (`redis-benchmark -c 1`) and the load average measured in the same run. Writes BENCHMARKS.md
-// (unless --only or --no-write), which says per target: met, or missed by how much. Figures
-// only: it never passes or fails on time. Rows are entries of bench/lib/targets.js.
+// (unless --only, --quick or --no-write; --write forces it), which says per target: met, or missed
+// by how much. Figures only: it never passes or fails on time. Rows are entries of
+// bench/lib/targets.js; `--only scheduler,enqueue-and-wait` runs just those entries (ids: --help)
+// and prints the table to stdout without touching BENCHMARKS.md. Besides issue 15's rows: the
+// scheduler (100,000 items due at one second, pyres-ts vs node-resque 9; --quick 20,000 and says
+// so), enqueue-and-wait (round trip p50/p99 vs BullMQ waitUntilFinished) and delayed-pickup.
 // The older scenarios (idle traffic, --wait-replicas, ...) are `npm run bench:legacy`.
 const fs = require('node:fs');
 const os = require('node:os');
@@ -81,6 +85,11 @@ function config(o) {
     minJobs: 200,
     maxJobs: 400000,
     latSamples: quick ? 40 : 200,
+    // the scheduler row (scenarios-scheduler.js): items due at one second, rounds per system
+    schedulerItems: quick ? 20000 : 100000,
+    schedulerRounds: 3,
+    // the delayed-pickup row: one item due per second, so about this many seconds
+    delayedSamples: quick ? 8 : 30,
     // the time-to-ready row (scenarios.js scenarioH)
     startRounds: quick ? 2 : 5,
     nrStartRounds: quick ? 2 : 5,

@@ -2,8 +2,8 @@
 // Scenario S (issue 11): N delayed items due at the same second, moved to their queue by
 //   - pyres-ts's Scheduler (dist/, one Lua step per batch of --batch-size items), and
 //   - node-resque 9's Scheduler (LPOP + SREM + MULTI per item), on the same Redis, in the same run.
-// Figures only: nothing passes or fails on time. The lead wires `scenarioScheduler` into
-// bench/run.js; `node bench/scenarios-scheduler.js [N] [rounds]` runs it on its own (it needs `npm run build`).
+// Figures only: nothing passes or fails on time. The `scheduler` entry of bench/lib/targets.js runs it in
+// `npm run bench`; `node bench/scenarios-scheduler.js [N] [rounds]` runs it on its own (it needs `npm run build`).
 const path = require('node:path');
 
 const NS = 'resque';
@@ -56,7 +56,11 @@ async function nodeResqueRound(redis, n) {
   return ms;
 }
 
-const median = xs => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = xs => {
+  const a = [...xs].sort((p, q) => p - q);
+  const m = a.length >> 1;
+  return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
+};
 
 /**
  * ctx: { redis: a bench/lib/redis handle ({ url, port, client }), cfg?: { items, rounds, batchSize, nrItems } }.
@@ -67,8 +71,13 @@ async function scenarioScheduler(ctx) {
   const nrItems = cfg.nrItems || cfg.items;
   const pt = [];
   const nr = [];
-  for (let i = 0; i < cfg.rounds; i++) pt.push(await pyresTsRound(ctx.redis, cfg.items, cfg.batchSize));
-  for (let i = 0; i < cfg.rounds; i++) nr.push(await nodeResqueRound(ctx.redis, nrItems));
+  // Rounds alternate between the systems, the first system alternating too.
+  for (let i = 0; i < cfg.rounds; i++) {
+    const a = () => pyresTsRound(ctx.redis, cfg.items, cfg.batchSize).then(ms => pt.push(ms));
+    const b = () => nodeResqueRound(ctx.redis, nrItems).then(ms => nr.push(ms));
+    if (i % 2 === 0) await a().then(b);
+    else await b().then(a);
+  }
   const perSec = (n, ms) => Math.round((n / ms) * 1000);
   return {
     items: cfg.items,
@@ -82,6 +91,14 @@ module.exports = { scenarioScheduler };
 
 if (require.main === module) {
   const { startRedis } = require('./lib/redis');
+  const procs = require('./lib/procs');
+  // redis-server is tracked: killed on exit or Ctrl-C, and by the reaper if this process dies.
+  process.on('exit', () => {
+    procs.killAllSync();
+    procs.closeReaper();
+  });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => process.exit(130));
+  procs.startReaper();
   (async () => {
     const redis = await startRedis('redis-server (scheduler bench)');
     try {
@@ -96,8 +113,11 @@ if (require.main === module) {
       redis.client.disconnect();
       await redis.stop();
     }
-  })().catch(e => {
-    process.stderr.write(`${e.stack || e}\n`);
-    process.exitCode = 1;
-  });
+  })().then(
+    () => process.exit(0),
+    e => {
+      process.stderr.write(`${e.stack || e}\n`);
+      process.exit(1);
+    },
+  );
 }

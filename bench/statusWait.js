@@ -1,83 +1,53 @@
 #!/usr/bin/env node
 'use strict';
-// `node bench/statusWait.js [N]` (after `npm run build`): enqueueAndWait round-trip latency into one
-// idle `pyres-ts worker` (a status job that returns at once), p50/p99 over N round trips (default
-// 300), against a throwaway redis-server. Figures only: it never passes or fails on time.
-const { spawn } = require('node:child_process');
+// `node bench/statusWait.js [N]` (after `npm run build`): the enqueue-and-wait row of
+// `npm run bench` on its own (`node bench/run.js --only enqueue-and-wait` is the same, with the
+// bench's report): enqueueAndWait round-trip latency into one idle `pyres-ts worker`, and BullMQ's
+// add + waitUntilFinished into one idle BullMQ Worker, p50/p99 over N round trips each (default
+// 300), on a throwaway redis-server. Code shared with the bench: bench/lib/statusWait.js.
+// Every process it starts is tracked and reaped (bench/lib/procs.js). Figures only.
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const net = require('node:net');
-const { Client } = require('../dist/index.js');
-
-const root = path.resolve(__dirname, '..');
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
+const procs = require('./lib/procs');
+const { startRedis } = require('./lib/redis');
+const S = require('./lib/systems');
+const { scenarioEnqueueAndWait } = require('./lib/statusWait');
+const { fmt, percentile } = require('./lib/util');
 
 async function main() {
   const n = Number(process.argv[2] ?? 300);
-  const port = await freePort();
-  const url = `redis://127.0.0.1:${port}`;
+  if (!(Number.isInteger(n) && n >= 1)) throw new Error('usage: node bench/statusWait.js [N >= 1]');
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pyres-ts-bench-status-'));
-  const jobs = path.join(tmp, 'jobs.js');
-  fs.writeFileSync(
-    jobs,
-    `const { defineStatusJob } = require(${JSON.stringify(path.join(root, 'dist', 'index.js'))});\nexports.Echo = defineStatusJob({ perform: o => o.i });\n`,
-  );
-  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  let worker = null;
-  const client = new Client({ connection: { url } });
+  S.setTmpRoot(tmp);
+  const cleanup = () => {
+    procs.killAllSync();
+    procs.closeReaper();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  };
+  process.on('exit', cleanup);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => process.exit(130));
+  procs.startReaper();
+  const redis = await startRedis('redis-server (statusWait)');
   try {
-    for (let i = 0; ; i++) {
-      try {
-        await client.connect();
-        await client.store.serverTime();
-        break;
-      } catch (e) {
-        if (i > 100) throw e;
-        await new Promise(r => setTimeout(r, 50));
-      }
-    }
-    worker = spawn(process.execPath, [path.join(root, 'bin', 'pyres-ts'), 'worker', '--queues', 'statused', '--jobs', jobs], {
-      env: { ...process.env, REDIS_URL: url },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    await new Promise((resolve, reject) => {
-      let out = '';
-      const on = d => ((out += d), /registered;/.test(out) && resolve());
-      worker.stdout.on('data', on);
-      worker.stderr.on('data', on);
-      worker.once('exit', c => reject(new Error(`worker exited ${c}: ${out}`)));
-    });
-    for (let i = 0; i < 20; i++) await client.enqueueAndWait('statused', 'Echo', { i }, { timeout: 30 }); // warm-up
-    const ms = [];
-    for (let i = 0; i < n; i++) {
-      const t0 = process.hrtime.bigint();
-      const r = await client.enqueueAndWait('statused', 'Echo', { i }, { timeout: 30 });
-      ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
-      if (r !== i) throw new Error(`wrong result ${r} for ${i}`);
-    }
-    ms.sort((a, b) => a - b);
-    const q = p => ms[Math.min(ms.length - 1, Math.floor(p * ms.length))].toFixed(2);
+    const r = await scenarioEnqueueAndWait({ redis, n });
+    const q = (xs, p) => fmt(percentile(xs, p));
+    console.log(`enqueueAndWait round trip into an idle pyres-ts worker, ${n} runs: p50 ${q(r.pt, 50)} ms, p99 ${q(r.pt, 99)} ms`);
+    console.log(`BullMQ add + waitUntilFinished into an idle Worker (c=1), ${n} runs: p50 ${q(r.bull, 50)} ms, p99 ${q(r.bull, 99)} ms`);
     console.log(
-      `enqueueAndWait round trip into an idle worker, ${n} runs: p50 ${q(0.5)} ms, p99 ${q(0.99)} ms (${os.cpus().length} CPUs, ${os.cpus()[0]?.model ?? '?'})`,
+      `(${os.cpus().length} CPUs, ${os.cpus()[0]?.model ?? '?'}; load ${os
+        .loadavg()
+        .map(x => x.toFixed(2))
+        .join(' ')})`,
     );
   } finally {
-    await client.close().catch(() => undefined);
-    worker?.kill('SIGTERM');
-    if (worker) await new Promise(r => (worker.exitCode !== null ? r() : worker.once('exit', r)));
-    redis.kill('SIGTERM');
-    await new Promise(r => (redis.exitCode !== null ? r() : redis.once('exit', r)));
-    fs.rmSync(tmp, { recursive: true, force: true });
+    await redis.stop();
   }
 }
-main().catch(e => {
-  console.error(e);
-  process.exitCode = 1;
-});
+main().then(
+  () => process.exit(0),
+  e => {
+    console.error(e);
+    process.exit(1);
+  },
+);

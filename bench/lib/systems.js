@@ -97,7 +97,7 @@ function openLog(label) {
 
 /**
  * `pyres-ts worker --queues Q --jobs bench/jobs.js --redis URL [extra...]`.
- * opts: { redis, queues: string[], extra: string[], stdout: 'pipe'|'log', probe, label }
+ * opts: { redis, queues: string[], extra: string[], stdout: 'pipe'|'log', probe, label, env: extra variables }
  */
 function startPtWorker(redis, opts) {
   const label = opts.label || 'pyres-ts worker';
@@ -107,7 +107,7 @@ function startPtWorker(redis, opts) {
   const proc = spawnTracked(
     process.execPath,
     args,
-    { cwd: ROOT, env: { ...process.env, ...probeEnv(opts.probe) }, stdio: ['ignore', opts.stdout === 'pipe' ? 'pipe' : log.fd, log.fd] },
+    { cwd: ROOT, env: { ...process.env, ...probeEnv(opts.probe), ...(opts.env || {}) }, stdio: ['ignore', opts.stdout === 'pipe' ? 'pipe' : log.fd, log.fd] },
     label,
   );
   fs.closeSync(log.fd);

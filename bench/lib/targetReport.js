@@ -90,6 +90,16 @@ ${rep.context.map(l => `- ${l}`).join('\n')}
   before the push; gaps of 5–40 ms between samples.
 - **Time to ready**: spawn to N workers in \`<ns>:workers\` (\`master --pool 4\`; 4 node-resque
   processes, each \`Worker.start()\`); in brackets the master's own log figure.
+- **Scheduler**: N items (Ruby's bytes, \`{"class","args","queue"}\`) RPUSHed to one \`delayed:<ts>\` a few
+  seconds in the past, then timed: pyres-ts \`Scheduler.pass()\` (dist/, one Lua step per batch) vs
+  node-resque 9 \`Scheduler.poll()\` (per item), rounds alternating per system, the queue length checked
+  after each. --quick moves ${ctx.cfg.schedulerItems.toLocaleString('en-US')} items (the row says so), a full run 100,000.
+- **Enqueue and wait**: sequential round trips after 20 warm-up ones, gaps of 5–40 ms: pyres-ts
+  \`Client.enqueueAndWait\` of a status job returning its option (bench/jobs-status.js) into one idle
+  \`pyres-ts worker\`; BullMQ \`Queue.add\` + \`job.waitUntilFinished(QueueEvents)\` into one idle Worker
+  (concurrency 1); every result checked.
+- **Delayed pickup**: items due at consecutive whole seconds (\`enqueueAt\`), moved by
+  \`pyres-ts scheduler --interval 1\`, worked by an idle worker; job start (wall clock) minus the due second.
 - **Rows "not available in this build"** need a feature this build lacks (\`--concurrency\`, detected
   with \`pyres-ts worker --help\`; the scheduler; \`Client#enqueueAndWait\`). Hooks are registry
   entries without a \`run\` yet.
