@@ -11,6 +11,8 @@ import {
 } from '../admin/admin';
 import { ConfigError } from '../errors';
 import type { JobArgs } from '../jobs/define';
+import { runAfterHooks, runBeforeHooks } from '../jobs/hooks';
+import { JobRegistry } from '../jobs/registry';
 import type { MasterCommand } from '../master/supervisor';
 import { decodeJob, displayClassName, encodeJob, encodeJobArgsText } from '../protocol/job';
 import { decodeWorkingOn } from '../protocol/records';
@@ -32,6 +34,12 @@ export interface ClientOptions {
   redis?: RedisClient;
   /** @defaultValue 'resque' */
   namespace?: string;
+  /**
+   * The jobs whose enqueue hooks (`beforeEnqueue`, `afterEnqueue`) `enqueue` and
+   * `enqueueArgsText` run, found by class name: a JobRegistry, or a job module's exports
+   * (`import * as jobs from './jobs'`). Without it no hook runs (the Client knows no job code).
+   */
+  jobs?: JobRegistry | Readonly<Record<string, unknown>>;
 }
 
 /** A job as `peek` shows it: the payload as stored and, when it decodes, its class and args. */
@@ -154,12 +162,16 @@ export class Client<J extends object = {}> {
   readonly failed: FailedApi;
   private readonly adminStore: AdminStore;
   private readonly admin: Admin;
+  /** Where enqueue hooks are found (ClientOptions.jobs), or null. */
+  private readonly hookJobs: JobRegistry | null;
 
   constructor(opts: ClientOptions = {}) {
     if (opts.redis !== undefined && opts.connection !== undefined) {
       throw new ConfigError('Client: give either `redis` (an ioredis instance) or `connection` (options), not both');
     }
     const namespace = opts.namespace ?? 'resque';
+    this.hookJobs = opts.jobs === undefined ? null : opts.jobs instanceof JobRegistry ? opts.jobs : new JobRegistry();
+    if (opts.jobs !== undefined && !(opts.jobs instanceof JobRegistry)) this.hookJobs!.registerModule(opts.jobs as Record<string, unknown>);
     this.store = new RedisStore({
       connection: opts.connection ?? {},
       namespace,
@@ -189,11 +201,19 @@ export class Client<J extends object = {}> {
     return this;
   }
 
-  /** `Resque.enqueue`: SADD queues + RPUSH `{"class":...,"args":[...]}`. Returns the payload. */
-  async enqueue<N extends JobName<J>>(queue: string, className: N, ...args: EnqueueArgs<J, N>): Promise<string> {
+  /**
+   * `Resque.enqueue`: SADD queues + RPUSH `{"class":...,"args":[...]}`. Returns the payload.
+   * With `jobs` (ClientOptions), the class's `beforeEnqueue` hooks run first: one returning
+   * `false` cancels (nothing is written, and this returns null, as Resque returns nil), and the
+   * `afterEnqueue` hooks run after the push; a hook's error rejects the call.
+   */
+  async enqueue<N extends JobName<J>>(queue: string, className: N, ...args: EnqueueArgs<J, N>): Promise<string | null> {
     checkQueue(queue);
     const payload = encodeJob(className, args);
+    const hooks = this.hookJobs?.hooksFor(className);
+    if (hooks && !(await runBeforeHooks(hooks.beforeEnqueue, args))) return null;
     await this.store.enqueue(queue, payload);
+    if (hooks) await runAfterHooks(hooks.afterEnqueue, args);
     return payload;
   }
 
