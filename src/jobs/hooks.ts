@@ -9,11 +9,21 @@
  */
 import { ConfigError, PyresError } from '../errors';
 
+const DONT_PERFORM_MARK: unique symbol = Symbol.for('pyres-ts.dontPerform') as never;
+
 /**
  * Thrown by a `beforePerform` hook: the job is skipped (no perform, no after hooks, no failure)
  * and still counted in `stat:processed`, as Resque's `Resque::Job::DontPerform`.
  */
-export class DontPerform extends PyresError {}
+export class DontPerform extends PyresError {
+  /** Marks it for isDontPerform across two copies of pyres-ts in one process. */
+  readonly [DONT_PERFORM_MARK] = true;
+}
+
+/** True for a DontPerform (also one from another copy of pyres-ts). */
+export function isDontPerform(e: unknown): boolean {
+  return e instanceof DontPerform || (typeof e === 'object' && e !== null && (e as { [DONT_PERFORM_MARK]?: unknown })[DONT_PERFORM_MARK] === true);
+}
 
 /** A hook function as stored (typed by the job's args where it is declared). */
 // biome-ignore lint/suspicious/noExplicitAny: a hook's own parameter types are checked where it is declared
@@ -141,7 +151,7 @@ export async function runPerformChain(hooks: JobHooks, args: unknown[], perform:
   try {
     for (const h of hooks.beforePerform) await h(...args);
   } catch (e) {
-    if (e instanceof DontPerform) return { performed: false, skipped: true, result: undefined };
+    if (isDontPerform(e)) return { performed: false, skipped: true, result: undefined };
     throw e;
   }
   let performed = false;

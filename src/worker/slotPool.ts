@@ -367,6 +367,11 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       if (signal.aborted || this.stopping) return resolve(null);
       const p: Parked = { resolve, inFlight: false, cancelled: false };
       this.parked.set(index, p);
+      // Every running slot found every queue empty: the pool's queueEmpty hooks, once per idle spell.
+      if (!this.toldEmpty && this.parked.size >= this.active && !this.paused) {
+        this.toldEmpty = true;
+        void this.runWorkerHooks('queueEmpty');
+      }
       signal.addEventListener(
         'abort',
         () => {
@@ -446,12 +451,6 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       }
       if (served.size > 0) this.toldEmpty = false;
       if (res === 'paused' || served.size === want.length) continue;
-      // Every running slot waits on empty queues: the pool's queueEmpty hooks, once per idle spell.
-      if (!this.toldEmpty && this.parked.size >= this.active) {
-        this.toldEmpty = true;
-        await this.runWorkerHooks('queueEmpty');
-        continue;
-      }
       // Every queue is empty for the slots left: wait on the queues (or a new parker).
       if (!armed || !this.store.notificationsArmed) {
         armed = await this.store.armQueueNotifications();

@@ -840,7 +840,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
           await this.failureHooks(hooks, named(cur.failAs.exception, message), args, ctx, className, true);
           return this.failAsOutcome(seq, queue, raw, className, cur.failAs.exception, message);
         }
-        if (this.o.onDirtyExit === 'fail') await this.failureHooks(hooks, new DirtyExitError(result.abandoned), args, ctx, className, true);
+        if (this.o.onDirtyExit === 'fail') await this.failureHooks(hooks, dirtyError(result.abandoned), args, ctx, className, true);
         return this.dirtyOutcome(seq, queue, raw, className, result.abandoned);
       }
       if ('error' in result) {
@@ -853,7 +853,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
           const reason = why instanceof Error ? why.message : 'Job aborted';
           const same = result.error === why || result.error.message === reason;
           const message = same ? reason : `${reason}: ${result.error.message}`;
-          if (this.o.onDirtyExit === 'fail') await this.failureHooks(hooks, new DirtyExitError(message), args, ctx, className, false);
+          if (this.o.onDirtyExit === 'fail') await this.failureHooks(hooks, dirtyError(message), args, ctx, className, false);
           return this.dirtyOutcome(seq, queue, raw, className, message);
         }
         const recorded = await this.failureHooks(hooks, result.error, args, ctx, className, false);
@@ -1123,6 +1123,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.log.error(`a '${event}' listener threw: ${coerceError(e).message}`);
     }
   }
+}
+
+/** What onFailure hooks get for a dirty exit: a DirtyExitError named as its record names it (`Resque::DirtyExit`). */
+function dirtyError(message: string): DirtyExitError {
+  const e = new DirtyExitError(message);
+  e.name = 'Resque::DirtyExit';
+  return e;
 }
 
 /** An Error with this name (an exception class from a failAs, e.g. JobTimeoutError). */
