@@ -61,14 +61,14 @@ export type JobHookKind = (typeof JOB_HOOK_KINDS)[number];
  * (`beforePerform`) and any name that starts with it (`beforePerformAudit`).
  */
 export type JobHookFields<Args extends unknown[]> = {
-  [k: `beforeEnqueue${string}`]: HookSet<BeforeEnqueueHook<Args>> | undefined;
-  [k: `afterEnqueue${string}`]: HookSet<ArgsHook<Args>> | undefined;
-  [k: `beforeDequeue${string}`]: HookSet<BeforeEnqueueHook<Args>> | undefined;
-  [k: `afterDequeue${string}`]: HookSet<ArgsHook<Args>> | undefined;
-  [k: `beforePerform${string}`]: HookSet<ArgsHook<Args>> | undefined;
-  [k: `aroundPerform${string}`]: HookSet<AroundHook<Args>> | undefined;
-  [k: `afterPerform${string}`]: HookSet<ArgsHook<Args>> | undefined;
-  [k: `onFailure${string}`]: HookSet<FailureHook<Args>> | undefined;
+  [k: `beforeEnqueue${string}`]: HookSet<NoInfer<BeforeEnqueueHook<Args>>> | undefined;
+  [k: `afterEnqueue${string}`]: HookSet<NoInfer<ArgsHook<Args>>> | undefined;
+  [k: `beforeDequeue${string}`]: HookSet<NoInfer<BeforeEnqueueHook<Args>>> | undefined;
+  [k: `afterDequeue${string}`]: HookSet<NoInfer<ArgsHook<Args>>> | undefined;
+  [k: `beforePerform${string}`]: HookSet<NoInfer<ArgsHook<Args>>> | undefined;
+  [k: `aroundPerform${string}`]: HookSet<NoInfer<AroundHook<Args>>> | undefined;
+  [k: `afterPerform${string}`]: HookSet<NoInfer<ArgsHook<Args>>> | undefined;
+  [k: `onFailure${string}`]: HookSet<NoInfer<FailureHook<Args>>> | undefined;
 };
 
 /** A job's hooks, collected and ordered: each kind's functions in the order they run. */

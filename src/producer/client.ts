@@ -261,6 +261,23 @@ export class Client<J extends object = {}> {
     });
   }
 
+  /**
+   * `Resque.dequeue(klass, *args)`: removes every job in queue:<queue> whose payload is exactly
+   * `{"class":className,"args":args}` (as enqueue writes it). With `jobs` (ClientOptions) the
+   * class's `beforeDequeue` hooks run first (one returning `false`: nothing is removed, returns
+   * null) and its `afterDequeue` hooks after. Returns how many were removed.
+   */
+  async dequeue<N extends JobName<J>>(queue: string, className: N, ...args: EnqueueArgs<J, N>): Promise<number | null> {
+    checkQueue(queue);
+    const payload = encodeJob(className, args);
+    const hooks = this.hookJobs?.hooksFor(className);
+    if (hooks && !(await runBeforeHooks(hooks.beforeDequeue, args))) return null;
+    let removed = 0;
+    while ((await this.adminStore.deleteQueued(queue, payload)) > 0) removed++;
+    if (hooks) await runAfterHooks(hooks.afterDequeue, args);
+    return removed;
+  }
+
   /** `Resque.remove_queue`: DEL queue:<queue> + SREM queues <queue>. Returns how many jobs it held. */
   async removeQueue(queue: string): Promise<number> {
     checkQueue(queue);

@@ -86,6 +86,29 @@ describe('job hooks, in Resque order (h1-job-hooks)', () => {
     expect(await r.smembers(keys.queues)).toEqual(before['resque:queues'].value);
   });
 
+  it('dequeue: beforeDequeue, the LREM, afterDequeue (h1); a false from beforeDequeue removes nothing', async () => {
+    const c = client({ jobs: hookModule });
+    await c.connect();
+    await c.enqueue('p10', 'HookJob', 'dequeued');
+    await c.enqueue('p10', 'HookJob', 'keep');
+    events.length = 0;
+    expect(await c.dequeue('p10', 'HookJob', 'dequeued')).toBe(1);
+    expect(events).toEqual(
+      h1Events(
+        x => /_dequeue_/.test(x),
+        () => true,
+      ),
+    );
+    expect(events).toEqual(['before_dequeue_log ["dequeued"]', 'after_dequeue_log ["dequeued"]']);
+    expect(await r.lrange(keys.queue('p10'), 0, -1)).toEqual(['{"class":"HookJob","args":["keep"]}']);
+    const veto = new JobRegistry().register('V', defineJob({ perform: (_x: string) => undefined, beforeDequeue: () => false }));
+    const c2 = client({ jobs: veto });
+    await c2.connect();
+    await c2.enqueue('p10', 'V', 'x');
+    expect(await c2.dequeue('p10', 'V', 'x')).toBeNull();
+    expect(await r.llen(keys.queue('p10'))).toBe(2);
+  });
+
   it('a Client without jobs runs no hook (it knows no job code)', async () => {
     const c = client({});
     await c.connect();
@@ -258,6 +281,9 @@ describe('hooks that throw (as Resque: the job fails)', () => {
     });
     expect(calls).toEqual(['b0', 'b1', 'z.x', 'z.y', 'perform']);
     expect(() => defineJob({ perform: () => 1, beforePerform: 3 as never })).toThrow(/hook beforePerform must be a function/);
+    // Typed by perform's args: a hook taking other args does not compile.
+    // @ts-expect-error a string hook arg for a number job arg
+    defineJob({ perform: (n: number) => n, beforePerformCheck: (s: string) => s.length });
   });
 
   it('DontPerform from src is the same as from dist (two copies of pyres-ts in a process)', async () => {
