@@ -16,6 +16,7 @@ export { loadJobModules, verifyModules } from './jobs/load';
 export { defineJob, isDeclaredJob, JOB_MARK, type Job, type JobSpec, type JobArgs, type JobResult } from './jobs/define';
 export {
   DontPerform,
+  isDontPerform,
   defineWorkerHooks,
   isWorkerHooks,
   collectJobHooks,

@@ -16,6 +16,9 @@ const DONT_PERFORM_MARK: unique symbol = Symbol.for('pyres-ts.dontPerform') as n
  * and still counted in `stat:processed`, as Resque's `Resque::Job::DontPerform`.
  */
 export class DontPerform extends PyresError {
+  constructor(message = 'DontPerform') {
+    super(message);
+  }
   /** Marks it for isDontPerform across two copies of pyres-ts in one process. */
   readonly [DONT_PERFORM_MARK] = true;
 }
