@@ -56,6 +56,23 @@
  *                duplicates fail the run only with --wait-replicas, and only past those mid-job
  *                at a failover
  *
+ *   slots        job slots (`--concurrency`, issue 15): a master `--workers 'c3,c2,c1=2x8'` and a
+ *                standalone `worker --concurrency 8` on the same queues, async ChaosStep jobs of
+ *                20-800 ms (a third honour their AbortSignal). Faults: SIGKILL of the child with
+ *                the most jobs in flight, SIGKILL of the standalone worker (restarted with the
+ *                prune lock cleared: its start-up prune must leave a DirtyExit for every slot's
+ *                job), SIGTERM to a busy child (the master starts a new one), SIGSTOP/SIGCONT of
+ *                redis-server (1-4 s), SIGUSR1 to a child or the standalone (every slot's job
+ *                aborted). After each kill every job its slots held must get its DirtyExit record
+ *                and no `workers` entry of the dead pid may remain (slotsUnaccounted,
+ *                staleSlotsAfterKill). Two phases: fixed slots, then autoscaled (`2x1..16`,
+ *                `--concurrency 1..16`; a third of its jobs, in runs, first hold the event loop
+ *                80-200 ms, so that the slots shrink mid-job as well as grow). --on-dirty-exit
+ *                fail: a DirtyExit record is the outcome of a kill or an abort; any other record,
+ *                or a DirtyExit for a job that completed and was not held by a killed process, is
+ *                false; a job with two failure records, or a stale `workers` entry or
+ *                `workers:heartbeat` field at the end, breaks the run.
+ *
  * Two classes plant failures (a quarter of the jobs throw after `done <id>`), whose failure
  * records are outcomes: a planned failure that ran to its end without its record counts as lost.
  *
@@ -74,7 +91,7 @@
  *
  * Options: --quick (3000 jobs, ~1 min for mixed; ~1 min per other class), --jobs N, --seconds S
  * (mixed fault window, total over both phases), --classes LIST (default
- * mixed,pidns,blockjobs,redis-stop,master-stop,ctrl-c,log-faults,redis-wipe,failover,blackhole), --class-jobs N, --class-seconds S (jobs
+ * mixed,pidns,blockjobs,redis-stop,master-stop,ctrl-c,log-faults,redis-wipe,failover,blackhole,slots), --class-jobs N, --class-seconds S (jobs
  * and fault window of each other class), --seed X, --children N, --phases blocking,nonblocking
  * (of mixed), --policy fail|requeue|mixed (mixed: the mixed class alternates, the others use
  * their own default), --fault-every MS (mean gap between mixed faults), --keep (keep the temp
@@ -93,7 +110,7 @@ const ROOT = path.resolve(__dirname, '..');
 const BIN = path.join(ROOT, 'bin', 'pyres-ts');
 const JOBS = path.join(__dirname, 'jobs.js');
 const QUEUES = ['c3', 'c2', 'c1'];
-const CLASSES = ['mixed', 'pidns', 'blockjobs', 'redis-stop', 'master-stop', 'ctrl-c', 'log-faults', 'redis-wipe', 'failover', 'blackhole'];
+const CLASSES = ['mixed', 'pidns', 'blockjobs', 'redis-stop', 'master-stop', 'ctrl-c', 'log-faults', 'redis-wipe', 'failover', 'blackhole', 'slots'];
 /** Classes with planned job failures, whose failure records are outcomes to account for. */
 const OUTCOME_CLASSES = new Set(['log-faults', 'redis-wipe']);
 /** Each class's --on-dirty-exit: where a false prune or abort would show as a duplicate (requeue) or a false record (fail). */
@@ -107,7 +124,13 @@ const CLASS_POLICY = {
   'redis-wipe': 'requeue',
   failover: 'fail',
   blackhole: 'fail',
+  slots: 'fail',
 };
+/** The slots class: children of the master, slots per child, and the standalone worker's slots. */
+const SLOTS_CHILDREN = 2;
+const SLOTS_PER_CHILD = 8;
+const SLOTS_STANDALONE = 8;
+const SLOTS_AUTOSCALE = '1..16';
 const { BlackholeProxy } = require('../test/support/blackholeProxy.js');
 const NS = 'resque';
 const k = s => `${NS}:${s}`;
@@ -554,6 +577,19 @@ async function main() {
         specs.push({ cls, mode: 'blocking', policy: o.policy === 'mixed' ? CLASS_POLICY[cls] : o.policy, jobs: o.classJobs * 3, seconds, wait });
       continue;
     }
+    if (cls === 'slots') {
+      // Fixed slots, then autoscaled: 24 slots at ~0.4 s a job work ~50 a second.
+      for (const autoscale of [false, true])
+        specs.push({
+          cls,
+          mode: 'blocking',
+          policy: o.policy === 'mixed' ? CLASS_POLICY[cls] : o.policy,
+          jobs: Math.max(1, Math.min(o.classJobs, Math.round(seconds * 35))),
+          seconds,
+          autoscale,
+        });
+      continue;
+    }
     specs.push({
       cls,
       mode: 'blocking',
@@ -642,7 +678,7 @@ async function cleanup({ server, redis, tag }) {
 const liveSentinelSets = new Set();
 
 async function runPhase(ctx) {
-  const { index, cls, mode, policy, jobs, seconds, o, rand, tag, tmp, ledger, server, wait } = ctx;
+  const { index, cls, mode, policy, jobs, seconds, o, rand, tag, tmp, ledger, server, wait, autoscale } = ctx;
   let { url, redis } = ctx;
   const phaseT0 = Date.now();
   const prefix = `p${index}-`;
@@ -655,7 +691,10 @@ async function runPhase(ctx) {
   }
   const ids = [];
   for (let i = 0; i < jobs; i++) ids.push(`${prefix}${String(i).padStart(6, '0')}`);
-  log(`phase ${index}: class ${cls}, ${mode} mode, --on-dirty-exit ${policy}, ${jobs} jobs, fault window ${seconds.toFixed(0)}s`);
+  log(
+    `phase ${index}: class ${cls}, ${mode} mode, --on-dirty-exit ${policy}, ${jobs} jobs, fault window ${seconds.toFixed(0)}s` +
+      (cls === 'slots' ? (autoscale ? `, slots autoscaled ${SLOTS_AUTOSCALE}` : `, ${SLOTS_CHILDREN}x${SLOTS_PER_CHILD} + ${SLOTS_STANDALONE} slots`) : ''),
+  );
 
   const faults =
     cls === 'mixed'
@@ -685,7 +724,9 @@ async function runPhase(ctx) {
                     ? { failover: 0 }
                     : cls === 'blackhole'
                       ? { 'blackhole-current': 0, partition: 0 }
-                      : { 'ctrl-c': 0 };
+                      : cls === 'slots'
+                        ? { 'slots-child-kill': 0, 'slots-worker-kill': 0, 'slots-child-term': 0, 'redis-stop': 0, 'slots-usr1': 0 }
+                        : { 'ctrl-c': 0 };
   // What the class-specific fault loops measured besides the faults (see the summary table).
   const extra = {};
   const problems = [];
@@ -700,7 +741,7 @@ async function runPhase(ctx) {
     BIN,
     'master',
     '--workers',
-    `${QUEUES.join(',')}=${o.children}`,
+    cls === 'slots' ? `${QUEUES.join(',')}=${SLOTS_CHILDREN}x${autoscale ? SLOTS_AUTOSCALE : SLOTS_PER_CHILD}` : `${QUEUES.join(',')}=${o.children}`,
     '--jobs',
     JOBS,
     '--redis',
@@ -717,6 +758,8 @@ async function runPhase(ctx) {
     ...(wait ? ['--wait-replicas', '1', '--wait-timeout', '100'] : []),
   ];
   const childEnv = { ...process.env, PYRES_CHAOS_TAG: tag, PYRES_CHAOS_LEDGER: ledger };
+  // Children the master runs (a slots child registers one id per slot: count pids).
+  const nChildren = cls === 'slots' ? SLOTS_CHILDREN : o.children;
   delete childEnv.REDIS_URL;
 
   let master = null;
@@ -815,6 +858,16 @@ async function runPhase(ctx) {
       const fail = rand.next() < 0.25;
       if (fail) plannedFail.add(id);
       return `{"class":"ChaosStep","args":[${JSON.stringify(id)},${pre},${post},null,0,false,${fail}]}`;
+    } else if (cls === 'slots') {
+      // Async jobs of random length; a third end at once on an abort (before their side effect).
+      pre = rand.int(20, 800);
+      post = rand.int(0, 100);
+      const honour = rand.next() < 0.33;
+      // Autoscaled: a third of the ids, in runs of 100, first hold the event loop 80-200 ms
+      // (a CPU loop), so that it saturates and the slots shrink mid-job, then grow again.
+      const cpu = autoscale && n % 300 < 100;
+      const tail = cpu ? `,"cpu",${rand.int(80, 200)},${honour}` : honour ? ',null,0,true' : '';
+      return `{"class":"ChaosStep","args":[${JSON.stringify(id)},${pre},${post}${tail}]}`;
     } else if (cls === 'ctrl-c' && x < 0.05) {
       pre = rand.int(500, 2500);
       post = rand.int(0, 300);
@@ -1219,7 +1272,7 @@ async function runPhase(ctx) {
     const T0 = Date.now();
     while (!m.exited && Date.now() - T0 < ms) {
       const wids = await redis.smembers(k('workers'));
-      if (wids.filter(id => procStat(Number(id.split(':')[1]))?.ppid === m.pid).length >= o.children) return true;
+      if (new Set(wids.map(id => Number(id.split(':')[1])).filter(pid => procStat(pid)?.ppid === m.pid)).size >= nChildren) return true;
       await sleep(100);
     }
     return false;
@@ -1328,6 +1381,185 @@ async function runPhase(ctx) {
     if (next < ids.length) await enqueueBatch(ids.slice(next));
   };
 
+  // --- slots: a master whose children run job slots, plus a standalone `worker --concurrency`.
+  // After every kill, each job the dead process's slots held must get its DirtyExit record (the
+  // master's for a child, a prune by the restarted standalone for the standalone) and no
+  // `workers` entry of the dead pid may stay.
+  const killHeld = new Set(); // ids held by a process when we SIGKILLed it (a DirtyExit on them is the kill's)
+  const killedPids = new Set(); // pids we SIGKILLed: a prune of their slots is no live prune
+  const standaloneLog = path.join(tmp, `phase-${index}.standalone.log`);
+  const standaloneArgs = [
+    BIN,
+    'worker',
+    '--queues',
+    QUEUES.join(','),
+    '--jobs',
+    JOBS,
+    '--redis',
+    url,
+    '--concurrency',
+    autoscale ? SLOTS_AUTOSCALE : String(SLOTS_STANDALONE),
+    '--on-dirty-exit',
+    policy,
+    '--term-timeout',
+    '5',
+  ];
+  let standalone = null;
+  const startStandalone = async () => {
+    // Its start-up prune must run (the lock stands in for one that ran less than 60 s ago).
+    await redis.del(k('pruning_dead_workers_in_progress'));
+    const fd = fs.openSync(standaloneLog, 'a');
+    fs.writeSync(fd, `\n===== chaos: phase ${index} standalone start at +${((Date.now() - t0) / 1000).toFixed(1)}s =====\n`);
+    const p = spawn(process.execPath, standaloneArgs, { cwd: ROOT, env: childEnv, stdio: ['ignore', fd, fd] });
+    fs.closeSync(fd);
+    const w = { proc: p, pid: p.pid, exited: false, killedByUs: false, code: null, signal: null };
+    p.once('exit', (code, sig) => {
+      Object.assign(w, { exited: true, code, signal: sig });
+      if (!w.killedByUs) problems.push(`standalone worker ${w.pid} exited by itself (code ${code}, signal ${sig}): see ${path.basename(standaloneLog)}`);
+    });
+    extra.standaloneStarts++;
+    standalone = w;
+    return w;
+  };
+  /** job id -> slot id of every job the slots of `pid` hold now (their worker:<id> records). */
+  const heldByPid = async pid => {
+    const held = new Map();
+    for (const wid of await redis.smembers(k('workers'))) {
+      if (Number(wid.split(':')[1]) !== pid) continue;
+      const v = await redis.get(k(`worker:${wid}`));
+      try {
+        const a = v && JSON.parse(v).payload.args[0];
+        if (typeof a === 'string' && a.startsWith(prefix)) held.set(a, wid);
+      } catch {
+        /* not ours */
+      }
+    }
+    return held;
+  };
+  /** After a SIGKILL of pid: every held job gets a record (or had completed), and pid's slots leave `workers`. */
+  const killChecks = [];
+  const checkAfterKill = (pid, held, what) =>
+    killChecks.push(
+      (async () => {
+        const T0 = Date.now();
+        let missing = [...held.keys()];
+        let stale = [];
+        while (Date.now() - T0 < 20000) {
+          try {
+            const snap = await snapshot(redis, prefix);
+            const ledgerText = readFrom(ledger, 0);
+            missing = [...held.keys()].filter(id => !snap.failedById.has(id) && !ledgerText.includes(`done ${id}\n`));
+            stale = (await redis.smembers(k('workers'))).filter(wid => Number(wid.split(':')[1]) === pid);
+            if (!missing.length && !stale.length) break;
+          } catch {
+            /* redis stopped by a fault: next round */
+          }
+          await sleep(300);
+        }
+        extra.slotsHeldAtKill += held.size;
+        extra.slotsUnaccounted += missing.length;
+        extra.staleSlotsAfterKill += stale.length;
+        if (missing.length)
+          problems.push(
+            `slots: ${what} ${pid}: ${missing.length} of its ${held.size} jobs got no DirtyExit record within 20 s (${missing.slice(0, 5).join(' ')})`,
+          );
+        if (stale.length)
+          problems.push(`slots: ${what} ${pid}: ${stale.length} of its slots still in \`workers\` 20 s after the kill (${stale.slice(0, 3).join(' ')})`);
+      })(),
+    );
+  const slotsFaults = async () => {
+    Object.assign(extra, {
+      busyAtFault: 0,
+      slotsHeldAtKill: 0,
+      slotsUnaccounted: 0,
+      staleSlotsAfterKill: 0,
+      maxSlotsBusy: 0,
+      redisStoppedMs: 0,
+      standaloneStarts: 0,
+    });
+    let lastRedisStop = 0;
+    await startStandalone();
+    while (Date.now() < faultEnd) {
+      await sleep(rand.int(800, 2500));
+      if (Date.now() >= faultEnd - 1000) break;
+      if (!standalone || standalone.exited) await startStandalone();
+      const kids = children();
+      const table = [
+        ['slots-child-kill', kids.length ? 25 : 0],
+        ['slots-worker-kill', standalone && !standalone.exited ? 20 : 0],
+        ['slots-child-term', kids.length ? 15 : 0],
+        ['redis-stop', server.proc && Date.now() - lastRedisStop > 4000 ? 12 : 0],
+        ['slots-usr1', 20],
+      ].filter(([, w]) => w > 0);
+      const kind = rand.weighted(table);
+      try {
+        // The child with the most jobs in flight.
+        const busiest = async () => {
+          let best = null;
+          for (const c of kids) {
+            const held = await heldByPid(c.pid);
+            if (!best || held.size > best.held.size) best = { pid: c.pid, held };
+          }
+          return best;
+        };
+        if (kind === 'slots-child-kill') {
+          const v = await busiest();
+          if (!v) continue;
+          extra.maxSlotsBusy = Math.max(extra.maxSlotsBusy, v.held.size);
+          if (!signal(v.pid, 'SIGKILL')) continue;
+          killedPids.add(v.pid);
+          faults[kind]++;
+          extra.busyAtFault += v.held.size;
+          for (const id of v.held.keys()) killHeld.add(id);
+          vlog(`SIGKILL child ${v.pid} (${v.held.size} jobs in flight)`);
+          checkAfterKill(v.pid, v.held, 'child');
+        } else if (kind === 'slots-worker-kill') {
+          const w = standalone;
+          const held = await heldByPid(w.pid);
+          extra.maxSlotsBusy = Math.max(extra.maxSlotsBusy, held.size);
+          w.killedByUs = true;
+          if (!signal(w.pid, 'SIGKILL')) continue;
+          killedPids.add(w.pid);
+          faults[kind]++;
+          extra.busyAtFault += held.size;
+          for (const id of held.keys()) killHeld.add(id);
+          vlog(`SIGKILL standalone worker ${w.pid} (${held.size} jobs in flight); restarting it`);
+          while (!w.exited) await sleep(20);
+          await sleep(rand.int(100, 1000));
+          // The new one's start-up prune (another pid, same host and queues) must free the slots.
+          await startStandalone();
+          checkAfterKill(w.pid, held, 'standalone worker');
+        } else if (kind === 'slots-child-term') {
+          const v = await busiest();
+          if (!v) continue;
+          if (!signal(v.pid, 'SIGTERM')) continue;
+          faults[kind]++;
+          extra.busyAtFault += v.held.size;
+          vlog(`SIGTERM child ${v.pid} (${v.held.size} jobs in flight)`);
+        } else if (kind === 'redis-stop') {
+          const ms = rand.int(1000, 4000);
+          if (!signal(server.proc.pid, 'SIGSTOP')) continue;
+          faults[kind]++;
+          extra.redisStoppedMs += ms;
+          vlog(`SIGSTOP redis-server for ${ms} ms`);
+          await sleep(ms);
+          signal(server.proc.pid, 'SIGCONT');
+          lastRedisStop = Date.now();
+        } else if (kind === 'slots-usr1') {
+          const targets = [...kids.map(c => c.pid), ...(standalone && !standalone.exited ? [standalone.pid] : [])];
+          if (!targets.length) continue;
+          const pid = rand.pick(targets);
+          if (!signal(pid, 'SIGUSR1')) continue;
+          faults[kind]++;
+          vlog(`SIGUSR1 ${pid}`);
+        }
+      } catch (e) {
+        problems.push(`fault ${kind}: ${e.message}`);
+      }
+    }
+    await Promise.all(killChecks);
+  };
+
   const faultLoop =
     cls === 'mixed'
       ? mixedFaults()
@@ -1347,7 +1579,9 @@ async function runPhase(ctx) {
                     ? failoverFaults()
                     : cls === 'blackhole'
                       ? blackholeFaults()
-                      : ctrlCFaults();
+                      : cls === 'slots'
+                        ? slotsFaults()
+                        : ctrlCFaults();
 
   // --- starvation watch: a live worker that takes no job for 20 s while the others work ---
   const starved = new Map(); // id -> description
@@ -1355,6 +1589,8 @@ async function runPhase(ctx) {
     const seen = new Map(); // id -> {count, since, globalAtSince}
     while (Date.now() < faultEnd) {
       await sleep(2000);
+      // A slot that took no job while the others did is no unfairness (whichever parked first is served).
+      if (cls === 'slots') continue;
       try {
         const globalNow = Number(await redis.get(k('stat:processed'))) || 0;
         for (const id of await redis.smembers(k('workers'))) {
@@ -1420,9 +1656,22 @@ async function runPhase(ctx) {
   const readyT0 = Date.now();
   while (Date.now() - readyT0 < 20000) {
     const ids = await redis.smembers(k('workers'));
-    const mine = ids.filter(id => procStat(Number(id.split(':')[1]))?.ppid === master.pid);
-    if (mine.length >= o.children) break;
+    const mine = new Set(ids.map(id => Number(id.split(':')[1])).filter(pid => procStat(pid)?.ppid === master.pid));
+    if (mine.size >= nChildren) break;
     await sleep(100);
+  }
+  if (standalone) {
+    // The standalone worker first (TERM: its slots abort their jobs, which get --term-timeout 5).
+    const w = standalone;
+    w.killedByUs = true;
+    signal(w.pid, 'SIGTERM');
+    const wT0 = Date.now();
+    while (!w.exited && Date.now() - wT0 < 30000) await sleep(50);
+    if (!w.exited) {
+      problems.push(`phase ${index}: standalone worker ${w.pid} did not exit within 30 s of TERM; SIGKILLed`);
+      signal(w.pid, 'SIGKILL');
+      while (!w.exited) await sleep(50);
+    } else if (w.code !== 0) problems.push(`phase ${index}: standalone worker exited with code ${w.code}, signal ${w.signal} after TERM`);
   }
   stoppingMaster = true;
   const m = master;
@@ -1456,6 +1705,8 @@ async function runPhase(ctx) {
   const before = await snapshot(redis, prefix);
   const lockTtl = await redis.ttl(k('pruning_dead_workers_in_progress'));
   const staleWorkers = await redis.smembers(k('workers'));
+  // Every worker is stopped: any heartbeat field left is one that no unregister removed.
+  const staleHeartbeats = await redis.hkeys(k('workers:heartbeat'));
 
   // --- the final prune pass ---
   if (lockTtl > 0) {
@@ -1497,6 +1748,7 @@ async function runPhase(ctx) {
   let falselyFailed = 0;
   const falselyFailedIds = [];
   let interrupted = 0; // performed, never completed (ChaosStep only)
+  let multiRecords = 0; // ids with more than one failure record (a kill recorded twice: the master's and a prune's)
   // OUTCOME_CLASSES: a planned failure whose job ran to its end but left no failure record.
   let outcomeLost = 0;
   const outcomeLostIds = [];
@@ -1504,7 +1756,7 @@ async function runPhase(ctx) {
     const n = performed.get(id) || 0;
     const recs = after.failedById.get(id);
     const planned = plannedFail.has(id);
-    const killed = OUTCOME_CLASSES.has(cls) && recs?.some(e => /DirtyExit/.test(e));
+    const killed = (OUTCOME_CLASSES.has(cls) || cls === 'slots') && recs?.some(e => /DirtyExit/.test(e));
     if (OUTCOME_CLASSES.has(cls)) {
       // A record is false when it is not the planned failure and not a dirty exit of a child
       // killed here; a planned failure that ran to its end with no record lost its outcome.
@@ -1517,11 +1769,19 @@ async function runPhase(ctx) {
         outcomeLost++;
         if (outcomeLostIds.length < 20) outcomeLostIds.push(id);
       }
+    } else if (cls === 'slots') {
+      // A DirtyExit is a kill's or an abort's (USR1, TERM); on a completed job only when a killed
+      // process held it (killed between its `done` and its finish). Any other record is false.
+      if (recs && (recs.some(e => !/DirtyExit/.test(e)) || ((completed.get(id) || 0) > 0 && !killHeld.has(id)))) {
+        falselyFailed++;
+        if (falselyFailedIds.length < 20) falselyFailedIds.push(`${id} (${recs.join(', ')})`);
+      }
     } else if (recs && ((completed.get(id) || 0) > 0 || cls !== 'mixed' || recs.some(e => !/DirtyExit/.test(e)))) {
       falselyFailed++;
       if (falselyFailedIds.length < 20) falselyFailedIds.push(`${id} (${recs.join(', ')})`);
     }
     if (cls !== 'mixed' && n > 0 && !(completed.get(id) > 0) && !killed) interrupted++;
+    if (recs && recs.length > 1) multiRecords++;
     if (n > 1) {
       duplicated++;
       dupExtra += n - 1;
@@ -1558,6 +1818,7 @@ async function runPhase(ctx) {
     prunedByFinalPass: prunedFinal,
     pruneLockTtlAtEnd: lockTtl,
     staleWorkersBeforeFinalPrune: staleWorkers.length,
+    staleHeartbeatsBeforeFinalPrune: staleHeartbeats.length,
     zombies: zombies.length,
     orphansThatDidNotExit: left.length,
     starvedWorkers: starved.size,
@@ -1596,7 +1857,18 @@ async function runPhase(ctx) {
     harnessProblems: problems,
   };
   if (ph.masterExitsUnexpected < 0) ph.masterExitsUnexpected = 0;
+  if (cls === 'slots') {
+    // Prunes are expected here (the standalone's slots after its SIGKILL): a live one is not.
+    const standaloneText = fs.existsSync(standaloneLog) ? fs.readFileSync(standaloneLog, 'utf8') : '';
+    const prunedIds = [...(phaseLog + standaloneText).matchAll(/pruned dead worker (\S+)/g)].map(x => x[1]);
+    ph.prunedDuringRun = prunedIds.length;
+    ph.livePruned = prunedIds.filter(wid => !killedPids.has(Number(wid.split(':')[1]))).length;
+    ph.stackTraceLines += (standaloneText.match(/^\s+at .+\(.+:\d+:\d+\)$/gm) || []).length;
+  }
   if (cls !== 'mixed') ph.broken = duplicated + falselyFailed + interrupted + ph.livePruned;
+  if (cls === 'slots') ph.multiRecords = multiRecords;
+  if (cls === 'slots')
+    ph.broken += multiRecords + staleWorkers.length + staleHeartbeats.length + (extra.slotsUnaccounted || 0) + (extra.staleSlotsAfterKill || 0) + left.length;
   if (OUTCOME_CLASSES.has(cls)) {
     // A child SIGKILLed after a wipe may have passed its side effect: under requeue it runs again.
     const allowance = faults['wipe-then-child-kill'] || 0;
@@ -1862,6 +2134,10 @@ const FAULT_LABELS = {
   'redis-stop': 'redis-server SIGSTOP/CONT',
   'master-stop': 'master SIGSTOP/CONT',
   'ctrl-c': 'SIGINT to the master process group',
+  'slots-child-kill': 'SIGKILL of the busiest slots child',
+  'slots-worker-kill': 'SIGKILL of the standalone slots worker',
+  'slots-child-term': 'SIGTERM to the busiest slots child',
+  'slots-usr1': 'SIGUSR1 (every slot aborts its job)',
   failover: 'SENTINEL FAILOVER',
   'blackhole-current': 'open connections blackholed (new pass)',
   partition: 'partitions (all silent), healed',
@@ -1907,6 +2183,12 @@ function printSummary(phases, total, o, elapsed, skipped = []) {
     ...opt('failover: children on the new master, max (ms)', 'switchMsMax'),
     ...opt('redis-server stopped (s, total)', 'redisStoppedMs', v => (v / 1000).toFixed(1)),
     ...opt('master stopped (s, total)', 'masterStoppedMs', v => (v / 1000).toFixed(1)),
+    ...opt('slots: jobs held by killed processes', 'slotsHeldAtKill'),
+    ...opt('slots: most jobs in flight in one killed process', 'maxSlotsBusy'),
+    ...opt('SLOTS: HELD JOBS WITHOUT A DIRTYEXIT AFTER A KILL', 'slotsUnaccounted'),
+    ...opt('SLOTS: DEAD SLOTS STILL IN `workers` 20 S AFTER A KILL', 'staleSlotsAfterKill'),
+    ...opt('SLOTS: JOBS WITH MORE THAN ONE FAILURE RECORD', 'multiRecords'),
+    ...opt('slots: standalone worker starts', 'standaloneStarts'),
     ...opt('connections blackholed', 'blackholedConnections'),
     ...opt('partitioned (s, total)', 'partitionMs', v => (v / 1000).toFixed(1)),
     ...opt('connections through the proxy', 'proxyAccepted'),
@@ -1921,6 +2203,7 @@ function printSummary(phases, total, o, elapsed, skipped = []) {
     ['stack-trace lines in logs', ...col(p => p.stackTraceLines + (p.neighbourStackTraceLines || 0))],
     ['prune lock TTL at end (s)', ...col(p => p.pruneLockTtlAtEnd)],
     ['stale workers before final prune', ...col(p => p.staleWorkersBeforeFinalPrune)],
+    ['stale heartbeat fields before final prune', ...col(p => p.staleHeartbeatsBeforeFinalPrune)],
     ['dead workers pruned during the run', ...col(p => p.prunedDuringRun)],
     ['pruned by the final pass', ...col(p => p.prunedByFinalPass)],
     ['drain after faults (s)', ...col(p => (p.drainMs / 1000).toFixed(1))],

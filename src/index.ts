@@ -54,7 +54,11 @@ export {
   type ResqueStats,
   type JobName,
   type EnqueueArgs,
+  type DelayedResult,
 } from './producer/client';
+export { Scheduler, type SchedulerExtension, type SchedulerOptions, type PassResult } from './scheduler/scheduler';
+export { DelayedAdmin, type DelayedOverview, type DelayedRow, type DelayedItems, type LeaderInfo } from './admin/delayed';
+export { DelayedKeys, encodeDelayedItem, decodeDelayedItem, flooredTimestamp, type DelayedItem } from './protocol/delayed';
 export {
   Admin,
   AdminActionError,
@@ -167,3 +171,29 @@ export function startWebServer(o: WebServerOptions): Promise<WebServer> {
 export function createWebApp(o: WebAppOptions): Hono {
   return (require('./web/app') as typeof import('./web/app')).createWebApp(o);
 }
+// Job status, results and waiting (resque-status 0.5 compatible; docs/STATUS.md).
+export {
+  defineStatusJob,
+  StatusKilledError,
+  JobFailedError,
+  JobKilledError,
+  StatusNotFoundError,
+  WaitTimeoutError,
+  type StatusJobHandle,
+  type StatusJobSpec,
+  type WaitOptions,
+} from './status/index';
+export type { EnqueueStatusOptions } from './producer/client';
+export type { StatusPage } from './admin/status';
+export {
+  decodeStatus,
+  statusKeys,
+  STATUS_STATES,
+  type DecodedStatus,
+  type StatusState,
+} from './protocol/status';
+export { retryKey, retryIdentifier, failureRetryKey, encodeSuppressedFailure, type SuppressedFailure } from './protocol/retry';
+export type { ManyReserved } from './store/redisStore';
+export type { LockHolder, MoveResult, SchedulerStore, TimestampRow } from './store/schedulerStore';
+export type { StatusKeys } from './protocol/status';
+export type { Liveness, LivenessSlot, LivenessStateName } from './worker/liveness';

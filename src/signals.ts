@@ -91,8 +91,10 @@ export interface MasterController {
 
 /**
  * Master signals:
- *   QUIT             children finish their jobs; after --term-timeout the rest are killed
- *   TERM, INT        children's jobs are aborted (AbortSignal); after --term-timeout, killed
+ *   QUIT, INT        children finish their jobs; after --term-timeout the rest are killed
+ *                    (INT as resque-pool has it: a Ctrl-C lets the running jobs finish)
+ *   TERM             children's jobs are aborted (AbortSignal); after --term-timeout, killed;
+ *                    with --term-graceful / --term-graceful-wait as QUIT (resque-pool's modes)
  *   HUP              reload the configuration; only changed groups are touched
  *   TTIN, USR1       one more child (first group); TTOU one fewer
  *   USR2, CONT       pause / resume every child
@@ -102,7 +104,7 @@ export interface MasterController {
 export const MASTER_SIGNALS: Readonly<Record<string, (m: MasterController, sig: string) => void>> = {
   SIGQUIT: (m, s) => void m.stop(true, s),
   SIGTERM: (m, s) => void m.stop(false, s),
-  SIGINT: (m, s) => void m.stop(false, s),
+  SIGINT: (m, s) => void m.stop(true, s),
   SIGHUP: m => m.reload(),
   SIGTTIN: m => m.addOne(),
   SIGUSR1: m => m.addOne(),
@@ -112,12 +114,23 @@ export const MASTER_SIGNALS: Readonly<Record<string, (m: MasterController, sig: 
   SIGWINCH: m => m.scaleToZero(),
 };
 
-export function installMasterSignals(m: MasterController, log: (msg: string) => void, proc: NodeJS.Process = process): () => void {
+/** How the master's signals are read: `termGraceful` makes TERM act as QUIT (--term-graceful, --term-graceful-wait). */
+export interface MasterSignalOptions {
+  termGraceful?: boolean;
+}
+
+export function installMasterSignals(
+  m: MasterController,
+  log: (msg: string) => void,
+  proc: NodeJS.Process = process,
+  opts: MasterSignalOptions = {},
+): () => void {
   const handlers = new Map<string, () => void>();
   for (const [sig, act] of Object.entries(MASTER_SIGNALS)) {
     const h = (): void => {
       log(`${sig} received`);
-      act(m, sig);
+      if (sig === 'SIGTERM' && opts.termGraceful) void m.stop(true, sig);
+      else act(m, sig);
     };
     handlers.set(sig, h);
     proc.on(sig as NodeJS.Signals, h);

@@ -6,6 +6,7 @@ import { parseQueueList, resolveQueues } from '../protocol/queues';
 import { readMasterRecord } from '../master/masterRecord';
 import { RedisStore } from '../store/redisStore';
 import { type ConnectionArgs, connectionFromArgs, withConnectionOptions } from './options';
+import { autoscaleHoldSeconds } from '../master/supervisor';
 
 const ACTIONS = ['list', 'status', 'watch', 'scale', 'add', 'remove', 'pause', 'resume', 'stop', 'reload'] as const;
 type Action = (typeof ACTIONS)[number];
@@ -238,6 +239,13 @@ export async function runCtl(a: CtlArgs): Promise<number> {
               cur && [...want].every(([q, n]) => cur.groups.find(g => g.queues === q)?.desired === n && cur.children.filter(c => c.group === q).length === n);
             if (ok && cur) {
               out(formatMasterTree(cur));
+              for (const [q, n] of want) {
+                const g = cur.groups.find(x => x.queues === q);
+                if (cur.autoscale && g && g.min !== null && g.max !== null)
+                  out(
+                    `autoscale holds ${q} at ${n} for at least ${autoscaleHoldSeconds(cur.autoscale.interval)} s, then may move it within ${g.min}..${g.max}`,
+                  );
+              }
               return 0;
             }
             await new Promise(r => setTimeout(r, 200));

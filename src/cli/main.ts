@@ -9,7 +9,11 @@ import { type MasterArgs, masterBuilder } from './masterCommand';
 import { ctlBuilder } from './ctlCommand';
 import { registerAdminCommands } from './adminCommands';
 import { type WebArgs, webBuilder } from './webCommand';
+import { withEnvOptions } from './envOptions';
 import { registerScheduleCommand } from './scheduleCommand';
+import { type SchedulerArgs, schedulerBuilder } from './schedulerCommand';
+import { type DelayedArgs, delayedBuilder } from './delayedCommand';
+import { registerStatusCommands } from './statusCommand';
 
 class UsageError extends PyresError {}
 
@@ -19,7 +23,8 @@ export async function run(argv: string[]): Promise<number> {
   // master between a job and its outcome: a failed write marks the stream gone, work goes on.
   guardStdio();
   let code = 0;
-  const parser = yargs(argv)
+  // Every option also as PYRES_<OPTION>, and Ruby's QUEUE/QUEUES, COUNT, INTERVAL, RESQUE_TERM_TIMEOUT.
+  const parser = withEnvOptions(yargs(argv))
     .scriptName('pyres-ts')
     .version(VERSION)
     .strict()
@@ -68,7 +73,9 @@ export async function run(argv: string[]): Promise<number> {
           .positional('queue', { type: 'string', demandOption: true })
           .positional('class', { type: 'string', demandOption: true })
           .positional('args', { type: 'string', array: true })
-          .option('count', { type: 'number', default: 1, describe: 'push the same job this many times' }),
+          .option('count', { type: 'number', default: 1, describe: 'push the same job this many times' })
+          .option('at', { type: 'string', describe: "delay the job to this time (ISO 8601 with a zone, or epoch seconds), as resque-scheduler's enqueue_at" })
+          .option('in', { type: 'string', describe: 'delay the job by this many seconds (from Redis TIME), as enqueue_in' }),
       async a => {
         // Each arg's JSON text as given, compacted only: 9007199254740993, 1.0 and key order reach the job as typed.
         const argsText = `[${((a['args'] as unknown[] | undefined) ?? []).map((s, i) => compactJsonArg(String(s), i + 1)).join(',')}]`;
@@ -78,11 +85,32 @@ export async function run(argv: string[]): Promise<number> {
           let payload = '';
           const n = a['count'] as number;
           if (!Number.isInteger(n) || n < 1) throw new UsageError(`--count must be a whole number of 1 or more, got ${n}`);
+          if (a['at'] !== undefined || a['in'] !== undefined) {
+            const { delayedEnqueue } = require('./delayedCommand') as typeof import('./delayedCommand');
+            process.stdout.write(await delayedEnqueue(client, a as never, argsText, n));
+            return;
+          }
           for (let i = 0; i < n; i++) payload = await client.enqueueArgsText(String(a['queue']), String(a['class']), argsText);
           process.stdout.write(`enqueued ${n > 1 ? `${n} x ` : ''}${payload} to ${String(a['queue'])}\n`);
         } finally {
           await client.close();
         }
+      },
+    )
+    .command(
+      'scheduler',
+      "move delayed jobs to their queues when due, electing one leader with resque-scheduler's lock",
+      y => schedulerBuilder(y),
+      async a => {
+        code = await (require('./schedulerCommand') as typeof import('./schedulerCommand')).runScheduler(a as unknown as SchedulerArgs);
+      },
+    )
+    .command(
+      'delayed <action> [ts] [item]',
+      'delayed jobs: list [TS], remove TS ITEM, enqueue-now TS [ITEM], clear --yes',
+      y => delayedBuilder(y),
+      async a => {
+        code = await (require('./delayedCommand') as typeof import('./delayedCommand')).runDelayed(a as unknown as DelayedArgs);
       },
     )
     .command(
@@ -105,6 +133,7 @@ export async function run(argv: string[]): Promise<number> {
     .wrap(Math.min(110, process.stdout.columns || 100));
   registerAdminCommands(parser, n => (code = n));
   registerScheduleCommand(parser, n => (code = n));
+  registerStatusCommands(parser, n => (code = n));
   try {
     await parser.parseAsync();
   } catch (e) {

@@ -14,8 +14,13 @@ import { LogRing, withRing } from '../logging/ring';
 import { watchMaster } from '../metrics/watch';
 import { type MetricsServer, startMetricsServer } from './metricsServer';
 import { queuesFromArgs, type WorkerArgs, workerBuilder, workerInputFromArgs } from './workerCommand';
+import { ENVIRONMENT_VARS, defaultPoolConfig, poolEnvironment } from '../config/poolConfigFile';
+import { appnameFromArgs, type MasterProcessArgs, prepareProcess, spawnDelayFromArgs, termModeFromArgs, withMasterProcessOptions } from './processOps';
+import { attachSdNotify } from './sdNotify';
+import { pid1Warning } from './containerInit';
+import { type SchedulerArgs, schedulerFromArgs, withSchedulerOptions } from './schedulerCommand';
 
-export interface MasterArgs extends WorkerArgs {
+export interface MasterArgs extends WorkerArgs, MasterProcessArgs {
   pool?: number;
   workers?: string;
   config?: string;
@@ -34,15 +39,31 @@ export interface MasterArgs extends WorkerArgs {
   'child-node-options'?: string;
   'max-children'?: number;
   winch: boolean;
+  scheduler?: boolean;
+  'scheduler-interval'?: number;
 }
 
 export function masterBuilder(y: Argv) {
-  return workerBuilder(y)
+  return withSchedulerOptions(withMasterProcessOptions(workerBuilder(y)), 'scheduler-interval')
+    .option('scheduler', {
+      type: 'boolean',
+      describe: 'also run the delayed-job scheduler in the master (one leader across hosts and with Ruby, see `pyres-ts scheduler`)',
+    })
     .option('term-timeout', { type: 'number', describe: 'seconds children get to stop before SIGKILL (default 10)' })
     .option('pool', { type: 'number', describe: 'children for --queues (pyres_manager --pool); default 1' })
     .option('workers', { alias: 'w', type: 'string', describe: "groups as 'p10,p9=4:p1=1:*=1' (a count may be a range 2..8)" })
-    .option('config', { alias: 'c', type: 'string', describe: 'resque-pool YAML file ("p10,p9": 4); HUP re-reads it' })
-    .option('environment', { alias: 'E', type: 'string', describe: 'section of --config to use (default $RACK_ENV/$RAILS_ENV/$NODE_ENV)' })
+    .option('config', {
+      alias: 'c',
+      type: 'string',
+      describe:
+        'resque-pool YAML file ("p10,p9": 4); HUP re-reads it (default: $RESQUE_POOL_CONFIG, else resque-pool.yml or config/resque-pool.yml when present)',
+    })
+    .option('environment', {
+      alias: 'E',
+      type: 'string',
+      describe:
+        'section of --config to use, also set as RACK_ENV, RAILS_ENV and RESQUE_ENV for the children (default $RACK_ENV/$RAILS_ENV/$RESQUE_ENV/$NODE_ENV)',
+    })
     .option('job-timeout', { type: 'number', describe: 'seconds a job may run before it is aborted, then its child killed' })
     .option('timeout-grace', { type: 'number', describe: 'seconds between aborting a timed-out job and killing its child (default 5)' })
     .option('max-memory', { type: 'number', describe: 'MB of RSS: recycle a child after its job; kill it at twice this mid-job' })
@@ -68,8 +89,13 @@ export function masterBuilder(y: Argv) {
 }
 
 /** The master's configuration input from its flags; `reload` re-reads a --config file (HUP). */
-export function masterInputFromArgs(a: MasterArgs): { input: MasterConfigInput; reload?: () => GroupSpec[] } {
+export function masterInputFromArgs(a: MasterArgs, onNote?: (msg: string) => void): { input: MasterConfigInput; reload?: () => GroupSpec[] } {
   const queues = queuesFromArgs(a);
+  // resque-pool's defaults when no groups are given: $RESQUE_POOL_CONFIG, resque-pool.yml, config/resque-pool.yml.
+  if (queues === undefined && a.workers === undefined && a.config === undefined) {
+    const found = defaultPoolConfig();
+    if (found !== undefined) a = { ...a, config: found };
+  }
   const given = [queues !== undefined, a.workers !== undefined, a.config !== undefined].filter(Boolean).length;
   if (given === 0) throw new ConfigError('no workers: give --queues p10,p9 --pool 4, --workers "p10,p9=4", or --config pool.yml');
   if (given > 1) throw new ConfigError('give one of --queues (with --pool), --workers, --config');
@@ -78,8 +104,8 @@ export function masterInputFromArgs(a: MasterArgs): { input: MasterConfigInput; 
   let reload: (() => GroupSpec[]) | undefined;
   if (a.config !== undefined) {
     const file = resolve(a.config);
-    const env = a.environment ?? process.env['RACK_ENV'] ?? process.env['RAILS_ENV'] ?? process.env['NODE_ENV'];
-    reload = (): GroupSpec[] => loadPoolFile(file, env);
+    const env = poolEnvironment(a.environment);
+    reload = (): GroupSpec[] => loadPoolFile(file, env, onNote);
     groups = { groups: reload() };
   } else if (a.workers !== undefined) groups = { workers: a.workers };
   else groups = { queues: queues as string };
@@ -104,32 +130,45 @@ export function masterInputFromArgs(a: MasterArgs): { input: MasterConfigInput; 
     childNodeOptions: a['child-node-options'],
     maxChildren: a['max-children'],
     winch: a.winch,
+    ...(a['spawn-delay'] !== undefined ? { spawnDelayMs: spawnDelayFromArgs(a) } : {}),
   };
   return { input, ...(reload ? { reload } : {}) };
 }
 
-export function masterTitle(status: string): string {
-  return `pyres_manager (pyres-ts ${VERSION}) master: ${status}`;
+export function masterTitle(status: string, appname?: string): string {
+  return `pyres_manager${appname ? `[${appname}]` : ''} (pyres-ts ${VERSION}) master: ${status}`;
 }
 
 /** The options of the Master constructor (the lead's contract). */
 type MasterCtorOptions = MasterConfigInput & { logger?: Logger; reload?: () => GroupSpec[]; childEntry?: string; reportOutcomes?: boolean; logRing?: LogRing };
 
 export async function runMaster(a: MasterArgs): Promise<number> {
-  const { input, reload } = masterInputFromArgs(a);
+  const notes: string[] = [];
+  let note = (m: string): void => void notes.push(m);
+  const { input, reload } = masterInputFromArgs(a, m => note(m));
   // Validated here first: a bad flag is one line naming it, before anything starts.
   const cfg = resolveMasterConfig(input);
+  const termMode = termModeFromArgs(a);
+  const appname = appnameFromArgs(a);
+  // -E as resque-pool has it: the children (and their job code) see the environment too.
+  if (a.environment !== undefined) for (const v of ENVIRONMENT_VARS) process.env[v] = a.environment;
   const listen = resolveMetricsListen(a['metrics-port']);
+  const proc = await prepareProcess(a);
+  if (proc.detached) return 0;
   // The master keeps its recent lines for `pyres-ts ctl watch` (published with its record).
   const logRing = new LogRing();
   const logger = withRing(loggerFromConfig(cfg.worker), logRing, cfg.worker.logLevel === 'debug' ? 'info' : cfg.worker.logLevel);
+  for (const n of notes.splice(0)) logger.info(n);
+  note = m => logger.info(m);
+  const pid1 = pid1Warning();
+  if (pid1) logger.warn(pid1);
   if (a['reinit-gevent'] || a['monkey-patch'])
     logger.info('-r/--reinit-gevent and -m/--monkey-patch have no meaning in Node; use --worker-init to prepare each child');
   if (a.drain) logger.info('--drain has no meaning for a master (its children never drain); ignored');
   const options: MasterCtorOptions = { ...input, logger, logRing, ...(reload ? { reload } : {}), ...(listen ? { reportOutcomes: true } : {}) };
   const master = new Master(options);
-  process.title = masterTitle('starting');
-  master.on('status', (s: string) => (process.title = masterTitle(s)));
+  process.title = masterTitle('starting', appname);
+  master.on('status', (s: string) => (process.title = masterTitle(s, appname)));
   const log = logger.child(`master ${master.id}`);
   let metrics: MetricsServer | null = null;
   try {
@@ -139,11 +178,16 @@ export async function runMaster(a: MasterArgs): Promise<number> {
     return 2;
   }
   // WINCH is the Master's to honour or ignore (its `winch` setting, --winch).
-  const release = installMasterSignals(master, m => log.info(m));
+  const release = installMasterSignals(master, m => log.info(m), process, { termGraceful: termMode !== 'immediate' });
+  const sdDone = attachSdNotify(master, log);
   const t0 = Date.now();
   master.once('all-ready', () => log.info(`all children registered ${Date.now() - t0} ms after start`));
+  // --scheduler: one Scheduler beside the children, stopped (its lock released) when the master stops.
+  const scheduler = a.scheduler ? schedulerFromArgs(a as unknown as SchedulerArgs, logger, a['scheduler-interval']) : null;
   try {
     await master.start();
+    await scheduler?.start();
+    proc.up();
     await master.stopped;
   } catch (e) {
     // A broken deploy (a job module or --worker-init that does not load, a bad setting): say
@@ -155,8 +199,11 @@ export async function runMaster(a: MasterArgs): Promise<number> {
     }
     throw e;
   } finally {
+    await scheduler?.stop();
     release();
     await metrics?.close();
+    await sdDone();
+    proc.pidfile?.remove();
   }
   return 0;
 }

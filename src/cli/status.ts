@@ -22,5 +22,9 @@ export function formatStatus(s: Status): string {
   const perQueue = s.failedLists.length > 1;
   lines.push(`Failed jobs: ${s.failed}${perQueue ? ` (${s.failedLists.map(l => `${l.list} ${l.size}`).join(', ')})` : ''}`);
   lines.push(`Processed: ${s.stats.processed}   Failed (stat): ${s.stats.failed}`);
+  const l = s.delayed.leader;
+  lines.push(
+    `Delayed: ${s.delayed.timestamps} timestamp${s.delayed.timestamps === 1 ? '' : 's'}   Scheduler leader: ${l ? `${l.value} (lock TTL ${l.ttl} s)` : 'none'}`,
+  );
   return lines.join('\n') + '\n';
 }

@@ -40,28 +40,35 @@ export function serversFromArgs(a: DsnArgs, env: NodeJS.ProcessEnv = process.env
 }
 
 export function webBuilder(y: Argv) {
-  return withDsnOption(withConnectionOptions(y))
-    .option('bind', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (0.0.0.0 exposes the dashboard to the network)' })
-    .option('web-port', { type: 'number', default: 5678, describe: 'HTTP port (0 picks a free one)' })
-    .option('auth', { type: 'string', describe: 'user:password for HTTP basic auth (or $PYRES_WEB_AUTH, which keeps it out of ps)' })
-    .option('dsn-file', {
-      type: 'string',
-      describe: 'read --dsn from this file (entries separated by commas or lines, # comments): keeps Redis passwords out of ps (or $PYRES_WEB_DSN)',
-    })
-    .option('allowed-host', {
-      type: 'string',
-      describe:
-        'a Host name the dashboard answers to besides localhost and the --bind address (repeatable; name, name:port, or * for any; also $PYRES_WEB_ALLOWED_HOSTS, comma-separated)',
-    })
-    .option('base-path', {
-      type: 'string',
-      describe: 'serve the dashboard under this URL prefix, e.g. /resque behind a proxy (every link and asset carries it)',
-    })
-    .example('$0 web --dsn redis://a:6379,redis://b:6380', 'one dashboard for two servers')
-    .example("$0 web --dsn 'redis://a:6379/0?namespace=jobs&name=prod'", 'another namespace, and a label');
+  return (
+    withDsnOption(withConnectionOptions(y))
+      .option('bind', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (0.0.0.0 exposes the dashboard to the network)' })
+      .option('web-port', { type: 'number', default: 5678, describe: 'HTTP port (0 picks a free one); --port is the same' })
+      // pyres_web's --port is the HTTP port; here it used to be the Redis port (and was ignored with --dsn).
+      .option('port', { type: 'number', describe: "HTTP port, as pyres_web's --port (wins over --web-port)" })
+      .option('redis-port', { type: 'number', describe: 'Redis port with --host (what --port meant for web before 0.2)' })
+      .option('auth', { type: 'string', describe: 'user:password for HTTP basic auth (or $PYRES_WEB_AUTH, which keeps it out of ps)' })
+      .option('dsn-file', {
+        type: 'string',
+        describe: 'read --dsn from this file (entries separated by commas or lines, # comments): keeps Redis passwords out of ps (or $PYRES_WEB_DSN)',
+      })
+      .option('allowed-host', {
+        type: 'string',
+        describe:
+          'a Host name the dashboard answers to besides localhost and the --bind address (repeatable; name, name:port, or * for any; also $PYRES_WEB_ALLOWED_HOSTS, comma-separated)',
+      })
+      .option('base-path', {
+        type: 'string',
+        describe: 'serve the dashboard under this URL prefix, e.g. /resque behind a proxy (every link and asset carries it)',
+      })
+      .example('$0 web --dsn redis://a:6379,redis://b:6380', 'one dashboard for two servers')
+      .example("$0 web --dsn 'redis://a:6379/0?namespace=jobs&name=prod'", 'another namespace, and a label')
+  );
 }
 
 export interface WebArgs extends DsnArgs {
+  /** The Redis port for web (ConnectionArgs' `port` is web's HTTP port). */
+  'redis-port'?: number;
   bind: string;
   'web-port': number;
   auth?: string;
@@ -70,7 +77,7 @@ export interface WebArgs extends DsnArgs {
   'base-path'?: string;
 }
 
-/** `--dsn`, else `--dsn-file`'s entries, else `$PYRES_WEB_DSN` (unless --redis/--host/--port name the server). */
+/** `--dsn`, else `--dsn-file`'s entries, else `$PYRES_WEB_DSN` (unless --redis/--host/--redis-port name the server). */
 export function webDsn(a: WebArgs, env: NodeJS.ProcessEnv = process.env): string[] | undefined {
   const given = a.dsn === undefined ? [] : Array.isArray(a.dsn) ? a.dsn : [a.dsn];
   const file = a['dsn-file'];
@@ -91,7 +98,7 @@ export function webDsn(a: WebArgs, env: NodeJS.ProcessEnv = process.env): string
   }
   if (given.length > 0) return given;
   const fromEnv = env['PYRES_WEB_DSN'];
-  if (fromEnv && fromEnv.trim() !== '' && a.redis === undefined && a.host === undefined && a.port === undefined) return [fromEnv];
+  if (fromEnv && fromEnv.trim() !== '' && a.redis === undefined && a.host === undefined && a['redis-port'] === undefined) return [fromEnv];
   return undefined;
 }
 
@@ -166,8 +173,12 @@ export interface RunWebHooks {
 }
 
 /** Runs the dashboard until SIGINT or SIGTERM (or `hooks.signal`); resolves with the exit code. */
-export async function runWeb(a: WebArgs, hooks: RunWebHooks = {}): Promise<number> {
+export async function runWeb(web: WebArgs, hooks: RunWebHooks = {}): Promise<number> {
   const env = hooks.env ?? process.env;
+  // For web, --port is the HTTP port (pyres_web's); the Redis port is --redis-port.
+  const httpPort = web.port;
+  const a: WebArgs = { ...web, port: web['redis-port'] };
+  if (a.port === undefined) delete a.port;
   const log = loggerFromArgs(a).child('web');
   // A secret on the command line is readable by every user (ps, /proc/<pid>/cmdline) from the
   // start: hide it as soon as the arguments are parsed. On Linux libuv writes the title over
@@ -188,8 +199,9 @@ export async function runWeb(a: WebArgs, hooks: RunWebHooks = {}): Promise<numbe
   const allowedHosts = allowedHostsFromArgs(a, env);
   const { parseBasePath } = require('../config/basePath') as typeof import('../config/basePath');
   const basePath = parseBasePath(a['base-path']);
-  const port = a['web-port'];
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--web-port must be a TCP port number, got ${String(port)}`);
+  const port = httpPort ?? a['web-port'];
+  const portFlag = httpPort !== undefined ? '--port' : '--web-port';
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`${portFlag} must be a TCP port number, got ${String(port)}`);
   // Loaded here, not at start-up: other commands never pay for the web stack.
   const { Admin } = require('../admin/admin') as typeof import('../admin/admin');
   const { startWebServer } = require('../web/server') as typeof import('../web/server');
@@ -203,14 +215,8 @@ export async function runWeb(a: WebArgs, hooks: RunWebHooks = {}): Promise<numbe
     await dashboard.close();
     throw new ConfigError(`cannot listen on ${a.bind}:${port}: ${(e as Error).message}`);
   }
-  if (!isLoopback(a.bind) && !auth)
-    log.warn(`listening on ${a.bind} WITHOUT authentication: anyone who can reach it can retry and delete jobs; give --auth user:password`);
-  log.info(
-    `dashboard on ${server.url}/ for ${specs.map(s => s.label).join(', ')}${auth ? ' (basic auth on)' : ''}` +
-      (allowedHosts.length ? `; also answers to ${allowedHosts.join(', ')}` : ''),
-  );
-  hooks.onListening?.(server.url);
-  await new Promise<void>(resolve => {
+  // The handlers go in before the "dashboard on" line: a supervisor may send TERM the moment it reads it.
+  const stopped = new Promise<void>(resolve => {
     const stop = (): void => {
       process.removeListener('SIGINT', stop);
       process.removeListener('SIGTERM', stop);
@@ -222,6 +228,14 @@ export async function runWeb(a: WebArgs, hooks: RunWebHooks = {}): Promise<numbe
     if (hooks.signal?.aborted) stop();
     else hooks.signal?.addEventListener('abort', stop, { once: true });
   });
+  if (!isLoopback(a.bind) && !auth)
+    log.warn(`listening on ${a.bind} WITHOUT authentication: anyone who can reach it can retry and delete jobs; give --auth user:password`);
+  log.info(
+    `dashboard on ${server.url}/ for ${specs.map(s => s.label).join(', ')}${auth ? ' (basic auth on)' : ''}` +
+      (allowedHosts.length ? `; also answers to ${allowedHosts.join(', ')}` : ''),
+  );
+  hooks.onListening?.(server.url);
+  await stopped;
   log.info('stopping');
   await server.close();
   return 0;

@@ -7,12 +7,14 @@ import { RESQUE_PROTOCOL_VERSION, VERSION } from '../version';
 import { createWorker, createWorkerOrPool, loggerFromConfig } from '../worker/fromConfig';
 import type { Worker } from '../worker/worker';
 import { type ConnectionArgs, connectionFromArgs, withConnectionOptions } from './options';
+import { type ProcessArgs, prepareProcess, withProcessOptions } from './processOps';
+import { pid1Warning } from './containerInit';
 import { resolveMetricsListen } from '../config/obs';
 import type { Logger } from '../logging/logger';
 import { type Watched, watchWorker } from '../metrics/watch';
 import { type MetricsServer, startMetricsServer } from './metricsServer';
 
-export interface WorkerArgs extends ConnectionArgs {
+export interface WorkerArgs extends ConnectionArgs, ProcessArgs {
   queues?: string;
   queuesPositional?: string;
   jobs?: string[];
@@ -35,7 +37,7 @@ export interface WorkerArgs extends ConnectionArgs {
 }
 
 export function workerBuilder(y: Argv) {
-  return withConnectionOptions(y)
+  return withProcessOptions(withConnectionOptions(y))
     .positional('queuesPositional', { type: 'string', describe: 'queues, pyres_worker style (same as --queues)' })
     .option('queues', { alias: 'q', type: 'string', describe: 'queues in priority order: p10,p9 | * | p* | !skip' })
     .option('jobs', { alias: 'j', type: 'string', array: true, describe: 'job module (.js/.cjs/.mjs); repeatable' })
@@ -141,7 +143,11 @@ export function workerTitle(status: string): string {
 
 export async function runWorker(a: WorkerArgs): Promise<number> {
   const cfg = workerConfigFromArgs(a);
+  const proc = await prepareProcess(a);
+  if (proc.detached) return 0;
   const logger = loggerFromConfig(cfg);
+  const pid1 = pid1Warning();
+  if (pid1) logger.warn(pid1);
   const worker = await createWorkerOrPool(cfg, { logger });
   const log = logger.child(worker.id, { workerId: worker.id });
   const metrics = await metricsFor(a, () => watchWorker(worker), log);
@@ -167,9 +173,11 @@ export async function runWorker(a: WorkerArgs): Promise<number> {
   );
   try {
     await worker.start();
+    proc.up();
     await worker.stopped;
   } finally {
     release();
+    proc.pidfile?.remove();
     if (hardStop) clearTimeout(hardStop);
     await metrics?.close();
   }

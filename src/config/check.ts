@@ -50,6 +50,7 @@ export const FLAGS: Readonly<Record<string, string>> = {
   'autoscale.maxMem': '--max-mem',
   'autoscale.interval': '--scale-interval',
   childNodeOptions: '--child-node-options',
+  spawnDelayMs: '--spawn-delay',
   maxChildren: '--max-children',
   winch: '--winch',
 };

@@ -71,9 +71,10 @@ export function parseWorkersSpec(spec: string): GroupSpec[] {
 
 /**
  * A resque-pool YAML file: `"p10,p9": 4` at the top level; a top-level key whose value is a map
- * is an environment section, and the one named by `environment` overrides the top level.
+ * is an environment section, and the one named by `environment` overrides the top level; an
+ * environment with no section gets the top level alone (resque-pool's fallback; `onNote` hears it).
  */
-export function parsePoolYaml(text: string, environment: string | undefined, where = '--config'): GroupSpec[] {
+export function parsePoolYaml(text: string, environment: string | undefined, where = '--config', onNote?: (msg: string) => void): GroupSpec[] {
   let doc: unknown;
   try {
     const { parse: parseYaml } = require('yaml') as typeof import('yaml');
@@ -91,9 +92,9 @@ export function parsePoolYaml(text: string, environment: string | undefined, whe
   }
   if (environment !== undefined) {
     const section = (doc as Record<string, unknown>)[environment];
-    if (section === undefined && envs.length > 0) {
-      throw new ConfigError(`${where}: no section for environment ${JSON.stringify(environment)} (sections: ${envs.join(', ')})`);
-    }
+    // As resque-pool: an environment without a section of its own gets the top level alone.
+    if (section === undefined && envs.length > 0)
+      onNote?.(`${where}: no section for environment ${JSON.stringify(environment)} (sections: ${envs.join(', ')}); using the top level`);
     if (section && typeof section === 'object') for (const [k, v] of Object.entries(section as Record<string, unknown>)) merged.set(k, v);
   }
   return dedupe(
@@ -102,14 +103,14 @@ export function parsePoolYaml(text: string, environment: string | undefined, whe
   );
 }
 
-export function loadPoolFile(path: string, environment: string | undefined): GroupSpec[] {
+export function loadPoolFile(path: string, environment: string | undefined, onNote?: (msg: string) => void): GroupSpec[] {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
     throw new ConfigError(`--config ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
-  return parsePoolYaml(text, environment, `--config ${path}`);
+  return parsePoolYaml(text, environment, `--config ${path}`, onNote);
 }
 
 function dedupe(groups: GroupSpec[], where: string): GroupSpec[] {

@@ -47,6 +47,8 @@ export interface MasterConfigInput extends Omit<WorkerConfigInput, 'queues' | 'd
   winch?: boolean;
   /** @defaultValue os.hostname().trim() */
   hostname?: string;
+  /** Milliseconds between starting two children (resque-pool's --spawn-delay). @defaultValue 0 */
+  spawnDelayMs?: number;
 }
 
 export const MASTER_DEFAULTS = {
@@ -155,5 +157,6 @@ export function resolveMasterConfig(input: MasterConfigInput): MasterConfig {
     maxChildren,
     winch: bool('winch', input.winch, MASTER_DEFAULTS.winch),
     hostname,
+    spawnDelayMs: num('spawnDelayMs', input.spawnDelayMs ?? 0, { min: 'nonNegative' }),
   };
 }

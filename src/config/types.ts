@@ -119,6 +119,8 @@ export interface MasterConfig {
   winch: boolean;
   /** @defaultValue os.hostname() */
   hostname: string;
+  /** Milliseconds between starting two children (resque-pool's --spawn-delay). @defaultValue 0 */
+  spawnDelayMs: number;
 }
 
 /** What a master hands each child (JSON in PYRES_CHILD_SPEC). */

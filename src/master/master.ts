@@ -18,6 +18,7 @@ import { describeGroups } from '../config/groups';
 import { type ChildObservation, isChildMessage, type MasterToChild } from './ipc';
 import type { LogRing } from '../logging/ring';
 import { hostCpuTimes, hostMemoryUsedPercent, readProcSample } from './procStats';
+import { SpawnPacer } from './spawnPacer';
 import { type Action, type MasterCommand, Supervisor } from './supervisor';
 
 export type { MasterCommand } from './supervisor';
@@ -131,6 +132,8 @@ export class Master extends EventEmitter<MasterEvents> {
   private started = false;
   /** A pop of commands under way: never a second one, and its result is applied whenever it comes. */
   private popping: Promise<void> | null = null;
+  /** --spawn-delay: children started one at a time, that many ms apart. */
+  private readonly pacer: SpawnPacer;
   private stoppedResolve!: () => void;
   readonly stopped: Promise<void>;
 
@@ -161,6 +164,11 @@ export class Master extends EventEmitter<MasterEvents> {
     this.store.on('connection-error', (e: Error) => this.log.warn(`Redis connection lost (${e.message}); reconnecting`));
     this.store.on('reconnected', () => this.log.info('Redis connection back'));
     this.stopped = new Promise(r => (this.stoppedResolve = r));
+    this.pacer = new SpawnPacer(
+      this.config.spawnDelayMs,
+      g => this.spawn(g),
+      () => !this.sup.stopping,
+    );
   }
 
   /**
@@ -241,7 +249,7 @@ export class Master extends EventEmitter<MasterEvents> {
   }
 
   /**
-   * graceful (QUIT): children finish their current job. Otherwise (TERM/INT) their jobs'
+   * graceful (QUIT, INT): children finish their current job. Otherwise (TERM) their jobs'
    * AbortSignals fire. Either way, children still alive after termTimeout are killed and their
    * jobs recorded as Resque::DirtyExit. Ends within termTimeout + 2 s whatever Redis does.
    */
@@ -255,6 +263,7 @@ export class Master extends EventEmitter<MasterEvents> {
       this.sup.stopping ??= graceful ? 'graceful' : 'abort';
       return this.stopped;
     }
+    this.pacer.clear();
     this.run(this.sup.stop(graceful, reason, now()));
     this.status();
     return this.stopped;
@@ -359,7 +368,7 @@ export class Master extends EventEmitter<MasterEvents> {
     for (const a of actions) {
       switch (a.type) {
         case 'spawn':
-          this.spawn(a.group);
+          this.pacer.request(a.group);
           break;
         case 'send':
           this.send(a.pid, a.msg);

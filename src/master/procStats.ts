@@ -5,6 +5,14 @@
  */
 import { cpus, freemem, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
+import { type CgroupLimits, readCgroupLimits } from './cgroup';
+
+let limits: CgroupLimits | null | undefined;
+/** This process's cgroup limits, read once (a container's limits do not change under it). */
+export function containerLimits(): CgroupLimits | null {
+  if (limits === undefined) limits = readCgroupLimits();
+  return limits;
+}
 
 /** Clock ticks per second for /proc/<pid>/stat times (USER_HZ, 100 on every Linux we run on). */
 const CLK_TCK = 100;
@@ -32,7 +40,17 @@ export function readProcSample(pid: number): ProcSample | null {
   }
 }
 
+/**
+ * CPU time counters, busy and total: with a cgroup CPU limit (a container's `--cpus`), the
+ * cgroup's usage against wall time times the CPUs allowed; else the host's CPUs. The master
+ * takes the ratio of two samples' differences, so only their rate matters.
+ */
 export function hostCpuTimes(): { busy: number; total: number } {
+  const cg = containerLimits();
+  if (cg !== null && cg.cpus !== null) {
+    const used = cg.cpuUsageUsec();
+    if (used !== null) return { busy: used, total: (Number(process.hrtime.bigint()) / 1000) * cg.cpus };
+  }
   let busy = 0;
   let total = 0;
   for (const c of cpus()) {
@@ -43,8 +61,16 @@ export function hostCpuTimes(): { busy: number; total: number } {
   return { busy, total };
 }
 
-/** Host memory in use, percent: MemAvailable on Linux (page cache is not "used"). */
+/**
+ * Memory in use, percent: of the cgroup's limit when one is set (a container's `--memory`),
+ * else of the host's, by MemAvailable on Linux (page cache is not "used").
+ */
 export function hostMemoryUsedPercent(): number {
+  const cg = containerLimits();
+  if (cg !== null && cg.memoryMax !== null) {
+    const used = cg.memoryUsed();
+    if (used !== null) return Math.min(100, (100 * used) / cg.memoryMax);
+  }
   try {
     const info = readFileSync('/proc/meminfo', 'utf8');
     const total = Number(/MemTotal:\s+(\d+)/.exec(info)?.[1]);

@@ -424,7 +424,12 @@ export class Supervisor {
     grp.winched = false;
     if (grp.spec.max !== undefined && count > grp.spec.max) grp.spec = { ...grp.spec, max: count };
     if (grp.spec.min !== undefined && count < grp.spec.min) grp.spec = { ...grp.spec, min: count };
-    const out: Action[] = [{ type: 'log', level: 'info', msg: `scale ${queues}: ${grp.desired} -> ${count}` }];
+    const out: Action[] = [{ type: 'log', level: 'info', msg: `scale ${queues}: ${grp.desired} -> ${count}${autoscaleHold(this.cfg.autoscale, grp.spec)}` }];
+    // An autoscaled group keeps a manual size through one cooldown before autoscale may move it.
+    if (this.cfg.autoscale && grp.spec.min !== undefined) {
+      grp.lastScaleAt = now;
+      grp.trend = { dir: 'hold', n: 0 };
+    }
     grp.desired = count;
     out.push(...this.reconcile(now));
     return out;
@@ -718,6 +723,20 @@ function decide(
     return { dir: 'up', why: 'work is waiting and every child is busy' };
   if (depth === 0 && busy < kids && g.desired > min) return { dir: 'down', why: 'queues are empty and children idle' };
   return { dir: 'hold', why: 'steady' };
+}
+
+/**
+ * What a manual scale of an autoscaled group is told: autoscale leaves it alone for one cooldown
+ * (1.5 x the interval), then may move it within min..max again (after two agreeing samples).
+ */
+export function autoscaleHold(a: { interval: number } | null | undefined, spec: { min?: number; max?: number }): string {
+  if (!a || spec.min === undefined || spec.max === undefined) return '';
+  return `; autoscale holds it for at least ${autoscaleHoldSeconds(a.interval)} s, then may move it within ${spec.min}..${spec.max}`;
+}
+
+/** Seconds a manual size surely holds against autoscale: its cooldown, 1.5 x the interval. */
+export function autoscaleHoldSeconds(interval: number): number {
+  return Math.round(interval * 1.5 * 10) / 10;
 }
 
 /** The job of a child's slots that has run longest (what one-job views show), or null. */

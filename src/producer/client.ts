@@ -9,18 +9,25 @@ import {
   type Settled,
   type WorkerRow,
 } from '../admin/admin';
+import { DelayedAdmin } from '../admin/delayed';
 import { ConfigError } from '../errors';
 import type { JobArgs } from '../jobs/define';
 import { runAfterHooks, runBeforeHooks } from '../jobs/hooks';
 import { JobRegistry } from '../jobs/registry';
 import type { MasterCommand } from '../master/supervisor';
 import { decodeJob, displayClassName, encodeJob, encodeJobArgsText } from '../protocol/job';
+import { argsJsonOf, argsTextOf, encodeDelayedItemText, flooredTimestamp } from '../protocol/delayed';
 import { decodeWorkingOn } from '../protocol/records';
 import { parseResqueTime } from '../protocol/time';
 import { parseWorkerId } from '../protocol/workerId';
 import type { AdminStore, ResqueStats } from '../store/adminStore';
 import type { ConnectionOptions, RedisClient } from '../store/connection';
 import { RedisStore } from '../store/redisStore';
+import type { SchedulerStore } from '../store/schedulerStore';
+import { type StatusPage, checkState, checkUuid, clearStatuses, killStatus, readStatus, statusPage } from '../admin/status';
+import { type DecodedStatus, DEFAULT_STATUS_QUEUE, type StatusState, newStatusUuid } from '../protocol/status';
+import { StatusStore } from '../store/statusStore';
+import { type WaitOptions, resultsOf, waitForStatuses } from '../status/wait';
 
 /** Where a Client connects: `connection` options (it opens and closes its own connection) or a caller's ioredis instance. */
 export interface ClientOptions {
@@ -49,6 +56,18 @@ export interface PeekedJob {
   /** Null when the payload is not a job object. */
   className: string | null;
   args: unknown[] | null;
+}
+
+/** What `enqueueAt` / `enqueueIn` did. */
+export interface DelayedResult {
+  /** The floored timestamp (epoch seconds). */
+  ts: number;
+  /** The delayed item's bytes (`{"class","args","queue"}`). */
+  item: string;
+  /** True when the time was not in the future: the job was pushed to its queue at once. */
+  enqueuedNow: boolean;
+  /** What was written: the queue payload when enqueued now, else the item. */
+  payload: string;
 }
 
 /** A registered worker as `workers()` reads it (see WorkerRow; `master` is its pyres-ts master, if any). */
@@ -129,6 +148,8 @@ export interface Status {
   failedLists: Array<{ list: string; size: number }>;
   stats: { processed: number; failed: number };
   pausedAll: boolean;
+  /** Delayed jobs: timestamps in `delayed_queue_schedule`, and who holds resque-scheduler's lock (`host:pid`, TTL) or null. */
+  delayed: { timestamps: number; leader: { value: string; ttl: number } | null };
 }
 
 /**
@@ -164,6 +185,10 @@ export class Client<J extends object = {}> {
   private readonly admin: Admin;
   /** Where enqueue hooks are found (ClientOptions.jobs), or null. */
   private readonly hookJobs: JobRegistry | null;
+  private readonly sched: SchedulerStore;
+  /** The Delayed page's reads and actions (timestamps, items, remove, queue now, clear, the scheduler leader). */
+  readonly delayed: DelayedAdmin;
+  private statusStoreCache: StatusStore | null = null;
 
   constructor(opts: ClientOptions = {}) {
     if (opts.redis !== undefined && opts.connection !== undefined) {
@@ -179,6 +204,8 @@ export class Client<J extends object = {}> {
       ...(opts.redis !== undefined ? { client: opts.redis } : {}),
     });
     this.adminStore = this.store.adminStore();
+    this.sched = this.store.schedulerStore();
+    this.delayed = new DelayedAdmin(this.sched);
     const server: Server = { id: 0, label: this.store.where, namespace, store: this.adminStore };
     this.admin = new Admin([server]);
     const a = this.admin;
@@ -227,6 +254,112 @@ export class Client<J extends object = {}> {
     const payload = encodeJobArgsText(className, argsText);
     await this.store.enqueue(queue, payload);
     return payload;
+  }
+
+  // ---- delayed jobs (resque-scheduler 5's layout, docs/SCHEDULER.md) ------------------------
+
+  /**
+   * `Resque.enqueue_at_with_queue`: delays a job to `time` (a Date, or epoch seconds), floored to
+   * the second. Writes resque-scheduler's exact bytes (`{"class","args","queue"}` RPUSHed to
+   * `delayed:<ts>`, the `timestamps:` set, the zset). A time not after now (Redis TIME) is
+   * enqueued at once, as Ruby does. A `pyres-ts scheduler` (or Ruby's) moves it when due.
+   */
+  async enqueueAt<N extends JobName<J>>(time: Date | number, queue: string, className: N, ...args: EnqueueArgs<J, N>): Promise<DelayedResult> {
+    checkQueue(queue);
+    return this.delay(flooredTimestamp(time), queue, className, argsJsonOf(args));
+  }
+
+  /** `enqueue_in_with_queue`: `enqueueAt` at Redis TIME + `seconds`. */
+  async enqueueIn<N extends JobName<J>>(seconds: number, queue: string, className: N, ...args: EnqueueArgs<J, N>): Promise<DelayedResult> {
+    checkQueue(queue);
+    const argsJson = argsJsonOf(args);
+    return this.delay(await this.inSeconds(seconds), queue, className, argsJson);
+  }
+
+  /** `enqueueAt` with the args as JSON text (an array): pushed as written, compacted only (see enqueueArgsText). */
+  async enqueueAtArgsText(time: Date | number, queue: string, className: string, argsText: string): Promise<DelayedResult> {
+    checkQueue(queue);
+    return this.delay(flooredTimestamp(time), queue, className, argsTextOf(argsText));
+  }
+
+  /** `enqueueIn` with the args as JSON text. */
+  async enqueueInArgsText(seconds: number, queue: string, className: string, argsText: string): Promise<DelayedResult> {
+    checkQueue(queue);
+    const argsJson = argsTextOf(argsText);
+    return this.delay(await this.inSeconds(seconds), queue, className, argsJson);
+  }
+
+  private async inSeconds(seconds: number): Promise<number> {
+    if (typeof seconds !== 'number' || !Number.isFinite(seconds)) throw new TypeError(`seconds must be a finite number, got ${JSON.stringify(seconds)}`);
+    await this.store.connect({ scripts: false });
+    return Math.floor((await this.sched.timeMs()) / 1000 + seconds);
+  }
+
+  private async delay(ts: number, queue: string, className: string, argsJson: string): Promise<DelayedResult> {
+    const item = encodeDelayedItemText(className, argsJson, queue);
+    const now = Math.floor((await this.sched.timeMs()) / 1000);
+    if (ts <= now) {
+      const payload = `{"class":${JSON.stringify(className)},"args":${argsJson}}`;
+      await this.sched.pushNow(queue, payload);
+      return { ts, item, enqueuedNow: true, payload };
+    }
+    await this.sched.scheduleItem(ts, item);
+    return { ts, item, enqueuedNow: false, payload: item };
+  }
+
+  /**
+   * `remove_delayed_in_queue`: removes every delayed copy of this job (found through its
+   * `timestamps:` set, so only items with resque-scheduler's exact bytes). Returns how many went.
+   */
+  async removeDelayed<N extends JobName<J>>(queue: string, className: N, ...args: EnqueueArgs<J, N>): Promise<number> {
+    checkQueue(queue);
+    return this.sched.removeDelayed(encodeDelayedItemText(className, argsJsonOf(args), queue));
+  }
+
+  /** `scheduled_at`: the timestamps this job is delayed to, ascending. */
+  async scheduledAt<N extends JobName<J>>(queue: string, className: N, ...args: EnqueueArgs<J, N>): Promise<number[]> {
+    checkQueue(queue);
+    return this.sched.scheduledAt(encodeDelayedItemText(className, argsJsonOf(args), queue));
+  }
+
+  /** `count_all_scheduled_jobs`: the delayed items over every timestamp (not the timestamps: see delayedPeek). */
+  delayedCount(): Promise<number> {
+    return this.sched.itemCount();
+  }
+
+  /** `delayed_queue_peek(start, count)`: timestamps (epoch seconds) in time order. */
+  async delayedPeek(start = 0, count = 10): Promise<number[]> {
+    checkRange('start', start, 0);
+    checkRange('count', count, 1);
+    return this.sched.peekTimestamps(start, count);
+  }
+
+  /**
+   * `enqueue_delayed`: removes this job's delayed copies and enqueues it now, once per copy
+   * removed. Returns that count.
+   */
+  async enqueueDelayedNow<N extends JobName<J>>(queue: string, className: N, ...args: EnqueueArgs<J, N>): Promise<number> {
+    checkQueue(queue);
+    const argsJson = argsJsonOf(args);
+    const n = await this.sched.removeDelayed(encodeDelayedItemText(className, argsJson, queue));
+    for (let i = 0; i < n; i++) await this.sched.pushNow(queue, `{"class":${JSON.stringify(className)},"args":${argsJson}}`);
+    return n;
+  }
+
+  /**
+   * Moves every item of one timestamp to its queue now, as the scheduler would when it is due
+   * (bytes kept; poison items parked for the scheduler to record as failures). Runs a Lua script.
+   */
+  async enqueueDelayedTimestampNow(ts: number): Promise<{ moved: number; poison: number }> {
+    checkRange('ts', ts, 0);
+    let moved = 0;
+    let poison = 0;
+    for (;;) {
+      const r = await this.sched.moveBatch(1000, {}, String(ts));
+      moved += r.moved;
+      poison += r.poison;
+      if (r.left === 0) return { moved, poison };
+    }
   }
 
   // ---- queues ------------------------------------------------------------------------------
@@ -325,6 +458,7 @@ export class Client<J extends object = {}> {
       s.isPausedGlobally(),
     ]);
     const details = await s.workerDetails(ids);
+    const [delayedTimestamps, leader] = await Promise.all([this.sched.timestampCount(), this.delayed.leader()]);
     const workers = details.map((d): WorkerStatus => {
       const parts = parseWorkerId(d.id);
       let job: WorkerStatus['job'] = null;
@@ -354,14 +488,103 @@ export class Client<J extends object = {}> {
       failedLists,
       stats: { processed: processedStat, failed: failedStat },
       pausedAll,
+      delayed: { timestamps: delayedTimestamps, leader: leader.holder },
     };
+  }
+
+  // ---- job statuses (resque-status 0.5; docs/STATUS.md) -----------------------------------------
+
+  /** The status keys' store, over this Client's connection (its waits use a connection of their own). */
+  private statusStore(): StatusStore {
+    this.statusStoreCache ??= new StatusStore({ client: this.adminStore.client(), namespace: this.store.keys.namespace });
+    return this.statusStoreCache;
+  }
+
+  /**
+   * resque-status's `Class.create(options)`: writes the queued status (`status:<uuid>`, `_statuses`)
+   * and enqueues `{"class":K,"args":["<uuid>",{options}]}` in one MULTI. Returns the uuid.
+   * `keepResult` asks the job to keep its return value in the status (a `keep_result` field);
+   * `expireIn` sets resque-status's `expire_in` for the create (the job's definition sets it for its writes).
+   */
+  async enqueueStatus(queue: string, className: string, options: Readonly<Record<string, unknown>> = {}, opts: EnqueueStatusOptions = {}): Promise<string> {
+    checkQueue(queue || DEFAULT_STATUS_QUEUE);
+    if (options === null || typeof options !== 'object' || Array.isArray(options))
+      throw new TypeError('status job options must be a plain object (a Ruby Hash)');
+    if (opts.expireIn !== undefined && !(Number.isInteger(opts.expireIn) && opts.expireIn > 0))
+      throw new TypeError(`expireIn must be a positive integer of seconds, got ${JSON.stringify(opts.expireIn)}`);
+    const uuid = newStatusUuid();
+    await this.statusStore().create(queue || DEFAULT_STATUS_QUEUE, className, uuid, options, {
+      ...(opts.expireIn ? { expireIn: opts.expireIn } : {}),
+      ...(opts.keepResult ? { extra: { keep_result: true } } : {}),
+    });
+    return uuid;
+  }
+
+  /** `Hash.get(uuid)`: the status, decoded (raw bytes kept), or null. */
+  getStatus(uuid: string): Promise<DecodedStatus | null> {
+    return readStatus(this.statusStore(), uuid);
+  }
+
+  /** `Hash.statuses`: a page of statuses, newest first, optionally of one state. */
+  listStatuses(opts: { start?: number; count?: number; state?: StatusState } = {}): Promise<StatusPage> {
+    return statusPage(this.statusStore(), opts.start ?? 0, opts.count ?? 50, opts.state === undefined ? undefined : checkState(opts.state));
+  }
+
+  /** `Hash.kill(uuid)`: `SADD _kill <uuid>`; the job ends `killed` at its next progress call or kill poll. */
+  async killStatus(uuid: string): Promise<void> {
+    await killStatus(this.statusStore(), uuid);
+  }
+
+  /** `Hash.clear` / `clear_completed` / `clear_failed`: removes the statuses (of a state). Returns their uuids. */
+  clearStatuses(state?: StatusState): Promise<string[]> {
+    return clearStatuses(this.statusStore(), state === undefined ? undefined : checkState(state));
+  }
+
+  /**
+   * Enqueues a status job and waits for it: resolves to its result (the job's return value, kept
+   * for this enqueue), rejects with JobFailedError (class and message) if it fails, JobKilledError
+   * if killed, WaitTimeoutError after `timeout` seconds. From inside a job this holds the worker:
+   * see docs/STATUS.md ("Waiting from a job").
+   */
+  async enqueueAndWait(
+    queue: string,
+    className: string,
+    options: Readonly<Record<string, unknown>> = {},
+    opts: EnqueueStatusOptions & Pick<WaitOptions, 'timeout'> = {},
+  ): Promise<unknown> {
+    const uuid = await this.enqueueStatus(queue, className, options, { ...opts, keepResult: true });
+    const [st] = await this.waitForJobs([uuid], { ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}), collectResults: true });
+    return st;
+  }
+
+  /**
+   * Waits until every status job given has ended (see waitForStatuses: notifications, no polling,
+   * bounded by `timeout`). Resolves to their results with `collectResults` (in the order given;
+   * a result is kept when the job or its enqueue asked for it), else to their statuses. Rejects
+   * with the first failure (JobFailedError), kill (JobKilledError) or a missing status.
+   */
+  async waitForJobs(uuids: readonly string[], opts: WaitOptions & { collectResults: true }): Promise<unknown[]>;
+  async waitForJobs(uuids: readonly string[], opts?: WaitOptions): Promise<DecodedStatus[] | unknown[]>;
+  async waitForJobs(uuids: readonly string[], opts: WaitOptions = {}): Promise<DecodedStatus[] | unknown[]> {
+    for (const u of uuids) checkUuid(u);
+    const statuses = await waitForStatuses(this.statusStore(), uuids, opts);
+    return opts.collectResults ? resultsOf(statuses) : statuses;
   }
 
   /** Quits the connection this Client opened; a caller's `redis` instance is left open. */
   async close(): Promise<void> {
+    await this.statusStoreCache?.close();
     await this.adminStore.close();
     await this.store.close();
   }
+}
+
+/** Options of `enqueueStatus` / `enqueueAndWait`. */
+export interface EnqueueStatusOptions {
+  /** resque-status's `expire_in` (seconds) for the created status. */
+  expireIn?: number;
+  /** Keep the job's return value in its completed status (`result`). `enqueueAndWait` always does. */
+  keepResult?: boolean;
 }
 
 function unwrap<T>(r: Array<Settled<T>>): T {

@@ -1,4 +1,5 @@
 import { execOrThrow } from './pipeline';
+import { SchedulerStore } from './schedulerStore';
 import { queueWorkerReads, type WorkerDetails, workerDetailsFrom } from './workerDetails';
 import type Redis from 'ioredis';
 import { ConnectionError, coerceError } from '../errors';
@@ -189,6 +190,11 @@ export class AdminStore {
       };
       this.redis.once('ready', onReady);
     });
+  }
+
+  /** The delayed-job verbs (resque-scheduler's keys) over this store's connection. */
+  schedulerStore(): SchedulerStore {
+    return new SchedulerStore(this.redis, this.keys.namespace);
   }
 
   async close(): Promise<void> {

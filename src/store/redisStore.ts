@@ -6,6 +6,7 @@ import { type FailureBackend, ResqueKeys, failureListFor } from '../protocol/key
 import { formatHeartbeat } from '../protocol/time';
 import { type ConnectionOptions, type RedisClient, adoptRedis, createRedis, describeConnection } from './connection';
 import { AdminStore } from './adminStore';
+import { SchedulerStore } from './schedulerStore';
 import { execOrThrow } from './pipeline';
 import { queueWorkerReads, type WorkerDetails, workerDetailsFrom } from './workerDetails';
 import { FINISH_AND_RESERVE, RESERVE_MANY, UNREGISTER, WORKING_ON_PROBE } from './scripts';
@@ -322,6 +323,11 @@ export class RedisStore extends EventEmitter {
    */
   adminStore(): AdminStore {
     return new AdminStore({ connection: this.connection, namespace: this.keys.namespace, client: this.redis, where: this.where });
+  }
+
+  /** The delayed-job verbs (resque-scheduler's keys) over this store's connection (no second connection). */
+  schedulerStore(): SchedulerStore {
+    return new SchedulerStore(this.redis, this.keys.namespace);
   }
 
   /** True while the main connection is up. */

@@ -21,6 +21,9 @@ import { DashboardMetrics } from '../metrics/dashboard';
 import { METRICS_CONTENT_TYPE } from '../metrics/processMetrics';
 
 export { parseBasePath };
+import { delayedAction, delayedPage, delayedTimestampPage } from './delayedViews';
+import { statusPages } from '../admin/status';
+import { STATUSES_PER_PAGE, clearAction, killAction, stateParam, statusesPage } from './statusViews';
 
 /**
  * The dashboard's HTTP app (Hono). Safe by default:
@@ -259,7 +262,15 @@ export function createWebApp(o: WebAppOptions): Hono {
 
   app.get('/schedule', async c => page(c, schedulePage(ctxOf(c), await schedules(d))));
 
+  app.get('/statuses', async c => {
+    const state = stateParam(c.req.query('state'));
+    const start = intParam(c.req.query('start'), 0);
+    return page(c, statusesPage(ctxOf(c), await statusPages(d, start, STATUSES_PER_PAGE, state), state, start));
+  });
+
   app.get('/api/live', async c => c.json(await d.live()));
+  app.get('/delayed', async c => page(c, await delayedPage(ctxOf(c), d, c.req.query(), perPage)));
+  app.get('/delayed/:ts{-?[0-9]+}', async c => page(c, await delayedTimestampPage(ctxOf(c), d, c.req.param('ts'), c.req.query(), perPage)));
 
   // Prometheus (src/metrics/dashboard.ts): queue depth, oldest job age, stats, workers, failures by class.
   const metrics = new DashboardMetrics(d);
@@ -391,6 +402,10 @@ export function createWebApp(o: WebAppOptions): Hono {
   const want = (f: Record<string, string>): string | undefined => (f['digest'] && /^[0-9a-f]{6,40}$/.test(f['digest']) ? f['digest'] : undefined);
 
   app.post(
+    '/delayed/action',
+    action('/delayed', f => delayedAction(d, f)),
+  );
+  app.post(
     '/failed/retry',
     action('/failed', async f => {
       const r = await d.retryFailed(f['server'] ?? '', idx(f), want(f), f['list'] || 'failed');
@@ -499,6 +514,14 @@ export function createWebApp(o: WebAppOptions): Hono {
   app.post(
     '/schedule/remove',
     action('/schedule', f => removeAction(d, f)),
+  );
+  app.post(
+    '/statuses/kill',
+    action('/statuses', f => killAction(d, f)),
+  );
+  app.post(
+    '/statuses/clear',
+    action('/statuses', f => clearAction(d, f)),
   );
   app.post(
     '/masters/command',

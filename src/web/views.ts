@@ -27,8 +27,10 @@ export const NAV: ReadonlyArray<[string, string]> = [
   ['/workers', 'Workers'],
   ['/masters', 'Masters'],
   ['/failed', 'Failed'],
+  ['/delayed', 'Delayed'],
   ['/stats', 'Stats'],
   ['/schedule', 'Schedule'],
+  ['/statuses', 'Statuses'],
 ];
 
 /**

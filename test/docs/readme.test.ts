@@ -114,7 +114,9 @@ async function startCommand(line: string, at: string): Promise<Running | undefin
   const words = shellWords(line);
   const { env: assigned, argv } = splitAssignments(words);
   const sub = argv[0] === 'pyres-ts' ? argv[1] : undefined;
-  const longRunning = sub !== undefined && ((LONG_RUNNING.has(sub) && !argv.includes('--drain')) || (sub === 'ctl' && argv[2] === 'watch'));
+  // A --daemon command returns once its daemon is up: it runs as a one-shot (the block stops the daemon itself).
+  const daemon = argv.includes('--daemon') || argv.includes('-d');
+  const longRunning = sub !== undefined && ((LONG_RUNNING.has(sub) && !argv.includes('--drain') && !daemon) || (sub === 'ctl' && argv[2] === 'watch'));
   if (!longRunning) {
     const procsBefore = new Set(sandboxProcs());
     const p = spawnTracked('sh', ['-c', line], { cwd: sandbox, env, detached: true });
@@ -128,7 +130,8 @@ async function startCommand(line: string, at: string): Promise<Running | undefin
   const ns = flagValue(argv, '--namespace') ?? 'resque';
   const before = new Set(await db.smembers(`${ns}:workers`));
   const procsBefore = new Set(sandboxProcs());
-  const webPort = Number(flagValue(argv, '--web-port') ?? 5678);
+  // web's --port is its HTTP port (pyres_web's), as --web-port.
+  const webPort = Number((sub === 'web' ? flagValue(argv, '--port') : undefined) ?? flagValue(argv, '--web-port') ?? 5678);
   if (sub === 'web' && (await portAnswers(webPort)))
     throw new Error(`${at}: \`${line}\`: port ${webPort} is already taken by another process; free it to run this test`);
   const p = spawnTracked('sh', ['-c', withExec(line)], { cwd: sandbox, env, detached: true });

@@ -7,6 +7,7 @@
 import type Redis from 'ioredis';
 import { Queue as NrQueue } from 'node-resque';
 import { Client, currentJob, JobRegistry, WorkerPool } from '../../src';
+import { watchWorker } from '../../src/metrics/watch';
 import { formatSlotWorkerId } from '../../src/protocol/workerId';
 import { testDbUrl } from '../support/redisServer';
 import { HOST, keys, type Resources, testLogger, useResources, waitFor } from './helpers';
@@ -95,4 +96,31 @@ it('idle slots are served together in priority order: p10 before p9, one job per
   expect(await r.lrange(keys.queue('p9'), 0, -1)).toEqual(['{"class":"Gate","args":["p9-c"]}']);
   release();
   await waitFor(async () => (await r.get(keys.stat('processed'))) === '5', '5 processed');
+});
+
+it('metrics of a pool: pyres_slots counts its slots, pyres_slots_busy the busy ones, jobs by outcome per slot', async () => {
+  const { jobs, release, started } = gatedJobs();
+  const pool = new WorkerPool({ queues: 'p9', jobs, concurrency: 4, connection: { url }, livenessThread: false, logger: testLogger(), hostname: HOST });
+  res.onClose(async () => {
+    release();
+    await pool.stop();
+  });
+  const watched = watchWorker(pool, { defaultMetrics: false });
+  await pool.start();
+  const gauge = async (name: string): Promise<number> => {
+    const line = (await watched.metrics.text()).split('\n').find(l => l.startsWith(`${name} `));
+    return Number(line?.split(' ')[1]);
+  };
+  expect(await gauge('pyres_slots')).toBe(4);
+  expect(await gauge('pyres_slots_busy')).toBe(0);
+  for (let i = 0; i < 3; i++) await r.rpush(keys.queue('p9'), `{"class":"Gate","args":["m${i}"]}`);
+  await waitFor(() => started.length === 3, '3 jobs running');
+  expect(await gauge('pyres_slots_busy')).toBe(3);
+  release();
+  // Each slot numbers its jobs from 1: the three outcomes are three, not one.
+  await waitFor(
+    async () => (await watched.metrics.text()).includes('pyres_jobs_total{job_class="Gate",queue="p9",outcome="success"} 3'),
+    'three successes counted',
+  );
+  expect(await gauge('pyres_slots_busy')).toBe(0);
 });

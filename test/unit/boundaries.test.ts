@@ -106,18 +106,30 @@ describe('import boundaries (docs/ARCHITECTURE.md)', () => {
     const bad = edges.filter(e => layerOf(e.from) === 'scheduler' && e.to.endsWith('.ts') && !allowed.includes(layerOf(e.to)));
     expect(bad.map(e => `${e.from} -> ${e.to}`)).toEqual([]);
     expect(edges.some(e => e.from === 'scheduler/recurring.ts' && e.to === 'scheduler/recurringPlan.ts')).toBe(true);
-    // Nothing below it uses it; admin/ only its pure calculator.
+    expect(edges.some(e => e.from === 'scheduler/scheduler.ts' && e.to === 'store/redisStore.ts')).toBe(true);
+    // Nothing below it uses it (master --scheduler is wired in cli/); admin/ only its pure calculator.
     const users = edges.filter(
       e =>
         layerOf(e.to) === 'scheduler' &&
+        !e.typeOnly &&
         !['scheduler', 'cli', 'web', 'index'].includes(layerOf(e.from)) &&
         !(layerOf(e.from) === 'admin' && e.to === 'scheduler/recurringPlan.ts'),
     );
     expect(users.map(e => `${e.from} -> ${e.to}`)).toEqual([]);
   });
 
-  it('config/ does not import the behaviour layers (worker, master, producer, admin, cli, web)', () => {
-    const bad = edges.filter(e => layerOf(e.from) === 'config' && ['worker', 'master', 'producer', 'admin', 'cli', 'web'].includes(layerOf(e.to)));
+  it('status/ (issue 12) is a behaviour layer: it imports protocol/, store/, jobs/, errors, status/ and packages only', () => {
+    const allowed = ['protocol', 'store', 'jobs', 'errors', 'status'];
+    const bad = edges.filter(e => layerOf(e.from) === 'status' && e.to.endsWith('.ts') && !allowed.includes(layerOf(e.to)));
+    expect(bad.map(e => `${e.from} -> ${e.to}`)).toEqual([]);
+    expect(edges.some(e => e.from === 'status/statusJob.ts' && e.to === 'store/statusStore.ts')).toBe(true);
+    // Used by the producer Client (waiting), the top layers and the index only.
+    const users = edges.filter(e => layerOf(e.to) === 'status' && !['status', 'producer', 'cli', 'web', 'index'].includes(layerOf(e.from)));
+    expect(users.map(e => `${e.from} -> ${e.to}`)).toEqual([]);
+  });
+
+  it('config/ does not import the behaviour layers (worker, master, producer, admin, scheduler, cli, web)', () => {
+    const bad = edges.filter(e => layerOf(e.from) === 'config' && ['worker', 'master', 'producer', 'admin', 'scheduler', 'cli', 'web'].includes(layerOf(e.to)));
     expect(bad.map(e => `${e.from} -> ${e.to}`)).toEqual([]);
   });
 

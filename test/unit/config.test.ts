@@ -218,6 +218,7 @@ describe('resolveMasterConfig', () => {
       maxChildren: 100,
       winch: false,
       hostname: os.hostname().trim(),
+      spawnDelayMs: 0,
     });
     expect(resolveMasterConfig({ queues: ['p1', 'p2'], jobs: [JOBS], cwd: ROOT }).groups).toEqual([{ queues: 'p1,p2', count: 1 }]);
   });
@@ -442,7 +443,10 @@ describe('groups', () => {
       { queues: 'p2', count: 1, min: 1, max: 4 },
     ]);
     expect(() => parsePoolYaml('p1: [1', undefined)).toThrow(/not valid YAML/);
-    expect(() => parsePoolYaml('a: {p1: 1}', 'staging')).toThrow(/no section for environment "staging"/);
+    // resque-pool's fallback: an environment with no section of its own gets the top level alone.
+    const notes: string[] = [];
+    expect(parsePoolYaml('p9: 2\na: {p1: 1}', 'staging', '--config x', m => notes.push(m))).toEqual([{ queues: 'p9', count: 2 }]);
+    expect(notes).toEqual(['--config x: no section for environment "staging" (sections: a); using the top level']);
   });
 
   it('validateGroups checks data groups', () => {

@@ -87,12 +87,14 @@ describe('--dsn-file and $PYRES_WEB_DSN', () => {
     expect(() => webDsn({ ...({} as WebArgs), 'dsn-file': f }, {})).toThrow(/names no Redis server/);
   });
 
-  it('$PYRES_WEB_DSN, unless --dsn, --dsn-file, --redis, --host or --port say otherwise', async () => {
+  it('$PYRES_WEB_DSN, unless --dsn, --dsn-file, --redis, --host or --redis-port say otherwise', async () => {
     const env = { PYRES_WEB_DSN: 'redis://:pw@e:1' };
     expect(webDsn(await parse([]), env)).toEqual(['redis://:pw@e:1']);
     expect(webDsn(await parse(['--dsn', 'a:1']), env)).toEqual(['a:1']);
     expect(webDsn(await parse(['--redis', 'redis://r:1']), env)).toBeUndefined();
-    expect(webDsn(await parse(['--port', '7000']), env)).toBeUndefined();
+    expect(webDsn(await parse(['--redis-port', '7000']), env)).toBeUndefined();
+    // --port is web's HTTP port (pyres_web's): it names no Redis server.
+    expect(webDsn(await parse(['--port', '7000']), env)).toEqual(['redis://:pw@e:1']);
     expect(webDsn(await parse([]), {})).toBeUndefined();
   });
 });

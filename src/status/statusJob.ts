@@ -1,0 +1,280 @@
+import { ConfigError } from '../errors';
+import { type Job, defineJob } from '../jobs/define';
+import { currentJob } from '../jobs/registry';
+import {
+  completedMessage,
+  encodeDoneNotice,
+  failedMessage,
+  isStatusUuid,
+  killedMessage,
+  newStatusUuid,
+  statusJson,
+  statusName,
+  statusTime,
+  updateFields,
+} from '../protocol/status';
+import type { ConnectionOptions } from '../store/connection';
+import { StatusStore } from '../store/statusStore';
+
+/**
+ * resque-status's job mixin (`include Resque::Plugins::Status`) for pyres-ts: `defineStatusJob`
+ * wraps a perform so that the payload's args are `[uuid, options]` and the status at
+ * `status:<uuid>` goes working → completed / failed / killed around the job's own code, with the
+ * bytes resque-status writes (PROTOCOL-plugins.md §2, docs/STATUS.md).
+ */
+
+/** Thrown by `progress`/`tick` once a kill was requested (resque-status's `Killed`); the wrapper turns it into `killed`. */
+export class StatusKilledError extends Error {
+  constructor(readonly uuid: string) {
+    super(`status job ${uuid} was killed`);
+    this.name = 'StatusKilledError';
+  }
+}
+
+/** What a status job's perform gets besides its options. */
+export interface StatusJobHandle<O> {
+  /** The status uuid (32 hex). */
+  readonly uuid: string;
+  readonly options: O;
+  /**
+   * Aborts on a kill request (`pyres-ts kill`, `Client.killStatus`, resque-web's Kill, Ruby's
+   * `Hash.kill`), seen at every `progress`/`tick` and on a poll, and on the worker's own stop or
+   * timeout. `reason` is a StatusKilledError for a kill.
+   */
+  readonly signal: AbortSignal;
+  /** resque-status's `at(num, total, message)`: checks `_kill` (throws StatusKilledError when killed), then merges num/total/message. */
+  progress(num: number, total: number, message?: string): Promise<void>;
+  /** resque-status's `tick(message)`: checks `_kill`, then merges the message. */
+  tick(message?: string): Promise<void>;
+  /**
+   * resque-status's `completed(*messages)`: a string is the message, an object's fields are merged
+   * (`completed('all done', { result: { rows: 3 } })`). Without a message, `Completed at <time>`.
+   */
+  completed(...payload: Array<string | Readonly<Record<string, unknown>>>): Promise<void>;
+  /** Merges any fields into the status (resque-status's `set_status`), e.g. `{ stage: 'upload' }`. */
+  set(fields: Readonly<Record<string, unknown>>): Promise<void>;
+}
+
+/** What `defineStatusJob` takes. */
+export interface StatusJobSpec<O extends Record<string, unknown>, R> {
+  /** The job's code: the options hash the status was created with, and the handle. */
+  perform(options: O, job: StatusJobHandle<O>): R | Promise<R>;
+  /** Keep perform's return value (JSON) in the completed status as `result`. An enqueue may ask for it too. @defaultValue false */
+  keepResult?: boolean;
+  /** `expire_in`: EXPIRE the status this many seconds after every write (the enqueue side sets its own). */
+  expireIn?: number;
+  /**
+   * Where the statuses are. A job cannot reach its worker's connection yet, so the wrapper opens one
+   * per run. @defaultValue `{ url: process.env.REDIS_URL }` (what `pyres-ts worker` reads)
+   */
+  connection?: ConnectionOptions | (() => ConnectionOptions);
+  /** @defaultValue 'resque' */
+  namespace?: string;
+  /** How often `_kill` is polled while the job runs between progress calls, ms. @defaultValue 1000 */
+  killPollMs?: number;
+  /** Seconds the job may run under a master with job timeouts. */
+  timeout?: number;
+}
+
+const specs = new WeakMap<object, { keepResult: boolean; expireIn: number | undefined }>();
+
+function errorText(e: unknown): { exception: string; error: string } {
+  if (e instanceof Error) return { exception: e.name || e.constructor?.name || 'Error', error: e.message };
+  return { exception: 'Error', error: String(e) };
+}
+
+function mergeMessages(parts: ReadonlyArray<string | Readonly<Record<string, unknown>>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const p of parts) {
+    if (typeof p === 'string') out['message'] = p;
+    else if (p && typeof p === 'object') Object.assign(out, p);
+  }
+  return out;
+}
+
+/**
+ * Declares a status job (resque-status's `include Resque::Plugins::Status`). Enqueue it with
+ * `client.enqueueStatus(queue, 'Name', options)` (or Ruby's `Name.create(options)`): the payload is
+ * `{"class":"Name","args":["<uuid>",{options}]}`.
+ *
+ * ```ts
+ * export const Import = defineStatusJob<{ rows: number }, number>({
+ *   keepResult: true,
+ *   async perform({ rows }, job) {
+ *     for (let i = 1; i <= rows; i++) await job.progress(i, rows, `row ${i} of ${rows}`);
+ *     return rows;
+ *   },
+ * });
+ * ```
+ *
+ * A kill ends the job as `killed` and the worker counts it as processed (no failure record), as
+ * Ruby does; an error marks `failed` ("The task failed because of an error: …") and is rethrown, so
+ * the worker writes its failure record.
+ */
+export function defineStatusJob<O extends Record<string, unknown> = Record<string, unknown>, R = unknown>(spec: StatusJobSpec<O, R>): Job<[string, O], void> {
+  if (spec === null || typeof spec !== 'object' || typeof spec.perform !== 'function')
+    throw new ConfigError('defineStatusJob needs an object with a perform(options, job) function');
+  if (spec.expireIn !== undefined && !(Number.isInteger(spec.expireIn) && spec.expireIn > 0)) {
+    throw new ConfigError(`defineStatusJob: expireIn must be a positive integer of seconds, got ${JSON.stringify(spec.expireIn)}`);
+  }
+  if (spec.killPollMs !== undefined && !(Number.isFinite(spec.killPollMs) && spec.killPollMs >= 10)) {
+    throw new ConfigError(`defineStatusJob: killPollMs must be a number >= 10, got ${JSON.stringify(spec.killPollMs)}`);
+  }
+  const userPerform = spec.perform;
+  const job = defineJob<[string, O], void>({
+    ...(spec.timeout !== undefined ? { timeout: spec.timeout } : {}),
+    async perform(first: unknown, second?: unknown): Promise<void> {
+      const ctx = currentJob();
+      const className = ctx?.className ?? 'StatusJob';
+      const conn = typeof spec.connection === 'function' ? spec.connection() : (spec.connection ?? { url: process.env['REDIS_URL'] });
+      const store = new StatusStore({ connection: { ...conn, connectionName: 'pyres-ts:status-job' }, namespace: spec.namespace ?? 'resque' });
+      try {
+        await store.connect();
+        await runStatus(store, spec, userPerform, className, first, second, ctx?.signal);
+      } finally {
+        await store.close();
+      }
+    },
+  });
+  specs.set(job, { keepResult: spec.keepResult === true, expireIn: spec.expireIn });
+  return job;
+}
+
+async function runStatus<O extends Record<string, unknown>, R>(
+  store: StatusStore,
+  spec: StatusJobSpec<O, R>,
+  userPerform: StatusJobSpec<O, R>['perform'],
+  className: string,
+  first: unknown,
+  second: unknown,
+  workerSignal: AbortSignal | undefined,
+): Promise<void> {
+  const now = (): number => statusTime(new Date());
+  let uuid: string;
+  let options: O;
+  if (isStatusUuid(first)) {
+    uuid = first;
+    options = (second !== null && typeof second === 'object' && !Array.isArray(second) ? second : {}) as O;
+  } else {
+    // Through a Ruby scheduler that could not load the class: args are [options], no uuid yet (§2.5.5).
+    uuid = newStatusUuid();
+    options = (first !== null && typeof first === 'object' && !Array.isArray(first) ? first : {}) as O;
+    await store.createStatusOnly(uuid, options, spec.expireIn ? { expireIn: spec.expireIn } : {});
+  }
+  const name = statusName(className, options);
+  const expireIn = spec.expireIn;
+  const kill = new AbortController();
+  const signal = workerSignal ? AbortSignal.any([workerSignal, kill.signal]) : kill.signal;
+  const base = { now: now(), ...(expireIn ? { expireIn } : {}) };
+  const killedFields = (): { killedMessageJson: string; killedNotice: string } => ({
+    killedMessageJson: statusJson(killedMessage(new Date())),
+    killedNotice: encodeDoneNotice({ status: 'killed' }),
+  });
+  let killedWritten = false;
+  const markKilled = (): void => {
+    if (!kill.signal.aborted) kill.abort(new StatusKilledError(uuid));
+  };
+  const write = async (fields: Record<string, unknown>, checkKill: boolean): Promise<string> => {
+    // Once killed, nothing more is written over the kill (the end writes killed, if not yet).
+    if (kill.signal.aborted) throw new StatusKilledError(uuid);
+    const r = await store.update(uuid, {
+      ...base,
+      now: now(),
+      fields: updateFields({ name, ...fields }),
+      ...(checkKill ? { kill: 'check' as const, ...killedFields() } : {}),
+    });
+    if (r.killed) {
+      killedWritten = true;
+      markKilled();
+      throw new StatusKilledError(uuid);
+    }
+    return r.text;
+  };
+
+  const started = await write({ status: 'working' }, false);
+  let keep = spec.keepResult === true;
+  try {
+    keep ||= (JSON.parse(started) as Record<string, unknown>)['keep_result'] === true;
+  } catch {
+    /* a status that is not JSON was replaced by the merge */
+  }
+  let completedFields: Record<string, unknown> | null = null;
+  const handle: StatusJobHandle<O> = {
+    uuid,
+    options,
+    signal,
+    async progress(num, total, message) {
+      if (typeof num !== 'number' || typeof total !== 'number' || !(total > 0))
+        throw new RangeError(`progress: total must be a number > 0, got ${JSON.stringify(total)}`);
+      await write({ status: 'working', num, total, ...(message !== undefined ? { message } : {}) }, true);
+    },
+    async tick(message) {
+      await write({ status: 'working', ...(message !== undefined ? { message } : {}) }, true);
+    },
+    async completed(...payload) {
+      completedFields = mergeMessages(payload);
+    },
+    async set(fields) {
+      await write({ ...fields }, false);
+    },
+  };
+
+  // The bounded poll of _kill between progress calls.
+  const pollMs = spec.killPollMs ?? 1000;
+  const timer = setInterval(() => {
+    store.isKillRequested(uuid).then(
+      yes => (yes ? markKilled() : undefined),
+      () => undefined,
+    );
+  }, pollMs);
+  timer.unref();
+
+  let result: R | undefined;
+  let failure: unknown = null;
+  try {
+    result = await userPerform(options, handle);
+  } catch (e) {
+    failure = e;
+  } finally {
+    clearInterval(timer);
+  }
+
+  if (kill.signal.aborted || failure instanceof StatusKilledError) {
+    // Killed: written as killed (maybe already by the progress call that saw it), SREM _kill, no failure.
+    if (!killedWritten) await store.update(uuid, { ...base, now: now(), fields: [], kill: 'now', ...killedFields() });
+    return;
+  }
+  if (failure !== null) {
+    const { exception, error } = errorText(failure);
+    await store.update(uuid, {
+      ...base,
+      now: now(),
+      fields: updateFields({ name, status: 'failed', message: failedMessage(error) }),
+      notice: encodeDoneNotice({ status: 'failed', exception, error }),
+    });
+    throw failure;
+  }
+  const done: Record<string, unknown> = { name, status: 'completed', message: completedMessage(new Date()), ...(completedFields ?? {}) };
+  if (keep && result !== undefined) done['result'] = result;
+  let fields: Array<[string, string]>;
+  try {
+    fields = updateFields(done);
+  } catch (e) {
+    // A result that is not JSON: the job failed to report it.
+    const msg = `the result is not JSON: ${(e as Error).message}`;
+    await store.update(uuid, {
+      ...base,
+      now: now(),
+      fields: updateFields({ name, status: 'failed', message: failedMessage(msg) }),
+      notice: encodeDoneNotice({ status: 'failed', exception: 'TypeError', error: msg }),
+    });
+    throw new TypeError(msg);
+  }
+  await store.update(uuid, { ...base, now: now(), fields, notice: encodeDoneNotice({ status: 'completed' }) });
+}
+
+/** The status options of a job made by defineStatusJob, or null for another job. */
+export function statusSpecOf(job: unknown): { keepResult: boolean; expireIn: number | undefined } | null {
+  if (job === null || (typeof job !== 'object' && typeof job !== 'function')) return null;
+  return specs.get(job) ?? null;
+}

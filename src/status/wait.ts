@@ -1,0 +1,153 @@
+import { PyresError } from '../errors';
+import { type DecodedStatus, decodeDoneNotice, decodeStatus, isFinalState } from '../protocol/status';
+import type { StatusStore } from '../store/statusStore';
+
+/** A waited-for job failed: `exception` is its error's class name, `message` its message. */
+export class JobFailedError extends PyresError {
+  constructor(
+    readonly uuid: string,
+    readonly exception: string,
+    readonly error: string,
+  ) {
+    super(`${exception}: ${error}`);
+    this.name = 'JobFailedError';
+  }
+}
+
+/** A waited-for job ended `killed`. */
+export class JobKilledError extends PyresError {
+  constructor(readonly uuid: string) {
+    super(`status job ${uuid} was killed`);
+    this.name = 'JobKilledError';
+  }
+}
+
+/** A wait did not see every job end within its timeout (or Redis did not answer in time). */
+export class WaitTimeoutError extends PyresError {
+  constructor(
+    readonly pending: readonly string[],
+    seconds: number,
+  ) {
+    super(
+      `timed out after ${seconds} s waiting for ${pending.length} job${pending.length === 1 ? '' : 's'}: ${pending.slice(0, 3).join(', ')}${pending.length > 3 ? ', …' : ''}`,
+    );
+    this.name = 'WaitTimeoutError';
+  }
+}
+
+/** A waited-for uuid has no status (never created, removed, or expired). */
+export class StatusNotFoundError extends PyresError {
+  constructor(readonly uuid: string) {
+    super(`no status ${uuid} (never created, removed or expired)`);
+    this.name = 'StatusNotFoundError';
+  }
+}
+
+/** Options of a wait. */
+export interface WaitOptions {
+  /** Seconds to wait at most (the whole wait, Redis silences included). @defaultValue no limit */
+  timeout?: number;
+  /** Resolve to the jobs' results (`result` of each completed status) instead of their statuses. */
+  collectResults?: boolean;
+}
+
+/** One BLPOP's server-side timeout, seconds: short, so each wait is a loop (see waitForStatuses). */
+const STEP_SECONDS = 1;
+/** How much longer than its own timeout one BLPOP may stay unanswered before the connection counts as silent. */
+const SILENT_GRACE_MS = 3000;
+
+const Deadline: unique symbol = Symbol('deadline');
+
+function race<T>(p: Promise<T>, ms: number): Promise<T | typeof Deadline> {
+  if (!Number.isFinite(ms)) return p;
+  return new Promise<T | typeof Deadline>((resolve, reject) => {
+    const t = setTimeout(() => resolve(Deadline), Math.max(0, ms));
+    p.then(
+      v => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      e => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}
+
+/**
+ * Waits for status jobs to end, without polling: each job's wrapper LPUSHes a notice to
+ * `pyres-ts:done:<uuid>` when it ends, and this BLPOPs those lists on the store's own waiter
+ * connection in short steps. The statuses are read first, so a job that ended before the wait
+ * began is not missed; after every quiet step the pending statuses are read again (one MGET a
+ * second), which also covers jobs run by Ruby's resque-status, which pushes no notice.
+ * Every step is bounded: a Redis that stops answering makes the wait reject with WaitTimeoutError
+ * at its timeout. A failed job rejects with JobFailedError (its class and message), a killed one
+ * with JobKilledError, a missing status with StatusNotFoundError.
+ */
+export async function waitForStatuses(store: StatusStore, uuids: readonly string[], opts: WaitOptions = {}): Promise<DecodedStatus[]> {
+  const seconds = opts.timeout ?? Number.POSITIVE_INFINITY;
+  if (!(seconds > 0)) throw new RangeError(`timeout must be a number of seconds > 0, got ${JSON.stringify(opts.timeout)}`);
+  const deadline = Date.now() + seconds * 1000;
+  const done = new Map<string, DecodedStatus>();
+  const pending = new Set(uuids);
+  const left = (): number => deadline - Date.now();
+  const timedOut = (): never => {
+    store.dropWaiter();
+    throw new WaitTimeoutError([...pending], seconds);
+  };
+
+  const settle = async (uuid: string, text: string | null, noticeText: string | null): Promise<void> => {
+    if (text === null) throw new StatusNotFoundError(uuid);
+    const st = decodeStatus(uuid, text);
+    if (!isFinalState(st.state)) return;
+    if (st.state === 'failed') {
+      const n = decodeDoneNotice(noticeText ?? (await store.doneNotice(uuid)) ?? '');
+      const fallback = (st.message ?? '').replace(/^The task failed because of an error: /, '');
+      throw new JobFailedError(uuid, n?.exception ?? 'Error', n?.error ?? fallback);
+    }
+    if (st.state === 'killed') throw new JobKilledError(uuid);
+    done.set(uuid, st);
+    pending.delete(uuid);
+  };
+
+  const readPending = async (): Promise<void> => {
+    const ids = [...pending];
+    const texts = await race(store.mget(ids), left());
+    if (texts === Deadline) timedOut();
+    for (const [i, id] of ids.entries()) await settle(id, (texts as Array<string | null>)[i] ?? null, null);
+  };
+
+  await readPending();
+  while (pending.size > 0) {
+    const ms = left();
+    if (ms <= 0) timedOut();
+    const step = Math.max(0.05, Math.min(STEP_SECONDS, ms / 1000));
+    let r: Awaited<ReturnType<StatusStore['popDone']>> | typeof Deadline;
+    try {
+      r = await race(store.popDone([...pending], Number(step.toFixed(3))), Math.min(ms, step * 1000 + SILENT_GRACE_MS));
+    } catch {
+      // The waiter connection was dropped or errored: a new one next step.
+      store.dropWaiter();
+      r = null;
+    }
+    if (r === Deadline) {
+      if (left() <= 0) timedOut();
+      store.dropWaiter(); // silent: replace the connection
+      continue;
+    }
+    if (r === null) {
+      await readPending();
+      continue;
+    }
+    const text = await race(store.get(r.uuid), left());
+    if (text === Deadline) timedOut();
+    await settle(r.uuid, text as string | null, r.notice);
+  }
+  return uuids.map(u => done.get(u)!);
+}
+
+/** The `result` field of each status (undefined where there is none). */
+export function resultsOf(statuses: readonly DecodedStatus[]): unknown[] {
+  return statuses.map(s => (Object.hasOwn(s.fields, 'result') ? s.fields['result'] : undefined));
+}
