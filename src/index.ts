@@ -15,6 +15,28 @@ export { JobRegistry, currentJob, type JobContext, type JobDefinition, type Reso
 export { loadJobModules, verifyModules } from './jobs/load';
 export { defineJob, isDeclaredJob, JOB_MARK, type Job, type JobSpec, type JobArgs, type JobResult } from './jobs/define';
 export {
+  DontPerform,
+  isDontPerform,
+  defineWorkerHooks,
+  isWorkerHooks,
+  collectJobHooks,
+  JOB_HOOK_KINDS,
+  WORKER_HOOK_KINDS,
+  type HookSet,
+  type JobHooks,
+  type JobHookKind,
+  type JobHookFields,
+  type AroundHook,
+  type ArgsHook,
+  type BeforeEnqueueHook,
+  type FailureHook,
+  type WorkerHookSpec,
+  type WorkerHooks,
+  type WorkerHookInfo,
+  type WorkerHookLists,
+} from './jobs/hooks';
+export { pyresHooks, type PyresMetadata } from './jobs/pyresHooks';
+export {
   Client,
   type ClientOptions,
   type Status,
@@ -76,11 +98,11 @@ import { Client, type ClientOptions } from './producer/client';
  * - `enqueue('p10', 'Archive', 42, { deep: true })`: to 127.0.0.1:6379, namespace `resque`;
  * - `enqueue({ connection: { url } }, 'p10', 'Archive', 42)`: anywhere else.
  *
- * Returns the payload pushed.
+ * Returns the payload pushed (null when a `beforeEnqueue` hook of `opts.jobs` cancelled it).
  */
-export function enqueue(queue: string, className: string, ...args: unknown[]): Promise<string>;
-export function enqueue(opts: ClientOptions, queue: string, className: string, ...args: unknown[]): Promise<string>;
-export async function enqueue(...all: unknown[]): Promise<string> {
+export function enqueue(queue: string, className: string, ...args: unknown[]): Promise<string | null>;
+export function enqueue(opts: ClientOptions, queue: string, className: string, ...args: unknown[]): Promise<string | null>;
+export async function enqueue(...all: unknown[]): Promise<string | null> {
   const opts = (typeof all[0] === 'object' && all[0] !== null ? all.shift() : {}) as ClientOptions;
   const [queue, className, ...args] = all as [string, string, ...unknown[]];
   if (typeof className !== 'string') throw new TypeError(`enqueue(queue, className, ...args): className must be a string, got ${JSON.stringify(className)}`);

@@ -6,14 +6,30 @@
  */
 import { writeSync } from 'node:fs';
 import { coerceError } from '../errors';
-import { importInitModule, loadJobModules, type CheckResult } from './load';
+import { runFailureHooks } from './hooks';
+import { importInitModule, loadJobModules, type CheckResult, type FailureRequest } from './load';
 
 async function check(): Promise<CheckResult> {
-  const req = JSON.parse(process.argv[2] ?? '{}') as { jobs?: string[]; workerInit?: string | null; cwd?: string };
+  const req = JSON.parse(process.argv[2] ?? '{}') as { jobs?: string[]; workerInit?: string | null; cwd?: string; failure?: FailureRequest };
   const cwd = req.cwd ?? process.cwd();
   const registry = await loadJobModules(req.jobs ?? [], undefined, cwd);
   if (req.workerInit) await importInitModule(req.workerInit, cwd);
-  return { ok: true, jobs: registry.names() };
+  const failureHooks = registry.names().filter(n => registry.hooksFor(n).onFailure.length > 0);
+  if (!req.failure) return { ok: true, jobs: registry.names(), failureHooks };
+  // A master's dead child: run its job's onFailure hooks here (issue 12, docs/HOOKS.md).
+  const f = req.failure;
+  const payload = JSON.parse(f.raw) as { class?: unknown; args?: unknown };
+  const className = typeof payload.class === 'string' ? payload.class : '';
+  const hooks = registry.hooksFor(className);
+  const args = Array.isArray(payload.args) ? payload.args : [];
+  const err = Object.assign(new Error(f.error), { name: f.exception });
+  const recorded = await runFailureHooks(hooks, err, args, className);
+  return {
+    ok: true,
+    jobs: registry.names(),
+    hooksRan: hooks.onFailure.length,
+    recordAs: recorded === err ? null : { exception: recorded.name, error: recorded.message },
+  };
 }
 
 function report(r: CheckResult): void {

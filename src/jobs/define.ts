@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors';
+import { collectJobHooks, hookKindOf, type JobHookFields } from './hooks';
 
 /**
  * The mark `defineJob` puts on a job. `Symbol.for`, so that two copies of pyres-ts in one
@@ -6,8 +7,13 @@ import { ConfigError } from '../errors';
  */
 export const JOB_MARK: unique symbol = Symbol.for('pyres-ts.job') as never;
 
-/** What `defineJob` takes: `perform` and the per-job options. */
-export interface JobSpec<Args extends unknown[] = any[], Result = unknown> {
+/**
+ * What `defineJob` takes: `perform`, the per-job options, and Resque's job hooks
+ * (`beforePerform`, `aroundPerform`, `afterPerform`, `onFailure`, `beforeEnqueue`,
+ * `afterEnqueue`, `beforeDequeue`, `afterDequeue`, and any property name that starts with one
+ * of these, run in name order; see JobHookFields and docs/HOOKS.md).
+ */
+export interface JobSpec<Args extends unknown[] = any[], Result = unknown> extends JobHookFields<Args> {
   perform(...args: Args): Result | Promise<Result>;
   /** Seconds the job may run under a master with job timeouts (overrides `--job-timeout`). */
   timeout?: number;
@@ -53,12 +59,18 @@ export function defineJob<Args extends unknown[], Result>(spec: JobSpec<Args, Re
   for (const k of ['lossless', 'pyresDates'] as const) {
     if (s[k] !== undefined && typeof s[k] !== 'boolean') throw new ConfigError(`defineJob: ${k} must be true or false, got ${JSON.stringify(s[k])}`);
   }
+  // Validates every hook property (a function, an array or a record of functions).
+  collectJobHooks(s);
+  const hooks: Record<string, unknown> = {};
+  const props = s as unknown as Record<string, unknown>;
+  for (const k of Object.keys(props)) if (hookKindOf(k) && props[k] !== undefined) hooks[k] = props[k];
   const perform = s.perform;
   const job: JobSpec<Args, Result> & { [JOB_MARK]: true } = {
     perform: (...args: Args) => perform.apply(s, args),
     ...(s.timeout !== undefined ? { timeout: s.timeout } : {}),
     ...(s.lossless !== undefined ? { lossless: s.lossless } : {}),
     ...(s.pyresDates !== undefined ? { pyresDates: s.pyresDates } : {}),
+    ...hooks,
     [JOB_MARK]: true,
   };
   return Object.freeze(job) as Job<Args, Result>;

@@ -145,7 +145,25 @@ export function loaderExecArgv(execArgv: readonly string[] = process.execArgv): 
 }
 
 /** What checkMain writes to fd 3. */
-export type CheckResult = { ok: true; jobs: string[] } | { ok: false; message: string };
+export type CheckResult =
+  | {
+      ok: true;
+      jobs: string[];
+      /** The jobs with onFailure hooks (the master runs them for a killed child's job: runFailureHooksInCheck). */
+      failureHooks?: string[];
+      /** With a `failure` request: how many onFailure hooks ran, and the error to record instead when one threw. */
+      hooksRan?: number;
+      recordAs?: { exception: string; error: string } | null;
+    }
+  | { ok: false; message: string };
+
+/** A dead child's failed job, for its onFailure hooks in a check process. */
+export interface FailureRequest {
+  /** The payload as held in worker:<id>. */
+  raw: string;
+  exception: string;
+  error: string;
+}
 
 /**
  * Checks that the job modules and the --worker-init module load, in a short-lived subprocess:
@@ -162,9 +180,21 @@ export async function verifyModules(
   timeoutMs = VERIFY_TIMEOUT_MS,
   signal?: AbortSignal,
 ): Promise<void> {
+  await runCheck(paths, workerInit, cwd, timeoutMs, signal);
+}
+
+/** verifyModules, with what the check reported; with `failure`, that job's onFailure hooks run in the check process. */
+export async function runCheck(
+  paths: string[],
+  workerInit: string | null,
+  cwd = process.cwd(),
+  timeoutMs = VERIFY_TIMEOUT_MS,
+  signal?: AbortSignal,
+  failure?: FailureRequest,
+): Promise<Extract<CheckResult, { ok: true }>> {
   const entry = checkEntry();
   if (!existsSync(entry)) throw new JobLoadError(`cannot check the job modules: ${entry} is missing (run npm run build)`);
-  const request = JSON.stringify({ jobs: paths, workerInit, cwd });
+  const request = JSON.stringify({ jobs: paths, workerInit, cwd, ...(failure ? { failure } : {}) });
   const result = await new Promise<{ result: CheckResult | null; code: number | null; signal: NodeJS.Signals | null; stderr: string; timedOut: boolean }>(
     done => {
       const child = spawn(process.execPath, [...loaderExecArgv(), entry, request], {
@@ -225,11 +255,32 @@ export async function verifyModules(
       `checking the job modules took over ${Math.round(timeoutMs / 1000)} s (does a module's top-level code wait on something?); killed the check`,
     );
   }
-  if (result.result?.ok) return;
+  if (result.result?.ok) return result.result;
   if (result.result) throw new JobLoadError(result.result.message);
   const tail = result.stderr.trim().split('\n').slice(-3).join(' | ');
   throw new JobLoadError(
     `checking the job modules failed: the check process ${result.signal ? `was killed by ${result.signal}` : `exited with code ${result.code}`} before it reported` +
       ` (does a module call process.exit?)${tail ? `: ${tail}` : ''}`,
   );
+}
+
+/**
+ * Runs a failed job's onFailure hooks in a short-lived check process that loads the job
+ * modules (a master loads none itself): how a master runs them for the job of a child that was
+ * killed, before it writes the DirtyExit record. Resolves with the error to record instead
+ * (Resque's RuntimeError when a hook threw), or null; never rejects (a failure is logged by the
+ * caller from the message).
+ */
+export async function runFailureHooksInCheck(
+  paths: string[],
+  failure: FailureRequest,
+  cwd = process.cwd(),
+  timeoutMs = 10_000,
+): Promise<{ ran: number; recordAs: { exception: string; error: string } | null } | { problem: string }> {
+  try {
+    const r = await runCheck(paths, null, cwd, timeoutMs, undefined, failure);
+    return { ran: r.hooksRan ?? 0, recordAs: r.recordAs ?? null };
+  } catch (e) {
+    return { problem: coerceError(e).message };
+  }
 }

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ConfigError, UnknownJobClassError } from '../errors';
 import type { Logger } from '../logging/logger';
+import { collectJobHooks, collectWorkerHooks, isWorkerHooks, type JobHooks, type WorkerHookLists, type WorkerHookSpec } from './hooks';
 
 /** What a running job can reach, through `currentJob()` (or `this.context` on a class instance). */
 export interface JobContext {
@@ -45,6 +46,13 @@ export interface ResolvedJob {
   /** From a `pyresDates` property, if boolean: `@D:` strings as Dates; wins over the worker's pyresDates (--pyres-dates). */
   readonly pyresDates?: boolean;
   invoke(args: unknown[], ctx: JobContext): Promise<unknown>;
+  /** The job's hooks (beforePerform, aroundPerform, afterPerform, onFailure, ...), in run order. */
+  readonly hooks: JobHooks;
+}
+
+/** Runs `fn` with `ctx` as the current job (currentJob() inside hooks as inside perform). */
+export function runInJobContext<T>(ctx: JobContext, fn: () => T): T {
+  return storage.run(ctx, fn);
 }
 
 const storage = new AsyncLocalStorage<JobContext>();
@@ -65,14 +73,36 @@ function isJobDefinition(v: unknown): v is JobDefinition {
  */
 export class JobRegistry {
   private readonly jobs = new Map<string, JobDefinition>();
+  private readonly hooksOf = new Map<string, JobHooks>();
+  private readonly workerHookSpecs: WorkerHookSpec[] = [];
 
   register(name: string, job: JobDefinition): this {
     if (!name) throw new ConfigError('a job needs a non-empty name');
     if (!isJobDefinition(job) || !isPerformer(job)) {
       throw new ConfigError(`job ${JSON.stringify(name)} has no perform() method and is not a plain function`);
     }
+    // Collected (and validated) once: a bad hook property is a load-time ConfigError.
+    this.hooksOf.set(name, collectJobHooks(job));
     this.jobs.set(name, job);
     return this;
+  }
+
+  /** Adds worker hooks (what defineWorkerHooks returns, or a plain spec); a job module's are added by registerModule. */
+  registerWorkerHooks(spec: WorkerHookSpec): this {
+    collectWorkerHooks([spec]);
+    this.workerHookSpecs.push(spec);
+    return this;
+  }
+
+  /** Every registered worker hook, each kind in the order registered. */
+  workerHooks(): WorkerHookLists {
+    return collectWorkerHooks(this.workerHookSpecs);
+  }
+
+  /** The hooks of the job a class name resolves to (none for an unknown name). */
+  hooksFor(className: string): JobHooks {
+    const found = this.lookup(className);
+    return found ? (this.hooksOf.get(found[0]) ?? collectJobHooks(found[1])) : collectJobHooks(null);
   }
 
   /**
@@ -85,6 +115,10 @@ export class JobRegistry {
     const skipped = new Set<string>();
     for (const [key, value] of Object.entries(exports)) {
       if (key === '__esModule') continue;
+      if (isWorkerHooks(value)) {
+        if (!this.workerHookSpecs.includes(value)) this.workerHookSpecs.push(value);
+        continue;
+      }
       if (key === 'default') {
         if (isModuleJob(value)) {
           const name = (typeof value === 'function' && value.name) || fallbackName;
@@ -130,6 +164,7 @@ export class JobRegistry {
       ...flag('lossless'),
       ...flag('pyresDates'),
       invoke: (args, ctx) => storage.run(ctx, () => invoke(def, args, ctx)),
+      hooks: this.hooksOf.get(name) ?? collectJobHooks(def),
     };
   }
 

@@ -6,7 +6,8 @@ import { CHILD_SPEC_ENV, encodeChildSpec } from '../config/child';
 import { type MasterConfigInput, resolveMasterConfig } from '../config/master';
 import type { AutoscaleConfig, ChildSpec, GroupSpec, MasterConfig } from '../config/types';
 import { AuthError, ConfigError, coerceError } from '../errors';
-import { MODULE_CHECK_ENV, loaderExecArgv, verifyModules } from '../jobs/load';
+import { MODULE_CHECK_ENV, loaderExecArgv, runCheck, runFailureHooksInCheck } from '../jobs/load';
+import { decodeWorkingOn } from '../protocol/records';
 import { createLogger, type Logger } from '../logging/logger';
 import { parseQueueList, resolveQueues } from '../protocol/queues';
 import { formatSlotWorkerId } from '../protocol/workerId';
@@ -71,6 +72,8 @@ export interface MasterInfo {
 
 /** Redis calls from the master never wait longer than this: supervision goes on without Redis. */
 const REDIS_BOUND_MS = 2000;
+/** How long a killed child's job's onFailure hooks may run (in a check process) before its record is written without them. */
+const FAILURE_HOOKS_MS = 5000;
 const TICK_MS = 250;
 
 /**
@@ -102,6 +105,8 @@ export class Master extends EventEmitter<MasterEvents> {
   readonly id: string;
   readonly hostname: string;
   readonly store: RedisStore;
+  /** The jobs with onFailure hooks (from the module check): a killed child's job of one has them run before its record. */
+  private failureHookJobs = new Set<string>();
   readonly config: MasterConfig;
   private readonly sup: Supervisor;
   private readonly log: Logger;
@@ -182,7 +187,8 @@ export class Master extends EventEmitter<MasterEvents> {
       );
     }
     try {
-      await verifyModules(this.config.worker.jobs, this.config.workerInit, process.cwd(), undefined, this.startAbort.signal);
+      const checked = await runCheck(this.config.worker.jobs, this.config.workerInit, process.cwd(), undefined, this.startAbort.signal);
+      this.failureHookJobs = new Set(checked.failureHooks ?? []);
     } catch (e) {
       await this.finishStop(false);
       if (this.startAbort.signal.aborted) return;
@@ -488,8 +494,8 @@ export class Master extends EventEmitter<MasterEvents> {
     if (!this.connected) return;
     const held = this.heldAtExit.get(a.pid);
     const p = bounded(
-      unregisterDeadWorker(this.store, a.workerId, a.exception, () => a.error, a.policy),
-      REDIS_BOUND_MS + 1000,
+      this.runDeadJobFailureHooks(a).then(as => unregisterDeadWorker(this.store, a.workerId, as.exception, () => as.error, a.policy)),
+      REDIS_BOUND_MS + 1000 + (this.failureHookJobs.size > 0 ? FAILURE_HOOKS_MS : 0),
       'Redis did not answer',
     ).then(
       cls => {
@@ -516,6 +522,27 @@ export class Master extends EventEmitter<MasterEvents> {
     );
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
+  }
+
+  /**
+   * A dead child's job whose class has onFailure hooks (policy 'fail'): they run in a check
+   * process that loads the job modules (this process loads none), before the record is written,
+   * bounded by FAILURE_HOOKS_MS. Resolves with what to record (Resque's RuntimeError when a hook threw).
+   */
+  private async runDeadJobFailureHooks(a: Extract<Action, { type: 'record' }>): Promise<{ exception: string; error: string }> {
+    const as = { exception: a.exception, error: a.error };
+    if (a.policy !== 'fail' || this.failureHookJobs.size === 0) return as;
+    const w = decodeWorkingOn((await this.store.getWorkingOn(a.workerId).catch(() => null)) ?? '');
+    const cls = w?.rawPayload ? /"class"\s*:\s*"([^"\\]*)"/.exec(w.rawPayload)?.[1] : undefined;
+    const last = (n: string): string => n.split(/::|\./).pop() ?? n;
+    if (!w || !cls || ![...this.failureHookJobs].some(n => n === cls || last(n) === last(cls))) return as;
+    const r = await runFailureHooksInCheck(this.config.worker.jobs, { raw: w.rawPayload, ...as }, process.cwd(), FAILURE_HOOKS_MS);
+    if ('problem' in r) {
+      this.log.warn(`child ${a.pid}: the onFailure hooks of ${cls} did not run (${r.problem}); recording ${a.exception} without them`);
+      return as;
+    }
+    if (r.recordAs) this.log.warn(`child ${a.pid}: an onFailure hook of ${cls} threw: ${r.recordAs.error.split('\n')[0]}`);
+    return r.recordAs ?? as;
   }
 
   private tick(): void {

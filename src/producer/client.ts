@@ -12,6 +12,8 @@ import {
 import { DelayedAdmin } from '../admin/delayed';
 import { ConfigError } from '../errors';
 import type { JobArgs } from '../jobs/define';
+import { runAfterHooks, runBeforeHooks } from '../jobs/hooks';
+import { JobRegistry } from '../jobs/registry';
 import type { MasterCommand } from '../master/supervisor';
 import { decodeJob, displayClassName, encodeJob, encodeJobArgsText } from '../protocol/job';
 import { argsJsonOf, argsTextOf, encodeDelayedItemText, flooredTimestamp } from '../protocol/delayed';
@@ -39,6 +41,12 @@ export interface ClientOptions {
   redis?: RedisClient;
   /** @defaultValue 'resque' */
   namespace?: string;
+  /**
+   * The jobs whose enqueue hooks (`beforeEnqueue`, `afterEnqueue`) `enqueue` and
+   * `enqueueArgsText` run, found by class name: a JobRegistry, or a job module's exports
+   * (`import * as jobs from './jobs'`). Without it no hook runs (the Client knows no job code).
+   */
+  jobs?: JobRegistry | Readonly<Record<string, unknown>>;
 }
 
 /** A job as `peek` shows it: the payload as stored and, when it decodes, its class and args. */
@@ -175,6 +183,8 @@ export class Client<J extends object = {}> {
   readonly failed: FailedApi;
   private readonly adminStore: AdminStore;
   private readonly admin: Admin;
+  /** Where enqueue hooks are found (ClientOptions.jobs), or null. */
+  private readonly hookJobs: JobRegistry | null;
   private readonly sched: SchedulerStore;
   /** The Delayed page's reads and actions (timestamps, items, remove, queue now, clear, the scheduler leader). */
   readonly delayed: DelayedAdmin;
@@ -185,6 +195,8 @@ export class Client<J extends object = {}> {
       throw new ConfigError('Client: give either `redis` (an ioredis instance) or `connection` (options), not both');
     }
     const namespace = opts.namespace ?? 'resque';
+    this.hookJobs = opts.jobs === undefined ? null : opts.jobs instanceof JobRegistry ? opts.jobs : new JobRegistry();
+    if (opts.jobs !== undefined && !(opts.jobs instanceof JobRegistry)) this.hookJobs!.registerModule(opts.jobs as Record<string, unknown>);
     this.store = new RedisStore({
       connection: opts.connection ?? {},
       namespace,
@@ -216,11 +228,19 @@ export class Client<J extends object = {}> {
     return this;
   }
 
-  /** `Resque.enqueue`: SADD queues + RPUSH `{"class":...,"args":[...]}`. Returns the payload. */
-  async enqueue<N extends JobName<J>>(queue: string, className: N, ...args: EnqueueArgs<J, N>): Promise<string> {
+  /**
+   * `Resque.enqueue`: SADD queues + RPUSH `{"class":...,"args":[...]}`. Returns the payload.
+   * With `jobs` (ClientOptions), the class's `beforeEnqueue` hooks run first: one returning
+   * `false` cancels (nothing is written, and this returns null, as Resque returns nil), and the
+   * `afterEnqueue` hooks run after the push; a hook's error rejects the call.
+   */
+  async enqueue<N extends JobName<J>>(queue: string, className: N, ...args: EnqueueArgs<J, N>): Promise<string | null> {
     checkQueue(queue);
     const payload = encodeJob(className, args);
+    const hooks = this.hookJobs?.hooksFor(className);
+    if (hooks && !(await runBeforeHooks(hooks.beforeEnqueue, args))) return null;
     await this.store.enqueue(queue, payload);
+    if (hooks) await runAfterHooks(hooks.afterEnqueue, args);
     return payload;
   }
 
@@ -372,6 +392,23 @@ export class Client<J extends object = {}> {
         return { payload, className: null, args: null };
       }
     });
+  }
+
+  /**
+   * `Resque.dequeue(klass, *args)`: removes every job in queue:<queue> whose payload is exactly
+   * `{"class":className,"args":args}` (as enqueue writes it). With `jobs` (ClientOptions) the
+   * class's `beforeDequeue` hooks run first (one returning `false`: nothing is removed, returns
+   * null) and its `afterDequeue` hooks after. Returns how many were removed.
+   */
+  async dequeue<N extends JobName<J>>(queue: string, className: N, ...args: EnqueueArgs<J, N>): Promise<number | null> {
+    checkQueue(queue);
+    const payload = encodeJob(className, args);
+    const hooks = this.hookJobs?.hooksFor(className);
+    if (hooks && !(await runBeforeHooks(hooks.beforeDequeue, args))) return null;
+    let removed = 0;
+    while ((await this.adminStore.deleteQueued(queue, payload)) > 0) removed++;
+    if (hooks) await runAfterHooks(hooks.afterDequeue, args);
+    return removed;
   }
 
   /** `Resque.remove_queue`: DEL queue:<queue> + SREM queues <queue>. Returns how many jobs it held. */

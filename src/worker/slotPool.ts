@@ -18,6 +18,7 @@ import { EventEmitter } from 'node:events';
 import { hostname as osHostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { AuthError, ConfigError, coerceError } from '../errors';
+import { runWorkerHooks, type WorkerHookLists } from '../jobs/hooks';
 import { createLogger, type Logger } from '../logging/logger';
 import { ResqueKeys } from '../protocol/keys';
 import { globToLuaPattern, hasPatterns, parseQueueList } from '../protocol/queues';
@@ -110,6 +111,12 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   private jobsSinceSample = 0;
   private statusTimer: NodeJS.Timeout | null = null;
   private resolveStopped!: () => void;
+  /** The worker hooks, run once for the pool (its slots run none). */
+  private readonly workerHooks: WorkerHookLists;
+  private firstJobHooks: Promise<void> | null = null;
+  private shutdownHooks: Promise<void> | null = null;
+  /** queueEmpty was told for this idle spell (reset when a job is reserved). */
+  private toldEmpty = false;
   /** Resolves when every slot has stopped and unregistered. */
   readonly stopped: Promise<void>;
 
@@ -183,6 +190,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       if (!(low > 0 && low < high && high <= 1)) throw new ConfigError(`autoscale marks must satisfy 0 < low < high <= 1, got low ${low}, high ${high}`);
     }
     this.stopped = new Promise(r => (this.resolveStopped = r));
+    this.workerHooks = opts.jobs.workerHooks();
     // Validates every Worker option now (a bad option throws here, not at start).
     this.makeSlot(0);
   }
@@ -242,6 +250,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     const reason = opts.reason ?? (graceful ? 'stop' : 'shutdown');
     const first = this.stopping === null;
     if (first || !graceful) this.stopping = { graceful: first ? graceful : false, reason };
+    if (first && this.state !== 'new') this.shutdownHooks = this.runWorkerHooks('shutdown');
     if (this.scaleTimer) clearInterval(this.scaleTimer);
     this.scaleTimer = null;
     for (const w of this.slots) if (w) void w.stop({ graceful, reason });
@@ -320,6 +329,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       started: this.started,
       liveness: this.liveness,
       idle: (i, signal) => this.park(i, signal),
+      firstJob: () => (this.firstJobHooks ??= this.runWorkerHooks('beforeFirstJob')),
     };
     const { concurrency: _c, autoscale: _a, supervisedBy: _s, ...workerOpts } = this.opts;
     const w = new Worker({ ...workerOpts, hostname: this.hostname, pid: this.pid, prune: index === 0 && (this.opts.prune ?? true), slot: hooks });
@@ -357,6 +367,11 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       if (signal.aborted || this.stopping) return resolve(null);
       const p: Parked = { resolve, inFlight: false, cancelled: false };
       this.parked.set(index, p);
+      // Every running slot found every queue empty: the pool's queueEmpty hooks, once per idle spell.
+      if (!this.toldEmpty && this.parked.size >= this.active && !this.paused) {
+        this.toldEmpty = true;
+        void this.runWorkerHooks('queueEmpty');
+      }
       signal.addEventListener(
         'abort',
         () => {
@@ -434,6 +449,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
         await sleep(1000, this.freshWake());
         continue;
       }
+      if (served.size > 0) this.toldEmpty = false;
       if (res === 'paused' || served.size === want.length) continue;
       // Every queue is empty for the slots left: wait on the queues (or a new parker).
       if (!armed || !this.store.notificationsArmed) {
@@ -530,6 +546,8 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     await this.liveness.stop().catch(() => undefined);
     await this.store.close().catch(() => undefined);
     if (this.statusTimer) clearTimeout(this.statusTimer);
+    await this.shutdownHooks;
+    await this.runWorkerHooks('workerExit');
     this.setState('stopped');
     this.emitSafe('stopped');
     this.resolveStopped();
@@ -554,6 +572,13 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       this.statusTimer = null;
       this.emitSafe('status', this.describe());
     }, 50);
+  }
+
+  /** Runs one kind of worker hooks; a hook's error is logged. Never throws. */
+  private runWorkerHooks(kind: keyof WorkerHookLists): Promise<void> {
+    const list = this.workerHooks[kind];
+    if (list.length === 0) return Promise.resolve();
+    return runWorkerHooks(list, { workerId: this.id }, (e, i) => this.log.warn(`${kind} hook #${i + 1} threw: ${coerceError(e).message}`));
   }
 
   private setState(s: WorkerState): void {

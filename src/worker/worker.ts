@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import { hostname as osHostname } from 'node:os';
 import { isUtf8 } from 'node:buffer';
 import { AuthError, ConfigError, DirtyExitError, PayloadDecodeError, UnknownJobClassError, coerceError } from '../errors';
-import { type JobContext, JobRegistry, type ResolvedJob } from '../jobs/registry';
+import { hasPerformHooks, type JobHooks, runFailureHooks, runPerformChain, runWorkerHooks, type WorkerHookLists } from '../jobs/hooks';
+import { type JobContext, JobRegistry, type ResolvedJob, runInJobContext } from '../jobs/registry';
 import { createLogger, type LogFields, type Logger } from '../logging/logger';
 import { changedNumbers, decodeArgs, mayChangeNumbers, rawArgsOf } from '../protocol/args';
 import { decodeJob, type DecodedJob, isJson, preview } from '../protocol/job';
@@ -132,6 +133,8 @@ export interface SlotHooks {
    * Resolves null soon after `signal` aborts, unless a reservation for the slot is in flight.
    */
   idle(slotIndex: number, signal: AbortSignal): Promise<{ result: Extract<ReserveResult, { status: 'job' | 'held' }>; runAt: string } | null>;
+  /** The pool's beforeFirstJob worker hooks (run once per pool): awaited before the slot's first job. */
+  firstJob?(): Promise<void>;
 }
 
 export type WorkerState = 'new' | 'starting' | 'idle' | 'working' | 'paused' | 'stopping' | 'stopped';
@@ -229,6 +232,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Which changed keys wake an idle blocking worker (null: any queue, for patterns). */
   private readonly relevantKey: ((key: string) => boolean) | null;
   private statusTimer: NodeJS.Timeout | null = null;
+  /** The worker hooks (a pool's slots run none: the pool runs them once for all). */
+  private readonly workerHooks: WorkerHookLists | null;
+  private firstJobHooks: Promise<void> | null = null;
+  private shutdownHooks: Promise<void> | null = null;
+  /** queueEmpty was told for this idle spell (reset when a job is reserved). */
+  private toldEmpty = false;
   private stoppedPromise: Promise<void> | null = null;
   private resolveStopped!: () => void;
 
@@ -253,6 +262,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
           this.queueSpecs.map(s => s.raw),
         );
     this.jobs = opts.jobs;
+    this.workerHooks = this.slot ? null : opts.jobs.workerHooks();
     this.log = (opts.logger ?? createLogger()).child(this.id, { workerId: this.id });
     this.o = {
       nonblockingPop: opts.nonblockingPop ?? false,
@@ -459,6 +469,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.emitSafe('stopped');
       return p;
     }
+    this.shutdownHooks ??= this.runWorkerHooks('shutdown');
     if (this.stopping === 'abort' && !graceful) {
       this.current?.abandon(`Job still being processed at a second ${reason}; abandoned`);
     } else if (!graceful) {
@@ -579,6 +590,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
       if (r.status === 'job' || r.status === 'held') {
         emptyPasses = 0;
+        this.toldEmpty = false;
         jobsInARow += 1;
         // Notifications stay on through a lone job (an idle worker picks up in 2 round trips);
         // under steady load they are turned off, since every push and pop would send one;
@@ -605,6 +617,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
         continue;
       }
       // empty
+      if (!this.toldEmpty) {
+        this.toldEmpty = true;
+        await this.runWorkerHooks('queueEmpty');
+      }
       if (this.o.drain) {
         this.log.info('every queue is empty; --drain: stopping');
         this.stopping = 'graceful';
@@ -708,6 +724,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** Runs one reserved job and returns how to record it. Never throws. */
   private async runJob(r: Extract<ReserveResult, { status: 'job' | 'held' }>, runAt: string): Promise<Omit<FinishSpec, 'expectedProcessed'>> {
+    this.firstJobHooks ??= this.slot?.firstJob ? this.slot.firstJob() : this.runWorkerHooks('beforeFirstJob');
+    await this.firstJobHooks;
     const seq = ++this.jobSeq;
     let queue: string;
     let raw: string;
@@ -803,27 +821,46 @@ export class Worker extends EventEmitter<WorkerEvents> {
     try {
       if (!resolved) throw resolveError ?? new Error(`cannot resolve ${className}`);
       const job_ = resolved;
-      const run = (async () => job_.invoke(decoded.args, ctx))().then(
-        () => ({ ok: true as const }),
+      const hooks = job_.hooks;
+      const args = decoded.args;
+      // No hooks: the job alone (the hot path); else Resque's Job#perform (hooks.ts).
+      const run = (
+        hasPerformHooks(hooks)
+          ? runInJobContext(ctx, () => runPerformChain(hooks, args, () => job_.invoke(args, ctx)))
+          : (async () => job_.invoke(args, ctx))().then(() => ({ skipped: false }))
+      ).then(
+        o => ({ ok: true as const, skipped: o.skipped }),
         (e: unknown) => ({ error: coerceError(e) }),
       );
       const result = await Promise.race([run, abandoned]);
       if ('abandoned' in result) {
         this.log.warn(`${className}: ${result.abandoned}`);
-        if (cur.failAs) return this.failAsOutcome(seq, queue, raw, className, cur.failAs.exception, `${cur.failAs.message}; ${result.abandoned}`);
+        if (cur.failAs) {
+          const message = `${cur.failAs.message}; ${result.abandoned}`;
+          await this.failureHooks(hooks, named(cur.failAs.exception, message), args, ctx, className, true);
+          return this.failAsOutcome(seq, queue, raw, className, cur.failAs.exception, message);
+        }
+        if (this.o.onDirtyExit === 'fail') await this.failureHooks(hooks, dirtyError(result.abandoned), args, ctx, className, true);
         return this.dirtyOutcome(seq, queue, raw, className, result.abandoned);
       }
       if ('error' in result) {
-        if (cur.aborted && cur.failAs) return this.failAsOutcome(seq, queue, raw, className, cur.failAs.exception, cur.failAs.message);
+        if (cur.aborted && cur.failAs) {
+          await this.failureHooks(hooks, named(cur.failAs.exception, cur.failAs.message), args, ctx, className, false);
+          return this.failAsOutcome(seq, queue, raw, className, cur.failAs.exception, cur.failAs.message);
+        }
         if (cur.aborted && cur.ctrl) {
           const why: unknown = cur.ctrl.signal.reason;
           const reason = why instanceof Error ? why.message : 'Job aborted';
           const same = result.error === why || result.error.message === reason;
-          return this.dirtyOutcome(seq, queue, raw, className, same ? reason : `${reason}: ${result.error.message}`);
+          const message = same ? reason : `${reason}: ${result.error.message}`;
+          if (this.o.onDirtyExit === 'fail') await this.failureHooks(hooks, dirtyError(message), args, ctx, className, false);
+          return this.dirtyOutcome(seq, queue, raw, className, message);
         }
-        return this.failureOutcome(seq, queue, raw, className, result.error);
+        const recorded = await this.failureHooks(hooks, result.error, args, ctx, className, false);
+        return this.failureOutcome(seq, queue, raw, className, recorded);
       }
-      this.log.debug(`done: ${className} from ${queue}`, { jobClass: className, queue, durationMs: Date.now() - cur.since.getTime() });
+      if (result.skipped) this.log.debug(`skipped: ${className} from ${queue} (a beforePerform hook threw DontPerform)`, { jobClass: className, queue });
+      else this.log.debug(`done: ${className} from ${queue}`, { jobClass: className, queue, durationMs: Date.now() - cur.since.getTime() });
       this.emitSafe('success', { seq, queue, className, raw });
       return { mode: 'success' };
     } catch (e) {
@@ -833,6 +870,32 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.current = null;
       this.setState(this.stopping ? 'stopping' : this.pausedLocal ? 'paused' : 'idle');
     }
+  }
+
+  /**
+   * Runs the job's onFailure hooks (before its failure record is written) and returns the error
+   * to record: the job's, or Resque's RuntimeError when a hook threw (logged). `bounded`: the job
+   * is being abandoned (TERM deadline), so the hooks get termTimeout seconds (at least 1) at most.
+   * Never throws.
+   */
+  private async failureHooks(hooks: JobHooks, error: Error, args: unknown[], ctx: JobContext, className: string, bounded: boolean): Promise<Error> {
+    if (hooks.onFailure.length === 0) return error;
+    const run = runInJobContext(ctx, () => runFailureHooks(hooks, error, args, className)).catch(() => error);
+    let timer: NodeJS.Timeout | undefined;
+    const limit = bounded
+      ? new Promise<Error>(res => {
+          timer = setTimeout(() => {
+            this.log.warn(
+              `${className}: onFailure hooks still running after ${Math.max(1, this.o.termTimeout)}s; recording the failure without waiting for them`,
+            );
+            res(error);
+          }, Math.max(1, this.o.termTimeout) * 1000);
+        })
+      : null;
+    const out = await (limit ? Promise.race([run, limit]) : run);
+    if (timer) clearTimeout(timer);
+    if (out !== error) this.log.warn(`${className}: an onFailure hook threw: ${out.message.split('\n')[0]}`);
+    return out;
   }
 
   /** Never throws, whatever the job threw (a throwing `stack` getter, a non-string message...). */
@@ -911,9 +974,18 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.emitSafe('error', coerceError(e));
     }
     await this.store.close().catch(() => undefined);
+    await this.shutdownHooks;
+    await this.runWorkerHooks('workerExit');
     this.setState('stopped');
     this.emitSafe('stopped');
     this.resolveStopped();
+  }
+
+  /** Runs one kind of worker hooks (none for a pool's slot); a hook's error is logged. Never throws. */
+  private runWorkerHooks(kind: keyof WorkerHookLists): Promise<void> {
+    const list = this.workerHooks?.[kind] ?? [];
+    if (list.length === 0) return Promise.resolve();
+    return runWorkerHooks(list, { workerId: this.id }, (e, i) => this.log.warn(`${kind} hook #${i + 1} threw: ${coerceError(e).message}`));
   }
 
   /**
@@ -1051,6 +1123,20 @@ export class Worker extends EventEmitter<WorkerEvents> {
       this.log.error(`a '${event}' listener threw: ${coerceError(e).message}`);
     }
   }
+}
+
+/** What onFailure hooks get for a dirty exit: a DirtyExitError named as its record names it (`Resque::DirtyExit`). */
+function dirtyError(message: string): DirtyExitError {
+  const e = new DirtyExitError(message);
+  e.name = 'Resque::DirtyExit';
+  return e;
+}
+
+/** An Error with this name (an exception class from a failAs, e.g. JobTimeoutError). */
+function named(name: string, message: string): Error {
+  const e = new Error(message);
+  e.name = name;
+  return e;
 }
 
 function safe<T>(f: () => T, fallback: T): T {
