@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ConfigError, UnknownJobClassError } from '../errors';
 import type { Logger } from '../logging/logger';
+import type { ConnectionOptions } from '../store/connection';
 import { collectJobHooks, collectWorkerHooks, isWorkerHooks, type JobHooks, type WorkerHookLists, type WorkerHookSpec } from './hooks';
 
 /** What a running job can reach, through `currentJob()` (or `this.context` on a class instance). */
@@ -19,6 +20,12 @@ export interface JobContext {
   /** Fires on TERM/INT, USR1 and timeouts: stop soon, and reject with signal.reason. */
   readonly signal: AbortSignal;
   readonly logger: Logger;
+  /**
+   * The Redis the job's worker works on (its `--redis`/`--sentinel` connection and
+   * `--namespace`), for job-level plugins that write beside the job (statuses). Set by every
+   * pyres-ts worker; absent in a context built by hand.
+   */
+  readonly redis?: { readonly connection: ConnectionOptions; readonly namespace: string };
 }
 
 /**

@@ -64,11 +64,12 @@ export interface StatusJobSpec<O extends Record<string, unknown>, R> {
   /** `expire_in`: EXPIRE the status this many seconds after every write (the enqueue side sets its own). */
   expireIn?: number;
   /**
-   * Where the statuses are. A job cannot reach its worker's connection yet, so the wrapper opens one
-   * per run. @defaultValue `{ url: process.env.REDIS_URL }` (what `pyres-ts worker` reads)
+   * Where the statuses are; the wrapper opens a connection there per run.
+   * @defaultValue the job's worker's connection (`currentJob().redis`: its `--redis`, `--sentinel`),
+   * else `{ url: process.env.REDIS_URL }`
    */
   connection?: ConnectionOptions | (() => ConnectionOptions);
-  /** @defaultValue 'resque' */
+  /** @defaultValue the job's worker's namespace (`--namespace`), else 'resque' */
   namespace?: string;
   /** How often `_kill` is polled while the job runs between progress calls, ms. @defaultValue 1000 */
   killPollMs?: number;
@@ -126,8 +127,12 @@ export function defineStatusJob<O extends Record<string, unknown> = Record<strin
     async perform(first: unknown, second?: unknown): Promise<void> {
       const ctx = currentJob();
       const className = ctx?.className ?? 'StatusJob';
-      const conn = typeof spec.connection === 'function' ? spec.connection() : (spec.connection ?? { url: process.env['REDIS_URL'] });
-      const store = new StatusStore({ connection: { ...conn, connectionName: 'pyres-ts:status-job' }, namespace: spec.namespace ?? 'resque' });
+      // The worker's own Redis and namespace (--redis, --sentinel, --namespace) unless the job says otherwise.
+      const conn = typeof spec.connection === 'function' ? spec.connection() : (spec.connection ?? ctx?.redis?.connection ?? { url: process.env['REDIS_URL'] });
+      const store = new StatusStore({
+        connection: { ...conn, connectionName: 'pyres-ts:status-job' },
+        namespace: spec.namespace ?? ctx?.redis?.namespace ?? 'resque',
+      });
       try {
         await store.connect();
         await runStatus(store, spec, userPerform, className, first, second, ctx?.signal);

@@ -191,6 +191,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly o: Required<Omit<WorkerOptions, 'connection' | 'namespace' | 'logger' | 'hostname' | 'pid' | 'queues' | 'jobs' | 'supervisedBy' | 'slot'>>;
   private readonly supervisedBy: SupervisedBy | null;
   private readonly connection: ConnectionOptions;
+  /** What a job's context says about its Redis (JobContext.redis). */
+  private readonly redisForJobs: { readonly connection: ConnectionOptions; readonly namespace: string };
   private readonly namespace: string;
   /** This process's PID-namespace identity, recorded at registration (null: unknown, or a custom pid). */
   private readonly pidNamespace: string | null;
@@ -309,6 +311,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       : ['0', ...this.queueSpecs.map(s => s.pattern)];
     this.connection = opts.connection ?? {};
     this.namespace = opts.namespace ?? 'resque';
+    this.redisForJobs = Object.freeze({ connection: Object.freeze({ ...(opts.connection ?? {}) }), namespace: this.namespace });
     this.pidNamespace = this.pid === process.pid ? ownPidNamespace() : null;
     const nsKeys = new ResqueKeys(opts.namespace ?? 'resque');
     const watched = new Set(this.queueSpecs.map(q => nsKeys.queue(q.pattern)));
@@ -803,6 +806,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const ctx: JobContext = {
       queue,
       workerId: this.id,
+      redis: this.redisForJobs,
       className,
       payload: decoded.payload,
       raw,

@@ -12,6 +12,7 @@ import { Client } from '../../src/producer/client';
 import { JobFailedError, JobKilledError, WaitTimeoutError } from '../../src/status/wait';
 import { processTestEnv, k, waitFor } from '../process/helpers';
 import { startRedis } from '../support/redisServer';
+import { spawnCli } from '../support/spawn';
 
 const env = processTestEnv();
 const JOBS = 'fixtures/jobs/status.js';
@@ -57,6 +58,24 @@ describe('status jobs under a real worker', () => {
     expect(page.items[0]!.raw).toMatch(/"status":"completed",.*"message":"Completed at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0000","result":\{"square":49\}\}$/);
     expect(await env.failures()).toEqual([]);
     expect(await env.stat('processed')).toBe('1');
+  });
+
+  it('a worker given only --redis and --namespace (no REDIS_URL): its status jobs write to that Redis and namespace', async () => {
+    const opts = env.spawnOpts();
+    delete opts.redisUrl; // no REDIS_URL in the worker's environment
+    const proc = spawnCli(['worker', '--redis', env.url, '--namespace', 'other', '--queues', 'statused', '--jobs', JOBS, '-l', 'debug'], opts);
+    await proc.waitForLine(/registered;/, 8000);
+    const other = await new Client({ connection: { url: env.url }, namespace: 'other' }).connect();
+    try {
+      expect(await other.enqueueAndWait('statused', 'Square', { n: 5 }, { timeout: 30 })).toEqual({ square: 25 });
+      const [uuid] = await env.redis.zrange('other:_statuses', 0, -1);
+      expect(JSON.parse((await env.redis.get(`other:status:${uuid}`))!)).toMatchObject({ status: 'completed' });
+      expect(await env.redis.exists(k(`status:${uuid}`))).toBe(0);
+    } finally {
+      await other.close();
+      proc.kill('SIGTERM');
+      await proc.waitForEnd(10000);
+    }
   });
 
   it('a result is kept only when asked (job definition or enqueue)', async () => {
