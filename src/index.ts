@@ -197,3 +197,4 @@ export type { ManyReserved } from './store/redisStore';
 export type { LockHolder, MoveResult, SchedulerStore, TimestampRow } from './store/schedulerStore';
 export type { StatusKeys } from './protocol/status';
 export type { Liveness, LivenessSlot, LivenessStateName } from './worker/liveness';
+export type { HookFn } from './jobs/hooks';
