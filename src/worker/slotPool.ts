@@ -503,10 +503,25 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   }
 
   private scaling = false;
+  /** Slots an autoscale shrink stopped that are still finishing their job (index -> their stop). */
+  private readonly draining = new Map<number, Promise<void>>();
 
-  /** Grows by starting slots active..n-1, or shrinks by stopping the highest slots gracefully. */
-  private async scaleTo(n: number, why: string): Promise<void> {
+  /**
+   * Grows by starting slots active..n-1, or shrinks by stopping the highest slots gracefully.
+   * A shrink does not wait for the stopped slots' jobs: autoscale goes on deciding meanwhile (a
+   * ten-minute job must not freeze it), and a grow stops below the first slot still finishing
+   * (its id is that slot's, so it is not reused before that slot unregistered).
+   */
+  private async scaleTo(target: number, why: string): Promise<void> {
     const from = this.active;
+    let n = target;
+    if (n > from) {
+      for (const i of this.draining.keys()) if (i >= from && i < n) n = i;
+      if (n <= from) {
+        this.log.debug(`autoscale slots: ${from}: not growing to ${target} while slot ${n} finishes its job`);
+        return;
+      }
+    }
     this.scaling = true;
     this.log.info(`autoscale slots: ${from} -> ${n}: ${why}`);
     this.emitSafe('scale', { from, to: n, why });
@@ -514,14 +529,22 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       if (n > from) {
         await Promise.all(Array.from({ length: n - from }, (_, i) => this.startSlot(from + i)));
       } else {
-        const going = this.slots.slice(n, from).filter((w): w is Worker => w !== null);
         this.active = n;
-        await Promise.all(going.map(w => w.stop({ graceful: true, reason: 'autoscale' })));
         for (let i = n; i < from; i++) {
-          if (this.active <= i) {
-            this.slots[i] = null;
-            this.slotStops[i] = null;
-          }
+          const w = this.slots[i];
+          if (!w) continue;
+          const done = w
+            .stop({ graceful: true, reason: 'autoscale' })
+            .catch((e: unknown) => this.log.warn(`autoscale slots: slot ${i}: ${coerceError(e).message}`))
+            .then(() => {
+              this.draining.delete(i);
+              if (this.active <= i && this.slots[i] === w) {
+                this.slots[i] = null;
+                this.slotStops[i] = null;
+              }
+              this.updateState();
+            });
+          this.draining.set(i, done);
         }
       }
     } catch (e) {
@@ -559,7 +582,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     const ws = this.workers;
     const s: WorkerState = this.stopping
       ? 'stopping'
-      : ws.some(w => w.state === 'working')
+      : ws.some(w => w.state === 'working') || [...this.draining.keys()].some(i => this.slots[i]?.state === 'working')
         ? 'working'
         : this.state === 'starting' && ws.length < this.min
           ? 'starting'

@@ -124,3 +124,56 @@ it('metrics of a pool: pyres_slots counts its slots, pyres_slots_busy the busy o
   );
   expect(await gauge('pyres_slots_busy')).toBe(0);
 });
+
+it('autoscale: a shrink does not wait for the stopped slot to finish its job; the pool shrinks again meanwhile', async () => {
+  const { jobs, release, started } = gatedJobs();
+  const pool = new WorkerPool({
+    queues: 'p9',
+    jobs,
+    concurrency: { min: 1, max: 4 },
+    autoscale: { low: 0.3, high: 0.5, confirm: 1, minIntervalMs: 0, sampleMs: 100 },
+    connection: { url },
+    livenessThread: false,
+    logger: testLogger(),
+    hostname: HOST,
+  });
+  const scales: Array<{ from: number; to: number }> = [];
+  pool.on('scale', e => scales.push({ from: e.from, to: e.to }));
+  res.onClose(async () => {
+    release();
+    await pool.stop();
+  });
+  await pool.start();
+  // Work queued and an idle event loop: 1 -> 2 -> 4, every slot holding a gated job.
+  for (let i = 0; i < 4; i++) await r.rpush(keys.queue('p9'), `{"class":"Gate","args":["a${i}"]}`);
+  await r.sadd(keys.queues, 'p9');
+  await waitFor(() => pool.concurrency === 4 && started.length === 4, 'grown to 4 slots, 4 jobs running');
+  // Saturate this process's event loop (the pool runs in it): 4 -> 3 stops slot 3, whose job
+  // is still gated; the next decisions must still be carried out (3 -> 2) before it finishes.
+  const burn = async (until: () => boolean): Promise<void> => {
+    const end = Date.now() + 8000;
+    while (!until() && Date.now() < end) {
+      const t = Date.now();
+      while (Date.now() - t < 90) {
+        /* busy */
+      }
+      await new Promise(ok => setImmediate(ok));
+    }
+  };
+  await burn(() => scales.some(s => s.from === 3 && s.to === 2));
+  expect(scales).toEqual(
+    expect.arrayContaining([
+      { from: 4, to: 3 },
+      { from: 3, to: 2 },
+    ]),
+  );
+  expect(started.length).toBe(4); // no job finished meanwhile: every gate is still shut
+  release();
+  // The stopped slots finish their jobs and unregister; the two left stay registered.
+  const ids = Array.from({ length: 4 }, (_, i) => formatSlotWorkerId(HOST, process.pid, ['p9'], i));
+  await waitFor(async () => {
+    const live = new Set(await r.smembers(keys.workers));
+    return live.has(ids[0]!) && live.has(ids[1]!) && !live.has(ids[2]!) && !live.has(ids[3]!) ? true : null;
+  }, 'slots 2 and 3 unregistered after their jobs, 0 and 1 still registered');
+  expect(pool.concurrency).toBeLessThanOrEqual(2);
+});
