@@ -173,7 +173,7 @@ it('autoscale: a shrink does not wait for the stopped slot to finish its job; th
   const ids = Array.from({ length: 4 }, (_, i) => formatSlotWorkerId(HOST, process.pid, ['p9'], i));
   await waitFor(async () => {
     const live = new Set(await r.smembers(keys.workers));
-    return live.has(ids[0]!) && live.has(ids[1]!) && !live.has(ids[2]!) && !live.has(ids[3]!) ? true : null;
+    return live.has(ids[0]!) && live.has(ids[1]!) && !live.has(ids[2]!) && !live.has(ids[3]!);
   }, 'slots 2 and 3 unregistered after their jobs, 0 and 1 still registered');
   expect(pool.concurrency).toBeLessThanOrEqual(2);
 });

@@ -131,7 +131,7 @@ const wo: WorkerOptions = { queues: ['p10', 'p9'], jobs: registry };
 const w: Worker = new Worker(wo);
 const mo: MasterOptions = { queues: ['p10'], pool: 2, jobs: ['./jobs.js'] };
 const m: Master = new Master(mo);
-async function main(): Promise<string> { const c = new Client({ connection: { url: 'redis://127.0.0.1:6379' } }); return c.enqueue('p10', 'Archive', 42); }
+async function main(): Promise<string | null> { const c = new Client({ connection: { url: 'redis://127.0.0.1:6379' } }); return c.enqueue('p10', 'Archive', 42); }
 // Typed jobs and a typed enqueue: the class name and its args are checked.
 const jobs = {
   Archive: defineJob(async (id: number, opts: { deep: boolean }): Promise<void> => { void id; void opts; }),
