@@ -1,0 +1,118 @@
+import { type JobContext, currentJob } from '../jobs/registry';
+import { flooredTimestamp, encodeDelayedItemText } from '../protocol/delayed';
+import { backtraceOf, exceptionNameOf } from '../protocol/records';
+import { encodeSuppressedFailure, failureRetryKey, retryKey, suppressionTtl } from '../protocol/retry';
+import { RetryStore } from '../store/retryStore';
+import { type RetryPolicy, retryDelayFor, shouldRetry } from './policy';
+import { markFailureSuppressed } from './suppression';
+
+/**
+ * resque-retry's job hooks (`before_perform_retry`, `after_perform_retry`, `on_failure_retry`
+ * and the MultipleWithRetrySuppression backend's `save`), as pyres-ts job hooks named
+ * `beforePerformRetry`, `afterPerformRetry`, `onFailureRetry` (PROTOCOL-plugins.md §3.2,
+ * docs/RETRY.md). `defineJob({ retry })` adds them.
+ */
+
+/** The hooks `defineJob({ retry })` adds to a job. */
+export interface RetryHooks {
+  beforePerformRetry(...args: unknown[]): Promise<void>;
+  afterPerformRetry(...args: unknown[]): Promise<void>;
+  onFailureRetry(error: Error, ...args: unknown[]): Promise<void>;
+}
+
+/** The attempt before_perform counted, per running job (its context). */
+const attempts = new WeakMap<JobContext, number>();
+
+const REGISTRY_FILE = require.resolve('../jobs/registry');
+
+async function withStore<T>(ctx: JobContext | undefined, fn: (s: RetryStore) => Promise<T>): Promise<T> {
+  const store = new RetryStore({
+    connection: { ...(ctx?.redis?.connection ?? { url: process.env['REDIS_URL'] }), connectionName: 'pyres-ts:retry' },
+    namespace: ctx?.redis?.namespace ?? 'resque',
+  });
+  try {
+    await store.connect();
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** The args' JSON text as the payload carries it (exact bytes), or the args re-encoded outside a worker. */
+function argsText(ctx: JobContext | undefined, args: unknown[]): string {
+  try {
+    if (ctx) return ctx.rawArgs;
+  } catch {
+    // fall through
+  }
+  return JSON.stringify(args);
+}
+
+/** Makes the retry hooks of one job's policy. */
+export function retryHooks(policy: RetryPolicy): RetryHooks {
+  return {
+    async beforePerformRetry(...args: unknown[]): Promise<void> {
+      const ctx = currentJob();
+      const key = retryKey(ctx?.className ?? '?', args);
+      await withStore(ctx, async s => {
+        // EXPIRE after the INCR: `retry_delay + expire_retry_key_after`, the delay being this attempt's.
+        const current = policy.expireRetryKeyAfter === null ? -1 : await s.attempt(key);
+        const expire = policy.expireRetryKeyAfter === null ? null : retryDelayFor(policy, current + 1) + policy.expireRetryKeyAfter;
+        const attempt = await s.beginAttempt(key, expire);
+        if (ctx) attempts.set(ctx, attempt);
+      });
+    },
+
+    async afterPerformRetry(...args: unknown[]): Promise<void> {
+      const ctx = currentJob();
+      await withStore(ctx, s => s.del(retryKey(ctx?.className ?? '?', args)));
+    },
+
+    async onFailureRetry(error: Error, ...args: unknown[]): Promise<void> {
+      const ctx = currentJob();
+      const className = ctx?.className ?? '?';
+      const queue = ctx?.queue ?? '';
+      const key = retryKey(className, args);
+      await withStore(ctx, async s => {
+        const attempt = (ctx ? attempts.get(ctx) : undefined) ?? (await s.attempt(key));
+        if (shouldRetry(policy, attempt, error) && queue !== '') {
+          // try_again
+          const delay = retryDelayFor(policy, attempt);
+          await s.ensureCounter(key);
+          const text = argsText(ctx, args);
+          if (delay > 0) {
+            await s.scheduleAt(flooredTimestamp(new Date()) + delay, encodeDelayedItemText(className, text, queue));
+          } else {
+            await s.pushNow(queue, `{"class":${JSON.stringify(className)},"args":${text}}`);
+          }
+          if (policy.suppressFailures) {
+            // MultipleWithRetrySuppression#save: retrying (the key exists) → no `failed` record.
+            if (await s.exists(key)) {
+              const ttl = suppressionTtl(delay);
+              if (ttl !== null) {
+                await s.setex(
+                  failureRetryKey(className, args),
+                  ttl,
+                  encodeSuppressedFailure({
+                    failedAt: new Date(),
+                    payloadJson: `{"class":${JSON.stringify(className)},"args":${text}}`,
+                    exception: exceptionNameOf(error),
+                    error: String(error.message),
+                    backtrace: backtraceOf(error, REGISTRY_FILE),
+                    worker: ctx?.workerId ?? '',
+                    queue,
+                  }),
+                );
+              }
+              markFailureSuppressed(error);
+            }
+          }
+        } else {
+          // give_up
+          await s.del(key);
+          if (policy.suppressFailures && !(await s.exists(key))) await s.del(failureRetryKey(className, args));
+        }
+      });
+    },
+  };
+}
