@@ -55,11 +55,10 @@ export function retryHooks(policy: RetryPolicy): RetryHooks {
       const ctx = currentJob();
       const key = retryKey(ctx?.className ?? '?', args);
       await withStore(ctx, async s => {
-        // EXPIRE after the INCR: `retry_delay + expire_retry_key_after`, the delay being this attempt's.
-        const current = policy.expireRetryKeyAfter === null ? -1 : await s.attempt(key);
-        const expire = policy.expireRetryKeyAfter === null ? null : retryDelayFor(policy, current + 1) + policy.expireRetryKeyAfter;
-        const attempt = await s.beginAttempt(key, expire);
+        const attempt = await s.beginAttempt(key);
         if (ctx) attempts.set(ctx, attempt);
+        // EXPIRE after the INCR: `retry_delay + expire_retry_key_after`, the delay being this attempt's.
+        if (policy.expireRetryKeyAfter !== null) await s.expire(key, retryDelayFor(policy, attempt) + policy.expireRetryKeyAfter);
       });
     },
 

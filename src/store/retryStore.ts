@@ -42,12 +42,15 @@ export class RetryStore {
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 
-  /** before_perform: `SETNX key -1`, `INCR key` (+ `EXPIRE key ttl` when given); the attempt (0 on a first run). */
-  async beginAttempt(key: string, expireSeconds: number | null): Promise<number> {
+  /** before_perform: `SETNX key -1`, `INCR key`; the attempt (0 on a first run). */
+  async beginAttempt(key: string): Promise<number> {
     await this.redis.setnx(this.k(key), '-1');
-    const attempt = await this.redis.incr(this.k(key));
-    if (expireSeconds !== null) await this.redis.expire(this.k(key), expireSeconds);
-    return attempt;
+    return this.redis.incr(this.k(key));
+  }
+
+  /** `EXPIRE key seconds` (`@expire_retry_key_after`). */
+  async expire(key: string, seconds: number): Promise<void> {
+    await this.redis.expire(this.k(key), seconds);
   }
 
   /** `GET key` as a number (the attempt a failure belongs to when before_perform did not run), -1 when unset. */

@@ -146,6 +146,24 @@ describe('pyres-ts worker + scheduler: resque-retry 1.8 retries', () => {
     expect(queued.length).toBeGreaterThan(0);
   });
 
+  it('expireRetryKeyAfter: EXPIRE <key> (delay + N) right after the INCR', async () => {
+    const mon = await startMonitor(env.url);
+    try {
+      await env.enqueue('p9', 'RetryExpireJob', 'e');
+      await env.startWorker([], 'p9', { jobs: [RETRY_JOBS] });
+      await env.waitForLedger(/^RetryExpireJob/, 8000);
+      await waitFor(async () => ((await env.stat('processed')) === '1' ? true : null), 5000, 'the first attempt finished');
+      const key = 'resque-retry:RetryExpireJob:58e6b3a414a1e090dfc6029add0f3555ccba127f';
+      const cmds = mon.events.map(e => e.args.map(a => a.toLowerCase()).join(' ')).filter(c => c.includes(key.toLowerCase()));
+      expect(cmds.slice(0, 3)).toEqual([`setnx resque:${key} -1`, `incr resque:${key}`, `expire resque:${key} 32`].map(c => c.toLowerCase()));
+      const ttl = await env.redis.ttl(k(key));
+      expect(ttl).toBeGreaterThan(20);
+      expect(ttl).toBeLessThanOrEqual(32);
+    } finally {
+      await mon.stop();
+    }
+  });
+
   it('r3: without suppression every attempt is a `failed` record (3 for limit 2, delay 0, no scheduler needed)', async () => {
     await env.enqueue('p9', 'RetryPlainJob', 'nosup');
     await env.startWorker([], 'p9', { jobs: [RETRY_JOBS] });
