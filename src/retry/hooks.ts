@@ -25,10 +25,10 @@ const attempts = new WeakMap<JobContext, number>();
 
 const REGISTRY_FILE = require.resolve('../jobs/registry');
 
-async function withStore<T>(ctx: JobContext | undefined, fn: (s: RetryStore) => Promise<T>): Promise<T> {
+async function withStore<T>(ctx: JobContext, fn: (s: RetryStore) => Promise<T>): Promise<T> {
   const store = new RetryStore({
-    connection: { ...(ctx?.redis?.connection ?? { url: process.env['REDIS_URL'] }), connectionName: 'pyres-ts:retry' },
-    namespace: ctx?.redis?.namespace ?? 'resque',
+    connection: { ...(ctx.redis?.connection ?? { url: process.env['REDIS_URL'] }), connectionName: 'pyres-ts:retry' },
+    namespace: ctx.redis?.namespace ?? 'resque',
   });
   try {
     await store.connect();
@@ -39,9 +39,9 @@ async function withStore<T>(ctx: JobContext | undefined, fn: (s: RetryStore) => 
 }
 
 /** The args' JSON text as the payload carries it (exact bytes), or the args re-encoded outside a worker. */
-function argsText(ctx: JobContext | undefined, args: unknown[]): string {
+function argsText(ctx: JobContext, args: unknown[]): string {
   try {
-    if (ctx) return ctx.rawArgs;
+    return ctx.rawArgs;
   } catch {
     // fall through
   }
@@ -53,10 +53,12 @@ export function retryHooks(policy: RetryPolicy): RetryHooks {
   return {
     async beforePerformRetry(...args: unknown[]): Promise<void> {
       const ctx = currentJob();
-      const key = retryKey(ctx?.className ?? '?', args);
+      // Outside a worker's job (no context: no class, queue or Redis to go by) retries do nothing.
+      if (!ctx) return;
+      const key = retryKey(ctx.className, args);
       await withStore(ctx, async s => {
         const attempt = await s.beginAttempt(key);
-        if (ctx) attempts.set(ctx, attempt);
+        attempts.set(ctx, attempt);
         // EXPIRE after the INCR: `retry_delay + expire_retry_key_after`, the delay being this attempt's.
         if (policy.expireRetryKeyAfter !== null) await s.expire(key, retryDelayFor(policy, attempt) + policy.expireRetryKeyAfter);
       });
@@ -64,16 +66,20 @@ export function retryHooks(policy: RetryPolicy): RetryHooks {
 
     async afterPerformRetry(...args: unknown[]): Promise<void> {
       const ctx = currentJob();
-      await withStore(ctx, s => s.del(retryKey(ctx?.className ?? '?', args)));
+      if (!ctx) return;
+      await withStore(ctx, s => s.del(retryKey(ctx.className, args)));
     },
 
     async onFailureRetry(error: Error, ...args: unknown[]): Promise<void> {
       const ctx = currentJob();
-      const className = ctx?.className ?? '?';
-      const queue = ctx?.queue ?? '';
+      // No context: a master's killed child, whose onFailure hooks run in a module-check process
+      // that knows no queue or Redis; the job gets its DirtyExit record and is not retried.
+      if (!ctx) return;
+      const className = ctx.className;
+      const queue = ctx.queue;
       const key = retryKey(className, args);
       await withStore(ctx, async s => {
-        const attempt = (ctx ? attempts.get(ctx) : undefined) ?? (await s.attempt(key));
+        const attempt = attempts.get(ctx) ?? (await s.attempt(key));
         if (shouldRetry(policy, attempt, error) && queue !== '') {
           // try_again
           const delay = retryDelayFor(policy, attempt);
@@ -98,7 +104,7 @@ export function retryHooks(policy: RetryPolicy): RetryHooks {
                     exception: exceptionNameOf(error),
                     error: String(error.message),
                     backtrace: backtraceOf(error, REGISTRY_FILE),
-                    worker: ctx?.workerId ?? '',
+                    worker: ctx.workerId,
                     queue,
                   }),
                 );
