@@ -197,6 +197,19 @@ describe('pyres-ts worker + scheduler: resque-retry 1.8 retries', () => {
     }
   });
 
+  it('suppression under --failure-backend redis_multi_queue: no p9_failed list and no failed_queues member while retrying', async () => {
+    await env.enqueue('p9', 'RetryFlakyJob', 'mq');
+    const { proc } = await env.startWorker(['--failure-backend', 'redis_multi_queue'], 'p9', { jobs: [RETRY_JOBS] });
+    // Attempt 0 fails (backoff 0: straight back), attempt 1 fails (delayed 1 s, no scheduler here): two finished runs.
+    await waitFor(async () => ((await env.stat('processed')) === '2' ? true : null), 8000, 'two finished runs');
+    expect(await env.stat('failed')).toBe('2');
+    expect(await env.redis.exists(k('p9_failed'), k('failed'))).toBe(0);
+    expect(await env.redis.smembers(k('failed_queues'))).toEqual([]);
+    expect(await env.redis.zcard(k('delayed_queue_schedule'))).toBe(1);
+    proc.kill('SIGTERM');
+    expect((await proc.waitForEnd(10000)).code).toBe(0);
+  });
+
   it('r3: without suppression every attempt is a `failed` record (3 for limit 2, delay 0, no scheduler needed)', async () => {
     await env.enqueue('p9', 'RetryPlainJob', 'nosup');
     await env.startWorker([], 'p9', { jobs: [RETRY_JOBS] });
