@@ -36,6 +36,7 @@ export {
   type WorkerHookLists,
 } from './jobs/hooks';
 export { pyresHooks, type PyresMetadata } from './jobs/pyresHooks';
+export { type RetryOptions, type ExceptionMatcher, isFailureSuppressed } from './retry/index';
 export {
   Client,
   type ClientOptions,

@@ -1,4 +1,6 @@
 import { ConfigError } from '../errors';
+import { retryHooks } from '../retry/hooks';
+import { type RetryOptions, normalizeRetry } from '../retry/policy';
 import { collectJobHooks, hookKindOf, type JobHookFields } from './hooks';
 
 /**
@@ -21,6 +23,14 @@ export interface JobSpec<Args extends unknown[] = any[], Result = unknown> exten
   lossless?: boolean;
   /** Pyres `@D:` strings decoded into Dates; wins over `--pyres-dates`. */
   pyresDates?: boolean;
+  /**
+   * Retries as resque-retry 1.8 makes them (`@retry_limit`, `@retry_delay`, `@backoff_strategy`,
+   * `@retry_exceptions`, `@fatal_exceptions`, `@expire_retry_key_after`, the
+   * MultipleWithRetrySuppression backend): the job gets the hooks `beforePerformRetry`,
+   * `afterPerformRetry` and `onFailureRetry`. Delayed retries need a running `pyres-ts scheduler`.
+   * See docs/RETRY.md.
+   */
+  retry?: RetryOptions;
 }
 
 /** A declared job: what a job module exports for a payload to run it. */
@@ -64,12 +74,19 @@ export function defineJob<Args extends unknown[], Result>(spec: JobSpec<Args, Re
   const hooks: Record<string, unknown> = {};
   const props = s as unknown as Record<string, unknown>;
   for (const k of Object.keys(props)) if (hookKindOf(k) && props[k] !== undefined) hooks[k] = props[k];
+  if (s.retry !== undefined) {
+    for (const [k, f] of Object.entries(retryHooks(normalizeRetry(s.retry)))) {
+      if (hooks[k] !== undefined) throw new ConfigError(`defineJob: ${k} is the retry option's own hook; rename yours`);
+      hooks[k] = f;
+    }
+  }
   const perform = s.perform;
   const job: JobSpec<Args, Result> & { [JOB_MARK]: true } = {
     perform: (...args: Args) => perform.apply(s, args),
     ...(s.timeout !== undefined ? { timeout: s.timeout } : {}),
     ...(s.lossless !== undefined ? { lossless: s.lossless } : {}),
     ...(s.pyresDates !== undefined ? { pyresDates: s.pyresDates } : {}),
+    ...(s.retry !== undefined ? { retry: Object.freeze({ ...s.retry }) } : {}),
     ...hooks,
     [JOB_MARK]: true,
   };

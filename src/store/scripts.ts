@@ -67,7 +67,7 @@ end
  *         without persistence, a failover to an empty replica, a wrongful prune): the outcome
  *         is still recorded, and the counter is SET to ARGV[2] + 1 (not INCRBY'd to 1), so a
  *         resend of this very script still finds "one higher" and finishes nothing.
- * ARGV[3] failure record
+ * ARGV[3] failure record ('' with mode '2': a retried failure under suppression, counted but not written)
  * ARGV[4] '1' reserve the next job, '0' do not
  * ARGV[5] run_at for the new working-on record
  * ARGV[6] queue key prefix, '<ns>:queue:'
@@ -101,9 +101,12 @@ if mode ~= '0' then
       -- As Resque's push: the queue is listed in the queues set (it may be gone after a wipe).
       redis.call('SADD', KEYS[8], string.sub(KEYS[9], #ARGV[6] + 1))
     elseif mode == '2' or mode == '3' then
-      -- redis_multi_queue: list the failure list first (prefix = KEYS[10] minus 'failed_queues').
-      if KEYS[10] then redis.call('SADD', KEYS[10], string.sub(KEYS[6], #KEYS[10] - 12)) end
-      redis.call('RPUSH', KEYS[6], ARGV[3])
+      -- An empty record: a failure a retry policy suppressed (counted below, not listed).
+      if ARGV[3] ~= '' then
+        -- redis_multi_queue: list the failure list first (prefix = KEYS[10] minus 'failed_queues').
+        if KEYS[10] then redis.call('SADD', KEYS[10], string.sub(KEYS[6], #KEYS[10] - 12)) end
+        redis.call('RPUSH', KEYS[6], ARGV[3])
+      end
       if mode == '2' then
         redis.call('INCRBY', KEYS[4], 1)
         redis.call('INCRBY', KEYS[5], 1)

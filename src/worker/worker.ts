@@ -28,6 +28,7 @@ import { Liveness, type LivenessSlot, type LivenessStateName, type SupervisedBy 
 import { ownPidNamespace } from './pidNamespace';
 import { pruneDeadWorkers } from './prune';
 import { parseWorkerId } from '../protocol/workerId';
+import { isFailureSuppressed } from '../retry/suppression';
 export { pidAlive } from './prune';
 export type { SupervisedBy } from './liveness';
 
@@ -921,9 +922,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return {
       mode: 'failure',
       failureQueue: queue,
-      failureRecord: poison
-        ? encodePoisonFailure({ failedAt: formatFailedAt(new Date()), rawBytes: poison, exception, error: message, backtrace, worker: this.id, queue })
-        : encodeFailure({ failedAt: formatFailedAt(new Date()), rawPayload: raw, exception, error: message, backtrace, worker: this.id, queue }),
+      // A failure its retry policy retries with suppressFailures (docs/RETRY.md): counted, no `failed` record.
+      failureRecord: isFailureSuppressed(err)
+        ? ''
+        : poison
+          ? encodePoisonFailure({ failedAt: formatFailedAt(new Date()), rawBytes: poison, exception, error: message, backtrace, worker: this.id, queue })
+          : encodeFailure({ failedAt: formatFailedAt(new Date()), rawPayload: raw, exception, error: message, backtrace, worker: this.id, queue }),
     };
   }
 

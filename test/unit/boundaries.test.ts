@@ -128,6 +128,23 @@ describe('import boundaries (docs/ARCHITECTURE.md)', () => {
     expect(users.map(e => `${e.from} -> ${e.to}`)).toEqual([]);
   });
 
+  it('retry/ (issue 12) is a behaviour layer: it imports protocol/, store/, jobs/registry, errors, retry/ and packages only', () => {
+    const allowed = (e: Edge): boolean =>
+      ['protocol', 'store', 'errors', 'retry'].includes(layerOf(e.to)) || e.to === 'jobs/registry.ts' || !e.to.endsWith('.ts');
+    const bad = edges.filter(e => layerOf(e.from) === 'retry' && !allowed(e));
+    expect(bad.map(e => `${e.from} -> ${e.to}`)).toEqual([]);
+    expect(edges.some(e => e.from === 'retry/hooks.ts' && e.to === 'store/retryStore.ts')).toBe(true);
+    // Used by defineJob (the `retry` option), the worker's one seam (suppression.ts), the top layers and the index.
+    const users = edges.filter(
+      e =>
+        layerOf(e.to) === 'retry' &&
+        !['retry', 'cli', 'web', 'index'].includes(layerOf(e.from)) &&
+        !(e.from === 'jobs/define.ts') &&
+        !(e.from === 'worker/worker.ts' && e.to === 'retry/suppression.ts'),
+    );
+    expect(users.map(e => `${e.from} -> ${e.to}`)).toEqual([]);
+  });
+
   it('config/ does not import the behaviour layers (worker, master, producer, admin, scheduler, cli, web)', () => {
     const bad = edges.filter(e => layerOf(e.from) === 'config' && ['worker', 'master', 'producer', 'admin', 'scheduler', 'cli', 'web'].includes(layerOf(e.to)));
     expect(bad.map(e => `${e.from} -> ${e.to}`)).toEqual([]);

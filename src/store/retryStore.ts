@@ -1,0 +1,92 @@
+import type Redis from 'ioredis';
+import { ResqueKeys } from '../protocol/keys';
+import { type ConnectionOptions, createRedis } from './connection';
+import { SchedulerStore } from './schedulerStore';
+
+/** Where a RetryStore connects. */
+export interface RetryStoreOptions {
+  connection?: ConnectionOptions;
+  /** @defaultValue 'resque' */
+  namespace?: string;
+}
+
+/**
+ * The Redis verbs of resque-retry 1.8 (PROTOCOL-plugins.md §3, docs/RETRY.md): the attempt
+ * counter `resque-retry:<Class>:<id>`, the suppression record `failure-resque-retry:*`, and the
+ * re-enqueue (delayed through resque-scheduler's keys, or straight onto the queue). One
+ * command per step, in resque-retry's order [captured r1, r2]; keys are given without the namespace.
+ */
+export class RetryStore {
+  private readonly redis: Redis;
+  private readonly keys: ResqueKeys;
+  private readonly delayed: SchedulerStore;
+
+  constructor(o: RetryStoreOptions = {}) {
+    this.redis = createRedis({ ...(o.connection ?? {}), connectionName: o.connection?.connectionName ?? 'pyres-ts:retry' });
+    this.redis.on('error', () => undefined);
+    this.keys = new ResqueKeys(o.namespace ?? 'resque');
+    this.delayed = new SchedulerStore(this.redis, o.namespace ?? 'resque');
+  }
+
+  private k(key: string): string {
+    return `${this.keys.prefix}${key}`;
+  }
+
+  /** Opens the connection. */
+  async connect(): Promise<void> {
+    if (this.redis.status === 'wait') await this.redis.connect();
+  }
+
+  /** Closes the connection (never throws). */
+  async close(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  /** before_perform: `SETNX key -1`, `INCR key`; the attempt (0 on a first run). */
+  async beginAttempt(key: string): Promise<number> {
+    await this.redis.setnx(this.k(key), '-1');
+    return this.redis.incr(this.k(key));
+  }
+
+  /** `EXPIRE key seconds` (`@expire_retry_key_after`). */
+  async expire(key: string, seconds: number): Promise<void> {
+    await this.redis.expire(this.k(key), seconds);
+  }
+
+  /** `GET key` as a number (the attempt a failure belongs to when before_perform did not run), -1 when unset. */
+  async attempt(key: string): Promise<number> {
+    const v = await this.redis.get(this.k(key));
+    const n = v === null ? Number.NaN : Number(v);
+    return Number.isInteger(n) ? n : -1;
+  }
+
+  /** `SETNX key -1` (try_again). */
+  async ensureCounter(key: string): Promise<void> {
+    await this.redis.setnx(this.k(key), '-1');
+  }
+
+  /** `DEL key`. */
+  async del(key: string): Promise<void> {
+    await this.redis.del(this.k(key));
+  }
+
+  /** `EXISTS key`. */
+  async exists(key: string): Promise<boolean> {
+    return (await this.redis.exists(this.k(key))) === 1;
+  }
+
+  /** `SETEX key ttl value`. */
+  async setex(key: string, ttlSeconds: number, value: string): Promise<void> {
+    await this.redis.setex(this.k(key), ttlSeconds, value);
+  }
+
+  /** resque-scheduler's `enqueue_at` of an item (RPUSH delayed:<ts>, SADD timestamps:<item>, ZADD). */
+  async scheduleAt(ts: number, item: string): Promise<void> {
+    await this.delayed.scheduleItem(ts, item);
+  }
+
+  /** `Resque.push`: SADD queues, RPUSH queue:<q>. */
+  async pushNow(queue: string, payload: string): Promise<void> {
+    await this.delayed.pushNow(queue, payload);
+  }
+}
