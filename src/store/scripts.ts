@@ -79,6 +79,41 @@ end
  * the outcome already recorded); 'lost' when the per-worker counter was missing (state wiped) and
  * the outcome was recorded anyway; 'unrecorded' when a finish was asked for and nothing was written.
  */
+/**
+ * Lua: fills the local `queues` from ARGV[first..] in priority order: `+s<name>` a plain queue,
+ * `+g<Lua pattern>` every member of the `queues` set (KEYS entry `setKey`, sorted) that matches,
+ * `-g<Lua pattern>` skips what matches (Ruby 3.0's globs and `!skip`). Shared by the reserve
+ * scripts.
+ */
+function patternQueuesLua(first: number, setKey: string): string {
+  return `  local members = nil
+  local seen = {}
+  for i = ${first}, #ARGV do
+    local a = ARGV[i]
+    local kind = string.sub(a, 1, 2)
+    local body = string.sub(a, 3)
+    if kind == '+s' then
+      if not seen[body] then seen[body] = true; queues[#queues + 1] = body end
+    elseif kind == '+g' then
+      if not members then members = redis.call('SMEMBERS', ${setKey}); table.sort(members) end
+      for _, q in ipairs(members) do
+        if not seen[q] and string.find(q, body) then seen[q] = true; queues[#queues + 1] = q end
+      end
+    end
+  end
+  local kept = {}
+  for _, q in ipairs(queues) do
+    local skip = false
+    for i = ${first}, #ARGV do
+      local a = ARGV[i]
+      if string.sub(a, 1, 2) == '-g' and string.find(q, string.sub(a, 3)) then skip = true end
+    end
+    if not skip then kept[#kept + 1] = q end
+  end
+  queues = kept
+`;
+}
+
 export const FINISH_AND_RESERVE = `${LUA_HELPERS}
 local mode = ARGV[1]
 -- One MGET reads the per-worker counter and the pause flag (a script is atomic: the flag read
@@ -138,32 +173,7 @@ if pause and string.lower(string.match(pause, '^%s*(.-)%s*$')) == 'true' then re
 local prefix = ARGV[6]
 local queues = {}
 if ARGV[7] == '1' then
-  local members = nil
-  local seen = {}
-  for i = 8, #ARGV do
-    local a = ARGV[i]
-    local kind = string.sub(a, 1, 2)
-    local body = string.sub(a, 3)
-    if kind == '+s' then
-      if not seen[body] then seen[body] = true; queues[#queues + 1] = body end
-    elseif kind == '+g' then
-      if not members then members = redis.call('SMEMBERS', KEYS[8]); table.sort(members) end
-      for _, q in ipairs(members) do
-        if not seen[q] and string.find(q, body) then seen[q] = true; queues[#queues + 1] = q end
-      end
-    end
-  end
-  local kept = {}
-  for _, q in ipairs(queues) do
-    local skip = false
-    for i = 8, #ARGV do
-      local a = ARGV[i]
-      if string.sub(a, 1, 2) == '-g' and string.find(q, string.sub(a, 3)) then skip = true end
-    end
-    if not skip then kept[#kept + 1] = q end
-  end
-  queues = kept
-  for _, q in ipairs(queues) do
+${patternQueuesLua(8, 'KEYS[8]')}  for _, q in ipairs(queues) do
     local raw = redis.call('LPOP', prefix .. q)
     if raw then
       set_working_on(KEYS[1], q, ARGV[5], raw)
@@ -259,32 +269,7 @@ end
 local prefix = ARGV[2]
 local queues = {}
 if ARGV[3] == '1' then
-  local members = nil
-  local seen = {}
-  for i = 4, #ARGV do
-    local a = ARGV[i]
-    local kind = string.sub(a, 1, 2)
-    local body = string.sub(a, 3)
-    if kind == '+s' then
-      if not seen[body] then seen[body] = true; queues[#queues + 1] = body end
-    elseif kind == '+g' then
-      if not members then members = redis.call('SMEMBERS', KEYS[2]); table.sort(members) end
-      for _, q in ipairs(members) do
-        if not seen[q] and string.find(q, body) then seen[q] = true; queues[#queues + 1] = q end
-      end
-    end
-  end
-  local kept = {}
-  for _, q in ipairs(queues) do
-    local skip = false
-    for i = 4, #ARGV do
-      local a = ARGV[i]
-      if string.sub(a, 1, 2) == '-g' and string.find(q, string.sub(a, 3)) then skip = true end
-    end
-    if not skip then kept[#kept + 1] = q end
-  end
-  queues = kept
-else
+${patternQueuesLua(4, 'KEYS[2]')}else
   for i = 4, #ARGV do queues[#queues + 1] = ARGV[i] end
 end
 local qi = 1
