@@ -10,7 +10,7 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const procs = require('./lib/procs');
+const { setupRun } = require('./lib/runSetup');
 const { redisServerVersion, startRedis } = require('./lib/redis');
 const S = require('./lib/systems');
 const SC = require('./lib/scenarios');
@@ -146,25 +146,7 @@ function pyresTsRevision() {
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   const cfg = config(o);
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pyres-ts-bench-'));
-  S.setTmpRoot(tmp);
-  let cleaned = false;
-  const cleanupSync = () => {
-    if (cleaned) return;
-    cleaned = true;
-    procs.killAllSync();
-    procs.closeReaper();
-    if (!process.env.BENCH_KEEP_TMP) fs.rmSync(tmp, { recursive: true, force: true });
-  };
-  process.on('exit', cleanupSync);
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-    process.on(sig, () => {
-      process.stderr.write(`\nbench: ${sig}: stopping every process it started\n`);
-      cleanupSync();
-      process.exit(130);
-    });
-  }
-  procs.startReaper();
+  const tmp = setupRun();
 
   const m = machine();
   if (!m.redis) throw new Error('redis-server is not installed (e.g. apt-get install -y redis-server)');
