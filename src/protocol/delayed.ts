@@ -1,5 +1,7 @@
 import { PayloadDecodeError } from '../errors';
-import { compactJsonText, preview } from './job';
+import { argsJsonOf, compactJsonText, preview } from './job';
+
+export { argsJsonOf };
 
 /**
  * resque-scheduler 5's delayed-job layout (docs/protocol/PROTOCOL-plugins.md §1, docs/SCHEDULER.md):
@@ -101,21 +103,6 @@ export function encodeDelayedItemText(className: string, argsJson: string, queue
 /** encodeDelayedItemText with the args as values (JSON.stringify'd; a BigInt, a function, NaN are refused). */
 export function encodeDelayedItem(className: string, args: readonly unknown[], queue: string): string {
   return encodeDelayedItemText(className, argsJsonOf(args), queue);
-}
-
-/** Args as JSON text (an array), refusing what JSON cannot carry, like encodeJob. */
-export function argsJsonOf(args: readonly unknown[]): string {
-  if (!Array.isArray(args)) throw new PayloadDecodeError('job args must be an array');
-  try {
-    return JSON.stringify(args, (_k, v: unknown) => {
-      if (typeof v === 'function' || typeof v === 'symbol') throw new TypeError(`a ${typeof v} is not JSON`);
-      if (typeof v === 'number' && !Number.isFinite(v)) throw new TypeError(`${v} is not JSON`);
-      if (typeof v === 'bigint') throw new TypeError('a BigInt is not JSON (pass it as a string)');
-      return v;
-    });
-  } catch (e) {
-    throw new PayloadDecodeError(`job args are not JSON-encodable: ${(e as Error).message}`);
-  }
 }
 
 /** Args given as JSON text (an array): compacted only, so `1.0` and big integers stay as written. */

@@ -9,15 +9,11 @@ export interface DecodedJob {
   readonly raw: string;
 }
 
-/**
- * Encodes a job as `Resque.enqueue` does: `{"class":"X","args":[...]}`, compact, that key order.
- * Throws PayloadDecodeError when args cannot be JSON (a function, a BigInt, a cycle).
- */
-export function encodeJob(className: string, args: readonly unknown[]): string {
-  if (typeof className !== 'string' || className === '') throw new PayloadDecodeError('a job class name must be a non-empty string');
-  let argsJson: string | undefined;
+/** Args as JSON text (an array), refusing what JSON cannot carry: what encodeJob and the delayed items embed. */
+export function argsJsonOf(args: readonly unknown[]): string {
+  if (!Array.isArray(args)) throw new PayloadDecodeError('job args must be an array');
   try {
-    argsJson = JSON.stringify(args, (_k, v: unknown) => {
+    return JSON.stringify(args, (_k, v: unknown) => {
       if (typeof v === 'function' || typeof v === 'symbol') throw new TypeError(`a ${typeof v} is not JSON`);
       if (typeof v === 'number' && !Number.isFinite(v)) throw new TypeError(`${v} is not JSON`);
       if (typeof v === 'bigint') throw new TypeError('a BigInt is not JSON (pass it as a string)');
@@ -26,8 +22,15 @@ export function encodeJob(className: string, args: readonly unknown[]): string {
   } catch (e) {
     throw new PayloadDecodeError(`job args are not JSON-encodable: ${(e as Error).message}`);
   }
-  if (argsJson === undefined || !Array.isArray(args)) throw new PayloadDecodeError('job args must be an array');
-  return `{"class":${JSON.stringify(className)},"args":${argsJson}}`;
+}
+
+/**
+ * Encodes a job as `Resque.enqueue` does: `{"class":"X","args":[...]}`, compact, that key order.
+ * Throws PayloadDecodeError when args cannot be JSON (a function, a BigInt, a cycle).
+ */
+export function encodeJob(className: string, args: readonly unknown[]): string {
+  if (typeof className !== 'string' || className === '') throw new PayloadDecodeError('a job class name must be a non-empty string');
+  return `{"class":${JSON.stringify(className)},"args":${argsJsonOf(args)}}`;
 }
 
 /**
