@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Dashboard } from '../../src/admin/admin';
+import { runRetriesCommand } from '../../src/cli/retriesCommand';
+import { ConfigError } from '../../src/errors';
 import { parseDsnList } from '../../src/web/dsn';
 import { type WebServer, startWebServer } from '../../src/web/server';
 import { type LoggedCommand, loadMonitorLog } from '../support/monitorLog';
@@ -159,5 +161,23 @@ describe('Retries page', () => {
     expect(await r.lrange(`resque:delayed:${TS}`, 0, -1)).toContain('not json {');
     const b = await s.act('/retries/action', { op: 'explode', server: 0, ts: TS });
     expect(flashOf(b.text)).toBe('error: unknown retries action &quot;explode&quot;');
+  });
+
+  it('pyres-ts retries lists the same rows (text and --json); a bad --count is one line naming the flag', async () => {
+    await r.rpush(`resque:delayed:${TS}`, 'not json {');
+    const out: string[] = [];
+    const io = { out: (t: string) => void out.push(t), err: (t: string) => void out.push(`ERR ${t}`) };
+    expect(await runRetriesCommand({ redis: srv.url, json: false } as never, io)).toBe(0);
+    expect(out[0]).toBe(
+      '2 pending retries (delayed timestamps 0.. of 6)\n2026-12-01T06:08:58Z  attempt 0  RetryWebJob ["w",7]  IOError: web boom ["w", 7]\n2026-12-01T06:08:58Z  attempt n/a  "not json {"  [not JSON]',
+    );
+    expect(await runRetriesCommand({ redis: srv.url, json: true } as never, io)).toBe(0);
+    const j = JSON.parse(out[1]!) as { timestamps: number; retries: Array<Record<string, unknown>> };
+    expect(j.timestamps).toBe(6);
+    expect(j.retries[0]).toMatchObject({ ts: TS, class: 'RetryWebJob', args: ['w', 7], attempt: '0', key: KEY, exception: 'IOError' });
+    expect(j.retries[1]).toMatchObject({ raw: 'not json {', problem: 'not JSON' });
+    await expect(runRetriesCommand({ redis: srv.url, json: false, count: 0 } as never, io)).rejects.toThrow(
+      new ConfigError('--count must be an integer 1-1000, got 0'),
+    );
   });
 });
