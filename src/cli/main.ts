@@ -14,6 +14,7 @@ import { registerScheduleCommand } from './scheduleCommand';
 import { type SchedulerArgs, schedulerBuilder } from './schedulerCommand';
 import { type DelayedArgs, delayedBuilder } from './delayedCommand';
 import { registerStatusCommands } from './statusCommand';
+import { registerRetriesCommand } from './retriesCommand';
 
 class UsageError extends PyresError {}
 
@@ -134,6 +135,7 @@ export async function run(argv: string[]): Promise<number> {
   registerAdminCommands(parser, n => (code = n));
   registerScheduleCommand(parser, n => (code = n));
   registerStatusCommands(parser, n => (code = n));
+  registerRetriesCommand(parser, n => (code = n));
   try {
     await parser.parseAsync();
   } catch (e) {

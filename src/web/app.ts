@@ -22,6 +22,7 @@ import { METRICS_CONTENT_TYPE } from '../metrics/processMetrics';
 
 export { parseBasePath };
 import { delayedAction, delayedPage, delayedTimestampPage } from './delayedViews';
+import { retriesAction, retriesPage } from './retriesViews';
 import { statusPages } from '../admin/status';
 import { STATUSES_PER_PAGE, clearAction, killAction, stateParam, statusesPage } from './statusViews';
 
@@ -271,6 +272,7 @@ export function createWebApp(o: WebAppOptions): Hono {
   app.get('/api/live', async c => c.json(await d.live()));
   app.get('/delayed', async c => page(c, await delayedPage(ctxOf(c), d, c.req.query(), perPage)));
   app.get('/delayed/:ts{-?[0-9]+}', async c => page(c, await delayedTimestampPage(ctxOf(c), d, c.req.param('ts'), c.req.query(), perPage)));
+  app.get('/retries', async c => page(c, await retriesPage(ctxOf(c), d, c.req.query(), perPage)));
 
   // Prometheus (src/metrics/dashboard.ts): queue depth, oldest job age, stats, workers, failures by class.
   const metrics = new DashboardMetrics(d);
@@ -404,6 +406,10 @@ export function createWebApp(o: WebAppOptions): Hono {
   app.post(
     '/delayed/action',
     action('/delayed', f => delayedAction(d, f)),
+  );
+  app.post(
+    '/retries/action',
+    action('/retries', f => retriesAction(d, f)),
   );
   app.post(
     '/failed/retry',

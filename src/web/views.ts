@@ -31,6 +31,7 @@ export const NAV: ReadonlyArray<[string, string]> = [
   ['/stats', 'Stats'],
   ['/schedule', 'Schedule'],
   ['/statuses', 'Statuses'],
+  ['/retries', 'Retries'],
 ];
 
 /**
