@@ -33,13 +33,13 @@ function keyOf(o: ConnectionOptions): string {
 
 /**
  * A reference to the process's plugin connection for `connection` (made on first use, named
- * `connectionName`, default `pyres-ts:plugins`; its errors are left to the commands).
+ * `connectionName`, default `pyres-ts:plugins:<pid>`; its errors are left to the commands).
  */
 export function acquireSharedRedis(connection: ConnectionOptions): SharedRedis {
   const key = keyOf(connection);
   let entry = shared.get(key);
   if (!entry) {
-    const client = createRedis({ ...connection, connectionName: connection.connectionName ?? 'pyres-ts:plugins' });
+    const client = createRedis({ ...connection, connectionName: connection.connectionName ?? `pyres-ts:plugins:${process.pid}` });
     client.on('error', () => undefined);
     entry = { client, refs: 0 };
     shared.set(key, entry);
