@@ -3,8 +3,8 @@
 // enqueueAndWait and sums their results. Run it under workers on the `fib` queue (see README.md
 // for how many: every job waiting on its children holds a worker).
 //
-//   REDIS_URL=redis://127.0.0.1:6379 pyres-ts master --queues fib --pool 10 --jobs examples/fib/jobs.js
-//   node examples/fib/run.js 10
+//   REDIS_URL=redis://127.0.0.1:6379 pyres-ts master --workers 'fib=4x4' --jobs examples/fib/jobs.js
+//   node examples/fib/run.js 15
 const { Client, defineStatusJob } = require('../../dist/index.js');
 
 let shared = null;
@@ -24,11 +24,16 @@ exports.Fib = defineStatusJob({
     if (!Number.isInteger(n) || n < 0) throw new RangeError(`Fib: n must be an integer >= 0, got ${JSON.stringify(n)}`);
     if (n < 2) return n;
     const c = await client();
-    const child = m => c.enqueueAndWait('fib', 'Fib', { n: m, parallel }, { timeout: 600 });
     if (parallel) {
-      const [a, b] = await Promise.all([child(n - 1), child(n - 2)]);
+      // Both children at once, one wait for both (one BLPOP connection, not two).
+      const ids = [
+        await c.enqueueStatus('fib', 'Fib', { n: n - 1, parallel }, { keepResult: true }),
+        await c.enqueueStatus('fib', 'Fib', { n: n - 2, parallel }, { keepResult: true }),
+      ];
+      const [a, b] = await c.waitForJobs(ids, { collectResults: true, timeout: 600 });
       return a + b;
     }
+    const child = m => c.enqueueAndWait('fib', 'Fib', { n: m }, { timeout: 600 });
     const a = await child(n - 1);
     await job.progress(1, 2, `fib(${n - 1}) = ${a}`);
     const b = await child(n - 2);

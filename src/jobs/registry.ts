@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { PluginResources } from './resources';
 import { ConfigError, UnknownJobClassError } from '../errors';
 import type { Logger } from '../logging/logger';
 import type { ConnectionOptions } from '../store/connection';
@@ -26,6 +27,8 @@ export interface JobContext {
    * pyres-ts worker; absent in a context built by hand.
    */
   readonly redis?: { readonly connection: ConnectionOptions; readonly namespace: string };
+  /** The worker's plugin resources (a shared connection), closed when it stops; absent in a context built by hand. */
+  readonly resources?: PluginResources;
 }
 
 /**

@@ -3,6 +3,7 @@ import { flooredTimestamp, encodeDelayedItemText } from '../protocol/delayed';
 import { backtraceOf, exceptionNameOf } from '../protocol/records';
 import { encodeSuppressedFailure, failureRetryKey, retryKey, suppressionTtl } from '../protocol/retry';
 import { RetryStore } from '../store/retryStore';
+import { heldSharedRedis } from '../store/sharedRedis';
 import { type RetryPolicy, retryDelayFor, shouldRetry } from './policy';
 import { markFailureSuppressed } from './suppression';
 
@@ -26,10 +27,25 @@ const attempts = new WeakMap<JobContext, number>();
 const REGISTRY_FILE = require.resolve('../jobs/registry');
 
 async function withStore<T>(ctx: JobContext, fn: (s: RetryStore) => Promise<T>): Promise<T> {
-  const store = new RetryStore({
-    connection: { ...(ctx.redis?.connection ?? { url: process.env['REDIS_URL'] }), connectionName: 'pyres-ts:retry' },
-    namespace: ctx.redis?.namespace ?? 'resque',
-  });
+  const connection = ctx.redis?.connection ?? { url: process.env['REDIS_URL'] };
+  const namespace = ctx.redis?.namespace ?? 'resque';
+  // In a worker: the process's one plugin connection for these options, held until the worker stops.
+  let shared: RetryStore | null = null;
+  if (ctx.resources) {
+    const resources = ctx.resources;
+    try {
+      const { client, key } = heldSharedRedis(resources, connection);
+      shared = resources.use(
+        `pyres-ts:retry-store ${namespace} ${key}`,
+        () => new RetryStore({ client, namespace }),
+        async () => undefined,
+      );
+    } catch {
+      shared = null; // the worker stopped: a connection of its own, as outside a worker
+    }
+  }
+  if (shared) return fn(shared);
+  const store = new RetryStore({ connection: { ...connection, connectionName: 'pyres-ts:retry' }, namespace });
   try {
     await store.connect();
     return await fn(store);

@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors';
 import { type Job, defineJob } from '../jobs/define';
 import { currentJob } from '../jobs/registry';
+import type { PluginResources } from '../jobs/resources';
 import {
   completedMessage,
   encodeDoneNotice,
@@ -14,6 +15,7 @@ import {
   updateFields,
 } from '../protocol/status';
 import type { ConnectionOptions } from '../store/connection';
+import { heldSharedRedis } from '../store/sharedRedis';
 import { StatusStore } from '../store/statusStore';
 
 /**
@@ -64,7 +66,9 @@ export interface StatusJobSpec<O extends Record<string, unknown>, R> {
   /** `expire_in`: EXPIRE the status this many seconds after every write (the enqueue side sets its own). */
   expireIn?: number;
   /**
-   * Where the statuses are; the wrapper opens a connection there per run.
+   * Where the statuses are. In a pyres-ts worker the wrapper uses the process's one plugin
+   * connection for these options (opened on first use, closed when the last worker stops);
+   * outside one it opens a connection per run.
    * @defaultValue the job's worker's connection (`currentJob().redis`: its `--redis`, `--sentinel`),
    * else `{ url: process.env.REDIS_URL }`
    */
@@ -129,10 +133,14 @@ export function defineStatusJob<O extends Record<string, unknown> = Record<strin
       const className = ctx?.className ?? 'StatusJob';
       // The worker's own Redis and namespace (--redis, --sentinel, --namespace) unless the job says otherwise.
       const conn = typeof spec.connection === 'function' ? spec.connection() : (spec.connection ?? ctx?.redis?.connection ?? { url: process.env['REDIS_URL'] });
-      const store = new StatusStore({
-        connection: { ...conn, connectionName: 'pyres-ts:status-job' },
-        namespace: spec.namespace ?? ctx?.redis?.namespace ?? 'resque',
-      });
+      const namespace = spec.namespace ?? ctx?.redis?.namespace ?? 'resque';
+      // In a worker: the process's one plugin connection for these options, held until the worker stops.
+      const shared = ctx?.resources ? sharedStatusStore(ctx.resources, conn, namespace) : null;
+      if (shared) {
+        await runStatus(shared, spec, userPerform, className, first, second, ctx?.signal);
+        return;
+      }
+      const store = new StatusStore({ connection: { ...conn, connectionName: 'pyres-ts:status-job' }, namespace });
       try {
         await store.connect();
         await runStatus(store, spec, userPerform, className, first, second, ctx?.signal);
@@ -143,6 +151,20 @@ export function defineStatusJob<O extends Record<string, unknown> = Record<strin
   });
   specs.set(job, { keepResult: spec.keepResult === true, expireIn: spec.expireIn });
   return job;
+}
+
+/** The worker's StatusStore over the shared plugin connection, or null once the worker stopped (the caller opens its own). */
+function sharedStatusStore(resources: PluginResources, conn: ConnectionOptions, namespace: string): StatusStore | null {
+  try {
+    const { client, key } = heldSharedRedis(resources, conn);
+    return resources.use(
+      `pyres-ts:status-store ${namespace} ${key}`,
+      () => new StatusStore({ client, namespace }),
+      async () => undefined,
+    );
+  } catch {
+    return null;
+  }
 }
 
 async function runStatus<O extends Record<string, unknown>, R>(

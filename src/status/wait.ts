@@ -124,16 +124,16 @@ export async function waitForStatuses(store: StatusStore, uuids: readonly string
     if (ms <= 0) timedOut();
     const step = Math.max(0.05, Math.min(STEP_SECONDS, ms / 1000));
     let r: Awaited<ReturnType<StatusStore['popDone']>> | typeof Deadline;
+    const stuck = new AbortController();
     try {
-      r = await race(store.popDone([...pending], Number(step.toFixed(3))), Math.min(ms, step * 1000 + SILENT_GRACE_MS));
+      r = await race(store.popDone([...pending], Number(step.toFixed(3)), stuck.signal), Math.min(ms, step * 1000 + SILENT_GRACE_MS));
     } catch {
-      // The waiter connection was dropped or errored: a new one next step.
-      store.dropWaiter();
+      // The waiter connection was dropped or errored (popDone dropped it): a new one next step.
       r = null;
     }
     if (r === Deadline) {
+      stuck.abort(); // silent: this step's connection is dropped, the next step takes a new one
       if (left() <= 0) timedOut();
-      store.dropWaiter(); // silent: replace the connection
       continue;
     }
     if (r === null) {

@@ -1,11 +1,13 @@
 import type Redis from 'ioredis';
 import { ResqueKeys } from '../protocol/keys';
-import { type ConnectionOptions, createRedis } from './connection';
+import { type ConnectionOptions, type RedisClient, createRedis } from './connection';
 import { SchedulerStore } from './schedulerStore';
 
 /** Where a RetryStore connects. */
 export interface RetryStoreOptions {
   connection?: ConnectionOptions;
+  /** A caller's connection instead of an own one (not connected or closed by this store). */
+  client?: RedisClient;
   /** @defaultValue 'resque' */
   namespace?: string;
 }
@@ -20,10 +22,12 @@ export class RetryStore {
   private readonly redis: Redis;
   private readonly keys: ResqueKeys;
   private readonly delayed: SchedulerStore;
+  private readonly owned: boolean;
 
   constructor(o: RetryStoreOptions = {}) {
-    this.redis = createRedis({ ...(o.connection ?? {}), connectionName: o.connection?.connectionName ?? 'pyres-ts:retry' });
-    this.redis.on('error', () => undefined);
+    this.owned = o.client === undefined;
+    this.redis = o.client ?? createRedis({ ...(o.connection ?? {}), connectionName: o.connection?.connectionName ?? 'pyres-ts:retry' });
+    if (this.owned) this.redis.on('error', () => undefined);
     this.keys = new ResqueKeys(o.namespace ?? 'resque');
     this.delayed = new SchedulerStore(this.redis, o.namespace ?? 'resque');
   }
@@ -34,11 +38,12 @@ export class RetryStore {
 
   /** Opens the connection. */
   async connect(): Promise<void> {
-    if (this.redis.status === 'wait') await this.redis.connect();
+    if (this.owned && this.redis.status === 'wait') await this.redis.connect();
   }
 
-  /** Closes the connection (never throws). */
+  /** Closes an own connection (never throws); a caller's is left open. */
   async close(): Promise<void> {
+    if (!this.owned) return;
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 

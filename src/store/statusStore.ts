@@ -55,13 +55,18 @@ export interface StatusUpdate {
   now: number;
 }
 
+/** Idle waiter connections a store keeps for its next waits. */
+const IDLE_WAITERS = 4;
+
 /** The status keys' verbs (see the module comment). */
 export class StatusStore {
   readonly keys: ResqueKeys;
   readonly sk: StatusKeys;
   private readonly redis: ScriptedRedis;
   private readonly owned: boolean;
-  private waiterConn: Redis | null = null;
+  /** Waiter connections not in a BLPOP now (one per concurrent wait; a few kept for the next). */
+  private idleWaiters: Redis[] = [];
+  private readonly busyWaiters = new Set<Redis>();
   private closed = false;
 
   constructor(o: StatusStoreOptions = {}) {
@@ -83,7 +88,7 @@ export class StatusStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.dropWaiter();
+    this.dropWaiter(true);
     if (!this.owned) return;
     try {
       await this.redis.quit();
@@ -182,21 +187,32 @@ export class StatusStore {
     return this.redis.lindex(this.sk.done(uuid), 0);
   }
 
-  private waiter(): Redis {
+  private takeWaiter(): Redis {
     if (this.closed) throw new ConnectionError('the status store is closed');
-    if (!this.waiterConn) {
-      const w = this.redis.duplicate({ connectionName: 'pyres-ts:status-wait', lazyConnect: false });
+    let w = this.idleWaiters.pop();
+    if (!w) {
+      w = this.redis.duplicate({ connectionName: 'pyres-ts:status-wait', lazyConnect: false });
       w.on('error', () => undefined);
-      this.waiterConn = w;
     }
-    return this.waiterConn;
+    this.busyWaiters.add(w);
+    return w;
   }
 
-  /** Drops the waiter connection (a BLPOP caught on a silent Redis rejects); the next wait opens a new one. */
-  dropWaiter(): void {
-    const w = this.waiterConn;
-    this.waiterConn = null;
-    w?.disconnect();
+  private returnWaiter(w: Redis, ok: boolean): void {
+    this.busyWaiters.delete(w);
+    if (ok && !this.closed && w.status === 'ready' && this.idleWaiters.length < IDLE_WAITERS) this.idleWaiters.push(w);
+    else w.disconnect();
+  }
+
+  /**
+   * Drops the idle waiter connections (the next wait opens a new one); with `all`, the busy ones
+   * too (their BLPOPs reject). A BLPOP caught on a silent Redis is dropped through popDone's signal.
+   */
+  dropWaiter(all = false): void {
+    const ws = [...this.idleWaiters, ...(all ? this.busyWaiters : [])];
+    this.idleWaiters = [];
+    if (all) this.busyWaiters.clear();
+    for (const w of ws) w.disconnect();
   }
 
   /**
@@ -204,10 +220,23 @@ export class StatusStore {
    * connection would stall every other command). A notice taken is pushed back (`LPUSH` + `EXPIRE`),
    * so that every waiter on one job sees it. Returns the uuid and notice, or null on timeout.
    */
-  async popDone(uuids: readonly string[], seconds: number): Promise<{ uuid: string; notice: string } | null> {
-    const w = this.waiter();
+  async popDone(uuids: readonly string[], seconds: number, signal?: AbortSignal): Promise<{ uuid: string; notice: string } | null> {
+    // Each concurrent wait BLPOPs on a connection of its own: waits sharing one would queue
+    // behind each other's BLPOP (many waiting jobs in one worker's slots share one Client).
+    const w = this.takeWaiter();
     const keys = uuids.map(u => this.sk.done(u));
-    const r = await w.blpop(...keys, seconds);
+    const drop = (): void => this.returnWaiter(w, false);
+    signal?.addEventListener('abort', drop, { once: true });
+    let r: [string, string] | null;
+    try {
+      r = await w.blpop(...keys, seconds);
+    } catch (e) {
+      signal?.removeEventListener('abort', drop);
+      this.returnWaiter(w, false);
+      throw e;
+    }
+    signal?.removeEventListener('abort', drop);
+    this.returnWaiter(w, !signal?.aborted);
     if (!r) return null;
     const [key, notice] = r;
     const uuid = uuids[keys.indexOf(key)] ?? key.slice(this.sk.done('').length);

@@ -4,6 +4,7 @@ import { isUtf8 } from 'node:buffer';
 import { AuthError, ConfigError, DirtyExitError, PayloadDecodeError, UnknownJobClassError, coerceError } from '../errors';
 import { hasPerformHooks, type JobHooks, runFailureHooks, runPerformChain, runWorkerHooks, type WorkerHookLists } from '../jobs/hooks';
 import { type JobContext, JobRegistry, type ResolvedJob, runInJobContext } from '../jobs/registry';
+import { PluginResourceSet } from '../jobs/resources';
 import { createLogger, type LogFields, type Logger } from '../logging/logger';
 import { changedNumbers, decodeArgs, mayChangeNumbers, rawArgsOf } from '../protocol/args';
 import { decodeJob, type DecodedJob, isJson, preview } from '../protocol/job';
@@ -194,6 +195,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly connection: ConnectionOptions;
   /** What a job's context says about its Redis (JobContext.redis). */
   private readonly redisForJobs: { readonly connection: ConnectionOptions; readonly namespace: string };
+  /** Job-level plugins' resources (their shared connection), closed at stop. */
+  private readonly pluginResources = new PluginResourceSet();
   private readonly namespace: string;
   /** This process's PID-namespace identity, recorded at registration (null: unknown, or a custom pid). */
   private readonly pidNamespace: string | null;
@@ -808,6 +811,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       queue,
       workerId: this.id,
       redis: this.redisForJobs,
+      resources: this.pluginResources,
       className,
       payload: decoded.payload,
       raw,
@@ -984,6 +988,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     await this.store.close().catch(() => undefined);
     await this.shutdownHooks;
     await this.runWorkerHooks('workerExit');
+    await this.pluginResources.closeAll();
     this.setState('stopped');
     this.emitSafe('stopped');
     this.resolveStopped();
