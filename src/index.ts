@@ -199,3 +199,4 @@ export type { LockHolder, MoveResult, SchedulerStore, TimestampRow } from './sto
 export type { StatusKeys } from './protocol/status';
 export type { Liveness, LivenessSlot, LivenessStateName } from './worker/liveness';
 export type { HookFn } from './jobs/hooks';
+export type { PluginResources } from './jobs/resources';
