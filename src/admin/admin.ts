@@ -116,6 +116,22 @@ const SCAN_CHUNK = 500;
 /** A filtered failed page counts at most this many records (after filling the page). */
 export const FILTER_SCAN_BUDGET = 10_000;
 
+/**
+ * The records of failure list `list` (of `total` elements) in the order a page shows them:
+ * oldest first for `asc`, newest first for `desc`, read SCAN_CHUNK at a time. Stops early when
+ * the caller breaks out.
+ */
+export async function* scanFailureList(s: Server, list: string, total: number, order: 'asc' | 'desc'): AsyncGenerator<{ index: number; raw: string }> {
+  for (let k = 0; k * SCAN_CHUNK < total; k++) {
+    const from = order === 'desc' ? Math.max(0, total - (k + 1) * SCAN_CHUNK) : k * SCAN_CHUNK;
+    const upto = order === 'desc' ? total - k * SCAN_CHUNK - 1 : Math.min(total, (k + 1) * SCAN_CHUNK) - 1;
+    const { items: chunk } = await s.store.failedRange(from, upto - from + 1, list);
+    const idx = chunk.map((_, i) => i);
+    if (order === 'desc') idx.reverse();
+    for (const i of idx) yield { index: from + i, raw: chunk[i] as string };
+  }
+}
+
 /** ` in foo_failed` for messages about a per-queue list; nothing for `failed`. */
 function onList(list: string): string {
   return list === DEFAULT_FAILURE_LIST ? '' : ` in ${list}`;
@@ -330,27 +346,19 @@ export class Admin {
     let retried = 0;
     let complete = true;
     let hasMore = false;
-    outer: for (let k = 0; k * SCAN_CHUNK < total; k++) {
-      const from = order === 'desc' ? Math.max(0, total - (k + 1) * SCAN_CHUNK) : k * SCAN_CHUNK;
-      const upto = order === 'desc' ? total - k * SCAN_CHUNK - 1 : Math.min(total, (k + 1) * SCAN_CHUNK) - 1;
-      const { items: chunk } = await s.store.failedRange(from, upto - from + 1, list);
-      const idx = chunk.map((_, i) => i);
-      if (order === 'desc') idx.reverse();
-      for (const i of idx) {
-        if (items.length === count && scanned >= FILTER_SCAN_BUDGET) {
-          complete = false;
-          hasMore = true;
-          break outer;
-        }
-        const raw = chunk[i] as string;
-        scanned++;
-        const r = isRetried(raw);
-        if (r) retried++;
-        if (r !== (show === 'retried')) continue;
-        if (matched >= start && items.length < count) items.push(item(from + i, raw));
-        else if (matched >= start + count) hasMore = true;
-        matched++;
+    for await (const { index, raw } of scanFailureList(s, list, total, order)) {
+      if (items.length === count && scanned >= FILTER_SCAN_BUDGET) {
+        complete = false;
+        hasMore = true;
+        break;
       }
+      scanned++;
+      const r = isRetried(raw);
+      if (r) retried++;
+      if (r !== (show === 'retried')) continue;
+      if (matched >= start && items.length < count) items.push(item(index, raw));
+      else if (matched >= start + count) hasMore = true;
+      matched++;
     }
     return {
       list,

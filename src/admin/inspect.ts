@@ -1,6 +1,16 @@
 import { DEFAULT_FAILURE_LIST } from '../protocol/keys';
 import type { HistorySample } from '../store/adminStore';
-import { type Admin, AdminActionError, type FailedFilter, type FailedItem, type FailedPage, FILTER_SCAN_BUDGET, isRetried, type Server } from './admin';
+import {
+  type Admin,
+  AdminActionError,
+  type FailedFilter,
+  type FailedItem,
+  type FailedPage,
+  FILTER_SCAN_BUDGET,
+  isRetried,
+  scanFailureList,
+  type Server,
+} from './admin';
 import { digest, viewFailure } from './failures';
 
 /**
@@ -63,34 +73,26 @@ export async function searchFailures(
   let scanned = 0;
   let complete = true;
   let hasMore = false;
-  outer: for (let k = 0; k * CHUNK < total; k++) {
-    const from = order === 'desc' ? Math.max(0, total - (k + 1) * CHUNK) : k * CHUNK;
-    const upto = order === 'desc' ? total - k * CHUNK - 1 : Math.min(total, (k + 1) * CHUNK) - 1;
-    const { items: chunk } = await s.store.failedRange(from, upto - from + 1, list);
-    const idx = chunk.map((_, i) => i);
-    if (order === 'desc') idx.reverse();
-    for (const i of idx) {
-      if (scanned >= FILTER_SCAN_BUDGET && items.length === count) {
-        complete = false;
-        hasMore = true;
-        break outer;
-      }
-      const raw = chunk[i] as string;
-      scanned++;
-      const r = isRetried(raw);
-      if (show !== 'all' && r !== (show === 'retried')) continue;
-      if (text && !raw.toLowerCase().includes(text)) continue;
-      const v = viewFailure(raw);
-      if (search.className && v.className !== search.className) continue;
-      if (search.queue && v.queue !== search.queue) continue;
-      const exc = v.exception ?? (v.parsed ? '(none)' : '(not parsed)');
-      groups.set(exc, (groups.get(exc) ?? 0) + 1);
-      if (search.exception && exc !== search.exception) continue;
-      if (r) retried++;
-      if (matched >= start && items.length < count) items.push({ index: from + i, digest: digest(raw), raw, view: v });
-      else if (matched >= start + count) hasMore = true;
-      matched++;
+  for await (const { index, raw } of scanFailureList(s, list, total, order)) {
+    if (scanned >= FILTER_SCAN_BUDGET && items.length === count) {
+      complete = false;
+      hasMore = true;
+      break;
     }
+    scanned++;
+    const r = isRetried(raw);
+    if (show !== 'all' && r !== (show === 'retried')) continue;
+    if (text && !raw.toLowerCase().includes(text)) continue;
+    const v = viewFailure(raw);
+    if (search.className && v.className !== search.className) continue;
+    if (search.queue && v.queue !== search.queue) continue;
+    const exc = v.exception ?? (v.parsed ? '(none)' : '(not parsed)');
+    groups.set(exc, (groups.get(exc) ?? 0) + 1);
+    if (search.exception && exc !== search.exception) continue;
+    if (r) retried++;
+    if (matched >= start && items.length < count) items.push({ index, digest: digest(raw), raw, view: v });
+    else if (matched >= start + count) hasMore = true;
+    matched++;
   }
   return {
     list,
