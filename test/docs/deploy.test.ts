@@ -9,12 +9,14 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import Redis from 'ioredis';
 import { parse, parseAllDocuments } from 'yaml';
 import { parsePoolYaml } from '../../src/config/groups';
 import { flushTestDb, testDbUrl } from '../support/redisServer';
-import { BIN, killAll, PROJECT_ROOT, spawnCli } from '../support/spawn';
+import { BIN, killAll, PROJECT_ROOT, type Spawned, spawnCli } from '../support/spawn';
 
 const DEPLOY = path.join(PROJECT_ROOT, 'deploy');
 /** A parsed YAML node, read field by field by the checks below. */
@@ -136,8 +138,9 @@ describe('deploy/compose.yml', () => {
   const doc = parse(read('compose.yml')) as Y;
   const svc = doc['services'];
 
-  it("redis, a master, the dashboard and Ruby's resque-web; the commands name real flags", () => {
-    expect(Object.keys(svc).sort()).toEqual(['master', 'redis', 'resque-web', 'web']);
+  it("redis, a master, a scheduler, the dashboard and Ruby's resque-web; the commands name real flags", () => {
+    expect(Object.keys(svc).sort()).toEqual(['master', 'redis', 'resque-web', 'scheduler', 'web']);
+    expectKnownFlags('scheduler', svc['scheduler']['command'].slice(1));
     const master: string[] = svc['master']['command'];
     expectKnownFlags('master', master.slice(1));
     expect(Number.parseInt(svc['master']['stop_grace_period'], 10)).toBeGreaterThan(flagValue(master, '--term-timeout') + 2);
@@ -150,21 +153,102 @@ describe('deploy/compose.yml', () => {
   });
 });
 
-describe("deploy/compose.yml's master, run as a process", () => {
+describe("deploy/compose.yml's own services, run as processes", () => {
   afterEach(async () => {
     await killAll();
   });
 
-  it('starts its children on the shared Redis and exits 0 on TERM (the stop a container runtime sends)', async () => {
+  /** GET / on the dashboard with a Host header of our choice (fetch may not set Host). */
+  function get(port: number, host: string): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = http.get({ host: '127.0.0.1', port, path: '/', headers: { Host: host } }, res => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', c => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.setTimeout(10000, () => req.destroy(new Error('no answer within 10 s')));
+    });
+  }
+
+  it('every service running our image starts with its command and environment on the shared Redis, answers, and exits 0 on TERM', async () => {
     const url = testDbUrl();
     await flushTestDb(url);
-    const command: string[] = (parse(read('compose.yml')) as Y)['services']['master']['command'];
-    const args = command.map(a => a.replace(/^\/app\//, `${PROJECT_ROOT}/`));
-    const m = spawnCli(args, { redisUrl: url, env: { RESQUE_ENV: 'production' } });
-    await m.waitForLine(/all children registered/, 15000);
-    expect(m.lines().some(l => /starting critical,default=1\.\.4/.test(l))).toBe(true);
-    m.kill('SIGTERM');
-    expect(await m.waitForEnd(15000)).toEqual({ code: 0, signal: null });
+    const redis = new Redis(url);
+    try {
+      const services: Record<string, Y> = (parse(read('compose.yml')) as Y)['services'];
+      // Ours: the services that run the image deploy/Dockerfile builds. redis is the test's own
+      // server; resque-web is Ruby's (not installed here).
+      const ours = Object.keys(services).filter(n => services[n]['image'] === 'pyres-ts');
+      expect(ours.sort()).toEqual(['master', 'scheduler', 'web']);
+      expect(
+        Object.keys(services)
+          .filter(n => !ours.includes(n))
+          .sort(),
+      ).toEqual(['redis', 'resque-web']);
+      // Start in depends_on order, as compose does (only our services; redis is already up).
+      const order: string[] = [];
+      const visit = (n: string): void => {
+        if (order.includes(n) || !ours.includes(n)) return;
+        for (const d of Object.keys(services[n]['depends_on'] ?? {})) visit(d);
+        order.push(n);
+      };
+      for (const n of ours) visit(n);
+      expect(order.indexOf('master')).toBeLessThan(order.indexOf('web'));
+
+      const started: Array<{ name: string; p: Spawned }> = [];
+      for (const name of order) {
+        const svc = services[name];
+        const command: string[] = svc['command'];
+        // The image's paths mapped to this checkout; the dashboard's port to a free one.
+        const args = command.map(a => a.replace(/^\/app\//, `${PROJECT_ROOT}/`));
+        if (command[0] === 'web') args[args.indexOf('--port') + 1] = '0';
+        const env: Record<string, string> = { ...svc['environment'] };
+        expect(env['REDIS_URL']).toBe('redis://redis:6379');
+        delete env['REDIS_URL'];
+        const p = spawnCli(args, { redisUrl: url, env });
+        started.push({ name, p });
+        if (command[0] === 'master') {
+          await p.waitForLine(/all children registered/, 15000);
+          expect(p.lines().some(l => /starting critical,default=1\.\.4/.test(l))).toBe(true);
+          // Registered: a Resque worker on the compose file's queues, in the shared Redis.
+          const workers = await redis.smembers('resque:workers');
+          expect(workers.filter(w => w.endsWith(':critical,default')).length).toBeGreaterThanOrEqual(1);
+        } else if (command[0] === 'scheduler') {
+          // Registered: it holds resque-scheduler's lock in the shared Redis.
+          const holder = /became the master scheduler \((\S+)\)/.exec(await p.waitForLine(/became the master scheduler/, 15000))![1];
+          const lockKey = /lock (\S+) \(TTL/.exec(await p.waitForLine(/scheduler \S+ started: lock/, 1000))![1]!;
+          expect(await redis.get(lockKey)).toBe(holder);
+        } else if (command[0] === 'web') {
+          const line = await p.waitForLine(/dashboard on http:\/\/[^/]+:\d+\//, 15000);
+          const port = Number(/:(\d+)\/ for/.exec(line)![1]);
+          // Bound to every interface, as a container's port mapping needs (and warned about).
+          expect(p.lines().some(l => /listening on 0\.0\.0\.0 WITHOUT authentication/.test(l))).toBe(true);
+          // The Host a browser sends through the compose file's port mapping, then a foreign one
+          // (DNS rebinding): the dashboard answers the first and refuses the second.
+          const ok = await get(port, `localhost:${flagValue(command, '--port')}`);
+          expect(ok.status).toBe(200);
+          // It reads the shared Redis: the master's workers, counted on the overview.
+          const registered = await redis.scard('resque:workers');
+          expect(registered).toBeGreaterThanOrEqual(1);
+          expect(ok.body).toContain(`<h2>0 of ${registered} workers working</h2>`);
+          expect(ok.body).toContain(new URL(url).host);
+          expect((await get(port, 'rebind.example:5678')).status).toBe(403);
+        } else {
+          throw new Error(`no check for the ${name} service's command ${command[0]}: add one`);
+        }
+      }
+      // docker compose down: TERM to each, dependants first; each exits 0 and leaves nothing.
+      for (const { name, p } of [...started].reverse()) {
+        p.kill('SIGTERM');
+        expect({ name, end: await p.waitForEnd(30000) }).toEqual({ name, end: { code: 0, signal: null } });
+      }
+      expect(await redis.smembers('resque:workers')).toEqual([]);
+      expect(await redis.keys('resque:*master_lock')).toEqual([]);
+    } finally {
+      redis.disconnect();
+    }
   });
 });
 
