@@ -14,8 +14,8 @@
  * node_modules, its `npm run build`; the final stage's COPY lines into a temporary /app with only
  * the lock file's production packages, for `npm prune --omit=dev`), and the ENTRYPOINT and CMD
  * run there, with tini when it is installed. The image itself is not built: no Docker daemon
- * here, and Debian's buildah stops at `FROM node:20-bookworm-slim` (registry-1.docker.io does not
- * resolve; README "Docker"). The test builds it when `docker info` answers.
+ * here, and Debian's buildah stops at `FROM node:20-bookworm-slim` (Docker Hub's name does not
+ * resolve here; README "Docker"). The test builds it when `docker info` answers.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
