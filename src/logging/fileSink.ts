@@ -1,9 +1,11 @@
 /**
  * A log file (`-f FILE`, both formats), written without blocking the event loop: lines are
  * queued and appended in batches by libuv's thread pool (one append in flight at a time, in
- * order). Each batch opens the file by its path (O_APPEND, created if missing), so a file that
- * logrotate renamed is followed at the next batch, HUP or not, and a removed directory is seen
- * at once, as the synchronous appends of before saw it.
+ * order). The file stays open (O_APPEND), and before each batch its path is checked (one stat):
+ * a file that logrotate renamed or removed is reopened by its path (created if missing) at the
+ * next batch, HUP or not, and a removed directory is seen at once, as the synchronous appends of
+ * before saw it. The append itself is one write request to the thread pool, which libuv finishes
+ * before the process ends, so a batch being written at exit is neither lost nor written twice.
  *
  * The fault rules are the synchronous sink's: a failed append never throws; it is reported
  * once on stderr, the lines of that batch and the next ones go to stderr (dropped if stderr is
@@ -14,7 +16,7 @@
  * written again. What is queued at exit is appended synchronously on 'exit' (`process.exit()`,
  * an uncaught exception); `drainLogFiles()` lets an exit path wait for the queue first.
  */
-import { appendFile, appendFileSync } from 'node:fs';
+import { appendFileSync, close, fstat, open, stat, write } from 'node:fs';
 import { realStdio, type StdioPort } from './stdio';
 
 /** How long a log file that failed is left alone before the next line tries it again. */
@@ -30,13 +32,76 @@ export function errText(e: unknown): string {
   return typeof m === 'string' ? m : String(e);
 }
 
+/**
+ * Appends one batch: `writing()` is called once the bytes are handed to the thread pool (from
+ * then on the batch is the pool's: the exit flush leaves it alone), `done` when it is written.
+ */
+export type BatchAppend = (path: string, text: string, done: (err: unknown) => void, writing: () => void) => void;
+
+/**
+ * The file, kept open and followed by its path: one stat per batch, a reopen when the path
+ * names another file (renamed by logrotate) or none (removed), then one write.
+ */
+export class PathWriter {
+  private fd: number | null = null;
+  private ident: { dev: number; ino: number } | null = null;
+
+  append: BatchAppend = (path, text, done, writing) => {
+    this.current(path, (err, fd) => {
+      if (err || fd === null) return done(err ?? new Error('no file'));
+      const buf = Buffer.from(text, 'utf8');
+      writing();
+      const more = (off: number): void =>
+        write(fd, buf, off, buf.length - off, null, (e, n) => {
+          if (e) return done(e);
+          if (off + n < buf.length) return more(off + n);
+          done(null);
+        });
+      more(0);
+    });
+  };
+
+  private current(path: string, cb: (err: unknown, fd: number | null) => void): void {
+    stat(path, (e, st) => {
+      if (!e && this.fd !== null && this.ident && st.dev === this.ident.dev && st.ino === this.ident.ino) return cb(null, this.fd);
+      if (e && (e as NodeJS.ErrnoException).code !== 'ENOENT') return cb(e, null);
+      this.reopen(path, cb);
+    });
+  }
+
+  private reopen(path: string, cb: (err: unknown, fd: number | null) => void): void {
+    open(path, 'a', 0o644, (e, fd) => {
+      if (e) {
+        this.drop();
+        return cb(e, null);
+      }
+      fstat(fd, (e2, st) => {
+        if (e2) {
+          close(fd, () => undefined);
+          return cb(e2, null);
+        }
+        this.drop();
+        this.fd = fd;
+        this.ident = { dev: st.dev, ino: st.ino };
+        cb(null, fd);
+      });
+    });
+  }
+
+  private drop(): void {
+    if (this.fd !== null) close(this.fd, () => undefined);
+    this.fd = null;
+    this.ident = null;
+  }
+}
+
 export interface FileSinkOptions {
   retryMs?: number;
   /** Bytes of queued lines past which lines are dropped (counted). */
   maxQueuedBytes?: number;
   stdio?: StdioPort;
-  /** For tests: the asynchronous append (default fs.appendFile). */
-  append?: (path: string, text: string, done: (err: unknown) => void) => void;
+  /** For tests: the asynchronous append (default a PathWriter's). */
+  append?: (path: string, text: string, done: (err: unknown) => void, writing?: () => void) => void;
   /** For tests: the append of the exit flush (default fs.appendFileSync). */
   appendSync?: (path: string, text: string) => void;
   now?: () => number;
@@ -51,7 +116,7 @@ export class FileSink {
   private readonly retryMs: number;
   private readonly maxQueued: number;
   private readonly io: StdioPort;
-  private readonly appendAsync: (path: string, text: string, done: (err: unknown) => void) => void;
+  private readonly appendAsync: BatchAppend;
   private readonly appendSync: (path: string, text: string) => void;
   private readonly now: () => number;
   /** Lines (each with its newline) waiting for the file. */
@@ -59,6 +124,8 @@ export class FileSink {
   private queuedBytes = 0;
   /** The batch being appended (its lines), or null. */
   private inFlight: string[] | null = null;
+  /** Its bytes are with the thread pool (the exit flush must not write them again). */
+  private handedOver = false;
   /** Lines dropped while the queue was full, not yet said in the file. */
   private dropped = 0;
   private droppedSince = 0;
@@ -71,7 +138,7 @@ export class FileSink {
     this.retryMs = o.retryMs ?? LOG_FILE_RETRY_MS;
     this.maxQueued = o.maxQueuedBytes ?? LOG_FILE_QUEUE_BYTES;
     this.io = o.stdio ?? realStdio;
-    this.appendAsync = o.append ?? ((p, text, done) => appendFile(p, text, done));
+    this.appendAsync = o.append ?? new PathWriter().append;
     this.appendSync = o.appendSync ?? ((p, text) => appendFileSync(p, text));
     this.now = o.now ?? Date.now;
   }
@@ -135,8 +202,11 @@ export class FileSink {
    * thread pool before the process ends, so it is neither lost nor written twice).
    */
   flushSync(): void {
-    if (this.queue.length === 0 && this.dropped === 0) return;
-    const lines = this.queue.splice(0);
+    // A batch still on its way to the file (its stat or open pending) is written here too.
+    const early = this.inFlight !== null && !this.handedOver ? this.inFlight : [];
+    if (early.length > 0) this.inFlight = null;
+    if (this.queue.length === 0 && this.dropped === 0 && early.length === 0) return;
+    const lines = [...early, ...this.queue.splice(0)];
     this.queuedBytes = 0;
     const head = this.dropNote() + this.gapNote();
     try {
@@ -173,6 +243,7 @@ export class FileSink {
     const batch = this.queue.splice(0, n);
     this.queuedBytes -= bytes;
     this.inFlight = batch;
+    this.handedOver = false;
     const wasFailed = this.failed;
     const startedAt = this.now();
     const head = this.gapNote();
@@ -182,6 +253,8 @@ export class FileSink {
     const done = (err: unknown): void => {
       if (called) return;
       called = true;
+      // flushSync took the batch meanwhile (at exit): nothing more to do.
+      if (this.inFlight !== batch) return;
       this.inFlight = null;
       if (!err) {
         if (wasFailed) {
@@ -207,7 +280,7 @@ export class FileSink {
       this.pump();
     };
     try {
-      this.appendAsync(this.path, head + dropNote + batch.join(''), done);
+      this.appendAsync(this.path, head + dropNote + batch.join(''), done, () => (this.handedOver = true));
     } catch (e) {
       done(e);
     }

@@ -222,11 +222,11 @@ describe('FileSink (asynchronous appends)', () => {
     expect(s.droppedLines).toBe(0);
   });
 
-  it('exit: flushSync appends what is queued, synchronously, after the batch in flight', () => {
+  it('exit: flushSync appends what is queued, synchronously; a batch already handed to the thread pool is left to it', () => {
     const io = fakeStdio();
     const sync: string[] = [];
-    const s = new FileSink('/var/log/p.log', { stdio: io, append: () => undefined, appendSync: (_p, t) => void sync.push(t) });
-    s.write('a'); // in flight (never returns here)
+    const s = new FileSink('/var/log/p.log', { stdio: io, append: (_p, _t, _done, writing) => writing?.(), appendSync: (_p, t) => void sync.push(t) });
+    s.write('a'); // its write is with the thread pool (never returns here)
     s.write('b');
     s.write('c');
     s.flushSync();
@@ -234,6 +234,21 @@ describe('FileSink (asynchronous appends)', () => {
     expect(s.pending).toBe(1);
     s.flushSync();
     expect(sync).toHaveLength(1);
+  });
+
+  it('exit: a batch whose stat/open is still pending is written by the flush, once', () => {
+    const io = fakeStdio();
+    const sync: string[] = [];
+    let late: ((e: unknown) => void) | null = null;
+    const s = new FileSink('/var/log/p.log', { stdio: io, append: (_p, _t, done) => void (late = done), appendSync: (_p, t) => void sync.push(t) });
+    s.write('a');
+    s.write('b');
+    s.flushSync();
+    expect(sync).toEqual(['a\nb\n']);
+    // Its late completion changes nothing.
+    late!(null);
+    expect(s.pending).toBe(0);
+    expect(io.out.stderr).toEqual([]);
   });
 
   it('exit flush that cannot write the file: its lines go to stderr', () => {
@@ -248,7 +263,7 @@ describe('FileSink (asynchronous appends)', () => {
     s.write('a');
     s.write('b');
     s.flushSync();
-    expect(io.out.stderr).toEqual(['b\n']);
+    expect(io.out.stderr).toEqual(['a\n', 'b\n']);
   });
 });
 
