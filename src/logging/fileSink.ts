@@ -121,6 +121,8 @@ export class FileSink {
   private readonly now: () => number;
   /** Lines (each with its newline) waiting for the file. */
   private queue: string[] = [];
+  /** Each queued line's size in bytes (UTF-8). */
+  private sizes: number[] = [];
   private queuedBytes = 0;
   /** The batch being appended (its lines), or null. */
   private inFlight: string[] | null = null;
@@ -166,7 +168,8 @@ export class FileSink {
       this.io.write('stderr', text);
       return;
     }
-    if (this.queuedBytes + text.length > this.maxQueued) {
+    const size = Buffer.byteLength(text, 'utf8');
+    if (this.queuedBytes + size > this.maxQueued) {
       if (this.dropped === 0) {
         this.droppedSince = this.now();
         this.io.write(
@@ -178,7 +181,8 @@ export class FileSink {
       return;
     }
     this.queue.push(text);
-    this.queuedBytes += text.length;
+    this.sizes.push(size);
+    this.queuedBytes += size;
     this.pump();
   }
 
@@ -207,6 +211,7 @@ export class FileSink {
     if (early.length > 0) this.inFlight = null;
     if (this.queue.length === 0 && this.dropped === 0 && early.length === 0) return;
     const lines = [...early, ...this.queue.splice(0)];
+    this.sizes = [];
     this.queuedBytes = 0;
     const head = this.dropNote() + this.gapNote();
     try {
@@ -239,8 +244,9 @@ export class FileSink {
     }
     let n = 0;
     let bytes = 0;
-    while (n < this.queue.length && bytes < BATCH_BYTES) bytes += this.queue[n++]!.length;
+    while (n < this.queue.length && bytes < BATCH_BYTES) bytes += this.sizes[n++]!;
     const batch = this.queue.splice(0, n);
+    this.sizes.splice(0, n);
     this.queuedBytes -= bytes;
     this.inFlight = batch;
     this.handedOver = false;
@@ -274,6 +280,7 @@ export class FileSink {
         for (const l of batch) this.io.write('stderr', l);
         // What queued behind the failed batch goes to stderr too, in order, until the next try.
         const rest = this.queue.splice(0);
+        this.sizes = [];
         this.queuedBytes = 0;
         for (const l of rest) this.io.write('stderr', l);
       }

@@ -131,6 +131,27 @@ describe('HUP reopens the log files (logrotate without copytruncate)', () => {
     await stopDaemon(pid, keeper);
   });
 
+  it('the log keeper killed (the daemon and its child lose stdout/stderr: EPIPE): jobs go on, a HUP changes nothing, TERM still stops cleanly', async () => {
+    const dir = path.join(env.tmp, 'log');
+    const { pid, keeper, kids } = await startDaemon(path.join(dir, 'out.log'), path.join(dir, 'err.log'));
+    process.kill(keeper, 'SIGKILL');
+    await waitFor(() => !isRunning(keeper), 5000, 'the keeper gone');
+    await env.enqueue(Q, 'Chatty', 'lost', 500, 80);
+    await env.enqueue(Q, 'Print', 'lost', 100);
+    await env.enqueue(Q, 'Fail', 'lost');
+    await env.waitForLedger(/^Print lost 100$/, 10000);
+    await env.waitForFailures(1, 10000);
+    process.kill(pid, 'SIGHUP');
+    await env.enqueue(Q, 'Echo', 'after-hup');
+    await env.waitForLedger(/^Echo \["after-hup"\]$/, 10000);
+    expect(isRunning(pid)).toBe(true);
+    expect(await env.waitForChildren(pid, 1, 5000, Q)).toEqual(kids);
+    process.kill(pid, 'SIGTERM');
+    await waitFor(() => !isRunning(pid), 15000, 'the daemon to exit');
+    await env.waitForWorkerCount(0);
+    await env.expectMasterWithdrawn(pid);
+  });
+
   it('-f FILE: the master and its child follow the rename; each line once across the two files', async () => {
     const file = path.join(env.tmp, 'pyres.log');
     const m = await env.startMaster(['--queues', Q, '--pool', '1', '-f', file], {
