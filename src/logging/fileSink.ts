@@ -10,10 +10,11 @@
  * The fault rules are the synchronous sink's: a failed append never throws; it is reported
  * once on stderr, the lines of that batch and the next ones go to stderr (dropped if stderr is
  * gone too), and the file is tried again at most once per `retryMs`; when it works again a note
- * there says which stretch went to stderr. Memory is bounded: while an append does not return
- * (a stalled disk, a FIFO nobody reads) at most `maxQueuedBytes` wait; the lines past that are
- * dropped and counted, said once on stderr when it starts and in the file when it can be
- * written again. What is queued at exit is appended synchronously on 'exit' (`process.exit()`,
+ * there says which stretch went to stderr. Memory is bounded: once an append has not returned
+ * for `stallMs` while the event loop ran (a stalled disk, a FIFO nobody reads) at most `maxQueuedBytes` (2 MiB) wait, and
+ * never more than `hardMaxQueuedBytes` (16 MiB: a job that logs faster than its event loop lets
+ * the appends complete, in one synchronous burst); the lines past that are dropped and counted,
+ * said once on stderr when it starts and in the file when it can be written again. What is queued at exit is appended synchronously on 'exit' (`process.exit()`,
  * an uncaught exception); `drainLogFiles()` lets an exit path wait for the queue first.
  */
 import { appendFileSync, close, fstat, open, stat, write } from 'node:fs';
@@ -23,6 +24,10 @@ import { realStdio, type StdioPort } from './stdio';
 export const LOG_FILE_RETRY_MS = 60_000;
 /** How many bytes of lines may wait for the file before lines are dropped (per file and process). */
 export const LOG_FILE_QUEUE_BYTES = 2 * 1024 * 1024;
+/** The most that ever waits, stalled or not (per file and process). */
+export const LOG_FILE_QUEUE_MAX_BYTES = 16 * 1024 * 1024;
+/** An append pending this long means the file is stalled (then LOG_FILE_QUEUE_BYTES applies). */
+export const LOG_FILE_STALL_MS = 1000;
 /** The most one append writes (a batch is cut after the line that crosses it). */
 const BATCH_BYTES = 256 * 1024;
 
@@ -99,6 +104,10 @@ export interface FileSinkOptions {
   retryMs?: number;
   /** Bytes of queued lines past which lines are dropped (counted). */
   maxQueuedBytes?: number;
+  /** Bytes of queued lines past which lines are dropped even when the file is not stalled. */
+  hardMaxQueuedBytes?: number;
+  /** How long an append may be pending before the file counts as stalled. */
+  stallMs?: number;
   stdio?: StdioPort;
   /** For tests: the asynchronous append (default a PathWriter's). */
   append?: (path: string, text: string, done: (err: unknown) => void, writing?: () => void) => void;
@@ -115,6 +124,11 @@ export class FileSink {
   private failed: { since: number; lastTry: number; error: string } | null = null;
   private readonly retryMs: number;
   private readonly maxQueued: number;
+  private readonly hardMaxQueued: number;
+  private readonly stallMs: number;
+  /** The batch in flight has been pending for stallMs while the event loop ran (its timer fired). */
+  private stalled = false;
+  private stallTimer: NodeJS.Timeout | null = null;
   private readonly io: StdioPort;
   private readonly appendAsync: BatchAppend;
   private readonly appendSync: (path: string, text: string) => void;
@@ -139,6 +153,8 @@ export class FileSink {
   ) {
     this.retryMs = o.retryMs ?? LOG_FILE_RETRY_MS;
     this.maxQueued = o.maxQueuedBytes ?? LOG_FILE_QUEUE_BYTES;
+    this.hardMaxQueued = Math.max(this.maxQueued, o.hardMaxQueuedBytes ?? LOG_FILE_QUEUE_MAX_BYTES);
+    this.stallMs = o.stallMs ?? LOG_FILE_STALL_MS;
     this.io = o.stdio ?? realStdio;
     this.appendAsync = o.append ?? new PathWriter().append;
     this.appendSync = o.appendSync ?? ((p, text) => appendFileSync(p, text));
@@ -169,12 +185,12 @@ export class FileSink {
       return;
     }
     const size = Buffer.byteLength(text, 'utf8');
-    if (this.queuedBytes + size > this.maxQueued) {
+    if (this.queuedBytes + size > this.maxQueued && this.full(size)) {
       if (this.dropped === 0) {
         this.droppedSince = this.now();
         this.io.write(
           'stderr',
-          `pyres-ts ${process.pid}: the log file ${this.path} is not keeping up (${this.maxQueued} bytes waiting); dropping log lines until it does (their count goes in the file)\n`,
+          `pyres-ts ${process.pid}: the log file ${this.path} is not keeping up (${this.queuedBytes} bytes waiting); dropping log lines until it does (their count goes in the file)\n`,
         );
       }
       this.dropped += 1;
@@ -222,13 +238,19 @@ export class FileSink {
     }
   }
 
+  /** Past the soft bound: drop when the file is stalled (an append pending for stallMs), or past the hard bound. */
+  private full(size: number): boolean {
+    if (this.queuedBytes + size > this.hardMaxQueued) return true;
+    return this.inFlight !== null && this.stalled;
+  }
+
   private dropNote(): string {
     if (this.dropped === 0) return '';
     const n = this.dropped;
     this.dropped = 0;
     return stamp(
       this.now(),
-      `${n} log line${n === 1 ? '' : 's'} dropped from ${new Date(this.droppedSince).toISOString()} until now: the log file was not keeping up (more than ${this.maxQueued} bytes waiting)`,
+      `${n} log line${n === 1 ? '' : 's'} dropped from ${new Date(this.droppedSince).toISOString()} until now: the log file was not keeping up (more than ${this.maxQueued} bytes waiting while stalled, or ${this.hardMaxQueued} in all)`,
     );
   }
 
@@ -252,6 +274,14 @@ export class FileSink {
     this.handedOver = false;
     const wasFailed = this.failed;
     const startedAt = this.now();
+    // A timer, not a clock check: a job that logs in one long synchronous burst holds the loop
+    // (so no append can complete) without the file being stalled; the timer fires only if the
+    // loop turns and the append is still pending.
+    this.stalled = false;
+    this.stallTimer = setTimeout(() => {
+      if (this.inFlight === batch) this.stalled = true;
+    }, this.stallMs);
+    this.stallTimer.unref?.();
     const head = this.gapNote();
     const dropped = this.dropped;
     const dropNote = this.dropNote();
@@ -262,6 +292,9 @@ export class FileSink {
       // flushSync took the batch meanwhile (at exit): nothing more to do.
       if (this.inFlight !== batch) return;
       this.inFlight = null;
+      if (this.stallTimer) clearTimeout(this.stallTimer);
+      this.stallTimer = null;
+      this.stalled = false;
       if (!err) {
         if (wasFailed) {
           this.failed = null;

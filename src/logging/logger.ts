@@ -4,7 +4,15 @@ import { asyncStdSink, jsonBindings, jsonFormatter, type LogFields } from './jso
 import { realStdio, type StdioPort } from './stdio';
 
 export type { LogFields } from './json';
-export { drainLogFiles, FileSink, type FileSinkOptions, LOG_FILE_QUEUE_BYTES, LOG_FILE_RETRY_MS } from './fileSink';
+export {
+  drainLogFiles,
+  FileSink,
+  type FileSinkOptions,
+  LOG_FILE_QUEUE_BYTES,
+  LOG_FILE_QUEUE_MAX_BYTES,
+  LOG_FILE_RETRY_MS,
+  LOG_FILE_STALL_MS,
+} from './fileSink';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 

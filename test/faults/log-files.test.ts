@@ -4,7 +4,7 @@
  *
  *  - the log file is a FIFO nobody reads (a disk that stalls: every append blocks in libuv's
  *    thread pool): jobs are still worked (a synchronous append would hold the event loop
- *    forever), memory stays bounded (lines past the queue's limit are dropped, said once on
+ *    forever), memory stays bounded (once stalled, lines past 2 MiB are dropped, said once on
  *    stderr and counted in the file once it moves), and TERM's last lines land after a reader
  *    shows up: every line whole, none twice, in order;
  *  - a job that ends its process at once (process.exit, an uncaught exception): every line it
@@ -36,7 +36,7 @@ describe('-f FILE is written off the event loop', () => {
   it('a log file that stalls (a FIFO nobody reads): jobs still run, the drops are bounded and counted, TERM flushes the rest whole', async () => {
     const fifo = path.join(env.tmp, 'pyres.log');
     execFileSync('mkfifo', [fifo]);
-    const w = spawnCli(['worker', '--queues', Q, '-f', fifo, '--jobs', LOG_JOBS, '--jobs', BASIC_JOBS], env.spawnEnv());
+    const w = spawnCli(['worker', '--queues', Q, '-f', fifo, '--heartbeat-interval', '1', '--jobs', LOG_JOBS, '--jobs', BASIC_JOBS], env.spawnEnv());
     let reader: ReturnType<typeof readFifo> | null = null;
     try {
       // Its first log line already waits for the FIFO; it registers and works all the same.
@@ -45,12 +45,25 @@ describe('-f FILE is written off the event loop', () => {
         10000,
         () => `the worker to register; output: ${w.lines().join('\n')}`,
       );
+      // The file counts as stalled once an append has been pending for LOG_FILE_STALL_MS (1 s):
+      // three heartbeats (1 s apart, all after the first log line) say it has been.
+      const id = (await env.workers())[0]!;
+      const beats = new Set<string>();
+      await waitFor(
+        async () => {
+          const b = await env.redis.hget('resque:workers:heartbeat', id);
+          if (b) beats.add(b);
+          return beats.size >= 3;
+        },
+        10000,
+        () => `three heartbeats of ${id}; saw ${[...beats].join(', ')}`,
+      );
       const N = 30000;
       await env.enqueue(Q, 'Chatty', 'stall', N, 100); // ~3 MB of lines: more than the 2 MiB queue
       await env.enqueue(Q, 'Echo', 'after-chatty');
       await env.waitForLedger(/^Chatty stall 30000$/, 15000);
       await env.waitForLedger(/^Echo \["after-chatty"\]$/, 10000);
-      await w.waitForLine(/the log file \S+ is not keeping up \(2097152 bytes waiting\); dropping log lines until it does/, 5000);
+      await w.waitForLine(/the log file \S+ is not keeping up \(\d+ bytes waiting\); dropping log lines until it does/, 5000);
       expect(w.exited).toBe(false);
 
       // A reader shows up: the blocked append completes, the queue drains, the drops are counted.

@@ -191,6 +191,8 @@ describe('FileSink (asynchronous appends)', () => {
     const s = new FileSink('/var/log/p.log', {
       stdio: io,
       maxQueuedBytes: 1000,
+      hardMaxQueuedBytes: 5000,
+      stallMs: 1000,
       append: (_p, text, done) => {
         if (appended.length === 0 && release === null) {
           // The first append hangs until released.
@@ -201,13 +203,22 @@ describe('FileSink (asynchronous appends)', () => {
         setImmediate(() => done(null));
       },
     });
-    s.write('first'); // in flight, hanging
+    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+    try {
+      s.write('first'); // in flight, hanging
+      // Pending for stallMs while the loop runs (its timer fires): the file is stalled.
+      jest.advanceTimersByTime(1000);
+    } finally {
+      jest.useRealTimers();
+    }
     const line = 'x'.repeat(99); // 100 bytes with its newline
     for (let i = 0; i < 50; i++) s.write(`${line}`);
     // 1000 bytes fit: 10 lines queued, 40 dropped.
     expect(s.pending).toBe(11);
     expect(s.droppedLines).toBe(40);
-    expect(io.out.stderr.filter(l => l.includes('is not keeping up'))).toHaveLength(1);
+    expect(io.out.stderr.filter(l => l.includes('is not keeping up'))).toEqual([
+      `pyres-ts ${process.pid}: the log file /var/log/p.log is not keeping up (1000 bytes waiting); dropping log lines until it does (their count goes in the file)\n`,
+    ]);
     release!();
     await s.drain();
     const text = appended.join('');
@@ -217,9 +228,26 @@ describe('FileSink (asynchronous appends)', () => {
     const notes = lines.filter(l => l.includes('dropped'));
     expect(notes).toHaveLength(1);
     expect(notes[0]).toMatch(
-      /WARN {2}\[pyres-ts \d+\] 40 log lines dropped from \S+ until now: the log file was not keeping up \(more than 1000 bytes waiting\)$/,
+      /WARN {2}\[pyres-ts \d+\] 40 log lines dropped from \S+ until now: the log file was not keeping up \(more than 1000 bytes waiting while stalled, or 5000 in all\)$/,
     );
     expect(s.droppedLines).toBe(0);
+  });
+
+  it('a synchronous burst (the loop never turns, so no append can return): kept past the stalled bound, up to the hard bound', () => {
+    const io = fakeStdio();
+    const s = new FileSink('/var/log/p.log', {
+      stdio: io,
+      maxQueuedBytes: 1000,
+      hardMaxQueuedBytes: 5000,
+      stallMs: 0,
+      append: () => undefined,
+    });
+    s.write('first'); // in flight; its stall timer cannot fire while this test holds the loop
+    const line = 'x'.repeat(99);
+    for (let i = 0; i < 60; i++) s.write(line);
+    // 5000 bytes: 50 kept, 10 dropped.
+    expect(s.pending).toBe(51);
+    expect(s.droppedLines).toBe(10);
   });
 
   it('exit: flushSync appends what is queued, synchronously; a batch already handed to the thread pool is left to it', () => {
