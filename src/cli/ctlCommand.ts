@@ -192,6 +192,8 @@ export async function runCtl(a: CtlArgs): Promise<number> {
           const now = await masters(store);
           const shown = a.master ? now.filter(m => m.id.includes(a.master as string) || String(m.pid) === a.master) : now;
           const sample = await watchSample(store, shown);
+          // The log tail: its own list (a record with `logTail` comes from an older master).
+          if (a.tail > 0) for (const m of shown) if (!Array.isArray(m.logTail)) m.logTail = await store.masterLog(m.id, a.tail);
           const body = shown.length ? shown.map(m => formatWatch(m, sample, prev, a.tail)).join('\n\n') : 'no masters';
           process.stdout.write(
             (tty ? '\x1b[2J\x1b[H' : '') +

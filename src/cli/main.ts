@@ -1,5 +1,6 @@
 import yargs from 'yargs';
 import { PyresError, coerceError } from '../errors';
+import { drainLogFiles } from '../logging/fileSink';
 import { guardStdio } from '../logging/stdio';
 import type { Client as ClientT } from '../producer/client';
 import { VERSION } from '../version';
@@ -142,8 +143,11 @@ export async function run(argv: string[]): Promise<number> {
     const err = coerceError(e);
     process.stderr.write(`pyres-ts: ${err.message}${err instanceof UsageError ? ' (see pyres-ts --help)' : ''}\n`);
     if (!(err instanceof PyresError) && process.env['PYRES_TS_DEBUG']) process.stderr.write(`${err.stack}\n`);
+    await drainLogFiles();
     return err instanceof UsageError || err instanceof PyresError ? 2 : 1;
   }
+  // A -f log file is written asynchronously: its last lines land (in order) before the exit.
+  await drainLogFiles();
   return code;
 }
 

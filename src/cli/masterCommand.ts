@@ -15,7 +15,15 @@ import { watchMaster } from '../metrics/watch';
 import { type MetricsServer, startMetricsServer } from './metricsServer';
 import { queuesFromArgs, type WorkerArgs, workerBuilder, workerInputFromArgs } from './workerCommand';
 import { ENVIRONMENT_VARS, defaultPoolConfig, poolEnvironment } from '../config/poolConfigFile';
-import { appnameFromArgs, type MasterProcessArgs, prepareProcess, spawnDelayFromArgs, termModeFromArgs, withMasterProcessOptions } from './processOps';
+import {
+  appnameFromArgs,
+  type MasterProcessArgs,
+  prepareProcess,
+  reopenLogsOnHup,
+  spawnDelayFromArgs,
+  termModeFromArgs,
+  withMasterProcessOptions,
+} from './processOps';
 import { attachSdNotify } from './sdNotify';
 import { pid1Warning } from './containerInit';
 import { type SchedulerArgs, schedulerFromArgs, withSchedulerOptions } from './schedulerCommand';
@@ -178,7 +186,13 @@ export async function runMaster(a: MasterArgs): Promise<number> {
     return 2;
   }
   // WINCH is the Master's to honour or ignore (its `winch` setting, --winch).
-  const release = installMasterSignals(master, m => log.info(m), process, { termGraceful: termMode !== 'immediate' });
+  const releaseSignals = installMasterSignals(master, m => log.info(m), process, { termGraceful: termMode !== 'immediate' });
+  // --daemon: HUP reopens the --stdout/--stderr files too (the children write to the same pipes, so they follow).
+  const releaseHup = reopenLogsOnHup(log);
+  const release = (): void => {
+    releaseSignals();
+    releaseHup();
+  };
   const sdDone = attachSdNotify(master, log);
   const t0 = Date.now();
   master.once('all-ready', () => log.info(`all children registered ${Date.now() - t0} ms after start`));

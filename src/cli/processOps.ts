@@ -5,7 +5,7 @@
  */
 import type { Argv } from 'yargs';
 import { ConfigError } from '../errors';
-import { DAEMON_CHILD_ENV, DAEMON_DEFAULTS, isDaemonChild, reportDaemonUp, startDaemon } from './daemon';
+import { DAEMON_CHILD_ENV, DAEMON_DEFAULTS, hasLogKeeper, isDaemonChild, reportDaemonUp, requestLogReopen, startDaemon, takeLogKeeper } from './daemon';
 import { type Pidfile, writePidfile } from './pidfile';
 
 /** The flags `processOptions` adds. */
@@ -25,8 +25,16 @@ export function withProcessOptions<T>(y: Argv<T>) {
       describe: `write the pid here (atomically; a live one refuses to start, a stale one is replaced; removed on exit). Default with --daemon: ${DAEMON_DEFAULTS.pidfile}; --no-pidfile for none`,
     })
     .option('daemon', { alias: 'd', type: 'boolean', describe: 'run in the background, detached from the terminal (resque-pool -d)' })
-    .option('stdout', { alias: 'o', type: 'string', describe: `with --daemon: append stdout here (default ${DAEMON_DEFAULTS.stdout})` })
-    .option('stderr', { alias: 'e', type: 'string', describe: `with --daemon: append stderr (the log) here (default ${DAEMON_DEFAULTS.stderr})` });
+    .option('stdout', {
+      alias: 'o',
+      type: 'string',
+      describe: `with --daemon: append stdout here (default ${DAEMON_DEFAULTS.stdout}); HUP reopens it (logrotate)`,
+    })
+    .option('stderr', {
+      alias: 'e',
+      type: 'string',
+      describe: `with --daemon: append stderr (the log) here (default ${DAEMON_DEFAULTS.stderr}); HUP reopens it (logrotate)`,
+    });
 }
 
 /** The TERM behaviours of resque-pool: what a master's children do on the master's TERM. */
@@ -100,6 +108,23 @@ export async function prepareProcess(a: ProcessArgs, write: (line: string) => vo
     write(`pyres-ts: daemon started as pid ${pid}${pidfilePath ? ` (pidfile ${pidfilePath})` : ''}\n`);
     return { detached: true, pid };
   }
+  if (daemonChild) takeLogKeeper();
   const pidfile = pidfilePath === null ? null : writePidfile(pidfilePath);
   return { detached: false, pidfile, up: daemonChild ? reportDaemonUp : () => undefined };
+}
+
+/**
+ * In a daemon: HUP also reopens the `--stdout`/`--stderr` files (its log keeper does, see
+ * `cli/daemon.ts`), for logrotate's `postrotate kill -HUP`. Installed beside the command's own
+ * HUP meaning (a master's reload); a no-op outside a daemon. Returns the uninstaller.
+ */
+export function reopenLogsOnHup(log: { info(m: string): void; warn(m: string): void }, proc: NodeJS.Process = process): () => void {
+  if (!hasLogKeeper()) return () => undefined;
+  const h = (): void => {
+    const why = requestLogReopen();
+    if (why) log.warn(`HUP: cannot reopen the --stdout/--stderr files: ${why}`);
+    else log.info('HUP: reopening the --stdout/--stderr files');
+  };
+  proc.on('SIGHUP', h);
+  return () => proc.removeListener('SIGHUP', h);
 }

@@ -7,7 +7,7 @@ import { RESQUE_PROTOCOL_VERSION, VERSION } from '../version';
 import { createWorker, createWorkerOrPool, loggerFromConfig } from '../worker/fromConfig';
 import type { Worker } from '../worker/worker';
 import { type ConnectionArgs, connectionFromArgs, withConnectionOptions } from './options';
-import { type ProcessArgs, prepareProcess, withProcessOptions } from './processOps';
+import { type ProcessArgs, prepareProcess, reopenLogsOnHup, withProcessOptions } from './processOps';
 import { pid1Warning } from './containerInit';
 import { resolveMetricsListen } from '../config/obs';
 import type { Logger } from '../logging/logger';
@@ -171,12 +171,15 @@ export async function runWorker(a: WorkerArgs): Promise<number> {
       hardStop.unref();
     },
   );
+  // --daemon: HUP (otherwise ignored by a worker) reopens the --stdout/--stderr files.
+  const releaseHup = reopenLogsOnHup(log);
   try {
     await worker.start();
     proc.up();
     await worker.stopped;
   } finally {
     release();
+    releaseHup();
     proc.pidfile?.remove();
     if (hardStop) clearTimeout(hardStop);
     await metrics?.close();

@@ -1,8 +1,8 @@
 /**
  * `--log-format json`: one JSON object per line, formatted by pino, written without blocking
  * the event loop. stderr and stdout get an asynchronous SonicBoom writer (pino's own
- * destination); a log file keeps the FileSink of the text format (its note-and-fallback when the
- * file cannot be written). A write that fails (EPIPE from a closed pipe, EIO from a hung-up
+ * destination); a log file gets the FileSink of the text format (asynchronous too, batched
+ * appends in libuv's thread pool, with its note-and-fallback when the file cannot be written). A write that fails (EPIPE from a closed pipe, EIO from a hung-up
  * terminal) marks the stream as gone: the lines after it are dropped, a stdout that is gone
  * falls back to stderr with a note, and nothing throws. What is still buffered when the process
  * exits is flushed synchronously on 'exit' (`process.exit()` included).

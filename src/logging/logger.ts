@@ -1,9 +1,18 @@
-import { appendFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { errText, type FileSink, sharedFileSink } from './fileSink';
 import { asyncStdSink, jsonBindings, jsonFormatter, type LogFields } from './json';
 import { realStdio, type StdioPort } from './stdio';
 
 export type { LogFields } from './json';
+export {
+  drainLogFiles,
+  FileSink,
+  type FileSinkOptions,
+  LOG_FILE_QUEUE_BYTES,
+  LOG_FILE_QUEUE_MAX_BYTES,
+  LOG_FILE_RETRY_MS,
+  LOG_FILE_STALL_MS,
+} from './fileSink';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -40,8 +49,10 @@ export interface ConsoleLoggerOptions {
   /**
    * Append to this file instead of writing to stderr (pyres' `-f`). pyres_worker's names are
    * not files: `stdout` / `/dev/stdout` log to stdout, `stderr` / `/dev/stderr` to stderr, and
-   * `syslog` / `/dev/log` to stderr with a note (Node has no syslog client). A file that cannot
-   * be written is reported once on stderr and the log goes to stderr until it can be again.
+   * `syslog` / `/dev/log` to stderr with a note (Node has no syslog client). A file is written
+   * asynchronously (never blocking the event loop) and reopened by its path for each batch, so
+   * logrotate's rename is followed; a file that cannot be written is reported once on stderr and
+   * the log goes to stderr until it can be again (see FileSink).
    */
   file?: string;
   scope?: string;
@@ -87,87 +98,9 @@ export function logFileArg(v: string): string {
 
 /** Only a master's children carry this (src/config/child.ts); they leave start-up notes to the master. */
 const CHILD_SPEC_ENV = 'PYRES_CHILD_SPEC';
-/** How long a log file that failed is left alone before the next line tries it again. */
-export const LOG_FILE_RETRY_MS = 60_000;
-
-function errText(e: unknown): string {
-  // Not `instanceof Error`: errors from another realm (vm, jest) are objects with a message too.
-  const m = typeof e === 'object' && e !== null ? (e as { message?: unknown }).message : undefined;
-  return typeof m === 'string' ? m : String(e);
-}
-
-export interface FileSinkOptions {
-  retryMs?: number;
-  stdio?: StdioPort;
-  /** For tests. */
-  append?: (path: string, text: string) => void;
-  now?: () => number;
-}
-
-/**
- * Appends lines to a file. A failed append (its directory removed, disk full, EACCES) never
- * throws: it is reported once on stderr, that line and the next ones go to stderr (dropped if
- * stderr is gone too), and the file is tried again at most once per `retryMs`; when it works
- * again a note there says which stretch went to stderr.
- */
-export class FileSink {
-  private failed: { since: number; lastTry: number; error: string } | null = null;
-  private readonly retryMs: number;
-  private readonly io: StdioPort;
-  private readonly append: (path: string, text: string) => void;
-  private readonly now: () => number;
-
-  constructor(
-    readonly path: string,
-    o: FileSinkOptions = {},
-  ) {
-    this.retryMs = o.retryMs ?? LOG_FILE_RETRY_MS;
-    this.io = o.stdio ?? realStdio;
-    this.append = o.append ?? ((p, text) => appendFileSync(p, text));
-    this.now = o.now ?? Date.now;
-  }
-
-  /** Is the file the one being written (not the stderr fallback)? */
-  get healthy(): boolean {
-    return this.failed === null;
-  }
-
-  write(line: string): void {
-    const now = this.now();
-    const f = this.failed;
-    if (!f || now - f.lastTry >= this.retryMs) {
-      try {
-        const gap = f
-          ? `${new Date(now).toISOString()} WARN  [pyres-ts ${process.pid}] the log lines from ${new Date(f.since).toISOString()} until now went to stderr: ${f.error}\n`
-          : '';
-        this.append(this.path, gap + line + '\n');
-        if (f) {
-          this.failed = null;
-          this.io.write('stderr', `pyres-ts ${process.pid}: the log file ${this.path} can be written again; logging there from now on\n`);
-        }
-        return;
-      } catch (e) {
-        if (f) f.lastTry = now;
-        else {
-          const error = `cannot write the log file ${this.path} (${errText(e)})`;
-          this.failed = { since: now, lastTry: now, error };
-          const retry = this.retryMs >= 1000 ? `${Math.round(this.retryMs / 1000)} s` : `${this.retryMs} ms`;
-          this.io.write('stderr', `pyres-ts ${process.pid}: ${error}; logging to stderr from now on (trying the file again every ${retry})\n`);
-        }
-      }
-    }
-    this.io.write('stderr', line + '\n');
-  }
-}
-
-/** One sink per file and process: the failure is reported once however many loggers share it. */
-const fileSinks = new Map<string, FileSink>();
 
 function fileSink(path: string): FileSink {
-  const key = resolve(path);
-  let s = fileSinks.get(key);
-  if (!s) fileSinks.set(key, (s = new FileSink(key)));
-  return s;
+  return sharedFileSink(resolve(path));
 }
 
 let stdoutLostReported = false;

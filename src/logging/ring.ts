@@ -11,6 +11,7 @@ export const LOG_RING_LINE_CHARS = 300;
  */
 export class LogRing {
   private readonly buf: string[] = [];
+  private pushed = 0;
 
   constructor(
     readonly size: number = LOG_RING_LINES,
@@ -20,6 +21,21 @@ export class LogRing {
   push(line: string): void {
     this.buf.push(line.length > this.maxChars ? `${line.slice(0, this.maxChars - 3)}...` : line);
     if (this.buf.length > this.size) this.buf.splice(0, this.buf.length - this.size);
+    this.pushed += 1;
+  }
+
+  /** How many lines were ever pushed: a position for `since`. */
+  get seq(): number {
+    return this.pushed;
+  }
+
+  /**
+   * The lines pushed after position `seq` (at most the ring's size: older ones are gone),
+   * oldest first, and the position to ask from next time.
+   */
+  since(seq: number): { lines: string[]; seq: number } {
+    const n = Math.min(Math.max(0, this.pushed - seq), this.buf.length);
+    return { lines: n === 0 ? [] : this.buf.slice(this.buf.length - n), seq: this.pushed };
   }
 
   /** The lines, oldest first. */

@@ -11,6 +11,7 @@ import type { ChildSpec } from '../config/types';
 import { AuthError, ConfigError, JobLoadError, coerceError } from '../errors';
 import { importInitModule, initFunctionOf } from '../jobs/load';
 import { performance } from 'node:perf_hooks';
+import { drainLogFiles } from '../logging/fileSink';
 import { guardStdio } from '../logging/stdio';
 import { RESQUE_PROTOCOL_VERSION, VERSION } from '../version';
 import { createWorkerOrPool } from '../worker/fromConfig';
@@ -358,10 +359,11 @@ async function main(): Promise<number> {
   return 0;
 }
 
+// A -f log file is written asynchronously: its last lines land (in order) before the exit.
 main().then(
-  code => process.exit(code),
+  code => void drainLogFiles().then(() => process.exit(code)),
   e => {
     if (!(e instanceof FatalStart)) note(coerceError(e).message);
-    process.exit(1);
+    void drainLogFiles().then(() => process.exit(1));
   },
 );

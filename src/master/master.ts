@@ -17,6 +17,7 @@ import { pidAlive, unregisterDeadWorker } from '../worker/prune';
 import { describeGroups } from '../config/groups';
 import { type ChildObservation, isChildMessage, type MasterToChild } from './ipc';
 import type { LogRing } from '../logging/ring';
+import { TailPublisher } from './logTail';
 import { hostCpuTimes, hostMemoryUsedPercent, readProcSample } from './procStats';
 import { SpawnPacer } from './spawnPacer';
 import { type Action, type MasterCommand, Supervisor } from './supervisor';
@@ -33,7 +34,7 @@ export interface MasterOptions extends MasterConfigInput {
   childEntry?: string;
   /** Children report each job's outcome and each Redis error ('child-event'), for metrics. @defaultValue false */
   reportOutcomes?: boolean;
-  /** Recent log lines, published in the master's record (`logTail`) for `pyres-ts ctl watch`. */
+  /** Recent log lines, published beside the master's record (only new ones, see TailPublisher) for `pyres-ts ctl watch`. */
   logRing?: LogRing;
 }
 
@@ -114,6 +115,7 @@ export class Master extends EventEmitter<MasterEvents> {
   private readonly childEntry: string;
   private readonly reportOutcomes: boolean;
   private readonly logRing: LogRing | null;
+  private readonly tail: TailPublisher | null;
   /** The job each child that just exited held (with reportOutcomes), while its record is written. */
   private readonly heldAtExit = new Map<number, { className: string; queue: string; since: string }>();
   private readonly procs = new Map<number, ChildProcess>();
@@ -161,6 +163,7 @@ export class Master extends EventEmitter<MasterEvents> {
       name: `pyres-ts:master:${process.pid}`,
       failureBackend: this.config.worker.failureBackend,
     });
+    this.tail = this.logRing ? new TailPublisher(this.logRing, this.store, this.id) : null;
     this.store.on('connection-error', (e: Error) => this.log.warn(`Redis connection lost (${e.message}); reconnecting`));
     this.store.on('reconnected', () => this.log.info('Redis connection back'));
     this.stopped = new Promise(r => (this.stoppedResolve = r));
@@ -582,7 +585,10 @@ export class Master extends EventEmitter<MasterEvents> {
     // (never raced against a timer, which would drop what was already popped).
     this.popping ??= this.readCommands().finally(() => (this.popping = null));
     if (this.sup.stopping) return;
-    await bounded(this.store.advertiseMaster(this.id, JSON.stringify(this.info()), 10), REDIS_BOUND_MS, 'advertising');
+    // The log tail is not in the record (written every second): it has a list of its own, sent only when it changed.
+    const { logTail: _tail, ...record } = this.info();
+    await bounded(this.store.advertiseMaster(this.id, JSON.stringify(record), 10), REDIS_BOUND_MS, 'advertising');
+    if (this.tail) await bounded(this.tail.publish(now()), REDIS_BOUND_MS, 'publishing the log tail');
     const khan = `${this.hostname}:${process.pid}:${this.sup.totalDesired()}`;
     if (khan !== this.khanId) {
       await bounded(this.store.renameKhan(this.khanId, khan), REDIS_BOUND_MS, 'renaming the Khan entry');

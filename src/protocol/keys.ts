@@ -78,6 +78,10 @@ export class ResqueKeys {
   masterCommands(id: string): string {
     return this.key(`pyres-ts:master:${id}:commands`);
   }
+  /** A master's recent log lines (a list, oldest first), for `pyres-ts ctl watch`. */
+  masterLog(id: string): string {
+    return this.key(`pyres-ts:master:${id}:log`);
+  }
   /** Pyres' Khan registry (`host:pid:pool_size`) and its command lists. */
   get khans(): string {
     return this.key('khans');

@@ -839,7 +839,26 @@ export class RedisStore extends EventEmitter {
   }
 
   async withdrawMaster(id: string): Promise<void> {
-    await this.exec(this.redis.pipeline().srem(this.keys.masters, id).del(this.keys.master(id)).del(this.keys.masterCommands(id)));
+    await this.exec(this.redis.pipeline().srem(this.keys.masters, id).del(this.keys.master(id)).del(this.keys.masterCommands(id)).del(this.keys.masterLog(id)));
+  }
+
+  /**
+   * Appends a master's new log lines to its log list (`replace`: the list becomes these lines),
+   * keeps the last `keep`, and sets its expiry. One round trip.
+   */
+  async appendMasterLog(id: string, lines: readonly string[], keep: number, ttlSeconds: number, replace = false): Promise<void> {
+    const key = this.keys.masterLog(id);
+    const p = this.redis.pipeline();
+    if (replace) p.del(key);
+    if (lines.length > 0) p.rpush(key, ...lines).ltrim(key, -keep, -1);
+    p.expire(key, ttlSeconds);
+    await this.exec(p);
+  }
+
+  /** A master's last `n` log lines, oldest first (none when it publishes none). */
+  async masterLog(id: string, n: number): Promise<string[]> {
+    if (n <= 0) return [];
+    return this.redis.lrange(this.keys.masterLog(id), -n, -1);
   }
 
   /** Every advertised master's info; entries whose info expired (a dead master) are dropped. */

@@ -282,15 +282,11 @@ describe('ctl watch', () => {
     // --term-timeout 1: the Sleep held at the end is cut short by the stop.
     const m = await env.startMaster(['--queues', Q, '--pool', '1', '--term-timeout', '1'], { jobs: [BASIC_JOBS] });
     await env.waitForChildren(m.pid, 1);
-    // The master publishes its record (and log tail) once a second: wait until it shows the ready line.
+    // The master publishes its new log lines (a list beside its record) within a second: wait for the ready line.
     await waitFor(
-      async () => {
-        const st = await env.ctl(['status', '--json']);
-        const [rec] = JSON.parse(st.stdout) as Array<{ logTail?: string[] }>;
-        return rec?.logTail?.some(l => /all children registered/.test(l));
-      },
+      async () => (await env.redis.lrange(`resque:pyres-ts:master:${HOST}:${m.pid}:log`, 0, -1)).some(l => /all children registered/.test(l)),
       5000,
-      'the log tail in the master record',
+      'the ready line in the master log tail',
     );
     const groupLine = new RegExp(`^ {3}group ${Q}: depth (\\d+) {2}jobs/s (-|\\d+\\.\\d) {2}children 1/1$`, 'm');
     const framesOf = (out: string): string[] => out.split(/^pyres-ts ctl watch {2}/m).filter(Boolean);
