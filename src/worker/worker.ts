@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { hostname as osHostname } from 'node:os';
 import { isUtf8 } from 'node:buffer';
 import { AuthError, ConfigError, DirtyExitError, PayloadDecodeError, UnknownJobClassError, coerceError } from '../errors';
+import { runDeadJobFailureHooks } from '../jobs/deadJob';
 import { hasPerformHooks, type JobHooks, runFailureHooks, runPerformChain, runWorkerHooks, type WorkerHookLists } from '../jobs/hooks';
 import { type JobContext, JobRegistry, type ResolvedJob, runInJobContext } from '../jobs/registry';
 import { PluginResourceSet } from '../jobs/resources';
@@ -1055,6 +1056,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
       queues: parseWorkerId(this.id)?.queues ?? [],
       pidNamespace: this.pidNamespace,
       logger: this.log,
+      // A pruned job of a class this worker loads: its onFailure hooks (resque-retry's retry) first.
+      failureHooks: (job, error) =>
+        runDeadJobFailureHooks(
+          this.jobs.hooksFor(job.className),
+          { raw: job.raw, queue: job.queue, workerId: job.workerId, redis: this.redisForJobs, resources: this.pluginResources, logger: this.log },
+          error,
+        ),
     });
   }
 
