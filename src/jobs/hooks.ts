@@ -179,6 +179,7 @@ export async function runPerformChain(hooks: JobHooks, args: unknown[], perform:
       const p: Promise<unknown> = called;
       // A thenable, not a native promise: `await` on a native one would not call its `then`.
       return {
+        // biome-ignore lint/suspicious/noThenProperty: a thenable on purpose (see above)
         then: (a, b) => ((observed = true), p.then(a, b)),
         catch: b => ((observed = true), p.catch(b)),
         finally: f => ((observed = true), p.finally(f)),
