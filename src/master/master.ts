@@ -493,10 +493,12 @@ export class Master extends EventEmitter<MasterEvents> {
   private record(a: Extract<Action, { type: 'record' }>): void {
     if (!this.connected) return;
     const held = this.heldAtExit.get(a.pid);
+    let suppressed = false;
     const p = bounded(
-      this.runDeadJobFailureHooks(a).then(as =>
-        unregisterDeadWorker(this.store, a.workerId, as.exception, () => as.error, a.policy, { suppressed: as.suppressed }),
-      ),
+      this.runDeadJobFailureHooks(a).then(async as => {
+        suppressed = as.suppressed === true;
+        return unregisterDeadWorker(this.store, a.workerId, as.exception, () => as.error, a.policy, { suppressed });
+      }),
       REDIS_BOUND_MS + 1000 + (this.failureHookJobs.size > 0 ? FAILURE_HOOKS_MS : 0),
       'Redis did not answer',
     ).then(
@@ -514,7 +516,7 @@ export class Master extends EventEmitter<MasterEvents> {
         }
         if (cls !== null)
           this.log.warn(
-            `child ${a.pid} ${a.how} while working on ${cls}; ${a.policy === 'requeue' ? 'put it back on its queue' : `recorded as ${a.exception}`}`,
+            `child ${a.pid} ${a.how} while working on ${cls}; ${a.policy === 'requeue' ? 'put it back on its queue' : suppressed ? `retried by its retry policy (${a.exception} not recorded: suppressFailures)` : `recorded as ${a.exception}`}`,
           );
       },
       e =>

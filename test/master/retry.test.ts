@@ -29,7 +29,9 @@ describe('pyres-ts master: retries of a killed or timed-out child’s job', () =
     // A dirty exit is not a failed run (as Ruby): stat:failed untouched; the success deleted the key.
     expect(await env.stat('failed')).toBeNull();
     expect(await env.redis.exists(key)).toBe(0);
-    expect(m.stderr()).toMatch(new RegExp(`child ${victim} .*RetryKilledJob`));
+    expect(m.stderr()).toMatch(
+      new RegExp(`child ${victim} .*RetryKilledJob; retried by its retry policy \\(Resque::DirtyExit not recorded: suppressFailures\\)`),
+    );
     m.kill('SIGTERM');
     expect((await m.waitForEnd(15000)).code).toBe(0);
   });
@@ -59,6 +61,20 @@ describe('pyres-ts master: retries of a killed or timed-out child’s job', () =
     await waitFor(async () => ((await env.stat('processed')) === '2' ? true : null), 5000, 'stat:processed 2');
     // The timed-out run counted as failed (its own failure, not a dirty exit), but is not listed.
     expect(await env.stat('failed')).toBe('1');
+    expect(await env.failures()).toEqual([]);
+    expect(await env.redis.keys(k('resque-retry:*'))).toEqual([]);
+    m.kill('SIGTERM');
+    expect((await m.waitForEnd(15000)).code).toBe(0);
+  });
+
+  it('--max-memory 100: a child killed far past it mid-job (MemoryLimitError) has its job retried, the record suppressed', async () => {
+    const m = await env.startMaster(['--queues', 'p9', '--pool', '1', '--max-memory', '100'], { jobs: [RETRY_JOBS] });
+    const [first] = await env.waitForChildren(m.pid, 1);
+    await env.enqueue('p9', 'RetryHogJob', 'h');
+    await m.waitForLine(new RegExp(`child ${first}: RSS \\d+ MB is far past --max-memory 100 MB; killing it`), 10000);
+    await waitFor(async () => (await env.redis.sismember(k('workers'), workerIdFor(first!, 'p9'))) === 0, 10000, 'the killed child unregistered');
+    await waitFor(() => env.ledgerLines().length === 2 || null, 10000, 'the retried run');
+    await waitFor(async () => ((await env.stat('processed')) === '1' ? true : null), 5000, 'stat:processed 1');
     expect(await env.failures()).toEqual([]);
     expect(await env.redis.keys(k('resque-retry:*'))).toEqual([]);
     m.kill('SIGTERM');
