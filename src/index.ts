@@ -36,7 +36,14 @@ export {
   type WorkerHookLists,
 } from './jobs/hooks';
 export { pyresHooks, type PyresMetadata } from './jobs/pyresHooks';
-export { type RetryOptions, type ExceptionMatcher, isFailureSuppressed } from './retry/index';
+export {
+  type RetryOptions,
+  type ExceptionMatcher,
+  type ExceptionDelay,
+  type RetryExceptionDelays,
+  type RetryCriteriaCheck,
+  isFailureSuppressed,
+} from './retry/index';
 export {
   Client,
   type ClientOptions,

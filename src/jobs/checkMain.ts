@@ -6,8 +6,9 @@
  */
 import { writeSync } from 'node:fs';
 import { coerceError } from '../errors';
-import { runFailureHooks } from './hooks';
-import { importInitModule, loadJobModules, type CheckResult, type FailureRequest } from './load';
+import { createLogger } from '../logging/logger';
+import { runDeadJobFailureHooks } from './deadJob';
+import { FAILURE_REDIS_ENV, importInitModule, loadJobModules, type CheckResult, type FailureRequest } from './load';
 
 async function check(): Promise<CheckResult> {
   const req = JSON.parse(process.argv[2] ?? '{}') as { jobs?: string[]; workerInit?: string | null; cwd?: string; failure?: FailureRequest };
@@ -18,17 +19,34 @@ async function check(): Promise<CheckResult> {
   if (!req.failure) return { ok: true, jobs: registry.names(), failureHooks };
   // A master's dead child: run its job's onFailure hooks here (issue 12, docs/HOOKS.md).
   const f = req.failure;
-  const payload = JSON.parse(f.raw) as { class?: unknown; args?: unknown };
-  const className = typeof payload.class === 'string' ? payload.class : '';
+  let className = '';
+  try {
+    const payload = JSON.parse(f.raw) as { class?: unknown };
+    className = typeof payload.class === 'string' ? payload.class : '';
+  } catch {
+    /* not JSON */
+  }
   const hooks = registry.hooksFor(className);
-  const args = Array.isArray(payload.args) ? payload.args : [];
   const err = Object.assign(new Error(f.error), { name: f.exception });
-  const recorded = await runFailureHooks(hooks, err, args, className);
+  // The Redis the dead child worked on (from the environment: never on a command line).
+  const redis = process.env[FAILURE_REDIS_ENV] ? (JSON.parse(process.env[FAILURE_REDIS_ENV]) as NonNullable<FailureRequest['redis']>) : undefined;
+  const out = await runDeadJobFailureHooks(
+    hooks,
+    {
+      raw: f.raw,
+      queue: f.queue ?? '',
+      workerId: f.workerId ?? '',
+      ...(redis ? { redis } : {}),
+      logger: createLogger({ level: 'warn' }),
+    },
+    err,
+  );
   return {
     ok: true,
     jobs: registry.names(),
-    hooksRan: hooks.onFailure.length,
-    recordAs: recorded === err ? null : { exception: recorded.name, error: recorded.message },
+    hooksRan: out.hooksRan,
+    recordAs: out.error === err ? null : { exception: out.error.name, error: out.error.message },
+    suppressed: out.suppressed,
   };
 }
 

@@ -167,8 +167,29 @@ export async function runPerformChain(hooks: JobHooks, args: unknown[], perform:
       return result;
     }
     let called: Promise<unknown> | null = null;
-    await around[i]!(() => (called ??= step(i + 1)), ...args);
-    return called ? await called : undefined;
+    // Whether the hook awaited (or otherwise handled) what next() gave it: an around hook that
+    // catches the inner failure and returns has rescued it, as Ruby's `rescue` around `yield`
+    // (Pyres-mode retries rely on it); one that never looked at it gets it propagated.
+    let observed = false;
+    const next = (): Promise<unknown> => {
+      if (!called) {
+        called = step(i + 1);
+        called.catch(() => undefined); // no unhandled rejection while the hook holds it
+      }
+      const p: Promise<unknown> = called;
+      // A thenable, not a native promise: `await` on a native one would not call its `then`.
+      return {
+        // biome-ignore lint/suspicious/noThenProperty: a thenable on purpose (see above)
+        then: (a, b) => ((observed = true), p.then(a, b)),
+        catch: b => ((observed = true), p.catch(b)),
+        finally: f => ((observed = true), p.finally(f)),
+        [Symbol.toStringTag]: 'Promise',
+      } as Promise<unknown>;
+    };
+    await around[i]!(next, ...args);
+    if (!called) return undefined;
+    if (observed) return (called as Promise<unknown>).catch(() => undefined);
+    return await called;
   };
   await step(0);
   for (const h of hooks.afterPerform) await h(...args);

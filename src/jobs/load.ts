@@ -5,6 +5,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { JobLoadError, coerceError } from '../errors';
 import { JobRegistry } from './registry';
+import type { ConnectionOptions } from '../store/connection';
 
 const TS_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.tsx']);
 export const TS_LOADER_HINT = '.ts job modules need a TypeScript loader, e.g. NODE_OPTIONS="--import tsx"';
@@ -154,6 +155,8 @@ export type CheckResult =
       /** With a `failure` request: how many onFailure hooks ran, and the error to record instead when one threw. */
       hooksRan?: number;
       recordAs?: { exception: string; error: string } | null;
+      /** With a `failure` request: a retry policy retried the job under suppressFailures (no `failed` record). */
+      suppressed?: boolean;
     }
   | { ok: false; message: string };
 
@@ -163,7 +166,15 @@ export interface FailureRequest {
   raw: string;
   exception: string;
   error: string;
+  /** The job's queue and dead worker, for the hooks' job context (resque-retry re-enqueues there). */
+  queue?: string;
+  workerId?: string;
+  /** The Redis the worker worked on; handed to the check in its environment (FAILURE_REDIS_ENV), never on its command line. */
+  redis?: { connection: ConnectionOptions; namespace: string };
 }
+
+/** The check process's environment variable with a failure request's Redis (JSON). */
+export const FAILURE_REDIS_ENV = 'PYRES_CHECK_FAILURE_REDIS';
 
 /**
  * Checks that the job modules and the --worker-init module load, in a short-lived subprocess:
@@ -194,13 +205,14 @@ export async function runCheck(
 ): Promise<Extract<CheckResult, { ok: true }>> {
   const entry = checkEntry();
   if (!existsSync(entry)) throw new JobLoadError(`cannot check the job modules: ${entry} is missing (run npm run build)`);
-  const request = JSON.stringify({ jobs: paths, workerInit, cwd, ...(failure ? { failure } : {}) });
+  const { redis: failureRedis, ...failureArg } = failure ?? { redis: undefined };
+  const request = JSON.stringify({ jobs: paths, workerInit, cwd, ...(failure ? { failure: failureArg } : {}) });
   const result = await new Promise<{ result: CheckResult | null; code: number | null; signal: NodeJS.Signals | null; stderr: string; timedOut: boolean }>(
     done => {
       const child = spawn(process.execPath, [...loaderExecArgv(), entry, request], {
         cwd,
         stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-        env: { ...process.env, [MODULE_CHECK_ENV]: '1' },
+        env: { ...process.env, [MODULE_CHECK_ENV]: '1', ...(failureRedis ? { [FAILURE_REDIS_ENV]: JSON.stringify(failureRedis) } : {}) },
       });
       let settled = false;
       const finish = (code: number | null, sig: NodeJS.Signals | null): void => {
@@ -276,10 +288,10 @@ export async function runFailureHooksInCheck(
   failure: FailureRequest,
   cwd = process.cwd(),
   timeoutMs = 10_000,
-): Promise<{ ran: number; recordAs: { exception: string; error: string } | null } | { problem: string }> {
+): Promise<{ ran: number; recordAs: { exception: string; error: string } | null; suppressed: boolean } | { problem: string }> {
   try {
     const r = await runCheck(paths, null, cwd, timeoutMs, undefined, failure);
-    return { ran: r.hooksRan ?? 0, recordAs: r.recordAs ?? null };
+    return { ran: r.hooksRan ?? 0, recordAs: r.recordAs ?? null, suppressed: r.suppressed === true };
   } catch (e) {
     return { problem: coerceError(e).message };
   }

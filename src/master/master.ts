@@ -496,8 +496,12 @@ export class Master extends EventEmitter<MasterEvents> {
   private record(a: Extract<Action, { type: 'record' }>): void {
     if (!this.connected) return;
     const held = this.heldAtExit.get(a.pid);
+    let suppressed = false;
     const p = bounded(
-      this.runDeadJobFailureHooks(a).then(as => unregisterDeadWorker(this.store, a.workerId, as.exception, () => as.error, a.policy)),
+      this.runDeadJobFailureHooks(a).then(async as => {
+        suppressed = as.suppressed === true;
+        return unregisterDeadWorker(this.store, a.workerId, as.exception, () => as.error, a.policy, { suppressed });
+      }),
       REDIS_BOUND_MS + 1000 + (this.failureHookJobs.size > 0 ? FAILURE_HOOKS_MS : 0),
       'Redis did not answer',
     ).then(
@@ -515,7 +519,7 @@ export class Master extends EventEmitter<MasterEvents> {
         }
         if (cls !== null)
           this.log.warn(
-            `child ${a.pid} ${a.how} while working on ${cls}; ${a.policy === 'requeue' ? 'put it back on its queue' : `recorded as ${a.exception}`}`,
+            `child ${a.pid} ${a.how} while working on ${cls}; ${a.policy === 'requeue' ? 'put it back on its queue' : suppressed ? `retried by its retry policy (${a.exception} not recorded: suppressFailures)` : `recorded as ${a.exception}`}`,
           );
       },
       e =>
@@ -532,20 +536,33 @@ export class Master extends EventEmitter<MasterEvents> {
    * process that loads the job modules (this process loads none), before the record is written,
    * bounded by FAILURE_HOOKS_MS. Resolves with what to record (Resque's RuntimeError when a hook threw).
    */
-  private async runDeadJobFailureHooks(a: Extract<Action, { type: 'record' }>): Promise<{ exception: string; error: string }> {
+  private async runDeadJobFailureHooks(a: Extract<Action, { type: 'record' }>): Promise<{ exception: string; error: string; suppressed?: boolean }> {
     const as = { exception: a.exception, error: a.error };
     if (a.policy !== 'fail' || this.failureHookJobs.size === 0) return as;
     const w = decodeWorkingOn((await this.store.getWorkingOn(a.workerId).catch(() => null)) ?? '');
     const cls = w?.rawPayload ? /"class"\s*:\s*"([^"\\]*)"/.exec(w.rawPayload)?.[1] : undefined;
     const last = (n: string): string => n.split(/::|\./).pop() ?? n;
     if (!w || !cls || ![...this.failureHookJobs].some(n => n === cls || last(n) === last(cls))) return as;
-    const r = await runFailureHooksInCheck(this.config.worker.jobs, { raw: w.rawPayload, ...as }, process.cwd(), FAILURE_HOOKS_MS);
+    // The job context the hooks get (resque-retry re-enqueues onto the job's queue, on this Redis).
+    const r = await runFailureHooksInCheck(
+      this.config.worker.jobs,
+      {
+        raw: w.rawPayload,
+        ...as,
+        queue: w.queue,
+        workerId: a.workerId,
+        redis: { connection: this.config.worker.connection, namespace: this.config.worker.namespace },
+      },
+      process.cwd(),
+      FAILURE_HOOKS_MS,
+    );
     if ('problem' in r) {
       this.log.warn(`child ${a.pid}: the onFailure hooks of ${cls} did not run (${r.problem}); recording ${a.exception} without them`);
       return as;
     }
     if (r.recordAs) this.log.warn(`child ${a.pid}: an onFailure hook of ${cls} threw: ${r.recordAs.error.split('\n')[0]}`);
-    return r.recordAs ?? as;
+    // A retry policy with suppressFailures retried it: no `failed` record (MultipleWithRetrySuppression).
+    return { ...(r.recordAs ?? as), suppressed: r.recordAs === null && r.suppressed };
   }
 
   private tick(): void {

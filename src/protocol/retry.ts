@@ -13,18 +13,20 @@ import { formatRetriedAtMultiQueue } from './time';
  * hashes by Ruby ≤ 3.3 `Hash#inspect`). Null for no args (the key then has no `:<identifier>`).
  */
 export function retryIdentifier(args: readonly unknown[]): string | null {
-  if (args.length === 0) return null;
-  return createHash('sha1').update(rubyJoin(args, '-'), 'utf8').digest('hex');
+  // `args_string.empty? ? nil : SHA1(args_string)`: `[]`, `[""]`, `[nil]` have no identifier.
+  const joined = args.length === 0 ? '' : rubyJoin(args, '-');
+  return joined === '' ? null : createHash('sha1').update(joined, 'utf8').digest('hex');
 }
 
 /**
  * `redis_retry_key`: `resque-retry:<Class>[:<identifier>]` with every whitespace removed
- * (Ruby's `gsub(/\s/, '')`). `identifier` overrides the default (a job's own `retry_identifier`).
+ * (Ruby's `gsub(/\s/, '')`). `identifier` overrides the default (a job's own `retry_identifier`;
+ * null drops the suffix, as Ruby's `compact`, while `''` leaves a trailing `:`).
  */
 export function retryKey(className: string, args: readonly unknown[], identifier?: string | null): string {
   const id = identifier === undefined ? retryIdentifier(args) : identifier;
   return ['resque-retry', className, id]
-    .filter(x => x !== null && x !== '')
+    .filter(x => x !== null)
     .join(':')
     .replace(/[ \t\r\n\f\v]/g, '');
 }

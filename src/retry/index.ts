@@ -1,6 +1,11 @@
 /** Retries compatible with resque-retry 1.8 (docs/RETRY.md). */
 export {
+  type ExceptionDelay,
   type ExceptionMatcher,
+  type RetryCriteriaCheck,
+  type RetryExceptionDelays,
+  ignoredException,
+  retryCriteriaValid,
   type RetryOptions,
   type RetryPolicy,
   normalizeRetry,
@@ -9,5 +14,5 @@ export {
   retryableException,
   shouldRetry,
 } from './policy';
-export { type RetryHooks, retryHooks } from './hooks';
+export { type PyresRetryHooks, type RetryHooks, pyresRetryHooks, retryHooks } from './hooks';
 export { isFailureSuppressed, markFailureSuppressed } from './suppression';

@@ -65,6 +65,23 @@ export class RetryStore {
     return Number.isInteger(n) ? n : -1;
   }
 
+  /** `DECR key` (`@ignore_exceptions`: the attempt does not count); the attempt after it. */
+  async decr(key: string): Promise<number> {
+    return this.redis.decr(this.k(key));
+  }
+
+  /**
+   * Pyres' `enqueue_at`: `RPUSH delayed:<ts> <item>`, `ZADD delayed_queue_schedule <ts> <ts>`
+   * (no `timestamps:` set, as Pyres; capture fixtures/pyres/e2), in one MULTI.
+   */
+  async schedulePyres(ts: number, item: string): Promise<void> {
+    await this.redis
+      .multi()
+      .rpush(this.k(`delayed:${ts}`), item)
+      .zadd(this.k('delayed_queue_schedule'), ts, String(ts))
+      .exec();
+  }
+
   /** `SETNX key -1` (try_again). */
   async ensureCounter(key: string): Promise<void> {
     await this.redis.setnx(this.k(key), '-1');

@@ -200,7 +200,7 @@ return idle('empty')
  * KEYS[10] (redis_multi_queue only) failed_queues: KEYS[7] is then `<ns>:<queue>_failed`, listed
  *         here (without the namespace prefix) before the RPUSH, as Ruby does.
  * ARGV[1] worker id  ARGV[2] the worker:<id> value the record was built from ('' = none)
- * ARGV[3] the failure record, ARGV[4] 'fail' or 'requeue', ARGV[5] the raw payload (requeue),
+ * ARGV[3] the failure record ('' with 'fail': suppressed by a retry policy, not written), ARGV[4] 'fail' or 'requeue', ARGV[5] the raw payload (requeue),
  * ARGV[6] '1': act only if worker:<id> still holds ARGV[2] (else change nothing, return -1).
  * Acts only when worker:<id> still equals ARGV[2]: 'fail' RPUSHes the failure record,
  * 'requeue' LPUSHes the payload back to the head of its queue. Returns 1 when it acted.
@@ -211,7 +211,7 @@ if ARGV[6] == '1' and (ARGV[2] == '' or redis.call('GET', KEYS[2]) ~= ARGV[2]) t
 if ARGV[2] ~= '' and redis.call('GET', KEYS[2]) == ARGV[2] then
   if ARGV[4] == 'requeue' then
     redis.call('LPUSH', KEYS[8], ARGV[5])
-  else
+  elseif ARGV[3] ~= '' then
     if KEYS[10] then redis.call('SADD', KEYS[10], string.sub(KEYS[7], #KEYS[10] - 12)) end
     redis.call('RPUSH', KEYS[7], ARGV[3])
   end

@@ -7,6 +7,12 @@ import { parseWorkerId, slotHostOf } from '../protocol/workerId';
 import type { DirtyExitPolicy, RedisStore } from '../store/redisStore';
 import { ownPidNamespace } from './pidNamespace';
 
+/** A dead worker's job's onFailure hooks (the pruner's or the master's registry): what to record. */
+export type DeadJobHooks = (
+  job: { raw: string; queue: string; className: string; workerId: string },
+  error: Error,
+) => Promise<{ error: Error; suppressed: boolean }>;
+
 export interface PruneOptions {
   /** The pruner's own worker id (never pruned); also the prune lock's value. */
   selfId: string;
@@ -24,6 +30,12 @@ export interface PruneOptions {
    * Undefined (an operator's `workers prune`): no queue guard.
    */
   queues?: readonly string[];
+  /**
+   * Runs a pruned job's onFailure hooks (its class's, when the pruner has its module loaded)
+   * before its failure record, as Ruby's prune runs `Job#fail`: resque-retry re-enqueues it.
+   * Resolves with the error to record and whether a retry policy suppressed the record.
+   */
+  failureHooks?: DeadJobHooks;
   /**
    * The pruner's PID-namespace identity (worker/pidNamespace.ts). The pid rule applies only to
    * workers whose recorded identity equals it: a worker with no record (Ruby, Pyres,
@@ -117,7 +129,7 @@ function sameSet(a: ReadonlySet<string>, b: readonly string[]): boolean {
 
 async function pruneOne(store: RedisStore, o: PruneOptions, wid: string, exception: string, message: (cls: string) => string): Promise<void> {
   const policy = o.onDirtyExit ?? 'fail';
-  const cls = await unregisterDeadWorker(store, wid, exception, message, policy);
+  const cls = await unregisterDeadWorker(store, wid, exception, message, policy, o.failureHooks ? { failureHooks: o.failureHooks } : {});
   const what = policy === 'requeue' ? 'put back on its queue' : `recorded as ${exception}`;
   o.logger.info(`pruned dead worker ${wid}${cls !== null ? ` (its ${cls} job ${what})` : ''}`);
 }
@@ -135,7 +147,14 @@ export async function unregisterDeadWorker(
   exception: string,
   message: (cls: string) => string,
   policy: DirtyExitPolicy = 'fail',
-  opts: { requireHeld?: boolean; stillCurrent?: () => boolean } = {},
+  opts: {
+    requireHeld?: boolean;
+    stillCurrent?: () => boolean;
+    /** The record is suppressed (a retry policy retried the job under suppressFailures): counted nowhere, written nowhere. */
+    suppressed?: boolean;
+    /** The job's onFailure hooks, run before the record with policy 'fail' (they decide its error and suppression). */
+    failureHooks?: DeadJobHooks;
+  } = {},
 ): Promise<string | null> {
   // Read as bytes and rebuild the record around the payload's own bytes: a payload that is
   // not valid UTF-8 must neither be mangled nor (because the compare-and-act in the script
@@ -156,10 +175,20 @@ export async function unregisterDeadWorker(
     } catch {
       /* keep '' */
     }
+    let recordException = exception;
+    let recordError = message(cls);
+    let suppressed = opts.suppressed === true;
+    if (policy === 'fail' && opts.failureHooks && cls) {
+      const err = Object.assign(new Error(recordError), { name: exception });
+      const r = await opts.failureHooks({ raw, queue: w?.queue ?? '', className: cls, workerId: wid }, err).catch(() => ({ error: err, suppressed: false }));
+      recordException = r.error.name;
+      recordError = r.error.message;
+      suppressed = r.suppressed;
+    }
     const [before, after] = failureAround({
       failedAt: formatFailedAt(new Date()),
-      exception,
-      error: message(cls),
+      exception: recordException,
+      error: recordError,
       backtrace: [],
       worker: wid,
       queue: w?.queue ?? '',
@@ -175,7 +204,8 @@ export async function unregisterDeadWorker(
       policy,
       queue: w?.queue ?? '',
       raw: original,
-      record: Buffer.concat([Buffer.from(before), embedded, Buffer.from(after)]),
+      // '' (suppressed): the script writes no record.
+      record: suppressed ? Buffer.alloc(0) : Buffer.concat([Buffer.from(before), embedded, Buffer.from(after)]),
       requireHeld: opts.requireHeld ?? false,
     };
   }

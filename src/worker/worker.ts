@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { hostname as osHostname } from 'node:os';
 import { isUtf8 } from 'node:buffer';
 import { AuthError, ConfigError, DirtyExitError, PayloadDecodeError, UnknownJobClassError, coerceError } from '../errors';
+import { runDeadJobFailureHooks } from '../jobs/deadJob';
 import { hasPerformHooks, type JobHooks, runFailureHooks, runPerformChain, runWorkerHooks, type WorkerHookLists } from '../jobs/hooks';
 import { type JobContext, JobRegistry, type ResolvedJob, runInJobContext } from '../jobs/registry';
 import { PluginResourceSet } from '../jobs/resources';
@@ -844,26 +845,27 @@ export class Worker extends EventEmitter<WorkerEvents> {
       const result = await Promise.race([run, abandoned]);
       if ('abandoned' in result) {
         this.log.warn(`${className}: ${result.abandoned}`);
+        // The error the onFailure hooks saw: a retry policy may have suppressed its record.
         if (cur.failAs) {
           const message = `${cur.failAs.message}; ${result.abandoned}`;
-          await this.failureHooks(hooks, named(cur.failAs.exception, message), args, ctx, className, true);
-          return this.failAsOutcome(seq, queue, raw, className, cur.failAs.exception, message);
+          const seen = await this.failureHooks(hooks, named(cur.failAs.exception, message), args, ctx, className, true);
+          return this.failAsOutcome(seq, queue, raw, className, cur.failAs.exception, message, isFailureSuppressed(seen));
         }
-        if (this.o.onDirtyExit === 'fail') await this.failureHooks(hooks, dirtyError(result.abandoned), args, ctx, className, true);
-        return this.dirtyOutcome(seq, queue, raw, className, result.abandoned);
+        const seen = this.o.onDirtyExit === 'fail' ? await this.failureHooks(hooks, dirtyError(result.abandoned), args, ctx, className, true) : null;
+        return this.dirtyOutcome(seq, queue, raw, className, result.abandoned, isFailureSuppressed(seen));
       }
       if ('error' in result) {
         if (cur.aborted && cur.failAs) {
-          await this.failureHooks(hooks, named(cur.failAs.exception, cur.failAs.message), args, ctx, className, false);
-          return this.failAsOutcome(seq, queue, raw, className, cur.failAs.exception, cur.failAs.message);
+          const seen = await this.failureHooks(hooks, named(cur.failAs.exception, cur.failAs.message), args, ctx, className, false);
+          return this.failAsOutcome(seq, queue, raw, className, cur.failAs.exception, cur.failAs.message, isFailureSuppressed(seen));
         }
         if (cur.aborted && cur.ctrl) {
           const why: unknown = cur.ctrl.signal.reason;
           const reason = why instanceof Error ? why.message : 'Job aborted';
           const same = result.error === why || result.error.message === reason;
           const message = same ? reason : `${reason}: ${result.error.message}`;
-          if (this.o.onDirtyExit === 'fail') await this.failureHooks(hooks, dirtyError(message), args, ctx, className, false);
-          return this.dirtyOutcome(seq, queue, raw, className, message);
+          const seen = this.o.onDirtyExit === 'fail' ? await this.failureHooks(hooks, dirtyError(message), args, ctx, className, false) : null;
+          return this.dirtyOutcome(seq, queue, raw, className, message, isFailureSuppressed(seen));
         }
         const recorded = await this.failureHooks(hooks, result.error, args, ctx, className, false);
         return this.failureOutcome(seq, queue, raw, className, recorded);
@@ -936,17 +938,28 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   /** A job aborted with failAs (a timeout, a memory limit): an ordinary failure, whatever onDirtyExit says. */
-  private failAsOutcome(seq: number, queue: string, raw: string, className: string, exception: string, message: string): Omit<FinishSpec, 'expectedProcessed'> {
+  private failAsOutcome(
+    seq: number,
+    queue: string,
+    raw: string,
+    className: string,
+    exception: string,
+    message: string,
+    suppressed = false,
+  ): Omit<FinishSpec, 'expectedProcessed'> {
     this.log.warn(`failed: ${className} from ${queue}: ${exception}: ${message}`, this.jobFields(className, queue));
     this.emitSafe('failure', { seq, queue, className, raw, exception, error: message });
     return {
       mode: 'failure',
       failureQueue: queue,
-      failureRecord: encodeFailure({ failedAt: formatFailedAt(new Date()), rawPayload: raw, exception, error: message, backtrace: [], worker: this.id, queue }),
+      // Retried under suppressFailures: counted, no `failed` record (as a job's own throw).
+      failureRecord: suppressed
+        ? ''
+        : encodeFailure({ failedAt: formatFailedAt(new Date()), rawPayload: raw, exception, error: message, backtrace: [], worker: this.id, queue }),
     };
   }
 
-  private dirtyOutcome(seq: number, queue: string, raw: string, className: string, message: string): Omit<FinishSpec, 'expectedProcessed'> {
+  private dirtyOutcome(seq: number, queue: string, raw: string, className: string, message: string, suppressed = false): Omit<FinishSpec, 'expectedProcessed'> {
     this.emitSafe('failure', { seq, queue, className, raw, exception: 'Resque::DirtyExit', error: message });
     if (this.o.onDirtyExit === 'requeue') {
       // Logged by afterFinish once the finish step says whether it was written.
@@ -956,15 +969,18 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return {
       mode: 'dirty',
       failureQueue: queue,
-      failureRecord: encodeFailure({
-        failedAt: formatFailedAt(new Date()),
-        rawPayload: raw,
-        exception: 'Resque::DirtyExit',
-        error: message,
-        backtrace: [],
-        worker: this.id,
-        queue,
-      }),
+      // Ruby's DirtyExit goes through Job#fail: MultipleWithRetrySuppression suppresses it too.
+      failureRecord: suppressed
+        ? ''
+        : encodeFailure({
+            failedAt: formatFailedAt(new Date()),
+            rawPayload: raw,
+            exception: 'Resque::DirtyExit',
+            error: message,
+            backtrace: [],
+            worker: this.id,
+            queue,
+          }),
     };
   }
 
@@ -1040,6 +1056,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
       queues: parseWorkerId(this.id)?.queues ?? [],
       pidNamespace: this.pidNamespace,
       logger: this.log,
+      // A pruned job of a class this worker loads: its onFailure hooks (resque-retry's retry) first.
+      failureHooks: (job, error) =>
+        runDeadJobFailureHooks(
+          this.jobs.hooksFor(job.className),
+          { raw: job.raw, queue: job.queue, workerId: job.workerId, redis: this.redisForJobs, resources: this.pluginResources, logger: this.log },
+          error,
+        ),
     });
   }
 

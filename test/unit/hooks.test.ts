@@ -65,6 +65,31 @@ describe('runPerformChain', () => {
     expect(calls).toEqual(['before skip']);
   });
 
+  it('an around hook that catches the failure of next() and returns rescues it (Ruby: rescue around yield); one that drops next() does not', async () => {
+    const calls: string[] = [];
+    const rescuing = collectJobHooks({
+      aroundPerform: async (next: () => Promise<unknown>) => {
+        try {
+          await next();
+        } catch (e) {
+          calls.push(`rescued ${(e as Error).message}`);
+        }
+      },
+      afterPerform: () => void calls.push('after'),
+    });
+    const boom = async (): Promise<never> => {
+      throw new Error('boom');
+    };
+    expect(await runPerformChain(rescuing, [], boom)).toEqual({ performed: false, skipped: false, result: undefined });
+    expect(calls).toEqual(['rescued boom', 'after']);
+    // next() called but never awaited: the failure is not the hook's to swallow.
+    const dropping = collectJobHooks({ aroundPerform: (next: () => Promise<unknown>) => void next() });
+    await expect(runPerformChain(dropping, [], boom)).rejects.toThrow('boom');
+    // Rethrown by the hook: propagates.
+    const rethrowing = collectJobHooks({ aroundPerform: async (next: () => Promise<unknown>) => next().catch(e => Promise.reject(e)) });
+    await expect(runPerformChain(rethrowing, [], boom)).rejects.toThrow('boom');
+  });
+
   it("an onFailure error becomes Resque's RuntimeError, and the later hooks do not run", async () => {
     const calls: string[] = [];
     const hooks = collectJobHooks({
