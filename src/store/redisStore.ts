@@ -10,7 +10,7 @@ import { SchedulerStore } from './schedulerStore';
 import { execOrThrow } from './pipeline';
 import { queueWorkerReads, type WorkerDetails, workerDetailsFrom } from './workerDetails';
 import { FINISH_AND_RESERVE, RESERVE_MANY, UNREGISTER, WORKING_ON_PROBE } from './scripts';
-import { bulk, isNoScript, type StepParts, StepScript } from './stepCommand';
+import { bulk, isNoScript, StepDeadlines, type StepParts, StepScript } from './stepCommand';
 
 /**
  * `lost`: the per-worker counter was missing (Redis lost this worker's state: a restart
@@ -169,6 +169,8 @@ export class RedisStore extends EventEmitter {
   private readonly owned: boolean;
   private readonly detach: Array<() => void> = [];
   private readonly step = FINISH_STEP;
+  /** The steps' command timeout (ioredis's commandTimeout, one timer for all steps). */
+  private readonly stepDeadlines = new StepDeadlines();
 
   constructor(opts: StoreOptions = {}) {
     super();
@@ -607,10 +609,10 @@ export class RedisStore extends EventEmitter {
   /** Sends one step's request; after a NOSCRIPT (the script cache flushed), once more: it then goes as EVAL, as ioredis's Script does. */
   private async sendStep(bytes: Buffer): Promise<StepReply> {
     try {
-      return (await this.redis.sendCommand(this.step.command(bytes))) as StepReply;
+      return (await this.redis.sendCommand(this.step.command(bytes, this.stepDeadlines))) as StepReply;
     } catch (e) {
       if (!isNoScript(e)) throw e;
-      return (await this.redis.sendCommand(this.step.command(bytes))) as StepReply;
+      return (await this.redis.sendCommand(this.step.command(bytes, this.stepDeadlines))) as StepReply;
     }
   }
 

@@ -54,8 +54,8 @@ export class StepScript {
   }
 
   /** The command for one request; send it with `redis.sendCommand`. Replies as Buffers. */
-  command(evalsha: Buffer): Command {
-    return new StepCommand(this, evalsha);
+  command(evalsha: Buffer, deadlines: StepDeadlines): Command {
+    return new StepCommand(this, evalsha, deadlines);
   }
 }
 
@@ -75,24 +75,87 @@ export function isNoScript(e: unknown): boolean {
 }
 
 /**
+ * ioredis's `commandTimeout` for the steps of one connection, without a timer per step: a step
+ * still unanswered `ms` after it was first sent is rejected with ioredis's own "Command timed out"
+ * (what Command#setTimeout does with a timer of its own per command). One unref'd timer, armed
+ * while a step is in flight, re-armed at most once per period for the step then in flight.
+ */
+export class StepDeadlines {
+  private readonly inFlight: StepCommand[] = [];
+  private timer: NodeJS.Timeout | null = null;
+
+  add(cmd: StepCommand, ms: number): void {
+    cmd.deadline = Date.now() + ms;
+    this.inFlight.push(cmd);
+    if (this.timer === null) this.arm(ms);
+  }
+
+  remove(cmd: StepCommand): void {
+    const i = this.inFlight.indexOf(cmd);
+    if (i < 0) return;
+    const last = this.inFlight.pop() as StepCommand;
+    if (i < this.inFlight.length) this.inFlight[i] = last;
+  }
+
+  /** Drops the timer (the connection is closed; nothing in flight will be answered here). */
+  clear(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.inFlight.length = 0;
+  }
+
+  private arm(ms: number): void {
+    this.timer = setTimeout(() => this.check(), Math.max(1, ms));
+    this.timer.unref();
+  }
+
+  private check(): void {
+    this.timer = null;
+    const now = Date.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const cmd of this.inFlight.slice()) {
+      if (now >= cmd.deadline) {
+        this.remove(cmd);
+        cmd.reject(new Error('Command timed out'));
+      } else next = Math.min(next, cmd.deadline - now);
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.arm(next);
+  }
+}
+
+/**
  * ioredis's CustomScriptCommand, with bytes given: EVAL on a socket that has not seen the
  * script, EVALSHA after; a NOSCRIPT reply forgets the socket (the caller sends a new command,
  * which then goes as EVAL). `args` stays empty: nothing reads it on this path (ioredis's debug
- * log and tracing context would show none).
+ * log and tracing context would show none). Its command timeout is its StepDeadlines'.
  */
 class StepCommand extends Command {
   private socket: object | null = null;
+  /** When it times out (Date.now() ms); 0 until first sent. */
+  deadline = 0;
 
   constructor(
     private readonly script: StepScript,
     private readonly evalsha: Buffer,
+    private readonly deadlines: StepDeadlines,
   ) {
     super('evalsha', [], { replyEncoding: null });
+    const resolve = this.resolve;
+    this.resolve = (v: unknown) => {
+      if (this.deadline !== 0) this.deadlines.remove(this);
+      return resolve.call(this, v);
+    };
     const reject = this.reject;
     this.reject = (err: Error) => {
+      if (this.deadline !== 0) this.deadlines.remove(this);
       if (this.socket && isNoScript(err)) this.script.loaded.delete(this.socket);
       reject.call(this, err);
     };
+  }
+
+  /** ioredis calls it at each send (the offline queue's, a resend's): the deadline runs from the first, as ioredis's own timer. */
+  override setTimeout(ms: number): void {
+    if (this.deadline === 0 && !this.isResolved) this.deadlines.add(this, ms);
   }
 
   override toWritable(socket: object): Buffer {

@@ -264,3 +264,39 @@ test('a worker whose script cache is flushed again and again mid-stream: every j
     await w.stop();
   }
 });
+
+test('Redis silent (SIGSTOP) mid-step: the step rejects with ioredis\'s "Command timed out" after the command timeout; after SIGCONT the next step works', async () => {
+  const own = await startRedis();
+  const store = new RedisStore({ connection: { url: own.url, timeout: 0.5 }, namespace: 'resque', name: 'itest:step-silent' });
+  const raw = new IORedis(own.url);
+  const wid = `${HOST}:4:q`;
+  try {
+    await store.connect();
+    await raw.rpush('resque:queue:q', '{"class":"A","args":[]}', '{"class":"B","args":[]}');
+    expect((await store.finishAndReserve(wid, { mode: 'none', expectedProcessed: 0 }, { runAt: RUN_AT, queueArgs: ['0', 'q'] })).status).toBe('job');
+    process.kill(own.pid, 'SIGSTOP');
+    let err: unknown = null;
+    try {
+      await store.finishAndReserve(wid, { mode: 'success', expectedProcessed: 0 }, { runAt: RUN_AT, queueArgs: ['0', 'q'] });
+    } catch (e) {
+      err = e;
+    }
+    expect(String(err)).toMatch(/Command timed out/);
+    process.kill(own.pid, 'SIGCONT');
+    // The same step again (as the worker's loop does): the guard makes a finish that did run a no-op.
+    await waitFor(() => store.isReady, 'the store reconnected', 10000);
+    const again = await store.finishAndReserve(wid, { mode: 'success', expectedProcessed: 0 }, { runAt: RUN_AT, queueArgs: ['0', 'q'] });
+    expect(again).toMatchObject({ processed: 1 });
+    expect(['job', 'held']).toContain(again.status);
+    expect(Number(await raw.get(`resque:stat:processed:${wid}`))).toBe(1);
+  } finally {
+    try {
+      process.kill(own.pid, 'SIGCONT');
+    } catch {
+      /* already running or gone */
+    }
+    await store.close();
+    await closeRedis(raw);
+    await own.stop();
+  }
+});
