@@ -85,6 +85,8 @@ export class JobRegistry {
   private readonly jobs = new Map<string, JobDefinition>();
   private readonly hooksOf = new Map<string, JobHooks>();
   private readonly workerHookSpecs: WorkerHookSpec[] = [];
+  /** resolve()'s results by class name (cleared by register: a name may then resolve elsewhere). */
+  private readonly resolvedOf = new Map<string, { def: JobDefinition; timeout: unknown; lossless: unknown; pyresDates: unknown; resolved: ResolvedJob }>();
 
   register(name: string, job: JobDefinition): this {
     if (!name) throw new ConfigError('a job needs a non-empty name');
@@ -94,6 +96,7 @@ export class JobRegistry {
     // Collected (and validated) once: a bad hook property is a load-time ConfigError.
     this.hooksOf.set(name, collectJobHooks(job));
     this.jobs.set(name, job);
+    this.resolvedOf.clear();
     return this;
   }
 
@@ -163,12 +166,17 @@ export class JobRegistry {
     const found = this.lookup(className);
     if (!found) throw new UnknownJobClassError(className, this.names());
     const [name, def] = found;
-    const timeout = typeof (def as { timeout?: unknown }).timeout === 'number' ? (def as { timeout: number }).timeout : undefined;
+    const d = def as { timeout?: unknown; lossless?: unknown; pyresDates?: unknown };
+    // One ResolvedJob per class name while its definition and these properties stay as they are
+    // (a worker resolves per job).
+    const c = this.resolvedOf.get(className);
+    if (c && c.def === def && c.timeout === d.timeout && c.lossless === d.lossless && c.pyresDates === d.pyresDates) return c.resolved;
+    const timeout = typeof d.timeout === 'number' ? d.timeout : undefined;
     const flag = (k: 'lossless' | 'pyresDates'): { [key: string]: boolean } => {
       const v = (def as Record<string, unknown>)[k];
       return typeof v === 'boolean' ? { [k]: v } : {};
     };
-    return {
+    const resolved: ResolvedJob = {
       name,
       ...(timeout !== undefined ? { timeout } : {}),
       ...flag('lossless'),
@@ -176,6 +184,9 @@ export class JobRegistry {
       invoke: (args, ctx) => storage.run(ctx, () => invoke(def, args, ctx)),
       hooks: this.hooksOf.get(name) ?? collectJobHooks(def),
     };
+    if (this.resolvedOf.size >= 1024) this.resolvedOf.clear();
+    this.resolvedOf.set(className, { def, timeout: d.timeout, lossless: d.lossless, pyresDates: d.pyresDates, resolved });
+    return resolved;
   }
 
   private lookup(className: string): [string, JobDefinition] | undefined {

@@ -34,6 +34,11 @@ export interface Logger {
   error(msg: string, fields?: LogFields): void;
   /** A logger whose lines carry `scope`, e.g. the worker id, and `fields` on every line. */
   child(scope: string, fields?: LogFields): Logger;
+  /**
+   * Whether a line at `level` would be written. Optional (a logger without it is taken to write
+   * every level); callers use it to skip building lines nobody reads, e.g. a job's debug line.
+   */
+  isEnabled?(level: LogLevel): boolean;
 }
 
 /** pyres' `-l` names (critical, warning) are accepted too. */
@@ -190,6 +195,7 @@ export function createLogger(o: ConsoleLoggerOptions = {}): Logger {
       warn: log('warn'),
       error: log('error'),
       child: (s: string) => make(scope ? `${scope} ${s}` : s),
+      isEnabled: (lvl: LogLevel) => ORDER[lvl] >= min,
     };
   };
   return make(o.scope);
@@ -232,6 +238,7 @@ function createJsonLogger(o: ConsoleLoggerOptions): Logger {
       warn: log('warn'),
       error: log('error'),
       child: (s: string, f?: LogFields) => make(scope ? `${scope} ${s}` : s, f || fields ? { ...fields, ...f } : undefined),
+      isEnabled: (lvl: LogLevel) => p.isLevelEnabled(lvl),
     };
   };
   return make(o.scope, undefined);
@@ -249,4 +256,5 @@ export const silentLogger: Logger = {
   warn: () => undefined,
   error: () => undefined,
   child: () => silentLogger,
+  isEnabled: () => false,
 };

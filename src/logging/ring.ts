@@ -65,5 +65,6 @@ export function withRing(inner: Logger, ring: LogRing, level: LogLevel = 'info',
     warn: log('warn'),
     error: log('error'),
     child: (s: string, f?: LogFields) => withRing(inner.child(s, f), ring, level, scope ? `${scope} ${s}` : s),
+    isEnabled: (lvl: LogLevel) => ORDER[lvl] >= ORDER[level] || (inner.isEnabled?.(lvl) ?? true),
   };
 }

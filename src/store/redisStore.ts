@@ -10,6 +10,7 @@ import { SchedulerStore } from './schedulerStore';
 import { execOrThrow } from './pipeline';
 import { queueWorkerReads, type WorkerDetails, workerDetailsFrom } from './workerDetails';
 import { FINISH_AND_RESERVE, RESERVE_MANY, UNREGISTER, WORKING_ON_PROBE } from './scripts';
+import { bulk, isNoScript, StepDeadlines, type StepParts, StepScript } from './stepCommand';
 
 /**
  * `lost`: the per-worker counter was missing (Redis lost this worker's state: a restart
@@ -127,6 +128,20 @@ export const KNOWN_EMPTY_MAX_MS = 250;
 
 const FINISH_CODES: Record<FinishMode, string> = { none: '0', success: '1', failure: '2', dirty: '3', requeue: '4' };
 
+/** The reply of the finish-and-reserve script, as bytes: {status, processed_count, queue, payload, note}. */
+type StepReply = [Buffer, number, Buffer?, Buffer?, Buffer?];
+
+/** A step's argument array for one worker id and queue list, and its request bytes around the five per-step arguments. */
+interface StepTemplate {
+  args: Array<string | number>;
+  parts: StepParts;
+  /** ARGV[4] (reserve or not) as a bulk string. */
+  flag: string;
+}
+
+/** The finish-and-reserve script: one per process (its sockets' loaded state is per socket). */
+const FINISH_STEP = new StepScript(FINISH_AND_RESERVE);
+
 /**
  * The only module that talks to Redis. Speaks Resque's domain verbs; no ioredis type leaks
  * out of its signatures. Emits 'reconnected' when a dropped connection is back (the worker
@@ -153,6 +168,9 @@ export class RedisStore extends EventEmitter {
   /** False when the connection is a caller's (StoreOptions.client): never quit here. */
   private readonly owned: boolean;
   private readonly detach: Array<() => void> = [];
+  private readonly step = FINISH_STEP;
+  /** The steps' command timeout (ioredis's commandTimeout, one timer for all steps). */
+  private readonly stepDeadlines = new StepDeadlines();
 
   constructor(opts: StoreOptions = {}) {
     super();
@@ -429,10 +447,10 @@ export class RedisStore extends EventEmitter {
    * per job (mode, counter, record, reserve flag, run_at) overwritten in place. `queueArgs` is
    * the array the worker built once for its queue list; another one rebuilds the template.
    */
-  private readonly stepTemplates = new Map<string, Map<readonly string[] | null, Array<string | number>>>();
+  private readonly stepTemplates = new Map<string, Map<readonly string[] | null, StepTemplate>>();
 
   /** The template for `workerId` and `queueArgs` (null: no reservation), built on first use. */
-  private stepTemplate(workerId: string, queueArgs: readonly string[] | null): Array<string | number> {
+  private stepTemplate(workerId: string, queueArgs: readonly string[] | null): StepTemplate {
     let forId = this.stepTemplates.get(workerId);
     const have = forId?.get(queueArgs);
     if (have) return have;
@@ -462,8 +480,10 @@ export class RedisStore extends EventEmitter {
     if (!forId) this.stepTemplates.set(workerId, (forId = new Map()));
     // A few variants per id: with and without a reservation, and without known-empty queues.
     if (forId.size >= 64) forId.clear();
-    forId.set(queueArgs, arr);
-    return arr;
+    // The request's bytes around ARGV[1..5] (mode, counter, record, reserve flag, run_at).
+    const t = { args: arr, parts: this.step.parts(arr, 10, 15), flag: queueArgs ? '$1\r\n1\r\n' : '$1\r\n0\r\n' };
+    forId.set(queueArgs, t);
+    return t;
   }
 
   async finishAndReserve(workerId: string, finish: FinishSpec, reserve: ReserveSpec | null): Promise<ReserveResult>;
@@ -482,38 +502,11 @@ export class RedisStore extends EventEmitter {
     const armedAtSend = this.notificationsArmed;
     const epochAtSend = this.forgetEpoch;
     const common = finish.mode !== 'requeue' && !(failing && failureListFor(this.failureBackend, finish.failureQueue ?? '') !== 'failed');
-    let args: Array<string | number>;
-    if (common) {
-      const t = this.stepTemplate(workerId, queueArgs);
-      t[10] = FINISH_CODES[finish.mode];
-      t[11] = String(finish.expectedProcessed);
-      t[12] = finish.failureRecord ?? '';
-      t[14] = reserve ? reserve.runAt : '';
-      // A copy per step: ioredis keeps the array it was given to resend the step after a
-      // NOSCRIPT, and the template is overwritten by the next step.
-      args = t.slice();
-    } else {
-      const t = this.stepTemplate(workerId, null);
-      const keys = t.slice(1, 9) as string[];
-      keys.push(finish.requeue ? this.keys.queue(finish.requeue.queue) : this.keys.queues);
-      if (failing) this.failureKeys(keys, 5, finish.failureQueue ?? '');
-      args = [
-        keys.length,
-        ...keys,
-        FINISH_CODES[finish.mode],
-        String(finish.expectedProcessed),
-        finish.mode === 'requeue' ? (finish.requeue?.raw ?? '') : (finish.failureRecord ?? ''),
-        reserve ? '1' : '0',
-        reserve?.runAt ?? '',
-        this.keys.queuePrefix,
-        ...(queueArgs ?? ['0']),
-      ];
-    }
     // As bytes: an item need not be valid UTF-8, and ioredis would replace what is not.
-    type Reply = [Buffer, number, Buffer?, Buffer?, Buffer?];
-    let reply: Reply;
+    let reply: StepReply;
     let w: { wait?: WaitResult } = {};
     if (wait) {
+      const args = common ? this.commonArgs(workerId, queueArgs, finish, reserve) : this.uncommonArgs(workerId, queueArgs, finish, reserve, failing);
       const p = this.redis.pipeline() as ReturnType<Redis['pipeline']> & { pyresFinishAndReserveBuffer(args: Array<string | number>): unknown };
       p.pyresFinishAndReserveBuffer(args);
       p.call('WAIT', String(wait.replicas), String(wait.timeoutMs));
@@ -522,33 +515,105 @@ export class RedisStore extends EventEmitter {
       const epoch = this.epoch;
       const [scriptErr, scriptReply] = res[0] ?? [new Error('no reply to the reserve script')];
       if (scriptErr) throw scriptErr;
-      reply = scriptReply as Reply;
+      reply = scriptReply as StepReply;
       const [waitErr, acked] = res[1] ?? [null, 0];
       if (waitErr && isAuthError(waitErr)) {
         throw new AuthError(`--wait-replicas: the Redis user at ${this.where} may not run WAIT (${waitErr.message}); allow +wait +role (README, "Redis ACL")`);
       }
       w = { wait: { acked: waitErr ? 0 : Number(acked), epoch } };
     } else {
-      reply = await this.redis.pyresFinishAndReserveBuffer(args);
+      let bytes: Buffer;
+      if (common) {
+        // The template's bytes with the five per-step arguments written in: a new buffer per
+        // step (ioredis keeps the command to resend it after a reconnect).
+        const t = this.stepTemplate(workerId, queueArgs);
+        const record = finish.failureRecord ?? '';
+        const counter = String(finish.expectedProcessed);
+        const runAt = reserve ? reserve.runAt : '';
+        bytes = this.step.withMiddle(
+          t.parts,
+          `$1\r\n${FINISH_CODES[finish.mode]}\r\n$${counter.length}\r\n${counter}\r\n${record === '' ? '$0\r\n\r\n' : bulk(record)}${t.flag}${bulk(runAt)}`,
+        );
+      } else {
+        bytes = this.step.request(this.uncommonArgs(workerId, queueArgs, finish, reserve, failing));
+      }
+      reply = await this.sendStep(bytes);
     }
     const [statusB, count, queueB, valueB, noteB] = reply;
     const status = statusB.toString();
-    const queue = queueB?.toString();
-    const note = noteB?.toString();
-    const value = valueB?.toString('utf8');
-    const bytes = valueB && !isUtf8(valueB) ? { bytes: Buffer.from(valueB) } : {};
     const processed = Number(count);
-    const n: ReserveNote & { wait?: WaitResult } = { ...(note === 'lost' ? { lost: true } : note === 'unrecorded' ? { unrecorded: true } : {}), ...w };
+    const note = noteB === undefined || noteB.length === 0 ? '' : noteB.toString();
+    // Only what applies is set (no `lost: undefined`): callers and tests compare whole results.
+    const extra = (r: ReserveResult & { wait?: WaitResult }): ReserveResult & { wait?: WaitResult } => {
+      if (note === 'lost') r.lost = true;
+      else if (note === 'unrecorded') r.unrecorded = true;
+      if (w.wait) r.wait = w.wait;
+      return r;
+    };
     if (status === 'job') {
+      const queue = queueB ? queueB.toString() : '';
       // Only from a step during which no notification came in and tracking stayed on: every
       // queue tried before the one that had a job was empty, and no write to it has been missed.
       if (queueArgs !== null && queueArgs[0] === '0' && queueArgs.length > 2 && armedAtSend && this.notificationsArmed && this.forgetEpoch === epochAtSend)
-        this.noteEmptyBefore(queueArgs, queue ?? '', seqAtSend);
-      return { status, queue: queue ?? '', raw: value ?? '', ...bytes, processed, ...n };
+        this.noteEmptyBefore(queueArgs, queue, seqAtSend);
+      const r: ReserveResult = { status, queue, raw: valueB ? valueB.toString('utf8') : '', processed };
+      if (valueB && !isUtf8(valueB)) r.bytes = Buffer.from(valueB);
+      return note === '' && !w.wait ? r : extra(r);
     }
-    if (status === 'held') return { status, record: value ?? '', ...(bytes.bytes ? { recordBytes: bytes.bytes } : {}), processed, ...n };
-    if (status === 'paused' || status === 'empty' || status === 'done') return { status, processed, ...n };
+    if (status === 'held') {
+      const r: ReserveResult = { status, record: valueB ? valueB.toString('utf8') : '', processed };
+      if (valueB && !isUtf8(valueB)) r.recordBytes = Buffer.from(valueB);
+      return extra(r);
+    }
+    if (status === 'paused' || status === 'empty' || status === 'done') return extra({ status, processed });
     throw new Error(`unexpected reply from the reserve script: ${String(status)}`);
+  }
+
+  /** The common step's arguments (the template with its five slots written), for the pipeline of --wait-replicas. */
+  private commonArgs(workerId: string, queueArgs: readonly string[] | null, finish: FinishSpec, reserve: ReserveSpec | null): Array<string | number> {
+    const t = this.stepTemplate(workerId, queueArgs).args;
+    // A copy: ioredis keeps the array it was given to resend the step after a NOSCRIPT.
+    const args = t.slice();
+    args[10] = FINISH_CODES[finish.mode];
+    args[11] = String(finish.expectedProcessed);
+    args[12] = finish.failureRecord ?? '';
+    args[14] = reserve ? reserve.runAt : '';
+    return args;
+  }
+
+  /** A step whose keys differ from the template's: a requeue, or a failure into a `<queue>_failed` list. */
+  private uncommonArgs(
+    workerId: string,
+    queueArgs: readonly string[] | null,
+    finish: FinishSpec,
+    reserve: ReserveSpec | null,
+    failing: boolean,
+  ): Array<string | number> {
+    const t = this.stepTemplate(workerId, null).args;
+    const keys = t.slice(1, 9) as string[];
+    keys.push(finish.requeue ? this.keys.queue(finish.requeue.queue) : this.keys.queues);
+    if (failing) this.failureKeys(keys, 5, finish.failureQueue ?? '');
+    return [
+      keys.length,
+      ...keys,
+      FINISH_CODES[finish.mode],
+      String(finish.expectedProcessed),
+      finish.mode === 'requeue' ? (finish.requeue?.raw ?? '') : (finish.failureRecord ?? ''),
+      reserve ? '1' : '0',
+      reserve?.runAt ?? '',
+      this.keys.queuePrefix,
+      ...(queueArgs ?? ['0']),
+    ];
+  }
+
+  /** Sends one step's request; after a NOSCRIPT (the script cache flushed), once more: it then goes as EVAL, as ioredis's Script does. */
+  private async sendStep(bytes: Buffer): Promise<StepReply> {
+    try {
+      return (await this.redis.sendCommand(this.step.command(bytes, this.stepDeadlines))) as StepReply;
+    } catch (e) {
+      if (!isNoScript(e)) throw e;
+      return (await this.redis.sendCommand(this.step.command(bytes, this.stepDeadlines))) as StepReply;
+    }
   }
 
   /**

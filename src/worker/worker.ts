@@ -225,7 +225,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     runAt: string;
     raw: string;
     className: string;
-    since: Date;
+    /** Date.now() at its start. */
+    since: number;
     /** Created on first use: most jobs never look at their signal nor get aborted. */
     ctrl: AbortController | null;
     aborted: boolean;
@@ -242,6 +243,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** The worker hooks (a pool's slots run none: the pool runs them once for all). */
   private readonly workerHooks: WorkerHookLists | null;
   private firstJobHooks: Promise<void> | null = null;
+  /** The beforeFirstJob hooks have run: later jobs do not wait a tick for them. */
+  private firstJobDone = false;
+  /** Whether this worker's logger writes debug lines (a job's 'done' line is then built). */
+  private readonly debugOn: boolean;
   private shutdownHooks: Promise<void> | null = null;
   /** queueEmpty was told for this idle spell (reset when a job is reserved). */
   private toldEmpty = false;
@@ -271,6 +276,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.jobs = opts.jobs;
     this.workerHooks = this.slot ? null : opts.jobs.workerHooks();
     this.log = (opts.logger ?? createLogger()).child(this.id, { workerId: this.id });
+    this.debugOn = this.log.isEnabled?.('debug') ?? true;
     this.o = {
       nonblockingPop: opts.nonblockingPop ?? false,
       backoffMin: positive('backoffMin', opts.backoffMin ?? 1),
@@ -389,9 +395,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   describe(): string {
     switch (this.state) {
       case 'working':
-        return this.current
-          ? `Processing ${this.current.queue} since ${Math.floor(this.current.since.getTime() / 1000)} [${this.current.className}]`
-          : 'Processing';
+        return this.current ? `Processing ${this.current.queue} since ${Math.floor(this.current.since / 1000)} [${this.current.className}]` : 'Processing';
       case 'paused':
         return 'Paused';
       case 'idle':
@@ -732,8 +736,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** Runs one reserved job and returns how to record it. Never throws. */
   private async runJob(r: Extract<ReserveResult, { status: 'job' | 'held' }>, runAt: string): Promise<Omit<FinishSpec, 'expectedProcessed'>> {
-    this.firstJobHooks ??= this.slot?.firstJob ? this.slot.firstJob() : this.runWorkerHooks('beforeFirstJob');
-    await this.firstJobHooks;
+    if (!this.firstJobDone) {
+      this.firstJobHooks ??= this.slot?.firstJob ? this.slot.firstJob() : this.runWorkerHooks('beforeFirstJob');
+      await this.firstJobHooks;
+      this.firstJobDone = true;
+    }
     const seq = ++this.jobSeq;
     let queue: string;
     let raw: string;
@@ -799,50 +806,57 @@ export class Worker extends EventEmitter<WorkerEvents> {
         );
       }
     }
-    let abandon: (reason: string) => void = () => undefined;
-    const abandoned = new Promise<{ abandoned: string }>(res => (abandon = reason => res({ abandoned: reason })));
-    const cur: NonNullable<Worker['current']> = { seq, queue, runAt, raw, className, since: new Date(), ctrl: null, aborted: false, failAs: null, abandon };
-    this.current = cur;
-    this.live?.jobStarted(seq, cur.since.getTime(), resolved?.timeout ?? null);
-    this.setState('working');
-    this.emitSafe('job', { seq, queue, className, raw, timeout: resolved?.timeout ?? null });
-    const workerLog = this.log;
-    let jobLog: Logger | null = null;
-    const ctx: JobContext = {
+    const cur: NonNullable<Worker['current']> = {
+      seq,
       queue,
-      workerId: this.id,
-      redis: this.redisForJobs,
-      resources: this.pluginResources,
-      className,
-      payload: decoded.payload,
+      runAt,
       raw,
-      get rawArgs(): string {
-        return rawArgsText();
-      },
-      get signal(): AbortSignal {
-        cur.ctrl ??= new AbortController();
-        return cur.ctrl.signal;
-      },
-      // Made on first use: most jobs never log.
-      get logger(): Logger {
-        return (jobLog ??= workerLog.child(className, { jobClass: className, queue }));
-      },
+      className,
+      since: Date.now(),
+      ctrl: null,
+      aborted: false,
+      failAs: null,
+      abandon: NO_ABANDON,
     };
+    this.current = cur;
+    this.live?.jobStarted(seq, cur.since, resolved?.timeout ?? null);
+    this.setState('working');
+    if (this.listenerCount('job') > 0) this.emitSafe('job', { seq, queue, className, raw, timeout: resolved?.timeout ?? null });
+    const ctx: JobContext = new WorkerJobContext(
+      queue,
+      this.id,
+      this.redisForJobs,
+      this.pluginResources,
+      className,
+      decoded.payload,
+      raw,
+      rawArgsText,
+      cur,
+      this.log,
+    );
     try {
       if (!resolved) throw resolveError ?? new Error(`cannot resolve ${className}`);
       const job_ = resolved;
       const hooks = job_.hooks;
       const args = decoded.args;
       // No hooks: the job alone (the hot path); else Resque's Job#perform (hooks.ts).
-      const run = (
-        hasPerformHooks(hooks)
-          ? runInJobContext(ctx, () => runPerformChain(hooks, args, () => job_.invoke(args, ctx)))
-          : (async () => job_.invoke(args, ctx))().then(() => ({ skipped: false }))
-      ).then(
-        o => ({ ok: true as const, skipped: o.skipped }),
-        (e: unknown) => ({ error: coerceError(e) }),
+      // One promise for the job's end or its abandonment (cur.abandon: a TERM deadline, a
+      // second TERM), whichever comes first; set before the job's first line runs.
+      let settle!: (r: JobEnd) => void;
+      const ended = new Promise<JobEnd>(res => (settle = res));
+      cur.abandon = reason => settle({ abandoned: reason });
+      const withHooks = hasPerformHooks(hooks);
+      let run: Promise<unknown>;
+      try {
+        run = withHooks ? runInJobContext(ctx, () => runPerformChain(hooks, args, () => job_.invoke(args, ctx))) : job_.invoke(args, ctx);
+      } catch (e) {
+        run = Promise.reject(e);
+      }
+      run.then(
+        o => settle(withHooks && (o as { skipped?: boolean } | undefined)?.skipped ? SKIPPED : DONE),
+        (e: unknown) => settle({ error: coerceError(e) }),
       );
-      const result = await Promise.race([run, abandoned]);
+      const result = await ended;
       if ('abandoned' in result) {
         this.log.warn(`${className}: ${result.abandoned}`);
         // The error the onFailure hooks saw: a retry policy may have suppressed its record.
@@ -870,10 +884,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
         const recorded = await this.failureHooks(hooks, result.error, args, ctx, className, false);
         return this.failureOutcome(seq, queue, raw, className, recorded);
       }
-      if (result.skipped) this.log.debug(`skipped: ${className} from ${queue} (a beforePerform hook threw DontPerform)`, { jobClass: className, queue });
-      else this.log.debug(`done: ${className} from ${queue}`, { jobClass: className, queue, durationMs: Date.now() - cur.since.getTime() });
-      this.emitSafe('success', { seq, queue, className, raw });
-      return { mode: 'success' };
+      if (this.debugOn) {
+        if (result.skipped) this.log.debug(`skipped: ${className} from ${queue} (a beforePerform hook threw DontPerform)`, { jobClass: className, queue });
+        else this.log.debug(`done: ${className} from ${queue}`, { jobClass: className, queue, durationMs: Date.now() - cur.since });
+      }
+      if (this.listenerCount('success') > 0) this.emitSafe('success', { seq, queue, className, raw });
+      return SUCCESS;
     } catch (e) {
       return this.failureOutcome(seq, queue, raw, className, coerceError(e));
     } finally {
@@ -1149,7 +1165,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** The JSON log fields of a job's last line: its class, queue and (while it runs) duration. */
   private jobFields(jobClass: string, queue: string): LogFields {
     const since = this.current?.since;
-    return { jobClass, queue, ...(since ? { durationMs: Date.now() - since.getTime() } : {}) };
+    return { jobClass, queue, ...(since !== undefined ? { durationMs: Date.now() - since } : {}) };
   }
 
   private emitSafe<E extends keyof WorkerEvents>(event: E, ...args: WorkerEvents[E]): void {
@@ -1158,6 +1174,50 @@ export class Worker extends EventEmitter<WorkerEvents> {
     } catch (e) {
       this.log.error(`a '${event}' listener threw: ${coerceError(e).message}`);
     }
+  }
+}
+
+type JobEnd = { ok: true; skipped: boolean } | { error: Error } | { abandoned: string };
+const DONE: JobEnd = { ok: true, skipped: false };
+const SKIPPED: JobEnd = { ok: true, skipped: true };
+const SUCCESS: Omit<FinishSpec, 'expectedProcessed'> = Object.freeze({ mode: 'success' });
+const NO_ABANDON = (): void => undefined;
+
+/**
+ * A running job's JobContext: a class, so that a job costs one small object (its signal and
+ * logger made on first use, its rawArgs text read on first use).
+ */
+class WorkerJobContext implements JobContext {
+  #jobLog: Logger | null = null;
+  readonly #rawArgsText: () => string;
+  readonly #cur: { ctrl: AbortController | null };
+  readonly #workerLog: Logger;
+  constructor(
+    readonly queue: string,
+    readonly workerId: string,
+    readonly redis: JobContext['redis'],
+    readonly resources: JobContext['resources'],
+    readonly className: string,
+    readonly payload: Record<string, unknown>,
+    readonly raw: string,
+    rawArgsText: () => string,
+    cur: { ctrl: AbortController | null },
+    workerLog: Logger,
+  ) {
+    this.#rawArgsText = rawArgsText;
+    this.#cur = cur;
+    this.#workerLog = workerLog;
+  }
+  get rawArgs(): string {
+    return this.#rawArgsText();
+  }
+  get signal(): AbortSignal {
+    this.#cur.ctrl ??= new AbortController();
+    return this.#cur.ctrl.signal;
+  }
+  /** Made on first use: most jobs never log. */
+  get logger(): Logger {
+    return (this.#jobLog ??= this.#workerLog.child(this.className, { jobClass: this.className, queue: this.queue }));
   }
 }
 
