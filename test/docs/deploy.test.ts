@@ -171,12 +171,17 @@ describe("deploy/compose.yml's master, run as a process", () => {
 describe('deploy/Dockerfile', () => {
   const text = read('Dockerfile');
 
-  it('small (slim base, production deps only), non-root, tini as PID 1, STOPSIGNAL', () => {
+  it('small (slim base, production deps only), non-root, pyres-ts as PID 1 with the reaper built, STOPSIGNAL', () => {
     expect(text).toMatch(/^FROM node:20-bookworm-slim AS build$/m);
     expect(text).toMatch(/npm prune --omit=dev/);
     expect(text).toMatch(/^USER node$/m);
     expect(text).toMatch(/^STOPSIGNAL SIGTERM$/m);
-    expect(text).toMatch(/^ENTRYPOINT \["\/usr\/bin\/tini", "--", "node", "\/app\/bin\/pyres-ts"\]$/m);
+    // pyres-ts is the init (src/cli/containerInit.ts): the build stage compiles its reaper and
+    // fails without it; the final stage carries the addon, and tini only as a fallback.
+    expect(text).toMatch(/^ENTRYPOINT \["node", "\/app\/bin\/pyres-ts"\]$/m);
+    expect(text).toMatch(/^RUN apt-get update \\\n {2}&& apt-get install -y --no-install-recommends python3 make g\+\+ \\$/m);
+    expect(text).toMatch(/node native\/install\.js \\\n {2}&& node -e "require\('\.\/native\/build\/Release\/pyres_reap\.node'\)\.reapExcept\(process\.pid\)"/);
+    expect(text).toMatch(/^COPY --from=build \/src\/native\/build\/Release\/pyres_reap\.node \.\/native\/build\/Release\/pyres_reap\.node$/m);
     // Every file it copies from the context exists.
     for (const m of text.matchAll(/^COPY (?!--from)(.+) \S+$/gm))
       for (const f of (m[1] as string).split(/\s+/)) expect(fs.existsSync(path.join(PROJECT_ROOT, f))).toBe(true);
