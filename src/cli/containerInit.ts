@@ -192,8 +192,9 @@ export function runInit(plan: InitPlan, opts: { reaper?: Reaper | null; env?: No
   };
   for (const sig of plan.signals) {
     const h = (): void => {
-      // tini leaves SIGTTIN/SIGTTOU to their default action (it would stop): they go to its child.
-      const target = plan.kind === 'tini' && (sig === 'SIGTTIN' || sig === 'SIGTTOU') ? (childrenOf(child.pid) ?? child.pid) : child.pid;
+      // tini leaves SIGTTIN/SIGTTOU to their default action (it would stop): they go to its child,
+      // or nowhere while it has none.
+      const target = plan.kind === 'tini' && (sig === 'SIGTTIN' || sig === 'SIGTTOU') ? childrenOf(child.pid) : child.pid;
       try {
         if (target !== undefined) process.kill(target, sig);
       } catch {
@@ -250,6 +251,7 @@ export async function initIfPid1(command: keyof typeof FORWARDED_SIGNALS, mode: 
     return null;
   }
   writeStdio('stderr', `pyres-ts: PID 1: reaping orphans (${p.plan.kind}), running the command as a child\n`);
+  process.title = `pyres-ts init (PID 1, ${p.plan.kind}): ${command}`;
   return runInit(p.plan);
 }
 
