@@ -244,6 +244,9 @@ function childrenOf(pid: number | undefined): number | undefined {
  * when no way to reap is available) resolves null and the command runs here as usual.
  */
 export async function initIfPid1(command: keyof typeof FORWARDED_SIGNALS, mode: Pid1Mode, argv: readonly string[]): Promise<number | null> {
+  // Decided once per process: the bin's early path and the CLI's handler do not both say so.
+  if (decided) return null;
+  decided = true;
   const p = planInit({ mode, signals: FORWARDED_SIGNALS[command], command: [process.execPath, ...process.execArgv, process.argv[1]!, ...argv] });
   if (!p) return null;
   if (!p.plan) {
@@ -262,4 +265,36 @@ export function withPid1Option<T>(y: Argv<T>) {
     default: 'auto' as Pid1Mode,
     describe: 'as PID 1 (a container without an init): reap orphans with the native addon, else tini -s, else python3 (auto), one of them, or off',
   });
+}
+
+let decided = false;
+
+const INIT_COMMANDS: Readonly<Record<string, keyof typeof FORWARDED_SIGNALS>> = {
+  master: 'master',
+  manager: 'master',
+  worker: 'worker',
+  scheduler: 'scheduler',
+};
+
+/**
+ * The bin's light path as PID 1 (before the CLI and its modules are loaded, so that the init
+ * stays a bare Node process): `pyres-ts master|manager|worker|scheduler ...` with `--pid1 MODE`
+ * (or PYRES_PID1, default auto) read from argv. Resolves with the command's exit code (null
+ * when no way to reap was found: the CLI runs here and warns), or returns null for anything else (not PID 1, another command, options before the command,
+ * --help, a mode that is not one of PID1_MODES): the CLI then runs and decides with its parsed
+ * options (main.ts calls initIfPid1 again).
+ */
+export function earlyInit(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, pid: number = process.pid): Promise<number | null> | null {
+  if (pid !== 1 || env[INIT_CHILD_ENV] === '1') return null;
+  const command = INIT_COMMANDS[argv[0] ?? ''];
+  if (!command || argv.some(a => a === '--help' || a === '-h' || a === '--version')) return null;
+  let mode: string = env['PYRES_PID1'] ?? 'auto';
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') break;
+    if (a === '--pid1') mode = argv[i + 1] ?? '';
+    else if (a.startsWith('--pid1=')) mode = a.slice('--pid1='.length);
+  }
+  if (!(PID1_MODES as readonly string[]).includes(mode)) return null;
+  return initIfPid1(command, mode as Pid1Mode, argv);
 }

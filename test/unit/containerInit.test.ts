@@ -2,7 +2,7 @@
  * The PID 1 decision (src/cli/containerInit.ts): when a command becomes an init, and which way of
  * reaping it picks (the native addon, then tini, then python3), as the README documents.
  */
-import { exitCodeOf, FORWARDED_SIGNALS, INIT_CHILD_ENV, type Pid1Mode, PYTHON_SUBREAPER, pid1Warning, planInit } from '../../src/cli/containerInit';
+import { earlyInit, exitCodeOf, FORWARDED_SIGNALS, INIT_CHILD_ENV, type Pid1Mode, PYTHON_SUBREAPER, pid1Warning, planInit } from '../../src/cli/containerInit';
 import { MASTER_SIGNALS, WORKER_SIGNALS } from '../../src/signals';
 
 const command = ['/usr/bin/node', '/app/bin/pyres-ts', 'master', '--pool', '2'];
@@ -39,6 +39,19 @@ describe('planInit', () => {
     expect(plan('python')?.plan?.kind).toBe('python');
     expect(plan('tini', { have: ['python3'] })).toEqual({ plan: null, missing: 'tini is not on PATH' });
     expect(plan('native', { addon: false })).toEqual({ plan: null, missing: expect.stringMatching(/native addon is not built/) });
+  });
+});
+
+describe("earlyInit (the bin's light path, before the CLI loads)", () => {
+  it('leaves everything but `master|manager|worker|scheduler` as PID 1 with a valid --pid1 to the CLI', () => {
+    expect(earlyInit(['master', '--pool', '2'], {}, 4242)).toBeNull();
+    expect(earlyInit(['master'], { [INIT_CHILD_ENV]: '1' }, 1)).toBeNull();
+    expect(earlyInit(['enqueue', 'q', 'C'], {}, 1)).toBeNull();
+    expect(earlyInit(['--redis', 'redis://x', 'master'], {}, 1)).toBeNull();
+    expect(earlyInit(['master', '--help'], {}, 1)).toBeNull();
+    expect(earlyInit(['worker', '--pid1', 'bogus'], {}, 1)).toBeNull();
+    expect(earlyInit(['worker', '--pid1=bogus'], {}, 1)).toBeNull();
+    expect(earlyInit(['scheduler'], { PYRES_PID1: 'bogus' }, 1)).toBeNull();
   });
 });
 
