@@ -182,8 +182,8 @@ async function waitForChildren(master: number, n: number): Promise<number[]> {
     expect(await u.waitForEnd(10000)).toEqual({ code: 0, signal: null });
   });
 
-  it('`pyres-ts worker` as PID 1 reaps too: the same 30 orphans leave no zombie, QUIT stops it, exit 0', async () => {
-    const u = inNamespace(['worker', '--queues', 'orph', '--jobs', ORPHANS], 'auto');
+  it('`pyres-ts worker` as PID 1 reaps too (an option before the command: the CLI decides, not the bin): no zombie, QUIT stops it, exit 0', async () => {
+    const u = inNamespace(['--namespace', 'resque', 'worker', '--queues', 'orph', '--jobs', ORPHANS], 'auto');
     await u.waitForLine(/PID 1: reaping orphans \(native\)/, 10000);
     const { init, master: worker } = await treeOf(u, false);
     await env.enqueue('orph', 'OrphanJob', 30, 2);
