@@ -138,6 +138,23 @@ async function waitForChildren(master: number, n: number): Promise<number[]> {
     await env.expectNoWorkersLeft();
   });
 
+  it("INT to PID 1 with a job in flight: resque-pool's graceful stop, the job finishes and is counted, no failure, exit 0", async () => {
+    const u = inNamespace([...masterArgs, '--jobs', 'fixtures/jobs/basic.js'], 'native');
+    await u.waitForLine(/all children registered/, 10000);
+    const { init, master } = await treeOf(u, false);
+    await waitForChildren(master, 1);
+    await env.enqueue('orph', 'Abortable', 1);
+    await env.waitForLedger(/Abortable start/);
+    process.kill(init, 'SIGINT');
+    await u.waitForLine(/SIGINT: stopping 1 children \(finishing their jobs\)/, 5000);
+    expect(await u.waitForEnd(10000)).toEqual({ code: 0, signal: null });
+    // An abort would have been seen: Abortable records "aborted" and a failure would be written.
+    expect(env.ledgerLines()).toEqual(['Abortable start', 'Abortable done']);
+    expect(await env.failures()).toEqual([]);
+    expect(await env.stat('processed')).toBe('1');
+    await env.expectNoWorkersLeft();
+  });
+
   it('SIGKILL of PID 1 ends the whole namespace: the master and its children are gone', async () => {
     const u = inNamespace(masterArgs, 'native');
     await u.waitForLine(/all children registered/, 10000);
