@@ -11,9 +11,10 @@ export const ENV_PREFIX = 'PYRES';
 
 /**
  * `PYRES_*` variables that are not options: pyres-ts' own internals (the child spec, the module
- * check, the daemon hand-over), the dashboard's secrets read by name, and the test suite's.
+ * check, the daemon and PID 1 init hand-overs, the addon build switch), the dashboard's secrets read by name, and the test suite's.
  */
-export const INTERNAL_ENV_RE = /^PYRES_(CHILD_SPEC|MODULE_CHECK|DAEMON_CHILD|TS_DEBUG|WEB_AUTH|WEB_DSN|WEB_ALLOWED_HOSTS|TEST_|FUZZ_|CHAOS_|[A-Z_]*TEST_TAG$)/;
+export const INTERNAL_ENV_RE =
+  /^PYRES_(CHILD_SPEC|MODULE_CHECK|DAEMON_CHILD|INIT_CHILD|TS_DEBUG|TS_SKIP_NATIVE|WEB_AUTH|WEB_DSN|WEB_ALLOWED_HOSTS|TEST_|FUZZ_|CHAOS_|[A-Z_]*TEST_TAG$)/;
 
 /** The argv keys (kebab and camel case) yargs derives from one `PYRES_*` variable name. */
 export function envKeys(name: string, prefix = ENV_PREFIX): string[] {

@@ -16,6 +16,7 @@ import { type SchedulerArgs, schedulerBuilder } from './schedulerCommand';
 import { type DelayedArgs, delayedBuilder } from './delayedCommand';
 import { registerStatusCommands } from './statusCommand';
 import { registerRetriesCommand } from './retriesCommand';
+import { initIfPid1, type Pid1Mode, withPid1Option } from './containerInit';
 
 class UsageError extends PyresError {}
 
@@ -38,17 +39,22 @@ export async function run(argv: string[]): Promise<number> {
     .command(
       'worker [queuesPositional]',
       'work jobs from Resque queues',
-      y => workerBuilder(y),
+      y => withPid1Option(workerBuilder(y)),
       async a => {
-        code = await (require('./workerCommand') as typeof import('./workerCommand')).runWorker(a as unknown as WorkerArgs);
+        // As a container's PID 1: the same command as the child of a small init that reaps orphans.
+        code =
+          (await initIfPid1('worker', a['pid1'] as Pid1Mode, argv)) ??
+          (await (require('./workerCommand') as typeof import('./workerCommand')).runWorker(a as unknown as WorkerArgs));
       },
     )
     .command(
       ['master [queuesPositional]', 'manager'],
       'pre-fork and supervise worker children',
-      y => masterBuilder(y),
+      y => withPid1Option(masterBuilder(y)),
       async a => {
-        code = await (require('./masterCommand') as typeof import('./masterCommand')).runMaster(a as unknown as MasterArgs);
+        code =
+          (await initIfPid1('master', a['pid1'] as Pid1Mode, argv)) ??
+          (await (require('./masterCommand') as typeof import('./masterCommand')).runMaster(a as unknown as MasterArgs));
       },
     )
     .command(
@@ -102,9 +108,11 @@ export async function run(argv: string[]): Promise<number> {
     .command(
       'scheduler',
       "move delayed jobs to their queues when due, electing one leader with resque-scheduler's lock",
-      y => schedulerBuilder(y),
+      y => withPid1Option(schedulerBuilder(y)),
       async a => {
-        code = await (require('./schedulerCommand') as typeof import('./schedulerCommand')).runScheduler(a as unknown as SchedulerArgs);
+        code =
+          (await initIfPid1('scheduler', a['pid1'] as Pid1Mode, argv)) ??
+          (await (require('./schedulerCommand') as typeof import('./schedulerCommand')).runScheduler(a as unknown as SchedulerArgs));
       },
     )
     .command(

@@ -11,9 +11,9 @@
  *
  * The Dockerfile: its instructions are read as a builder reads them; its stages are run offline
  * (the build stage's COPY lines into a temporary /src, `npm ci` standing for the project's
- * node_modules, its `npm run build`; the final stage's COPY lines into a temporary /app with only
+ * node_modules, its `npm run build` and the PID 1 reaper's build and load check; the final stage's COPY lines into a temporary /app with only
  * the lock file's production packages, for `npm prune --omit=dev`), and the ENTRYPOINT and CMD
- * run there, with tini when it is installed. The image itself is not built: no Docker daemon
+ * run there (node and the CLI; as PID 1 the CLI is its own init: test/master/pid1.test.ts). The image itself is not built: no Docker daemon
  * here, and Debian's buildah stops at `FROM node:20-bookworm-slim` (Docker Hub's name does not
  * resolve here; README "Docker"). The test builds it when `docker info` answers.
  */
@@ -34,21 +34,6 @@ const DEPLOY = path.join(PROJECT_ROOT, 'deploy');
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML; every field used is checked by an expect
 type Y = any;
 const read = (f: string): string => fs.readFileSync(path.join(DEPLOY, f), 'utf8');
-
-/** Pids whose parent is `pid` (from /proc). */
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${d}/stat`, 'latin1');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(d));
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
 
 const helpCache = new Map<string, string>();
 function help(command: string): string {
@@ -289,12 +274,17 @@ describe('deploy/Dockerfile', () => {
     return found[0] as Instruction;
   };
 
-  it('small (slim base, production deps only), non-root, tini as PID 1, STOPSIGNAL', () => {
+  it('small (slim base, production deps only), non-root, pyres-ts as PID 1 with the reaper built, STOPSIGNAL', () => {
     expect(text).toMatch(/^FROM node:20-bookworm-slim AS build$/m);
     expect(text).toMatch(/npm prune --omit=dev/);
     expect(text).toMatch(/^USER node$/m);
     expect(text).toMatch(/^STOPSIGNAL SIGTERM$/m);
-    expect(text).toMatch(/^ENTRYPOINT \["\/usr\/bin\/tini", "--", "node", "\/app\/bin\/pyres-ts"\]$/m);
+    // pyres-ts is the init (src/cli/containerInit.ts): the build stage compiles its reaper and
+    // fails without it; the final stage carries the addon, and tini only as a fallback.
+    expect(text).toMatch(/^ENTRYPOINT \["node", "\/app\/bin\/pyres-ts"\]$/m);
+    expect(text).toMatch(/^RUN apt-get update \\\n {2}&& apt-get install -y --no-install-recommends python3 make g\+\+ \\$/m);
+    expect(text).toMatch(/node native\/install\.js \\\n {2}&& node -e "require\('\.\/native\/build\/Release\/pyres_reap\.node'\)\.reapExcept\(process\.pid\)"/);
+    expect(text).toMatch(/^COPY --from=build \/src\/native\/build\/Release\/pyres_reap\.node \.\/native\/build\/Release\/pyres_reap\.node$/m);
     expect(stages.map(s => [s.from, s.name])).toEqual([
       ['node:20-bookworm-slim', 'build'],
       ['node:20-bookworm-slim', null],
@@ -309,17 +299,17 @@ describe('deploy/Dockerfile', () => {
     expect(ignored('test/docs/deploy.test.ts')).toBe(true);
   });
 
-  it("ENTRYPOINT and CMD: Debian's tini, then the CLI the final stage copies into its WORKDIR; the CMD is one the CLI answers", () => {
+  it('ENTRYPOINT and CMD: node and the CLI the final stage copies into its WORKDIR (tini installed only as the fallback reaper); the CMD is one the CLI answers', () => {
     const entry = one(final, 'ENTRYPOINT').args;
     const cmd = one(final, 'CMD').args;
-    expect(entry.slice(0, 3)).toEqual(['/usr/bin/tini', '--', 'node']);
-    // tini comes from the final stage's apt-get install (Debian's package puts it in /usr/bin).
+    expect(entry[0]).toBe('node');
+    // tini, the fallback reaper, comes from the final stage's apt-get install (Debian's package puts it in /usr/bin).
     expect(final.steps.some(s => s.op === 'RUN' && /apt-get install .*\btini\b/.test(s.raw))).toBe(true);
     // /app/bin/pyres-ts: WORKDIR /app plus `COPY bin ./bin`, i.e. this checkout's bin/pyres-ts.
     expect(one(final, 'WORKDIR').args).toEqual(['/app']);
     expect(final.steps.some(s => s.op === 'COPY' && !s.flags['from'] && s.args.join(' ') === 'bin ./bin')).toBe(true);
-    expect(entry[3]).toBe('/app/bin/pyres-ts');
-    const r = spawnSync(process.execPath, [path.join(PROJECT_ROOT, (entry[3] as string).replace(/^\/app\//, '')), ...cmd], { encoding: 'utf8' });
+    expect(entry[1]).toBe('/app/bin/pyres-ts');
+    const r = spawnSync(process.execPath, [path.join(PROJECT_ROOT, (entry[1] as string).replace(/^\/app\//, '')), ...cmd], { encoding: 'utf8' });
     expect({ status: r.status, commands: /^Commands:/m.test(r.stdout) }).toEqual({ status: 0, commands: true });
   });
 
@@ -327,13 +317,13 @@ describe('deploy/Dockerfile', () => {
     let tmp = '';
     let masterPid = 0;
     afterEach(async () => {
-      // The master under tini is tini's child: if the test failed half-way, stop it too.
+      // If the test failed half-way, stop the master too.
       if (masterPid && isAlive(masterPid)) process.kill(masterPid, 'SIGKILL');
       await killAll();
       if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
     });
 
-    it('the build stage builds from what it copies; the final layout, with production packages only, runs the ENTRYPOINT and CMD and the compose master under tini, which stops on TERM', async () => {
+    it('the build stage builds from what it copies; the final layout, with production packages only, runs the ENTRYPOINT and CMD, loads the reaper, and runs the compose master, which stops on TERM', async () => {
       tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'image-'));
       const roots: Record<string, string> = {};
       const env: Record<string, string> = {};
@@ -374,8 +364,17 @@ describe('deploy/Dockerfile', () => {
             }
           } else if (s.op === 'RUN') {
             if (s.raw === 'npm ci --ignore-scripts') fs.symlinkSync(fs.realpathSync(path.join(PROJECT_ROOT, 'node_modules')), path.join(root, 'node_modules'));
-            else if (s.raw === 'npm run build && npm prune --omit=dev --ignore-scripts') execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' });
-            else if (/^apt-get update && apt-get install -y --no-install-recommends tini && rm -rf \/var\/lib\/apt\/lists\/\*$/.test(s.raw)) continue;
+            else if (s.raw.startsWith('npm run build && node native/install.js && node -e ') && s.raw.endsWith(' && npm prune --omit=dev --ignore-scripts')) {
+              // The build, the reaper's build, and its load check (which fails the image build
+              // without it); npm prune is left to the COPY of node_modules below.
+              execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' });
+              execFileSync(process.execPath, ['native/install.js'], { cwd: root, stdio: 'ignore', env: { ...process.env, PYRES_TS_SKIP_NATIVE: '' } });
+              const check = s.raw.slice('npm run build && node native/install.js && '.length, -' && npm prune --omit=dev --ignore-scripts'.length);
+              execFileSync('sh', ['-c', check], { cwd: root, stdio: 'ignore' });
+            } else if (
+              /^apt-get update && apt-get install -y --no-install-recommends (tini|python3 make g\+\+) && rm -rf \/var\/lib\/apt\/lists\/\*$/.test(s.raw)
+            )
+              continue;
             else throw new Error(`RUN ${s.raw}: this test does not know how to run it offline`);
           } else if (!['USER', 'STOPSIGNAL', 'ENTRYPOINT', 'CMD'].includes(s.op)) throw new Error(`${s.op}: not handled here`);
         }
@@ -384,10 +383,12 @@ describe('deploy/Dockerfile', () => {
       const app = roots['/app'] as string;
       expect(fs.existsSync(path.join(app, 'dist', 'cli', 'main.js'))).toBe(true);
       expect(fs.existsSync(path.join(app, 'node_modules', 'typescript'))).toBe(false);
-      // The ENTRYPOINT as written (tini when installed here, as in the image; else node alone).
-      const entry = one(final, 'ENTRYPOINT').args.map(imagePath);
-      const tini = fs.existsSync('/usr/bin/tini');
-      const argv = tini ? entry : entry.slice(2);
+      // The reaper the build stage compiled, in the final layout, loads.
+      const addon = path.join(app, 'native', 'build', 'Release', 'pyres_reap.node');
+      expect(typeof (require(addon) as { reapExcept?: unknown }).reapExcept).toBe('function');
+      // The ENTRYPOINT as written: node and the CLI (pyres-ts itself is the init as PID 1:
+      // test/master/pid1.test.ts; here it is not PID 1, so it runs the command directly).
+      const argv = one(final, 'ENTRYPOINT').args.map(imagePath);
       const run = (args: string[]) =>
         spawnSync(argv[0] as string, [...argv.slice(1), ...args], { cwd: app, encoding: 'utf8', env: { ...process.env, ...env } });
       const help = run(one(final, 'CMD').args);
@@ -403,9 +404,8 @@ describe('deploy/Dockerfile', () => {
       const args = (svc['command'] as string[]).map(imagePath);
       const m = spawnTracked(argv[0] as string, [...argv.slice(1), ...args], { cwd: app, redisUrl: url, env: { ...env, RESQUE_ENV: 'production' } });
       await m.waitForLine(/all children registered/, 20000);
-      masterPid = tini ? (childrenOf(m.pid)[0] ?? 0) : m.pid;
+      masterPid = m.pid;
       expect(masterPid).toBeGreaterThan(0);
-      // The worker ids carry the master's children's pids: children of the node under tini.
       expect(m.kill('SIGTERM')).toBe(true);
       expect(await m.waitForEnd(30000)).toEqual({ code: 0, signal: null });
       expect(isAlive(masterPid)).toBe(false);

@@ -5,7 +5,9 @@
  *  - a CommonJS script and an ESM script import the API;
  *  - `tsc --noEmit` over typed usage, with `nodenext` and with `bundler` resolution;
  *  - the installed `pyres-ts` bin works a job from the app's own job module (which requires
- *    'pyres-ts') against a real redis-server, and exits by --drain.
+ *    'pyres-ts') against a real redis-server, and exits by --drain;
+ *  - the install script built the PID 1 reaper (native/) in the app, and an install on a machine
+ *    without a toolchain (PATH holding only node and npm) succeeds with one notice.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -76,13 +78,51 @@ describe('npm pack of a fresh clone, installed into an empty app', () => {
       'dist/master/childMain.js',
       'dist/worker/livenessThread.js',
       'dist/jobs/checkMain.js',
+      'native/binding.gyp',
+      'native/reap.c',
+      'native/install.js',
     ]) {
       expect(names).toContain(f);
     }
-    expect(names.filter(n => /^(src|test|fixtures|bench|chaos)\//.test(n))).toEqual([]);
+    expect(names.filter(n => /^(src|test|fixtures|bench|chaos|native\/build)\//.test(n))).toEqual([]);
     // Source maps carry their sources: they do not point at an unshipped src/.
     const map = JSON.parse(fs.readFileSync(path.join(app, 'node_modules', 'pyres-ts', 'dist', 'index.js.map'), 'utf8')) as { sourcesContent?: string[] };
     expect(map.sourcesContent?.[0]).toContain('export');
+  });
+
+  it('npm install ran the install script: the PID 1 reaper is built in the app and loads', () => {
+    const addon = path.join(app, 'node_modules', 'pyres-ts', 'native', 'build', 'Release', 'pyres_reap.node');
+    const out = run(process.execPath, ['-e', `console.log(typeof require(${JSON.stringify(addon)}).reapExcept)`], app);
+    expect(out.trim()).toBe('function');
+  });
+
+  it('an install without a compiler, python3 or make (PATH: node, npm and sh only) succeeds with one notice; the bin runs', () => {
+    const bare = path.join(tmp, 'bare');
+    const bin = path.join(tmp, 'bare-bin');
+    fs.mkdirSync(bare);
+    fs.mkdirSync(bin);
+    for (const [name, target] of [
+      ['node', process.execPath],
+      ['sh', '/bin/sh'],
+      ['npm', execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim()],
+    ] as const)
+      fs.symlinkSync(target, path.join(bin, name));
+    fs.writeFileSync(path.join(bare, 'package.json'), JSON.stringify({ name: 'bare', version: '1.0.0', private: true }));
+    const r = spawnSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--foreground-scripts', path.join(tmp, packed!.filename)], {
+      cwd: bare,
+      env: { ...npmEnv(), PATH: bin },
+      encoding: 'utf8',
+      timeout: 180_000,
+    });
+    expect({
+      status: r.status,
+      tail: r.status === 0 ? '' : r.stderr.slice(-1500),
+      notices: `${r.stdout}${r.stderr}`.split('\n').filter(l => /native PID 1 reaper/.test(l)).length,
+    }).toEqual({ status: 0, tail: '', notices: 1 });
+    expect(`${r.stdout}${r.stderr}`).toMatch(/pyres-ts: the native PID 1 reaper was not built \(node-gyp found no python3\)/);
+    expect(fs.existsSync(path.join(bare, 'node_modules', 'pyres-ts', 'native', 'build', 'Release', 'pyres_reap.node'))).toBe(false);
+    const v = spawnSync(process.execPath, [path.join(bare, 'node_modules', 'pyres-ts', 'bin', 'pyres-ts'), '--version'], { encoding: 'utf8' });
+    expect({ status: v.status, out: v.stdout.trim() }).toEqual({ status: 0, out: expect.stringMatching(/^\d+\.\d+\.\d+$/) });
   });
 
   it('require() from CommonJS', () => {

@@ -99,7 +99,16 @@ describe('environment options', () => {
   it('PYRES_TERM_TIMEOUT is --term-timeout; internal PYRES_* names are not options', () => {
     expect(envKeys('PYRES_TERM_TIMEOUT')).toEqual(['term-timeout', 'termTimeout']);
     expect(envKeys('REDIS_URL')).toEqual([]);
-    for (const n of ['PYRES_CHILD_SPEC', 'PYRES_MODULE_CHECK', 'PYRES_TEST_LEDGER', 'PYRES_MASTER_TEST_TAG', 'PYRES_WEB_AUTH', 'PYRES_DAEMON_CHILD'])
+    for (const n of [
+      'PYRES_CHILD_SPEC',
+      'PYRES_MODULE_CHECK',
+      'PYRES_TEST_LEDGER',
+      'PYRES_MASTER_TEST_TAG',
+      'PYRES_WEB_AUTH',
+      'PYRES_DAEMON_CHILD',
+      'PYRES_INIT_CHILD',
+      'PYRES_TS_SKIP_NATIVE',
+    ])
       expect(n).toMatch(INTERNAL_ENV_RE);
     for (const n of ['PYRES_QUEUES', 'PYRES_WEB_PORT', 'PYRES_TERM_TIMEOUT']) expect(n).not.toMatch(INTERNAL_ENV_RE);
   });
