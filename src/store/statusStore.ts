@@ -152,6 +152,11 @@ export class StatusStore {
     return this.redis.mget(...uuids.map(u => this.sk.status(u)));
   }
 
+  /** `EXISTS <ns>:<name>` (a resque-retry counter: a retried status job's retry is pending while it exists). */
+  async exists(name: string): Promise<boolean> {
+    return (await this.redis.exists(this.keys.key(name))) === 1;
+  }
+
   /** `SISMEMBER _kill <uuid>`. */
   async isKillRequested(uuid: string): Promise<boolean> {
     return (await this.redis.sismember(this.sk.kill, uuid)) === 1;
