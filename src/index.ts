@@ -179,6 +179,7 @@ export {
   JobFailedError,
   JobKilledError,
   StatusNotFoundError,
+  WaitAbortedError,
   WaitTimeoutError,
   type StatusJobHandle,
   type StatusJobSpec,

@@ -55,6 +55,26 @@ export interface StatusUpdate {
   now: number;
 }
 
+/**
+ * Closes a waiter connection now, socket destroyed (a dropped waiter may sit in a BLPOP on a
+ * silent Redis: nothing to flush). ioredis (5.11) `disconnect()` only half-closes and keeps a 2 s
+ * timer until the socket closes, and its `socketTimeout` timer, armed when the BLPOP was written,
+ * is cleared only when data arrives: either would keep the process alive after an aborted or
+ * timed-out wait (for up to `--redis-timeout`).
+ */
+function dropConnection(w: Redis): void {
+  // Once: a second disconnect() after the close would arm ioredis's 2 s timer again, with no close to clear it.
+  if (dropped.has(w)) return;
+  dropped.add(w);
+  const internals = w as unknown as { stream?: { destroy(): void }; socketTimeoutTimer?: NodeJS.Timeout };
+  const stream = internals.stream;
+  w.disconnect();
+  stream?.destroy();
+  if (internals.socketTimeoutTimer !== undefined) clearTimeout(internals.socketTimeoutTimer);
+}
+
+const dropped = new WeakSet<Redis>();
+
 /** Idle waiter connections a store keeps for its next waits. */
 const IDLE_WAITERS = 4;
 
@@ -206,7 +226,7 @@ export class StatusStore {
   private returnWaiter(w: Redis, ok: boolean): void {
     this.busyWaiters.delete(w);
     if (ok && !this.closed && w.status === 'ready' && this.idleWaiters.length < IDLE_WAITERS) this.idleWaiters.push(w);
-    else w.disconnect();
+    else dropConnection(w);
   }
 
   /**
@@ -217,7 +237,7 @@ export class StatusStore {
     const ws = [...this.idleWaiters, ...(all ? this.busyWaiters : [])];
     this.idleWaiters = [];
     if (all) this.busyWaiters.clear();
-    for (const w of ws) w.disconnect();
+    for (const w of ws) dropConnection(w);
   }
 
   /**
