@@ -558,7 +558,10 @@ export class Client<J extends object = {}> {
     if (signal?.aborted) throw new WaitAbortedError([], signal.reason);
     const { timeout, signal: _s, ...enqueueOpts } = opts;
     const uuid = await this.enqueueStatus(queue, className, options, { ...enqueueOpts, keepResult: true });
-    const [st] = await this.waitForJobs([uuid], { ...(timeout !== undefined ? { timeout } : {}), ...(signal ? { signal } : {}), collectResults: true });
+    // Just created, so known to be queued: the wait blocks at once, without a first read.
+    const [st] = resultsOf(
+      await waitForStatuses(this.statusStore(), [uuid], { ...(timeout !== undefined ? { timeout } : {}), ...(signal ? { signal } : {}), fresh: true }),
+    );
     return st;
   }
 

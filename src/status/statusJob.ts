@@ -335,13 +335,20 @@ async function runStatus<O extends Record<string, unknown>, R>(
   // What the onFailure hook needs to settle this run (a worker's job only: hooks run there).
   const run: RunState | null = ctx ? { uuid, name, base, final: false, error: undefined, hasError: false, store: reopen } : null;
   if (ctx && run) runs.set(ctx, run);
-  const started = await write({ status: 'working' }, false);
-  let keep = spec.keepResult === true;
-  try {
-    keep ||= (JSON.parse(started) as Record<string, unknown>)['keep_result'] === true;
-  } catch {
-    /* a status that is not JSON was replaced by the merge */
-  }
+  // `working` is written before the job's code runs, as Ruby's safe_perform!, but not awaited: the
+  // perform starts at once and every later write of this run follows it on the same connection, in
+  // order (one round trip less per job). Its reply is read only for a result that is not JSON.
+  const startedP = write({ status: 'working' }, false);
+  startedP.catch(() => undefined);
+  const keepAsked = async (): Promise<boolean> => {
+    if (spec.keepResult === true) return true;
+    try {
+      return (JSON.parse(await startedP) as Record<string, unknown>)['keep_result'] === true;
+    } catch (e) {
+      if (e instanceof SyntaxError) return false; // a status that is not JSON was replaced by the merge
+      throw e;
+    }
+  };
   let completedFields: Record<string, unknown> | null = null;
   const handle: StatusJobHandle<O> = {
     uuid,
@@ -415,11 +422,7 @@ async function runStatus<O extends Record<string, unknown>, R>(
     throw failure;
   }
   const done: Record<string, unknown> = { name, status: 'completed', message: completedMessage(new Date()), ...(completedFields ?? {}) };
-  if (keep && result !== undefined) done['result'] = result;
-  let fields: Array<[string, string]>;
-  try {
-    fields = updateFields(done);
-  } catch (e) {
+  const notJson = async (e: unknown): Promise<never> => {
     // A result that is not JSON: the job failed to report it.
     const msg = `the result is not JSON: ${(e as Error).message}`;
     await store.update(uuid, {
@@ -429,8 +432,25 @@ async function runStatus<O extends Record<string, unknown>, R>(
       notice: encodeDoneNotice({ status: 'failed', exception: 'TypeError', error: msg }),
     });
     throw new TypeError(msg);
+  };
+  // The result is kept when the definition says so, or (decided in the merge script, so this write
+  // need not wait for the `working` reply) when the status holds the enqueue's keep_result.
+  let ifKeepResult: Array<[string, string]> | undefined;
+  if (result !== undefined && spec.keepResult === true) done['result'] = result;
+  else if (result !== undefined) {
+    try {
+      ifKeepResult = updateFields({ result });
+    } catch (e) {
+      if (await keepAsked()) await notJson(e);
+    }
   }
-  await store.update(uuid, { ...base, now: now(), fields, notice: encodeDoneNotice({ status: 'completed' }) });
+  let fields: Array<[string, string]>;
+  try {
+    fields = updateFields(done);
+  } catch (e) {
+    return notJson(e);
+  }
+  await store.update(uuid, { ...base, now: now(), fields, ...(ifKeepResult ? { ifKeepResult } : {}), notice: encodeDoneNotice({ status: 'completed' }) });
 }
 
 /** The status options of a job made by defineStatusJob, or null for another job. */

@@ -119,7 +119,14 @@ function race<T>(p: Promise<T>, ms: number, signal?: AbortSignal): Promise<T | t
  * at its timeout. A failed job rejects with JobFailedError (its class and message), a killed one
  * with JobKilledError, a missing status with StatusNotFoundError.
  */
-export async function waitForStatuses(store: StatusStore, uuids: readonly string[], opts: WaitOptions = {}): Promise<DecodedStatus[]> {
+export async function waitForStatuses(
+  store: StatusStore,
+  uuids: readonly string[],
+  opts: WaitOptions & {
+    /** The statuses were just created (queued, as enqueueAndWait knows): the first read is skipped. */
+    fresh?: boolean;
+  } = {},
+): Promise<DecodedStatus[]> {
   const seconds = opts.timeout ?? Number.POSITIVE_INFINITY;
   if (!(seconds > 0)) throw new RangeError(`timeout must be a number of seconds > 0, got ${JSON.stringify(opts.timeout)}`);
   const signal = opts.signal ?? currentJob()?.signal;
@@ -161,7 +168,8 @@ export async function waitForStatuses(store: StatusStore, uuids: readonly string
     for (const [i, id] of ids.entries()) await settle(id, texts[i] ?? null, null);
   };
 
-  await readPending();
+  // A status just created (enqueueAndWait) is known to be queued: no first read.
+  if (!opts.fresh) await readPending();
   while (pending.size > 0) {
     const ms = left();
     if (ms <= 0) timedOut();
@@ -187,8 +195,7 @@ export async function waitForStatuses(store: StatusStore, uuids: readonly string
       await readPending();
       continue;
     }
-    const text = await bounded(store.get(r.uuid));
-    await settle(r.uuid, text, r.notice);
+    await settle(r.uuid, r.text, r.notice);
   }
   return uuids.map(u => done.get(u)!);
 }
