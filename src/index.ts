@@ -186,6 +186,7 @@ export {
   JobFailedError,
   JobKilledError,
   StatusNotFoundError,
+  WaitAbortedError,
   WaitTimeoutError,
   type StatusJobHandle,
   type StatusJobSpec,

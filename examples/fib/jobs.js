@@ -30,10 +30,11 @@ exports.Fib = defineStatusJob({
         await c.enqueueStatus('fib', 'Fib', { n: n - 1, parallel }, { keepResult: true }),
         await c.enqueueStatus('fib', 'Fib', { n: n - 2, parallel }, { keepResult: true }),
       ];
-      const [a, b] = await c.waitForJobs(ids, { collectResults: true, timeout: 600 });
+      const [a, b] = await c.waitForJobs(ids, { collectResults: true, timeout: 600, signal: job.signal });
       return a + b;
     }
-    const child = m => c.enqueueAndWait('fib', 'Fib', { n: m }, { timeout: 600 });
+    // job.signal: the worker's TERM (or a kill of this job) ends the wait at once, not at its timeout.
+    const child = m => c.enqueueAndWait('fib', 'Fib', { n: m }, { timeout: 600, signal: job.signal });
     const a = await child(n - 1);
     await job.progress(1, 2, `fib(${n - 1}) = ${a}`);
     const b = await child(n - 2);

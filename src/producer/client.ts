@@ -13,7 +13,7 @@ import { DelayedAdmin } from '../admin/delayed';
 import { ConfigError } from '../errors';
 import type { JobArgs } from '../jobs/define';
 import { runAfterHooks, runBeforeHooks } from '../jobs/hooks';
-import { JobRegistry } from '../jobs/registry';
+import { JobRegistry, currentJob } from '../jobs/registry';
 import type { MasterCommand } from '../master/supervisor';
 import { decodeJob, displayClassName, encodeJob, encodeJobArgsText } from '../protocol/job';
 import { argsJsonOf, argsTextOf, encodeDelayedItemText, flooredTimestamp } from '../protocol/delayed';
@@ -27,7 +27,7 @@ import type { SchedulerStore } from '../store/schedulerStore';
 import { type StatusPage, checkState, checkUuid, clearStatuses, killStatus, readStatus, statusPage } from '../admin/status';
 import { type DecodedStatus, DEFAULT_STATUS_QUEUE, type StatusState, newStatusUuid } from '../protocol/status';
 import { StatusStore } from '../store/statusStore';
-import { type WaitOptions, resultsOf, waitForStatuses } from '../status/wait';
+import { WaitAbortedError, type WaitOptions, resultsOf, waitForStatuses } from '../status/wait';
 
 /** Where a Client connects: `connection` options (it opens and closes its own connection) or a caller's ioredis instance. */
 export interface ClientOptions {
@@ -543,17 +543,25 @@ export class Client<J extends object = {}> {
   /**
    * Enqueues a status job and waits for it: resolves to its result (the job's return value, kept
    * for this enqueue), rejects with JobFailedError (class and message) if it fails, JobKilledError
-   * if killed, WaitTimeoutError after `timeout` seconds. From inside a job this holds the worker:
+   * if killed, WaitTimeoutError after `timeout` seconds, WaitAbortedError (name 'AbortError') as soon
+   * as `signal` aborts; inside a job `signal` defaults to the job's own, so a worker's TERM ends the
+   * wait at once (an aborted signal enqueues nothing). From inside a job this holds the worker:
    * see docs/STATUS.md ("Waiting from a job").
    */
   async enqueueAndWait(
     queue: string,
     className: string,
     options: Readonly<Record<string, unknown>> = {},
-    opts: EnqueueStatusOptions & Pick<WaitOptions, 'timeout'> = {},
+    opts: EnqueueStatusOptions & Pick<WaitOptions, 'timeout' | 'signal'> = {},
   ): Promise<unknown> {
-    const uuid = await this.enqueueStatus(queue, className, options, { ...opts, keepResult: true });
-    const [st] = await this.waitForJobs([uuid], { ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}), collectResults: true });
+    const signal = opts.signal ?? currentJob()?.signal;
+    if (signal?.aborted) throw new WaitAbortedError([], signal.reason);
+    const { timeout, signal: _s, ...enqueueOpts } = opts;
+    const uuid = await this.enqueueStatus(queue, className, options, { ...enqueueOpts, keepResult: true });
+    // Just created, so known to be queued: the wait blocks at once, without a first read.
+    const [st] = resultsOf(
+      await waitForStatuses(this.statusStore(), [uuid], { ...(timeout !== undefined ? { timeout } : {}), ...(signal ? { signal } : {}), fresh: true }),
+    );
     return st;
   }
 
@@ -561,7 +569,8 @@ export class Client<J extends object = {}> {
    * Waits until every status job given has ended (see waitForStatuses: notifications, no polling,
    * bounded by `timeout`). Resolves to their results with `collectResults` (in the order given;
    * a result is kept when the job or its enqueue asked for it), else to their statuses. Rejects
-   * with the first failure (JobFailedError), kill (JobKilledError) or a missing status.
+   * with the first failure (JobFailedError), kill (JobKilledError) or a missing status, and with
+   * WaitAbortedError at once when `signal` aborts (inside a job: the job's own signal by default).
    */
   async waitForJobs(uuids: readonly string[], opts: WaitOptions & { collectResults: true }): Promise<unknown[]>;
   async waitForJobs(uuids: readonly string[], opts?: WaitOptions): Promise<DecodedStatus[] | unknown[]>;

@@ -1,3 +1,3 @@
 /** Job status and results (resque-status 0.5 compatible): the job wrapper. See docs/STATUS.md. */
 export { defineStatusJob, statusSpecOf, StatusKilledError, type StatusJobHandle, type StatusJobSpec } from './statusJob';
-export { JobFailedError, JobKilledError, StatusNotFoundError, WaitTimeoutError, resultsOf, waitForStatuses, type WaitOptions } from './wait';
+export { JobFailedError, JobKilledError, StatusNotFoundError, WaitAbortedError, WaitTimeoutError, resultsOf, waitForStatuses, type WaitOptions } from './wait';

@@ -1,4 +1,5 @@
 import { PyresError } from '../errors';
+import { currentJob } from '../jobs/registry';
 import { type DecodedStatus, decodeDoneNotice, decodeStatus, isFinalState } from '../protocol/status';
 import type { StatusStore } from '../store/statusStore';
 
@@ -43,12 +44,38 @@ export class StatusNotFoundError extends PyresError {
   }
 }
 
+/**
+ * A wait was aborted through its `signal` (inside a job: the job's own signal, on the worker's
+ * TERM/INT/USR1, a timeout or a status kill). `name` is 'AbortError', as a DOM abort's; `cause`
+ * is the signal's reason; `pending` the uuids not ended yet.
+ */
+export class WaitAbortedError extends PyresError {
+  override readonly cause: unknown;
+  constructor(
+    readonly pending: readonly string[],
+    reason: unknown,
+  ) {
+    const why = reason instanceof Error ? reason.message : reason === undefined ? 'aborted' : String(reason);
+    super(
+      `aborted waiting for ${pending.length} job${pending.length === 1 ? '' : 's'}${pending.length ? ': ' : ''}${pending.slice(0, 3).join(', ')}${pending.length > 3 ? ', …' : ''} (${why})`,
+    );
+    this.name = 'AbortError';
+    this.cause = reason;
+  }
+}
+
 /** Options of a wait. */
 export interface WaitOptions {
   /** Seconds to wait at most (the whole wait, Redis silences included). @defaultValue no limit */
   timeout?: number;
   /** Resolve to the jobs' results (`result` of each completed status) instead of their statuses. */
   collectResults?: boolean;
+  /**
+   * Ends the wait at once when it aborts: it rejects with WaitAbortedError and its BLPOP
+   * connection is dropped. @defaultValue inside a job, the job's own signal (`currentJob().signal`:
+   * the worker's TERM/INT/USR1 and timeouts, and in a status job its kill); else none
+   */
+  signal?: AbortSignal;
 }
 
 /** One BLPOP's server-side timeout, seconds: short, so each wait is a loop (see waitForStatuses). */
@@ -57,20 +84,27 @@ const STEP_SECONDS = 1;
 const SILENT_GRACE_MS = 3000;
 
 const Deadline: unique symbol = Symbol('deadline');
+const Aborted: unique symbol = Symbol('aborted');
 
-function race<T>(p: Promise<T>, ms: number): Promise<T | typeof Deadline> {
-  if (!Number.isFinite(ms)) return p;
-  return new Promise<T | typeof Deadline>((resolve, reject) => {
-    const t = setTimeout(() => resolve(Deadline), Math.max(0, ms));
+/** `p`, or Deadline after `ms`, or Aborted as soon as `signal` aborts (whichever comes first). */
+function race<T>(p: Promise<T>, ms: number, signal?: AbortSignal): Promise<T | typeof Deadline | typeof Aborted> {
+  if (!Number.isFinite(ms) && !signal) return p;
+  if (signal?.aborted) {
+    p.catch(() => undefined);
+    return Promise.resolve(Aborted);
+  }
+  return new Promise<T | typeof Deadline | typeof Aborted>((resolve, reject) => {
+    const t = Number.isFinite(ms) ? setTimeout(() => finish(() => resolve(Deadline)), Math.max(0, ms)) : undefined;
+    const onAbort = (): void => finish(() => resolve(Aborted));
+    const finish = (f: () => void): void => {
+      if (t) clearTimeout(t);
+      signal?.removeEventListener('abort', onAbort);
+      f();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     p.then(
-      v => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      e => {
-        clearTimeout(t);
-        reject(e);
-      },
+      v => finish(() => resolve(v)),
+      e => finish(() => reject(e)),
     );
   });
 }
@@ -85,16 +119,33 @@ function race<T>(p: Promise<T>, ms: number): Promise<T | typeof Deadline> {
  * at its timeout. A failed job rejects with JobFailedError (its class and message), a killed one
  * with JobKilledError, a missing status with StatusNotFoundError.
  */
-export async function waitForStatuses(store: StatusStore, uuids: readonly string[], opts: WaitOptions = {}): Promise<DecodedStatus[]> {
+export async function waitForStatuses(
+  store: StatusStore,
+  uuids: readonly string[],
+  opts: WaitOptions & {
+    /** The statuses were just created (queued, as enqueueAndWait knows): the first read is skipped. */
+    fresh?: boolean;
+  } = {},
+): Promise<DecodedStatus[]> {
   const seconds = opts.timeout ?? Number.POSITIVE_INFINITY;
   if (!(seconds > 0)) throw new RangeError(`timeout must be a number of seconds > 0, got ${JSON.stringify(opts.timeout)}`);
+  const signal = opts.signal ?? currentJob()?.signal;
   const deadline = Date.now() + seconds * 1000;
   const done = new Map<string, DecodedStatus>();
   const pending = new Set(uuids);
+  if (signal?.aborted) throw new WaitAbortedError([...pending], signal.reason);
   const left = (): number => deadline - Date.now();
   const timedOut = (): never => {
     store.dropWaiter();
     throw new WaitTimeoutError([...pending], seconds);
+  };
+  const aborted = (): WaitAbortedError => new WaitAbortedError([...pending], signal?.reason);
+  /** `p` within the deadline and the signal, else the wait's end (timeout or abort). */
+  const bounded = async <T>(p: Promise<T>): Promise<T> => {
+    const r = await race(p, left(), signal);
+    if (r === Deadline) timedOut();
+    if (r === Aborted) throw aborted();
+    return r as T;
   };
 
   const settle = async (uuid: string, text: string | null, noticeText: string | null): Promise<void> => {
@@ -113,23 +164,27 @@ export async function waitForStatuses(store: StatusStore, uuids: readonly string
 
   const readPending = async (): Promise<void> => {
     const ids = [...pending];
-    const texts = await race(store.mget(ids), left());
-    if (texts === Deadline) timedOut();
-    for (const [i, id] of ids.entries()) await settle(id, (texts as Array<string | null>)[i] ?? null, null);
+    const texts = await bounded(store.mget(ids));
+    for (const [i, id] of ids.entries()) await settle(id, texts[i] ?? null, null);
   };
 
-  await readPending();
+  // A status just created (enqueueAndWait) is known to be queued: no first read.
+  if (!opts.fresh) await readPending();
   while (pending.size > 0) {
     const ms = left();
     if (ms <= 0) timedOut();
     const step = Math.max(0.05, Math.min(STEP_SECONDS, ms / 1000));
-    let r: Awaited<ReturnType<StatusStore['popDone']>> | typeof Deadline;
+    let r: Awaited<ReturnType<StatusStore['popDone']>> | typeof Deadline | typeof Aborted;
     const stuck = new AbortController();
     try {
-      r = await race(store.popDone([...pending], Number(step.toFixed(3)), stuck.signal), Math.min(ms, step * 1000 + SILENT_GRACE_MS));
+      r = await race(store.popDone([...pending], Number(step.toFixed(3)), stuck.signal), Math.min(ms, step * 1000 + SILENT_GRACE_MS), signal);
     } catch {
       // The waiter connection was dropped or errored (popDone dropped it): a new one next step.
       r = null;
+    }
+    if (r === Aborted) {
+      stuck.abort(); // the BLPOP's connection is dropped (never returned to the idle ones)
+      throw aborted();
     }
     if (r === Deadline) {
       stuck.abort(); // silent: this step's connection is dropped, the next step takes a new one
@@ -140,9 +195,7 @@ export async function waitForStatuses(store: StatusStore, uuids: readonly string
       await readPending();
       continue;
     }
-    const text = await race(store.get(r.uuid), left());
-    if (text === Deadline) timedOut();
-    await settle(r.uuid, text as string | null, r.notice);
+    await settle(r.uuid, r.text, r.notice);
   }
   return uuids.map(u => done.get(u)!);
 }

@@ -13,7 +13,9 @@
  * ARGV[1] uuid, ARGV[2] now (epoch seconds, for a missing `time`), ARGV[3] expire_in seconds ('0': keep the TTL),
  * ARGV[4] kill mode: '0' none, '1' honour _kill (SISMEMBER first, as `at`/`tick`), '2' write killed now,
  * ARGV[5] the killed fields' message JSON text, ARGV[6] the done notice ('' none) for a final update,
- * ARGV[7] the killed done notice, ARGV[8] done list TTL seconds, ARGV[9] n, then n pairs key JSON text, value JSON text.
+ * ARGV[7] the killed done notice, ARGV[8] done list TTL seconds, ARGV[9] n, then n pairs key JSON text, value JSON text,
+ * then (optional) m and m pairs merged only when the status holds `"keep_result":true` (the enqueue asked
+ * for the result: the job need not read its status first to know).
  * Returns { 'ok' | 'killed', merged JSON text }.
  */
 export const STATUS_MERGE = `
@@ -89,6 +91,12 @@ if killed then
 else
   local n = tonumber(ARGV[9])
   for j = 0, n - 1 do put(ARGV[10 + 2 * j], ARGV[11 + 2 * j]) end
+  local at = 10 + 2 * n
+  local m = tonumber(ARGV[at] or '0')
+  local kr = index['"keep_result"']
+  if m > 0 and kr and list[kr][2] == 'true' then
+    for j = 0, m - 1 do put(ARGV[at + 1 + 2 * j], ARGV[at + 2 + 2 * j]) end
+  end
 end
 
 local parts = {}

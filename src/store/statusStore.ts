@@ -47,6 +47,8 @@ export interface StatusUpdate {
   kill?: 'check' | 'now';
   /** The killed message's JSON text (used when killed). */
   killedMessageJson?: string;
+  /** Pairs like `fields`, merged only when the status holds `"keep_result":true` (an enqueue asked for the result). */
+  ifKeepResult?: ReadonlyArray<readonly [string, string]>;
   /** The notice to push on the done list (a final update). */
   notice?: string;
   /** The notice pushed when the update turns out killed. */
@@ -54,6 +56,26 @@ export interface StatusUpdate {
   /** Epoch seconds, for a status that has no `time` yet. */
   now: number;
 }
+
+/**
+ * Closes a waiter connection now, socket destroyed (a dropped waiter may sit in a BLPOP on a
+ * silent Redis: nothing to flush). ioredis (5.11) `disconnect()` only half-closes and keeps a 2 s
+ * timer until the socket closes, and its `socketTimeout` timer, armed when the BLPOP was written,
+ * is cleared only when data arrives: either would keep the process alive after an aborted or
+ * timed-out wait (for up to `--redis-timeout`).
+ */
+function dropConnection(w: Redis): void {
+  // Once: a second disconnect() after the close would arm ioredis's 2 s timer again, with no close to clear it.
+  if (dropped.has(w)) return;
+  dropped.add(w);
+  const internals = w as unknown as { stream?: { destroy(): void }; socketTimeoutTimer?: NodeJS.Timeout };
+  const stream = internals.stream;
+  w.disconnect();
+  stream?.destroy();
+  if (internals.socketTimeoutTimer !== undefined) clearTimeout(internals.socketTimeoutTimer);
+}
+
+const dropped = new WeakSet<Redis>();
 
 /** Idle waiter connections a store keeps for its next waits. */
 const IDLE_WAITERS = 4;
@@ -137,6 +159,10 @@ export class StatusStore {
       String(u.fields.length),
     ];
     for (const [k, v] of u.fields) args.push(JSON.stringify(k), v);
+    if (u.ifKeepResult?.length) {
+      args.push(String(u.ifKeepResult.length));
+      for (const [k, v] of u.ifKeepResult) args.push(JSON.stringify(k), v);
+    }
     const [state, text] = await this.redis.pyresStatusMerge(3, this.sk.status(uuid), this.sk.kill, this.sk.done(uuid), ...args);
     return { killed: state === 'killed', text };
   }
@@ -150,6 +176,11 @@ export class StatusStore {
   async mget(uuids: readonly string[]): Promise<Array<string | null>> {
     if (uuids.length === 0) return [];
     return this.redis.mget(...uuids.map(u => this.sk.status(u)));
+  }
+
+  /** `EXISTS <ns>:<name>` (a resque-retry counter: a retried status job's retry is pending while it exists). */
+  async exists(name: string): Promise<boolean> {
+    return (await this.redis.exists(this.keys.key(name))) === 1;
   }
 
   /** `SISMEMBER _kill <uuid>`. */
@@ -201,7 +232,7 @@ export class StatusStore {
   private returnWaiter(w: Redis, ok: boolean): void {
     this.busyWaiters.delete(w);
     if (ok && !this.closed && w.status === 'ready' && this.idleWaiters.length < IDLE_WAITERS) this.idleWaiters.push(w);
-    else w.disconnect();
+    else dropConnection(w);
   }
 
   /**
@@ -212,16 +243,19 @@ export class StatusStore {
     const ws = [...this.idleWaiters, ...(all ? this.busyWaiters : [])];
     this.idleWaiters = [];
     if (all) this.busyWaiters.clear();
-    for (const w of ws) w.disconnect();
+    for (const w of ws) dropConnection(w);
   }
 
   /**
-   * One `BLPOP done:<u>… <seconds>` on the waiter connection (never the shared one: a blocked
-   * connection would stall every other command). A notice taken is pushed back (`LPUSH` + `EXPIRE`),
-   * so that every waiter on one job sees it. Returns the uuid and notice, or null on timeout.
+   * Waits up to `seconds` for a done notice of one of `uuids`, on a waiter connection (never the
+   * shared one: a blocked connection would stall every other command), and reads that job's status.
+   * The notice stays in its list, so every waiter on one job sees it: for one uuid, `BRPOPLPUSH
+   * done:<u> done:<u>` (a rotation of the one-element list: nothing to push back, TTL kept); for
+   * several, `BLPOP done:<u>…` then `LPUSH` + `EXPIRE` back and the `GET` in one MULTI. Returns the
+   * uuid, its notice and status text (null: no status), or null on timeout.
    */
-  async popDone(uuids: readonly string[], seconds: number, signal?: AbortSignal): Promise<{ uuid: string; notice: string } | null> {
-    // Each concurrent wait BLPOPs on a connection of its own: waits sharing one would queue
+  async popDone(uuids: readonly string[], seconds: number, signal?: AbortSignal): Promise<{ uuid: string; notice: string; text: string | null } | null> {
+    // Each concurrent wait blocks on a connection of its own: waits sharing one would queue
     // behind each other's BLPOP (many waiting jobs in one worker's slots share one Client).
     const w = this.takeWaiter();
     const keys = uuids.map(u => this.sk.done(u));
@@ -229,7 +263,12 @@ export class StatusStore {
     signal?.addEventListener('abort', drop, { once: true });
     let r: [string, string] | null;
     try {
-      r = await w.blpop(...keys, seconds);
+      if (keys.length === 1) {
+        const notice = await w.brpoplpush(keys[0]!, keys[0]!, seconds);
+        r = notice === null ? null : [keys[0]!, notice];
+      } else {
+        r = await w.blpop(...keys, seconds);
+      }
     } catch (e) {
       signal?.removeEventListener('abort', drop);
       this.returnWaiter(w, false);
@@ -240,7 +279,8 @@ export class StatusStore {
     if (!r) return null;
     const [key, notice] = r;
     const uuid = uuids[keys.indexOf(key)] ?? key.slice(this.sk.done('').length);
-    await execOrThrow(this.redis.multi().lpush(key, notice).expire(key, DONE_TTL_SECONDS));
-    return { uuid, notice };
+    if (keys.length === 1) return { uuid, notice, text: await this.redis.get(this.sk.status(uuid)) };
+    const [, , text] = await execOrThrow(this.redis.multi().lpush(key, notice).expire(key, DONE_TTL_SECONDS).get(this.sk.status(uuid)));
+    return { uuid, notice, text: text as string | null };
   }
 }

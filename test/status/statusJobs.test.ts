@@ -163,7 +163,7 @@ describe('a waiter against a silent Redis', () => {
       const w = c.waitForJobs([uuid], { timeout: 3 }).catch(e => e);
       const probe = new Redis(srv.url, { maxRetriesPerRequest: 1 });
       await waitFor(
-        async () => /name=pyres-ts:status-wait .*cmd=blpop/.test((await probe.call('CLIENT', 'LIST')) as string),
+        async () => /name=pyres-ts:status-wait .*cmd=(blpop|brpoplpush)/.test((await probe.call('CLIENT', 'LIST')) as string),
         10_000,
         'the waiter blocked in BLPOP',
       );
