@@ -6,7 +6,7 @@ import { hasPerformHooks, type JobHooks, runFailureHooks, runPerformChain, runWo
 import { type JobContext, JobRegistry, type ResolvedJob, runInJobContext } from '../jobs/registry';
 import { PluginResourceSet } from '../jobs/resources';
 import { createLogger, type LogFields, type Logger } from '../logging/logger';
-import { changedNumbers, decodeArgs, mayChangeNumbers, rawArgsOf } from '../protocol/args';
+import { changedNumbers, decodeArgs, hasNumberIn, mayChangeNumbers, rawArgsOf } from '../protocol/args';
 import { decodeJob, type DecodedJob, isJson, preview } from '../protocol/job';
 import { FAILURE_BACKENDS, type FailureBackend, ResqueKeys } from '../protocol/keys';
 import { globToLuaPattern, hasPatterns, parseQueueList, type QueueSpec } from '../protocol/queues';
@@ -788,7 +788,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
     let rawArgs: string | null = null;
     const rawArgsText = (): string => (rawArgs ??= rawArgsOf(raw));
-    if (resolved && !this.warnedNumbers.has(className) && mayChangeNumbers(raw)) {
+    // hasNumberIn first: args with no number at all (the plain parse) need no scan of the text.
+    if (resolved && !this.warnedNumbers.has(className) && hasNumberIn(job.args) && mayChangeNumbers(raw)) {
       const changed = changedNumbers(rawArgsText(), lossless);
       if (changed.length) {
         this.warnedNumbers.add(className);
