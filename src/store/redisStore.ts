@@ -9,7 +9,7 @@ import { AdminStore } from './adminStore';
 import { SchedulerStore } from './schedulerStore';
 import { execOrThrow } from './pipeline';
 import { queueWorkerReads, type WorkerDetails, workerDetailsFrom } from './workerDetails';
-import { FINISH_AND_RESERVE, RESERVE_MANY, UNREGISTER, WORKING_ON_PROBE } from './scripts';
+import { BAKED_QUEUES_MAX, FINISH_AND_RESERVE, RESERVE_MANY, UNREGISTER, WORKING_ON_PROBE, finishAndReserveBaked } from './scripts';
 
 /**
  * `lost`: the per-worker counter was missing (Redis lost this worker's state: a restart
@@ -78,6 +78,11 @@ export interface StoreOptions {
   name?: string;
   /** Where this store writes failure records. @defaultValue 'redis' */
   failureBackend?: FailureBackend;
+  /**
+   * false: reserve from a plain list of queues with the per-queue LPOP pass (and the known-empty
+   * skipping) even where LMPOP exists (tests of that pass). @defaultValue true
+   */
+  multiPop?: boolean;
   /**
    * A caller's ioredis instance to use instead of opening a connection (`connection` and `name`
    * are then ignored). The store never quits it: close() only detaches its listeners.
@@ -150,12 +155,24 @@ export class RedisStore extends EventEmitter {
   private closed = false;
   private lastError: Error | null = null;
   private epoch = 0;
+  private readonly multiPopOff: boolean;
   /** False when the connection is a caller's (StoreOptions.client): never quit here. */
   private readonly owned: boolean;
   private readonly detach: Array<() => void> = [];
+  /**
+   * Whether this server pops a plain queue list with one LMPOP (finishAndReserveBaked): undefined
+   * until a baked step says otherwise (assumed yes), false once one answered 'nolmpop' (Redis < 7,
+   * an ACL without +lmpop); back to undefined on every new connection.
+   */
+  private lmpop: false | undefined = undefined;
+  /** Per plain queue list (the worker's array): its baked script's command name and template key, or null (not baked). */
+  private readonly baked = new WeakMap<readonly string[], { name: string; key: readonly string[] } | null>();
+  private bakedCount = 0;
 
   constructor(opts: StoreOptions = {}) {
     super();
+    if (opts.multiPop === false) this.lmpop = false;
+    this.multiPopOff = opts.multiPop === false;
     this.keys = new ResqueKeys(opts.namespace ?? 'resque');
     this.failureBackend = opts.failureBackend ?? 'redis';
     this.connection = { ...opts.connection, connectionName: opts.name ?? opts.connection?.connectionName ?? 'pyres-ts' };
@@ -182,6 +199,8 @@ export class RedisStore extends EventEmitter {
     on('ready', () => {
       this.epoch += 1;
       this.tracking = false;
+      // Maybe another server (a failover): whether it has LMPOP is learnt again.
+      this.lmpop = this.multiPopOff ? false : undefined;
       this.forgetEmpty();
       if (this.everReady && this.inOutage) {
         this.inOutage = false;
@@ -431,7 +450,10 @@ export class RedisStore extends EventEmitter {
    */
   private readonly stepTemplates = new Map<string, Map<readonly string[] | null, Array<string | number>>>();
 
-  /** The template for `workerId` and `queueArgs` (null: no reservation), built on first use. */
+  /**
+   * The template for `workerId` and `queueArgs` (null: no reservation), built on first use. A
+   * baked list's key (bakedFor) stands for its list: its script reads no names from ARGV.
+   */
   private stepTemplate(workerId: string, queueArgs: readonly string[] | null): Array<string | number> {
     let forId = this.stepTemplates.get(workerId);
     const have = forId?.get(queueArgs);
@@ -466,6 +488,36 @@ export class RedisStore extends EventEmitter {
     return arr;
   }
 
+  /**
+   * The baked script (finishAndReserveBaked) for a plain list of two queues or more, defined on
+   * the connection at first use; null for any other list, when this server has no LMPOP (or
+   * StoreOptions.multiPop is false), or past 64 lists on one connection.
+   */
+  private bakedFor(queueArgs: readonly string[]): { name: string; key: readonly string[] } | null {
+    if (this.lmpop === false || queueArgs[0] !== '0' || queueArgs.length < 3) return null;
+    let b = this.baked.get(queueArgs);
+    if (b === undefined) {
+      b = null;
+      const names = queueArgs.slice(1);
+      if (names.length <= BAKED_QUEUES_MAX && this.bakedCount < 64) {
+        const name = `pyresFinishAndReserveBaked${this.bakedCount++}`;
+        this.redis.defineCommand(name, { lua: finishAndReserveBaked(this.keys.queuePrefix, names) });
+        b = { name, key: ['b'] };
+      }
+      this.baked.set(queueArgs, b);
+    }
+    return b;
+  }
+
+  /**
+   * True unless this server is known to lack LMPOP: a plain list of queues is then reserved
+   * from in one command, so there is nothing to gain from knowing which of them are empty (the
+   * worker need not keep queue notifications on under load for that).
+   */
+  get popsQueueListAtOnce(): boolean {
+    return this.lmpop !== false;
+  }
+
   async finishAndReserve(workerId: string, finish: FinishSpec, reserve: ReserveSpec | null): Promise<ReserveResult>;
   async finishAndReserve(workerId: string, finish: FinishSpec, reserve: ReserveSpec | null, wait: WaitSpec): Promise<ReserveResult & { wait: WaitResult }>;
   /**
@@ -477,7 +529,10 @@ export class RedisStore extends EventEmitter {
     const failing = finish.mode === 'failure' || finish.mode === 'dirty';
     // This connection's own push is not notified to it (NOLOOP): forget what was known empty.
     if (finish.mode === 'requeue') this.forgetEmpty();
-    const queueArgs = reserve ? this.withoutKnownEmpty(reserve.queueArgs) : null;
+    const baked = reserve ? this.bakedFor(reserve.queueArgs) : null;
+    // A baked step names no queue in its arguments: its key stands for the whole list.
+    const queueArgs = baked ? baked.key : reserve ? this.withoutKnownEmpty(reserve.queueArgs) : null;
+    const lmpopAtSend = this.lmpop;
     const seqAtSend = this.wakeSeq;
     const armedAtSend = this.notificationsArmed;
     const epochAtSend = this.forgetEpoch;
@@ -510,12 +565,13 @@ export class RedisStore extends EventEmitter {
       ];
     }
     // As bytes: an item need not be valid UTF-8, and ioredis would replace what is not.
-    type Reply = [Buffer, number, Buffer?, Buffer?, Buffer?];
+    type Reply = [Buffer, number, Buffer?, Buffer?, Buffer?, Buffer?];
     let reply: Reply;
+    const command = baked ? `${baked.name}Buffer` : 'pyresFinishAndReserveBuffer';
     let w: { wait?: WaitResult } = {};
     if (wait) {
-      const p = this.redis.pipeline() as ReturnType<Redis['pipeline']> & { pyresFinishAndReserveBuffer(args: Array<string | number>): unknown };
-      p.pyresFinishAndReserveBuffer(args);
+      const p = this.redis.pipeline() as ReturnType<Redis['pipeline']> & Record<string, (args: Array<string | number>) => unknown>;
+      p[command]!(args);
       p.call('WAIT', String(wait.replicas), String(wait.timeoutMs));
       const res = (await p.exec()) ?? [];
       // Read at once: no 'ready' of a later connection can run between the reply and here.
@@ -529,9 +585,11 @@ export class RedisStore extends EventEmitter {
       }
       w = { wait: { acked: waitErr ? 0 : Number(acked), epoch } };
     } else {
-      reply = await this.redis.pyresFinishAndReserveBuffer(args);
+      reply = await (this.redis as unknown as Record<string, (args: Array<string | number>) => Promise<Reply>>)[command]!(args);
     }
-    const [statusB, count, queueB, valueB, noteB] = reply;
+    const [statusB, count, queueB, valueB, noteB, flagB] = reply;
+    // This server has no LMPOP (or refuses it): the next steps use the known-empty skipping.
+    if (baked && flagB !== undefined && this.lmpop === lmpopAtSend) this.lmpop = false;
     const status = statusB.toString();
     const queue = queueB?.toString();
     const note = noteB?.toString();
@@ -542,7 +600,15 @@ export class RedisStore extends EventEmitter {
     if (status === 'job') {
       // Only from a step during which no notification came in and tracking stayed on: every
       // queue tried before the one that had a job was empty, and no write to it has been missed.
-      if (queueArgs !== null && queueArgs[0] === '0' && queueArgs.length > 2 && armedAtSend && this.notificationsArmed && this.forgetEpoch === epochAtSend)
+      if (
+        !baked &&
+        queueArgs !== null &&
+        queueArgs[0] === '0' &&
+        queueArgs.length > 2 &&
+        armedAtSend &&
+        this.notificationsArmed &&
+        this.forgetEpoch === epochAtSend
+      )
         this.noteEmptyBefore(queueArgs, queue ?? '', seqAtSend);
       return { status, queue: queue ?? '', raw: value ?? '', ...bytes, processed, ...n };
     }

@@ -601,9 +601,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
         jobsInARow += 1;
         // Notifications stay on through a lone job (an idle worker picks up in 2 round trips);
         // under steady load they are turned off, since every push and pop would send one;
-        // except for a list of three or more plain queues, where they let the store skip the queues
-        // known empty (one LPOP saved per empty queue per job; see RedisStore.knownEmpty).
-        if (armed && jobsInARow >= 2 && !this.skipsKnownEmpty) {
+        // except for a list of three or more plain queues on a server without LMPOP, where they let
+        // the store skip the queues known empty (one LPOP saved per empty queue per job; see
+        // RedisStore.knownEmpty). With LMPOP the store pops the whole list in one command.
+        if (armed && jobsInARow >= 2 && !(this.skipsKnownEmpty && !this.store.popsQueueListAtOnce)) {
           armed = false;
           void this.store.disarmQueueNotifications();
         }
