@@ -11,7 +11,7 @@ import { encodeWorkingOn } from '../../src/protocol/records';
 import { RedisStore, type ReserveResult } from '../../src/store/redisStore';
 import { finishAndReserveBaked, luaStringLiteral } from '../../src/store/scripts';
 import { type RedisServerHandle, startRedis } from '../support/redisServer';
-import { closeRedis, HOST } from './helpers';
+import { closeRedis, HOST, registry, Resources, waitFor } from './helpers';
 
 const RUN_AT = '2026-11-22T22:10:47Z';
 const WORKER_PW = 'worker-pw';
@@ -157,4 +157,42 @@ test('multiPop: false never tries LMPOP', async () => {
   expect(await drain(store, `${HOST}:4:c,b,a`, ['0', 'c', 'b', 'a'])).toHaveLength(1);
   expect(store.popsQueueListAtOnce).toBe(false);
   expect((await calls())['lmpop']).toBeUndefined();
+});
+
+test('a worker on p3,p2,p1 under load: notifications off, and a job pushed to p3 mid-drain is the next one it takes', async () => {
+  if (!hasLmpop) return expect(hasLmpop).toBe(false);
+  const res = new Resources(srv.url);
+  try {
+    const tracking = async (): Promise<string> =>
+      String(await r.call('CLIENT', 'LIST'))
+        .split('\n')
+        .filter(l => /flags=\S*t/.test(l))
+        .join('\n');
+    const order: string[] = [];
+    let trackingDuringJob4: string | null = null;
+    const jobs = registry({
+      Step: {
+        perform: async (i: number) => {
+          order.push(`s${i}`);
+          if (i === 1) await r.rpush('resque:queue:p3', '{"class":"Top","args":[]}');
+          // Two jobs in a row: the worker has sent CLIENT TRACKING OFF on its own connection
+          // before its next step, so no connection tracks by now.
+          if (i === 4) trackingDuringJob4 = await tracking();
+        },
+      },
+      Top: { perform: () => void order.push('top') },
+    });
+    const w = res.worker({ queues: 'p3,p2,p1', jobs });
+    await w.start();
+    // Idle, it waits on queue notifications: its connection tracks the queue keys.
+    await waitFor(async () => (await tracking()) !== '', 'the idle worker tracking the queue keys');
+    await r.rpush('resque:queue:p1', ...Array.from({ length: 6 }, (_, i) => `{"class":"Step","args":[${i}]}`));
+    await waitFor(async () => (await r.get('resque:stat:processed')) === '7', 'seven jobs done');
+    await w.stop();
+    expect(order).toEqual(['s0', 's1', 'top', 's2', 's3', 's4', 's5']);
+    expect(trackingDuringJob4).toBe('');
+    expect(await r.get('resque:stat:processed')).toBe('7');
+  } finally {
+    await res.closeAll();
+  }
 });
