@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { createHash } from 'node:crypto';
 import Redis from 'ioredis';
 import { EventEmitter } from 'node:events';
 import { AuthError, ConnectionError, coerceError, isAuthError } from '../errors';
@@ -500,8 +501,11 @@ export class RedisStore extends EventEmitter {
       b = null;
       const names = queueArgs.slice(1);
       if (names.length <= BAKED_QUEUES_MAX && this.bakedCount < 64) {
-        const name = `pyresFinishAndReserveBaked${this.bakedCount++}`;
-        this.redis.defineCommand(name, { lua: finishAndReserveBaked(this.keys.queuePrefix, names) });
+        const lua = finishAndReserveBaked(this.keys.queuePrefix, names);
+        // Named by its text: stores sharing a caller's connection never redefine each other's.
+        const name = `pyresFinishAndReserveBaked${createHash('sha1').update(lua).digest('hex')}`;
+        this.bakedCount += 1;
+        this.redis.defineCommand(name, { lua });
         b = { name, key: ['b'] };
       }
       this.baked.set(queueArgs, b);

@@ -196,3 +196,29 @@ test('a worker on p3,p2,p1 under load: notifications off, and a job pushed to p3
     await res.closeAll();
   }
 });
+
+test("two stores over one caller's connection, each with its own list, each reserve from their own", async () => {
+  const shared = new Redis(srv.url);
+  try {
+    const a = new RedisStore({ client: shared, namespace: 'resque' });
+    const b = new RedisStore({ client: shared, namespace: 'resque' });
+    await a.connect();
+    await b.connect();
+    await r.rpush('resque:queue:x1', job('x'));
+    await r.rpush('resque:queue:y1', job('y'));
+    const none = { mode: 'none' as const, expectedProcessed: 0 };
+    const ra = await a.finishAndReserve(`${HOST}:5:a`, none, { runAt: RUN_AT, queueArgs: ['0', 'x2', 'x1'] });
+    const rb = await b.finishAndReserve(`${HOST}:5:b`, none, { runAt: RUN_AT, queueArgs: ['0', 'y2', 'y1'] });
+    expect(ra).toMatchObject({ status: 'job', queue: 'x1', raw: job('x') });
+    expect(rb).toMatchObject({ status: 'job', queue: 'y1', raw: job('y') });
+    // Both lists' scripts are defined on the one connection now: a's next step is still a's list.
+    await r.rpush('resque:queue:x1', job('x again'));
+    await r.rpush('resque:queue:y1', job('y again'));
+    const ra2 = await a.finishAndReserve(`${HOST}:5:a`, { mode: 'success', expectedProcessed: ra.processed }, { runAt: RUN_AT, queueArgs: ['0', 'x2', 'x1'] });
+    expect(ra2).toMatchObject({ status: 'job', queue: 'x1', raw: job('x again') });
+    await a.close();
+    await b.close();
+  } finally {
+    await closeRedis(shared);
+  }
+});
