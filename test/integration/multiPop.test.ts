@@ -86,7 +86,7 @@ async function drain(store: RedisStore, wid: string, queueArgs: readonly string[
   }
 }
 
-test.each([10, 100, 250])('%i queues, work in the last: a success-and-reserve step is EVALSHA + MGET, INCRBY x2, LMPOP, SET', async n => {
+test.each([10, 100, 200, 250, 1000])('%i queues, work in the last: a success-and-reserve step is EVALSHA + MGET, INCRBY x2, LMPOP, SET', async n => {
   if (!hasLmpop) return expect(hasLmpop).toBe(false);
   const store = await newStore();
   const queueArgs = ['0', ...queuesN(n)];
