@@ -85,6 +85,13 @@ ${rep.context.map(l => `- ${l}`).join('\n')}
   \`LPOP\`, run before the first row and after the last; rows use the mean of the two.
 - **Commands/job**: \`INFO commandstats\` deltas over the timed rounds, minus the bench's own commands
   (RENAME, the polls' GET + LLEN, INFO), divided by the jobs; includes the commands a script runs.
+- **Payload size** (the payload row): a payload crosses the socket once (the reserve step's reply; a
+  success's finish step does not send it back), is decoded once (UTF-8, then the args' JSON.parse) and enters Redis'
+  Lua once (the pop's reply). Redis' Lua hashes every byte of every string it creates (its
+  \`lstring.c\` hashes with step 1), ~2 ns per byte: \`EVAL "redis.call('GET', KEYS[1])"\` of a
+  100 B value takes ~2.6 us, of a 10 KB value ~21 us (INFO commandstats). A reserve that pops and
+  records the job atomically in Lua cannot avoid that trip, so 10 KB costs ~20 us more per job in
+  Redis alone, before the copies and the worker's decode.
 - **Pickup latency**: one job pushed into an idle worker (pyres-ts: Resque's SADD + RPUSH; BullMQ:
   \`Queue.add\`), latency = the job's start (\`process.hrtime\`, CLOCK_MONOTONIC) minus the instant just
   before the push; gaps of 5–40 ms between samples.

@@ -109,6 +109,26 @@ export function changedNumbers(text: string, lossless = false, max = 3): string[
   return out;
 }
 
+/**
+ * Whether a JSON.parse result holds a number anywhere (arrays and objects walked, stopping at
+ * the first). The worker's cheap first test before mayChangeNumbers scans the payload text:
+ * args without a number (strings, nested strings) need no scan of their text, however long.
+ */
+export function hasNumberIn(value: unknown): boolean {
+  if (typeof value === 'number') return true;
+  if (value === null || typeof value !== 'object') return false;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    const items = Array.isArray(v) ? v : Object.values(v as Record<string, unknown>);
+    for (const x of items) {
+      if (typeof x === 'number') return true;
+      if (x !== null && typeof x === 'object') stack.push(x);
+    }
+  }
+  return false;
+}
+
 /** False when no number in `text` can change under JSON.parse (no long digit run, no 3-digit exponent): a cheap pre-check. */
 export function mayChangeNumbers(text: string): boolean {
   return /\d[\d.]{15}|[eE][+-]?\d{3}/.test(text);

@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { createHash } from 'node:crypto';
 import Redis from 'ioredis';
 import { EventEmitter } from 'node:events';
 import { AuthError, ConnectionError, coerceError, isAuthError } from '../errors';
@@ -9,7 +10,7 @@ import { AdminStore } from './adminStore';
 import { SchedulerStore } from './schedulerStore';
 import { execOrThrow } from './pipeline';
 import { queueWorkerReads, type WorkerDetails, workerDetailsFrom } from './workerDetails';
-import { FINISH_AND_RESERVE, RESERVE_MANY, UNREGISTER, WORKING_ON_PROBE } from './scripts';
+import { BAKED_QUEUES_MAX, FINISH_AND_RESERVE, finishAndReserveBaked, RESERVE_MANY, UNREGISTER, WORKING_ON_PROBE } from './scripts';
 import { bulk, isNoScript, StepDeadlines, type StepParts, StepScript } from './stepCommand';
 
 /**
@@ -80,6 +81,11 @@ export interface StoreOptions {
   /** Where this store writes failure records. @defaultValue 'redis' */
   failureBackend?: FailureBackend;
   /**
+   * false: reserve from a plain list of queues with the per-queue LPOP pass (and the known-empty
+   * skipping) even where LMPOP exists (tests of that pass). @defaultValue true
+   */
+  multiPop?: boolean;
+  /**
    * A caller's ioredis instance to use instead of opening a connection (`connection` and `name`
    * are then ignored). The store never quits it: close() only detaches its listeners.
    */
@@ -129,7 +135,15 @@ export const KNOWN_EMPTY_MAX_MS = 250;
 const FINISH_CODES: Record<FinishMode, string> = { none: '0', success: '1', failure: '2', dirty: '3', requeue: '4' };
 
 /** The reply of the finish-and-reserve script, as bytes: {status, processed_count, queue, payload, note}. */
-type StepReply = [Buffer, number, Buffer?, Buffer?, Buffer?];
+/** status, processed, queue, value, note, and (a baked step only) 'nolmpop'. */
+type StepReply = [Buffer, number, Buffer?, Buffer?, Buffer?, Buffer?];
+
+/** A queue list's baked step: its ioredis command (the --wait-replicas pipeline), its transport, the template key standing for the list. */
+interface Baked {
+  name: string;
+  step: StepScript;
+  key: readonly string[];
+}
 
 /** A step's argument array for one worker id and queue list, and its request bytes around the five per-step arguments. */
 interface StepTemplate {
@@ -165,15 +179,27 @@ export class RedisStore extends EventEmitter {
   private closed = false;
   private lastError: Error | null = null;
   private epoch = 0;
+  private readonly multiPopOff: boolean;
   /** False when the connection is a caller's (StoreOptions.client): never quit here. */
   private readonly owned: boolean;
   private readonly detach: Array<() => void> = [];
   private readonly step = FINISH_STEP;
   /** The steps' command timeout (ioredis's commandTimeout, one timer for all steps). */
   private readonly stepDeadlines = new StepDeadlines();
+  /**
+   * Whether this server pops a plain queue list with one LMPOP (finishAndReserveBaked): undefined
+   * until a baked step says otherwise (assumed yes), false once one answered 'nolmpop' (Redis < 7,
+   * an ACL without +lmpop); back to undefined on every new connection.
+   */
+  private lmpop: false | undefined = undefined;
+  /** Per plain queue list (the worker's array): its baked script (command name, step transport, template key), or null (not baked). */
+  private readonly baked = new WeakMap<readonly string[], Baked | null>();
+  private bakedCount = 0;
 
   constructor(opts: StoreOptions = {}) {
     super();
+    if (opts.multiPop === false) this.lmpop = false;
+    this.multiPopOff = opts.multiPop === false;
     this.keys = new ResqueKeys(opts.namespace ?? 'resque');
     this.failureBackend = opts.failureBackend ?? 'redis';
     this.connection = { ...opts.connection, connectionName: opts.name ?? opts.connection?.connectionName ?? 'pyres-ts' };
@@ -200,6 +226,8 @@ export class RedisStore extends EventEmitter {
     on('ready', () => {
       this.epoch += 1;
       this.tracking = false;
+      // Maybe another server (a failover): whether it has LMPOP is learnt again.
+      this.lmpop = this.multiPopOff ? false : undefined;
       this.forgetEmpty();
       if (this.everReady && this.inOutage) {
         this.inOutage = false;
@@ -449,8 +477,12 @@ export class RedisStore extends EventEmitter {
    */
   private readonly stepTemplates = new Map<string, Map<readonly string[] | null, StepTemplate>>();
 
-  /** The template for `workerId` and `queueArgs` (null: no reservation), built on first use. */
-  private stepTemplate(workerId: string, queueArgs: readonly string[] | null): StepTemplate {
+  /**
+   * The template for `workerId` and `queueArgs` (null: no reservation), built on first use. A
+   * baked list's key (bakedFor) stands for its list: its script reads no names from ARGV, and
+   * its request names that script (`script`).
+   */
+  private stepTemplate(workerId: string, queueArgs: readonly string[] | null, script: StepScript = this.step): StepTemplate {
     let forId = this.stepTemplates.get(workerId);
     const have = forId?.get(queueArgs);
     if (have) return have;
@@ -481,9 +513,42 @@ export class RedisStore extends EventEmitter {
     // A few variants per id: with and without a reservation, and without known-empty queues.
     if (forId.size >= 64) forId.clear();
     // The request's bytes around ARGV[1..5] (mode, counter, record, reserve flag, run_at).
-    const t = { args: arr, parts: this.step.parts(arr, 10, 15), flag: queueArgs ? '$1\r\n1\r\n' : '$1\r\n0\r\n' };
+    const t = { args: arr, parts: script.parts(arr, 10, 15), flag: queueArgs ? '$1\r\n1\r\n' : '$1\r\n0\r\n' };
     forId.set(queueArgs, t);
     return t;
+  }
+
+  /**
+   * The baked script (finishAndReserveBaked) for a plain list of two queues or more, defined on
+   * the connection at first use; null for any other list, when this server has no LMPOP (or
+   * StoreOptions.multiPop is false), or past 64 lists on one connection.
+   */
+  private bakedFor(queueArgs: readonly string[]): Baked | null {
+    if (this.lmpop === false || queueArgs[0] !== '0' || queueArgs.length < 3) return null;
+    let b = this.baked.get(queueArgs);
+    if (b === undefined) {
+      b = null;
+      const names = queueArgs.slice(1);
+      if (names.length <= BAKED_QUEUES_MAX && this.bakedCount < 64) {
+        const lua = finishAndReserveBaked(this.keys.queuePrefix, names);
+        // Named by its text: stores sharing a caller's connection never redefine each other's.
+        const name = `pyresFinishAndReserveBaked${createHash('sha1').update(lua).digest('hex')}`;
+        this.bakedCount += 1;
+        this.redis.defineCommand(name, { lua });
+        b = { name, step: new StepScript(lua), key: ['b'] };
+      }
+      this.baked.set(queueArgs, b);
+    }
+    return b;
+  }
+
+  /**
+   * True unless this server is known to lack LMPOP: a plain list of queues is then reserved
+   * from in one command, so there is nothing to gain from knowing which of them are empty (the
+   * worker need not keep queue notifications on under load for that).
+   */
+  get popsQueueListAtOnce(): boolean {
+    return this.lmpop !== false;
   }
 
   async finishAndReserve(workerId: string, finish: FinishSpec, reserve: ReserveSpec | null): Promise<ReserveResult>;
@@ -497,18 +562,23 @@ export class RedisStore extends EventEmitter {
     const failing = finish.mode === 'failure' || finish.mode === 'dirty';
     // This connection's own push is not notified to it (NOLOOP): forget what was known empty.
     if (finish.mode === 'requeue') this.forgetEmpty();
-    const queueArgs = reserve ? this.withoutKnownEmpty(reserve.queueArgs) : null;
+    const baked = reserve ? this.bakedFor(reserve.queueArgs) : null;
+    // A baked step names no queue in its arguments: its key stands for the whole list.
+    const queueArgs = baked ? baked.key : reserve ? this.withoutKnownEmpty(reserve.queueArgs) : null;
+    const lmpopAtSend = this.lmpop;
     const seqAtSend = this.wakeSeq;
     const armedAtSend = this.notificationsArmed;
     const epochAtSend = this.forgetEpoch;
     const common = finish.mode !== 'requeue' && !(failing && failureListFor(this.failureBackend, finish.failureQueue ?? '') !== 'failed');
     // As bytes: an item need not be valid UTF-8, and ioredis would replace what is not.
     let reply: StepReply;
+    const command = baked ? `${baked.name}Buffer` : 'pyresFinishAndReserveBuffer';
+    const script = baked ? baked.step : this.step;
     let w: { wait?: WaitResult } = {};
     if (wait) {
-      const args = common ? this.commonArgs(workerId, queueArgs, finish, reserve) : this.uncommonArgs(workerId, queueArgs, finish, reserve, failing);
-      const p = this.redis.pipeline() as ReturnType<Redis['pipeline']> & { pyresFinishAndReserveBuffer(args: Array<string | number>): unknown };
-      p.pyresFinishAndReserveBuffer(args);
+      const args = common ? this.commonArgs(workerId, queueArgs, finish, reserve, script) : this.uncommonArgs(workerId, queueArgs, finish, reserve, failing);
+      const p = this.redis.pipeline() as ReturnType<Redis['pipeline']> & Record<string, (args: Array<string | number>) => unknown>;
+      p[command]!(args);
       p.call('WAIT', String(wait.replicas), String(wait.timeoutMs));
       const res = (await p.exec()) ?? [];
       // Read at once: no 'ready' of a later connection can run between the reply and here.
@@ -526,20 +596,22 @@ export class RedisStore extends EventEmitter {
       if (common) {
         // The template's bytes with the five per-step arguments written in: a new buffer per
         // step (ioredis keeps the command to resend it after a reconnect).
-        const t = this.stepTemplate(workerId, queueArgs);
+        const t = this.stepTemplate(workerId, queueArgs, script);
         const record = finish.failureRecord ?? '';
         const counter = String(finish.expectedProcessed);
         const runAt = reserve ? reserve.runAt : '';
-        bytes = this.step.withMiddle(
+        bytes = script.withMiddle(
           t.parts,
           `$1\r\n${FINISH_CODES[finish.mode]}\r\n$${counter.length}\r\n${counter}\r\n${record === '' ? '$0\r\n\r\n' : bulk(record)}${t.flag}${bulk(runAt)}`,
         );
       } else {
-        bytes = this.step.request(this.uncommonArgs(workerId, queueArgs, finish, reserve, failing));
+        bytes = script.request(this.uncommonArgs(workerId, queueArgs, finish, reserve, failing));
       }
-      reply = await this.sendStep(bytes);
+      reply = await this.sendStep(bytes, script);
     }
-    const [statusB, count, queueB, valueB, noteB] = reply;
+    const [statusB, count, queueB, valueB, noteB, flagB] = reply;
+    // This server has no LMPOP (or refuses it): the next steps use the known-empty skipping.
+    if (baked && flagB !== undefined && this.lmpop === lmpopAtSend) this.lmpop = false;
     const status = statusB.toString();
     const processed = Number(count);
     const note = noteB === undefined || noteB.length === 0 ? '' : noteB.toString();
@@ -554,7 +626,15 @@ export class RedisStore extends EventEmitter {
       const queue = queueB ? queueB.toString() : '';
       // Only from a step during which no notification came in and tracking stayed on: every
       // queue tried before the one that had a job was empty, and no write to it has been missed.
-      if (queueArgs !== null && queueArgs[0] === '0' && queueArgs.length > 2 && armedAtSend && this.notificationsArmed && this.forgetEpoch === epochAtSend)
+      if (
+        !baked &&
+        queueArgs !== null &&
+        queueArgs[0] === '0' &&
+        queueArgs.length > 2 &&
+        armedAtSend &&
+        this.notificationsArmed &&
+        this.forgetEpoch === epochAtSend
+      )
         this.noteEmptyBefore(queueArgs, queue, seqAtSend);
       const r: ReserveResult = { status, queue, raw: valueB ? valueB.toString('utf8') : '', processed };
       if (valueB && !isUtf8(valueB)) r.bytes = Buffer.from(valueB);
@@ -570,8 +650,14 @@ export class RedisStore extends EventEmitter {
   }
 
   /** The common step's arguments (the template with its five slots written), for the pipeline of --wait-replicas. */
-  private commonArgs(workerId: string, queueArgs: readonly string[] | null, finish: FinishSpec, reserve: ReserveSpec | null): Array<string | number> {
-    const t = this.stepTemplate(workerId, queueArgs).args;
+  private commonArgs(
+    workerId: string,
+    queueArgs: readonly string[] | null,
+    finish: FinishSpec,
+    reserve: ReserveSpec | null,
+    script: StepScript,
+  ): Array<string | number> {
+    const t = this.stepTemplate(workerId, queueArgs, script).args;
     // A copy: ioredis keeps the array it was given to resend the step after a NOSCRIPT.
     const args = t.slice();
     args[10] = FINISH_CODES[finish.mode];
@@ -607,12 +693,12 @@ export class RedisStore extends EventEmitter {
   }
 
   /** Sends one step's request; after a NOSCRIPT (the script cache flushed), once more: it then goes as EVAL, as ioredis's Script does. */
-  private async sendStep(bytes: Buffer): Promise<StepReply> {
+  private async sendStep(bytes: Buffer, script: StepScript): Promise<StepReply> {
     try {
-      return (await this.redis.sendCommand(this.step.command(bytes, this.stepDeadlines))) as StepReply;
+      return (await this.redis.sendCommand(script.command(bytes, this.stepDeadlines))) as StepReply;
     } catch (e) {
       if (!isNoScript(e)) throw e;
-      return (await this.redis.sendCommand(this.step.command(bytes, this.stepDeadlines))) as StepReply;
+      return (await this.redis.sendCommand(script.command(bytes, this.stepDeadlines))) as StepReply;
     }
   }
 

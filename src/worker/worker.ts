@@ -7,7 +7,7 @@ import { hasPerformHooks, type JobHooks, runFailureHooks, runPerformChain, runWo
 import { type JobContext, JobRegistry, type ResolvedJob, runInJobContext } from '../jobs/registry';
 import { PluginResourceSet } from '../jobs/resources';
 import { createLogger, type LogFields, type Logger } from '../logging/logger';
-import { changedNumbers, decodeArgs, mayChangeNumbers, rawArgsOf } from '../protocol/args';
+import { changedNumbers, decodeArgs, hasNumberIn, mayChangeNumbers, rawArgsOf } from '../protocol/args';
 import { decodeJob, type DecodedJob, isJson, preview } from '../protocol/job';
 import { FAILURE_BACKENDS, type FailureBackend, ResqueKeys } from '../protocol/keys';
 import { globToLuaPattern, hasPatterns, parseQueueList, type QueueSpec } from '../protocol/queues';
@@ -606,9 +606,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
         jobsInARow += 1;
         // Notifications stay on through a lone job (an idle worker picks up in 2 round trips);
         // under steady load they are turned off, since every push and pop would send one;
-        // except for a list of three or more plain queues, where they let the store skip the queues
-        // known empty (one LPOP saved per empty queue per job; see RedisStore.knownEmpty).
-        if (armed && jobsInARow >= 2 && !this.skipsKnownEmpty) {
+        // except for a list of three or more plain queues on a server without LMPOP, where they let
+        // the store skip the queues known empty (one LPOP saved per empty queue per job; see
+        // RedisStore.knownEmpty). With LMPOP the store pops the whole list in one command.
+        if (armed && jobsInARow >= 2 && !(this.skipsKnownEmpty && !this.store.popsQueueListAtOnce)) {
           armed = false;
           void this.store.disarmQueueNotifications();
         }
@@ -796,7 +797,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
     let rawArgs: string | null = null;
     const rawArgsText = (): string => (rawArgs ??= rawArgsOf(raw));
-    if (resolved && !this.warnedNumbers.has(className) && mayChangeNumbers(raw)) {
+    // hasNumberIn first: args with no number at all (the plain parse) need no scan of the text.
+    if (resolved && !this.warnedNumbers.has(className) && hasNumberIn(job.args) && mayChangeNumbers(raw)) {
       const changed = changedNumbers(rawArgsText(), lossless);
       if (changed.length) {
         this.warnedNumbers.add(className);

@@ -2,7 +2,9 @@
  * Queues known empty are skipped by finish-and-reserve while queue notifications are on, and
  * never otherwise; a write to a skipped queue (seen through its notification) puts it back at
  * once, in priority order. LPOPs are counted by the server (INFO commandstats) of a private
- * redis-server, so nothing else's traffic is counted.
+ * redis-server, so nothing else's traffic is counted. The known-empty skipping serves servers
+ * without LMPOP (Redis < 7, or an ACL without it): the store is told to reserve as on those
+ * (`multiPop: false`); test/integration/multiPop.test.ts covers the LMPOP step.
  */
 import Redis from 'ioredis';
 import { RedisStore } from '../../src/store/redisStore';
@@ -26,7 +28,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await r.flushall();
-  store = new RedisStore({ connection: { url: srv.url }, namespace: 'resque', name: 'itest:known-empty' });
+  store = new RedisStore({ connection: { url: srv.url }, namespace: 'resque', name: 'itest:known-empty', multiPop: false });
   await store.connect();
 });
 afterEach(async () => {

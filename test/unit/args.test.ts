@@ -1,4 +1,4 @@
-import { changedNumbers, decodeArgs, parseLossless, pyresDate, rawArgsOf, revivePyresDates } from '../../src/protocol/args';
+import { changedNumbers, decodeArgs, hasNumberIn, parseLossless, pyresDate, rawArgsOf, revivePyresDates } from '../../src/protocol/args';
 import { PayloadDecodeError } from '../../src/errors';
 import { compactJsonText, decodeJob, encodeJobArgsText } from '../../src/protocol/job';
 
@@ -96,6 +96,19 @@ describe('changedNumbers / rawArgsOf', () => {
     expect(changedNumbers('[0.1000000000000000055511151231257827,1e400,1e-400]')).toEqual(['0.1000000000000000055511151231257827', '1e400', '1e-400']);
     expect(changedNumbers('["9007199254740993 in a string"]')).toEqual([]);
     expect(changedNumbers('[1,2,3]')).toEqual([]);
+  });
+
+  test('hasNumberIn: a number anywhere in the parsed args, and none in strings only', () => {
+    expect(hasNumberIn(JSON.parse('["x", {"a": ["b", {"c": "9007199254740993"}]}, [], {}, null, true]'))).toBe(false);
+    expect(hasNumberIn(JSON.parse('["x", {"a": ["b", {"c": 0}]}]'))).toBe(true);
+    expect(hasNumberIn(JSON.parse('[[[[1e400]]]]'))).toBe(true);
+    expect(hasNumberIn(JSON.parse('[]'))).toBe(false);
+    expect(hasNumberIn(5)).toBe(true);
+    // Every args text changedNumbers flags parses to something hasNumberIn finds.
+    for (const t of ['[9007199254740993]', '[{"a":[0.1000000000000000055511151231257827]}]', '[1e-400]']) {
+      expect(changedNumbers(t)).not.toEqual([]);
+      expect(hasNumberIn(JSON.parse(t))).toBe(true);
+    }
   });
 
   test('lossless mode: integers are kept; floats can still change', () => {
