@@ -146,7 +146,7 @@ export { resolveMasterConfig, type MasterConfigInput } from './config/master';
 export { createWorker, type SupervisedBy } from './worker/fromConfig';
 export { createWorkerOrPool } from './worker/fromConfig';
 export type { SlotRange } from './config/types';
-export { pruneDeadWorkers, unregisterDeadWorker, pidAlive, type PruneOptions } from './worker/prune';
+export { pruneDeadWorkers, unregisterDeadWorker, pidAlive, type PruneOptions, type DeadJobHooks } from './worker/prune';
 export type { DirtyExitPolicy } from './store/redisStore';
 // Types that appear in the signatures above (so the API docs, and callers, can name them).
 export type { WorkerIdParts } from './protocol/workerId';
