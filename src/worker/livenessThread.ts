@@ -40,8 +40,10 @@ async function main(): Promise<void> {
     // ioredis keeps reconnecting in the background; the heartbeat below waits for it.
     send({ type: 'log', level: 'warn', msg: `liveness thread: ${coerceError(e).message}` });
   }
+  // Asked to stop while booting (the worker stopped first): no beat after its unregister.
+  if (stopping) return;
   await core.start();
-  send({ type: 'ready' });
+  if (!stopping) send({ type: 'ready' });
 }
 
 main().catch(e => {
