@@ -142,6 +142,8 @@ export class LivenessCore {
 
   /** Writes the first heartbeat (of every slot that runs), then starts the timers. */
   async start(): Promise<void> {
+    // The master watch first: it needs no Redis to see the master gone or a job over its time.
+    this.startSupervision();
     for (let i = 0; i < this.slots.length && !this.stopped; i++) {
       if (readShared(this.shared[i]!).state === STATE_OFF) continue;
       try {
@@ -153,7 +155,15 @@ export class LivenessCore {
     }
     if (this.stopped) return;
     this.beatTimer = setInterval(() => void this.beat(), this.c.heartbeatInterval * 1000);
-    if (this.c.supervisedBy) this.superviseTimer = setInterval(() => void this.supervise(), SUPERVISE_EVERY_MS);
+  }
+
+  /**
+   * Starts the master watch (a master's child only), once. The thread calls it before it
+   * connects: a job that blocks the loop from its first instant, with Redis gone silent while
+   * the thread still connects, is still bounded by its timeout.
+   */
+  startSupervision(): void {
+    if (this.c.supervisedBy && !this.superviseTimer && !this.stopped) this.superviseTimer = setInterval(() => void this.supervise(), SUPERVISE_EVERY_MS);
   }
 
   /** Stops the timers and waits for a beat in flight. */

@@ -21,6 +21,8 @@ async function main(): Promise<void> {
   });
   store.on('error', () => undefined);
   const core = new LivenessCore(config, store, sharedViews(sab), send);
+  // Before the connection: the worker may already run a job that blocks its loop.
+  core.startSupervision();
   let stopping = false;
   port.on('message', (m: { type?: string }) => {
     if (m?.type !== 'stop' || stopping) return;
