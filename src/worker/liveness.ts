@@ -141,10 +141,13 @@ export class LivenessCore {
   }
 
   /** Writes the first heartbeat (of every slot that runs), then starts the timers. */
-  async start(): Promise<void> {
+  async start(opts: { firstBeat?: boolean } = {}): Promise<void> {
     // The master watch first: it needs no Redis to see the master gone or a job over its time.
     this.startSupervision();
-    for (let i = 0; i < this.slots.length && !this.stopped; i++) {
+    // The thread's loop skips it: the main thread wrote it before registering, and a beat
+    // written now, late, could race a slot that is already unregistering.
+    const firstBeat = opts.firstBeat ?? true;
+    for (let i = 0; i < this.slots.length && !this.stopped && firstBeat; i++) {
       if (readShared(this.shared[i]!).state === STATE_OFF) continue;
       try {
         await this.store.heartbeat(this.slots[i]!.workerId);
@@ -473,7 +476,7 @@ export class Liveness extends EventEmitter {
   private spawnThread(): Thread {
     const { store: _store, logger: _logger, useThread: _u, ...config } = this.o;
     const t = new Thread(livenessThreadEntry(), {
-      workerData: { config, sab: this.sab },
+      workerData: { config, sab: this.sab, firstBeatDone: true },
       resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 1, stackSizeMb: 1 },
     });
     // Ours from now on: a stop while it boots asks it (then ends it) like a running one.

@@ -11,7 +11,7 @@ import { type LivenessConfig, LivenessCore, type LivenessMessage, sharedViews } 
 async function main(): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('livenessThread.js is a worker_threads entry; it is started by the Worker');
-  const { config, sab } = workerData as { config: LivenessConfig; sab: SharedArrayBuffer };
+  const { config, sab, firstBeatDone } = workerData as { config: LivenessConfig; sab: SharedArrayBuffer; firstBeatDone?: boolean };
   const send = (m: LivenessMessage): void => port.postMessage(m);
   const store = new RedisStore({
     connection: config.connection,
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   }
   // Asked to stop while booting (the worker stopped first): no beat after its unregister.
   if (stopping) return;
-  await core.start();
+  await core.start({ firstBeat: !firstBeatDone });
   if (!stopping) send({ type: 'ready' });
 }
 
