@@ -11,9 +11,8 @@ import { VERSION } from '../version';
 import { loggerFromConfig } from '../worker/fromConfig';
 import { resolveMetricsListen } from '../config/obs';
 import { LogRing, withRing } from '../logging/ring';
-import { watchMaster } from '../metrics/watch';
-import { type MetricsServer, startMetricsServer } from './metricsServer';
-import { queuesFromArgs, type WorkerArgs, workerBuilder, workerInputFromArgs } from './workerCommand';
+import type { MetricsServer } from './metricsServer';
+import { metricsModules, queuesFromArgs, type WorkerArgs, workerBuilder, workerInputFromArgs } from './workerCommand';
 import { ENVIRONMENT_VARS, defaultPoolConfig, poolEnvironment } from '../config/poolConfigFile';
 import {
   appnameFromArgs,
@@ -180,7 +179,10 @@ export async function runMaster(a: MasterArgs): Promise<number> {
   const log = logger.child(`master ${master.id}`);
   let metrics: MetricsServer | null = null;
   try {
-    metrics = listen ? await startMetricsServer(watchMaster(master), listen, log) : null;
+    if (listen) {
+      const m = metricsModules();
+      metrics = await m.server.startMetricsServer(m.watch.watchMaster(master), listen, log);
+    }
   } catch (e) {
     log.error(`not started: ${coerceError(e).message}`);
     return 2;

@@ -11,8 +11,8 @@ import { type ProcessArgs, prepareProcess, reopenLogsOnHup, withProcessOptions }
 import { pid1Warning } from './containerInit';
 import { resolveMetricsListen } from '../config/obs';
 import type { Logger } from '../logging/logger';
-import { type Watched, watchWorker } from '../metrics/watch';
-import { type MetricsServer, startMetricsServer } from './metricsServer';
+import type { Watched } from '../metrics/watch';
+import type { MetricsServer } from './metricsServer';
 
 export interface WorkerArgs extends ConnectionArgs, ProcessArgs {
   queues?: string;
@@ -150,7 +150,7 @@ export async function runWorker(a: WorkerArgs): Promise<number> {
   if (pid1) logger.warn(pid1);
   const worker = await createWorkerOrPool(cfg, { logger });
   const log = logger.child(worker.id, { workerId: worker.id });
-  const metrics = await metricsFor(a, () => watchWorker(worker), log);
+  const metrics = await metricsFor(a, () => metricsModules().watch.watchWorker(worker), log);
   process.title = workerTitle('Starting');
   worker.on('status', (s: string) => (process.title = workerTitle(s)));
   worker.on('error', (e: Error) => log.error(e.message));
@@ -187,8 +187,16 @@ export async function runWorker(a: WorkerArgs): Promise<number> {
   return 0;
 }
 
+/** The metrics code (prom-client, http), loaded only with --metrics-port: a worker without it never pays for it (~20-50 ms, ~5 MB). */
+export function metricsModules(): { watch: typeof import('../metrics/watch'); server: typeof import('./metricsServer') } {
+  return {
+    watch: require('../metrics/watch') as typeof import('../metrics/watch'),
+    server: require('./metricsServer') as typeof import('./metricsServer'),
+  };
+}
+
 /** The `--metrics-port` server, when the flag is given (validated: a bad value is one line naming it). */
 export async function metricsFor(a: { 'metrics-port'?: string | number }, watch: () => Watched, log: Logger): Promise<MetricsServer | null> {
   const listen = resolveMetricsListen(a['metrics-port']);
-  return listen ? startMetricsServer(watch(), listen, log) : null;
+  return listen ? metricsModules().server.startMetricsServer(watch(), listen, log) : null;
 }

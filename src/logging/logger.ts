@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { errText, type FileSink, sharedFileSink } from './fileSink';
-import { asyncStdSink, jsonBindings, jsonFormatter, type LogFields } from './json';
+import type { LogFields } from './json';
 import { realStdio, type StdioPort } from './stdio';
 
 export type { LogFields } from './json';
@@ -203,13 +203,20 @@ export function createLogger(o: ConsoleLoggerOptions = {}): Logger {
 
 /** The JSON sink of a target: asynchronous for stderr/stdout, the FileSink for a file. */
 function jsonSink(target: LogTarget): (line: string) => void {
+  const { asyncStdSink } = jsonModule();
   if (target.kind === 'stdout') return asyncStdSink('stdout');
   if (target.kind === 'file') return logSink(target);
   if (target.kind === 'syslog') logSink(target); // its one note
   return asyncStdSink('stderr');
 }
 
+/** pino and its formatter, loaded by the first JSON logger only: a text-logging worker never pays for them (~15 ms, ~2 MB). */
+function jsonModule(): typeof import('./json') {
+  return require('./json') as typeof import('./json');
+}
+
 function createJsonLogger(o: ConsoleLoggerOptions): Logger {
+  const { jsonBindings, jsonFormatter } = jsonModule();
   const write = o.write ?? jsonSink(logTargetOf(o.file));
   const safeWrite = (line: string): void => {
     try {

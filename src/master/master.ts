@@ -189,6 +189,12 @@ export class Master extends EventEmitter<MasterEvents> {
         'a Master cannot start inside a pyres-ts child or module check (is the code that starts it preloaded with -r/--import or NODE_OPTIONS?)',
       );
     }
+    // The connection opens while the module check runs (a process of its own: ~100 ms of a
+    // Node start): the check still decides first, and no child is forked before both are done.
+    const connecting = this.store.connect().then(
+      () => null,
+      (e: unknown) => coerceError(e),
+    );
     try {
       const checked = await runCheck(this.config.worker.jobs, this.config.workerInit, process.cwd(), undefined, this.startAbort.signal);
       this.failureHookJobs = new Set(checked.failureHooks ?? []);
@@ -201,19 +207,19 @@ export class Master extends EventEmitter<MasterEvents> {
       await this.finishStop(false);
       return;
     }
-    try {
-      // A TERM while connecting (Redis silent: the TCP connect succeeds, the ready check never answers) ends it.
-      const aborted = new Promise<'aborted'>(r => this.startAbort.signal.addEventListener('abort', () => r('aborted'), { once: true }));
-      if ((await Promise.race([this.store.connect().then(() => 'ok' as const), aborted])) === 'aborted') {
+    // A TERM while connecting (Redis silent: the TCP connect succeeds, the ready check never answers) ends it.
+    const aborted = new Promise<'aborted'>(r => this.startAbort.signal.addEventListener('abort', () => r('aborted'), { once: true }));
+    const connectError = await Promise.race([connecting, aborted]);
+    if (connectError === 'aborted') {
+      await this.finishStop(false);
+      return;
+    }
+    if (connectError) {
+      if (connectError instanceof AuthError) {
         await this.finishStop(false);
-        return;
+        throw connectError;
       }
-    } catch (e) {
-      if (e instanceof AuthError) {
-        await this.finishStop(false);
-        throw e;
-      }
-      this.log.error(`${coerceError(e).message}; retrying until Redis answers`);
+      this.log.error(`${connectError.message}; retrying until Redis answers`);
       let ready: boolean;
       try {
         ready = await this.store.waitUntilReady(this.startAbort.signal);

@@ -5,8 +5,13 @@
 import type { WorkerConfig } from '../config/types';
 import { loadJobModules } from '../jobs/load';
 import { createLogger, type Logger } from '../logging/logger';
-import { WorkerPool } from './slotPool';
-import { type SupervisedBy, Worker, type WorkerOptions } from './worker';
+import type { WorkerPool } from './slotPool';
+import type { SupervisedBy, Worker, WorkerOptions } from './worker';
+
+// The Worker and the pool are loaded when one is built: a master (which only takes
+// loggerFromConfig from here) never loads the job loop, a one-slot worker never the pool.
+const workerModule = (): typeof import('./worker') => require('./worker') as typeof import('./worker');
+const poolModule = (): typeof import('./slotPool') => require('./slotPool') as typeof import('./slotPool');
 
 export type { SupervisedBy } from './worker';
 
@@ -25,7 +30,8 @@ export function loggerFromConfig(cfg: Pick<WorkerConfig, 'logLevel' | 'logFile' 
 
 /** Loads cfg.jobs and constructs the Worker (not started). */
 export async function createWorker(cfg: WorkerConfig, extra: CreateWorkerExtra = {}): Promise<Worker> {
-  return new Worker(await workerOptionsFromConfig(cfg, extra));
+  const options = await workerOptionsFromConfig(cfg, extra);
+  return new (workerModule().Worker)(options);
 }
 
 /**
@@ -35,8 +41,8 @@ export async function createWorker(cfg: WorkerConfig, extra: CreateWorkerExtra =
 export async function createWorkerOrPool(cfg: WorkerConfig, extra: CreateWorkerExtra = {}): Promise<Worker | WorkerPool> {
   const c = cfg.concurrency;
   const options = await workerOptionsFromConfig(cfg, extra);
-  if (!c || (c.min === 1 && c.max === 1)) return new Worker(options);
-  return new WorkerPool({ ...options, concurrency: c.min === c.max ? c.min : { min: c.min, max: c.max } });
+  if (!c || (c.min === 1 && c.max === 1)) return new (workerModule().Worker)(options);
+  return new (poolModule().WorkerPool)({ ...options, concurrency: c.min === c.max ? c.min : { min: c.min, max: c.max } });
 }
 
 /** The WorkerOptions cfg gives (its job modules loaded). */

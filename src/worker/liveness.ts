@@ -141,8 +141,13 @@ export class LivenessCore {
   }
 
   /** Writes the first heartbeat (of every slot that runs), then starts the timers. */
-  async start(): Promise<void> {
-    for (let i = 0; i < this.slots.length; i++) {
+  async start(opts: { firstBeat?: boolean } = {}): Promise<void> {
+    // The master watch first: it needs no Redis to see the master gone or a job over its time.
+    this.startSupervision();
+    // The thread's loop skips it: the main thread wrote it before registering, and a beat
+    // written now, late, could race a slot that is already unregistering.
+    const firstBeat = opts.firstBeat ?? true;
+    for (let i = 0; i < this.slots.length && !this.stopped && firstBeat; i++) {
       if (readShared(this.shared[i]!).state === STATE_OFF) continue;
       try {
         await this.store.heartbeat(this.slots[i]!.workerId);
@@ -153,7 +158,15 @@ export class LivenessCore {
     }
     if (this.stopped) return;
     this.beatTimer = setInterval(() => void this.beat(), this.c.heartbeatInterval * 1000);
-    if (this.c.supervisedBy) this.superviseTimer = setInterval(() => void this.supervise(), SUPERVISE_EVERY_MS);
+  }
+
+  /**
+   * Starts the master watch (a master's child only), once. The thread calls it before it
+   * connects: a job that blocks the loop from its first instant, with Redis gone silent while
+   * the thread still connects, is still bounded by its timeout.
+   */
+  startSupervision(): void {
+    if (this.c.supervisedBy && !this.superviseTimer && !this.stopped) this.superviseTimer = setInterval(() => void this.supervise(), SUPERVISE_EVERY_MS);
   }
 
   /** Stops the timers and waits for a beat in flight. */
@@ -397,27 +410,82 @@ export class Liveness extends EventEmitter {
     writeJobStarted(this.view, seq, since, timeout);
   }
 
-  /** Resolves once the first heartbeat is written. */
+  /**
+   * Resolves once the first heartbeat is written. With the thread, that first heartbeat is
+   * written from this thread's store (already connected) and the thread boots meanwhile (an
+   * isolate, its modules, its own connection: 100-300 ms on a busy host), so registration never
+   * waits for it; the thread's own first beat follows, then it beats alone. A thread that cannot
+   * start hands the loop to this thread, as before.
+   */
   async start(): Promise<void> {
     if (this.o.useThread) {
+      await this.firstBeat();
+      if (this.stopping) return;
+      let t: Thread;
       try {
-        await this.startThread();
-        return;
+        t = this.spawnThread();
       } catch (e) {
-        this.notice(
-          `the liveness thread did not start (${coerceError(e).message}); heartbeats run on the main thread (a job that blocks the event loop will stop them)`,
-        );
+        this.threadFailed(e);
+        await this.startLocal();
+        return;
       }
+      this.threadUp = this.awaitThread(t).then(
+        () => true,
+        e => {
+          if (this.thread === t) this.thread = null;
+          if (this.stopping) return false;
+          this.threadFailed(e);
+          return this.startLocal().then(
+            () => false,
+            err => (this.o.logger.warn(`main-thread heartbeat failed: ${coerceError(err).message}`), false),
+          );
+        },
+      );
+      return;
     }
     await this.startLocal();
   }
 
-  private startThread(): Promise<void> {
+  /** Resolves once the thread wrote its first heartbeat (true) or the loop fell back to this thread (false). */
+  get threadReady(): Promise<boolean> {
+    return this.threadUp;
+  }
+
+  private threadUp: Promise<boolean> = Promise.resolve(false);
+
+  private threadFailed(e: unknown): void {
+    this.notice(
+      `the liveness thread did not start (${coerceError(e).message}); heartbeats run on the main thread (a job that blocks the event loop will stop them)`,
+    );
+  }
+
+  /** The first heartbeat of every slot that runs, from this thread's store (as LivenessCore.start writes it). */
+  private async firstBeat(): Promise<void> {
+    const ids = this.o.slots && this.o.slots.length > 0 ? this.o.slots.map(s => s.workerId) : [this.o.workerId];
+    for (let i = 0; i < ids.length; i++) {
+      if (Atomics.load(this.views[i]!.ints, 0) === STATE_OFF) continue;
+      try {
+        await this.o.store.heartbeat(ids[i]!);
+      } catch (e) {
+        this.o.logger.warn(`heartbeat failed: ${coerceError(e).message}`);
+        break;
+      }
+    }
+  }
+
+  private spawnThread(): Thread {
     const { store: _store, logger: _logger, useThread: _u, ...config } = this.o;
     const t = new Thread(livenessThreadEntry(), {
-      workerData: { config, sab: this.sab },
+      workerData: { config, sab: this.sab, firstBeatDone: true },
       resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 1, stackSizeMb: 1 },
     });
+    // Ours from now on: a stop while it boots asks it (then ends it) like a running one.
+    this.thread = t;
+    t.unref();
+    return t;
+  }
+
+  private awaitThread(t: Thread): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let ready = false;
       const timer = setTimeout(() => {
@@ -425,12 +493,11 @@ export class Liveness extends EventEmitter {
         void t.terminate();
         reject(new Error(`no first heartbeat within ${THREAD_START_MS / 1000}s`));
       }, THREAD_START_MS);
+      timer.unref();
       t.on('message', (m: LivenessMessage) => {
         if (m.type === 'ready') {
           ready = true;
           clearTimeout(timer);
-          this.thread = t;
-          t.unref();
           resolve();
           return;
         }
@@ -439,7 +506,7 @@ export class Liveness extends EventEmitter {
       t.on('error', (e: Error) => {
         clearTimeout(timer);
         if (!ready) return reject(e);
-        this.thread = null;
+        if (this.thread === t) this.thread = null;
         if (this.stopping) return;
         this.notice(`the liveness thread crashed (${e.message}); heartbeats go on from the main thread`);
         void this.startLocal().catch(err => this.o.logger.warn(`main-thread heartbeat failed: ${coerceError(err).message}`));

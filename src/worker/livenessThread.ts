@@ -11,7 +11,7 @@ import { type LivenessConfig, LivenessCore, type LivenessMessage, sharedViews } 
 async function main(): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error('livenessThread.js is a worker_threads entry; it is started by the Worker');
-  const { config, sab } = workerData as { config: LivenessConfig; sab: SharedArrayBuffer };
+  const { config, sab, firstBeatDone } = workerData as { config: LivenessConfig; sab: SharedArrayBuffer; firstBeatDone?: boolean };
   const send = (m: LivenessMessage): void => port.postMessage(m);
   const store = new RedisStore({
     connection: config.connection,
@@ -21,6 +21,8 @@ async function main(): Promise<void> {
   });
   store.on('error', () => undefined);
   const core = new LivenessCore(config, store, sharedViews(sab), send);
+  // Before the connection: the worker may already run a job that blocks its loop.
+  core.startSupervision();
   let stopping = false;
   port.on('message', (m: { type?: string }) => {
     if (m?.type !== 'stop' || stopping) return;
@@ -40,8 +42,10 @@ async function main(): Promise<void> {
     // ioredis keeps reconnecting in the background; the heartbeat below waits for it.
     send({ type: 'log', level: 'warn', msg: `liveness thread: ${coerceError(e).message}` });
   }
-  await core.start();
-  send({ type: 'ready' });
+  // Asked to stop while booting (the worker stopped first): no beat after its unregister.
+  if (stopping) return;
+  await core.start({ firstBeat: !firstBeatDone });
+  if (!stopping) send({ type: 'ready' });
 }
 
 main().catch(e => {

@@ -22,7 +22,7 @@ async function connectionNames(): Promise<string[]> {
 }
 
 interface LivenessInternals {
-  liveness: { mode: string; thread: { terminate(): Promise<number> } | null } | null;
+  liveness: { mode: string; thread: { terminate(): Promise<number> } | null; threadReady: Promise<boolean> } | null;
 }
 
 describe('the liveness thread', () => {
@@ -30,6 +30,11 @@ describe('the liveness thread', () => {
     const w = res.worker({ queues: 'q', jobs: registry({ Quick: () => undefined }), heartbeatInterval: 1 });
     await w.start();
     const l = (w as unknown as LivenessInternals).liveness!;
+    expect(l.mode).toBe('thread');
+    // Registered before the thread is up: the first heartbeat came from the worker's own connection.
+    expect(await r.sismember(keys.workers, w.id)).toBe(1);
+    expect(await r.hget(keys.heartbeats, w.id)).toBeTruthy();
+    expect(await l.threadReady).toBe(true);
     expect(l.mode).toBe('thread');
     expect(await connectionNames()).toContain(`pyres-ts:worker:${w.pid}:liveness`);
     const first = await r.hget(keys.heartbeats, w.id);
@@ -53,6 +58,7 @@ describe('the liveness thread', () => {
     w.on('notice', (m: string) => notices.push(m));
     await w.start();
     const l = (w as unknown as LivenessInternals).liveness!;
+    expect(await l.threadReady).toBe(true);
     await l.thread!.terminate();
     await waitFor(() => notices.some(n => /liveness thread exited .*main thread/.test(n)), 'the notice', 3000);
     expect(l.mode).toBe('main');
@@ -62,6 +68,33 @@ describe('the liveness thread', () => {
     await waitFor(() => done.length === 1, 'the job');
     await w.stop();
     expect(await r.hexists(keys.heartbeats, w.id)).toBe(0);
+  });
+
+  it('a thread that dies while booting: the main thread beats instead; a stop while it boots leaves no trace', async () => {
+    const w = res.worker({ queues: 'q', jobs: registry({ Quick: () => undefined }), heartbeatInterval: 1 });
+    const notices: string[] = [];
+    w.on('notice', (m: string) => notices.push(m));
+    await w.start();
+    const l = (w as unknown as LivenessInternals).liveness!;
+    await l.thread!.terminate();
+    expect(await l.threadReady).toBe(false);
+    expect(notices.some(n => /liveness thread did not start .*main thread/.test(n))).toBe(true);
+    expect(l.mode).toBe('main');
+    const hb = await r.hget(keys.heartbeats, w.id);
+    await waitFor(async () => (await r.hget(keys.heartbeats, w.id)) !== hb, 'a heartbeat from the main thread', 3000, 50);
+    await w.stop();
+    expect(await r.hexists(keys.heartbeats, w.id)).toBe(0);
+
+    const w2 = res.worker({ queues: 'q', jobs: registry({ Quick: () => undefined }), heartbeatInterval: 1 });
+    await w2.start();
+    const l2 = (w2 as unknown as LivenessInternals).liveness!;
+    await w2.stop();
+    expect(await l2.threadReady).toBe(false);
+    expect(await r.hexists(keys.heartbeats, w2.id)).toBe(0);
+    // stop() resolved after the booting thread exited (asked, or ended): nothing of it can beat later.
+    expect(l2.thread).toBeNull();
+    expect(await connectionNames()).not.toContain(`pyres-ts:worker:${w2.pid}:liveness`);
+    expect(await r.hexists(keys.heartbeats, w2.id)).toBe(0);
   });
 
   it('validates the intervals and supervisedBy', () => {
