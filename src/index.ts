@@ -183,6 +183,7 @@ export function createWebApp(o: WebAppOptions): Hono {
 export {
   defineStatusJob,
   StatusKilledError,
+  EnqueueCancelledError,
   JobFailedError,
   JobKilledError,
   StatusNotFoundError,

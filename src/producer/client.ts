@@ -27,7 +27,7 @@ import type { SchedulerStore } from '../store/schedulerStore';
 import { type StatusPage, checkState, checkUuid, clearStatuses, killStatus, readStatus, statusPage } from '../admin/status';
 import { type DecodedStatus, DEFAULT_STATUS_QUEUE, type StatusState, newStatusUuid } from '../protocol/status';
 import { StatusStore } from '../store/statusStore';
-import { WaitAbortedError, type WaitOptions, resultsOf, waitForStatuses } from '../status/wait';
+import { EnqueueCancelledError, WaitAbortedError, type WaitOptions, resultsOf, waitForStatuses } from '../status/wait';
 
 /** Where a Client connects: `connection` options (it opens and closes its own connection) or a caller's ioredis instance. */
 export interface ClientOptions {
@@ -505,18 +505,30 @@ export class Client<J extends object = {}> {
    * and enqueues `{"class":K,"args":["<uuid>",{options}]}` in one MULTI. Returns the uuid.
    * `keepResult` asks the job to keep its return value in the status (a `keep_result` field);
    * `expireIn` sets resque-status's `expire_in` for the create (the job's definition sets it for its writes).
+   * With `jobs` (ClientOptions), the class's `beforeEnqueue` hooks run first with `(uuid, options)`:
+   * one returning `false` cancels (no status, nothing enqueued; this returns null, as Ruby's
+   * `create` returns nil after removing the status it wrote), and `afterEnqueue` runs after.
    */
-  async enqueueStatus(queue: string, className: string, options: Readonly<Record<string, unknown>> = {}, opts: EnqueueStatusOptions = {}): Promise<string> {
+  async enqueueStatus(
+    queue: string,
+    className: string,
+    options: Readonly<Record<string, unknown>> = {},
+    opts: EnqueueStatusOptions = {},
+  ): Promise<string | null> {
     checkQueue(queue || DEFAULT_STATUS_QUEUE);
     if (options === null || typeof options !== 'object' || Array.isArray(options))
       throw new TypeError('status job options must be a plain object (a Ruby Hash)');
     if (opts.expireIn !== undefined && !(Number.isInteger(opts.expireIn) && opts.expireIn > 0))
       throw new TypeError(`expireIn must be a positive integer of seconds, got ${JSON.stringify(opts.expireIn)}`);
     const uuid = newStatusUuid();
+    const hooks = this.hookJobs?.hooksFor(className);
+    const args = [uuid, options];
+    if (hooks && !(await runBeforeHooks(hooks.beforeEnqueue, args))) return null;
     await this.statusStore().create(queue || DEFAULT_STATUS_QUEUE, className, uuid, options, {
       ...(opts.expireIn ? { expireIn: opts.expireIn } : {}),
       ...(opts.keepResult ? { extra: { keep_result: true } } : {}),
     });
+    if (hooks) await runAfterHooks(hooks.afterEnqueue, args);
     return uuid;
   }
 
@@ -543,7 +555,7 @@ export class Client<J extends object = {}> {
   /**
    * Enqueues a status job and waits for it: resolves to its result (the job's return value, kept
    * for this enqueue), rejects with JobFailedError (class and message) if it fails, JobKilledError
-   * if killed, WaitTimeoutError after `timeout` seconds, WaitAbortedError (name 'AbortError') as soon
+   * if killed, EnqueueCancelledError if a `beforeEnqueue` hook refused it, WaitTimeoutError after `timeout` seconds, WaitAbortedError (name 'AbortError') as soon
    * as `signal` aborts; inside a job `signal` defaults to the job's own, so a worker's TERM ends the
    * wait at once (an aborted signal enqueues nothing). From inside a job this holds the worker:
    * see docs/STATUS.md ("Waiting from a job").
@@ -558,6 +570,7 @@ export class Client<J extends object = {}> {
     if (signal?.aborted) throw new WaitAbortedError([], signal.reason);
     const { timeout, signal: _s, ...enqueueOpts } = opts;
     const uuid = await this.enqueueStatus(queue, className, options, { ...enqueueOpts, keepResult: true });
+    if (uuid === null) throw new EnqueueCancelledError(className);
     // Just created, so known to be queued: the wait blocks at once, without a first read.
     const [st] = resultsOf(
       await waitForStatuses(this.statusStore(), [uuid], { ...(timeout !== undefined ? { timeout } : {}), ...(signal ? { signal } : {}), fresh: true }),

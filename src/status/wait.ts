@@ -15,6 +15,14 @@ export class JobFailedError extends PyresError {
   }
 }
 
+/** `enqueueAndWait`: a `beforeEnqueue` hook of the class returned false, so nothing was enqueued (Ruby's `create` returns nil). */
+export class EnqueueCancelledError extends PyresError {
+  constructor(readonly className: string) {
+    super(`a beforeEnqueue hook of ${className} cancelled the enqueue: nothing to wait for`);
+    this.name = 'EnqueueCancelledError';
+  }
+}
+
 /** A waited-for job ended `killed`. */
 export class JobKilledError extends PyresError {
   constructor(readonly uuid: string) {

@@ -8,7 +8,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type Redis from 'ioredis';
-import { Client, type ClientOptions, defineJob, DontPerform, JobRegistry, pyresHooks, type PyresMetadata, WorkerPool } from '../../src';
+import {
+  Client,
+  type ClientOptions,
+  defineJob,
+  defineStatusJob,
+  DontPerform,
+  EnqueueCancelledError,
+  JobRegistry,
+  pyresHooks,
+  type PyresMetadata,
+  WorkerPool,
+} from '../../src';
 import { flushTestDb, testDbUrl } from '../support/redisServer';
 import { HOST, keys, Resources, testLogger, waitFor } from './helpers';
 
@@ -84,6 +95,31 @@ describe('job hooks, in Resque order (h1-job-hooks)', () => {
     const queue = (before['resque:queue:p10'].value as string[]).filter(p => !p.includes('dirty'));
     expect(await r.lrange(keys.queue('p10'), 0, -1)).toEqual(queue);
     expect(await r.smembers(keys.queues)).toEqual(before['resque:queues'].value);
+  });
+
+  it("enqueueStatus: beforeEnqueue and afterEnqueue get (uuid, options); a false writes no status and enqueues nothing (Ruby's create returns nil)", async () => {
+    const seen: string[] = [];
+    const StatusGate = defineStatusJob<{ refuse?: boolean }>({
+      perform: async () => undefined,
+      beforeEnqueue: (uuid: string, o: { refuse?: boolean }) => {
+        seen.push(`before ${uuid.length} ${JSON.stringify(o)}`);
+        return !o.refuse;
+      },
+      afterEnqueue: (uuid: string, o: { refuse?: boolean }) => {
+        seen.push(`after ${uuid.length} ${JSON.stringify(o)}`);
+      },
+    });
+    const c = client({ jobs: { StatusGate } });
+    await c.connect();
+    const uuid = await c.enqueueStatus('statused', 'StatusGate', {});
+    expect(uuid).toMatch(/^[0-9a-f]{32}$/);
+    expect(await c.enqueueStatus('statused', 'StatusGate', { refuse: true })).toBeNull();
+    await expect(c.enqueueAndWait('statused', 'StatusGate', { refuse: true }, { timeout: 5 })).rejects.toBeInstanceOf(EnqueueCancelledError);
+    expect(seen).toEqual(['before 32 {}', 'after 32 {}', 'before 32 {"refuse":true}', 'before 32 {"refuse":true}']);
+    // Only the accepted job: one payload, one status, one entry in _statuses.
+    expect(await r.lrange(keys.queue('statused'), 0, -1)).toEqual([`{"class":"StatusGate","args":["${uuid}",{}]}`]);
+    expect(await r.zrange(`${keys.prefix}_statuses`, 0, -1)).toEqual([uuid]);
+    expect((await r.keys(`${keys.prefix}status:*`)).length).toBe(1);
   });
 
   it('dequeue: beforeDequeue, the LREM, afterDequeue (h1); a false from beforeDequeue removes nothing', async () => {

@@ -12,7 +12,7 @@ it('status-of, kill, statuses (--state, --json); bad uuid/state are usage errors
   const c = await new Client({ connection: { url: env.url } }).connect();
   let u: string;
   try {
-    u = await c.enqueueStatus('statused', 'StatusJob', { total: 3 });
+    u = (await c.enqueueStatus('statused', 'StatusJob', { total: 3 }))!;
   } finally {
     await c.close();
   }

@@ -28,7 +28,7 @@ const worker = (n = 1) => Promise.all(Array.from({ length: n }, () => env.startW
 describe('status jobs under a real worker', () => {
   it('reports progress, completes with its payload, and a waiting producer receives the result', async () => {
     const gate = join(env.tmp, 'gate');
-    const uuid = await client.enqueueStatus('statused', 'StatusJob', { total: 3, gate }, { keepResult: true });
+    const uuid = (await client.enqueueStatus('statused', 'StatusJob', { total: 3, gate }, { keepResult: true }))!;
     expect(JSON.parse((await env.redis.get(k(`status:${uuid}`)))!)).toEqual({
       time: expect.any(Number),
       status: 'queued',
@@ -80,15 +80,15 @@ describe('status jobs under a real worker', () => {
 
   it('a result is kept only when asked (job definition or enqueue)', async () => {
     await worker();
-    const plain = await client.enqueueStatus('statused', 'Double', { n: 2 });
-    const kept = await client.enqueueStatus('statused', 'Double', { n: 3 }, { keepResult: true });
+    const plain = (await client.enqueueStatus('statused', 'Double', { n: 2 }))!;
+    const kept = (await client.enqueueStatus('statused', 'Double', { n: 3 }, { keepResult: true }))!;
     expect(await client.waitForJobs([plain, kept], { collectResults: true, timeout: 30 })).toEqual([undefined, 6]);
     expect((await client.getStatus(kept))!.raw).toContain('"keep_result":true');
   });
 
   it('a steps job completes with all done and the result payload, in Ruby key order', async () => {
     await worker();
-    const uuid = await client.enqueueStatus('statused', 'StatusJob', { total: 3 });
+    const uuid = (await client.enqueueStatus('statused', 'StatusJob', { total: 3 }))!;
     const [st] = (await client.waitForJobs([uuid], { timeout: 30 })) as Array<{ raw: string }>;
     expect(st!.raw).toBe(
       `{"time":${JSON.parse(st!.raw).time},"status":"completed","uuid":"${uuid}","options":{"total":3},"name":"StatusJob({\\"total\\"=>3})","num":3,"total":3,"message":"all done","result":{"rows":3}}`,
@@ -97,7 +97,7 @@ describe('status jobs under a real worker', () => {
 
   it('a killed job ends killed, counted as processed, with no failure record', async () => {
     await worker();
-    const uuid = await client.enqueueStatus('statused', 'StatusKillJob');
+    const uuid = (await client.enqueueStatus('statused', 'StatusKillJob'))!;
     await env.waitForLedger(new RegExp(`StatusKillJob ${uuid} running`));
     await client.killStatus(uuid);
     await expect(client.waitForJobs([uuid], { timeout: 30 })).rejects.toBeInstanceOf(JobKilledError);
@@ -111,7 +111,7 @@ describe('status jobs under a real worker', () => {
 
   it('a job that swallows the kill cannot write over it: tick refuses, the status stays killed', async () => {
     await worker();
-    const uuid = await client.enqueueStatus('statused', 'StatusKillJob', { stubborn: true });
+    const uuid = (await client.enqueueStatus('statused', 'StatusKillJob', { stubborn: true }))!;
     await env.waitForLedger(new RegExp(`StatusKillJob ${uuid} running`));
     await client.killStatus(uuid);
     await expect(client.waitForJobs([uuid], { timeout: 30 })).rejects.toBeInstanceOf(JobKilledError);
@@ -123,7 +123,7 @@ describe('status jobs under a real worker', () => {
 
   it('a failing job rejects the waiter with its error, marks failed, and has a failure record', async () => {
     await worker();
-    const uuid = await client.enqueueStatus('statused', 'StatusFailJob', { why: 'raise' });
+    const uuid = (await client.enqueueStatus('statused', 'StatusFailJob', { why: 'raise' }))!;
     const err = (await client.waitForJobs([uuid], { timeout: 30 }).catch(e => e)) as JobFailedError;
     expect(err).toBeInstanceOf(JobFailedError);
     expect([err.exception, err.error, err.message]).toEqual(['RangeError', 'status boom', 'RangeError: status boom']);
@@ -142,13 +142,13 @@ describe('status jobs under a real worker', () => {
 
   it('waitForJobs with collectResults over many jobs; a job waiting on jobs (two workers)', async () => {
     await worker(2);
-    const ids = await Promise.all([1, 2, 3, 4].map(n => client.enqueueStatus('statused', 'Square', { n })));
+    const ids = (await Promise.all([1, 2, 3, 4].map(n => client.enqueueStatus('statused', 'Square', { n })))) as string[];
     expect(await client.waitForJobs(ids, { collectResults: true, timeout: 30 })).toEqual([1, 4, 9, 16].map(square => ({ square })));
     expect(await client.enqueueAndWait('statused', 'SumChildren', { ns: [1, 2, 3] }, { timeout: 30 })).toBe(12);
   });
 
   it('times out when nothing works the queue', async () => {
-    const uuid = await client.enqueueStatus('statused', 'Square', { n: 1 });
+    const uuid = (await client.enqueueStatus('statused', 'Square', { n: 1 }))!;
     await expect(client.waitForJobs([uuid], { timeout: 1.5 })).rejects.toBeInstanceOf(WaitTimeoutError);
   });
 });
@@ -158,7 +158,7 @@ describe('a waiter against a silent Redis', () => {
     const srv = await startRedis();
     const c = await new Client({ connection: { url: srv.url, timeout: 30 } }).connect();
     try {
-      const uuid = await c.enqueueStatus('statused', 'Square', { n: 1 });
+      const uuid = (await c.enqueueStatus('statused', 'Square', { n: 1 }))!;
       // Blocked in BLPOP first, then the server stops answering.
       const w = c.waitForJobs([uuid], { timeout: 3 }).catch(e => e);
       const probe = new Redis(srv.url, { maxRetriesPerRequest: 1 });

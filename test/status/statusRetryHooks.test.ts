@@ -55,7 +55,7 @@ describe('status jobs with retry', () => {
 
   it('between delayed attempts the status is queued and waiters keep waiting; the scheduler runs the retry', async () => {
     await worker();
-    const uuid = await client.enqueueStatus('statused', 'StatusRetryLater', { n: 2 }, { keepResult: true });
+    const uuid = (await client.enqueueStatus('statused', 'StatusRetryLater', { n: 2 }, { keepResult: true }))!;
     const first = client.waitForJobs([uuid], { collectResults: true, timeout: 30 });
     first.catch(() => undefined);
     await env.waitForLedger(new RegExp(`StatusRetry run ${uuid} 0`));
@@ -85,7 +85,7 @@ describe('status jobs with retry', () => {
 
   it('the attempt that gives up writes failed and rejects the waiter, after every run', async () => {
     await worker();
-    const uuid = await client.enqueueStatus('statused', 'StatusGiveUp', {});
+    const uuid = (await client.enqueueStatus('statused', 'StatusGiveUp', {}))!;
     const err = (await client.waitForJobs([uuid], { timeout: 30 }).catch(e => e)) as JobFailedError;
     expect(err).toBeInstanceOf(JobFailedError);
     expect([err.exception, err.error]).toEqual(['TypeError', 'never works']);
@@ -103,7 +103,7 @@ describe('status jobs with hooks', () => {
     await worker();
     expect(await client.enqueueAndWait('statused', 'StatusHooked', { n: 4 }, { timeout: 30 })).toBe(40);
     const [ok] = await env.redis.zrange(k('_statuses'), 0, -1);
-    const failed = await client.enqueueStatus('statused', 'StatusHooked', { n: 5, fail: true });
+    const failed = (await client.enqueueStatus('statused', 'StatusHooked', { n: 5, fail: true }))!;
     await expect(client.waitForJobs([failed], { timeout: 30 })).rejects.toMatchObject({ error: 'hooked boom' });
     await env.waitForLedger(new RegExp(`failure ${failed} hooked boom`));
     expect(env.ledgerLines()).toEqual([
@@ -121,7 +121,7 @@ describe('status jobs with hooks', () => {
 
   it('DontPerform from beforePerform skips the job: counted processed, the status stays queued (as Ruby)', async () => {
     await worker();
-    const uuid = await client.enqueueStatus('statused', 'StatusHooked', { n: 1, skip: true });
+    const uuid = (await client.enqueueStatus('statused', 'StatusHooked', { n: 1, skip: true }))!;
     await waitFor(async () => (await env.stat('processed')) === '1', 10_000, 'the skipped job counted');
     expect(env.ledgerLines()).toEqual([`before ${uuid} 1`]);
     expect((await client.getStatus(uuid))!.state).toBe('queued');

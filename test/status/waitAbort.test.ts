@@ -32,7 +32,7 @@ const blocked = (redis: Redis) =>
 describe('a job waiting on a job that nothing runs', () => {
   it('USR1: the wait rejects at once, the job ends aborted (DirtyExit), its BLPOP connection is gone, the child stays queued', async () => {
     const { proc, id } = await env.startWorker(['--term-timeout', '30'], 'statused', { jobs: [JOBS] });
-    const uuid = await client.enqueueStatus('statused', 'WaitOnNobody', {});
+    const uuid = (await client.enqueueStatus('statused', 'WaitOnNobody', {}))!;
     await env.waitForLedger(new RegExp(`WaitOnNobody ${uuid} waiting`));
     await blocked(env.redis);
     proc.kill('SIGUSR1');
@@ -58,7 +58,7 @@ describe('a job waiting on a job that nothing runs', () => {
 
   it('TERM: the worker stops before its --term-timeout, the job recorded as an aborted job, nothing lost', async () => {
     const { proc, id } = await env.startWorker(['--term-timeout', '30'], 'statused', { jobs: [JOBS] });
-    const uuid = await client.enqueueStatus('statused', 'WaitOnNobody', {});
+    const uuid = (await client.enqueueStatus('statused', 'WaitOnNobody', {}))!;
     await env.waitForLedger(new RegExp(`WaitOnNobody ${uuid} waiting`));
     await blocked(env.redis);
     proc.kill('SIGTERM');
@@ -86,7 +86,7 @@ describe('an aborted wait against a silent Redis', () => {
     const proc = spawnCli(['worker', '--queues', 'statused', '--jobs', JOBS, '--term-timeout', '2', '--redis-timeout', '1', '-l', 'debug'], opts);
     try {
       await proc.waitForLine(/registered;/, 8000);
-      const uuid = await c.enqueueStatus('statused', 'WaitOnNobody', {});
+      const uuid = (await c.enqueueStatus('statused', 'WaitOnNobody', {}))!;
       await env.waitForLedger(new RegExp(`WaitOnNobody ${uuid} waiting`));
       await blocked(r);
       process.kill(srv.pid, 'SIGSTOP');
@@ -131,7 +131,7 @@ describe('an aborted wait against a silent Redis', () => {
     const c = await new Client({ connection: { url: srv.url, timeout: 30 } }).connect();
     const probe = new Redis(srv.url, { maxRetriesPerRequest: 1 });
     try {
-      const uuid = await c.enqueueStatus('statused', 'Square', { n: 1 });
+      const uuid = (await c.enqueueStatus('statused', 'Square', { n: 1 }))!;
       const ac = new AbortController();
       const w = c.waitForJobs([uuid], { signal: ac.signal }).catch(e => e);
       await blocked(probe);
