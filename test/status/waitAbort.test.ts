@@ -28,13 +28,26 @@ async function waiters(redis: Redis): Promise<string[]> {
 }
 const blocked = (redis: Redis) =>
   waitFor(async () => (await waiters(redis)).some(l => /\bcmd=(blpop|brpoplpush)\b/.test(l)) || null, 10_000, 'a waiter blocked (BRPOPLPUSH)');
+const idOf = (line: string): string => /\bid=(\d+)/.exec(line)?.[1] ?? '';
+/**
+ * The waiter connections that appeared since `before` (CLIENT LIST ids): the ones this test's
+ * worker opened. The server is shared with the other test files' processes (another jest worker,
+ * another db), whose waiters come and go on their own.
+ */
+async function newWaiters(redis: Redis, before: ReadonlySet<string>): Promise<Set<string>> {
+  return new Set((await waiters(redis)).map(idOf).filter(id => !before.has(id)));
+}
+const gone = async (redis: Redis, ids: ReadonlySet<string>): Promise<string[]> => (await waiters(redis)).filter(l => ids.has(idOf(l)));
 
 describe('a job waiting on a job that nothing runs', () => {
   it('USR1: the wait rejects at once, the job ends aborted (DirtyExit), its BLPOP connection is gone, the child stays queued', async () => {
     const { proc, id } = await env.startWorker(['--term-timeout', '30'], 'statused', { jobs: [JOBS] });
+    const before = new Set((await waiters(env.redis)).map(idOf));
     const uuid = (await client.enqueueStatus('statused', 'WaitOnNobody', {}))!;
     await env.waitForLedger(new RegExp(`WaitOnNobody ${uuid} waiting`));
     await blocked(env.redis);
+    const ours = await newWaiters(env.redis, before);
+    expect(ours.size).toBeGreaterThan(0);
     proc.kill('SIGUSR1');
     const [f] = await waitFor(() => env.failures().then(l => (l.length ? l : null)), 10_000, 'the aborted job recorded');
     const rec = JSON.parse(f!);
@@ -45,7 +58,7 @@ describe('a job waiting on a job that nothing runs', () => {
     // The worker is alive and idle, and no waiter connection is left behind.
     await waitFor(async () => (await env.redis.exists(k(`worker:${id}`))) === 0, 10_000, 'the worker idle');
     expect(await env.redis.sismember(k('workers'), id)).toBe(1);
-    await waitFor(async () => (await waiters(env.redis)).length === 0, 10_000, 'no status-wait connection');
+    await waitFor(async () => (await gone(env.redis, ours)).length === 0, 10_000, 'no status-wait connection of the worker');
     // No job lost: the child is still queued with its queued status; the waiting job's status is failed.
     const [child] = await env.redis.lrange(k('queue:nobody'), 0, -1);
     const childUuid = JSON.parse(child!).args[0] as string;
@@ -58,9 +71,12 @@ describe('a job waiting on a job that nothing runs', () => {
 
   it('TERM: the worker stops before its --term-timeout, the job recorded as an aborted job, nothing lost', async () => {
     const { proc, id } = await env.startWorker(['--term-timeout', '30'], 'statused', { jobs: [JOBS] });
+    const before = new Set((await waiters(env.redis)).map(idOf));
     const uuid = (await client.enqueueStatus('statused', 'WaitOnNobody', {}))!;
     await env.waitForLedger(new RegExp(`WaitOnNobody ${uuid} waiting`));
     await blocked(env.redis);
+    const ours = await newWaiters(env.redis, before);
+    expect(ours.size).toBeGreaterThan(0);
     proc.kill('SIGTERM');
     const end = await proc.waitForEnd(40_000);
     expect(end.code).toBe(0);
@@ -71,7 +87,7 @@ describe('a job waiting on a job that nothing runs', () => {
     expect(proc.lines().join('\n')).not.toMatch(/still running after/);
     expect(proc.lines().join('\n')).toMatch(/aborting WaitOnNobody \(SIGTERM\)/);
     await env.expectUnregistered(id);
-    expect(await waiters(env.redis)).toEqual([]);
+    expect(await gone(env.redis, ours)).toEqual([]);
     expect(await env.redis.llen(k('queue:nobody'))).toBe(1);
     expect((await client.getStatus(uuid))!).toMatchObject({ state: 'failed', message: expect.stringMatching(/aborted waiting for 1 job/) });
   });
