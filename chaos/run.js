@@ -95,7 +95,7 @@
  * and fault window of each other class), --seed X, --children N, --phases blocking,nonblocking
  * (of mixed), --policy fail|requeue|mixed (mixed: the mixed class alternates, the others use
  * their own default), --fault-every MS (mean gap between mixed faults), --keep (keep the temp
- * dir), --json FILE, --no-reaper (do not run under chaos/subreaper.py), --strict (exit 3 when a
+ * dir), --json FILE, --no-reaper (do not run under the python3 subreaper of src/cli/containerInit.ts), --strict (exit 3 when a
  * problem other than a lost job was seen: queues that did not drain, processes that did not
  * exit), -v. Exit 1 when a job was lost, or, in a class other than mixed, duplicated, falsely
  * failed or interrupted, or a live worker was pruned.
@@ -520,14 +520,17 @@ async function main() {
   // Orphans must be reaped for Resque's same-host prune to see them dead: run under a subreaper.
   if (o.reaper && process.platform === 'linux' && !process.env.PYRES_CHAOS_REAPED) {
     const py = spawnSync('python3', ['-c', 'import ctypes'], { stdio: 'ignore' });
-    if (py.status === 0) {
-      const r = spawnSync('python3', [path.join(__dirname, 'subreaper.py'), process.execPath, __filename, ...process.argv.slice(2)], {
+    const init = path.join(ROOT, 'dist', 'cli', 'containerInit.js');
+    if (py.status === 0 && fs.existsSync(init)) {
+      // The python3 subreaper that `pyres-ts` uses as PID 1 without its native reaper.
+      const { PYTHON_SUBREAPER } = require(init);
+      const signals = 'SIGINT,SIGTERM,SIGHUP,SIGQUIT';
+      const r = spawnSync('python3', ['-c', PYTHON_SUBREAPER, signals, process.execPath, __filename, ...process.argv.slice(2)], {
         stdio: 'inherit',
         env: { ...process.env, PYRES_CHAOS_REAPED: '1' },
       });
       process.exit(r.status ?? 1);
-    }
-    log('python3 not found: running without a subreaper (a SIGKILLed orphan may stay a zombie, which prune takes for alive)');
+    } else log('python3 (or dist/) not found: running without a subreaper (a SIGKILLed orphan may stay a zombie, which prune takes for alive)');
   }
 
   if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) die('dist/ is missing: run `npm run build` (npm run chaos does)');
@@ -1890,7 +1893,7 @@ async function runPhase(ctx) {
       `phase ${index}: ${after.held.size} job(s) still held in worker:<id> records after the final prune (their pid looks alive: a zombie or a reused pid; only the 300 s heartbeat prune would free them)`,
     );
   if (zombies.length)
-    problems.push(`phase ${index}: ${zombies.length} zombie process(es) (nothing reaps orphans here; run with python3 available so chaos/subreaper.py can)`);
+    problems.push(`phase ${index}: ${zombies.length} zombie process(es) (nothing reaps orphans here; run with python3 available so the subreaper can)`);
   log(
     `phase ${index} (${cls}): lost ${ph.lost}, duplicated ${duplicated}, falsely failed ${falselyFailed}, performed ${ph.performed}/${jobs}, DirtyExit ${ph.failedDirtyExit}, ` +
       `queued ${ph.stillQueued}, held-before-final-prune ${ph.heldInWorkerRecordBeforeFinalPrune}, ${(ph.elapsedMs / 1000).toFixed(1)}s`,
