@@ -39,15 +39,21 @@ async function newWaiters(redis: Redis, before: ReadonlySet<string>): Promise<Se
 }
 const gone = async (redis: Redis, ids: ReadonlySet<string>): Promise<string[]> => (await waiters(redis)).filter(l => ids.has(idOf(l)));
 
+/** A worker (--term-timeout 30) whose WaitOnNobody job is blocked in its wait, and that wait's connections. */
+async function workerWaitingOnNobody() {
+  const { proc, id } = await env.startWorker(['--term-timeout', '30'], 'statused', { jobs: [JOBS] });
+  const before = new Set((await waiters(env.redis)).map(idOf));
+  const uuid = (await client.enqueueStatus('statused', 'WaitOnNobody', {}))!;
+  await env.waitForLedger(new RegExp(`WaitOnNobody ${uuid} waiting`));
+  await blocked(env.redis);
+  const ours = await newWaiters(env.redis, before);
+  expect(ours.size).toBeGreaterThan(0);
+  return { proc, id, uuid, ours };
+}
+
 describe('a job waiting on a job that nothing runs', () => {
   it('USR1: the wait rejects at once, the job ends aborted (DirtyExit), its BLPOP connection is gone, the child stays queued', async () => {
-    const { proc, id } = await env.startWorker(['--term-timeout', '30'], 'statused', { jobs: [JOBS] });
-    const before = new Set((await waiters(env.redis)).map(idOf));
-    const uuid = (await client.enqueueStatus('statused', 'WaitOnNobody', {}))!;
-    await env.waitForLedger(new RegExp(`WaitOnNobody ${uuid} waiting`));
-    await blocked(env.redis);
-    const ours = await newWaiters(env.redis, before);
-    expect(ours.size).toBeGreaterThan(0);
+    const { proc, id, uuid, ours } = await workerWaitingOnNobody();
     proc.kill('SIGUSR1');
     const [f] = await waitFor(() => env.failures().then(l => (l.length ? l : null)), 10_000, 'the aborted job recorded');
     const rec = JSON.parse(f!);
@@ -70,13 +76,7 @@ describe('a job waiting on a job that nothing runs', () => {
   });
 
   it('TERM: the worker stops before its --term-timeout, the job recorded as an aborted job, nothing lost', async () => {
-    const { proc, id } = await env.startWorker(['--term-timeout', '30'], 'statused', { jobs: [JOBS] });
-    const before = new Set((await waiters(env.redis)).map(idOf));
-    const uuid = (await client.enqueueStatus('statused', 'WaitOnNobody', {}))!;
-    await env.waitForLedger(new RegExp(`WaitOnNobody ${uuid} waiting`));
-    await blocked(env.redis);
-    const ours = await newWaiters(env.redis, before);
-    expect(ours.size).toBeGreaterThan(0);
+    const { proc, id, uuid, ours } = await workerWaitingOnNobody();
     proc.kill('SIGTERM');
     const end = await proc.waitForEnd(40_000);
     expect(end.code).toBe(0);
