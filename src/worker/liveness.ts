@@ -39,6 +39,9 @@ export const STATE_STARTING = 0;
 export const STATE_IDLE = 1;
 export const STATE_WORKING = 2;
 export const STATE_STOPPING = 3;
+/** How long a self-kill waits for a heartbeat in flight before it records (the beat may hang on a silent Redis). */
+const BEAT_SETTLE_MS = 1000;
+
 /** A job slot that does not run (autoscaled away, or not started yet): no heartbeat, no check. */
 export const STATE_OFF = 4;
 
@@ -179,7 +182,7 @@ export class LivenessCore {
   }
 
   private beat(): Promise<void> {
-    if (this.beating || this.stopped) return this.beating ?? Promise.resolve();
+    if (this.beating || this.stopped || this.killing) return this.beating ?? Promise.resolve();
     this.beating = this.beatOnce().finally(() => (this.beating = null));
     return this.beating;
   }
@@ -274,6 +277,13 @@ export class LivenessCore {
   private async killSelf(v: Victim): Promise<void> {
     const { slot, seq, exception, message, policy } = v;
     this.killing = true;
+    // No heartbeat may land after the records below (a late HSET would leave a dead worker's
+    // heartbeat, a late membership check would re-register it): stop the beats, wait for one in flight.
+    const beating = this.beatTimer !== null;
+    if (this.beatTimer) clearInterval(this.beatTimer);
+    this.beatTimer = null;
+    // Bounded: on a silent Redis the beat's command may hang, and the self-kill must not.
+    if (this.beating) await Promise.race([this.beating, new Promise<void>(r => setTimeout(r, BEAT_SETTLE_MS).unref())]);
     let recorded: string | null | 'timeout' = null;
     const others: Array<Promise<unknown>> = [];
     try {
@@ -316,6 +326,7 @@ export class LivenessCore {
     if (recorded === null && others.length === 0 && (s.seq !== seq || s.state !== STATE_WORKING)) {
       // The job ended between the decision and the record: nothing to kill for.
       this.killing = false;
+      if (beating && !this.stopped) this.beatTimer = setInterval(() => void this.beat(), this.c.heartbeatInterval * 1000);
       return;
     }
     stderrLine(
