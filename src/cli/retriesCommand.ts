@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import type { Admin } from '../admin/admin';
 import type { RetryRow } from '../admin/retries';
-import { ConfigError, coerceError } from '../errors';
+import { type Io, checkPaging, serverOf, stdio } from './adminCli';
 import { withConnectionOptions } from './options';
 import { type DsnArgs, serversFromArgs, withDsnOption } from './webCommand';
 
@@ -11,16 +11,6 @@ import { type DsnArgs, serversFromArgs, withDsnOption } from './webCommand';
  *
  * Exit codes: 0 done; 1 Redis could not be read; 2 a usage error.
  */
-
-interface Io {
-  out(s: string): void;
-  err(s: string): void;
-}
-
-const stdio: Io = {
-  out: s => void process.stdout.write(s.endsWith('\n') ? s : `${s}\n`),
-  err: s => void process.stderr.write(s.endsWith('\n') ? s : `${s}\n`),
-};
 
 /** The arguments of `pyres-ts retries`. */
 export interface RetriesCommandArgs extends DsnArgs {
@@ -71,23 +61,12 @@ function line(r: RetryRow): string {
 
 /** Runs `pyres-ts retries`; returns the exit code. Bad flags throw ConfigError (exit 2, one line naming the flag). */
 export async function runRetriesCommand(a: RetriesCommandArgs, io: Io = stdio): Promise<number> {
-  if (a.start !== undefined && !(Number.isInteger(a.start) && a.start >= 0)) throw new ConfigError(`--start must be an integer >= 0, got ${a.start}`);
-  if (a.count !== undefined && !(Number.isInteger(a.count) && a.count >= 1 && a.count <= 1000))
-    throw new ConfigError(`--count must be an integer 1-1000, got ${a.count}`);
+  checkPaging(a.start, a.count);
   const { Admin: AdminClass, AdminActionError } = require('../admin/admin') as typeof import('../admin/admin');
   const { retryPage } = require('../admin/retries') as typeof import('../admin/retries');
   const d: Admin = new AdminClass(serversFromArgs(a), { name: 'pyres-ts:admin' });
   try {
-    let server = d.servers[0]!;
-    if (a.server !== undefined && a.server !== '') {
-      try {
-        server = d.server(a.server);
-      } catch (e) {
-        throw new ConfigError(`--server: ${coerceError(e).message}`);
-      }
-    } else if (d.servers.length !== 1) {
-      throw new ConfigError(`several servers: say which with --server (${d.servers.map(s => `${s.id}=${s.label}`).join(', ')})`);
-    }
+    const server = serverOf(d, a.server);
     await d.connect();
     const p = await retryPage(server, a.start ?? 0, a.count ?? 20);
     if (a.json) io.out(JSON.stringify({ timestamps: p.timestamps, retries: p.rows.map(view) }));

@@ -5,6 +5,7 @@ import type { Logger } from '../logging/logger';
 import { compactJsonText } from '../protocol/job';
 import { decodeScheduleEntry, parseDuration, splitCron } from '../protocol/schedule';
 import type { RecurringSchedules } from '../scheduler/recurring';
+import { type Io, stdio } from './adminCli';
 import { type ConnectionArgs, connectionFromArgs, withConnectionOptions } from './options';
 import { type DsnArgs, serversFromArgs, withDsnOption } from './webCommand';
 
@@ -17,16 +18,6 @@ import { type DsnArgs, serversFromArgs, withDsnOption } from './webCommand';
  *
  * Exit codes: 0 done; 1 Redis could not be read or the action could not be done; 2 a usage error.
  */
-
-interface Io {
-  out(s: string): void;
-  err(s: string): void;
-}
-
-const stdio: Io = {
-  out: s => void process.stdout.write(s.endsWith('\n') ? s : `${s}\n`),
-  err: s => void process.stderr.write(s.endsWith('\n') ? s : `${s}\n`),
-};
 
 /** The arguments of `pyres-ts schedule`. */
 export interface ScheduleCommandArgs extends DsnArgs {

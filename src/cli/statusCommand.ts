@@ -2,6 +2,7 @@ import type { Argv } from 'yargs';
 import type { Admin } from '../admin/admin';
 import { ConfigError, coerceError } from '../errors';
 import type { DecodedStatus } from '../protocol/status';
+import { type Io, checkPaging, serverOf, stdio } from './adminCli';
 import { withConnectionOptions } from './options';
 import { type DsnArgs, serversFromArgs, withDsnOption } from './webCommand';
 
@@ -11,16 +12,6 @@ import { type DsnArgs, serversFromArgs, withDsnOption } from './webCommand';
  *
  * Exit codes: 0 done; 1 Redis could not be read, or no such status; 2 a usage error.
  */
-
-interface Io {
-  out(s: string): void;
-  err(s: string): void;
-}
-
-const stdio: Io = {
-  out: s => void process.stdout.write(s.endsWith('\n') ? s : `${s}\n`),
-  err: s => void process.stderr.write(s.endsWith('\n') ? s : `${s}\n`),
-};
 
 /** The arguments of the status commands. */
 export interface StatusCommandArgs extends DsnArgs {
@@ -90,23 +81,12 @@ export async function runStatusCommand(a: StatusCommandArgs, io: Io = stdio): Pr
         throw new ConfigError(`--state: ${coerceError(e).message}`);
       }
     }
-    if (a.start !== undefined && !(Number.isInteger(a.start) && a.start >= 0)) throw new ConfigError(`--start must be an integer >= 0, got ${a.start}`);
-    if (a.count !== undefined && !(Number.isInteger(a.count) && a.count >= 1 && a.count <= 1000))
-      throw new ConfigError(`--count must be an integer 1-1000, got ${a.count}`);
+    checkPaging(a.start, a.count);
   }
   const { Admin: AdminClass, AdminActionError } = require('../admin/admin') as typeof import('../admin/admin');
   const d: Admin = new AdminClass(serversFromArgs(a), { name: 'pyres-ts:admin' });
   try {
-    let server = d.servers[0]!;
-    if (a.server !== undefined && a.server !== '') {
-      try {
-        server = d.server(a.server);
-      } catch (e) {
-        throw new ConfigError(`--server: ${coerceError(e).message}`);
-      }
-    } else if (d.servers.length !== 1) {
-      throw new ConfigError(`several servers: say which with --server (${d.servers.map(s => `${s.id}=${s.label}`).join(', ')})`);
-    }
+    const server = serverOf(d, a.server);
     await d.connect();
     const store = st.statusStoreOf(server);
     switch (a.action) {
