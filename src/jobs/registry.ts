@@ -163,14 +163,18 @@ export class JobRegistry {
    * (`A::Archive`) name, when exactly one registered name has that last segment.
    */
   resolve(className: string): ResolvedJob {
+    // One ResolvedJob per class name while these properties of its definition stay as they are
+    // (a worker resolves per job): checked before the lookup, which scans every job for a
+    // namespaced name; register() clears the cache, so the name still finds the same definition.
+    const c = this.resolvedOf.get(className);
+    if (c) {
+      const cd = c.def as { timeout?: unknown; lossless?: unknown; pyresDates?: unknown };
+      if (c.timeout === cd.timeout && c.lossless === cd.lossless && c.pyresDates === cd.pyresDates) return c.resolved;
+    }
     const found = this.lookup(className);
     if (!found) throw new UnknownJobClassError(className, this.names());
     const [name, def] = found;
     const d = def as { timeout?: unknown; lossless?: unknown; pyresDates?: unknown };
-    // One ResolvedJob per class name while its definition and these properties stay as they are
-    // (a worker resolves per job).
-    const c = this.resolvedOf.get(className);
-    if (c && c.def === def && c.timeout === d.timeout && c.lossless === d.lossless && c.pyresDates === d.pyresDates) return c.resolved;
     const timeout = typeof d.timeout === 'number' ? d.timeout : undefined;
     const flag = (k: 'lossless' | 'pyresDates'): { [key: string]: boolean } => {
       const v = (def as Record<string, unknown>)[k];
