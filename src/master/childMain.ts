@@ -17,7 +17,7 @@ import { RESQUE_PROTOCOL_VERSION, VERSION } from '../version';
 import { createWorkerOrPool } from '../worker/fromConfig';
 import type { WorkerPool } from '../worker/slotPool';
 import type { JobEvent, Worker } from '../worker/worker';
-import { type ChildToMaster, isMasterMessage } from './ipc';
+import { CHILD_GATE_ENV, type ChildToMaster, isMasterMessage } from './ipc';
 
 /** The worker's meaning of each signal a child handles (SIGINT: only once the master is gone). */
 const CHILD_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGCONT', 'SIGHUP'] as const;
@@ -94,6 +94,33 @@ async function runInit(spec: ChildSpec): Promise<void> {
   }
 }
 
+/**
+ * Loads the worker's own modules, then waits for the master's `{ act: 'go' }` (true), or for
+ * the master's end (false). Other messages that arrive meanwhile stay in `pending`.
+ */
+function awaitGo(spec: ChildSpec, pending: unknown[]): Promise<boolean> {
+  require('../worker/worker');
+  if (spec.worker.concurrency && (spec.worker.concurrency.min !== 1 || spec.worker.concurrency.max !== 1)) require('../worker/slotPool');
+  return new Promise(resolve => {
+    if (!process.connected) return resolve(false);
+    const onMessage = (m: unknown): void => {
+      if (!isMasterMessage(m) || m.act !== 'go') return;
+      // The message queue set up before this (main's queueEarly) has taken the 'go' too: drop it.
+      const at = pending.indexOf(m);
+      if (at >= 0) pending.splice(at, 1);
+      done(true);
+    };
+    const onGone = (): void => done(false);
+    const done = (go: boolean): void => {
+      process.removeListener('message', onMessage);
+      process.removeListener('disconnect', onGone);
+      resolve(go);
+    };
+    process.on('message', onMessage);
+    process.on('disconnect', onGone);
+  });
+}
+
 // A lost stderr/stdout (EPIPE, EIO) marks the stream gone instead of killing this child mid-job.
 guardStdio();
 
@@ -124,6 +151,15 @@ async function main(): Promise<number> {
   }
   jsonNotes = spec.worker.logFormat === 'json';
   process.title = childTitle(spec.masterPid, 'Starting');
+  if (process.env[CHILD_GATE_ENV] !== undefined) {
+    // Forked while the master's module check runs: the worker's own modules load now, job code
+    // (the modules, --worker-init) and Redis only after the master's 'go'.
+    delete process.env[CHILD_GATE_ENV];
+    if (!(await awaitGo(spec, pending))) {
+      note('the master is gone before this child started; exiting');
+      return 0;
+    }
+  }
   await runInit(spec);
 
   let worker: Worker | WorkerPool;

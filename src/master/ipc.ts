@@ -30,13 +30,21 @@ export type AbortKind = 'timeout' | 'memory';
 
 export type MasterToChild =
   | { act: 'stop'; graceful: boolean; reason: string }
+  /** A child forked gated (CHILD_GATE_ENV) goes on: job code, Redis, registration. */
+  | { act: 'go' }
   /** `slot`: the job slot whose job `seq` is meant (absent = 0: a child without slots). */
   | { act: 'abort-job'; seq: number; kind: AbortKind; reason: string; slot?: number }
   | { act: 'pause' }
   | { act: 'resume' };
 
 const CHILD_ACTS = new Set(['ready', 'job', 'idle', 'recycle', 'fatal', 'outcome', 'redis-error']);
-const MASTER_ACTS = new Set(['stop', 'abort-job', 'pause', 'resume']);
+const MASTER_ACTS = new Set(['stop', 'go', 'abort-job', 'pause', 'resume']);
+
+/**
+ * Set in the environment of a child forked while the master's module check still runs: it boots
+ * (Node, the worker's own modules), then waits for `{ act: 'go' }` before it loads any job code.
+ */
+export const CHILD_GATE_ENV = 'PYRES_CHILD_GATE';
 
 export function isChildMessage(m: unknown): m is ChildToMaster {
   return typeof m === 'object' && m !== null && CHILD_ACTS.has((m as { act?: unknown }).act as string);

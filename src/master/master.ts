@@ -15,7 +15,7 @@ import { RedisStore } from '../store/redisStore';
 import { VERSION } from '../version';
 import { pidAlive, unregisterDeadWorker } from '../worker/prune';
 import { describeGroups } from '../config/groups';
-import { type ChildObservation, isChildMessage, type MasterToChild } from './ipc';
+import { CHILD_GATE_ENV, type ChildObservation, isChildMessage, type MasterToChild } from './ipc';
 import type { LogRing } from '../logging/ring';
 import { TailPublisher } from './logTail';
 import { hostCpuTimes, hostMemoryUsedPercent, readProcSample } from './procStats';
@@ -136,6 +136,12 @@ export class Master extends EventEmitter<MasterEvents> {
   private popping: Promise<void> | null = null;
   /** --spawn-delay: children started one at a time, that many ms apart. */
   private readonly pacer: SpawnPacer;
+  /**
+   * The first children, forked at start() while the module check runs, per group: each boots
+   * (Node, the worker's own modules) and waits for a 'go' before it loads any job code or touches
+   * Redis. spawn() hands them out; the supervisor only ever sees a child once it has its 'go'.
+   */
+  private readonly standby = new Map<string, ChildProcess[]>();
   private stoppedResolve!: () => void;
   readonly stopped: Promise<void>;
 
@@ -189,14 +195,19 @@ export class Master extends EventEmitter<MasterEvents> {
         'a Master cannot start inside a pyres-ts child or module check (is the code that starts it preloaded with -r/--import or NODE_OPTIONS?)',
       );
     }
-    // The connection opens while the module check runs (a process of its own: ~100 ms of a
-    // Node start): the check still decides first, and no child is forked before both are done.
+    // The module check (a process of its own: a Node start), the first children's boot and the
+    // connection all go at once: the check still decides first, and no child loads job code or
+    // registers before it passed and the master is connected (the children wait for a 'go').
+    const checking = runCheck(this.config.worker.jobs, this.config.workerInit, process.cwd(), undefined, this.startAbort.signal);
+    // Unhandled-rejection safe until awaited below.
+    checking.catch(() => undefined);
+    this.forkStandby();
     const connecting = this.store.connect().then(
       () => null,
       (e: unknown) => coerceError(e),
     );
     try {
-      const checked = await runCheck(this.config.worker.jobs, this.config.workerInit, process.cwd(), undefined, this.startAbort.signal);
+      const checked = await checking;
       this.failureHookJobs = new Set(checked.failureHooks ?? []);
     } catch (e) {
       await this.finishStop(false);
@@ -249,6 +260,8 @@ export class Master extends EventEmitter<MasterEvents> {
       return;
     }
     this.run(this.sup.start(now()));
+    // Forked for a group the supervisor did not start after all: not needed.
+    void this.dropStandby();
     this.timer = setInterval(() => this.tick(), TICK_MS);
     this.tick();
   }
@@ -413,7 +426,8 @@ export class Master extends EventEmitter<MasterEvents> {
     this.emit('status', this.sup.describe());
   }
 
-  private spawn(group: string): void {
+  /** A child's spec for `group`, and its job slots. */
+  private childSpec(group: string): { spec: ChildSpec; slots: MasterConfig['worker']['concurrency'] } {
     // Job slots: the group's own (`p10,p9=2x25`), else the master's --concurrency.
     const slots = this.sup.groupSpec(group)?.concurrency ?? this.config.worker.concurrency;
     const { concurrency: _default, ...shared } = this.config.worker;
@@ -436,17 +450,93 @@ export class Master extends EventEmitter<MasterEvents> {
       hostname: this.hostname,
       ...(this.reportOutcomes ? { reportOutcomes: true } : {}),
     };
+    return { spec, slots };
+  }
+
+  private forkChild(spec: ChildSpec, gated: boolean): ChildProcess {
+    // The argument only makes room: Linux keeps a process title within the original argv.
+    return fork(this.childEntry, [`--title-room=${'.'.repeat(160)}`], {
+      execArgv: [...loaderExecArgv(process.execArgv), ...this.config.childNodeOptions],
+      env: { ...process.env, [CHILD_SPEC_ENV]: encodeChildSpec(spec), ...(gated ? { [CHILD_GATE_ENV]: '1' } : {}) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // Its own process group: a terminal's Ctrl-C or `kill -- -<pgid>` of the master's group
+      // reaches only the master, which then stops the children with its deadline.
+      detached: true,
+    });
+  }
+
+  /**
+   * Forks the children the groups start with, gated (see `standby`), so that their Node boot
+   * overlaps the module check and the connection. Not with --spawn-delay: its pacing is of the
+   * children's starts, boot included.
+   */
+  private forkStandby(): void {
+    if (this.config.spawnDelayMs > 0) return;
+    let left = this.config.maxChildren;
+    for (const g of this.sup.groupSpecs()) {
+      const list: ChildProcess[] = [];
+      for (let i = 0; i < g.count && left > 0; i++, left--) {
+        let proc: ChildProcess;
+        try {
+          proc = this.forkChild(this.childSpec(g.queues).spec, true);
+        } catch {
+          break; // spawn() forks it again, and reports a failure there
+        }
+        proc.on('error', () => undefined);
+        proc.once('exit', () => {
+          const at = list.indexOf(proc);
+          if (at >= 0) list.splice(at, 1);
+        });
+        if (proc.pid === undefined) continue;
+        list.push(proc);
+      }
+      if (list.length > 0) this.standby.set(g.queues, list);
+    }
+  }
+
+  /** A booted, still waiting child for `group`, if one is left. */
+  private takeStandby(group: string): ChildProcess | null {
+    const list = this.standby.get(group);
+    while (list && list.length > 0) {
+      const p = list.shift()!;
+      if (p.exitCode === null && p.signalCode === null && p.connected) return p;
+      p.kill('SIGKILL');
+    }
+    return null;
+  }
+
+  /**
+   * Ends the children still waiting for their 'go' (the check failed, the master stops, or the
+   * supervisor wanted fewer): they ran no job code and hold nothing in Redis, so SIGKILL. Resolves
+   * once they are gone (bounded).
+   */
+  private async dropStandby(): Promise<void> {
+    const procs = [...this.standby.values()].flat();
+    this.standby.clear();
+    await Promise.all(
+      procs.map(
+        p =>
+          new Promise<void>(done => {
+            if (p.exitCode !== null || p.signalCode !== null) return done();
+            const t = setTimeout(done, 2000);
+            p.once('exit', () => (clearTimeout(t), done()));
+            try {
+              p.kill('SIGKILL');
+            } catch {
+              clearTimeout(t);
+              done();
+            }
+          }),
+      ),
+    );
+  }
+
+  private spawn(group: string): void {
+    const { spec, slots } = this.childSpec(group);
     let proc: ChildProcess;
+    const ready = this.takeStandby(group);
     try {
-      // The argument only makes room: Linux keeps a process title within the original argv.
-      proc = fork(this.childEntry, [`--title-room=${'.'.repeat(160)}`], {
-        execArgv: [...loaderExecArgv(process.execArgv), ...this.config.childNodeOptions],
-        env: { ...process.env, [CHILD_SPEC_ENV]: encodeChildSpec(spec) },
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-        // Its own process group: a terminal's Ctrl-C or `kill -- -<pgid>` of the master's group
-        // reaches only the master, which then stops the children with its deadline.
-        detached: true,
-      });
+      proc = ready ?? this.forkChild(spec, false);
     } catch (e) {
       this.run(this.sup.spawnFailed(group, coerceError(e).message, now()));
       return;
@@ -475,6 +565,8 @@ export class Master extends EventEmitter<MasterEvents> {
     });
     const queueList = parseQueueList(group).map(s => s.raw);
     const slotIds = Array.from({ length: slots?.max ?? 1 }, (_, i) => formatSlotWorkerId(this.hostname, pid, queueList, i));
+    // A standby child goes on from here: its job modules, --worker-init, Redis, registration.
+    if (ready) this.send(pid, { act: 'go' });
     this.run(this.sup.childSpawned(group, pid, slotIds[0]!, now(), slotIds));
   }
 
@@ -667,6 +759,7 @@ export class Master extends EventEmitter<MasterEvents> {
     this.finishing ??= (async () => {
       if (this.timer) clearInterval(this.timer);
       this.timer = null;
+      await this.dropStandby();
       // Whatever Redis does, the master is gone within termTimeout + 2 s of the stop.
       const hardEnd = Math.max((this.sup.stopDeadline ?? now()) + 1200, now() + 300);
       const left = (): number => Math.max(50, hardEnd - now());

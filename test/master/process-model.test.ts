@@ -12,7 +12,7 @@ import { Master } from '../../src/master/master';
 import { silentLogger } from '../../src/logging/logger';
 import { RedisProc, destroyAllRedis } from '../faults/redisProc';
 import { PROJECT_ROOT, spawnCli } from '../support/spawn';
-import { HOST, childPidsOf, isRunning, k, masterTestEnv, parseFailure, sleep, waitFor, workerIdFor } from './helpers';
+import { HOST, childPidsOf, isRunning, k, masterTestEnv, parseFailure, pidsWithTag, sleep, waitFor, workerIdFor } from './helpers';
 
 const env = masterTestEnv();
 const MODEL = 'fixtures/jobs/model.js';
@@ -21,6 +21,22 @@ const JOBS = ['fixtures/jobs/basic.js', MODEL];
 afterAll(async () => {
   await destroyAllRedis();
 });
+
+function cmdlineOf(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+  } catch {
+    return '';
+  }
+}
+
+/** When a process started, in epoch ms (from /proc: its start in clock ticks since boot, 100 per second). */
+function processStartMs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  const btime = Number(/^btime (\d+)$/m.exec(fs.readFileSync('/proc/stat', 'utf8'))![1]);
+  return btime * 1000 + ticks * 10;
+}
 
 function redisPid(port: number): number {
   const out = execFileSync('pgrep', ['-f', `redis-server 127.0.0.1:${port}`], { encoding: 'utf8' })
@@ -339,6 +355,74 @@ describe('fail fast on a broken deploy', () => {
     expect(m.stderr()).toContain(`${bad}:3`);
     expect(m.stderr()).toMatch(/SyntaxError/);
     expect(m.lines().some(l => /started child/.test(l))).toBe(false);
+    expect(await env.workers()).toEqual([]);
+  });
+
+  it('a job module that throws at its top level: only the module check ran it, the children forked meanwhile never did, and none is left', async () => {
+    const bad = env.writeTmp(
+      'throws.js',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the job module's own source
+      "'use strict';\nrequire('fs').appendFileSync(process.env.PYRES_TEST_LEDGER, `load ${process.env.PYRES_MODULE_CHECK ? 'check' : 'child'} ${process.pid}\\n`);\nthrow new Error('config missing');\n",
+    );
+    const m = await env.startMaster(['--queues', 'b', '--pool', '2'], { jobs: [bad], waitReady: false });
+    const end = await m.waitForEnd(20000);
+    expect(end.code).toBe(2);
+    expect(m.stderr()).toContain('config missing');
+    expect(env.ledgerLines()).toHaveLength(1);
+    expect(env.ledgerLines()[0]).toMatch(/^load check \d+$/);
+    expect(m.lines().some(l => /started child/.test(l))).toBe(false);
+    expect(await env.workers()).toEqual([]);
+    // The children forked at start (waiting for the check) went with the master.
+    expect(pidsWithTag(env.tag)).toEqual([]);
+  });
+
+  it('the first children boot while the module check runs, and load job code and register only once it passed', async () => {
+    // The check takes 1.5 s more than the children's loads: each load writes when and where it ran.
+    const mod = env.writeTmp(
+      'slowcheck.js',
+      [
+        "'use strict';",
+        'const inCheck = process.env.PYRES_MODULE_CHECK !== undefined;',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the job module's own source
+        "require('fs').appendFileSync(process.env.PYRES_TEST_LEDGER, `load ${inCheck ? 'check' : 'child'} ${process.pid} ${Date.now()}\\n`);",
+        'if (inCheck) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1500);',
+        'exports.Noop = { perform() {} };',
+        '',
+      ].join('\n'),
+    );
+    const m = await env.startMaster(['--queues', 'sc', '--pool', '2'], { jobs: [mod], readyTimeoutMs: 15000 });
+    const kids = await env.waitForChildren(m.pid, 2);
+    const loads = env.ledgerLines().map(l => l.split(' '));
+    const check = loads.filter(l => l[1] === 'check');
+    const children = loads.filter(l => l[1] === 'child');
+    expect(check).toHaveLength(1);
+    expect(children.map(l => Number(l[2])).sort((a, b) => a - b)).toEqual(kids);
+    const checkDone = Number(check[0]![3]) + 1500;
+    // No child loaded job code before the check was over...
+    for (const c of children) expect(Number(c[3])).toBeGreaterThanOrEqual(checkDone - 20);
+    // ...and each was forked while it still ran (its boot overlapped the check).
+    for (const pid of kids) expect(processStartMs(pid)).toBeLessThan(checkDone - 500);
+    m.kill('SIGTERM');
+    expect(await m.waitForEnd(8000)).toEqual({ code: 0, signal: null });
+    await env.expectNoWorkersLeft();
+  });
+
+  it('the master SIGKILLed while its first children wait for the module check: they exit', async () => {
+    const mod = env.writeTmp(
+      'hangcheck.js',
+      "'use strict';\nif (process.env.PYRES_MODULE_CHECK) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);\nexports.Noop = { perform() {} };\n",
+    );
+    const m = await env.startMaster(['--queues', 'hc', '--pool', '2'], { jobs: [mod], waitReady: false });
+    const waiting = await waitFor(
+      () => {
+        const kids = childPidsOf(m.pid).filter(p => cmdlineOf(p).includes('childMain'));
+        return kids.length === 2 ? kids : null;
+      },
+      8000,
+      'two children forked while the check runs',
+    );
+    m.kill('SIGKILL');
+    await env.waitGone(waiting, 8000);
     expect(await env.workers()).toEqual([]);
   });
 
