@@ -427,34 +427,48 @@ export class Liveness extends EventEmitter {
    * isolate, its modules, its own connection: 100-300 ms on a busy host), so registration never
    * waits for it; the thread's own first beat follows, then it beats alone. A thread that cannot
    * start hands the loop to this thread, as before.
+   *
+   * `deferThread`: the thread is started by `launchThread()` (a Worker calls it right after it
+   * registered, so the thread's boot does not compete with the registration); until then only
+   * the first heartbeat is written.
    */
-  async start(): Promise<void> {
+  async start(opts: { deferThread?: boolean } = {}): Promise<void> {
     if (this.o.useThread) {
       await this.firstBeat();
       if (this.stopping) return;
-      let t: Thread;
-      try {
-        t = this.spawnThread();
-      } catch (e) {
-        this.threadFailed(e);
-        await this.startLocal();
-        return;
-      }
-      this.threadUp = this.awaitThread(t).then(
-        () => true,
-        e => {
-          if (this.thread === t) this.thread = null;
-          if (this.stopping) return false;
-          this.threadFailed(e);
-          return this.startLocal().then(
-            () => false,
-            err => (this.o.logger.warn(`main-thread heartbeat failed: ${coerceError(err).message}`), false),
-          );
-        },
-      );
+      if (!opts.deferThread) await this.launchThread();
       return;
     }
     await this.startLocal();
+  }
+
+  /**
+   * Starts the thread that start({ deferThread: true }) left for later (at once, whatever the
+   * event loop does next: a job that blocks it from its first instant is still watched). A
+   * thread that cannot start hands the loop to this thread. Does nothing otherwise.
+   */
+  async launchThread(): Promise<void> {
+    if (!this.o.useThread || this.thread || this.local || this.stopping) return;
+    let t: Thread;
+    try {
+      t = this.spawnThread();
+    } catch (e) {
+      this.threadFailed(e);
+      await this.startLocal();
+      return;
+    }
+    this.threadUp = this.awaitThread(t).then(
+      () => true,
+      e => {
+        if (this.thread === t) this.thread = null;
+        if (this.stopping) return false;
+        this.threadFailed(e);
+        return this.startLocal().then(
+          () => false,
+          err => (this.o.logger.warn(`main-thread heartbeat failed: ${coerceError(err).message}`), false),
+        );
+      },
+    );
   }
 
   /** Resolves once the thread wrote its first heartbeat (true) or the loop fell back to this thread (false). */

@@ -447,6 +447,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
     // a registered worker that never sent one: another client library).
     await this.startLiveness();
     await this.store.register(this.id, this.started, this.pidNamespace);
+    // The liveness thread boots now (its isolate, modules and connection), not during the
+    // registration; it is under way before the first job can start.
+    await this.liveness?.launchThread();
     this.processed = await this.store.stat('processed', this.id);
     // A pool's slots beyond the first say it at debug: the pool logs one line for all.
     this.log[this.slot && this.slot.index > 0 ? 'debug' : 'info'](
@@ -1116,7 +1119,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     });
     this.liveness = l;
     this.live = l.slot(0);
-    await l.start();
+    await l.start({ deferThread: true });
     this.log.debug(`heartbeat every ${this.o.heartbeatInterval}s ${l.mode === 'thread' ? 'from the liveness thread' : 'from the main thread'}`);
   }
 
