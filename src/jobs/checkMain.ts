@@ -6,8 +6,6 @@
  */
 import { writeSync } from 'node:fs';
 import { coerceError } from '../errors';
-import { createLogger } from '../logging/logger';
-import { runDeadJobFailureHooks } from './deadJob';
 import { FAILURE_REDIS_ENV, importInitModule, loadJobModules, type CheckResult, type FailureRequest } from './load';
 
 async function check(): Promise<CheckResult> {
@@ -17,7 +15,10 @@ async function check(): Promise<CheckResult> {
   if (req.workerInit) await importInitModule(req.workerInit, cwd);
   const failureHooks = registry.names().filter(n => registry.hooksFor(n).onFailure.length > 0);
   if (!req.failure) return { ok: true, jobs: registry.names(), failureHooks };
-  // A master's dead child: run its job's onFailure hooks here (issue 12, docs/HOOKS.md).
+  // A master's dead child: run its job's onFailure hooks here (issue 12, docs/HOOKS.md). Loaded
+  // only for that: the check a master runs before its children start stays a bare Node start.
+  const { runDeadJobFailureHooks } = require('./deadJob') as typeof import('./deadJob');
+  const { createLogger } = require('../logging/logger') as typeof import('../logging/logger');
   const f = req.failure;
   let className = '';
   try {
