@@ -50,7 +50,7 @@ export async function run(argv: string[]): Promise<number> {
     .command(
       ['master [queuesPositional]', 'manager'],
       'pre-fork and supervise worker children',
-      y => withPid1Option(masterBuilder(y)),
+      y => withPid1Option(masterBuilder(withoutHelpCache(y))),
       async a => {
         code =
           (await initIfPid1('master', a['pid1'] as Pid1Mode, argv)) ??
@@ -157,6 +157,21 @@ export async function run(argv: string[]): Promise<number> {
   // A -f log file is written asynchronously: its last lines land (in order) before the exit.
   await drainLogFiles();
   return code;
+}
+
+/**
+ * Before it calls a command's handler, yargs 17 renders that command's whole help text and keeps
+ * it, for a handler that would show help later (`cacheHelpMessage`): for the master's 70 options
+ * that is the largest part of its parse (tens of ms of CPU before it can fork a child). Our
+ * handlers never show help (`.fail()` throws, `--help` is rendered afresh), so the copy is skipped.
+ * Only yargs' own usage object is touched, and only when it has that method.
+ */
+function withoutHelpCache<T>(y: T): T {
+  const usage = (y as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } })
+    .getInternalMethods?.()
+    .getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => undefined;
+  return y;
 }
 
 function newClient(o: ConstructorParameters<typeof ClientT>[0]): ClientT {
