@@ -182,8 +182,10 @@ export class Master extends EventEmitter<MasterEvents> {
 
   /**
    * Checks that the job modules and --worker-init load (in a short-lived process: the master
-   * runs no job code), connects, and forks the children. Rejects with a JobLoadError on a
-   * broken deploy, before any child is forked.
+   * runs no job code), connects, and starts the children. The first children are forked at once,
+   * beside the check (without --spawn-delay): they boot and wait for the master's 'go', sent once
+   * the check passed and the master is connected. Rejects with a JobLoadError on a broken deploy,
+   * before any child loaded job code or registered (the waiting ones are ended).
    */
   async start(): Promise<void> {
     this.started = true;
