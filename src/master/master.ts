@@ -469,11 +469,12 @@ export class Master extends EventEmitter<MasterEvents> {
 
   /**
    * Forks the children the groups start with, gated (see `standby`), so that their Node boot
-   * overlaps the module check and the connection. Not with --spawn-delay: its pacing is of the
-   * children's starts, boot included.
+   * overlaps the module check and the connection. Not with --spawn-delay (its pacing is of the
+   * children's starts, boot included), nor with another child entry than childMain.
    */
   private forkStandby(): void {
-    if (this.config.spawnDelayMs > 0) return;
+    // Another child entry would not know to wait for the 'go': it is forked after the check, as before.
+    if (this.config.spawnDelayMs > 0 || this.childEntry !== builtEntry('master/childMain.js')) return;
     let left = this.config.maxChildren;
     for (const g of this.sup.groupSpecs()) {
       const list: ChildProcess[] = [];
