@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { CHILD_SPEC_ENV, encodeChildSpec } from '../../src/config/child';
 import { resolveMasterConfig } from '../../src/config/master';
 import type { ChildSpec } from '../../src/config/types';
-import type { ChildToMaster, MasterToChild } from '../../src/master/ipc';
+import { CHILD_GATE_ENV, type ChildToMaster, type MasterToChild } from '../../src/master/ipc';
 import { k, processTestEnv, sleep, waitFor } from '../process/helpers';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -49,11 +49,12 @@ function spec(over: Partial<ChildSpec> = {}, worker: Partial<ChildSpec['worker']
   };
 }
 
-function startChild(specText: string | undefined): Child {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, PYRES_TEST_LEDGER: env.ledger };
+function startChild(specText: string | undefined, extraEnv: NodeJS.ProcessEnv = {}): Child {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, PYRES_TEST_LEDGER: env.ledger, ...extraEnv };
   if (specText === undefined) delete childEnv[CHILD_SPEC_ENV];
   else childEnv[CHILD_SPEC_ENV] = specText;
-  const proc = fork(ENTRY, [], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [] });
+  // As the master forks it: room for the process title (Linux keeps it within the original argv).
+  const proc = fork(ENTRY, [`--title-room=${'.'.repeat(160)}`], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [] });
   started.push(proc);
   let out = '';
   proc.stdout?.on('data', d => (out += String(d)));
@@ -186,5 +187,52 @@ describe('childMain: a running child', () => {
     expect(await c.exited).toEqual({ code: 0, signal: null });
     expect(env.ledgerLines()).toContain('Sleep done 0.8');
     expect(c.output()).toContain('the master is gone');
+  });
+});
+
+/** A process's title as `ps` shows it (Linux rewrites /proc/<pid>/cmdline). */
+function titleOf(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0/g, ' ');
+  } catch {
+    return '';
+  }
+}
+
+describe('childMain: forked gated (while the master runs its module check)', () => {
+  const marked = (): string => {
+    const mod = path.join(env.tmp, 'marked.js');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the job module's own source
+    fs.writeFileSync(mod, "require('fs').appendFileSync(process.env.PYRES_TEST_LEDGER, `loaded ${process.pid}\\n`);\nexports.Noop = { perform() {} };\n");
+    return mod;
+  };
+
+  it('the master gone while it waits: it exits 0, no job code loaded, nothing registered', async () => {
+    const c = startChild(encodeChildSpec(spec({}, { jobs: [marked()] })), { [CHILD_GATE_ENV]: '1' });
+    // The title is set just before the wait for the 'go'.
+    await waitFor(() => /child of \d+: Starting/.test(titleOf(c.proc.pid!)), 8000, 'the child at its gate');
+    c.proc.disconnect();
+    expect(await c.exited).toEqual({ code: 0, signal: null });
+    expect(c.output()).toContain('the master is gone before this child started');
+    expect(env.ledgerLines()).toEqual([]);
+    expect(await env.redis.scard(k('workers'))).toBe(0);
+  });
+
+  it("the master's go: it loads the job modules, registers and is ready; a message sent before the go is applied after it", async () => {
+    const c = startChild(encodeChildSpec(spec({}, { jobs: [marked()] })), { [CHILD_GATE_ENV]: '1' });
+    await waitFor(() => /child of \d+: Starting/.test(titleOf(c.proc.pid!)), 8000, 'the child at its gate');
+    c.send({ act: 'pause' });
+    c.send({ act: 'go' });
+    expect(await c.next('ready')).toEqual({ act: 'ready', workerId: expect.stringMatching(new RegExp(`:${c.proc.pid}:c1$`)) });
+    expect(env.ledgerLines()).toEqual([`loaded ${c.proc.pid}`]);
+    // Paused (the message queued during the wait): a pushed job stays queued until the resume.
+    await waitFor(() => /: Paused/.test(titleOf(c.proc.pid!)), 8000, 'the paused title');
+    await env.enqueue('c1', 'Noop');
+    expect(await env.redis.llen(k('queue:c1'))).toBe(1);
+    c.send({ act: 'resume' });
+    await waitFor(async () => (await env.redis.llen(k('queue:c1'))) === 0, 8000, 'the job taken after the resume');
+    c.send({ act: 'stop', graceful: true, reason: 'test over' });
+    expect(await c.exited).toEqual({ code: 0, signal: null });
+    expect(await env.redis.scard(k('workers'))).toBe(0);
   });
 });
