@@ -200,10 +200,11 @@ export class Master extends EventEmitter<MasterEvents> {
     // The module check (a process of its own: a Node start), the first children's boot and the
     // connection all go at once: the check still decides first, and no child loads job code or
     // registers before it passed and the master is connected (the children wait for a 'go').
+    // The children first: their boot (Node, the worker's modules) is longer than the check's.
+    this.forkStandby();
     const checking = runCheck(this.config.worker.jobs, this.config.workerInit, process.cwd(), undefined, this.startAbort.signal);
     // Unhandled-rejection safe until awaited below.
     checking.catch(() => undefined);
-    this.forkStandby();
     const connecting = this.store.connect().then(
       () => null,
       (e: unknown) => coerceError(e),
