@@ -5,15 +5,14 @@ import { guardStdio } from '../logging/stdio';
 import type { Client as ClientT } from '../producer/client';
 import { VERSION } from '../version';
 import { type ConnectionArgs, connectionFromArgs, withConnectionOptions } from './options';
-import { type WorkerArgs, workerBuilder } from './workerCommand';
-import { type MasterArgs, masterBuilder } from './masterCommand';
-import { ctlBuilder } from './ctlCommand';
+import type { WorkerArgs } from './workerCommand';
+import type { MasterArgs } from './masterCommand';
 import { registerAdminCommands } from './adminCommands';
-import { type WebArgs, webBuilder } from './webCommand';
+import type { WebArgs } from './webCommand';
 import { withEnvOptions } from './envOptions';
 import { registerScheduleCommand } from './scheduleCommand';
-import { type SchedulerArgs, schedulerBuilder } from './schedulerCommand';
-import { type DelayedArgs, delayedBuilder } from './delayedCommand';
+import type { SchedulerArgs } from './schedulerCommand';
+import type { DelayedArgs } from './delayedCommand';
 import { registerStatusCommands } from './statusCommand';
 import { registerRetriesCommand } from './retriesCommand';
 import { initIfPid1, type Pid1Mode, withPid1Option } from './containerInit';
@@ -25,7 +24,35 @@ export async function run(argv: string[]): Promise<number> {
   // A lost stdout/stderr (closed pipe, dead `| tee`, ssh drop) must not crash a worker or a
   // master between a job and its outcome: a failed write marks the stream gone, work goes on.
   guardStdio();
+  let code: number;
+  try {
+    // A long-running command (worker, master, scheduler, web) runs once the parse is over and
+    // its yargs instance (every command's options, help texts and parse state) is garbage, not
+    // from inside its handler for the process's whole life.
+    const parsed = await parse(argv);
+    code = typeof parsed === 'number' ? parsed : await parsed();
+  } catch (e) {
+    const err = coerceError(e);
+    process.stderr.write(`pyres-ts: ${err.message}${err instanceof UsageError ? ' (see pyres-ts --help)' : ''}\n`);
+    if (!(err instanceof PyresError) && process.env['PYRES_TS_DEBUG']) process.stderr.write(`${err.stack}\n`);
+    await drainLogFiles();
+    return err instanceof UsageError || err instanceof PyresError ? 2 : 1;
+  }
+  // A -f log file is written asynchronously: its last lines land (in order) before the exit.
+  await drainLogFiles();
+  return code;
+}
+
+/** Parses argv and runs a short command; resolves with its exit code, or with the long-running command to run. */
+async function parse(argv: string[]): Promise<number | (() => Promise<number>)> {
   let code = 0;
+  let later: (() => Promise<number>) | null = null;
+  // As a container's PID 1 (`init` is the exit code of the init's child): the same command as the
+  // child of a small init that reaps orphans; otherwise the command itself, after the parse.
+  const runLater = (init: number | null, command: () => Promise<number>): void => {
+    if (init === null) later = command;
+    else code = init;
+  };
   // Every option also as PYRES_<OPTION>, and Ruby's QUEUE/QUEUES, COUNT, INTERVAL, RESQUE_TERM_TIMEOUT.
   const parser = withEnvOptions(yargs(argv))
     .scriptName('pyres-ts')
@@ -39,39 +66,28 @@ export async function run(argv: string[]): Promise<number> {
     .command(
       'worker [queuesPositional]',
       'work jobs from Resque queues',
-      y => withPid1Option(workerBuilder(y)),
-      async a => {
-        // As a container's PID 1: the same command as the child of a small init that reaps orphans.
-        code =
-          (await initIfPid1('worker', a['pid1'] as Pid1Mode, argv)) ??
-          (await (require('./workerCommand') as typeof import('./workerCommand')).runWorker(a as unknown as WorkerArgs));
-      },
+      y => withPid1Option(workerCommand().workerBuilder(withoutHelpCache(y))),
+      async a => runLater(await initIfPid1('worker', a['pid1'] as Pid1Mode, argv), () => workerCommand().runWorker(a as unknown as WorkerArgs)),
     )
     .command(
       ['master [queuesPositional]', 'manager'],
       'pre-fork and supervise worker children',
-      y => withPid1Option(masterBuilder(withoutHelpCache(y))),
-      async a => {
-        code =
-          (await initIfPid1('master', a['pid1'] as Pid1Mode, argv)) ??
-          (await (require('./masterCommand') as typeof import('./masterCommand')).runMaster(a as unknown as MasterArgs));
-      },
+      y => withPid1Option(masterCommand().masterBuilder(withoutHelpCache(y))),
+      async a => runLater(await initIfPid1('master', a['pid1'] as Pid1Mode, argv), () => masterCommand().runMaster(a as unknown as MasterArgs)),
     )
     .command(
       'ctl <action> [master] [spec]',
       'control masters on any host: list, status, watch, scale, pause, resume, stop',
-      y => ctlBuilder(y),
+      y => ctlCommand().ctlBuilder(y),
       async a => {
-        code = await (require('./ctlCommand') as typeof import('./ctlCommand')).runCtl(a as never);
+        code = await ctlCommand().runCtl(a as never);
       },
     )
     .command(
       'web',
       'dashboard for one or more Redis servers: queues, workers, masters, failed jobs, stats',
-      y => webBuilder(y),
-      async a => {
-        code = await (require('./webCommand') as typeof import('./webCommand')).runWeb(a as unknown as WebArgs);
-      },
+      y => webCommand().webBuilder(y),
+      async a => runLater(null, () => webCommand().runWeb(a as unknown as WebArgs)),
     )
     .command(
       'enqueue <queue> <class> [args..]',
@@ -94,7 +110,7 @@ export async function run(argv: string[]): Promise<number> {
           const n = a['count'] as number;
           if (!Number.isInteger(n) || n < 1) throw new UsageError(`--count must be a whole number of 1 or more, got ${n}`);
           if (a['at'] !== undefined || a['in'] !== undefined) {
-            const { delayedEnqueue } = require('./delayedCommand') as typeof import('./delayedCommand');
+            const { delayedEnqueue } = delayedCommand();
             process.stdout.write(await delayedEnqueue(client, a as never, argsText, n));
             return;
           }
@@ -108,19 +124,15 @@ export async function run(argv: string[]): Promise<number> {
     .command(
       'scheduler',
       "move delayed jobs to their queues when due, electing one leader with resque-scheduler's lock",
-      y => withPid1Option(schedulerBuilder(y)),
-      async a => {
-        code =
-          (await initIfPid1('scheduler', a['pid1'] as Pid1Mode, argv)) ??
-          (await (require('./schedulerCommand') as typeof import('./schedulerCommand')).runScheduler(a as unknown as SchedulerArgs));
-      },
+      y => withPid1Option(schedulerCommand().schedulerBuilder(withoutHelpCache(y))),
+      async a => runLater(await initIfPid1('scheduler', a['pid1'] as Pid1Mode, argv), () => schedulerCommand().runScheduler(a as unknown as SchedulerArgs)),
     )
     .command(
       'delayed <action> [ts] [item]',
       'delayed jobs: list [TS], remove TS ITEM, enqueue-now TS [ITEM], clear --yes',
-      y => delayedBuilder(y),
+      y => delayedCommand().delayedBuilder(y),
       async a => {
-        code = await (require('./delayedCommand') as typeof import('./delayedCommand')).runDelayed(a as unknown as DelayedArgs);
+        code = await delayedCommand().runDelayed(a as unknown as DelayedArgs);
       },
     )
     .command(
@@ -145,18 +157,8 @@ export async function run(argv: string[]): Promise<number> {
   registerScheduleCommand(parser, n => (code = n));
   registerStatusCommands(parser, n => (code = n));
   registerRetriesCommand(parser, n => (code = n));
-  try {
-    await parser.parseAsync();
-  } catch (e) {
-    const err = coerceError(e);
-    process.stderr.write(`pyres-ts: ${err.message}${err instanceof UsageError ? ' (see pyres-ts --help)' : ''}\n`);
-    if (!(err instanceof PyresError) && process.env['PYRES_TS_DEBUG']) process.stderr.write(`${err.stack}\n`);
-    await drainLogFiles();
-    return err instanceof UsageError || err instanceof PyresError ? 2 : 1;
-  }
-  // A -f log file is written asynchronously: its last lines land (in order) before the exit.
-  await drainLogFiles();
-  return code;
+  await parser.parseAsync();
+  return later ?? code;
 }
 
 /**
@@ -173,6 +175,15 @@ function withoutHelpCache<T>(y: T): T {
   if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => undefined;
   return y;
 }
+// Each command's module is loaded when yargs runs that command's builder (or handler), so a
+// `worker` process never loads the master, the scheduler, ctl or the web (their code and
+// heap: a few MB of RSS per worker process).
+const workerCommand = () => require('./workerCommand') as typeof import('./workerCommand');
+const masterCommand = () => require('./masterCommand') as typeof import('./masterCommand');
+const ctlCommand = () => require('./ctlCommand') as typeof import('./ctlCommand');
+const webCommand = () => require('./webCommand') as typeof import('./webCommand');
+const schedulerCommand = () => require('./schedulerCommand') as typeof import('./schedulerCommand');
+const delayedCommand = () => require('./delayedCommand') as typeof import('./delayedCommand');
 
 function newClient(o: ConstructorParameters<typeof ClientT>[0]): ClientT {
   const { Client } = require('../producer/client') as typeof import('../producer/client');
