@@ -199,7 +199,7 @@ async function throughput(ctx, systems) {
   try {
     for (const sys of systems) await sys.launch();
     for (const sys of systems) {
-      res[sys.key] = { label: sys.label, rates: [], seconds: [] };
+      res[sys.key] = { label: sys.label, rates: [], seconds: [], memRounds: [] };
       await sys.activate();
       await sys.fill(cfg.warmJobs);
       let rate = cfg.warmJobs / (await sys.drain(cfg.warmJobs));
@@ -237,6 +237,9 @@ async function throughput(ctx, systems) {
           if (!short || attempt >= 3) {
             out.rates.push(n / secs);
             out.seconds.push(secs);
+            // RSS right after each kept round: one sample swings by 10 % or more (V8's young
+            // generation is grown or not, a GC just ran or not); the row shows the median round.
+            out.memRounds.push(Object.values(memKb(sys.pids())));
             break;
           }
         }
@@ -245,7 +248,11 @@ async function throughput(ctx, systems) {
     for (const sys of systems) {
       const out = res[sys.key];
       out.median = median(out.rates);
-      out.mem = Object.values(memKb(sys.pids()));
+      // Per round, the largest process's RSS; the round at the median of those is the row's.
+      const peak = m => Math.max(0, ...m.map(x => x.rss));
+      const byPeak = out.memRounds.filter(m => m.length > 0).sort((a, b) => peak(a) - peak(b));
+      out.mem = byPeak.length > 0 ? byPeak[Math.floor((byPeak.length - 1) / 2)] : Object.values(memKb(sys.pids()));
+      out.memRange = byPeak.length > 0 ? [peak(byPeak[0]) / 1024, peak(byPeak[byPeak.length - 1]) / 1024] : null;
       if (sys.commands) {
         const total = Object.values(sys.commands.calls).reduce((a, b) => a + b, 0);
         out.commandsPerJob = total / sys.commands.jobs;

@@ -142,8 +142,8 @@ const REGISTRY = [
       { what: 'jobs/s, 20 ms jobs: BullMQ concurrency 50', pt: '', peer: rate(r.bull), ratio: paired(r.paired('pt', 'bull')) },
       { what: 'jobs/s, 20 ms jobs: node-resque MultiWorker 1..50', pt: '', peer: rate(r.nr), ratio: paired(r.paired('pt', 'nr')) },
       {
-        what: 'RSS MB after the rounds: pyres-ts / BullMQ / node-resque',
-        pt: fmt(rssMb(r.pt)),
+        what: 'RSS MB after each round, median (min–max): pyres-ts / BullMQ / node-resque',
+        pt: `${fmt(rssMb(r.pt))}${r.pt.memRange ? ` (${fmt(r.pt.memRange[0])}–${fmt(r.pt.memRange[1])})` : ''}`,
         peer: `${fmt(rssMb(r.bull))} / ${fmt(rssMb(r.nr))}`,
         ratio: '',
       },
