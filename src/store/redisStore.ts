@@ -1,4 +1,4 @@
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import Redis from 'ioredis';
 import { EventEmitter } from 'node:events';
@@ -155,6 +155,21 @@ interface StepTemplate {
 
 /** The finish-and-reserve script: one per process (its sockets' loaded state is per socket). */
 const FINISH_STEP = new StepScript(FINISH_AND_RESERVE);
+
+/**
+ * A reply's item (a queued payload or a worker:<id> record) as text. ASCII (`ascii`: isAscii of
+ * the bytes), which almost every payload is, is copied as it is: one pass, no UTF-8 decoding nor
+ * validation (10 KB: ~1 us less than toString('utf8') and isUtf8). Anything else is decoded as
+ * UTF-8: bytes that are not valid UTF-8 become U+FFFD, and itemBytes keeps them.
+ */
+function itemText(b: Buffer, ascii: boolean): string {
+  return ascii ? b.toString('latin1') : b.toString('utf8');
+}
+
+/** A copy of the item's bytes when itemText is not their exact text (not valid UTF-8), else null. */
+function itemBytes(b: Buffer, ascii: boolean): Buffer | null {
+  return ascii || isUtf8(b) ? null : Buffer.from(b);
+}
 
 /**
  * The only module that talks to Redis. Speaks Resque's domain verbs; no ioredis type leaks
@@ -636,13 +651,17 @@ export class RedisStore extends EventEmitter {
         this.forgetEpoch === epochAtSend
       )
         this.noteEmptyBefore(queueArgs, queue, seqAtSend);
-      const r: ReserveResult = { status, queue, raw: valueB ? valueB.toString('utf8') : '', processed };
-      if (valueB && !isUtf8(valueB)) r.bytes = Buffer.from(valueB);
+      const ascii = valueB ? isAscii(valueB) : true;
+      const r: ReserveResult = { status, queue, raw: valueB ? itemText(valueB, ascii) : '', processed };
+      const bytes = valueB ? itemBytes(valueB, ascii) : null;
+      if (bytes) r.bytes = bytes;
       return note === '' && !w.wait ? r : extra(r);
     }
     if (status === 'held') {
-      const r: ReserveResult = { status, record: valueB ? valueB.toString('utf8') : '', processed };
-      if (valueB && !isUtf8(valueB)) r.recordBytes = Buffer.from(valueB);
+      const ascii = valueB ? isAscii(valueB) : true;
+      const r: ReserveResult = { status, record: valueB ? itemText(valueB, ascii) : '', processed };
+      const bytes = valueB ? itemBytes(valueB, ascii) : null;
+      if (bytes) r.recordBytes = bytes;
       return extra(r);
     }
     if (status === 'paused' || status === 'empty' || status === 'done') return extra({ status, processed });
@@ -719,8 +738,9 @@ export class RedisStore extends EventEmitter {
       const index = Number(reply[i + 1]) - 1;
       const queue = String(reply[i + 2]);
       const v = reply[i + 3] as Buffer;
-      const value = v.toString('utf8');
-      const bytes = !isUtf8(v) ? Buffer.from(v) : null;
+      const ascii = isAscii(v);
+      const value = itemText(v, ascii);
+      const bytes = itemBytes(v, ascii);
       if (kind === 'job') out.push({ index, result: { status: 'job', queue, raw: value, ...(bytes ? { bytes } : {}), processed: 0 } });
       else out.push({ index, result: { status: 'held', record: value, ...(bytes ? { recordBytes: bytes } : {}), processed: 0 } });
     }

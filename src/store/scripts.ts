@@ -299,7 +299,8 @@ return working_on(ARGV[1], ARGV[2], ARGV[3])
  * reserve-many (since issue 15, `--concurrency`): reserves up to k jobs for k idle job slots
  * of one process in one round trip. Each slot gets at most one job (one reservation per slot),
  * taken in priority order exactly as FINISH_AND_RESERVE takes one, and its `worker:<id>`
- * record is SET before the script returns, so nothing popped is ever unrecorded. A slot whose
+ * record is SET before the script returns (set_working_on: a large object payload is APPENDed,
+ * not concatenated in Lua), so nothing popped is ever unrecorded. A slot whose
  * `worker:<id>` already holds a record (a reply lost earlier) gets that record back ('held')
  * and nothing new. A queue found empty is not popped again in the same call.
  *
@@ -342,7 +343,7 @@ for _, k in ipairs(want) do
     local q = queues[qi]
     local raw = redis.call('LPOP', prefix .. q)
     if raw then
-      redis.call('SET', KEYS[k], working_on(q, ARGV[1], raw))
+      set_working_on(KEYS[k], q, ARGV[1], raw)
       out[#out + 1] = 'job'; out[#out + 1] = k - 2; out[#out + 1] = q; out[#out + 1] = raw
       got = true
       break

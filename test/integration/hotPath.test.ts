@@ -71,6 +71,22 @@ test('a 10 KB item that is not valid UTF-8 is embedded byte for byte (head + byt
   expect(held.equals(Buffer.concat([Buffer.from(`{"queue":"q","run_at":"${RUN_AT}","payload":`), bytes, Buffer.from('}')]))).toBe(true);
 });
 
+test.each([
+  ['10 KB ASCII', `{"class":"Noop","args":["${'x'.repeat(10240)}"]}`],
+  ['10 KB ASCII with one 2-byte character at the very end', `{"class":"Noop","args":["${'x'.repeat(10240)}é"]}`],
+  ['10 KB ASCII with one 4-byte character at the start', `{"class":"Noop","args":["😀${'x'.repeat(10240)}"]}`],
+])('%s: the reserved text is the item exactly, and no bytes come with it (valid UTF-8)', async (_what, raw) => {
+  const wid = `${HOST}:6:q`;
+  await r.rpush('resque:queue:q', raw);
+  const res = await store.finishAndReserve(wid, { mode: 'none', expectedProcessed: 0 }, { runAt: RUN_AT, queueArgs: ['0', 'q'] });
+  expect(res.status === 'job' && res.raw === raw).toBe(true);
+  expect('bytes' in res).toBe(false);
+  // The same record comes back held (a lost reply), as text, exactly.
+  const held = await store.finishAndReserve(wid, { mode: 'none', expectedProcessed: 0 }, { runAt: RUN_AT, queueArgs: ['0', 'q'] });
+  expect(held.status === 'held' && held.record === encodeWorkingOn('q', RUN_AT, raw)).toBe(true);
+  expect('recordBytes' in held).toBe(false);
+});
+
 async function calls(): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const m of (await r.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) out[m[1]!] = Number(m[2]);

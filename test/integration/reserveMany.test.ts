@@ -133,3 +133,25 @@ it('a payload that is not UTF-8 comes back with its bytes, and its record embeds
   const rec = await r.getBuffer(`resque:worker:${slots[0]}`);
   expect(rec?.includes(bad)).toBe(true);
 });
+
+it('large payloads: each record is byte for byte the Lua builder and encodeWorkingOn, a 10 KB object written as SET + APPEND ×2', async () => {
+  const big = `{"class":"J","args":["${'é'.repeat(5000)}"]}`;
+  const padded = ` ${big}\n`;
+  const str = JSON.stringify('x'.repeat(10240));
+  await push('p9', big, padded, str);
+  const slots = ids(3);
+  await r.config('RESETSTAT');
+  const got = await store.reserveMany(slots, reserveOf('p10,p9'));
+  const calls: Record<string, number> = {};
+  for (const m of (await r.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[m[1]!] = Number(m[2]);
+  if (got === 'paused') throw new Error('paused');
+  expect(got.map(g => (g.result.status === 'job' ? g.result.raw : ''))).toEqual([big, padded, str]);
+  for (const [i, raw] of [big, padded, str].entries()) {
+    const rec = await r.get(`resque:worker:${slots[i]}`);
+    expect(rec).toBe(await store.probeWorkingOn('p9', RUN_AT, raw));
+    if (i === 0) expect(rec).toBe(encodeWorkingOn('p9', RUN_AT, raw));
+  }
+  // The compact object: SET of the head + APPEND of the payload and of '}'; the other two: one SET each.
+  expect(calls['append']).toBe(2);
+  expect(calls['set']).toBe(3);
+});
