@@ -129,9 +129,38 @@ export function hasNumberIn(value: unknown): boolean {
   return false;
 }
 
-/** False when no number in `text` can change under JSON.parse (no long digit run, no 3-digit exponent): a cheap pre-check. */
+/** A number token that JSON.parse may not keep: a long digit run, or a 3-digit exponent. */
+const MAY_CHANGE = /\d[\d.]{15}|[eE][+-]?\d{3}/;
+
+/**
+ * False when no number in the JSON `text` can change under JSON.parse (no long digit run, no
+ * 3-digit exponent outside its strings): a cheap pre-check. String literals are skipped with
+ * indexOf, not scanned, so a 10 KB text argument costs a few searches, not a regex pass over
+ * every byte (digits inside strings are never numbers).
+ */
 export function mayChangeNumbers(text: string): boolean {
-  return /\d[\d.]{15}|[eE][+-]?\d{3}/.test(text);
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const open = text.indexOf('"', i);
+    const end = open < 0 ? n : open;
+    if (end - i >= 4 && MAY_CHANGE.test(end === n && i === 0 ? text : text.slice(i, end))) return true;
+    if (open < 0) return false;
+    i = afterString(text, open);
+  }
+  return false;
+}
+
+/** The index just after the string literal opened at `open` (text.length when it is not closed). */
+function afterString(text: string, open: number): number {
+  for (let from = open + 1; ; ) {
+    const close = text.indexOf('"', from);
+    if (close < 0) return text.length;
+    let back = 0;
+    while (text.charCodeAt(close - 1 - back) === 92) back++;
+    if (back % 2 === 0) return close + 1;
+    from = close + 1;
+  }
 }
 
 /** Whether Number(text) is exactly the value the decimal text writes. */

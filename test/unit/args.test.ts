@@ -1,4 +1,4 @@
-import { changedNumbers, decodeArgs, hasNumberIn, parseLossless, pyresDate, rawArgsOf, revivePyresDates } from '../../src/protocol/args';
+import { changedNumbers, decodeArgs, hasNumberIn, mayChangeNumbers, parseLossless, pyresDate, rawArgsOf, revivePyresDates } from '../../src/protocol/args';
 import { PayloadDecodeError } from '../../src/errors';
 import { compactJsonText, decodeJob, encodeJobArgsText } from '../../src/protocol/job';
 
@@ -120,5 +120,68 @@ describe('changedNumbers / rawArgsOf', () => {
     expect(rawArgsOf('{"args": [ 1.0 ] , "class": "X"}')).toBe('[ 1.0 ]');
     expect(rawArgsOf('{"class":"X"}')).toBe('[]');
     expect(rawArgsOf('not json')).toBe('[]');
+  });
+});
+
+describe('mayChangeNumbers: numbers outside strings only', () => {
+  // The old whole-text pre-check, applied to the text with every string literal emptied.
+  const blankStrings = (t: string): string => t.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+  const oldCheck = (t: string): boolean => /\d[\d.]{15}|[eE][+-]?\d{3}/.test(t);
+
+  it.each([
+    ['[12345678901234567]', true],
+    ['[1.0000000000000001]', true],
+    ['[1e400]', true],
+    ['[-2E-308]', true],
+    ['[12345, "x"]', false],
+    ['["12345678901234567"]', false],
+    ['["1e400", 3]', false],
+    ['["a\\"12345678901234567", 1]', false],
+    ['["a\\\\", 12345678901234567]', true],
+    ['["\\\\\\"", 1e400]', true],
+    [`[${JSON.stringify('9'.repeat(10240))}, 42]`, false],
+    [`[${JSON.stringify('x'.repeat(10240))}, 90071992547409930]`, true],
+    ['{"id":1,"big":123456789012345678}', true],
+    ['["unterminated 12345678901234567', false],
+  ])('%s -> %s', (text, want) => {
+    expect(mayChangeNumbers(text)).toBe(want);
+  });
+
+  it('agrees with the whole-text check once strings are emptied, on generated JSON', () => {
+    let seed = 7;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const pieces = [
+      '1',
+      '0.5',
+      '12345678901234567',
+      '1e400',
+      '-3.25E-300',
+      '"a"',
+      '"9999999999999999999"',
+      '"q\\"1e500"',
+      '"\\\\"',
+      'true',
+      'null',
+      '"é1e999"',
+    ];
+    const value = (depth: number): string => {
+      if (depth > 2 || rnd(3) === 0) return pieces[rnd(pieces.length)]!;
+      const items = Array.from({ length: rnd(4) }, () => value(depth + 1));
+      return rnd(2) === 0 ? `[${items.join(',')}]` : `{${items.map((v, i) => `"k${i}":${v}`).join(',')}}`;
+    };
+    let positives = 0;
+    for (let i = 0; i < 2000; i++) {
+      const text = `[${value(0)},${value(0)}]`;
+      JSON.parse(text);
+      const want = oldCheck(blankStrings(text));
+      if (want) positives += 1;
+      expect([text, mayChangeNumbers(text)]).toEqual([text, want]);
+    }
+    // Both answers occur, so the comparison means something.
+    expect(positives).toBeGreaterThan(100);
+    expect(positives).toBeLessThan(1900);
   });
 });
