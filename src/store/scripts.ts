@@ -122,11 +122,21 @@ local mode = ARGV[1]
 local read = redis.call('MGET', KEYS[3], KEYS[7])
 local stored = read[1] or nil
 local pause = read[2] or nil
-local count = tonumber(stored or '0')
+local count
 -- finished: the job just done is recorded; worker:<id> still holds its record, and is either
 -- overwritten by the next reservation or deleted (Resque's done_working) below.
 local finished = false
 local note = ''
+-- Counts are sent as the strings '1' (a Lua number argument is formatted with %.17g per call).
+if mode == '1' and stored == ARGV[2] then
+  -- The common step, a success where the counter is what the worker saw: exactly what the
+  -- general path below does for it (the same two INCRBYs, in Resque's order), without its
+  -- number parsing. Any other counter text (missing, one higher, another spelling) goes below.
+  redis.call('INCRBY', KEYS[2], '1')
+  count = redis.call('INCRBY', KEYS[3], '1')
+  finished = true
+else
+count = tonumber(stored or '0')
 if mode ~= '0' then
   local expected = tonumber(ARGV[2])
   -- wiped: our counter is gone though we had counted jobs; Redis lost our state.
@@ -144,22 +154,23 @@ if mode ~= '0' then
         redis.call('RPUSH', KEYS[6], ARGV[3])
       end
       if mode == '2' then
-        redis.call('INCRBY', KEYS[4], 1)
-        redis.call('INCRBY', KEYS[5], 1)
+        redis.call('INCRBY', KEYS[4], '1')
+        redis.call('INCRBY', KEYS[5], '1')
       end
     end
-    redis.call('INCRBY', KEYS[2], 1)
+    redis.call('INCRBY', KEYS[2], '1')
     if wiped then
       count = expected + 1
       redis.call('SET', KEYS[3], count)
       note = 'lost'
     else
-      count = redis.call('INCRBY', KEYS[3], 1)
+      count = redis.call('INCRBY', KEYS[3], '1')
     end
     finished = true
   elseif count ~= expected + 1 then
     note = 'unrecorded'
   end
+end
 end
 local function idle(status)
   if finished then redis.call('DEL', KEYS[1]) end
