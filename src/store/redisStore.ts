@@ -11,6 +11,7 @@ import { SchedulerStore } from './schedulerStore';
 import { execOrThrow } from './pipeline';
 import { queueWorkerReads, type WorkerDetails, workerDetailsFrom } from './workerDetails';
 import { BAKED_QUEUES_MAX, FINISH_AND_RESERVE, finishAndReserveBaked, RESERVE_MANY, UNREGISTER, WORKING_ON_PROBE } from './scripts';
+import { SocketWatch } from './socketWatch';
 import { bulk, isNoScript, StepDeadlines, type StepParts, StepScript } from './stepCommand';
 
 /**
@@ -194,6 +195,8 @@ export class RedisStore extends EventEmitter {
   private readonly owned: boolean;
   private readonly detach: Array<() => void> = [];
   private readonly step = FINISH_STEP;
+  /** The owned connection's socketTimeout (ioredis's own, without a timer per command). */
+  private readonly socketWatch: SocketWatch | null = null;
   /** The steps' command timeout (ioredis's commandTimeout, one timer for all steps). */
   private readonly stepDeadlines = new StepDeadlines();
   /**
@@ -223,6 +226,9 @@ export class RedisStore extends EventEmitter {
       this.owned = true;
       this.where = describeConnection(this.connection);
       this.redis = createRedis(this.connection) as ScriptedRedis;
+      const ms = this.redis.options.socketTimeout;
+      // Its socketTimeout without a timer per step (the steps are a ping-pong: every one finds the socket idle).
+      if (typeof ms === 'number') this.socketWatch = new SocketWatch(this.redis, ms);
     }
     this.redis.defineCommand('pyresFinishAndReserve', { lua: FINISH_AND_RESERVE });
     this.redis.defineCommand('pyresUnregister', { lua: UNREGISTER });
@@ -365,6 +371,7 @@ export class RedisStore extends EventEmitter {
     this.wakeAll('closed');
     if (!this.owned) this.release();
     await Promise.all([this.owned ? quit(this.redis) : Promise.resolve(), quit(this.sub)]);
+    this.socketWatch?.stop();
     this.sub = null;
   }
 
