@@ -140,11 +140,13 @@ describe('outcomes and records', () => {
           return 42;
         },
         Later: () => ({
+          // biome-ignore lint/suspicious/noThenProperty: a thenable that is not a promise is what this test is about
           then(ok: (v: unknown) => void) {
             resolveLater = () => ok(undefined);
           },
         }),
         LaterFail: () => ({
+          // biome-ignore lint/suspicious/noThenProperty: a thenable that is not a promise is what this test is about
           then(_ok: unknown, ko: (e: unknown) => void) {
             ko(new RangeError('the thenable says no'));
           },
