@@ -493,44 +493,44 @@ export class RedisStore extends EventEmitter {
    * the array the worker built once for its queue list; another one rebuilds the template.
    */
   private readonly stepTemplates = new Map<string, Map<readonly string[] | null, StepTemplate>>();
+  /** The same for the four-key layout (nothing to finish or a success, from a plain or baked list). */
+  private readonly leanTemplates = new Map<string, Map<readonly string[] | null, StepTemplate>>();
 
   /**
    * The template for `workerId` and `queueArgs` (null: no reservation), built on first use. A
    * baked list's key (bakedFor) stands for its list: its script reads no names from ARGV, and
    * its request names that script (`script`).
    */
-  private stepTemplate(workerId: string, queueArgs: readonly string[] | null, script: StepScript = this.step): StepTemplate {
-    let forId = this.stepTemplates.get(workerId);
+  private stepTemplate(workerId: string, queueArgs: readonly string[] | null, script: StepScript = this.step, lean = false): StepTemplate {
+    const templates = lean ? this.leanTemplates : this.stepTemplates;
+    let forId = templates.get(workerId);
     const have = forId?.get(queueArgs);
     if (have) return have;
     const k = this.keys;
-    // 9 keys; KEYS[9] (the requeue queue) is unused by these steps: `queues` stands in.
-    const arr: Array<string | number> = [
-      9,
-      k.worker(workerId),
-      k.stat('processed'),
-      k.stat('processed', workerId),
-      k.stat('failed'),
-      k.stat('failed', workerId),
-      k.failed,
-      k.pauseAll,
-      k.queues,
-      k.queues,
-      '0',
-      '0',
-      '',
-      queueArgs ? '1' : '0',
-      '',
-      k.queuePrefix,
-      ...(queueArgs ?? ['0']),
-    ];
+    // 9 keys; KEYS[9] (the requeue queue) is unused by these steps: `queues` stands in. Lean:
+    // the four keys a step that finishes nothing or a success reads (see FINISH_AND_RESERVE).
+    const keys = lean
+      ? [k.worker(workerId), k.stat('processed'), k.stat('processed', workerId), k.pauseAll]
+      : [
+          k.worker(workerId),
+          k.stat('processed'),
+          k.stat('processed', workerId),
+          k.stat('failed'),
+          k.stat('failed', workerId),
+          k.failed,
+          k.pauseAll,
+          k.queues,
+          k.queues,
+        ];
+    const arr: Array<string | number> = [keys.length, ...keys, '0', '0', '', queueArgs ? '1' : '0', '', k.queuePrefix, ...(queueArgs ?? ['0'])];
     // Many slots in one process each have an id; ids that come and go must not pile up.
-    if (this.stepTemplates.size >= 4096) this.stepTemplates.clear();
-    if (!forId) this.stepTemplates.set(workerId, (forId = new Map()));
+    if (templates.size >= 4096) templates.clear();
+    if (!forId) templates.set(workerId, (forId = new Map()));
     // A few variants per id: with and without a reservation, and without known-empty queues.
     if (forId.size >= 64) forId.clear();
     // The request's bytes around ARGV[1..5] (mode, counter, record, reserve flag, run_at).
-    const t = { args: arr, parts: script.parts(arr, 10, 15), flag: queueArgs ? '$1\r\n1\r\n' : '$1\r\n0\r\n' };
+    const at = keys.length + 1;
+    const t = { args: arr, parts: script.parts(arr, at, at + 5), flag: queueArgs ? '$1\r\n1\r\n' : '$1\r\n0\r\n' };
     forId.set(queueArgs, t);
     return t;
   }
@@ -592,7 +592,9 @@ export class RedisStore extends EventEmitter {
       if (common) {
         // The template's bytes with the five per-step arguments written in: a new buffer per
         // step (ioredis keeps the command to resend it after a reconnect).
-        const t = this.stepTemplate(workerId, queueArgs, script);
+        // Nothing to finish or a success, from a plain (or baked) list: the four-key layout.
+        const lean = (finish.mode === 'none' || finish.mode === 'success') && (queueArgs === null || queueArgs[0] === '0' || baked !== null);
+        const t = this.stepTemplate(workerId, queueArgs, script, lean);
         const record = finish.failureRecord ?? '';
         const counter = String(finish.expectedProcessed);
         const runAt = reserve ? reserve.runAt : '';

@@ -58,6 +58,8 @@ end
  * KEYS[7] pause-all-workers  KEYS[8] queues (set)  KEYS[9] the job's queue (for requeue)
  * KEYS[10] (redis_multi_queue only) failed_queues: KEYS[6] is then `<ns>:<queue>_failed`, and
  *         its name (KEYS[6] without the namespace prefix) is SADDed here before the RPUSH, as Ruby.
+ * Or four keys, the common step's layout (ARGV[1] '0' or '1', ARGV[7] not '1'; each key pushed
+ * costs Redis ~1,300 instructions per call): KEYS[1..3] as above, KEYS[4] pause-all-workers.
  * ARGV[1] finish: '0' nothing, '1' success, '2' failure (ARGV[3] is the failed record),
  *         '3' dirty exit (failure record written, stat:failed not counted, as Ruby),
  *         '4' dirty exit, requeued: ARGV[3] (the raw payload) goes back to the head of KEYS[9]
@@ -117,9 +119,14 @@ function patternQueuesLua(first: number, setKey: string): string {
 /** FINISH_AND_RESERVE up to its pause check: shared with the baked variants (finishAndReserveBaked). */
 const FINISH_HEAD = `${LUA_HELPERS}
 local mode = ARGV[1]
+-- The four-key layout (KEYS[4] the pause flag) is for nothing to finish or a success, from a
+-- plain or baked queue list: nothing else reads KEYS[4..10] there.
+if KEYS[7] == nil and ((mode ~= '0' and mode ~= '1') or ARGV[7] == '1') then
+  return redis.error_reply('ERR a four-key finish-and-reserve step finishes nothing or a success, from a plain queue list')
+end
 -- One MGET reads the per-worker counter and the pause flag (a script is atomic: the flag read
 -- here is the flag a later GET would have read; nothing below writes it).
-local read = redis.call('MGET', KEYS[3], KEYS[7])
+local read = redis.call('MGET', KEYS[3], KEYS[7] or KEYS[4])
 local stored = read[1] or nil
 local pause = read[2] or nil
 local count
