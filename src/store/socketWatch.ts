@@ -5,7 +5,11 @@ interface RedisInternals {
   commandQueue: { length: number };
   stream?: { destroy(err?: Error): void; on(ev: 'data', fn: () => void): unknown };
   sendCommand(...a: unknown[]): unknown;
+  socketTimeoutTimer?: unknown;
 }
+
+/** Stands in ioredis's `socketTimeoutTimer` so that it never arms one of its own. */
+const SUPPRESSED: unknown = Object.freeze({ suppressedBy: 'SocketWatch' });
 
 /**
  * ioredis's `socketTimeout` for one connection, without a timer and a `once('data')` listener
@@ -15,7 +19,7 @@ interface RedisInternals {
  * writes to an idle socket, i.e. once per command on a ping-pong connection (the worker's
  * finish-and-reserve step); here one unref'd timer, re-armed at most once per `ms`, checks
  * the same deadline: the later of the write that found the socket idle and the last data.
- * Takes over from ioredis's (its option is cleared on this instance).
+ * Takes over from ioredis's on this instance only.
  */
 export class SocketWatch {
   private owedSince = 0;
@@ -28,7 +32,10 @@ export class SocketWatch {
     private readonly ms: number,
   ) {
     const r = redis as unknown as RedisInternals;
-    redis.options.socketTimeout = undefined;
+    // ioredis arms its own only while this is undefined, and never touches it otherwise (its
+    // clearing is in the 'data' listener it adds when it arms). The option itself stays, so a
+    // duplicate() of this connection (a status waiter) still gets ioredis's own timeout.
+    r.socketTimeoutTimer = SUPPRESSED;
     const send = r.sendCommand;
     // Every write goes through sendCommand (the offline queue's and a pipeline's too).
     r.sendCommand = (...a: unknown[]): unknown => {
