@@ -56,6 +56,12 @@ export interface ResolvedJob {
   /** From a `pyresDates` property, if boolean: `@D:` strings as Dates; wins over the worker's pyresDates (--pyres-dates). */
   readonly pyresDates?: boolean;
   invoke(args: unknown[], ctx: JobContext): Promise<unknown>;
+  /**
+   * What invoke() runs, without its promise: perform's own return value (a promise for an
+   * asynchronous job, anything else for a synchronous one), or a throw. Run in the job's context
+   * as invoke(). The worker uses it to finish a synchronous job without promises.
+   */
+  call?(args: unknown[], ctx: JobContext): unknown;
   /** The job's hooks (beforePerform, aroundPerform, afterPerform, onFailure, ...), in run order. */
   readonly hooks: JobHooks;
 }
@@ -186,6 +192,7 @@ export class JobRegistry {
       ...flag('lossless'),
       ...flag('pyresDates'),
       invoke: (args, ctx) => storage.run(ctx, () => invoke(def, args, ctx)),
+      call: (args, ctx) => storage.run(ctx, () => callPerform(def, args, ctx)),
       hooks: this.hooksOf.get(name) ?? collectJobHooks(def),
     };
     if (this.resolvedOf.size >= 1024) this.resolvedOf.clear();
@@ -230,6 +237,11 @@ function isPerformer(v: unknown): boolean {
 }
 
 async function invoke(def: JobDefinition, args: unknown[], ctx: JobContext): Promise<unknown> {
+  return callPerform(def, args, ctx);
+}
+
+/** The job's perform (or the plain function) called with `args`: its own return value. */
+function callPerform(def: JobDefinition, args: unknown[], ctx: JobContext): unknown {
   if (typeof def === 'function') {
     const f = def as unknown as { perform?: (...a: unknown[]) => unknown; prototype?: { perform?: unknown } };
     if (typeof f.perform === 'function') return f.perform(...args);

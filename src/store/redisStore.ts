@@ -11,6 +11,7 @@ import { SchedulerStore } from './schedulerStore';
 import { execOrThrow } from './pipeline';
 import { queueWorkerReads, type WorkerDetails, workerDetailsFrom } from './workerDetails';
 import { BAKED_QUEUES_MAX, FINISH_AND_RESERVE, finishAndReserveBaked, RESERVE_MANY, UNREGISTER, WORKING_ON_PROBE } from './scripts';
+import { SocketWatch } from './socketWatch';
 import { bulk, isNoScript, StepDeadlines, type StepParts, StepScript } from './stepCommand';
 
 /**
@@ -138,6 +139,16 @@ const FINISH_CODES: Record<FinishMode, string> = { none: '0', success: '1', fail
 /** status, processed, queue, value, note, and (a baked step only) 'nolmpop'. */
 type StepReply = [Buffer, number, Buffer?, Buffer?, Buffer?, Buffer?];
 
+/** What a step's reply is read against: its baked script, queue list, and the store's state when it was sent. */
+interface StepSent {
+  baked: Baked | null;
+  queueArgs: readonly string[] | null;
+  lmpop: false | undefined;
+  seq: number;
+  armed: boolean;
+  epoch: number;
+}
+
 /** A queue list's baked step: its ioredis command (the --wait-replicas pipeline), its transport, the template key standing for the list. */
 interface Baked {
   name: string;
@@ -199,6 +210,8 @@ export class RedisStore extends EventEmitter {
   private readonly owned: boolean;
   private readonly detach: Array<() => void> = [];
   private readonly step = FINISH_STEP;
+  /** The owned connection's socketTimeout (ioredis's own, without a timer per command). */
+  private readonly socketWatch: SocketWatch | null = null;
   /** The steps' command timeout (ioredis's commandTimeout, one timer for all steps). */
   private readonly stepDeadlines = new StepDeadlines();
   /**
@@ -228,6 +241,9 @@ export class RedisStore extends EventEmitter {
       this.owned = true;
       this.where = describeConnection(this.connection);
       this.redis = createRedis(this.connection) as ScriptedRedis;
+      const ms = this.redis.options.socketTimeout;
+      // Its socketTimeout without a timer per step (the steps are a ping-pong: every one finds the socket idle).
+      if (typeof ms === 'number') this.socketWatch = new SocketWatch(this.redis, ms);
     }
     this.redis.defineCommand('pyresFinishAndReserve', { lua: FINISH_AND_RESERVE });
     this.redis.defineCommand('pyresUnregister', { lua: UNREGISTER });
@@ -370,6 +386,7 @@ export class RedisStore extends EventEmitter {
     this.wakeAll('closed');
     if (!this.owned) this.release();
     await Promise.all([this.owned ? quit(this.redis) : Promise.resolve(), quit(this.sub)]);
+    this.socketWatch?.stop();
     this.sub = null;
   }
 
@@ -491,44 +508,44 @@ export class RedisStore extends EventEmitter {
    * the array the worker built once for its queue list; another one rebuilds the template.
    */
   private readonly stepTemplates = new Map<string, Map<readonly string[] | null, StepTemplate>>();
+  /** The same for the four-key layout (nothing to finish or a success, from a plain or baked list). */
+  private readonly leanTemplates = new Map<string, Map<readonly string[] | null, StepTemplate>>();
 
   /**
    * The template for `workerId` and `queueArgs` (null: no reservation), built on first use. A
    * baked list's key (bakedFor) stands for its list: its script reads no names from ARGV, and
    * its request names that script (`script`).
    */
-  private stepTemplate(workerId: string, queueArgs: readonly string[] | null, script: StepScript = this.step): StepTemplate {
-    let forId = this.stepTemplates.get(workerId);
+  private stepTemplate(workerId: string, queueArgs: readonly string[] | null, script: StepScript = this.step, lean = false): StepTemplate {
+    const templates = lean ? this.leanTemplates : this.stepTemplates;
+    let forId = templates.get(workerId);
     const have = forId?.get(queueArgs);
     if (have) return have;
     const k = this.keys;
-    // 9 keys; KEYS[9] (the requeue queue) is unused by these steps: `queues` stands in.
-    const arr: Array<string | number> = [
-      9,
-      k.worker(workerId),
-      k.stat('processed'),
-      k.stat('processed', workerId),
-      k.stat('failed'),
-      k.stat('failed', workerId),
-      k.failed,
-      k.pauseAll,
-      k.queues,
-      k.queues,
-      '0',
-      '0',
-      '',
-      queueArgs ? '1' : '0',
-      '',
-      k.queuePrefix,
-      ...(queueArgs ?? ['0']),
-    ];
+    // 9 keys; KEYS[9] (the requeue queue) is unused by these steps: `queues` stands in. Lean:
+    // the four keys a step that finishes nothing or a success reads (see FINISH_AND_RESERVE).
+    const keys = lean
+      ? [k.worker(workerId), k.stat('processed'), k.stat('processed', workerId), k.pauseAll]
+      : [
+          k.worker(workerId),
+          k.stat('processed'),
+          k.stat('processed', workerId),
+          k.stat('failed'),
+          k.stat('failed', workerId),
+          k.failed,
+          k.pauseAll,
+          k.queues,
+          k.queues,
+        ];
+    const arr: Array<string | number> = [keys.length, ...keys, '0', '0', '', queueArgs ? '1' : '0', '', k.queuePrefix, ...(queueArgs ?? ['0'])];
     // Many slots in one process each have an id; ids that come and go must not pile up.
-    if (this.stepTemplates.size >= 4096) this.stepTemplates.clear();
-    if (!forId) this.stepTemplates.set(workerId, (forId = new Map()));
+    if (templates.size >= 4096) templates.clear();
+    if (!forId) templates.set(workerId, (forId = new Map()));
     // A few variants per id: with and without a reservation, and without known-empty queues.
     if (forId.size >= 64) forId.clear();
     // The request's bytes around ARGV[1..5] (mode, counter, record, reserve flag, run_at).
-    const t = { args: arr, parts: script.parts(arr, 10, 15), flag: queueArgs ? '$1\r\n1\r\n' : '$1\r\n0\r\n' };
+    const at = keys.length + 1;
+    const t = { args: arr, parts: script.parts(arr, at, at + 5), flag: queueArgs ? '$1\r\n1\r\n' : '$1\r\n0\r\n' };
     forId.set(queueArgs, t);
     return t;
   }
@@ -566,52 +583,33 @@ export class RedisStore extends EventEmitter {
     return this.lmpop !== false;
   }
 
-  async finishAndReserve(workerId: string, finish: FinishSpec, reserve: ReserveSpec | null): Promise<ReserveResult>;
-  async finishAndReserve(workerId: string, finish: FinishSpec, reserve: ReserveSpec | null, wait: WaitSpec): Promise<ReserveResult & { wait: WaitResult }>;
+  finishAndReserve(workerId: string, finish: FinishSpec, reserve: ReserveSpec | null): Promise<ReserveResult>;
+  finishAndReserve(workerId: string, finish: FinishSpec, reserve: ReserveSpec | null, wait: WaitSpec): Promise<ReserveResult & { wait: WaitResult }>;
   /**
    * One finish-and-reserve step (one Lua script). With `wait`, `WAIT replicas timeoutMs` goes
    * in the same pipeline (one round trip), right behind the script, so the result says how many
    * replicas have both the outcome just recorded and the new reservation.
+   * Without `wait`, the step is its command's promise and one `then` (no async frames per step).
    */
-  async finishAndReserve(workerId: string, finish: FinishSpec, reserve: ReserveSpec | null, wait?: WaitSpec): Promise<ReserveResult & { wait?: WaitResult }> {
-    const failing = finish.mode === 'failure' || finish.mode === 'dirty';
-    // This connection's own push is not notified to it (NOLOOP): forget what was known empty.
-    if (finish.mode === 'requeue') this.forgetEmpty();
-    const baked = reserve ? this.bakedFor(reserve.queueArgs) : null;
-    // A baked step names no queue in its arguments: its key stands for the whole list.
-    const queueArgs = baked ? baked.key : reserve ? this.withoutKnownEmpty(reserve.queueArgs) : null;
-    const lmpopAtSend = this.lmpop;
-    const seqAtSend = this.wakeSeq;
-    const armedAtSend = this.notificationsArmed;
-    const epochAtSend = this.forgetEpoch;
-    const common = finish.mode !== 'requeue' && !(failing && failureListFor(this.failureBackend, finish.failureQueue ?? '') !== 'failed');
-    // As bytes: an item need not be valid UTF-8, and ioredis would replace what is not.
-    let reply: StepReply;
-    const command = baked ? `${baked.name}Buffer` : 'pyresFinishAndReserveBuffer';
-    const script = baked ? baked.step : this.step;
-    let w: { wait?: WaitResult } = {};
-    if (wait) {
-      const args = common ? this.commonArgs(workerId, queueArgs, finish, reserve, script) : this.uncommonArgs(workerId, queueArgs, finish, reserve, failing);
-      const p = this.redis.pipeline() as ReturnType<Redis['pipeline']> & Record<string, (args: Array<string | number>) => unknown>;
-      p[command]!(args);
-      p.call('WAIT', String(wait.replicas), String(wait.timeoutMs));
-      const res = (await p.exec()) ?? [];
-      // Read at once: no 'ready' of a later connection can run between the reply and here.
-      const epoch = this.epoch;
-      const [scriptErr, scriptReply] = res[0] ?? [new Error('no reply to the reserve script')];
-      if (scriptErr) throw scriptErr;
-      reply = scriptReply as StepReply;
-      const [waitErr, acked] = res[1] ?? [null, 0];
-      if (waitErr && isAuthError(waitErr)) {
-        throw new AuthError(`--wait-replicas: the Redis user at ${this.where} may not run WAIT (${waitErr.message}); allow +wait +role (README, "Redis ACL")`);
-      }
-      w = { wait: { acked: waitErr ? 0 : Number(acked), epoch } };
-    } else {
+  finishAndReserve(workerId: string, finish: FinishSpec, reserve: ReserveSpec | null, wait?: WaitSpec): Promise<ReserveResult & { wait?: WaitResult }> {
+    try {
+      const failing = finish.mode === 'failure' || finish.mode === 'dirty';
+      // This connection's own push is not notified to it (NOLOOP): forget what was known empty.
+      if (finish.mode === 'requeue') this.forgetEmpty();
+      const baked = reserve ? this.bakedFor(reserve.queueArgs) : null;
+      // A baked step names no queue in its arguments: its key stands for the whole list.
+      const queueArgs = baked ? baked.key : reserve ? this.withoutKnownEmpty(reserve.queueArgs) : null;
+      const sent: StepSent = { baked, queueArgs, lmpop: this.lmpop, seq: this.wakeSeq, armed: this.notificationsArmed, epoch: this.forgetEpoch };
+      const common = finish.mode !== 'requeue' && !(failing && failureListFor(this.failureBackend, finish.failureQueue ?? '') !== 'failed');
+      const script = baked ? baked.step : this.step;
+      if (wait) return this.waitedStep(workerId, finish, reserve, wait, sent, common, failing, script);
       let bytes: Buffer;
       if (common) {
         // The template's bytes with the five per-step arguments written in: a new buffer per
         // step (ioredis keeps the command to resend it after a reconnect).
-        const t = this.stepTemplate(workerId, queueArgs, script);
+        // Nothing to finish or a success, from a plain (or baked) list: the four-key layout.
+        const lean = (finish.mode === 'none' || finish.mode === 'success') && (queueArgs === null || queueArgs[0] === '0' || baked !== null);
+        const t = this.stepTemplate(workerId, queueArgs, script, lean);
         const record = finish.failureRecord ?? '';
         const counter = String(finish.expectedProcessed);
         const runAt = reserve ? reserve.runAt : '';
@@ -622,11 +620,55 @@ export class RedisStore extends EventEmitter {
       } else {
         bytes = script.request(this.uncommonArgs(workerId, queueArgs, finish, reserve, failing));
       }
-      reply = await this.sendStep(bytes, script);
+      // As bytes: an item need not be valid UTF-8, and ioredis would replace what is not.
+      // After a NOSCRIPT (the script cache flushed), once more: it then goes as EVAL, as ioredis's Script does.
+      return (this.redis.sendCommand(script.command(bytes, this.stepDeadlines)) as Promise<StepReply>).then(
+        reply => this.stepResult(reply as StepReply, sent, null),
+        (e: unknown) => {
+          if (!isNoScript(e)) throw e;
+          return (this.redis.sendCommand(script.command(bytes, this.stepDeadlines)) as Promise<StepReply>).then(reply => this.stepResult(reply, sent, null));
+        },
+      );
+    } catch (e) {
+      return Promise.reject(e);
     }
+  }
+
+  /** finishAndReserve with `wait`: the script and WAIT in one pipeline. */
+  private async waitedStep(
+    workerId: string,
+    finish: FinishSpec,
+    reserve: ReserveSpec | null,
+    wait: WaitSpec,
+    sent: StepSent,
+    common: boolean,
+    failing: boolean,
+    script: StepScript,
+  ): Promise<ReserveResult & { wait?: WaitResult }> {
+    const { baked, queueArgs } = sent;
+    const command = baked ? `${baked.name}Buffer` : 'pyresFinishAndReserveBuffer';
+    const args = common ? this.commonArgs(workerId, queueArgs, finish, reserve, script) : this.uncommonArgs(workerId, queueArgs, finish, reserve, failing);
+    const p = this.redis.pipeline() as ReturnType<Redis['pipeline']> & Record<string, (args: Array<string | number>) => unknown>;
+    p[command]!(args);
+    p.call('WAIT', String(wait.replicas), String(wait.timeoutMs));
+    const res = (await p.exec()) ?? [];
+    // Read at once: no 'ready' of a later connection can run between the reply and here.
+    const epoch = this.epoch;
+    const [scriptErr, scriptReply] = res[0] ?? [new Error('no reply to the reserve script')];
+    if (scriptErr) throw scriptErr;
+    const [waitErr, acked] = res[1] ?? [null, 0];
+    if (waitErr && isAuthError(waitErr)) {
+      throw new AuthError(`--wait-replicas: the Redis user at ${this.where} may not run WAIT (${waitErr.message}); allow +wait +role (README, "Redis ACL")`);
+    }
+    return this.stepResult(scriptReply as StepReply, sent, { acked: waitErr ? 0 : Number(acked), epoch });
+  }
+
+  /** A step's reply as its result; `sent`: what was known when it was sent. */
+  private stepResult(reply: StepReply, sent: StepSent, wait: WaitResult | null): ReserveResult & { wait?: WaitResult } {
+    const { baked, queueArgs } = sent;
     const [statusB, count, queueB, valueB, noteB, flagB] = reply;
     // This server has no LMPOP (or refuses it): the next steps use the known-empty skipping.
-    if (baked && flagB !== undefined && this.lmpop === lmpopAtSend) this.lmpop = false;
+    if (baked && flagB !== undefined && this.lmpop === sent.lmpop) this.lmpop = false;
     const status = statusB.toString();
     const processed = Number(count);
     const note = noteB === undefined || noteB.length === 0 ? '' : noteB.toString();
@@ -634,7 +676,7 @@ export class RedisStore extends EventEmitter {
     const extra = (r: ReserveResult & { wait?: WaitResult }): ReserveResult & { wait?: WaitResult } => {
       if (note === 'lost') r.lost = true;
       else if (note === 'unrecorded') r.unrecorded = true;
-      if (w.wait) r.wait = w.wait;
+      if (wait) r.wait = wait;
       return r;
     };
     if (status === 'job') {
@@ -646,16 +688,16 @@ export class RedisStore extends EventEmitter {
         queueArgs !== null &&
         queueArgs[0] === '0' &&
         queueArgs.length > 2 &&
-        armedAtSend &&
+        sent.armed &&
         this.notificationsArmed &&
-        this.forgetEpoch === epochAtSend
+        this.forgetEpoch === sent.epoch
       )
-        this.noteEmptyBefore(queueArgs, queue, seqAtSend);
+        this.noteEmptyBefore(queueArgs, queue, sent.seq);
       const ascii = valueB ? isAscii(valueB) : true;
       const r: ReserveResult = { status, queue, raw: valueB ? itemText(valueB, ascii) : '', processed };
       const bytes = valueB ? itemBytes(valueB, ascii) : null;
       if (bytes) r.bytes = bytes;
-      return note === '' && !w.wait ? r : extra(r);
+      return note === '' && !wait ? r : extra(r);
     }
     if (status === 'held') {
       const ascii = valueB ? isAscii(valueB) : true;
@@ -709,16 +751,6 @@ export class RedisStore extends EventEmitter {
       this.keys.queuePrefix,
       ...(queueArgs ?? ['0']),
     ];
-  }
-
-  /** Sends one step's request; after a NOSCRIPT (the script cache flushed), once more: it then goes as EVAL, as ioredis's Script does. */
-  private async sendStep(bytes: Buffer, script: StepScript): Promise<StepReply> {
-    try {
-      return (await this.redis.sendCommand(script.command(bytes, this.stepDeadlines))) as StepReply;
-    } catch (e) {
-      if (!isNoScript(e)) throw e;
-      return (await this.redis.sendCommand(script.command(bytes, this.stepDeadlines))) as StepReply;
-    }
   }
 
   /**

@@ -58,6 +58,8 @@ end
  * KEYS[7] pause-all-workers  KEYS[8] queues (set)  KEYS[9] the job's queue (for requeue)
  * KEYS[10] (redis_multi_queue only) failed_queues: KEYS[6] is then `<ns>:<queue>_failed`, and
  *         its name (KEYS[6] without the namespace prefix) is SADDed here before the RPUSH, as Ruby.
+ * Or four keys, the common step's layout (ARGV[1] '0' or '1', ARGV[7] not '1'; each key pushed
+ * costs Redis ~1,300 instructions per call): KEYS[1..3] as above, KEYS[4] pause-all-workers.
  * ARGV[1] finish: '0' nothing, '1' success, '2' failure (ARGV[3] is the failed record),
  *         '3' dirty exit (failure record written, stat:failed not counted, as Ruby),
  *         '4' dirty exit, requeued: ARGV[3] (the raw payload) goes back to the head of KEYS[9]
@@ -117,16 +119,31 @@ function patternQueuesLua(first: number, setKey: string): string {
 /** FINISH_AND_RESERVE up to its pause check: shared with the baked variants (finishAndReserveBaked). */
 const FINISH_HEAD = `${LUA_HELPERS}
 local mode = ARGV[1]
+-- The four-key layout (KEYS[4] the pause flag) is for nothing to finish or a success, from a
+-- plain or baked queue list: nothing else reads KEYS[4..10] there.
+if KEYS[7] == nil and ((mode ~= '0' and mode ~= '1') or ARGV[7] == '1') then
+  return redis.error_reply('ERR a four-key finish-and-reserve step finishes nothing or a success, from a plain queue list')
+end
 -- One MGET reads the per-worker counter and the pause flag (a script is atomic: the flag read
 -- here is the flag a later GET would have read; nothing below writes it).
-local read = redis.call('MGET', KEYS[3], KEYS[7])
+local read = redis.call('MGET', KEYS[3], KEYS[7] or KEYS[4])
 local stored = read[1] or nil
 local pause = read[2] or nil
-local count = tonumber(stored or '0')
+local count
 -- finished: the job just done is recorded; worker:<id> still holds its record, and is either
 -- overwritten by the next reservation or deleted (Resque's done_working) below.
 local finished = false
 local note = ''
+-- Counts are sent as the strings '1' (a Lua number argument is formatted with %.17g per call).
+if mode == '1' and stored == ARGV[2] then
+  -- The common step, a success where the counter is what the worker saw: exactly what the
+  -- general path below does for it (the same two INCRBYs, in Resque's order), without its
+  -- number parsing. Any other counter text (missing, one higher, another spelling) goes below.
+  redis.call('INCRBY', KEYS[2], '1')
+  count = redis.call('INCRBY', KEYS[3], '1')
+  finished = true
+else
+count = tonumber(stored or '0')
 if mode ~= '0' then
   local expected = tonumber(ARGV[2])
   -- wiped: our counter is gone though we had counted jobs; Redis lost our state.
@@ -144,22 +161,23 @@ if mode ~= '0' then
         redis.call('RPUSH', KEYS[6], ARGV[3])
       end
       if mode == '2' then
-        redis.call('INCRBY', KEYS[4], 1)
-        redis.call('INCRBY', KEYS[5], 1)
+        redis.call('INCRBY', KEYS[4], '1')
+        redis.call('INCRBY', KEYS[5], '1')
       end
     end
-    redis.call('INCRBY', KEYS[2], 1)
+    redis.call('INCRBY', KEYS[2], '1')
     if wiped then
       count = expected + 1
       redis.call('SET', KEYS[3], count)
       note = 'lost'
     else
-      count = redis.call('INCRBY', KEYS[3], 1)
+      count = redis.call('INCRBY', KEYS[3], '1')
     end
     finished = true
   elseif count ~= expected + 1 then
     note = 'unrecorded'
   end
+end
 end
 local function idle(status)
   if finished then redis.call('DEL', KEYS[1]) end

@@ -821,21 +821,36 @@ export class Worker extends EventEmitter<WorkerEvents> {
       // No hooks: the job alone (the hot path); else Resque's Job#perform (hooks.ts).
       // One promise for the job's end or its abandonment (cur.abandon: a TERM deadline, a
       // second TERM), whichever comes first; set before the job's first line runs.
-      let settle!: (r: JobEnd) => void;
-      const ended = new Promise<JobEnd>(res => (settle = res));
+      // A synchronous job (no hooks, perform returned something that is not a promise) ends
+      // without any: its outcome is known when perform returns. An abandonment that came first
+      // (during perform) wins, as it would over the promise's.
+      let early: JobEnd | null = null;
+      let settle: (r: JobEnd) => void = r => {
+        early ??= r;
+      };
       cur.abandon = reason => settle({ abandoned: reason });
       const withHooks = hasPerformHooks(hooks);
-      let run: Promise<unknown>;
+      let run: unknown;
+      let threw = false;
       try {
-        run = withHooks ? runInJobContext(ctx, () => runPerformChain(hooks, args, () => job_.invoke(args, ctx))) : job_.invoke(args, ctx);
+        if (withHooks) run = runInJobContext(ctx, () => runPerformChain(hooks, args, () => job_.invoke(args, ctx)));
+        else run = job_.call ? job_.call(args, ctx) : job_.invoke(args, ctx);
       } catch (e) {
-        run = Promise.reject(e);
+        run = e;
+        threw = true;
       }
-      run.then(
-        o => settle(withHooks && (o as { skipped?: boolean } | undefined)?.skipped ? SKIPPED : DONE),
-        (e: unknown) => settle({ error: coerceError(e) }),
-      );
-      const result = await ended;
+      let result: JobEnd;
+      if (early !== null) result = early;
+      else if (threw) result = { error: coerceError(run) };
+      else if (!isThenable(run)) result = DONE;
+      else {
+        const ended = new Promise<JobEnd>(res => (settle = res));
+        Promise.resolve(run).then(
+          o => settle(withHooks && (o as { skipped?: boolean } | undefined)?.skipped ? SKIPPED : DONE),
+          (e: unknown) => settle({ error: coerceError(e) }),
+        );
+        result = await ended;
+      }
       if ('abandoned' in result) {
         this.log.warn(`${className}: ${result.abandoned}`);
         // The error the onFailure hooks saw: a retry policy may have suppressed its record.
@@ -1157,6 +1172,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
 }
 
 type JobEnd = { ok: true; skipped: boolean } | { error: Error } | { abandoned: string };
+
+/** A promise or another thenable (what an async perform returns; adopted as `await` would). */
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
 const DONE: JobEnd = { ok: true, skipped: false };
 const SKIPPED: JobEnd = { ok: true, skipped: true };
 const SUCCESS: Omit<FinishSpec, 'expectedProcessed'> = Object.freeze({ mode: 'success' });

@@ -8,6 +8,7 @@
 import type Redis from 'ioredis';
 import { encodeWorkingOn } from '../../src/protocol/records';
 import { RedisStore } from '../../src/store/redisStore';
+import { FINISH_AND_RESERVE } from '../../src/store/scripts';
 import { type RedisServerHandle, startRedis } from '../support/redisServer';
 import { closeRedis, HOST } from './helpers';
 import IORedis from 'ioredis';
@@ -108,6 +109,33 @@ test('a success-and-reserve step runs EVALSHA + MGET, INCRBY ×2, LPOP, SET (6),
   await store.finishAndReserve(wid, { mode: 'success', expectedProcessed: res.processed }, { runAt: RUN_AT, queueArgs: ['0', 'q'] });
   const big = await calls();
   expect(big).toEqual({ evalsha: 1, mget: 1, incrby: 2, lpop: 1, set: 1, append: 2 });
+});
+
+test('the four-key layout: a success step reads the pause flag from KEYS[4]; a failure, dirty or requeue step in it is refused and writes nothing', async () => {
+  const wid = `${HOST}:6:q`;
+  const four = ['4', `resque:worker:${wid}`, 'resque:stat:processed', `resque:stat:processed:${wid}`, 'resque:pause-all-workers'];
+  const argv = (mode: string, counter: number): string[] => [
+    mode,
+    String(counter),
+    mode === '1' ? '' : '{"failed":"x"}',
+    '1',
+    RUN_AT,
+    'resque:queue:',
+    '0',
+    'q',
+  ];
+  await r.rpush('resque:queue:q', objectOf(100), objectOf(100));
+  const first = (await r.call('EVAL', FINISH_AND_RESERVE, ...four, ...argv('0', 0))) as unknown[];
+  expect(first[0]).toBe('job');
+  await r.set('resque:pause-all-workers', ' True ');
+  expect(((await r.call('EVAL', FINISH_AND_RESERVE, ...four, ...argv('1', 0))) as unknown[]).slice(0, 2)).toEqual(['paused', 1]);
+  await r.del('resque:pause-all-workers');
+  for (const mode of ['2', '3', '4']) {
+    await expect(r.call('EVAL', FINISH_AND_RESERVE, ...four, ...argv(mode, 1))).rejects.toThrow(/four-key finish-and-reserve step/);
+  }
+  expect(await r.get(`resque:stat:processed:${wid}`)).toBe('1');
+  expect(await r.llen('resque:failed')).toBe(0);
+  expect(await r.llen('resque:queue:q')).toBe(1);
 });
 
 test('the reused argument template carries nothing from one step to the next (record, run_at, mode, worker)', async () => {

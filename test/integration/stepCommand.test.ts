@@ -96,20 +96,29 @@ beforeEach(async () => {
   await r.script('FLUSH');
 });
 
-/** The step's arguments as the store documents them (scripts.ts, FINISH_AND_RESERVE). */
+/**
+ * The step's arguments as the store documents them (scripts.ts, FINISH_AND_RESERVE): four keys
+ * for nothing to finish or a success, all nine otherwise.
+ */
 function stepArgs(wid: string, mode: string, counter: number, record: string, reserve: boolean, runAt: string, queues: string[]): string[] {
   const ns = 'resque';
+  const keys =
+    mode === '0' || mode === '1'
+      ? [`${ns}:worker:${wid}`, `${ns}:stat:processed`, `${ns}:stat:processed:${wid}`, `${ns}:pause-all-workers`]
+      : [
+          `${ns}:worker:${wid}`,
+          `${ns}:stat:processed`,
+          `${ns}:stat:processed:${wid}`,
+          `${ns}:stat:failed`,
+          `${ns}:stat:failed:${wid}`,
+          `${ns}:failed`,
+          `${ns}:pause-all-workers`,
+          `${ns}:queues`,
+          `${ns}:queues`,
+        ];
   return [
-    '9',
-    `${ns}:worker:${wid}`,
-    `${ns}:stat:processed`,
-    `${ns}:stat:processed:${wid}`,
-    `${ns}:stat:failed`,
-    `${ns}:stat:failed:${wid}`,
-    `${ns}:failed`,
-    `${ns}:pause-all-workers`,
-    `${ns}:queues`,
-    `${ns}:queues`,
+    String(keys.length),
+    ...keys,
     mode,
     String(counter),
     record,

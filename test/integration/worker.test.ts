@@ -130,6 +130,48 @@ describe('outcomes and records', () => {
     expect(await r.exists(keys.worker(w.id))).toBe(0);
   });
 
+  it('synchronous performs and thenables: a plain return is a success, a thenable is waited for (success or failure), currentJob() inside a sync perform', async () => {
+    const seen: Array<string | undefined> = [];
+    let resolveLater: (() => void) | undefined;
+    const w = await started(
+      registry({
+        Sync: () => {
+          seen.push(currentJob()?.className);
+          return 42;
+        },
+        Later: () => ({
+          // biome-ignore lint/suspicious/noThenProperty: a thenable that is not a promise is what this test is about
+          then(ok: (v: unknown) => void) {
+            resolveLater = () => ok(undefined);
+          },
+        }),
+        LaterFail: () => ({
+          // biome-ignore lint/suspicious/noThenProperty: a thenable that is not a promise is what this test is about
+          then(_ok: unknown, ko: (e: unknown) => void) {
+            ko(new RangeError('the thenable says no'));
+          },
+        }),
+      }),
+    );
+    let done = nextOutcome(w);
+    await client.enqueue('p10', 'Sync');
+    expect(await done).toBe('success');
+    expect(seen).toEqual(['Sync']);
+    done = nextOutcome(w);
+    await client.enqueue('p10', 'Later');
+    await waitFor(() => resolveLater !== undefined, 'the thenable to be adopted');
+    expect(w.state).toBe('working');
+    resolveLater?.();
+    expect(await done).toBe('success');
+    done = nextOutcome(w);
+    await client.enqueue('p10', 'LaterFail');
+    expect(await done).toBe('failure');
+    await waitFor(async () => (await r.get(keys.stat('processed'))) === '3', 'stat:processed');
+    expect(await globalStats()).toEqual({ processed: '3', failed: '1', failedList: 1 });
+    const [rec] = await r.lrange(keys.failed, 0, -1);
+    expect((JSON.parse(rec ?? '{}') as { exception?: string }).exception).toBe('RangeError');
+  });
+
   it('failure: a Ruby-shaped failed record (exception = class, error = message, job frames only)', async () => {
     const w = await started(
       registry({
