@@ -426,6 +426,45 @@ describe('fail fast on a broken deploy', () => {
     expect(await env.workers()).toEqual([]);
   });
 
+  it.each([
+    ["TERM to the master's whole process group", 'group'],
+    ['TERM to the master and to each waiting child at once (systemd KillMode=control-group)', 'all'],
+  ])('%s while its first children wait for the module check: exit 0, no child ran job code, none is left', async (_what, how) => {
+    const mod = env.writeTmp(
+      `stopcheck-${how}.js`,
+      [
+        "'use strict';",
+        'const inCheck = process.env.PYRES_MODULE_CHECK !== undefined;',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the job module's own source
+        "require('fs').appendFileSync(process.env.PYRES_TEST_LEDGER, `load ${inCheck ? 'check' : 'child'} ${process.pid}\\n`);",
+        'if (inCheck) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);',
+        'exports.Noop = { perform() {} };',
+        '',
+      ].join('\n'),
+    );
+    const m = await env.startMaster(['--queues', `st${how}`, '--pool', '2', '--term-timeout', '2'], { jobs: [mod], waitReady: false, detached: true });
+    const waiting = await waitFor(
+      () => {
+        const kids = childPidsOf(m.pid).filter(p => cmdlineOf(p).includes('childMain'));
+        return kids.length === 2 ? kids : null;
+      },
+      8000,
+      'two children forked while the check runs',
+    );
+    // The check is under way (it writes first), the children still wait for their 'go'.
+    await env.waitForLedger(/^load check /, 5000);
+    if (how === 'group') process.kill(-m.pid, 'SIGTERM');
+    else {
+      for (const pid of waiting) process.kill(pid, 'SIGTERM');
+      m.kill('SIGTERM');
+    }
+    expect(await m.waitForEnd(10000)).toEqual({ code: 0, signal: null });
+    await env.waitGone(waiting, 8000);
+    expect(pidsWithTag(env.tag)).toEqual([]);
+    expect(env.ledgerLines().filter(l => l.startsWith('load child'))).toEqual([]);
+    expect(await env.workers()).toEqual([]);
+  });
+
   it('a --worker-init that throws: the crash loop and its reason show in ctl status', async () => {
     const init = env.writeTmp('init.js', "exports.init = () => { throw new Error('database is down'); };\n");
     const m = await env.startMaster(['--queues', 'ci', '--pool', '1', '--worker-init', init], { jobs: JOBS, waitReady: false });

@@ -65,6 +65,35 @@ describe('liveness off the job thread (real processes)', () => {
     await env.expectUnregistered(pruner.id);
   });
 
+  it('a job already queued at start that blocks the event loop at once: the liveness thread, started after the registration, still beats', async () => {
+    // A backlog at deploy time: the first job starts right after the registration, the moment
+    // the liveness thread is launched, and holds the event loop from its first instant.
+    const r = env.redis;
+    const raw = await env.enqueue('p9', 'BlockingSleep', 5);
+    const { proc, id } = await env.startWorker(['--heartbeat-interval', '1'], 'p10,p9', { jobs: [JOBS, BLOCKING] });
+    await env.waitForLedger(/^BlockingSleep start 5 /, 5000);
+    expect(await r.get(k(`worker:${id}`))).toContain(raw);
+    const seen = new Set<string>();
+    await waitFor(
+      async () => {
+        const hb = await r.hget(k('workers:heartbeat'), id);
+        if (hb) seen.add(hb);
+        return seen.size >= 3;
+      },
+      3500,
+      'two newer heartbeats while the first job blocks',
+      100,
+    );
+    // Still inside the job: the beats came from the thread, not from a loop between jobs.
+    expect(env.ledgerLines().some(l => l.startsWith('BlockingSleep done'))).toBe(false);
+    await proc.waitForLine(/done: BlockingSleep from p9/, 8000);
+    await waitFor(async () => (await env.stat('processed')) === '1', 2000, 'stat:processed 1');
+    expect(await env.failures()).toEqual([]);
+    proc.kill('SIGQUIT');
+    expect(await proc.waitForEnd(5000)).toEqual({ code: 0, signal: null });
+    await env.expectUnregistered(id);
+  });
+
   it('a live idle worker removed from `workers` re-registers within ~2 heartbeat intervals and logs it', async () => {
     const { proc, id } = await env.startWorker(['--heartbeat-interval', '1']);
     const r = env.redis;
