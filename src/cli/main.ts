@@ -175,6 +175,7 @@ function withoutHelpCache<T>(y: T): T {
   if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => undefined;
   return y;
 }
+
 // Each command's module is loaded when yargs runs that command's builder (or handler), so a
 // `worker` process never loads the master, the scheduler, ctl or the web (their code and
 // heap: a few MB of RSS per worker process).

@@ -622,16 +622,21 @@ export class RedisStore extends EventEmitter {
       }
       // As bytes: an item need not be valid UTF-8, and ioredis would replace what is not.
       // After a NOSCRIPT (the script cache flushed), once more: it then goes as EVAL, as ioredis's Script does.
-      return (this.redis.sendCommand(script.command(bytes, this.stepDeadlines)) as Promise<StepReply>).then(
-        reply => this.stepResult(reply as StepReply, sent, null),
+      return this.sendStep(bytes, script).then(
+        reply => this.stepResult(reply, sent, null),
         (e: unknown) => {
           if (!isNoScript(e)) throw e;
-          return (this.redis.sendCommand(script.command(bytes, this.stepDeadlines)) as Promise<StepReply>).then(reply => this.stepResult(reply, sent, null));
+          return this.sendStep(bytes, script).then(reply => this.stepResult(reply, sent, null));
         },
       );
     } catch (e) {
       return Promise.reject(e);
     }
+  }
+
+  /** Sends one step's request as one command (EVALSHA, or EVAL on a socket that has not seen the script). */
+  private sendStep(bytes: Buffer, script: StepScript): Promise<StepReply> {
+    return this.redis.sendCommand(script.command(bytes, this.stepDeadlines)) as Promise<StepReply>;
   }
 
   /** finishAndReserve with `wait`: the script and WAIT in one pipeline. */
