@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Dashboard } from '../../src/admin/admin';
 import { parseDsnList } from '../../src/web/dsn';
+import { openMonitor } from '../support/monitor';
 import { type RedisServerHandle, startRedis } from '../support/redisServer';
 
 type Dump = Record<string, { type: string; value: unknown }>;
@@ -43,7 +44,7 @@ function expected(dump: Dump): Record<string, string[] | string> {
 }
 
 async function monitored(fn: () => Promise<unknown>): Promise<string[][]> {
-  const mon = await r.monitor();
+  const mon = await openMonitor(r);
   const cmds: string[][] = [];
   mon.on('monitor', (_t: string, args: string[]) => cmds.push(args.map(String)));
   await fn();

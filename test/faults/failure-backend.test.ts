@@ -5,6 +5,7 @@
  * `RPUSH <queue>_failed <record>`; `failed` is not touched. Compared with Ruby Resque 3.0.0's
  * own capture (test/support/rubyMultiQueue.ts).
  */
+import { openMonitor } from '../support/monitor';
 import { C5_FAILURE_COMMANDS as rubyFailureCommands, C5_KEYS_AFTER as rubyKeys, C5_RECORD as rubyRecord } from '../support/rubyMultiQueue';
 import { runCli } from '../support/spawn';
 import { CHAOS_JOBS, FAILED_AT_RE, childPidsOf, faultEnv, privateRedis, k, waitFor, workerIdFor } from './helpers';
@@ -45,8 +46,7 @@ describe('--failure-backend redis_multi_queue', () => {
 
   it("a job that raises: the same keys, commands and record shape as Ruby's worker", async () => {
     const payload = '{"class":"Throw","args":["error"]}';
-    // MONITOR starts while Redis is quiet (ioredis mis-parses a MONITOR begun under traffic).
-    const mon = await redis.r.monitor();
+    const mon = await openMonitor(redis.r);
     const events: string[][] = [];
     mon.on('monitor', (_t: string, args: string[]) => events.push(args.map(String)));
     const w = env.cli(['worker', '--queues', 'p10,p9', '--jobs', CHAOS_JOBS, '--failure-backend', 'redis_multi_queue'], redis.srv.url);

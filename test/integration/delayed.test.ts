@@ -9,6 +9,7 @@ import { Client } from '../../src/producer/client';
 import { DelayedKeys, encodeDelayedItem } from '../../src/protocol/delayed';
 import { POISON_CLASS, poisonBytes } from '../../src/protocol/records';
 import { Scheduler, type SchedulerExtension } from '../../src/scheduler/scheduler';
+import { openMonitor } from '../support/monitor';
 import { type LoggedCommand, loadMonitorLog, phase } from '../support/monitorLog';
 import { testDbUrl } from '../support/redisServer';
 import { failedPage, renderFailedJob, requeueRecord } from '../support/resqueWeb';
@@ -47,8 +48,7 @@ function scheduler(o: ConstructorParameters<typeof Scheduler>[0] = {}): Schedule
  * and waits for it, so every command executed before is in (MONITOR reports in execution order).
  */
 async function monitor(): Promise<{ cmds: () => Promise<LoggedCommand[]>; stop: () => Promise<void> }> {
-  const base = new Redis(url.replace(/\/\d+$/, ''), { lazyConnect: true, disconnectTimeout: 50 });
-  const m = await base.monitor();
+  const m = await openMonitor(url);
   const seen: LoggedCommand[] = [];
   const marks = new Set<string>();
   let ready = false;
@@ -71,7 +71,6 @@ async function monitor(): Promise<{ cmds: () => Promise<LoggedCommand[]>; stop: 
   let n = 0;
   const stop = async (): Promise<void> => {
     m.disconnect();
-    base.disconnect();
   };
   open.push({ stop });
   await mark('monitor-ready');

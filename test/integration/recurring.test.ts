@@ -11,6 +11,7 @@ import type Redis from 'ioredis';
 import type { Logger } from '../../src/logging/logger';
 import { RecurringSchedules, type RecurringOptions } from '../../src/scheduler/recurring';
 import { ScheduleStore } from '../../src/store/scheduleStore';
+import { openMonitor } from '../support/monitor';
 import { type RedisServerHandle, startRedis, testDbUrl } from '../support/redisServer';
 import { type Resources, STARTED_RE, registry, useResources, waitFor } from './helpers';
 
@@ -113,7 +114,7 @@ describe('firing', () => {
       srv = await startRedis();
       const mon = res.redis(srv.url);
       const seen: string[] = [];
-      const monitor = await mon.monitor();
+      const monitor = await openMonitor(mon);
       monitor.on('monitor', (_t: string, args: string[]) => seen.push(args.join(' ')));
       const store = newStore(srv.url);
       const x = recurring({ store, staticSchedule: { every_3s: { every: '3s', class: 'MixedJob', queue: 'p8', args: ['e1', 2] } } });

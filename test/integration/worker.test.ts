@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import type Redis from 'ioredis';
 import { type Client, currentJob, encodeWorkingOn, type JobContext, JobRegistry, type Worker, type WorkerOptions } from '../../src';
 import { poisonBytes, poisonPayload } from '../../src/protocol/records';
+import { openMonitor } from '../support/monitor';
 import { flushTestDb, testDbUrl } from '../support/redisServer';
 import {
   FAILED_AT_RE,
@@ -619,7 +620,7 @@ describe('payloads that only look like JSON objects', () => {
   it('the worker rewrites the working-on record as valid JSON and records a failure', async () => {
     const items = ['{"class":"Echo","args":[NaN]}', '{"class":"Echo","args":[0x10]}', '{"class":"Echo","args":[]}\u0000tail'];
     for (const raw of items) await r.rpush(keys.queue('p10'), raw);
-    const mon = await res.redis().monitor();
+    const mon = await openMonitor(res.redis());
     const repairs: string[] = [];
     mon.on('monitor', (_t: string, args: string[]) => {
       if (args[0]?.toLowerCase() === 'set' && args[3] === 'XX') repairs.push(args[2] ?? '');

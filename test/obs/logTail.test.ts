@@ -5,6 +5,7 @@
  */
 import Redis from 'ioredis';
 import { BASIC_JOBS, HOST, masterTestEnv, waitFor } from '../master/helpers';
+import { openMonitor } from '../support/monitor';
 import { spawnCli } from '../support/spawn';
 
 const env = masterTestEnv();
@@ -13,7 +14,7 @@ const Q = 'tailq';
 /** Every command Redis sees from now on (MONITOR), until `stop()`. */
 async function monitor(url: string): Promise<{ cmds: string[][]; stop(): void }> {
   const r = new Redis(url, { maxRetriesPerRequest: 2 });
-  const mon = await r.monitor();
+  const mon = await openMonitor(r);
   const cmds: string[][] = [];
   mon.on('monitor', (_t: string, args: string[]) => cmds.push(args));
   return {

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Redis from 'ioredis';
+import { openMonitor } from '../support/monitor';
 import { flushTestDb, startRedis, testDbUrl, type RedisServerHandle } from '../support/redisServer';
 import { expectUnregistered, type FailureRecord, parseFailure as parseResqueFailure } from '../support/resqueAsserts';
 export { FAILED_AT_RE, FAILURE_KEYS } from '../support/resqueAsserts';
@@ -183,8 +184,7 @@ export interface MonitorEvent {
 
 /** MONITOR on its own connection; collects every command the server executes. */
 export async function startMonitor(url: string): Promise<{ events: MonitorEvent[]; stop(): Promise<void> }> {
-  const base = new Redis(url, { lazyConnect: true });
-  const mon = await base.monitor();
+  const mon = await openMonitor(url);
   const events: MonitorEvent[] = [];
   mon.on('monitor', (time: string, args: string[], source: string, database: string) => {
     events.push({ time: Number(time), args, source, database: Number(database) });
@@ -193,7 +193,6 @@ export async function startMonitor(url: string): Promise<{ events: MonitorEvent[
     events,
     async stop() {
       mon.disconnect();
-      base.disconnect();
     },
   };
 }

@@ -12,6 +12,7 @@ import { runRetriesCommand } from '../../src/cli/retriesCommand';
 import { ConfigError } from '../../src/errors';
 import { parseDsnList } from '../../src/web/dsn';
 import { type WebServer, startWebServer } from '../../src/web/server';
+import { openMonitor } from '../support/monitor';
 import { type LoggedCommand, loadMonitorLog } from '../support/monitorLog';
 import { type RedisServerHandle, startRedis } from '../support/redisServer';
 import { FIXTURES } from '../unit/fixtureData';
@@ -60,8 +61,7 @@ beforeEach(async () => {
 
 /** MONITOR on its own connection; `cmds()` waits for a marker PING so everything before it is in. */
 async function monitor(): Promise<{ cmds: () => Promise<LoggedCommand[]>; stop: () => void }> {
-  const base = new Redis(srv.url);
-  const m = await base.monitor();
+  const m = await openMonitor(srv.url);
   const seen: LoggedCommand[] = [];
   const marks = new Set<string>();
   m.on('monitor', (time: string, args: string[], source: string) => {
@@ -87,7 +87,6 @@ async function monitor(): Promise<{ cmds: () => Promise<LoggedCommand[]>; stop: 
     },
     stop: () => {
       m.disconnect();
-      base.disconnect();
     },
   };
 }
