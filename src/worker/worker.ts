@@ -435,6 +435,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     // The liveness thread boots now (its isolate, modules and connection), not during the
     // registration; it is under way before the first job can start.
     await this.liveness?.launchThread();
+    if (this.liveness)
+      this.log.debug(`heartbeat every ${this.o.heartbeatInterval}s ${this.liveness.mode === 'thread' ? 'from the liveness thread' : 'from the main thread'}`);
     this.processed = await this.store.stat('processed', this.id);
     // A pool's slots beyond the first say it at debug: the pool logs one line for all.
     this.log[this.slot && this.slot.index > 0 ? 'debug' : 'info'](
@@ -1109,7 +1111,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.liveness = l;
     this.live = l.slot(0);
     await l.start({ deferThread: true });
-    this.log.debug(`heartbeat every ${this.o.heartbeatInterval}s ${l.mode === 'thread' ? 'from the liveness thread' : 'from the main thread'}`);
   }
 
   /** A pool's slot: the pool's liveness loop beats for it; the first heartbeat is written here. */

@@ -9,6 +9,24 @@ import { HEARTBEAT_RE, JOBS, k, processTestEnv, sleep, waitFor } from './helpers
 const env = processTestEnv();
 const BLOCKING = 'fixtures/jobs/blocking.js';
 
+/** Waits until worker `id` has written two heartbeats newer than the first one seen (`what` names the wait). */
+async function twoNewerBeats(id: string, what: string): Promise<void> {
+  const seen = new Set<string>();
+  const first = await env.redis.hget(k('workers:heartbeat'), id);
+  expect(first).toMatch(HEARTBEAT_RE);
+  seen.add(first!);
+  await waitFor(
+    async () => {
+      const hb = await env.redis.hget(k('workers:heartbeat'), id);
+      if (hb) seen.add(hb);
+      return seen.size >= 3;
+    },
+    3500,
+    what,
+    100,
+  );
+}
+
 describe('liveness off the job thread (real processes)', () => {
   it('a job that blocks the event loop for 6 s: the heartbeat keeps advancing and a worker started meanwhile does not prune it', async () => {
     // --prune-interval is the CLI engineer's flag (ignored by a CLI that does not know it yet);
@@ -21,20 +39,7 @@ describe('liveness off the job thread (real processes)', () => {
     expect(await r.get(k(`worker:${id}`))).toContain(raw);
 
     // The heartbeat changes (twice) while the job holds the event loop.
-    const seen = new Set<string>();
-    const first = await r.hget(k('workers:heartbeat'), id);
-    expect(first).toMatch(HEARTBEAT_RE);
-    seen.add(first!);
-    await waitFor(
-      async () => {
-        const hb = await r.hget(k('workers:heartbeat'), id);
-        if (hb) seen.add(hb);
-        return seen.size >= 3;
-      },
-      3500,
-      'two newer heartbeats while the job blocks',
-      100,
-    );
+    await twoNewerBeats(id, 'two newer heartbeats while the job blocks');
     expect(env.ledgerLines().some(l => l.startsWith('BlockingSleep done'))).toBe(false);
 
     // 4 s into the job, a worker on the same queues starts and prunes (heartbeat older than 3 s
@@ -73,17 +78,7 @@ describe('liveness off the job thread (real processes)', () => {
     const { proc, id } = await env.startWorker(['--heartbeat-interval', '1'], 'p10,p9', { jobs: [JOBS, BLOCKING] });
     await env.waitForLedger(/^BlockingSleep start 5 /, 5000);
     expect(await r.get(k(`worker:${id}`))).toContain(raw);
-    const seen = new Set<string>();
-    await waitFor(
-      async () => {
-        const hb = await r.hget(k('workers:heartbeat'), id);
-        if (hb) seen.add(hb);
-        return seen.size >= 3;
-      },
-      3500,
-      'two newer heartbeats while the first job blocks',
-      100,
-    );
+    await twoNewerBeats(id, 'two newer heartbeats while the first job blocks');
     // Still inside the job: the beats came from the thread, not from a loop between jobs.
     expect(env.ledgerLines().some(l => l.startsWith('BlockingSleep done'))).toBe(false);
     await proc.waitForLine(/done: BlockingSleep from p9/, 8000);
@@ -132,6 +127,15 @@ describe('liveness off the job thread (real processes)', () => {
     await waitFor(async () => (await env.stat('processed')) === '1', 2000, 'stat:processed 1');
     expect(await env.failures()).toEqual([]);
 
+    proc.kill('SIGQUIT');
+    expect(await proc.waitForEnd(5000)).toEqual({ code: 0, signal: null });
+    await env.expectUnregistered(id);
+  });
+
+  it('by default the heartbeat runs on the liveness thread, and the worker says so once it has started it', async () => {
+    const { proc, id } = await env.startLibWorker('p10,p9', { heartbeatInterval: 1 });
+    await proc.waitForLine(/heartbeat every 1s from the liveness thread/, 5000);
+    expect(proc.lines().some(l => /heartbeat every .* from the main thread/.test(l))).toBe(false);
     proc.kill('SIGQUIT');
     expect(await proc.waitForEnd(5000)).toEqual({ code: 0, signal: null });
     await env.expectUnregistered(id);
