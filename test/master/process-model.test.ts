@@ -407,20 +407,24 @@ describe('fail fast on a broken deploy', () => {
     await env.expectNoWorkersLeft();
   });
 
+  /** The two children a `--pool 2` master forked while its module check still runs. */
+  const twoWaitingChildren = (masterPid: number): Promise<number[]> =>
+    waitFor(
+      () => {
+        const kids = childPidsOf(masterPid).filter(p => cmdlineOf(p).includes('childMain'));
+        return kids.length === 2 ? kids : null;
+      },
+      8000,
+      'two children forked while the check runs',
+    );
+
   it('the master SIGKILLed while its first children wait for the module check: they exit', async () => {
     const mod = env.writeTmp(
       'hangcheck.js',
       "'use strict';\nif (process.env.PYRES_MODULE_CHECK) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);\nexports.Noop = { perform() {} };\n",
     );
     const m = await env.startMaster(['--queues', 'hc', '--pool', '2'], { jobs: [mod], waitReady: false });
-    const waiting = await waitFor(
-      () => {
-        const kids = childPidsOf(m.pid).filter(p => cmdlineOf(p).includes('childMain'));
-        return kids.length === 2 ? kids : null;
-      },
-      8000,
-      'two children forked while the check runs',
-    );
+    const waiting = await twoWaitingChildren(m.pid);
     m.kill('SIGKILL');
     await env.waitGone(waiting, 8000);
     expect(await env.workers()).toEqual([]);
@@ -443,14 +447,7 @@ describe('fail fast on a broken deploy', () => {
       ].join('\n'),
     );
     const m = await env.startMaster(['--queues', `st${how}`, '--pool', '2', '--term-timeout', '2'], { jobs: [mod], waitReady: false, detached: true });
-    const waiting = await waitFor(
-      () => {
-        const kids = childPidsOf(m.pid).filter(p => cmdlineOf(p).includes('childMain'));
-        return kids.length === 2 ? kids : null;
-      },
-      8000,
-      'two children forked while the check runs',
-    );
+    const waiting = await twoWaitingChildren(m.pid);
     // The check is under way (it writes first), the children still wait for their 'go'.
     await env.waitForLedger(/^load check /, 5000);
     if (how === 'group') process.kill(-m.pid, 'SIGTERM');
