@@ -69,6 +69,24 @@ describe('openMonitor (the tests’ MONITOR client)', () => {
     }
   });
 
+  it('Redis gone while it watches: an error to a listener, and no throw without one', async () => {
+    const own = await startRedis();
+    try {
+      const quiet = await openMonitor(own.url);
+      const heard = await openMonitor(own.url);
+      const errors: Error[] = [];
+      heard.on('error', e => errors.push(e));
+      const closed = new Promise<void>(res => heard.on('error', () => res()));
+      await own.stop();
+      await closed;
+      expect(errors.map(e => e.message)).toEqual(['MONITOR connection closed']);
+      quiet.disconnect();
+      heard.disconnect();
+    } finally {
+      await own.stop();
+    }
+  });
+
   it('fails with Redis’ own message when AUTH is refused', async () => {
     await expect(openMonitor(`redis://:wrong@127.0.0.1:${srv.port}`)).rejects.toThrow(/MONITOR: .*(AUTH|password)/i);
   });
