@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { isJson } from './job';
+import { compactWorkingOn } from './jsonBytes';
 import { parseResqueTime } from './time';
 
 /**
@@ -152,11 +153,8 @@ export function failureAround(f: Omit<FailureInput, 'rawPayload'>): [string, str
  * Byte-level, so a payload that is not valid UTF-8 survives. Null for other forms.
  */
 export function embeddedPayloadBytes(value: Buffer): { bytes: Buffer; isString: boolean } | null {
-  const text = value.toString('latin1'); // one char per byte: indexes are byte offsets
-  const m = /^\{"queue":("(?:[^"\\]|\\.)*"),"run_at":("[^"]*"),"payload":/.exec(text);
-  if (!m || value[value.length - 1] !== 0x7d) return null;
-  const bytes = value.subarray(m[0].length, value.length - 1);
-  return { bytes, isString: bytes[0] === 0x22 };
+  const c = compactWorkingOn(value);
+  return c ? { bytes: c.payload, isString: c.isString } : null;
 }
 
 /**

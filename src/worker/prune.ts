@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from '../logging/logger';
 import { decodeJob } from '../protocol/job';
-import { decodeWorkingOn, embeddedPayloadBytes, embedPayload, failureAround } from '../protocol/records';
+import { compactWorkingOn, jobClassOfBytes } from '../protocol/jsonBytes';
+import { decodeWorkingOn, embedPayload, failureAround } from '../protocol/records';
 import { formatFailedAt, parseResqueTime } from '../protocol/time';
 import { parseWorkerId, slotHostOf } from '../protocol/workerId';
 import type { DirtyExitPolicy, RedisStore } from '../store/redisStore';
@@ -166,21 +167,16 @@ export async function unregisterDeadWorker(
   let dirty: Parameters<RedisStore['unregister']>[1];
   let cls = '';
   if (buf) {
-    const value = buf.toString('utf8');
-    const w = decodeWorkingOn(value);
-    const exact = embeddedPayloadBytes(buf);
-    const raw = w?.rawPayload ?? value;
-    try {
-      cls = decodeJob(raw).className;
-    } catch {
-      /* keep '' */
-    }
+    const held = readHeld(buf);
+    cls = held.className;
     let recordException = exception;
     let recordError = message(cls);
     let suppressed = opts.suppressed === true;
     if (policy === 'fail' && opts.failureHooks && cls) {
       const err = Object.assign(new Error(recordError), { name: exception });
-      const r = await opts.failureHooks({ raw, queue: w?.queue ?? '', className: cls, workerId: wid }, err).catch(() => ({ error: err, suppressed: false }));
+      const r = await opts
+        .failureHooks({ raw: held.raw(), queue: held.queue, className: cls, workerId: wid }, err)
+        .catch(() => ({ error: err, suppressed: false }));
       recordException = r.error.name;
       recordError = r.error.message;
       suppressed = r.suppressed;
@@ -191,26 +187,72 @@ export async function unregisterDeadWorker(
       error: recordError,
       backtrace: [],
       worker: wid,
-      queue: w?.queue ?? '',
+      queue: held.queue,
     });
-    // The payload as embedded in the working record is what the failure record embeds too
-    // (raw JSON, or a JSON string for a payload that was not a JSON object).
-    const embedded = exact ? exact.bytes : Buffer.from(embedPayload(raw));
-    // For requeue: the original item. A raw embedding is the item itself; a string embedding
-    // is decoded (such items are not JSON objects, so exact bytes matter less).
-    const original = exact && !exact.isString ? exact.bytes : Buffer.from(raw);
     dirty = {
       expected: buf,
       policy,
-      queue: w?.queue ?? '',
-      raw: original,
+      queue: held.queue,
+      raw: held.original,
       // '' (suppressed): the script writes no record.
-      record: suppressed ? Buffer.alloc(0) : Buffer.concat([Buffer.from(before), embedded, Buffer.from(after)]),
+      record: suppressed ? Buffer.alloc(0) : Buffer.concat([Buffer.from(before), held.embedded, Buffer.from(after)]),
       requireHeld: opts.requireHeld ?? false,
     };
   }
   const wrote = await store.unregister(wid, dirty);
   return dirty && wrote ? cls || '?' : null;
+}
+
+/** Payloads up to this size embedded as a JSON string are decoded to find a job class in them. */
+const SMALL_STRING_PAYLOAD = 64 * 1024;
+
+/**
+ * What a dead worker's `worker:<id>` holds, for its failure record or its requeue. Ruby's and
+ * pyres-ts's compact form is read from its bytes: the payload (megabytes, maybe) is never copied
+ * into a string, because the liveness thread records a self-killed job with a heap of a few
+ * MB. Other forms (pyres' key order and spacing) are decoded as text.
+ */
+function readHeld(buf: Buffer): { queue: string; className: string; embedded: Buffer; original: Buffer; raw: () => string } {
+  const c = compactWorkingOn(buf);
+  if (c) {
+    // The payload as embedded in the working record is what the failure record embeds too (raw
+    // JSON, or a JSON string for a payload that was not a JSON object). For requeue: the
+    // original item; a raw embedding is the item itself, a string one is decoded (such items
+    // are not JSON objects, so exact bytes matter less).
+    // (A payload that is not an object is a poison item, failed as soon as it is reserved: never a long job.)
+    const decoded = c.isString ? stringValue(c.payload) : null;
+    let className = '';
+    if (decoded === null) className = jobClassOfBytes(c.payload) ?? '';
+    else if (decoded.length <= SMALL_STRING_PAYLOAD) className = classOf(decoded);
+    return {
+      queue: c.queue,
+      className,
+      embedded: c.payload,
+      original: decoded === null ? c.payload : Buffer.from(decoded),
+      raw: () => decoded ?? c.payload.toString('utf8'),
+    };
+  }
+  const value = buf.toString('utf8');
+  const w = decodeWorkingOn(value);
+  const raw = w?.rawPayload ?? value;
+  return { queue: w?.queue ?? '', className: classOf(raw), embedded: Buffer.from(embedPayload(raw)), original: Buffer.from(raw), raw: () => raw };
+}
+
+function stringValue(bytes: Buffer): string {
+  try {
+    const v: unknown = JSON.parse(bytes.toString('utf8'));
+    return typeof v === 'string' ? v : '';
+  } catch {
+    return '';
+  }
+}
+
+function classOf(raw: string): string {
+  try {
+    return decodeJob(raw).className;
+  } catch {
+    return '';
+  }
 }
 
 /** Whether a process runs under this pid. A zombie (exited, not yet reaped) counts as dead. */

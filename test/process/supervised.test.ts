@@ -68,6 +68,26 @@ describe('a supervised child whose master is gone (real processes)', () => {
     await waitFor(() => master.lines().some(l => /killed itself \(SIGKILL\)/.test(l)), 2000, 'the child saying why');
   });
 
+  it('with a 12 MB payload: the liveness thread (a heap of a few MB) still records the job byte for byte and ends the child on time', async () => {
+    // Its record used to copy the payload into strings: the thread ran out of memory, and the
+    // job ran on past its timeout with nobody left to stop it.
+    const { master, childPid, id } = await startFakeMaster({ jobTimeout: 2, timeoutGrace: 1, termTimeout: 2 });
+    const raw = await env.enqueue('p9', 'CpuLoop', null, 'x'.repeat(12 * 1024 * 1024));
+    await env.waitForLedger(/^CpuLoop start null/);
+    const jobStart = Date.now();
+    master.kill('SIGKILL');
+    await waitFor(() => !isRunning(childPid), 2 * 1000 + 1 * 1000 + 2000 + 1000, 'the orphaned child gone', 50);
+    expect(Date.now() - jobStart).toBeLessThan(5000 + 500);
+    const recs = await env.failures();
+    expect(recs).toHaveLength(1);
+    const f = parseFailure(recs[0]!);
+    expect(f.exception).toBe('JobTimeoutError');
+    expect(f.worker).toBe(id);
+    expect(recs[0]!.indexOf(`"payload":${raw},"exception"`)).toBeGreaterThan(0);
+    await env.expectUnregistered(id);
+    expect(master.lines().some(l => /liveness thread crashed/.test(l))).toBe(false);
+  });
+
   it('with no job timeout: the job is recorded as Resque::DirtyExit --term-timeout s after the master went away', async () => {
     const { master, childPid, id } = await startFakeMaster({ jobTimeout: null, timeoutGrace: 1, termTimeout: 2 });
     const raw = await env.enqueue('p10', 'CpuLoop', null);
