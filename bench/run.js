@@ -155,8 +155,30 @@ function machine() {
     versions: { 'node-resque': v('node-resque'), bullmq: v('bullmq'), ioredis: v('ioredis') },
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     loadBefore: os.loadavg(),
+    nodeStart: nodeStartMs(),
     pyresTs: `${require(path.join(S.ROOT, 'package.json')).version} @ ${rev}`,
   };
+}
+
+/**
+ * A bare Node start here (`node -e 0`, median of 7, ms), as every system's processes start: the
+ * start row is a sum of such starts. With NODE_EXTRA_CA_CERTS set (Node parses the file at each
+ * start), also without it, so the report can say what the environment costs each process.
+ */
+function nodeStartMs() {
+  const { spawnSync } = require('node:child_process');
+  const median = env => {
+    const xs = [];
+    for (let i = 0; i < 7; i++) {
+      const t = process.hrtime.bigint();
+      spawnSync(process.execPath, ['-e', '0'], { env, stdio: 'ignore' });
+      xs.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+    return xs.sort((a, b) => a - b)[3];
+  };
+  const extraCa = Boolean(process.env.NODE_EXTRA_CA_CERTS);
+  const { NODE_EXTRA_CA_CERTS: _ca, ...withoutCa } = process.env;
+  return { ms: median(process.env), extraCa, withoutCaMs: extraCa ? median(withoutCa) : null };
 }
 
 async function main() {

@@ -29,12 +29,15 @@ function build(results, ctx, m) {
   const context = [
     `one-client limit (\`redis-benchmark -c 1\`, same run): before ${lim(L.before)}; after ${lim(L.after)}; rows use the mean, EVALSHA ${fmt(L.evalsha)}/s`,
     `load average before ${m.loadBefore.map(x => x.toFixed(2)).join(' ')}, after ${m.loadAfter.map(x => x.toFixed(2)).join(' ')} (${m.cores} cores, shared machine)`,
+    m.nodeStart
+      ? `a bare Node start (\`node -e 0\`, median of 7): ${fmt(m.nodeStart.ms)} ms${m.nodeStart.extraCa ? `; NODE_EXTRA_CA_CERTS is set here, and every Node process of every system parses it at its start: ${fmt(m.nodeStart.withoutCaMs)} ms without it` : ''}`
+      : null,
     ctx.cfg.quick
       ? `QUICK run: ${ctx.cfg.rounds} rounds of ~${ctx.cfg.roundSeconds} s after a short warm-up, NOT the ≥ 4 s rounds the targets are defined with`
       : `${ctx.cfg.rounds} rounds of ≥ ${ctx.cfg.roundSeconds} s per throughput row after a warm-up of ~${ctx.cfg.warmSeconds} s`,
     rounds.length ? `timed rounds kept: ${rounds.length}, lasting ${fmt(Math.min(...rounds))}–${fmt(Math.max(...rounds))} s` : 'no timed rounds',
     `Ruby Resque: ${ctx.has.resqueGem ? 'the resque gem is present, but the bench has no row for it yet' : ctx.has.ruby ? 'not run: ruby is present, the resque gem is not installed' : 'not run: no ruby'}`,
-  ];
+  ].filter(Boolean);
   const table = mdTable(['', 'row (median of rounds; (min–max))', 'pyres-ts', 'peer', 'ratio pyres-ts ÷ peer, per round: median (min–max)'], body);
   return { table, verdicts, context };
 }
@@ -96,7 +99,14 @@ ${rep.context.map(l => `- ${l}`).join('\n')}
   \`Queue.add\`), latency = the job's start (\`process.hrtime\`, CLOCK_MONOTONIC) minus the instant just
   before the push; gaps of 5–40 ms between samples.
 - **Time to ready**: spawn to N workers in \`<ns>:workers\` (\`master --pool 4\`; 4 node-resque
-  processes, each \`Worker.start()\`); in brackets the master's own log figure.
+  processes, each \`Worker.start()\`); in brackets the master's own log figure. On 2 cores the row is
+  a sum of CPU: at the registration (\`/proc/<pid>/stat\`, without NODE_EXTRA_CA_CERTS) the master has
+  used ~230 ms, its module check ~40 ms and each child ~200 ms (~1,100 ms in all, so >= ~550 ms of
+  wall), 4 node-resque processes ~110 ms each. A child's \`require\` of the worker is ~75 ms of
+  CPU, as \`require('node-resque')\` is (ioredis is most of both). Tried and not used: a V8 code cache
+  (v8-compile-cache on Node 20: the same 80 ms for Node + the worker's modules), one bundled file (no
+  faster), and a Node 20 user-land startup snapshot of the bundled worker (\`--build-snapshot\` fails on
+  ioredis' net/tls bindings: "Unknown external reference").
 - **Scheduler**: N items (Ruby's bytes, \`{"class","args","queue"}\`) RPUSHed to one \`delayed:<ts>\` a few
   seconds in the past, then timed: pyres-ts \`Scheduler.pass()\` (dist/, one Lua step per batch) vs
   node-resque 9 \`Scheduler.poll()\` (per item), rounds alternating per system, the queue length checked
