@@ -1,7 +1,7 @@
 import yargs from 'yargs';
 import { PyresError, coerceError } from '../errors';
 import { drainLogFiles } from '../logging/fileSink';
-import { guardStdio } from '../logging/stdio';
+import { flushStdio, guardStdio } from '../logging/stdio';
 import type { Client as ClientT } from '../producer/client';
 import { VERSION } from '../version';
 import { type ConnectionArgs, connectionFromArgs, withConnectionOptions } from './options';
@@ -36,10 +36,13 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`pyres-ts: ${err.message}${err instanceof UsageError ? ' (see pyres-ts --help)' : ''}\n`);
     if (!(err instanceof PyresError) && process.env['PYRES_TS_DEBUG']) process.stderr.write(`${err.stack}\n`);
     await drainLogFiles();
+    await flushStdio();
     return err instanceof UsageError || err instanceof PyresError ? 2 : 1;
   }
-  // A -f log file is written asynchronously: its last lines land (in order) before the exit.
+  // A -f log file is written asynchronously: its last lines land (in order) before the exit;
+  // so does what stdout and stderr still hold for a pipe (the caller exits with process.exit()).
   await drainLogFiles();
+  await flushStdio();
   return code;
 }
 

@@ -75,3 +75,39 @@ export interface StdioPort {
 }
 
 export const realStdio: StdioPort = { write: writeStdio, gone: stdioGone };
+
+/**
+ * Resolves once what was written to stdout and stderr has left the process. A pipe is written
+ * asynchronously: what its reader has not taken yet (beyond the pipe's 64 KB) waits in this
+ * process, and `process.exit()` drops it: `pyres-ts failed list --json | jq` got the first
+ * 64 KB and an exit code of 0. Waits as long as the reader takes (as `cat` would); at once for
+ * a stream that is gone (its reader closed it: what is queued can never be written).
+ */
+export async function flushStdio(which: readonly StdName[] = ['stdout', 'stderr']): Promise<void> {
+  await Promise.all(which.map(w => flushOne(w)));
+}
+
+function flushOne(which: StdName): Promise<void> {
+  return new Promise<void>(done => {
+    let s: NodeJS.WriteStream;
+    try {
+      s = streamOf(which);
+    } catch {
+      return done();
+    }
+    if (stdioGone(which) || s.writableLength === 0) return done();
+    guardStdio([which]);
+    // An empty write's callback runs after every write queued before it (or with the error that ended the stream).
+    const onGone = (): void => done();
+    s.once('close', onGone);
+    try {
+      s.write('', () => {
+        s.off('close', onGone);
+        done();
+      });
+    } catch {
+      s.off('close', onGone);
+      done();
+    }
+  });
+}

@@ -12,7 +12,7 @@ import { AuthError, ConfigError, JobLoadError, coerceError } from '../errors';
 import { importInitModule, initFunctionOf } from '../jobs/load';
 import { performance } from 'node:perf_hooks';
 import { drainLogFiles } from '../logging/fileSink';
-import { guardStdio } from '../logging/stdio';
+import { flushStdio, guardStdio } from '../logging/stdio';
 import { RESQUE_PROTOCOL_VERSION, VERSION } from '../version';
 import { createWorkerOrPool } from '../worker/fromConfig';
 import type { WorkerPool } from '../worker/slotPool';
@@ -397,7 +397,10 @@ async function main(): Promise<number> {
 
 // A -f log file is written asynchronously: its last lines land (in order) before the exit.
 main().then(
-  code => void drainLogFiles().then(() => process.exit(code)),
+  code =>
+    void drainLogFiles()
+      .then(() => flushStdio())
+      .then(() => process.exit(code)),
   e => {
     if (!(e instanceof FatalStart)) note(coerceError(e).message);
     void drainLogFiles().then(() => process.exit(1));
