@@ -24,6 +24,11 @@ export async function run(argv: string[]): Promise<number> {
   // A lost stdout/stderr (closed pipe, dead `| tee`, ssh drop) must not crash a worker or a
   // master between a job and its outcome: a failed write marks the stream gone, work goes on.
   guardStdio();
+  // Node's own meaning of USR1 is to open its inspector on 127.0.0.1:9229, through which any
+  // local user could run code as this process; `pkill -USR1 -f pyres` is a Resque habit (kill
+  // the child's job). A listener replaces that default for every command; the commands that
+  // give USR1 a meaning (worker, master, scheduler, web) add their own.
+  process.on('SIGUSR1', () => undefined);
   let code: number;
   try {
     // A long-running command (worker, master, scheduler, web) runs once the parse is over and

@@ -101,7 +101,9 @@ export async function runScheduler(a: SchedulerArgs): Promise<number> {
   s.on('leader', (l: boolean) => (process.title = schedulerTitle(l ? 'Master scheduler' : 'Child scheduler')));
   const handlers: Array<[NodeJS.Signals, () => void]> = [];
   let asked = false;
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) {
+  // HUP (the terminal or ssh session went away) stops it like TERM: the lock is released, not
+  // held for --lock-timeout by a process that died of the signal's default action.
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP'] as const) {
     const h = (): void => {
       if (asked) {
         logger.warn(`${sig} again: exiting without waiting`);
@@ -119,8 +121,21 @@ export async function runScheduler(a: SchedulerArgs): Promise<number> {
     handlers.push([sig, h]);
     process.on(sig, h);
   }
+  // USR1 and USR2 are resque-scheduler's "log the schedule" and "reload the schedule". Handled,
+  // never Node's default for USR1 (an inspector on 127.0.0.1:9229, through which any local user
+  // could run code as this process) nor USR2's (death by signal, the lock held).
+  const usr = (sig: 'SIGUSR1' | 'SIGUSR2') => (): void =>
+    logger.info(
+      `${sig} received: this scheduler ${s.isLeader ? 'leads' : 'follows'}; ${sig === 'SIGUSR2' ? 'nothing to reload: the persistent schedules are read from Redis at every pass, a --schedule file at start' : 'its schedules are listed by `pyres-ts schedule list`'}`,
+    );
+  for (const sig of ['SIGUSR1', 'SIGUSR2'] as const) {
+    const h = usr(sig);
+    handlers.push([sig, h]);
+    process.on(sig, h);
+  }
   try {
     await s.start();
+    if (!s.isLeader && process.title === schedulerTitle('Starting')) process.title = schedulerTitle('Child scheduler');
     await s.stopped;
   } finally {
     for (const [sig, h] of handlers) process.removeListener(sig, h);

@@ -210,21 +210,31 @@ export async function runWeb(web: WebArgs, hooks: RunWebHooks = {}): Promise<num
   for (const s of down) log.warn(`${s.label} is not answering (${s.store.error ?? 'unknown error'}); its pages show it as down until it is back`);
   let server: Awaited<ReturnType<typeof startWebServer>>;
   try {
-    server = await startWebServer({ dashboard, bind: a.bind, port, auth, allowedHosts, basePath });
+    // At a stop, a request under way may wait out one Redis command's timeout (seconds) for its answer.
+    const drainMs = ((redisTimeoutArg(a) ?? 5) + 1) * 1000;
+    server = await startWebServer({ dashboard, bind: a.bind, port, auth, allowedHosts, basePath, drainMs });
   } catch (e) {
     await dashboard.close();
     throw new ConfigError(`cannot listen on ${a.bind}:${port}: ${(e as Error).message}`);
   }
   // The handlers go in before the "dashboard on" line: a supervisor may send TERM the moment it reads it.
+  // INT, TERM, QUIT and HUP (its terminal gone) stop it and exit 0. USR1 and USR2 are only
+  // logged: never Node's default for USR1 (an inspector on 127.0.0.1:9229, through which any
+  // local user could run code as this process; `pkill -USR1 -f pyres` is a Resque habit) nor
+  // death by USR2.
+  const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGHUP'] as const;
+  const noted = (sig: NodeJS.Signals) => (): void => log.info(`${sig} received: nothing to do for the dashboard (INT, TERM, QUIT or HUP stop it)`);
+  const usr1 = noted('SIGUSR1');
+  const usr2 = noted('SIGUSR2');
+  process.on('SIGUSR1', usr1);
+  process.on('SIGUSR2', usr2);
   const stopped = new Promise<void>(resolve => {
     const stop = (): void => {
-      process.removeListener('SIGINT', stop);
-      process.removeListener('SIGTERM', stop);
+      for (const sig of STOP_SIGNALS) process.removeListener(sig, stop);
       hooks.signal?.removeEventListener('abort', stop);
       resolve();
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    for (const sig of STOP_SIGNALS) process.once(sig, stop);
     if (hooks.signal?.aborted) stop();
     else hooks.signal?.addEventListener('abort', stop, { once: true });
   });
@@ -238,6 +248,8 @@ export async function runWeb(web: WebArgs, hooks: RunWebHooks = {}): Promise<num
   await stopped;
   log.info('stopping');
   await server.close();
+  process.removeListener('SIGUSR1', usr1);
+  process.removeListener('SIGUSR2', usr2);
   return 0;
 }
 

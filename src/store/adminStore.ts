@@ -202,6 +202,9 @@ export class AdminStore {
     this.closed = true;
     for (const d of this.detach.splice(0)) d();
     if (!this.owned) return;
+    // A QUIT to a silent server ends in a socket timeout: an 'error' nobody listens to any more
+    // would be printed by ioredis as an "Unhandled error event" at the stop.
+    this.redis.on('error', () => undefined);
     try {
       if (this.redis.status === 'ready') await this.redis.quit();
       else this.redis.disconnect();

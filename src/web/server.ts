@@ -9,6 +9,11 @@ export interface WebServerOptions extends WebAppOptions {
   bind?: string;
   /** TCP port; 0 picks a free one. @defaultValue 5678 (resque-web's) */
   port?: number;
+  /**
+   * At close, how long requests under way may take to get their answer before their
+   * connections are dropped (ms). @defaultValue 6000 (a Redis command's default timeout, 5 s, and 1 s)
+   */
+  drainMs?: number;
 }
 
 export interface WebServer {
@@ -16,11 +21,13 @@ export interface WebServer {
   url: string;
   port: number;
   http: HttpServer;
-  /** Stops listening, drops open connections, closes the Redis connections. Idempotent. */
+  /** Stops listening, lets requests under way finish (up to `drainMs`), closes the Redis connections. Idempotent. */
   close(): Promise<void>;
 }
 
 export const DEFAULT_WEB_PORT = 5678;
+
+const DRAIN_MS = 6000;
 
 export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
   // The server samples the history itself (below), so its app does not on requests.
@@ -57,9 +64,13 @@ export async function startWebServer(o: WebServerOptions): Promise<WebServer> {
       closing ??= (async () => {
         if (sampler) clearInterval(sampler);
         await sampling;
+        // Requests under way get their answer (a page, or the server shown as down once its
+        // command times out), for as long as a command may take; idle keep-alive connections
+        // close at once, and whatever is left after that bound is dropped.
         await new Promise<void>(resolve => {
-          http.close(() => resolve());
-          http.closeAllConnections();
+          const bound = setTimeout(() => http.closeAllConnections(), o.drainMs ?? DRAIN_MS);
+          http.close(() => (clearTimeout(bound), resolve()));
+          http.closeIdleConnections();
         });
         await o.dashboard.close();
       })();

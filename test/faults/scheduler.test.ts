@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { DelayedKeys } from '../../src/protocol/delayed';
 import { POISON_CLASS } from '../../src/protocol/records';
+import { VERSION } from '../../src/version';
 import { type KeyDump, list, loadKeys } from '../unit/fixtureData';
 import { faultEnv, k, privateRedis, waitFor } from './helpers';
 
@@ -18,6 +19,15 @@ const redis = privateRedis();
 const dk = new DelayedKeys('resque');
 const LOCK = 'resque:resque:resque_scheduler_master_lock';
 const JOBS = 'fixtures/jobs/delayed.js';
+
+/** A process's title as ps shows it (/proc/<pid>/cmdline, NULs as spaces, trailing ones dropped). */
+function readTitle(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0+$/, '').replace(/\0/g, ' ').trim();
+  } catch {
+    return '';
+  }
+}
 
 async function redisNow(): Promise<number> {
   const [s] = (await redis.r.time()) as unknown as [string, string];
@@ -105,6 +115,37 @@ describe('pyres-ts scheduler (process)', () => {
     process.stdout.write(`scheduler hand-over after SIGKILL of the leader, lock TTL 3 s: ${handOver} ms\n`);
     b.kill('SIGTERM');
     expect(await b.waitForEnd(10000)).toEqual({ code: 0, signal: null });
+  });
+
+  it("USR1 and USR2 are logged (never Node's inspector, never death by signal); a follower's title says so; HUP releases the lock and exits 0", async () => {
+    const a = schedulerCli();
+    await a.waitForLine(/became the master scheduler/, 10000);
+    const b = schedulerCli();
+    await b.waitForLine(/scheduler .* started/, 10000);
+    await waitFor(
+      () => readTitle(b.pid) === `pyres-ts scheduler (pyres-ts ${VERSION}): Child scheduler`,
+      5000,
+      () => `the follower's title (${readTitle(b.pid)})`,
+    );
+    for (const [s, role] of [
+      [a, 'leads'],
+      [b, 'follows'],
+    ] as const) {
+      for (const sig of ['SIGUSR1', 'SIGUSR2'] as const) {
+        const from = s.mark();
+        s.kill(sig);
+        await s.waitForLine(new RegExp(`${sig} received: this scheduler ${role}`), 5000, from);
+      }
+      expect(s.stderr()).not.toMatch(/Debugger listening|inspector/);
+    }
+    expect(await redis.r.get(LOCK)).toMatch(new RegExp(`:${a.pid}$`));
+    a.kill('SIGHUP');
+    expect(await a.waitForEnd(10000)).toEqual({ code: 0, signal: null });
+    // Released, so the follower leads at its next pass, not after the lock's 180 s.
+    await b.waitForLine(/became the master scheduler/, 5000);
+    b.kill('SIGHUP');
+    expect(await b.waitForEnd(10000)).toEqual({ code: 0, signal: null });
+    expect(await redis.r.exists(LOCK)).toBe(0);
   });
 
   it('a Redis that goes silent mid-loop (SIGSTOP) does not crash the scheduler; it recovers after SIGCONT', async () => {
