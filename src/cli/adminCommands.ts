@@ -3,7 +3,7 @@ import type { Argv } from 'yargs';
 import { ConfigError, coerceError } from '../errors';
 import { silentLogger } from '../logging/logger';
 import type { FailureBackend } from '../protocol/keys';
-import type { RedisStore as RedisStoreT } from '../store/redisStore';
+import type { DirtyExitPolicy, RedisStore as RedisStoreT } from '../store/redisStore';
 import type { Admin, Server, Settled } from '../admin/admin';
 import type { ServerSpec } from '../web/dsn';
 import { type DsnArgs, serversFromArgs, withDsnOption } from './webCommand';
@@ -63,6 +63,11 @@ export function registerAdminCommands(y: Argv, setCode: (n: number) => void): Ar
           .option('failure-backend', {
             type: 'string',
             describe: "prune: where a pruned worker's DirtyExit record goes, as the workers' --failure-backend: 'redis' (default) or 'redis_multi_queue'",
+          })
+          .option('on-dirty-exit', {
+            type: 'string',
+            describe:
+              "prune: a pruned worker's job, as the workers' --on-dirty-exit: 'fail' (default) = a Resque::DirtyExit failure, 'requeue' = back to the head of its queue",
           }),
       async a => setCode(await runWorkers(a as unknown as WorkersArgs)),
     )
@@ -190,6 +195,7 @@ interface WorkersArgs extends CommonArgs {
   action: 'list' | 'prune';
   'prune-interval': number;
   'failure-backend'?: string;
+  'on-dirty-exit'?: string;
 }
 
 export async function runWorkers(a: WorkersArgs, io: AdminIo = stdio): Promise<number> {
@@ -226,6 +232,7 @@ export async function runWorkers(a: WorkersArgs, io: AdminIo = stdio): Promise<n
 async function runPrune(a: WorkersArgs, io: AdminIo): Promise<number> {
   const specs: ServerSpec[] = serversFromArgs(a);
   const failureBackend = failureBackendArg(a['failure-backend']);
+  const onDirtyExit = dirtyExitArg(a['on-dirty-exit']);
   const host = hostname();
   const results: Array<{ server: string; ok: boolean; pruned: string[]; error?: string }> = [];
   for (const s of specs) {
@@ -240,6 +247,7 @@ async function runPrune(a: WorkersArgs, io: AdminIo): Promise<number> {
         pruneInterval: a['prune-interval'],
         useLock: false,
         logger: silentLogger,
+        onDirtyExit,
       });
       results.push({ server: s.label, ok: true, pruned });
     } catch (e) {
@@ -266,6 +274,12 @@ async function runPrune(a: WorkersArgs, io: AdminIo): Promise<number> {
     }
   }
   return code;
+}
+
+/** --on-dirty-exit, checked by the config layer (the workers' own check). */
+function dirtyExitArg(v: string | undefined): DirtyExitPolicy {
+  const { resolveDirtyExitPolicy } = require('../config/worker') as typeof import('../config/worker');
+  return resolveDirtyExitPolicy(v);
 }
 
 /** --failure-backend, checked by the config layer. */

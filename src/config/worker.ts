@@ -292,6 +292,13 @@ export function resolveFailureBackend(v: unknown, prefix = ''): FailureBackend {
   return v as FailureBackend;
 }
 
+/** `onDirtyExit` (--on-dirty-exit): 'fail' (the default, when undefined) or 'requeue'. */
+export function resolveDirtyExitPolicy(v: unknown, prefix = ''): DirtyExitPolicy {
+  if (v === undefined) return WORKER_DEFAULTS.onDirtyExit;
+  if (v !== 'fail' && v !== 'requeue') fail('onDirtyExit', `must be 'fail' or 'requeue', got ${show(v)}`, prefix);
+  return v;
+}
+
 /** The checks common to an input (after defaults) and a serialised config. */
 function checkWorkerSettings(s: WorkerSettings, prefix: string): WorkerSettings {
   const backoffMin = num('backoffMin', s.backoffMin, {}, prefix);

@@ -169,6 +169,27 @@ describe('workers', () => {
     const again = await cli('workers', 'prune', '--redis', a.url, '--json');
     expect(JSON.parse(again.out)).toEqual({ servers: [{ server: labelA, ok: true, pruned: [] }] });
   });
+
+  it("prune --on-dirty-exit requeue: a dead worker's job goes back to the head of its queue, byte for byte, no failure record; a bad value is one line naming the flag", async () => {
+    const r0 = client(a.url);
+    const gone = `${hostname()}:999997:p10`;
+    const payload = '{"class":"LostJob","args":[1.0,18446744073709551616]}';
+    await r0.sadd('resque:workers', gone);
+    await r0.hset('resque:pyres-ts:pidns', gone, readPidNamespace()!);
+    await r0.set(`resque:worker:${gone}`, `{"queue":"p10","run_at":"2026-11-22T22:13:31Z","payload":${payload}}`);
+    await r0.rpush('resque:queue:p10', '{"class":"Behind","args":[]}');
+    const failedBefore = await r0.llen('resque:failed');
+    const bad = await cli('workers', 'prune', '--redis', a.url, '--on-dirty-exit', 'retry');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--on-dirty-exit.*must be 'fail' or 'requeue', got "retry"/);
+    expect(await r0.sismember('resque:workers', gone)).toBe(1);
+    const r = await cli('workers', 'prune', '--redis', a.url, '--on-dirty-exit', 'requeue');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(gone);
+    expect(await r0.lindex('resque:queue:p10', 0)).toBe(payload);
+    expect(await r0.llen('resque:failed')).toBe(failedBefore);
+    expect(await r0.sismember('resque:workers', gone)).toBe(0);
+  });
 });
 
 describe('failed', () => {
