@@ -599,36 +599,47 @@ export class Master extends EventEmitter<MasterEvents> {
     if (!this.connected) return;
     const held = this.heldAtExit.get(a.pid);
     let suppressed = false;
-    const p = bounded(
-      this.runDeadJobFailureHooks(a).then(async as => {
+    let settled = false;
+    const ms = REDIS_BOUND_MS + 1000 + (this.failureHookJobs.size > 0 ? FAILURE_HOOKS_MS : 0);
+    // The outcome is logged when it is known: a record of a large payload (or on a slow Redis)
+    // may land after the bound below, which only keeps the master's stop within its deadline.
+    const work = this.runDeadJobFailureHooks(a)
+      .then(async as => {
         suppressed = as.suppressed === true;
         return unregisterDeadWorker(this.store, a.workerId, as.exception, () => as.error, a.policy, { suppressed });
-      }),
-      REDIS_BOUND_MS + 1000 + (this.failureHookJobs.size > 0 ? FAILURE_HOOKS_MS : 0),
-      'Redis did not answer',
-    ).then(
-      cls => {
-        if (cls !== null && held) {
-          const outcome = a.exception === 'Resque::DirtyExit' ? 'dirty_exit' : 'failure';
-          this.emit('child-event', a.pid, {
-            act: 'outcome',
-            seq: 0,
-            queue: held.queue,
-            className: cls,
-            outcome,
-            ms: Math.max(0, Date.now() - Date.parse(held.since)),
-          });
-        }
-        if (cls !== null)
-          this.log.warn(
-            `child ${a.pid} ${a.how} while working on ${cls}; ${a.policy === 'requeue' ? 'put it back on its queue' : suppressed ? `retried by its retry policy (${a.exception} not recorded: suppressFailures)` : `recorded as ${a.exception}`}`,
+      })
+      .then(
+        cls => {
+          settled = true;
+          if (cls !== null && held) {
+            const outcome = a.exception === 'Resque::DirtyExit' ? 'dirty_exit' : 'failure';
+            this.emit('child-event', a.pid, {
+              act: 'outcome',
+              seq: 0,
+              queue: held.queue,
+              className: cls,
+              outcome,
+              ms: Math.max(0, Date.now() - Date.parse(held.since)),
+            });
+          }
+          if (cls !== null)
+            this.log.warn(
+              `child ${a.pid} ${a.how} while working on ${cls}; ${a.policy === 'requeue' ? 'put it back on its queue' : suppressed ? `retried by its retry policy (${a.exception} not recorded: suppressFailures)` : `recorded as ${a.exception}`}`,
+            );
+        },
+        e => {
+          settled = true;
+          this.log.error(
+            `child ${a.pid}: could not clean up its registration (${coerceError(e).message}); worker:${a.workerId} keeps its job for the next prune`,
           );
-      },
-      e =>
-        this.log.error(
-          `child ${a.pid}: could not clean up its registration (${coerceError(e).message}); worker:${a.workerId} keeps its job for the next prune`,
-        ),
-    );
+        },
+      );
+    const p = bounded(work, ms, 'Redis did not answer').catch(() => {
+      if (!settled)
+        this.log.warn(
+          `child ${a.pid}: its registration and job not recorded yet after ${ms} ms (a large payload or a slow Redis); the outcome is logged when it lands, and worker:${a.workerId} keeps its job for the next prune if it never does`,
+        );
+    });
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
   }
@@ -769,7 +780,7 @@ export class Master extends EventEmitter<MasterEvents> {
       const left = (): number => Math.max(50, hardEnd - now());
       if (this.pending.size > 0) {
         await bounded(Promise.allSettled([...this.pending]), left(), 'recording children').catch(e =>
-          this.log.warn(`${coerceError(e).message}; their jobs stay in Redis for the next prune`),
+          this.log.warn(`${coerceError(e).message}; their jobs stay in Redis for the next prune unless their records land meanwhile`),
         );
       }
       if (withdraw && this.connected) {
