@@ -540,7 +540,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const cur = this.current;
     if (!cur || cur.aborted) return false;
     cur.aborted = true;
-    this.log.info(`aborting ${cur.className} (${reason})${abandon ? `; it has ${this.o.termTimeout}s to finish` : ''}`);
+    // A master's child: the master's deadline is the one that counts (its own is 2 s later, a backstop).
+    const finishIn = this.supervisedBy?.termTimeout ?? this.o.termTimeout;
+    this.log.info(`aborting ${cur.className} (${reason})${abandon ? `; it has ${finishIn}s to finish` : ''}`);
     cur.ctrl ??= new AbortController();
     cur.ctrl.abort(cur.failAs ? Object.assign(new Error(cur.failAs.message), { name: cur.failAs.exception }) : new DirtyExitError(`Job aborted by ${reason}`));
     if (!abandon) return true;

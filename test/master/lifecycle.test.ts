@@ -131,6 +131,8 @@ describe('pyres-ts master: children, supervision, shutdown', () => {
     expect(took).toBeGreaterThanOrEqual(1900);
     expect(took).toBeLessThan(4500);
     expect(m.stderr()).toMatch(/still running at the 2s deadline; killing it/);
+    // The child names the master's deadline, not its own backstop (2 s later).
+    expect(m.stderr()).toMatch(/aborting Stubborn \(SIGTERM[^)]*\); it has 2s to finish/);
     const recs = await env.failures();
     expect(recs).toHaveLength(1);
     expect(recs[0]).toContain(`"payload":${raw},"exception":"Resque::DirtyExit"`);
