@@ -29,6 +29,7 @@ code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:
 pre{margin:0;white-space:pre-wrap;word-break:break-all;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
 a{color:#1565c0}
 .muted{color:#7a8794}
+.clipped{display:block;color:#7a8794;font-style:italic;white-space:normal}
 .badge{display:inline-block;font-size:11.5px;padding:1px 7px;border-radius:9px;background:#e0e0e0;margin-left:4px}
 .badge.up{background:#d7f0d8;color:#1b5e20}
 .badge.down{background:#fbd5d5;color:#8e1616}

@@ -2,7 +2,7 @@ import type { Admin, Server } from '../admin/admin';
 import { AdminActionError } from '../admin/admin';
 import { DelayedAdmin } from '../admin/delayed';
 import type { DelayedItem } from '../protocol/delayed';
-import { type Html, html, qs } from './html';
+import { type Html, LIST_CLIP, clip, html, qs } from './html';
 import { type PageContext, actionButton, layout } from './views';
 
 /**
@@ -26,8 +26,9 @@ function when(ts: number): string {
 }
 
 function itemCell(i: DelayedItem): Html {
-  if (i.problem) return html`<span class="badge down">poison: ${i.problem}</span> <pre class="args">${i.raw}</pre>`;
-  return html`<code>${i.className}</code>${i.queue ? html` → <a class="queue-tag" href="/queues/${encodeURIComponent(i.queue)}">${i.queue}</a>` : html` <span class="muted">(no queue)</span>`}<pre class="args">${i.raw}</pre>`;
+  if (i.problem)
+    return html`<span class="badge down">poison: ${i.problem}</span> <pre class="args">${clip(i.raw, LIST_CLIP, 'the whole item: `pyres-ts delayed list --json`')}</pre>`;
+  return html`<code>${i.className}</code>${i.queue ? html` → <a class="queue-tag" href="/queues/${encodeURIComponent(i.queue)}">${i.queue}</a>` : html` <span class="muted">(no queue)</span>`}<pre class="args">${clip(i.raw, LIST_CLIP, 'the whole item: `pyres-ts delayed list --json`')}</pre>`;
 }
 
 function leaderLine(holder: { value: string; ttl: number } | null): Html {

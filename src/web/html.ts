@@ -49,3 +49,21 @@ export function qs(params: Record<string, string | number | undefined | null>): 
 export function seg(s: string): string {
   return encodeURIComponent(s);
 }
+
+/** How much of a payload a list row shows (characters). */
+export const LIST_CLIP = 4096;
+/** How much of a payload, its arguments or its record a detail page shows (characters). */
+export const DETAIL_CLIP = 1_000_000;
+
+/**
+ * `text` for a page, cut after `max` characters with a note of how much was left out: a page
+ * of 20 jobs of 100 MB each cannot be built (V8's strings end at 512 MB) and helps nobody.
+ * Never cuts a UTF-16 surrogate pair in two.
+ */
+export function clip(text: string, max: number, whole = 'the whole payload: `pyres-ts failed list --json` or the queue in Redis'): HtmlValue {
+  if (text.length <= max) return text;
+  let end = max;
+  const c = text.charCodeAt(end - 1);
+  if (c >= 0xd800 && c <= 0xdbff) end--;
+  return html`${text.slice(0, end)}<span class="clipped">… ${(text.length - end).toLocaleString('en-US')} more characters not shown (${whole})</span>`;
+}

@@ -1,7 +1,7 @@
 import type { Admin, Server } from '../admin/admin';
 import { AdminActionError } from '../admin/admin';
 import { type RetryRow, removeRetry, retryPage } from '../admin/retries';
-import { type Html, html, qs } from './html';
+import { type Html, LIST_CLIP, clip, html, qs } from './html';
 import { type PageContext, actionButton, layout } from './views';
 
 /**
@@ -29,7 +29,7 @@ function row(ctx: PageContext, s: Server, r: RetryRow): Html {
       : html`<code>${i.className}</code>${i.queue ? html` → <a class="queue-tag" href="/queues/${encodeURIComponent(i.queue)}">${i.queue}</a>` : ''}`;
   const fail = r.failure
     ? r.failure.exception === null && r.failure.error === null
-      ? html`<span class="badge down">unreadable record</span><pre class="args">${r.failure.raw}</pre>`
+      ? html`<span class="badge down">unreadable record</span><pre class="args">${clip(r.failure.raw, LIST_CLIP)}</pre>`
       : html`<b>${r.failure.exception ?? '?'}</b>: ${r.failure.error ?? ''}${r.failure.failedAt ? html`<br><small class="muted">${r.failure.failedAt}</small>` : ''}`
     : html`<span class="muted">none</span>`;
   const remove =
@@ -44,7 +44,7 @@ function row(ctx: PageContext, s: Server, r: RetryRow): Html {
         );
   return html`<tr class="${r.problem ? 'broken' : ''}" data-ts="${r.ts}"><td><a href="/delayed/${encodeURIComponent(r.ts)}${qs({ server: s.id })}">${when(r.runAt)}</a><br><small class="muted">${r.ts}</small></td><td>${job}${
     r.problem ? html` <span class="badge down">${r.problem}</span>` : ''
-  }</td><td><pre class="args">${i.args === null ? i.raw : JSON.stringify(i.args)}</pre></td><td class="num">${r.attempt ?? html`<span class="muted">n/a</span>`}</td><td>${fail}</td><td>${remove}</td></tr>`;
+  }</td><td><pre class="args">${clip(i.args === null ? i.raw : JSON.stringify(i.args), LIST_CLIP)}</pre></td><td class="num">${r.attempt ?? html`<span class="muted">n/a</span>`}</td><td>${fail}</td><td>${remove}</td></tr>`;
 }
 
 /** GET /retries. */

@@ -3,7 +3,7 @@ import type { HistorySample, ResqueStats } from '../store/adminStore';
 import type { FailedFilter, FailedItem, FailedPage, QueueRow, Server, ServerMasters, Settled, WorkerRow } from '../admin/admin';
 import type { FailureSearch, FailureSearchPage, QueuedJob } from '../admin/inspect';
 import { digest } from '../admin/failures';
-import { type Html, type HtmlValue, html, qs, seg } from './html';
+import { DETAIL_CLIP, type Html, type HtmlValue, LIST_CLIP, clip, html, qs, seg } from './html';
 
 /**
  * Server-rendered pages. Everything from Redis goes through `html`, which escapes it.
@@ -365,7 +365,7 @@ export function queuePage(
 <tbody>${sel.value.items.map((raw, i) => {
         const j = jobSummary(raw);
         const dg = digest(raw);
-        return html`<tr data-index="${start + i}" data-digest="${dg}"><td class="num">${start + i}</td><td><code>${j.className}</code></td><td><pre class="args">${j.args}</pre></td><td class="row-actions"><a href="/job${qs({ server: sel.server.id, queue: name, index: start + i, digest: dg })}">Details</a> ${actionButton(
+        return html`<tr data-index="${start + i}" data-digest="${dg}"><td class="num">${start + i}</td><td><code>${j.className}</code></td><td><pre class="args">${clip(j.args, LIST_CLIP, 'Details shows more')}</pre></td><td class="row-actions"><a href="/job${qs({ server: sel.server.id, queue: name, index: start + i, digest: dg })}">Details</a> ${actionButton(
           ctx,
           '/queues/delete-job',
           'Delete',
@@ -634,7 +634,7 @@ ${actionButton(ctx, '/failed/remove', 'Remove', fields)}
 <dl>
 <dt>Exception</dt><dd><code>${v.exception ?? ''}</code></dd>
 <dt>Error</dt><dd class="error"><pre>${v.error ?? ''}</pre></dd>
-<dt>Arguments</dt><dd><pre class="args">${v.args ?? v.payload ?? 'nil'}</pre></dd>
+<dt>Arguments</dt><dd><pre class="args">${clip(v.args ?? v.payload ?? 'nil', LIST_CLIP, 'Details shows more')}</pre></dd>
 ${v.backtrace.length ? html`<dt>Backtrace</dt><dd><details><summary>${v.backtrace.length} line${v.backtrace.length === 1 ? '' : 's'}</summary><pre>${v.backtrace.join('\n')}</pre></details></dd>` : ''}
 </dl>
 </li>`;
@@ -745,10 +745,10 @@ export function failureDetailPage(ctx: PageContext, server: Server, list: string
 <dt>Retried at</dt><dd>${v.retriedAt ?? html`<span class="muted">not retried</span>`}</dd>
 <dt>Exception</dt><dd><code>${v.exception ?? ''}</code></dd>
 <dt>Error</dt><dd class="error"><pre>${v.error ?? ''}</pre></dd>
-<dt>Arguments</dt><dd><pre class="args pretty">${args || 'nil'}</pre></dd>
+<dt>Arguments</dt><dd><pre class="args pretty">${clip(args || 'nil', DETAIL_CLIP)}</pre></dd>
 <dt>Backtrace</dt><dd>${v.backtrace.length ? html`<pre class="backtrace">${v.backtrace.join('\n')}</pre>` : html`<span class="muted">none</span>`}</dd>
-<dt>Payload</dt><dd><pre class="payload">${v.payload ?? ''}</pre></dd>
-<dt>Record</dt><dd><pre class="raw">${it.raw}</pre><small class="muted">SHA-1 ${it.digest}</small></dd>
+<dt>Payload</dt><dd><pre class="payload">${clip(v.payload ?? '', DETAIL_CLIP)}</pre></dd>
+<dt>Record</dt><dd><pre class="raw">${clip(it.raw, DETAIL_CLIP)}</pre><small class="muted">SHA-1 ${it.digest}</small></dd>
 </dl>`,
   );
 }
@@ -786,9 +786,9 @@ export function jobDetailPage(ctx: PageContext, server: Server, queue: string, j
 <dl class="detail">
 <dt>Class</dt><dd><code>${j.className}</code></dd>
 <dt>Queue</dt><dd><a class="queue-tag" href="${back}">${queue}</a>, position ${job.index} (${job.index === 0 ? 'next to run' : `${job.index} ahead of it`})</dd>
-<dt>Arguments</dt><dd><pre class="args pretty">${args || 'nil'}</pre></dd>
+<dt>Arguments</dt><dd><pre class="args pretty">${clip(args || 'nil', DETAIL_CLIP)}</pre></dd>
 ${extra ? html`<dt>Other keys</dt><dd><pre class="pretty">${extra}</pre></dd>` : ''}
-<dt>Payload</dt><dd><pre class="raw">${job.raw}</pre><small class="muted">SHA-1 ${job.digest}</small></dd>
+<dt>Payload</dt><dd><pre class="raw">${clip(job.raw, DETAIL_CLIP)}</pre><small class="muted">SHA-1 ${job.digest}</small></dd>
 </dl>`,
   );
 }
@@ -848,8 +848,8 @@ ${
 <dt>Class</dt><dd><code>${w.job.className}</code></dd>
 <dt>Queue</dt><dd><a class="queue-tag" href="/queues/${seg(w.job.queue)}${qs({ server: server.id })}">${w.job.queue}</a></dd>
 <dt>Running since</dt><dd>${time(w.job.runAt, w.job.runAtIso)}</dd>
-<dt>Arguments</dt><dd><pre class="args pretty">${args || 'nil'}</pre></dd>
-<dt>Payload</dt><dd><pre class="raw">${w.job.payload}</pre></dd>
+<dt>Arguments</dt><dd><pre class="args pretty">${clip(args || 'nil', DETAIL_CLIP)}</pre></dd>
+<dt>Payload</dt><dd><pre class="raw">${clip(w.job.payload, DETAIL_CLIP)}</pre></dd>
 </dl>`
     : html`<p class="muted">Idle.</p>`
 }`,
