@@ -19,6 +19,9 @@ import { initIfPid1, type Pid1Mode, withPid1Option } from './containerInit';
 
 class UsageError extends PyresError {}
 
+/** The longest a long-running command's exit waits for a stalled reader of its stdout/stderr. */
+const STDIO_FLUSH_MS = 1000;
+
 /** Runs the CLI; resolves with the exit code. */
 export async function run(argv: string[]): Promise<number> {
   // A lost stdout/stderr (closed pipe, dead `| tee`, ssh drop) must not crash a worker or a
@@ -30,24 +33,28 @@ export async function run(argv: string[]): Promise<number> {
   // give USR1 a meaning (worker, master, scheduler, web) add their own.
   process.on('SIGUSR1', () => undefined);
   let code: number;
+  // A one-shot command's output is its result: waited for as long as its reader takes. A
+  // long-running one (worker, master, scheduler, web) keeps its stop deadline: 1 s at most.
+  let longRunning = false;
   try {
     // A long-running command (worker, master, scheduler, web) runs once the parse is over and
     // its yargs instance (every command's options, help texts and parse state) is garbage, not
     // from inside its handler for the process's whole life.
     const parsed = await parse(argv);
+    longRunning = typeof parsed !== 'number';
     code = typeof parsed === 'number' ? parsed : await parsed();
   } catch (e) {
     const err = coerceError(e);
     process.stderr.write(`pyres-ts: ${err.message}${err instanceof UsageError ? ' (see pyres-ts --help)' : ''}\n`);
     if (!(err instanceof PyresError) && process.env['PYRES_TS_DEBUG']) process.stderr.write(`${err.stack}\n`);
     await drainLogFiles();
-    await flushStdio();
+    await flushStdio(longRunning ? { maxMs: STDIO_FLUSH_MS } : {});
     return err instanceof UsageError || err instanceof PyresError ? 2 : 1;
   }
   // A -f log file is written asynchronously: its last lines land (in order) before the exit;
   // so does what stdout and stderr still hold for a pipe (the caller exits with process.exit()).
   await drainLogFiles();
-  await flushStdio();
+  await flushStdio(longRunning ? { maxMs: STDIO_FLUSH_MS } : {});
   return code;
 }
 

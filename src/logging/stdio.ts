@@ -80,11 +80,17 @@ export const realStdio: StdioPort = { write: writeStdio, gone: stdioGone };
  * Resolves once what was written to stdout and stderr has left the process. A pipe is written
  * asynchronously: what its reader has not taken yet (beyond the pipe's 64 KB) waits in this
  * process, and `process.exit()` drops it: `pyres-ts failed list --json | jq` got the first
- * 64 KB and an exit code of 0. Waits as long as the reader takes (as `cat` would); at once for
- * a stream that is gone (its reader closed it: what is queued can never be written).
+ * 64 KB and an exit code of 0. Without `maxMs`, waits as long as the reader takes (as `cat`
+ * would: a one-shot command's output is its result); with it, no longer (a worker's, a master's
+ * or a child's exit keeps its deadline when the reader of its log stalls). At once for a stream
+ * that is gone (its reader closed it: what is queued can never be written).
  */
-export async function flushStdio(which: readonly StdName[] = ['stdout', 'stderr']): Promise<void> {
-  await Promise.all(which.map(w => flushOne(w)));
+export async function flushStdio(opts: { maxMs?: number } = {}, which: readonly StdName[] = ['stdout', 'stderr']): Promise<void> {
+  const all = Promise.all(which.map(w => flushOne(w))).then(() => undefined);
+  if (opts.maxMs === undefined) return all;
+  let t: NodeJS.Timeout | undefined;
+  await Promise.race([all, new Promise<void>(r => (t = setTimeout(r, opts.maxMs)))]);
+  clearTimeout(t);
 }
 
 function flushOne(which: StdName): Promise<void> {

@@ -399,7 +399,8 @@ async function main(): Promise<number> {
 main().then(
   code =>
     void drainLogFiles()
-      .then(() => flushStdio())
+      // Bounded: a stalled reader of the master's stderr must not hold a child past its deadline.
+      .then(() => flushStdio({ maxMs: 1000 }))
       .then(() => process.exit(code)),
   e => {
     if (!(e instanceof FatalStart)) note(coerceError(e).message);

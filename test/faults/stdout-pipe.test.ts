@@ -70,6 +70,37 @@ describe('output through a pipe', () => {
     expect(JSON.stringify(JSON.parse(text)).match(/"boom \d+"/g)).toHaveLength(RECORDS);
   });
 
+  it("a long-running command's stop keeps its deadline when the reader of its log stalls: a worker whose stderr is never read exits within 1 s of its stop", async () => {
+    const JOBS = 3000;
+    await redis.sadd('resque:queues', 'stall');
+    const noop = JSON.stringify({ class: 'Noop', args: [] });
+    for (let i = 0; i < JOBS; i += 500) await redis.rpush('resque:queue:stall', ...Array.from({ length: 500 }, () => noop));
+    const child = spawn(process.execPath, [BIN, 'worker', '--queues', 'stall', '--jobs', 'bench/jobs.js', '--log-level', 'debug', '--redis', server.url], {
+      cwd: PROJECT_ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    // Never read: a line per job (~60 B) fills the 64 KB pipe, the rest waits in the worker.
+    child.stderr.pause();
+    try {
+      const deadline = Date.now() + 30000;
+      while (Number((await redis.get('resque:stat:processed')) ?? 0) < JOBS) {
+        if (Date.now() > deadline) throw new Error('the worker did not process the jobs within 30 s');
+        await new Promise(r => setTimeout(r, 50));
+      }
+      const exited = new Promise<number | null>(resolve => child.on('exit', c => resolve(c)));
+      const t0 = Date.now();
+      child.kill('SIGTERM');
+      const code = await Promise.race([exited, new Promise<'hung'>(r => setTimeout(() => r('hung'), 10000))]);
+      expect(code).toBe(0);
+      // An idle worker's stop is immediate; the wait for the stalled reader is 1 s at most.
+      expect(Date.now() - t0).toBeLessThan(4000);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      child.stderr.resume();
+      await new Promise(r => (child.exitCode !== null || child.signalCode !== null ? r(undefined) : child.on('close', r)));
+    }
+  });
+
   it('a reader that closes the pipe early (`| head -c 100`): the command ends at once, exit 0, nothing on stderr', async () => {
     const sh = spawn('sh', ['-c', `"${process.execPath}" "${BIN}" failed list --json --redis "${server.url}" | head -c 100 >/dev/null; echo "rc=$?" >&2`], {
       cwd: PROJECT_ROOT,
