@@ -5,6 +5,8 @@
  * `toString` or a `JSON.parse` of a large payload there would run it out of memory and leave
  * the job running past its timeout. Only small parts (a key, a queue name, a class name) become
  * strings. A value that is not well-formed where it is read gives null, never a throw.
+ * (records.ts' `rawMember` is the same scan over a string, for the hot path's args, which
+ * already hold the payload as text.)
  */
 
 const QUOTE = 0x22;
@@ -118,7 +120,8 @@ export function jobClassOfBytes(buf: Buffer, start = 0, end: number = buf.length
   const c = m?.get('class');
   if (!m || !c || buf[c.start] !== QUOTE) return null;
   const args = m.get('args');
-  if (args && buf[args.start] !== 0x5b && buf.toString('latin1', args.start, args.end) !== 'null') return null;
+  // (`null` is compared as 4 bytes: a large non-array `args` is never copied to be compared.)
+  if (args && buf[args.start] !== 0x5b && !(args.end - args.start === 4 && buf.toString('latin1', args.start, args.end) === 'null')) return null;
   const cls = decodeString(buf, c.start, c.end);
   return cls ? cls : null;
 }

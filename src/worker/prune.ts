@@ -203,9 +203,6 @@ export async function unregisterDeadWorker(
   return dirty && wrote ? cls || '?' : null;
 }
 
-/** Payloads up to this size embedded as a JSON string are decoded to find a job class in them. */
-const SMALL_STRING_PAYLOAD = 64 * 1024;
-
 /**
  * What a dead worker's `worker:<id>` holds, for its failure record or its requeue. Ruby's and
  * pyres-ts's compact form is read from its bytes: the payload (megabytes, maybe) is never copied
@@ -221,12 +218,9 @@ function readHeld(buf: Buffer): { queue: string; className: string; embedded: Bu
     // are not JSON objects, so exact bytes matter less).
     // (A payload that is not an object is a poison item, failed as soon as it is reserved: never a long job.)
     const decoded = c.isString ? stringValue(c.payload) : null;
-    let className = '';
-    if (decoded === null) className = jobClassOfBytes(c.payload) ?? '';
-    else if (decoded.length <= SMALL_STRING_PAYLOAD) className = classOf(decoded);
     return {
       queue: c.queue,
-      className,
+      className: decoded === null ? (jobClassOfBytes(c.payload) ?? '') : classOf(decoded),
       embedded: c.payload,
       original: decoded === null ? c.payload : Buffer.from(decoded),
       raw: () => decoded ?? c.payload.toString('utf8'),
