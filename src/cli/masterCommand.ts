@@ -135,6 +135,7 @@ export function masterInputFromArgs(a: MasterArgs, onNote?: (msg: string) => voi
     workerInit: a['worker-init'] ?? null,
     autoscale,
     childNodeOptions: a['child-node-options'],
+    ...(a['max-semi-space-mb'] !== undefined ? { maxSemiSpaceMb: a['max-semi-space-mb'] } : {}),
     maxChildren: a['max-children'],
     winch: a.winch,
     ...(a['spawn-delay'] !== undefined ? { spawnDelayMs: spawnDelayFromArgs(a) } : {}),

@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import type { WorkerConfigInput } from '../config/worker';
-import { resolveWorkerConfig } from '../config/worker';
+import { DEFAULT_SEMI_SPACE_MB, resolveSemiSpaceMb, resolveWorkerConfig } from '../config/worker';
 import { ConfigError } from '../errors';
 import { installWorkerSignals } from '../signals';
 import { RESQUE_PROTOCOL_VERSION, VERSION } from '../version';
@@ -9,6 +9,7 @@ import type { Worker } from '../worker/worker';
 import { type ConnectionArgs, connectionFromArgs, withConnectionOptions } from './options';
 import { type ProcessArgs, prepareProcess, reopenLogsOnHup, withProcessOptions } from './processOps';
 import { pid1Warning } from './containerInit';
+import { capSemiSpace } from './semiSpace';
 import { resolveMetricsListen } from '../config/obs';
 import type { Logger } from '../logging/logger';
 import type { Watched } from '../metrics/watch';
@@ -34,6 +35,7 @@ export interface WorkerArgs extends ConnectionArgs, ProcessArgs {
   'failure-backend'?: string;
   'metrics-port'?: string;
   concurrency?: string;
+  'max-semi-space-mb'?: number;
 }
 
 export function workerBuilder(y: Argv) {
@@ -84,6 +86,10 @@ export function workerBuilder(y: Argv) {
       describe:
         'job slots: this many jobs at once on one event loop, each slot a Resque worker of its own (1..64, default 1); a range 1..64 autoscales by event-loop utilisation',
     })
+    .option('max-semi-space-mb', {
+      type: 'number',
+      describe: `cap each of V8's two young-generation semi-spaces at this many MB (default ${DEFAULT_SEMI_SPACE_MB}; 0: V8's own growth, up to 16 MB; Node's --max-semi-space-size wins); for a master: each child's --max-semi-space-size (default 1)`,
+    })
     .option('heartbeat-interval', { type: 'number', describe: "seconds between heartbeats (Ruby's Resque.heartbeat_interval; default 60)" })
     .option('prune-interval', {
       type: 'number',
@@ -126,6 +132,7 @@ export function queuesFromArgs(a: { queues?: string; queuesPositional?: string }
 /** The worker command's configuration from its flags (validated). */
 export function workerConfigFromArgs(a: WorkerArgs) {
   resolveMetricsListen(a['metrics-port']);
+  resolveSemiSpaceMb(a['max-semi-space-mb']);
   const queues = queuesFromArgs(a);
   if (queues === undefined) throw new ConfigError('queues (--queues) is required: give --queues p10,p9 (or a positional queue list)');
   return resolveWorkerConfig({ ...workerInputFromArgs(a), queues, drain: a.drain });
@@ -143,9 +150,12 @@ export function workerTitle(status: string): string {
 
 export async function runWorker(a: WorkerArgs): Promise<number> {
   const cfg = workerConfigFromArgs(a);
+  const semiSpaceMb = resolveSemiSpaceMb(a['max-semi-space-mb']);
   const proc = await prepareProcess(a);
   if (proc.detached) return 0;
+  const semiSpace = capSemiSpace(semiSpaceMb);
   const logger = loggerFromConfig(cfg);
+  logger.debug(semiSpace.inactive ? `young generation: V8's own sizing (${semiSpace.inactive})` : `young generation: semi-spaces capped at ${semiSpaceMb} MB`);
   const pid1 = pid1Warning();
   if (pid1) logger.warn(pid1);
   const worker = await createWorkerOrPool(cfg, { logger });
@@ -183,6 +193,7 @@ export async function runWorker(a: WorkerArgs): Promise<number> {
     proc.pidfile?.remove();
     if (hardStop) clearTimeout(hardStop);
     await metrics?.close();
+    semiSpace.close();
   }
   return 0;
 }

@@ -43,6 +43,7 @@ export const FLAGS: Readonly<Record<string, string>> = {
   jobTimeout: '--job-timeout',
   timeoutGrace: '--timeout-grace',
   maxMemoryMb: '--max-memory',
+  maxSemiSpaceMb: '--max-semi-space-mb',
   maxJobs: '--max-jobs',
   workerInit: '--worker-init',
   autoscale: '--autoscale',

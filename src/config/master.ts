@@ -10,7 +10,7 @@ import { formatWorkerId } from '../protocol/workerId';
 import { bool, fail, isObject, isPlainObject, label, num, show, str, within } from './check';
 import { parseWorkersSpec, validateGroups } from './groups';
 import type { AutoscaleConfig, GroupSpec, MasterConfig } from './types';
-import { resolveQueues, resolveWorkerSettings, type WorkerConfigInput } from './worker';
+import { resolveQueues, resolveSemiSpaceMb, resolveWorkerSettings, type WorkerConfigInput } from './worker';
 
 /**
  * What a master can be given. The groups come from exactly ONE of `queues` (with `pool`),
@@ -41,6 +41,11 @@ export interface MasterConfigInput extends Omit<WorkerConfigInput, 'queues' | 'd
   autoscale?: Partial<AutoscaleConfig> | boolean | null;
   /** A list, or one space-separated string. @defaultValue ['--max-semi-space-size=1'] */
   childNodeOptions?: string | readonly string[];
+  /**
+   * Each child's V8 semi-space cap, MB (`--max-semi-space-mb`): `--max-semi-space-size=N` in
+   * place of the default's 1; 0 leaves V8's own sizing. @defaultValue undefined (the default's 1)
+   */
+  maxSemiSpaceMb?: number;
   /** @defaultValue 100 */
   maxChildren?: number;
   /** @defaultValue false */
@@ -104,12 +109,22 @@ function resolveAutoscale(v: MasterConfigInput['autoscale']): AutoscaleConfig | 
   };
 }
 
-function resolveNodeOptions(v: MasterConfigInput['childNodeOptions']): string[] {
-  if (v === undefined || v === null) return [...MASTER_DEFAULTS.childNodeOptions];
-  if (typeof v === 'string') return v.split(/\s+/).filter(Boolean);
-  if (!Array.isArray(v) || !v.every(o => typeof o === 'string'))
+const SEMI_SPACE_OPTION = /^--max[-_]semi[-_]space[-_]size(=|$)/;
+
+function resolveNodeOptions(v: MasterConfigInput['childNodeOptions'], semiSpace: MasterConfigInput['maxSemiSpaceMb']): string[] {
+  let opts: string[];
+  if (v === undefined || v === null) opts = [...MASTER_DEFAULTS.childNodeOptions];
+  else if (typeof v === 'string') opts = v.split(/\s+/).filter(Boolean);
+  else if (!Array.isArray(v) || !v.every(o => typeof o === 'string'))
     fail('childNodeOptions', `must be a list of strings or one space-separated string, got ${show(v)}`);
-  return (v as string[]).map(o => o.trim()).filter(Boolean);
+  else opts = (v as string[]).map(o => o.trim()).filter(Boolean);
+  if (semiSpace === undefined) return opts;
+  const mb = resolveSemiSpaceMb(semiSpace);
+  if (v !== undefined && v !== null && opts.some(o => SEMI_SPACE_OPTION.test(o))) {
+    fail('maxSemiSpaceMb', `and ${label('childNodeOptions')} both set the children's --max-semi-space-size: give one`);
+  }
+  const rest = opts.filter(o => !SEMI_SPACE_OPTION.test(o));
+  return mb > 0 ? [...rest, `--max-semi-space-size=${mb}`] : rest;
 }
 
 /**
@@ -153,7 +168,7 @@ export function resolveMasterConfig(input: MasterConfigInput): MasterConfig {
     maxJobs: nullable('maxJobs', input.maxJobs, { integer: true }),
     workerInit,
     autoscale,
-    childNodeOptions: resolveNodeOptions(input.childNodeOptions),
+    childNodeOptions: resolveNodeOptions(input.childNodeOptions, input.maxSemiSpaceMb),
     maxChildren,
     winch: bool('winch', input.winch, MASTER_DEFAULTS.winch),
     hostname,

@@ -292,6 +292,18 @@ export function resolveFailureBackend(v: unknown, prefix = ''): FailureBackend {
   return v as FailureBackend;
 }
 
+/** A standalone worker's cap on each of V8's two semi-spaces, MB (--max-semi-space-mb). */
+export const DEFAULT_SEMI_SPACE_MB = 8;
+
+/**
+ * `maxSemiSpaceMb` (--max-semi-space-mb): a whole number 0..256; 0 leaves V8's own growth (up to
+ * 16 MB per semi-space on Node 20). Undefined gives {@link DEFAULT_SEMI_SPACE_MB}.
+ */
+export function resolveSemiSpaceMb(v: unknown, prefix = ''): number {
+  if (v === undefined) return DEFAULT_SEMI_SPACE_MB;
+  return num('maxSemiSpaceMb', v, { min: 'nonNegative', integer: true, max: 256 }, prefix);
+}
+
 /** `onDirtyExit` (--on-dirty-exit): 'fail' (the default, when undefined) or 'requeue'. */
 export function resolveDirtyExitPolicy(v: unknown, prefix = ''): DirtyExitPolicy {
   if (v === undefined) return WORKER_DEFAULTS.onDirtyExit;

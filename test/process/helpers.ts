@@ -101,9 +101,12 @@ export function processTestEnv(opts: { privateServer?: boolean } = {}) {
       return { proc, id: workerIdFor(proc.pid, queues) };
     },
     /** Starts `pyres-ts worker --queues <queues> --jobs basic.js ...extra`, resolved once it logged `registered`. */
-    async startWorker(extra: string[] = [], queues = 'p10,p9', opts: { jobs?: string[] } = {}): Promise<{ proc: Spawned; id: string }> {
+    async startWorker(extra: string[] = [], queues = 'p10,p9', opts: { jobs?: string[]; nodeOptions?: string } = {}): Promise<{ proc: Spawned; id: string }> {
       const jobs = opts.jobs ?? [JOBS];
-      const proc = spawnCli(['worker', '--queues', queues, ...jobs.flatMap(j => ['--jobs', j]), '-l', 'debug', ...extra], env.spawnOpts());
+      const proc = spawnCli(
+        ['worker', '--queues', queues, ...jobs.flatMap(j => ['--jobs', j]), '-l', 'debug', ...extra],
+        env.spawnOpts({ NODE_OPTIONS: opts.nodeOptions }),
+      );
       await proc.waitForLine(/registered;/, 8000);
       return { proc, id: workerIdFor(proc.pid, queues) };
     },

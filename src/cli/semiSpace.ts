@@ -1,0 +1,74 @@
+/**
+ * A cap on V8's young generation for a standalone `pyres-ts worker` (`--max-semi-space-mb`).
+ *
+ * V8 grows a busy process's new space step by step up to Node's own limit (two semi-spaces of
+ * 16 MB on Node 20) and gives it back only when the process goes idle: a worker with 50 jobs in
+ * flight holds ~32 MB for it, a third of its RSS. Node's `--max-semi-space-size` sets the limit,
+ * but only on the command line (a master's children get it that way: `--child-node-options`);
+ * V8 reads its growth factor each time it grows the space, so a running process can stop the
+ * growth at a size: growth factor 1 once one more step would pass the cap, V8's 2 while it would
+ * not (after V8 shrank the space when idle). Checked after each minor GC (perf_hooks' gc
+ * entries) and when a worker thread comes online (its start resets V8's flags), so a burst of
+ * allocation between two checks can still take it one step past the cap.
+ * Node's own `--max-semi-space-size` (command line or NODE_OPTIONS) wins: then this does nothing.
+ */
+import { PerformanceObserver, constants } from 'node:perf_hooks';
+import * as dc from 'node:diagnostics_channel';
+import * as v8 from 'node:v8';
+
+const MIB = 1024 * 1024;
+/** V8's default `--semi-space-growth-factor`. */
+const V8_GROWTH = 2;
+
+/** Node was started with its own `--max-semi-space-size` (execArgv or NODE_OPTIONS). */
+export function nodeSetsSemiSpace(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env['NODE_OPTIONS'] ?? ''): boolean {
+  return [...execArgv, ...nodeOptions.split(/\s+/)].some(a => /^--max[-_]semi[-_]space[-_]size(=|$)/.test(a));
+}
+
+/** The main isolate's new space in bytes (both semi-spaces). */
+export function newSpaceBytes(): number {
+  return v8.getHeapSpaceStatistics().find(s => s.space_name === 'new_space')?.space_size ?? 0;
+}
+
+export interface SemiSpaceCap {
+  /** Why it does nothing (off, or Node's flag given), or null while it caps. */
+  readonly inactive: string | null;
+  close(): void;
+}
+
+/** Caps each semi-space at `mb` MB (0: V8's own growth) for the life of the process. */
+export function capSemiSpace(mb: number): SemiSpaceCap {
+  if (mb <= 0) return { inactive: 'off (--max-semi-space-mb 0)', close() {} };
+  if (nodeSetsSemiSpace()) return { inactive: "Node's own --max-semi-space-size is given", close() {} };
+  const capBytes = 2 * mb * MIB;
+  let growing = true;
+  const set = (grow: boolean): void => {
+    growing = grow;
+    v8.setFlagsFromString(`--semi-space-growth-factor=${grow ? V8_GROWTH : 1}`);
+  };
+  // V8 grows the space by its factor at a time: allowed while one more step stays within the cap.
+  const check = (): void => {
+    const grow = newSpaceBytes() * V8_GROWTH <= capBytes;
+    // Set again at every check while it holds: a flag reset by a new thread is undone.
+    if (grow !== growing || !grow) set(grow);
+  };
+  const obs = new PerformanceObserver(list => {
+    if (list.getEntries().some(e => (e as unknown as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR)) check();
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  // A worker thread's start puts V8's flags back to the command line's (growth factor 2): each
+  // new thread's 'online' sets them again.
+  const onThread = (m: unknown): void => {
+    (m as { worker?: { once?(ev: string, fn: () => void): void } }).worker?.once?.('online', check);
+  };
+  dc.subscribe('worker_threads', onThread);
+  check();
+  return {
+    inactive: null,
+    close() {
+      obs.disconnect();
+      dc.unsubscribe('worker_threads', onThread);
+      if (!growing) set(true);
+    },
+  };
+}

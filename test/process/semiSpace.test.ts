@@ -1,0 +1,82 @@
+/**
+ * The young-generation cap of a standalone worker (`--max-semi-space-mb`, src/cli/semiSpace.ts):
+ * with many jobs in flight V8 grows its new space to Node's own limit (two semi-spaces of 16 MB
+ * on Node 20) and keeps it; the worker holds it at the cap (default 8 MB per semi-space). The
+ * uncapped run shows the jobs do grow it, so the capped run's figure means something.
+ */
+import { childPidsOf } from '../support/procs';
+import { runCli, spawnCli } from '../support/spawn';
+import { k, processTestEnv, waitFor } from './helpers';
+
+const env = processTestEnv();
+const HEAP_JOBS = 'fixtures/jobs/heap.js';
+const MB = 1024 * 1024;
+
+/** Runs 800 Churn jobs on 20 slots, then reports the new space's size in bytes. */
+async function newSpaceAfterChurn(extra: string[], nodeOptions?: string): Promise<{ bytes: number; log: string }> {
+  const proc = (await env.startWorker(['--concurrency', '20', ...extra], 'q', { jobs: [HEAP_JOBS], nodeOptions })).proc;
+  // The liveness thread's start resets V8's flags until it is online (src/cli/semiSpace.ts):
+  // the jobs come once its connection is open.
+  const livenessConn = new RegExp(`\\bname=pyres-ts:worker:${proc.pid}:liveness\\b`);
+  await waitFor(async () => livenessConn.test((await env.redis.call('CLIENT', 'LIST')) as string), 8000, "the liveness thread's connection");
+  const churn = JSON.stringify({ class: 'Churn', args: [20000] });
+  await env.redis.rpush(k('queue:q'), ...Array.from({ length: 800 }, () => churn));
+  await waitFor(async () => Number(await env.stat('processed')) >= 800, 30000, '800 Churn jobs processed');
+  const reports = (): string[] => env.ledgerLines().filter(l => /^new_space \d+$/.test(l));
+  const before = reports().length;
+  await env.enqueue('q', 'NewSpace');
+  const line = (await waitFor(() => reports()[before], 10000, "this worker's new_space line")) as string;
+  proc.kill('SIGQUIT');
+  expect(await proc.waitForEnd(10000)).toEqual({ code: 0, signal: null });
+  return { bytes: Number(line.split(' ')[1]), log: proc.stderr() };
+}
+
+describe('pyres-ts worker --max-semi-space-mb', () => {
+  it("holds V8's new space at 2 x 8 MB by default; with 0 the same jobs grow it past that", async () => {
+    const free = await newSpaceAfterChurn(['--max-semi-space-mb', '0']);
+    expect(free.log).toMatch(/young generation: V8's own sizing \(off/);
+    expect(free.bytes).toBeGreaterThan(16 * MB);
+    await env.redis.flushdb();
+    const capped = await newSpaceAfterChurn([]);
+    expect(capped.log).toMatch(/young generation: semi-spaces capped at 8 MB/);
+    expect(capped.bytes).toBeLessThanOrEqual(16 * MB);
+  });
+
+  it("Node's own --max-semi-space-size in NODE_OPTIONS wins over the cap", async () => {
+    const r = await newSpaceAfterChurn(['--max-semi-space-mb', '64'], '--max-semi-space-size=2');
+    expect(r.log).toMatch(/young generation: V8's own sizing \(Node's own --max-semi-space-size is given\)/);
+    expect(r.bytes).toBeLessThanOrEqual(4 * MB);
+  });
+
+  it("master --max-semi-space-mb 4: its children run with Node's --max-semi-space-size=4 in place of the default 1", async () => {
+    const master = spawnCli(['master', '--queues', 'q', '--pool', '2', '--jobs', HEAP_JOBS, '--max-semi-space-mb', '4'], env.spawnOpts());
+    await waitFor(async () => (await env.redis.scard(k('workers'))) === 2, 15000, '2 registered children');
+    expect(childPidsOf(master.pid)).toHaveLength(2);
+    await env.enqueue('q', 'ExecArgv');
+    await env.enqueue('q', 'ExecArgv');
+    const lines = await waitFor(
+      () => {
+        const l = env.ledgerLines().filter(x => x.startsWith('execArgv '));
+        return l.length === 2 ? l : null;
+      },
+      10000,
+      'two execArgv lines',
+    );
+    for (const argv of lines.map(l => JSON.parse(l.slice('execArgv '.length)) as string[])) {
+      expect(argv).toContain('--max-semi-space-size=4');
+      expect(argv).not.toContain('--max-semi-space-size=1');
+    }
+    master.kill('SIGTERM');
+    expect(await master.waitForEnd(15000)).toEqual({ code: 0, signal: null });
+  });
+
+  it('a bad value is a one-line error naming the flag', async () => {
+    for (const bad of ['-1', '1.5', 'abc', '257']) {
+      const p = await runCli(['worker', '--queues', 'q', '--jobs', HEAP_JOBS, '--max-semi-space-mb', bad], env.spawnOpts());
+      expect(p.code).not.toBe(0);
+      const lines = p.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/maxSemiSpaceMb \(--max-semi-space-mb\) must be a whole number of 0 or more and at most 256/);
+    }
+  });
+});
