@@ -228,55 +228,53 @@ const REGISTRY = [
     id: 'pickup',
     title: 'pickup latency of one job pushed into an idle worker: pyres-ts (blocking, default) vs BullMQ c=1',
     async run(ctx) {
-      const { redis, cfg, say } = ctx;
+      const { redis, cfg } = ctx;
       const c = redis.client;
       await c.flushall();
-      const out = {};
-      {
-        const p = S.startPtWorker(redis, { queues: ['lat'], stdout: 'pipe', label: 'pyres-ts worker (pickup)' });
-        try {
-          const reader = S.stampReader(p);
-          await S.waitRegistered(redis, S.PT_NS, 1, [p]);
-          await sleep(300);
-          const lat = [];
-          while (lat.length < cfg.latSamples) {
-            await sleep(uniform(5, 40));
+      const out = { pt: [], bull: [] };
+      // Both workers idle at once; the samples alternate between them in a random order, so a
+      // change in the machine's load falls on both alike (the load drifts over a run).
+      const { Queue } = require('bullmq');
+      const q = new Queue('lat', { connection: { host: '127.0.0.1', port: redis.port, maxRetriesPerRequest: null } });
+      const procs = [];
+      try {
+        const pt = S.startPtWorker(redis, { queues: ['lat'], stdout: 'pipe', label: 'pyres-ts worker (pickup)' });
+        procs.push(pt);
+        const bull = await S.startBull(redis, { queue: 'lat', concurrency: 1, autostart: true, stdout: 'pipe', label: 'BullMQ worker c=1 (pickup)' });
+        procs.push(bull);
+        const ptReader = S.stampReader(pt);
+        const bullReader = S.stampReader(bull);
+        await S.waitRegistered(redis, S.PT_NS, 1, [pt]);
+        await q.waitUntilReady();
+        await sleep(500);
+        const push = {
+          pt: async () => {
             const t0 = hrNs();
             await c.pipeline().sadd('resque:queues', 'lat').rpush('resque:queue:lat', `{"class":"Stamp","args":["${t0}"]}`).exec();
-            lat.push((await reader.wait(t0)) / 1e6);
-          }
-          out.pt = lat;
-        } finally {
-          await S.stopAll([p]);
-        }
-      }
-      {
-        const { Queue } = require('bullmq');
-        const q = new Queue('lat', { connection: { host: '127.0.0.1', port: redis.port, maxRetriesPerRequest: null } });
-        const p = await S.startBull(redis, { queue: 'lat', concurrency: 1, autostart: true, stdout: 'pipe', label: 'BullMQ worker c=1 (pickup)' });
-        try {
-          const reader = S.stampReader(p);
-          await q.waitUntilReady();
-          await sleep(500);
-          const lat = [];
-          while (lat.length < cfg.latSamples) {
-            await sleep(uniform(5, 40));
+            return (await ptReader.wait(t0)) / 1e6;
+          },
+          bull: async () => {
             const t0 = hrNs();
             await q.add('Stamp', { args: [String(t0)] }, { removeOnComplete: true, removeOnFail: true });
-            lat.push((await reader.wait(t0)) / 1e6);
+            return (await bullReader.wait(t0)) / 1e6;
+          },
+        };
+        while (out.pt.length < cfg.latSamples) {
+          for (const key of Math.random() < 0.5 ? ['pt', 'bull'] : ['bull', 'pt']) {
+            await sleep(uniform(5, 40));
+            out[key].push(await push[key]());
           }
-          out.bull = lat;
-        } finally {
-          await S.stopAll([p]);
-          await q.close();
         }
+      } finally {
+        await S.stopAll(procs);
+        await q.close();
       }
-      say(`  p50 pyres-ts ${fmt(percentile(out.pt, 50))} ms, BullMQ ${fmt(percentile(out.bull, 50))} ms (n=${out.pt.length} each)`);
+      ctx.say(`  p50 pyres-ts ${fmt(percentile(out.pt, 50))} ms, BullMQ ${fmt(percentile(out.bull, 50))} ms (n=${out.pt.length} each, interleaved)`);
       return out;
     },
     rows: r => [
       {
-        what: `pickup ms p50 / p99 (n=${r.pt.length} each): pyres-ts blocking worker vs BullMQ c=1`,
+        what: `pickup ms p50 / p99 (n=${r.pt.length} each, interleaved): pyres-ts blocking worker vs BullMQ c=1`,
         pt: `${fmt(percentile(r.pt, 50))} / ${fmt(percentile(r.pt, 99))}`,
         peer: `${fmt(percentile(r.bull, 50))} / ${fmt(percentile(r.bull, 99))}`,
         ratio: `${fmtRatio(percentile(r.pt, 50) / percentile(r.bull, 50))} (p50)`,
