@@ -8,9 +8,10 @@
  * V8 reads its growth factor each time it grows the space, so a running process can stop the
  * growth at a size: growth factor 1 once one more step would pass the cap, V8's 2 while it would
  * not (after V8 shrank the space when idle). Checked after each minor GC (perf_hooks' gc
- * entries) and when a worker thread comes online (its start resets V8's flags), so a burst of
- * allocation between two checks can still take it one step past the cap.
- * Node's own `--max-semi-space-size` (command line or NODE_OPTIONS) wins: then this does nothing.
+ * entries) and when a worker thread comes online (seen on Node 20: a new thread's start sets the
+ * growth factor back to 2), so a burst of allocation between two checks can still take it one
+ * step past the cap. Node's own `--max-semi-space-size` or `--semi-space-growth-factor` (command
+ * line or NODE_OPTIONS) wins: then this does nothing.
  */
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import * as dc from 'node:diagnostics_channel';
@@ -20,9 +21,9 @@ const MIB = 1024 * 1024;
 /** V8's default `--semi-space-growth-factor`. */
 const V8_GROWTH = 2;
 
-/** Node was started with its own `--max-semi-space-size` (execArgv or NODE_OPTIONS). */
+/** Node was started with its own `--max-semi-space-size` or `--semi-space-growth-factor` (execArgv or NODE_OPTIONS). */
 export function nodeSetsSemiSpace(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env['NODE_OPTIONS'] ?? ''): boolean {
-  return [...execArgv, ...nodeOptions.split(/\s+/)].some(a => /^--max[-_]semi[-_]space[-_]size(=|$)/.test(a));
+  return [...execArgv, ...nodeOptions.split(/\s+/)].some(a => /^--(max[-_]semi[-_]space[-_]size|semi[-_]space[-_]growth[-_]factor)(=|$)/.test(a));
 }
 
 /** The main isolate's new space in bytes (both semi-spaces). */
@@ -39,7 +40,7 @@ export interface SemiSpaceCap {
 /** Caps each semi-space at `mb` MB (0: V8's own growth) for the life of the process. */
 export function capSemiSpace(mb: number): SemiSpaceCap {
   if (mb <= 0) return { inactive: 'off (--max-semi-space-mb 0)', close() {} };
-  if (nodeSetsSemiSpace()) return { inactive: "Node's own --max-semi-space-size is given", close() {} };
+  if (nodeSetsSemiSpace()) return { inactive: "Node's own --max-semi-space-size or --semi-space-growth-factor is given", close() {} };
   const capBytes = 2 * mb * MIB;
   let growing = true;
   const set = (grow: boolean): void => {
@@ -49,15 +50,15 @@ export function capSemiSpace(mb: number): SemiSpaceCap {
   // V8 grows the space by its factor at a time: allowed while one more step stays within the cap.
   const check = (): void => {
     const grow = newSpaceBytes() * V8_GROWTH <= capBytes;
-    // Set again at every check while it holds: a flag reset by a new thread is undone.
+    // Set again at every check while it holds: a factor set back by a new thread is undone.
     if (grow !== growing || !grow) set(grow);
   };
   const obs = new PerformanceObserver(list => {
     if (list.getEntries().some(e => (e as unknown as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR)) check();
   });
   obs.observe({ entryTypes: ['gc'] });
-  // A worker thread's start puts V8's flags back to the command line's (growth factor 2): each
-  // new thread's 'online' sets them again.
+  // A new worker thread's start sets the growth factor back to 2 (seen on Node 20): each new
+  // thread's 'online' sets it again.
   const onThread = (m: unknown): void => {
     (m as { worker?: { once?(ev: string, fn: () => void): void } }).worker?.once?.('online', check);
   };

@@ -155,7 +155,13 @@ export async function runWorker(a: WorkerArgs): Promise<number> {
   if (proc.detached) return 0;
   const semiSpace = capSemiSpace(semiSpaceMb);
   const logger = loggerFromConfig(cfg);
-  logger.debug(semiSpace.inactive ? `young generation: V8's own sizing (${semiSpace.inactive})` : `young generation: semi-spaces capped at ${semiSpaceMb} MB`);
+  if (semiSpace.inactive && a['max-semi-space-mb'] !== undefined && semiSpaceMb > 0) {
+    logger.warn(`--max-semi-space-mb ${semiSpaceMb} has no effect: ${semiSpace.inactive}`);
+  } else {
+    logger.debug(
+      semiSpace.inactive ? `young generation: V8's own sizing (${semiSpace.inactive})` : `young generation: semi-spaces capped at ${semiSpaceMb} MB`,
+    );
+  }
   const pid1 = pid1Warning();
   if (pid1) logger.warn(pid1);
   const worker = await createWorkerOrPool(cfg, { logger });

@@ -105,7 +105,7 @@ export function processTestEnv(opts: { privateServer?: boolean } = {}) {
       const jobs = opts.jobs ?? [JOBS];
       const proc = spawnCli(
         ['worker', '--queues', queues, ...jobs.flatMap(j => ['--jobs', j]), '-l', 'debug', ...extra],
-        env.spawnOpts({ NODE_OPTIONS: opts.nodeOptions }),
+        env.spawnOpts(opts.nodeOptions !== undefined ? { NODE_OPTIONS: opts.nodeOptions } : {}),
       );
       await proc.waitForLine(/registered;/, 8000);
       return { proc, id: workerIdFor(proc.pid, queues) };

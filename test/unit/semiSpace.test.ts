@@ -19,12 +19,13 @@ describe('--max-semi-space-mb', () => {
     expect(() => resolveSemiSpaceMb(v)).toThrow(/^maxSemiSpaceMb \(--max-semi-space-mb\) must be a whole number of 0 or more and at most 256, got /);
   });
 
-  it("sees Node's own --max-semi-space-size on the command line or in NODE_OPTIONS, in either spelling", () => {
+  it("sees Node's own --max-semi-space-size or --semi-space-growth-factor on the command line or in NODE_OPTIONS, in either spelling", () => {
     expect(nodeSetsSemiSpace([], '')).toBe(false);
     expect(nodeSetsSemiSpace(['--max-old-space-size=100'], '--enable-source-maps')).toBe(false);
     expect(nodeSetsSemiSpace(['--max-semi-space-size=2'], '')).toBe(true);
     expect(nodeSetsSemiSpace([], '--enable-source-maps --max_semi_space_size=4')).toBe(true);
     expect(nodeSetsSemiSpace([], '--max-semi-space-size-x=4')).toBe(false);
+    expect(nodeSetsSemiSpace(['--semi-space-growth-factor=4'], '')).toBe(true);
   });
 
   it("a master's maxSemiSpaceMb is each child's --max-semi-space-size: in place of the default's, after other child options; 0 drops it", () => {
