@@ -16,6 +16,7 @@
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import * as dc from 'node:diagnostics_channel';
 import * as v8 from 'node:v8';
+import { NODE_SEMI_SPACE_OPTION } from '../config/worker';
 
 const MIB = 1024 * 1024;
 /** V8's default `--semi-space-growth-factor`. */
@@ -23,7 +24,7 @@ const V8_GROWTH = 2;
 
 /** Node was started with its own `--max-semi-space-size` or `--semi-space-growth-factor` (execArgv or NODE_OPTIONS). */
 export function nodeSetsSemiSpace(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env['NODE_OPTIONS'] ?? ''): boolean {
-  return [...execArgv, ...nodeOptions.split(/\s+/)].some(a => /^--(max[-_]semi[-_]space[-_]size|semi[-_]space[-_]growth[-_]factor)(=|$)/.test(a));
+  return [...execArgv, ...nodeOptions.split(/\s+/)].some(a => NODE_SEMI_SPACE_OPTION.test(a) || /^--semi[-_]space[-_]growth[-_]factor(=|$)/.test(a));
 }
 
 /** The main isolate's new space in bytes (both semi-spaces). */

@@ -132,7 +132,6 @@ export function queuesFromArgs(a: { queues?: string; queuesPositional?: string }
 /** The worker command's configuration from its flags (validated). */
 export function workerConfigFromArgs(a: WorkerArgs) {
   resolveMetricsListen(a['metrics-port']);
-  resolveSemiSpaceMb(a['max-semi-space-mb']);
   const queues = queuesFromArgs(a);
   if (queues === undefined) throw new ConfigError('queues (--queues) is required: give --queues p10,p9 (or a positional queue list)');
   return resolveWorkerConfig({ ...workerInputFromArgs(a), queues, drain: a.drain });
@@ -149,8 +148,9 @@ export function workerTitle(status: string): string {
 }
 
 export async function runWorker(a: WorkerArgs): Promise<number> {
-  const cfg = workerConfigFromArgs(a);
+  // A process setting, not a worker's (a library Worker has none): checked here, once.
   const semiSpaceMb = resolveSemiSpaceMb(a['max-semi-space-mb']);
+  const cfg = workerConfigFromArgs(a);
   const proc = await prepareProcess(a);
   if (proc.detached) return 0;
   const semiSpace = capSemiSpace(semiSpaceMb);

@@ -10,7 +10,7 @@ import { formatWorkerId } from '../protocol/workerId';
 import { bool, fail, isObject, isPlainObject, label, num, show, str, within } from './check';
 import { parseWorkersSpec, validateGroups } from './groups';
 import type { AutoscaleConfig, GroupSpec, MasterConfig } from './types';
-import { resolveQueues, resolveSemiSpaceMb, resolveWorkerSettings, type WorkerConfigInput } from './worker';
+import { NODE_SEMI_SPACE_OPTION, resolveQueues, resolveSemiSpaceMb, resolveWorkerSettings, type WorkerConfigInput } from './worker';
 
 /**
  * What a master can be given. The groups come from exactly ONE of `queues` (with `pool`),
@@ -109,8 +109,6 @@ function resolveAutoscale(v: MasterConfigInput['autoscale']): AutoscaleConfig | 
   };
 }
 
-const SEMI_SPACE_OPTION = /^--max[-_]semi[-_]space[-_]size(=|$)/;
-
 function resolveNodeOptions(v: MasterConfigInput['childNodeOptions'], semiSpace: MasterConfigInput['maxSemiSpaceMb']): string[] {
   let opts: string[];
   if (v === undefined || v === null) opts = [...MASTER_DEFAULTS.childNodeOptions];
@@ -120,10 +118,10 @@ function resolveNodeOptions(v: MasterConfigInput['childNodeOptions'], semiSpace:
   else opts = (v as string[]).map(o => o.trim()).filter(Boolean);
   if (semiSpace === undefined) return opts;
   const mb = resolveSemiSpaceMb(semiSpace);
-  if (v !== undefined && v !== null && opts.some(o => SEMI_SPACE_OPTION.test(o))) {
+  if (v !== undefined && v !== null && opts.some(o => NODE_SEMI_SPACE_OPTION.test(o))) {
     fail('maxSemiSpaceMb', `and ${label('childNodeOptions')} both set the children's --max-semi-space-size: give one`);
   }
-  const rest = opts.filter(o => !SEMI_SPACE_OPTION.test(o));
+  const rest = opts.filter(o => !NODE_SEMI_SPACE_OPTION.test(o));
   return mb > 0 ? [...rest, `--max-semi-space-size=${mb}`] : rest;
 }
 

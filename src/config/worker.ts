@@ -295,6 +295,9 @@ export function resolveFailureBackend(v: unknown, prefix = ''): FailureBackend {
 /** A standalone worker's cap on each of V8's two semi-spaces, MB (--max-semi-space-mb). */
 export const DEFAULT_SEMI_SPACE_MB = 8;
 
+/** Node's own `--max-semi-space-size` option, in either spelling (`--max_semi_space_size`). */
+export const NODE_SEMI_SPACE_OPTION = /^--max[-_]semi[-_]space[-_]size(=|$)/;
+
 /**
  * `maxSemiSpaceMb` (--max-semi-space-mb): a whole number 0..256; 0 leaves V8's own growth (up to
  * 16 MB per semi-space on Node 20). Undefined gives {@link DEFAULT_SEMI_SPACE_MB}.
