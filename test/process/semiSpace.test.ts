@@ -85,9 +85,17 @@ describe('pyres-ts worker --max-semi-space-mb', () => {
     expect(await master.waitForEnd(15000)).toEqual({ code: 0, signal: null });
   });
 
-  it('a bad value is a one-line error naming the flag', async () => {
-    for (const bad of ['-1', '1.5', 'abc', '257']) {
-      const p = await runCli(['worker', '--queues', 'q', '--jobs', HEAP_JOBS, '--max-semi-space-mb', bad], env.spawnOpts());
+  it('a bad value, on the command line or in PYRES_MAX_SEMI_SPACE_MB, is a one-line error naming the flag (worker and master)', async () => {
+    const runs: Array<[string[], Record<string, string>]> = [
+      ...['-1', '1.5', 'abc', '257'].map((bad): [string[], Record<string, string>] => [
+        ['worker', '--queues', 'q', '--jobs', HEAP_JOBS, '--max-semi-space-mb', bad],
+        {},
+      ]),
+      [['worker', '--queues', 'q', '--jobs', HEAP_JOBS], { PYRES_MAX_SEMI_SPACE_MB: '8MB' }],
+      [['master', '--queues', 'q', '--jobs', HEAP_JOBS], { PYRES_MAX_SEMI_SPACE_MB: '-4' }],
+    ];
+    for (const [args, extraEnv] of runs) {
+      const p = await runCli(args, env.spawnOpts(extraEnv));
       expect(p.code).not.toBe(0);
       const lines = p.stderr.trim().split('\n');
       expect(lines).toHaveLength(1);
