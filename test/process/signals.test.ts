@@ -129,7 +129,8 @@ describe('worker signals (real process, real signals)', () => {
     const t0 = Date.now();
     proc.kill('SIGTERM');
     expect(await proc.waitForEnd(5000)).toEqual({ code: 0, signal: null });
-    expect(Date.now() - t0).toBeLessThan(1500);
+    // "At once" against the 30 s the job was given: ~0.5 s here, 1.5 s seen on a loaded CI machine.
+    expect(Date.now() - t0).toBeLessThan(4000);
     await expectDirtyExitOnce(id, raw, /SIGTERM/);
     await env.expectUnregistered(id);
   });
