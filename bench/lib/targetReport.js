@@ -106,7 +106,13 @@ ${rep.context.map(l => `- ${l}`).join('\n')}
   CPU, as \`require('node-resque')\` is (ioredis is most of both). Tried and not used: a V8 code cache
   (v8-compile-cache on Node 20: the same 80 ms for Node + the worker's modules), one bundled file (no
   faster), and a Node 20 user-land startup snapshot of the bundled worker (\`--build-snapshot\` fails on
-  ioredis' net/tls bindings: "Unknown external reference").
+  ioredis' net/tls bindings: "Unknown external reference"). Measured on 2 cores (medians of 7 starts,
+  an experiment on dist/, not in the build): the module check, a process of its own competing with
+  the 4 booting children, passes ~860 ms after the spawn, and the children's 'go' waits for it; with
+  the check taken out the row is ~11 % shorter, with the liveness threads' boot (~117 ms of CPU
+  each: a worker isolate ~54 ms, its own ioredis ~63 ms) deferred too, ~19 %: still ~2× the 4
+  node-resque processes, as a master makes 6 Node processes (each parsing NODE_EXTRA_CA_CERTS,
+  ~80 ms of CPU here) where node-resque makes 4.
 - **Scheduler**: N items (Ruby's bytes, \`{"class","args","queue"}\`) RPUSHed to one \`delayed:<ts>\` a few
   seconds in the past, then timed: pyres-ts \`Scheduler.pass()\` (dist/, one Lua step per batch) vs
   node-resque 9 \`Scheduler.poll()\` (per item), rounds alternating per system, the queue length checked
