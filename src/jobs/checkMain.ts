@@ -6,15 +6,14 @@
  */
 import { writeSync } from 'node:fs';
 import { coerceError } from '../errors';
-import { FAILURE_REDIS_ENV, importInitModule, loadJobModules, type CheckResult, type FailureRequest } from './load';
+import { FAILURE_REDIS_ENV, checkSummary, importInitModule, loadJobModules, type CheckResult, type FailureRequest } from './load';
 
 async function check(): Promise<CheckResult> {
   const req = JSON.parse(process.argv[2] ?? '{}') as { jobs?: string[]; workerInit?: string | null; cwd?: string; failure?: FailureRequest };
   const cwd = req.cwd ?? process.cwd();
   const registry = await loadJobModules(req.jobs ?? [], undefined, cwd);
   if (req.workerInit) await importInitModule(req.workerInit, cwd);
-  const failureHooks = registry.names().filter(n => registry.hooksFor(n).onFailure.length > 0);
-  if (!req.failure) return { ok: true, jobs: registry.names(), failureHooks };
+  if (!req.failure) return { ok: true, ...checkSummary(registry) };
   // A master's dead child: run its job's onFailure hooks here (issue 12, docs/HOOKS.md). Loaded
   // only for that: the check a master runs before its children start stays a bare Node start.
   const { runDeadJobFailureHooks } = require('./deadJob') as typeof import('./deadJob');

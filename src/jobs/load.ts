@@ -194,6 +194,24 @@ export async function verifyModules(
   await runCheck(paths, workerInit, cwd, timeoutMs, signal);
 }
 
+/** The module check was stopped (the master's start was aborted). */
+export function checkStoppedError(): JobLoadError {
+  return new JobLoadError('the module check was stopped');
+}
+
+/** The module check ran past `timeoutMs` and was killed. */
+export function checkTimedOutError(timeoutMs: number): JobLoadError {
+  return new JobLoadError(
+    `checking the job modules took over ${Math.round(timeoutMs / 1000)} s (does a module's top-level code wait on something?); killed the check`,
+  );
+}
+
+/** What a check found: the job names, and those with onFailure hooks. */
+export function checkSummary(registry: JobRegistry): { jobs: string[]; failureHooks: string[] } {
+  const jobs = registry.names();
+  return { jobs, failureHooks: jobs.filter(n => registry.hooksFor(n).onFailure.length > 0) };
+}
+
 /** verifyModules, with what the check reported; with `failure`, that job's onFailure hooks run in the check process. */
 export async function runCheck(
   paths: string[],
@@ -261,12 +279,8 @@ export async function runCheck(
       });
     },
   );
-  if (signal?.aborted) throw new JobLoadError('the module check was stopped');
-  if (result.timedOut) {
-    throw new JobLoadError(
-      `checking the job modules took over ${Math.round(timeoutMs / 1000)} s (does a module's top-level code wait on something?); killed the check`,
-    );
-  }
+  if (signal?.aborted) throw checkStoppedError();
+  if (result.timedOut) throw checkTimedOutError(timeoutMs);
   if (result.result?.ok) return result.result;
   if (result.result) throw new JobLoadError(result.result.message);
   const tail = result.stderr.trim().split('\n').slice(-3).join(' | ');

@@ -9,7 +9,7 @@
 import { CHILD_SPEC_ENV, decodeChildSpec } from '../config/child';
 import type { ChildSpec } from '../config/types';
 import { AuthError, ConfigError, JobLoadError, coerceError } from '../errors';
-import { importInitModule, initFunctionOf } from '../jobs/load';
+import { MODULE_CHECK_ENV, checkSummary, importInitModule, initFunctionOf, loadJobModules } from '../jobs/load';
 import { performance } from 'node:perf_hooks';
 import { drainLogFiles } from '../logging/fileSink';
 import { flushStdio, guardStdio } from '../logging/stdio';
@@ -17,7 +17,7 @@ import { RESQUE_PROTOCOL_VERSION, VERSION } from '../version';
 import { createWorkerOrPool } from '../worker/fromConfig';
 import type { WorkerPool } from '../worker/slotPool';
 import type { JobEvent, Worker } from '../worker/worker';
-import { CHILD_GATE_ENV, type ChildToMaster, isMasterMessage } from './ipc';
+import { CHILD_GATE_CHECK, CHILD_GATE_ENV, type ChildToMaster, isMasterMessage } from './ipc';
 
 /** The worker's meaning of each signal a child handles (SIGINT: only once the master is gone). */
 const CHILD_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGCONT', 'SIGHUP'] as const;
@@ -95,6 +95,27 @@ async function runInit(spec: ChildSpec): Promise<void> {
 }
 
 /**
+ * The master's module check, run here (CHILD_GATE_CHECK) before the 'go': loads `--jobs` and
+ * imports `--worker-init` (not called) as the check process does, with MODULE_CHECK_ENV set
+ * while they load, and reports the outcome. The worker loads them again after the 'go' (from
+ * the module cache: their top-level code ran once, here).
+ */
+async function checkForMaster(spec: ChildSpec): Promise<void> {
+  let report: ChildToMaster;
+  process.env[MODULE_CHECK_ENV] = '1';
+  try {
+    const registry = await loadJobModules(spec.worker.jobs);
+    if (spec.workerInit) await importInitModule(spec.workerInit);
+    report = { act: 'checked', ok: true, ...checkSummary(registry) };
+  } catch (e) {
+    report = { act: 'checked', ok: false, message: coerceError(e).message };
+  } finally {
+    delete process.env[MODULE_CHECK_ENV];
+  }
+  await sendAndFlush(report);
+}
+
+/**
  * Loads the worker's own modules, then waits for the master's `{ act: 'go' }` (true), or for
  * the master's end (false). Other messages that arrive meanwhile stay in `pending`.
  */
@@ -151,10 +172,13 @@ async function main(): Promise<number> {
   }
   jsonNotes = spec.worker.logFormat === 'json';
   process.title = childTitle(spec.masterPid, 'Starting');
-  if (process.env[CHILD_GATE_ENV] !== undefined) {
+  const gate = process.env[CHILD_GATE_ENV];
+  if (gate !== undefined) {
     // Forked while the master's module check runs: the worker's own modules load now, job code
-    // (the modules, --worker-init) and Redis only after the master's 'go'.
+    // (the modules, --worker-init) and Redis only after the master's 'go'; the first such child
+    // is the check itself (CHILD_GATE_CHECK).
     delete process.env[CHILD_GATE_ENV];
+    if (gate === CHILD_GATE_CHECK) await checkForMaster(spec);
     if (!(await awaitGo(spec, pending))) {
       note('the master is gone before this child started; exiting');
       return 0;

@@ -14,6 +14,12 @@ export type ChildToMaster =
   | { act: 'recycle'; reason: string }
   /** The child cannot start (a job module, --worker-init, a refused password): the reason, then it exits. */
   | { act: 'fatal'; reason: string }
+  /**
+   * The module check, from the first child forked gated with CHILD_GATE_CHECK: its `--jobs` and
+   * `--worker-init` (imported, not called) loaded before its 'go', as the check process loads them.
+   */
+  | { act: 'checked'; ok: true; jobs: string[]; failureHooks: string[] }
+  | { act: 'checked'; ok: false; message: string }
   | ChildObservation;
 
 /**
@@ -37,7 +43,7 @@ export type MasterToChild =
   | { act: 'pause' }
   | { act: 'resume' };
 
-const CHILD_ACTS = new Set(['ready', 'job', 'idle', 'recycle', 'fatal', 'outcome', 'redis-error']);
+const CHILD_ACTS = new Set(['ready', 'job', 'idle', 'recycle', 'fatal', 'checked', 'outcome', 'redis-error']);
 const MASTER_ACTS = new Set(['stop', 'go', 'abort-job', 'pause', 'resume']);
 
 /**
@@ -45,6 +51,13 @@ const MASTER_ACTS = new Set(['stop', 'go', 'abort-job', 'pause', 'resume']);
  * (Node, the worker's own modules), then waits for `{ act: 'go' }` before it loads any job code.
  */
 export const CHILD_GATE_ENV = 'PYRES_CHILD_GATE';
+
+/**
+ * CHILD_GATE_ENV's value for the one gated child that is also the master's module check: before
+ * it waits for its 'go' it loads the job modules (with MODULE_CHECK_ENV set meanwhile) and
+ * reports `{ act: 'checked' }`. One Node process fewer at the start than a check of its own.
+ */
+export const CHILD_GATE_CHECK = 'check';
 
 export function isChildMessage(m: unknown): m is ChildToMaster {
   return typeof m === 'object' && m !== null && CHILD_ACTS.has((m as { act?: unknown }).act as string);

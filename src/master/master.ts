@@ -5,8 +5,8 @@ import { performance } from 'node:perf_hooks';
 import { CHILD_SPEC_ENV, encodeChildSpec } from '../config/child';
 import { type MasterConfigInput, resolveMasterConfig } from '../config/master';
 import type { AutoscaleConfig, ChildSpec, GroupSpec, MasterConfig } from '../config/types';
-import { AuthError, ConfigError, coerceError } from '../errors';
-import { MODULE_CHECK_ENV, loaderExecArgv, runCheck, runFailureHooksInCheck } from '../jobs/load';
+import { AuthError, ConfigError, JobLoadError, coerceError } from '../errors';
+import { MODULE_CHECK_ENV, VERIFY_TIMEOUT_MS, checkStoppedError, checkTimedOutError, loaderExecArgv, runCheck, runFailureHooksInCheck } from '../jobs/load';
 import { decodeWorkingOn } from '../protocol/records';
 import { createLogger, type Logger } from '../logging/logger';
 import { parseQueueList, resolveQueues } from '../protocol/queues';
@@ -15,7 +15,7 @@ import { RedisStore } from '../store/redisStore';
 import { VERSION } from '../version';
 import { pidAlive, unregisterDeadWorker } from '../worker/prune';
 import { describeGroups } from '../config/groups';
-import { CHILD_GATE_ENV, type ChildObservation, isChildMessage, type MasterToChild } from './ipc';
+import { CHILD_GATE_CHECK, CHILD_GATE_ENV, type ChildObservation, isChildMessage, type MasterToChild } from './ipc';
 import type { LogRing } from '../logging/ring';
 import { TailPublisher } from './logTail';
 import { hostCpuTimes, hostMemoryUsedPercent, readProcSample } from './procStats';
@@ -142,6 +142,8 @@ export class Master extends EventEmitter<MasterEvents> {
    * Redis. spawn() hands them out; the supervisor only ever sees a child once it has its 'go'.
    */
   private readonly standby = new Map<string, ChildProcess[]>();
+  /** The standby child that runs the module check (CHILD_GATE_CHECK), until it reported. */
+  private checker: ChildProcess | null = null;
   private stoppedResolve!: () => void;
   readonly stopped: Promise<void>;
 
@@ -197,12 +199,12 @@ export class Master extends EventEmitter<MasterEvents> {
         'a Master cannot start inside a pyres-ts child or module check (is the code that starts it preloaded with -r/--import or NODE_OPTIONS?)',
       );
     }
-    // The module check (a process of its own: a Node start), the first children's boot and the
-    // connection all go at once: the check still decides first, and no child loads job code or
-    // registers before it passed and the master is connected (the children wait for a 'go').
-    // The children first: their boot (Node, the worker's modules) is longer than the check's.
+    // The module check, the first children's boot and the connection all go at once: the check
+    // still decides first, and no other child loads job code or registers before it passed and
+    // the master is connected (the children wait for a 'go'). The first standby child is the
+    // check (one Node start fewer on the host's cores); without one, a check process of its own.
     this.forkStandby();
-    const checking = runCheck(this.config.worker.jobs, this.config.workerInit, process.cwd(), undefined, this.startAbort.signal);
+    const checking = this.checker ? this.checkInChild(this.checker) : this.checkInProcess();
     // Unhandled-rejection safe until awaited below.
     checking.catch(() => undefined);
     const connecting = this.store.connect().then(
@@ -456,11 +458,11 @@ export class Master extends EventEmitter<MasterEvents> {
     return { spec, slots };
   }
 
-  private forkChild(spec: ChildSpec, gated: boolean): ChildProcess {
+  private forkChild(spec: ChildSpec, gated: boolean | typeof CHILD_GATE_CHECK): ChildProcess {
     // The argument only makes room: Linux keeps a process title within the original argv.
     return fork(this.childEntry, [`--title-room=${'.'.repeat(160)}`], {
       execArgv: [...loaderExecArgv(process.execArgv), ...this.config.childNodeOptions],
-      env: { ...process.env, [CHILD_SPEC_ENV]: encodeChildSpec(spec), ...(gated ? { [CHILD_GATE_ENV]: '1' } : {}) },
+      env: { ...process.env, [CHILD_SPEC_ENV]: encodeChildSpec(spec), ...(gated ? { [CHILD_GATE_ENV]: gated === true ? '1' : gated } : {}) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       // Its own process group: a terminal's Ctrl-C or `kill -- -<pgid>` of the master's group
       // reaches only the master, which then stops the children with its deadline.
@@ -482,7 +484,7 @@ export class Master extends EventEmitter<MasterEvents> {
       for (let i = 0; i < g.count && left > 0; i++, left--) {
         let proc: ChildProcess;
         try {
-          proc = this.forkChild(this.childSpec(g.queues).spec, true);
+          proc = this.forkChild(this.childSpec(g.queues).spec, this.checker ? true : CHILD_GATE_CHECK);
         } catch {
           break; // spawn() forks it again, and reports a failure there
         }
@@ -492,10 +494,54 @@ export class Master extends EventEmitter<MasterEvents> {
           if (at >= 0) list.splice(at, 1);
         });
         if (proc.pid === undefined) continue;
+        this.checker ??= proc;
         list.push(proc);
       }
       if (list.length > 0) this.standby.set(g.queues, list);
     }
+  }
+
+  private checkInProcess(): ReturnType<typeof runCheck> {
+    return runCheck(this.config.worker.jobs, this.config.workerInit, process.cwd(), undefined, this.startAbort.signal);
+  }
+
+  /**
+   * The module check as the first standby child reports it. A child that exits before it
+   * reported (a module that calls process.exit, a crash) hands the check to a process of its
+   * own, which words the reason; a child past VERIFY_TIMEOUT_MS is killed, as that process is.
+   */
+  private checkInChild(proc: ChildProcess): ReturnType<typeof runCheck> {
+    const signal = this.startAbort.signal;
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const settle = (then: () => void): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        proc.removeListener('message', onMessage);
+        proc.removeListener('exit', onExit);
+        signal.removeEventListener('abort', onAbort);
+        this.checker = null;
+        then();
+      };
+      const onMessage = (m: unknown): void => {
+        if (!isChildMessage(m) || m.act !== 'checked') return;
+        settle(() => (m.ok ? resolve({ ok: true, jobs: m.jobs, failureHooks: m.failureHooks }) : reject(new JobLoadError(m.message))));
+      };
+      const onExit = (): void => settle(() => this.checkInProcess().then(resolve, reject));
+      const onAbort = (): void => settle(() => reject(checkStoppedError()));
+      const timer = setTimeout(
+        () =>
+          settle(() => {
+            proc.kill('SIGKILL');
+            reject(checkTimedOutError(VERIFY_TIMEOUT_MS));
+          }),
+        VERIFY_TIMEOUT_MS,
+      );
+      proc.on('message', onMessage);
+      proc.once('exit', onExit);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   /** A booted, still waiting child for `group`, if one is left. */
@@ -554,6 +600,7 @@ export class Master extends EventEmitter<MasterEvents> {
     this.procs.set(pid, proc);
     proc.on('message', (m: unknown) => {
       if (!isChildMessage(m)) return;
+      if (m.act === 'checked') return; // the start's module check (checkInChild), not supervision
       if (m.act === 'outcome' || m.act === 'redis-error') this.emit('child-event', pid, m);
       else this.run(this.sup.childMessage(pid, m, now()));
     });

@@ -358,6 +358,23 @@ describe('fail fast on a broken deploy', () => {
     expect(await env.workers()).toEqual([]);
   });
 
+  it('a job module that calls process.exit while the child checks it: the check process of its own words the reason, exit 2, none is left', async () => {
+    const bad = env.writeTmp(
+      'exits.js',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the job module's own source
+      "'use strict';\nrequire('fs').appendFileSync(process.env.PYRES_TEST_LEDGER, `load ${process.env.PYRES_MODULE_CHECK ? 'check' : 'child'} ${process.pid}\\n`);\nif (process.env.PYRES_MODULE_CHECK) process.exit(7);\nexports.Noop = { perform() {} };\n",
+    );
+    const m = await env.startMaster(['--queues', 'bx', '--pool', '2'], { jobs: [bad], waitReady: false });
+    const end = await m.waitForEnd(20000);
+    expect(end.code).toBe(2);
+    expect(m.stderr()).toMatch(/the check process exited with code 7 before it reported \(does a module call process\.exit\?\)/);
+    // The checking child, then the check process: two check loads, no child's.
+    expect(env.ledgerLines().map(l => l.split(' ')[1])).toEqual(['check', 'check']);
+    expect(m.lines().some(l => /started child/.test(l))).toBe(false);
+    expect(await env.workers()).toEqual([]);
+    expect(pidsWithTag(env.tag)).toEqual([]);
+  });
+
   it('a job module that throws at its top level: only the module check ran it, the children forked meanwhile never did, and none is left', async () => {
     const bad = env.writeTmp(
       'throws.js',
@@ -376,7 +393,7 @@ describe('fail fast on a broken deploy', () => {
     expect(pidsWithTag(env.tag)).toEqual([]);
   });
 
-  it('the first children boot while the module check runs, and load job code and register only once it passed', async () => {
+  it('the first child is the module check; the others boot meanwhile, and load job code and register only once it passed', async () => {
     // The check takes 1.5 s more than the children's loads: each load writes when and where it ran.
     const mod = env.writeTmp(
       'slowcheck.js',
@@ -396,9 +413,13 @@ describe('fail fast on a broken deploy', () => {
     const check = loads.filter(l => l[1] === 'check');
     const children = loads.filter(l => l[1] === 'child');
     expect(check).toHaveLength(1);
-    expect(children.map(l => Number(l[2])).sort((a, b) => a - b)).toEqual(kids);
+    // One of the two children was the check (no Node process of its own), and it loaded the
+    // modules once: its worker took them from the module cache after the 'go'.
+    const checker = Number(check[0]![2]);
+    expect(kids).toContain(checker);
+    expect(children.map(l => Number(l[2]))).toEqual(kids.filter(p => p !== checker));
     const checkDone = Number(check[0]![3]) + 1500;
-    // No child loaded job code before the check was over...
+    // The other child loaded no job code before the check was over...
     for (const c of children) expect(Number(c[3])).toBeGreaterThanOrEqual(checkDone - 20);
     // ...and each was forked while it still ran (its boot overlapped the check).
     for (const pid of kids) expect(processStartMs(pid)).toBeLessThan(checkDone - 500);
