@@ -42,6 +42,15 @@ export const STATE_STOPPING = 3;
 /** How long a self-kill waits for a heartbeat in flight before it records (the beat may hang on a silent Redis). */
 const BEAT_SETTLE_MS = 1000;
 
+/**
+ * How long after registering a worker starts its deferred liveness thread when no job came
+ * first: 1 s, or half the heartbeat interval when that is shorter (the thread's first own beat
+ * then still comes within about one and a half intervals of the main thread's).
+ */
+export function threadDeferMs(heartbeatIntervalS: number): number {
+  return Math.min(1000, (heartbeatIntervalS * 1000) / 2);
+}
+
 /** A job slot that does not run (autoscaled away, or not started yet): no heartbeat, no check. */
 export const STATE_OFF = 4;
 
@@ -379,6 +388,7 @@ const THREAD_STOP_MS = 1000;
 /**
  * The main-thread side: owns the shared state, starts the thread (or the loop here), relays
  * its messages. Events: 'reregistered' ({seq, state, msg}), 'abort' ({seq, reason, failAs}),
+ * 'launched' (the mode, once a deferred thread was started or fell back to this thread),
  * 'notice' (string; the thread crashed or fell back).
  */
 export class Liveness extends EventEmitter {
@@ -404,7 +414,10 @@ export class Liveness extends EventEmitter {
     if (!v) throw new Error(`no liveness slot ${i}`);
     return {
       setState: s => Atomics.store(v.ints, 0, STATE_CODES[s]),
-      jobStarted: (seq, since, timeout) => writeJobStarted(v, seq, since, timeout),
+      jobStarted: (seq, since, timeout) => {
+        writeJobStarted(v, seq, since, timeout);
+        if (this.deferred) this.launchNow();
+      },
     };
   }
 
@@ -419,6 +432,7 @@ export class Liveness extends EventEmitter {
 
   jobStarted(seq: number, since: number, timeout: number | null): void {
     writeJobStarted(this.view, seq, since, timeout);
+    if (this.deferred) this.launchNow();
   }
 
   /**
@@ -434,12 +448,37 @@ export class Liveness extends EventEmitter {
    */
   async start(opts: { deferThread?: boolean } = {}): Promise<void> {
     if (this.o.useThread) {
+      // Deferred from now on: a job that starts (any slot's jobStarted) launches the thread.
+      this.deferred = !!opts.deferThread;
       await this.firstBeat();
       if (this.stopping) return;
       if (!opts.deferThread) await this.launchThread();
       return;
     }
+    this.threadUpResolve(false);
     await this.startLocal();
+  }
+
+  /**
+   * Starts the deferred thread after `ms`, or at the first job start (any slot's jobStarted),
+   * whichever comes first: a worker that has just registered is idle, and its thread's boot
+   * (an isolate, its modules, its own connection: ~120 ms of CPU) then does not compete with
+   * the process's own start, or with its siblings' in a master's pool. A job still starts
+   * watched: jobStarted spawns the thread before the job's code runs. Does nothing when the
+   * thread is off, already started, or the loop stops.
+   */
+  launchThreadLater(ms: number): void {
+    if (!this.deferred || this.laterTimer) return;
+    this.laterTimer = setTimeout(() => this.launchNow(), Math.max(0, ms));
+    this.laterTimer.unref();
+  }
+
+  /** start({ deferThread: true }) left the thread for later, and nothing launched it yet. */
+  private deferred = false;
+  private laterTimer: NodeJS.Timeout | null = null;
+
+  private launchNow(): void {
+    this.launchThread().catch(e => this.o.logger.warn(`main-thread heartbeat failed: ${coerceError(e).message}`));
   }
 
   /**
@@ -448,35 +487,47 @@ export class Liveness extends EventEmitter {
    * thread that cannot start hands the loop to this thread. Does nothing otherwise.
    */
   async launchThread(): Promise<void> {
+    this.deferred = false;
+    if (this.laterTimer) clearTimeout(this.laterTimer);
+    this.laterTimer = null;
     if (!this.o.useThread || this.thread || this.local || this.stopping) return;
     let t: Thread;
     try {
       t = this.spawnThread();
     } catch (e) {
       this.threadFailed(e);
+      this.threadUpResolve(false);
       await this.startLocal();
+      this.emit('launched', this.mode);
       return;
     }
-    this.threadUp = this.awaitThread(t).then(
-      () => true,
-      e => {
-        if (this.thread === t) this.thread = null;
-        if (this.stopping) return false;
-        this.threadFailed(e);
-        return this.startLocal().then(
-          () => false,
-          err => (this.o.logger.warn(`main-thread heartbeat failed: ${coerceError(err).message}`), false),
-        );
-      },
-    );
+    this.emit('launched', this.mode);
+    void this.awaitThread(t)
+      .then(
+        () => true,
+        e => {
+          if (this.thread === t) this.thread = null;
+          if (this.stopping) return false;
+          this.threadFailed(e);
+          return this.startLocal().then(
+            () => false,
+            err => (this.o.logger.warn(`main-thread heartbeat failed: ${coerceError(err).message}`), false),
+          );
+        },
+      )
+      .then(up => this.threadUpResolve(up));
   }
 
-  /** Resolves once the thread wrote its first heartbeat (true) or the loop fell back to this thread (false). */
+  /**
+   * Resolves once the thread wrote its first heartbeat (true), or the loop runs on this thread
+   * or stopped before the thread was up (false). A deferred thread: after it was launched.
+   */
   get threadReady(): Promise<boolean> {
     return this.threadUp;
   }
 
-  private threadUp: Promise<boolean> = Promise.resolve(false);
+  private threadUpResolve!: (up: boolean) => void;
+  private readonly threadUp = new Promise<boolean>(r => (this.threadUpResolve = r));
 
   private threadFailed(e: unknown): void {
     this.notice(
@@ -581,6 +632,9 @@ export class Liveness extends EventEmitter {
   /** Stops the loop (the thread: asked, awaited for at most ~1 s, then terminated). */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.deferred = false;
+    if (this.laterTimer) clearTimeout(this.laterTimer);
+    this.laterTimer = null;
     for (const v of this.views) if (Atomics.load(v.ints, 0) !== STATE_OFF) Atomics.store(v.ints, 0, STATE_STOPPING);
     const t = this.thread;
     if (t) {
@@ -597,6 +651,7 @@ export class Liveness extends EventEmitter {
       await this.local.stop();
       this.local = null;
     }
+    this.threadUpResolve(false);
   }
 }
 

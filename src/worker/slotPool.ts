@@ -26,7 +26,7 @@ import { formatRunAt, formatStarted } from '../protocol/time';
 import { formatSlotWorkerId, MAX_SLOTS } from '../protocol/workerId';
 import { type ManyReserved, RedisStore } from '../store/redisStore';
 import { sleep } from './backoff';
-import { Liveness } from './liveness';
+import { Liveness, threadDeferMs } from './liveness';
 import { ownPidNamespace } from './pidNamespace';
 import { decideSlots, initialSlotScaleState, SLOT_SCALE_DEFAULTS, type SlotScaleConfig, type SlotScaleState } from './slotScale';
 import { type JobEvent, type JobFailureEvent, type SlotHooks, Worker, type WorkerOptions, type WorkerState } from './worker';
@@ -182,6 +182,11 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     // Every slot listens for its own re-registration and abort messages.
     this.liveness.setMaxListeners(2 * MAX_SLOTS + 10);
     this.liveness.on('notice', (m: string) => this.emitSafe('notice', m));
+    this.liveness.on('launched', (mode: string) =>
+      this.log.debug(
+        `heartbeat every ${opts.heartbeatInterval ?? 60}s for every slot ${mode === 'thread' ? 'from the liveness thread' : 'from the main thread'}`,
+      ),
+    );
     this.slots = this.ids.map(() => null);
     this.slotStops = this.ids.map(() => null);
     this.scaleCfg = this.min === this.max ? null : { ...SLOT_SCALE_DEFAULTS, ...stripUndefined(opts.autoscale ?? {}), min: this.min, max: this.max };
@@ -222,10 +227,12 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
         this.log.info('Redis answers now');
       }
       if (this.stopping) return;
-      await this.liveness.start();
+      await this.liveness.start({ deferThread: true });
       // Slot 0 first: it prunes dead workers before any slot of ours registers.
       await this.startSlot(0);
       await Promise.all(Array.from({ length: this.min - 1 }, (_, i) => this.startSlot(i + 1)));
+      // The thread boots at the first job or soon after, not during the slots' registration.
+      this.liveness.launchThreadLater(threadDeferMs(this.opts.heartbeatInterval ?? 60));
     } catch (e) {
       // A slot that cannot start (a refused password): stop what did, then say why.
       await this.stop({ graceful: false, reason: 'start failed' });

@@ -26,7 +26,7 @@ import { formatSlotWorkerId, formatWorkerId } from '../protocol/workerId';
 import type { ConnectionOptions } from '../store/connection';
 import { type DirtyExitPolicy, type FinishSpec, RedisStore, type ReserveResult, type WaitResult } from '../store/redisStore';
 import { backoffDelay, sleep } from './backoff';
-import { Liveness, type LivenessSlot, type LivenessStateName, type SupervisedBy } from './liveness';
+import { Liveness, type LivenessSlot, type LivenessStateName, type SupervisedBy, threadDeferMs } from './liveness';
 import { ownPidNamespace } from './pidNamespace';
 import { pruneDeadWorkers } from './prune';
 import { parseWorkerId } from '../protocol/workerId';
@@ -432,11 +432,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     // a registered worker that never sent one: another client library).
     await this.startLiveness();
     await this.store.register(this.id, this.started, this.pidNamespace);
-    // The liveness thread boots now (its isolate, modules and connection), not during the
-    // registration; it is under way before the first job can start.
-    await this.liveness?.launchThread();
-    if (this.liveness)
-      this.log.debug(`heartbeat every ${this.o.heartbeatInterval}s ${this.liveness.mode === 'thread' ? 'from the liveness thread' : 'from the main thread'}`);
+    // The liveness thread boots at the first job or soon after registering, whichever comes
+    // first (its isolate, modules and connection do not compete with this process's start).
+    if (this.liveness?.mode === 'main') this.logHeartbeatMode('main');
+    else this.liveness?.launchThreadLater(threadDeferMs(this.o.heartbeatInterval));
     this.processed = await this.store.stat('processed', this.id);
     // A pool's slots beyond the first say it at debug: the pool logs one line for all.
     this.log[this.slot && this.slot.index > 0 ? 'debug' : 'info'](
@@ -1110,9 +1109,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
     l.on('abort', (e: { seq: number; reason: string; failAs: { exception: string; message: string } }) => {
       this.abortCurrentJob(e.reason, { abandon: false, seq: e.seq, failAs: e.failAs });
     });
+    l.on('launched', (mode: 'thread' | 'main' | 'off') => this.logHeartbeatMode(mode));
     this.liveness = l;
     this.live = l.slot(0);
     await l.start({ deferThread: true });
+  }
+
+  private logHeartbeatMode(mode: 'thread' | 'main' | 'off'): void {
+    if (mode !== 'off')
+      this.log.debug(`heartbeat every ${this.o.heartbeatInterval}s ${mode === 'thread' ? 'from the liveness thread' : 'from the main thread'}`);
   }
 
   /** A pool's slot: the pool's liveness loop beats for it; the first heartbeat is written here. */

@@ -6,9 +6,10 @@
 import type Redis from 'ioredis';
 import { ConfigError } from '../../src/errors';
 import { JobRegistry } from '../../src/jobs/registry';
+import { WorkerPool } from '../../src/worker/slotPool';
 import { Worker } from '../../src/worker/worker';
 import { testDbUrl } from '../support/redisServer';
-import { keys, registry, type Resources, waitFor, useResources } from './helpers';
+import { keys, registry, type Resources, testLogger, waitFor, useResources } from './helpers';
 
 const url = testDbUrl();
 let res: Resources;
@@ -22,19 +23,24 @@ async function connectionNames(): Promise<string[]> {
 }
 
 interface LivenessInternals {
-  liveness: { mode: string; thread: { terminate(): Promise<number> } | null; threadReady: Promise<boolean> } | null;
+  liveness: { mode: string; thread: { terminate(): Promise<number> } | null; threadReady: Promise<boolean>; launchThread(): Promise<void> } | null;
 }
 
 describe('the liveness thread', () => {
   it('runs with its own connection, beats, and is gone (with every trace of the worker) after stop', async () => {
     const w = res.worker({ queues: 'q', jobs: registry({ Quick: () => undefined }), heartbeatInterval: 1 });
+    const launched: string[] = [];
     await w.start();
     const l = (w as unknown as LivenessInternals).liveness!;
-    expect(l.mode).toBe('thread');
-    // Registered before the thread is up: the first heartbeat came from the worker's own connection.
+    (l as unknown as NodeJS.EventEmitter).on('launched', (m: string) => launched.push(m));
+    // Idle and just registered: the thread is not started yet (it boots soon after, or at the
+    // first job); the first heartbeat came from the worker's own connection.
+    expect(l.mode).toBe('off');
     expect(await r.sismember(keys.workers, w.id)).toBe(1);
     expect(await r.hget(keys.heartbeats, w.id)).toBeTruthy();
+    expect(await connectionNames()).not.toContain(`pyres-ts:worker:${w.pid}:liveness`);
     expect(await l.threadReady).toBe(true);
+    expect(launched).toEqual(['thread']);
     expect(l.mode).toBe('thread');
     expect(await connectionNames()).toContain(`pyres-ts:worker:${w.pid}:liveness`);
     const first = await r.hget(keys.heartbeats, w.id);
@@ -76,6 +82,7 @@ describe('the liveness thread', () => {
     w.on('notice', (m: string) => notices.push(m));
     await w.start();
     const l = (w as unknown as LivenessInternals).liveness!;
+    void l.launchThread();
     await l.thread!.terminate();
     expect(await l.threadReady).toBe(false);
     expect(notices.some(n => /liveness thread did not start .*main thread/.test(n))).toBe(true);
@@ -88,6 +95,8 @@ describe('the liveness thread', () => {
     const w2 = res.worker({ queues: 'q', jobs: registry({ Quick: () => undefined }), heartbeatInterval: 1 });
     await w2.start();
     const l2 = (w2 as unknown as LivenessInternals).liveness!;
+    void l2.launchThread();
+    expect(l2.thread).not.toBeNull();
     await w2.stop();
     expect(await l2.threadReady).toBe(false);
     expect(await r.hexists(keys.heartbeats, w2.id)).toBe(0);
@@ -95,6 +104,35 @@ describe('the liveness thread', () => {
     expect(l2.thread).toBeNull();
     expect(await connectionNames()).not.toContain(`pyres-ts:worker:${w2.pid}:liveness`);
     expect(await r.hexists(keys.heartbeats, w2.id)).toBe(0);
+  });
+
+  it('a job queued at start launches the deferred thread before its own code runs (a worker, and a pool of slots)', async () => {
+    // heartbeatInterval 60: the deferral is 1 s, and the job starts within milliseconds of the
+    // registration, so the mode a job sees is what its own start did.
+    await r.pipeline().sadd(keys.queues, 'q').rpush(keys.queue('q'), '{"class":"Look","args":[]}').exec();
+    const seen: string[] = [];
+    let w!: Worker;
+    w = res.worker({ queues: 'q', jobs: registry({ Look: () => void seen.push((w as unknown as LivenessInternals).liveness!.mode) }), heartbeatInterval: 60 });
+    await w.start();
+    await waitFor(() => seen.length === 1, 'the job');
+    expect(seen).toEqual(['thread']);
+    expect(await (w as unknown as LivenessInternals).liveness!.threadReady).toBe(true);
+    await w.stop();
+
+    await r.rpush(keys.queue('q'), '{"class":"Look","args":[]}');
+    const pool = new WorkerPool({
+      queues: 'q',
+      jobs: registry({ Look: () => void seen.push((pool as unknown as LivenessInternals).liveness!.mode) }),
+      concurrency: 2,
+      connection: { url },
+      heartbeatInterval: 60,
+      logger: testLogger(),
+    });
+    res.onClose(() => pool.stop());
+    await pool.start();
+    await waitFor(() => seen.length === 2, "the pool's job");
+    expect(seen[1]).toBe('thread');
+    await pool.stop();
   });
 
   it('validates the intervals and supervisedBy', () => {

@@ -4,7 +4,8 @@
  * worker that starts meanwhile does not prune the live one. A live worker that finds itself
  * removed from `workers` re-registers at once.
  */
-import { HEARTBEAT_RE, JOBS, k, processTestEnv, sleep, waitFor } from './helpers';
+import { formatSlotWorkerId } from '../../src/protocol/workerId';
+import { HEARTBEAT_RE, HOST, JOBS, k, processTestEnv, sleep, waitFor } from './helpers';
 
 const env = processTestEnv();
 const BLOCKING = 'fixtures/jobs/blocking.js';
@@ -70,9 +71,10 @@ describe('liveness off the job thread (real processes)', () => {
     await env.expectUnregistered(pruner.id);
   });
 
-  it('a job already queued at start that blocks the event loop at once: the liveness thread, started after the registration, still beats', async () => {
-    // A backlog at deploy time: the first job starts right after the registration, the moment
-    // the liveness thread is launched, and holds the event loop from its first instant.
+  it('a job already queued at start that blocks the event loop at once: the job start launches the liveness thread, which beats', async () => {
+    // A backlog at deploy time: the first job starts right after the registration, before the
+    // deferred thread's timer, and holds the event loop from its first instant (no timer can
+    // fire): only the job's own start can have launched the thread.
     const r = env.redis;
     const raw = await env.enqueue('p9', 'BlockingSleep', 5);
     const { proc, id } = await env.startWorker(['--heartbeat-interval', '1'], 'p10,p9', { jobs: [JOBS, BLOCKING] });
@@ -87,6 +89,24 @@ describe('liveness off the job thread (real processes)', () => {
     proc.kill('SIGQUIT');
     expect(await proc.waitForEnd(5000)).toEqual({ code: 0, signal: null });
     await env.expectUnregistered(id);
+  });
+
+  it("--concurrency 2 with a job queued at start that blocks the event loop at once: the job launches the pool's thread, which beats", async () => {
+    const r = env.redis;
+    await env.enqueue('p9', 'BlockingSleep', 5);
+    const { proc } = await env.startWorker(['--heartbeat-interval', '1', '--concurrency', '2'], 'p10,p9', { jobs: [JOBS, BLOCKING] });
+    await env.waitForLedger(/^BlockingSleep start 5 /, 5000);
+    const ids = [0, 1].map(i => formatSlotWorkerId(HOST, proc.pid, ['p10', 'p9'], i));
+    // Slot 0 took the job at once (slot 1 registers once the loop is free again).
+    await twoNewerBeats(ids[0]!, 'two newer heartbeats of slot 0 while the job blocks');
+    expect(env.ledgerLines().some(l => l.startsWith('BlockingSleep done'))).toBe(false);
+    await proc.waitForLine(/done: BlockingSleep from p9/, 8000);
+    await waitFor(async () => (await r.sismember(k('workers'), ids[1]!)) === 1, 3000, 'slot 1 registered after the job');
+    expect(await env.failures()).toEqual([]);
+    proc.kill('SIGQUIT');
+    expect(await proc.waitForEnd(5000)).toEqual({ code: 0, signal: null });
+    for (const id of ids) await env.expectUnregistered(id);
+    expect(await r.scard(k('workers'))).toBe(0);
   });
 
   it('a live idle worker removed from `workers` re-registers within ~2 heartbeat intervals and logs it', async () => {
