@@ -2,7 +2,7 @@ import type { Argv } from 'yargs';
 import { resolveSchedulerConfig } from '../config/scheduler';
 import type { Logger } from '../logging/logger';
 import type { FailureBackend } from '../protocol/keys';
-import { Scheduler, type SchedulerExtension } from '../scheduler/scheduler';
+import type { Scheduler, SchedulerExtension } from '../scheduler/scheduler';
 import { VERSION } from '../version';
 import { type ConnectionArgs, connectionFromArgs, loggerFromArgs, withConnectionOptions } from './options';
 import { recurringFromArgv, type ScheduleArgs, scheduleOptions } from './scheduleCommand';
@@ -78,7 +78,9 @@ export function schedulerFromArgs(a: SchedulerArgs, logger: Logger, interval: nu
     failureBackend = resolveFailureBackend(a['failure-backend']);
   }
   const ext = schedulerExtensionsFromArgs(a, logger);
-  const scheduler = new Scheduler({
+  // Loaded here: `master` imports this module for its flags, and needs no store before its fork.
+  const { Scheduler: SchedulerClass } = require('../scheduler/scheduler') as typeof import('../scheduler/scheduler');
+  const scheduler = new SchedulerClass({
     connection: connectionFromArgs(a),
     namespace: a.namespace,
     ...cfg,

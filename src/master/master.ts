@@ -11,7 +11,7 @@ import { decodeWorkingOn } from '../protocol/records';
 import { createLogger, type Logger } from '../logging/logger';
 import { parseQueueList, resolveQueues } from '../protocol/queues';
 import { formatSlotWorkerId } from '../protocol/workerId';
-import { RedisStore } from '../store/redisStore';
+import type { RedisStore } from '../store/redisStore';
 import { VERSION } from '../version';
 import { pidAlive, unregisterDeadWorker } from '../worker/prune';
 import { describeGroups } from '../config/groups';
@@ -105,7 +105,15 @@ export interface MasterEvents {
 export class Master extends EventEmitter<MasterEvents> {
   readonly id: string;
   readonly hostname: string;
-  readonly store: RedisStore;
+  /**
+   * The master's Redis store, made at its first use (start() forks the first children before it:
+   * ioredis and the store's modules load while they boot, not before).
+   */
+  get store(): RedisStore {
+    return (this.storeMade ??= this.makeStore());
+  }
+
+  private storeMade: RedisStore | null = null;
   /** The jobs with onFailure hooks (from the module check): a killed child's job of one has them run before its record. */
   private failureHookJobs = new Set<string>();
   readonly config: MasterConfig;
@@ -115,7 +123,7 @@ export class Master extends EventEmitter<MasterEvents> {
   private readonly childEntry: string;
   private readonly reportOutcomes: boolean;
   private readonly logRing: LogRing | null;
-  private readonly tail: TailPublisher | null;
+  private tail: TailPublisher | null = null;
   /** The job each child that just exited held (with reportOutcomes), while its record is written. */
   private readonly heldAtExit = new Map<number, { className: string; queue: string; since: string }>();
   private readonly procs = new Map<number, ChildProcess>();
@@ -165,21 +173,26 @@ export class Master extends EventEmitter<MasterEvents> {
     this.reportOutcomes = o.reportOutcomes ?? false;
     this.logRing = o.logRing ?? null;
     this.sup = new Supervisor({ ...this.config, onDirtyExit: this.config.worker.onDirtyExit });
-    this.store = new RedisStore({
-      connection: this.config.worker.connection,
-      namespace: this.config.worker.namespace,
-      name: `pyres-ts:master:${process.pid}`,
-      failureBackend: this.config.worker.failureBackend,
-    });
-    this.tail = this.logRing ? new TailPublisher(this.logRing, this.store, this.id) : null;
-    this.store.on('connection-error', (e: Error) => this.log.warn(`Redis connection lost (${e.message}); reconnecting`));
-    this.store.on('reconnected', () => this.log.info('Redis connection back'));
     this.stopped = new Promise(r => (this.stoppedResolve = r));
     this.pacer = new SpawnPacer(
       this.config.spawnDelayMs,
       g => this.spawn(g),
       () => !this.sup.stopping,
     );
+  }
+
+  private makeStore(): RedisStore {
+    const { RedisStore: Store } = require('../store/redisStore') as typeof import('../store/redisStore');
+    const store = new Store({
+      connection: this.config.worker.connection,
+      namespace: this.config.worker.namespace,
+      name: `pyres-ts:master:${process.pid}`,
+      failureBackend: this.config.worker.failureBackend,
+    });
+    this.tail = this.logRing ? new TailPublisher(this.logRing, store, this.id) : null;
+    store.on('connection-error', (e: Error) => this.log.warn(`Redis connection lost (${e.message}); reconnecting`));
+    store.on('reconnected', () => this.log.info('Redis connection back'));
+    return store;
   }
 
   /**
@@ -844,7 +857,8 @@ export class Master extends EventEmitter<MasterEvents> {
           this.log.warn(`withdrawing the master from Redis: ${coerceError(e).message} (its entry expires in 10 s)`);
         }
       }
-      await bounded(this.store.close(), Math.min(300, left()), 'closing').catch(() => this.store.disconnect());
+      const store = this.storeMade;
+      if (store) await bounded(store.close(), Math.min(300, left()), 'closing').catch(() => store.disconnect());
       this.log.info('stopped');
       this.stoppedResolve();
     })();
