@@ -12,6 +12,7 @@ import { AuthError, ConfigError, JobLoadError, coerceError } from '../errors';
 import { MODULE_CHECK_ENV, checkSummary, importInitModule, initFunctionOf, loadJobModules } from '../jobs/load';
 import { performance } from 'node:perf_hooks';
 import { drainLogFiles } from '../logging/fileSink';
+import { ioredis } from '../store/connection';
 import { flushStdio, guardStdio } from '../logging/stdio';
 import { RESQUE_PROTOCOL_VERSION, VERSION } from '../version';
 import { createWorkerOrPool } from '../worker/fromConfig';
@@ -121,6 +122,8 @@ async function checkForMaster(spec: ChildSpec): Promise<void> {
  */
 function awaitGo(spec: ChildSpec, pending: unknown[]): Promise<boolean> {
   require('../worker/worker');
+  // ioredis loads at the first connection made (store/connection): here, before the 'go', not after it.
+  ioredis();
   if (spec.worker.concurrency && (spec.worker.concurrency.min !== 1 || spec.worker.concurrency.max !== 1)) require('../worker/slotPool');
   return new Promise(resolve => {
     if (!process.connected) return resolve(false);
