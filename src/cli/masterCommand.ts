@@ -45,6 +45,7 @@ export interface MasterArgs extends WorkerArgs, MasterProcessArgs {
   'scale-interval'?: number;
   'child-node-options'?: string;
   'max-children'?: number;
+  'check-timeout'?: number;
   winch: boolean;
   scheduler?: boolean;
   'scheduler-interval'?: number;
@@ -57,6 +58,10 @@ export function masterBuilder(y: Argv) {
       describe: 'also run the delayed-job scheduler in the master (one leader across hosts and with Ruby, see `pyres-ts scheduler`)',
     })
     .option('term-timeout', { type: 'number', describe: 'seconds children get to stop before SIGKILL (default 10)' })
+    .option('check-timeout', {
+      type: 'number',
+      describe: 'seconds the start-up check of --jobs and --worker-init may take; past it the master exits (default 60)',
+    })
     .option('pool', { type: 'number', describe: 'children for --queues (pyres_manager --pool); default 1' })
     .option('workers', { alias: 'w', type: 'string', describe: "groups as 'p10,p9=4:p1=1:*=1' (a count may be a range 2..8)" })
     .option('config', {
@@ -139,6 +144,7 @@ export function masterInputFromArgs(a: MasterArgs, onNote?: (msg: string) => voi
     maxChildren: a['max-children'],
     winch: a.winch,
     ...(a['spawn-delay'] !== undefined ? { spawnDelayMs: spawnDelayFromArgs(a) } : {}),
+    ...(a['check-timeout'] !== undefined ? { checkTimeout: a['check-timeout'] } : {}),
   };
   return { input, ...(reload ? { reload } : {}) };
 }

@@ -52,6 +52,7 @@ export const FLAGS: Readonly<Record<string, string>> = {
   'autoscale.interval': '--scale-interval',
   childNodeOptions: '--child-node-options',
   spawnDelayMs: '--spawn-delay',
+  checkTimeout: '--check-timeout',
   maxChildren: '--max-children',
   winch: '--winch',
 };

@@ -54,6 +54,12 @@ export interface MasterConfigInput extends Omit<WorkerConfigInput, 'queues' | 'd
   hostname?: string;
   /** Milliseconds between starting two children (resque-pool's --spawn-delay). @defaultValue 0 */
   spawnDelayMs?: number;
+  /**
+   * Seconds the module check at the start may take (loading `--jobs` and `--worker-init`): past
+   * it the check is killed and start() fails. Raise it for modules that take long to load.
+   * @defaultValue 60
+   */
+  checkTimeout?: number;
 }
 
 export const MASTER_DEFAULTS = {
@@ -64,6 +70,7 @@ export const MASTER_DEFAULTS = {
   childNodeOptions: ['--max-semi-space-size=1'],
   maxChildren: 100,
   winch: false,
+  checkTimeout: 60,
 } as const;
 
 /** The master's child workers' termTimeout is the master's plus this, so the master's kill comes first. */
@@ -171,5 +178,6 @@ export function resolveMasterConfig(input: MasterConfigInput): MasterConfig {
     winch: bool('winch', input.winch, MASTER_DEFAULTS.winch),
     hostname,
     spawnDelayMs: num('spawnDelayMs', input.spawnDelayMs ?? 0, { min: 'nonNegative' }),
+    checkTimeout: num('checkTimeout', input.checkTimeout ?? MASTER_DEFAULTS.checkTimeout, { max: 86_400 }),
   };
 }

@@ -121,6 +121,11 @@ export interface MasterConfig {
   hostname: string;
   /** Milliseconds between starting two children (resque-pool's --spawn-delay). @defaultValue 0 */
   spawnDelayMs: number;
+  /**
+   * Seconds the module check at the start may take (`--check-timeout`): past it the check is
+   * killed and the master exits with status 2. @defaultValue 60
+   */
+  checkTimeout: number;
 }
 
 /** What a master hands each child (JSON in PYRES_CHILD_SPEC). */

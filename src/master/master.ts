@@ -6,7 +6,7 @@ import { CHILD_SPEC_ENV, encodeChildSpec } from '../config/child';
 import { type MasterConfigInput, resolveMasterConfig } from '../config/master';
 import type { AutoscaleConfig, ChildSpec, GroupSpec, MasterConfig } from '../config/types';
 import { AuthError, ConfigError, JobLoadError, coerceError } from '../errors';
-import { MODULE_CHECK_ENV, VERIFY_TIMEOUT_MS, checkStoppedError, checkTimedOutError, loaderExecArgv, runCheck, runFailureHooksInCheck } from '../jobs/load';
+import { MODULE_CHECK_ENV, checkStoppedError, checkTimedOutError, loaderExecArgv, runCheck, runFailureHooksInCheck } from '../jobs/load';
 import { decodeWorkingOn } from '../protocol/records';
 import { createLogger, type Logger } from '../logging/logger';
 import { parseQueueList, resolveQueues } from '../protocol/queues';
@@ -515,13 +515,13 @@ export class Master extends EventEmitter<MasterEvents> {
   }
 
   private checkInProcess(): ReturnType<typeof runCheck> {
-    return runCheck(this.config.worker.jobs, this.config.workerInit, process.cwd(), undefined, this.startAbort.signal);
+    return runCheck(this.config.worker.jobs, this.config.workerInit, process.cwd(), this.config.checkTimeout * 1000, this.startAbort.signal);
   }
 
   /**
    * The module check as the first standby child reports it. A child that exits before it
    * reported (a module that calls process.exit, a crash) hands the check to a process of its
-   * own, which words the reason; a child past VERIFY_TIMEOUT_MS is killed, as that process is.
+   * own, which words the reason; a child past `checkTimeout` is killed, as that process is.
    */
   private checkInChild(proc: ChildProcess): ReturnType<typeof runCheck> {
     const signal = this.startAbort.signal;
@@ -547,9 +547,9 @@ export class Master extends EventEmitter<MasterEvents> {
         () =>
           settle(() => {
             proc.kill('SIGKILL');
-            reject(checkTimedOutError(VERIFY_TIMEOUT_MS));
+            reject(checkTimedOutError(this.config.checkTimeout * 1000));
           }),
-        VERIFY_TIMEOUT_MS,
+        this.config.checkTimeout * 1000,
       );
       proc.on('message', onMessage);
       proc.once('exit', onExit);

@@ -452,6 +452,39 @@ describe('fail fast on a broken deploy', () => {
   });
 
   it.each([
+    ['the checking child', []],
+    ['the check process of its own (--spawn-delay)', ['--spawn-delay', '1']],
+  ])(
+    'a job module whose top-level code never finishes loading: %s is killed after --check-timeout, exit 2, no child ran job code, none is left',
+    async (_what, extra) => {
+      const mod = env.writeTmp(
+        `neverloads-${extra.length}.mjs`,
+        [
+          "import { appendFileSync } from 'node:fs';",
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: the job module's own source
+          "appendFileSync(process.env.PYRES_TEST_LEDGER, `load ${process.env.PYRES_MODULE_CHECK ? 'check' : 'child'} ${process.pid} ${Date.now()}\\n`);",
+          '// A connection at load time that never answers.',
+          'await new Promise(() => setInterval(() => {}, 1000));',
+          'export const Noop = { perform() {} };',
+          '',
+        ].join('\n'),
+      );
+      const m = await env.startMaster(['--queues', `nl${extra.length}`, '--pool', '2', '--check-timeout', '2', ...extra], { jobs: [mod], waitReady: false });
+      const end = await m.waitForEnd(20000);
+      const endedAt = Date.now();
+      expect(end.code).toBe(2);
+      expect(m.stderr()).toMatch(/checking the job modules took over 2 s \(does a module's top-level code wait on something\?\); killed the check/);
+      const loads = env.ledgerLines().map(l => l.split(' '));
+      expect(loads.map(l => l[1])).toEqual(['check']);
+      // It waited for the timeout, not less.
+      expect(endedAt - Number(loads[0]![3])).toBeGreaterThanOrEqual(1900);
+      expect(m.lines().some(l => /started child/.test(l))).toBe(false);
+      expect(await env.workers()).toEqual([]);
+      expect(pidsWithTag(env.tag)).toEqual([]);
+    },
+  );
+
+  it.each([
     ["TERM to the master's whole process group", 'group'],
     ['TERM to the master and to each waiting child at once (systemd KillMode=control-group)', 'all'],
   ])('%s while its first children wait for the module check: exit 0, no child ran job code, none is left', async (_what, how) => {

@@ -219,6 +219,7 @@ describe('resolveMasterConfig', () => {
       winch: false,
       hostname: os.hostname().trim(),
       spawnDelayMs: 0,
+      checkTimeout: 60,
     });
     expect(resolveMasterConfig({ queues: ['p1', 'p2'], jobs: [JOBS], cwd: ROOT }).groups).toEqual([{ queues: 'p1,p2', count: 1 }]);
   });
@@ -252,13 +253,24 @@ describe('resolveMasterConfig', () => {
       maxChildren: 4,
       winch: true,
       hostname: ' box ',
+      checkTimeout: 300,
       onDirtyExit: 'requeue',
       heartbeatInterval: 5,
       pruneInterval: 20,
       nonblockingPop: true,
       interval: 2,
     });
-    expect(c).toMatchObject({ termTimeout: 3, jobTimeout: 30, timeoutGrace: 0, maxMemoryMb: 200, maxJobs: 5, maxChildren: 4, winch: true, hostname: 'box' });
+    expect(c).toMatchObject({
+      termTimeout: 3,
+      jobTimeout: 30,
+      timeoutGrace: 0,
+      maxMemoryMb: 200,
+      maxJobs: 5,
+      maxChildren: 4,
+      winch: true,
+      hostname: 'box',
+      checkTimeout: 300,
+    });
     expect(c.workerInit).toBe(path.join(dir, 'init.js'));
     expect(c.worker).toMatchObject({ onDirtyExit: 'requeue', heartbeatInterval: 5, pruneInterval: 20, backoffMin: 2, backoffMax: 2, termTimeout: 5 });
     fs.rmSync(dir, { recursive: true, force: true });
@@ -315,6 +327,8 @@ describe('resolveMasterConfig', () => {
       /^maxChildren \(--max-children\) is 7, but the groups ask for up to 8 children/,
     ],
     ['winch', { winch: 'yes' }, /^winch \(--winch\) must be true or false/],
+    ['checkTimeout', { checkTimeout: 0 }, /^checkTimeout \(--check-timeout\) must be a number greater than 0 and at most 86400, got 0$/],
+    ['checkTimeout', { checkTimeout: '1m' }, /^checkTimeout \(--check-timeout\) must be a number greater than 0 and at most 86400, got "1m"$/],
     ['hostname', { hostname: 'h:1' }, /^hostname: hostname "h:1" contains ':'/],
     ['hostname', { hostname: '' }, /^hostname must be a non-empty string/],
     ['onDirtyExit', { onDirtyExit: 'Fail' }, /^onDirtyExit \(--on-dirty-exit\) must be 'fail' or 'requeue', got "Fail"$/],
