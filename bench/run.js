@@ -99,9 +99,28 @@ function config(o) {
   };
 }
 
-/** `redis-benchmark -c 1 -n N -q` of EVALSHA of `return 1` and of LPOP: requests/s each. */
+/**
+ * The common finish-and-reserve step's five commands in a stub script (a success's two INCRBYs,
+ * the MGET of the counter and the pause flag, an LPOP, a SET), on keys of their own; the LPOP
+ * finds its list empty, so this is a floor: no payload, no record built.
+ */
+const FIVE_CALL_STUB = [
+  "local r = redis.call('MGET', KEYS[1], KEYS[2])",
+  "redis.call('INCRBY', KEYS[3], '1')",
+  "redis.call('INCRBY', KEYS[1], '1')",
+  "local x = redis.call('LPOP', KEYS[4])",
+  "redis.call('SET', KEYS[5], 'x')",
+  "return {'job', 1, 'q', x or '', ''}",
+].join('\n');
+const STUB_KEYS = ['bench:stub:count', 'bench:stub:pause', 'bench:stub:processed', 'bench:stub:queue', 'bench:stub:worker'];
+
+/**
+ * `redis-benchmark -c 1 -n N -q` of EVALSHA of `return 1`, of LPOP and of EVALSHA of the
+ * five-command stub: requests/s each.
+ */
 async function oneClientLimit(redis, n) {
   const sha = await redis.client.script('LOAD', 'return 1');
+  const stub = await redis.client.script('LOAD', FIVE_CALL_STUB);
   const run = args =>
     new Promise((resolve, reject) => {
       const p = procs.spawnTracked(
@@ -120,7 +139,9 @@ async function oneClientLimit(redis, n) {
         else reject(new Error(`redis-benchmark ${args.join(' ')}: no figure in ${JSON.stringify(out.slice(-300))}`));
       });
     });
-  return { evalsha: await run(['evalsha', sha, '0']), lpop: await run(['-t', 'lpop']) };
+  const out = { evalsha: await run(['evalsha', sha, '0']), lpop: await run(['-t', 'lpop']), stub: await run(['evalsha', stub, '5', ...STUB_KEYS]) };
+  await redis.client.del(...STUB_KEYS);
+  return out;
 }
 
 function machine() {
@@ -206,7 +227,7 @@ async function main() {
   try {
     say('one-client limit (redis-benchmark -c 1), before');
     const before = await oneClientLimit(redis, cfg.limitRequests);
-    say(`  EVALSHA of "return 1" ${Math.round(before.evalsha)}/s, LPOP ${Math.round(before.lpop)}/s`);
+    say(`  EVALSHA of "return 1" ${Math.round(before.evalsha)}/s, LPOP ${Math.round(before.lpop)}/s, the 5-command stub ${Math.round(before.stub)}/s`);
     ctx.limit = { ...before, before };
     for (const e of T.REGISTRY) {
       if (!o.entries.has(e.id)) continue;
@@ -225,7 +246,7 @@ async function main() {
     }
     say('one-client limit (redis-benchmark -c 1), after');
     const after = await oneClientLimit(redis, cfg.limitRequests);
-    say(`  EVALSHA of "return 1" ${Math.round(after.evalsha)}/s, LPOP ${Math.round(after.lpop)}/s`);
+    say(`  EVALSHA of "return 1" ${Math.round(after.evalsha)}/s, LPOP ${Math.round(after.lpop)}/s, the 5-command stub ${Math.round(after.stub)}/s`);
     ctx.limit.after = after;
   } finally {
     await redis.stop();
@@ -233,6 +254,7 @@ async function main() {
   // The limit the rows are held against: the mean of the two measurements of this run.
   ctx.limit.evalsha = (ctx.limit.before.evalsha + ctx.limit.after.evalsha) / 2;
   ctx.limit.lpop = (ctx.limit.before.lpop + ctx.limit.after.lpop) / 2;
+  ctx.limit.stub = (ctx.limit.before.stub + ctx.limit.after.stub) / 2;
   m.loadAfter = os.loadavg();
   m.elapsedS = (Date.now() - t0) / 1000;
   const commandLine = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;

@@ -25,7 +25,7 @@ function build(results, ctx, m) {
   }
   const L = ctx.limit;
   const rounds = results.flatMap(({ r }) => (r ? Object.values(r).flatMap(x => (x && Array.isArray(x.seconds) ? x.seconds : [])) : []));
-  const lim = x => `EVALSHA ${fmt(x.evalsha)}/s, LPOP ${fmt(x.lpop)}/s`;
+  const lim = x => `EVALSHA ${fmt(x.evalsha)}/s, LPOP ${fmt(x.lpop)}/s${x.stub ? `, the 5-command stub ${fmt(x.stub)}/s` : ''}`;
   const context = [
     `one-client limit (\`redis-benchmark -c 1\`, same run): before ${lim(L.before)}; after ${lim(L.after)}; rows use the mean, EVALSHA ${fmt(L.evalsha)}/s`,
     `load average before ${m.loadBefore.map(x => x.toFixed(2)).join(' ')}, after ${m.loadAfter.map(x => x.toFixed(2)).join(' ')} (${m.cores} cores, shared machine)`,
@@ -85,7 +85,12 @@ ${rep.context.map(l => `- ${l}`).join('\n')}
   runners are told to start to the poll that finds \`wait\` and \`active\` empty (BullMQ's figure thus
   includes its Worker's start, a few ms per ≥ ${ctx.cfg.roundSeconds} s round).
 - **The one-client limit** is \`redis-benchmark -c 1 -n ${ctx.cfg.limitRequests} -q\` of \`EVALSHA\` of \`return 1\` and of
-  \`LPOP\`, run before the first row and after the last; rows use the mean of the two.
+  \`LPOP\`, run before the first row and after the last; rows use the mean of the two. Also of
+  \`EVALSHA\` of a stub script making the common step's five commands (MGET, INCRBY, INCRBY, LPOP
+  of an empty list, SET; bench/run.js): each \`redis.call\` costs Redis 7.0 a few us of its own, so
+  where the round trip is short (a fast host) a larger part of one slot's step is the five
+  commands, not the trip; the stub's limit is what one connection could do with them and nothing
+  else (no payload popped, no record built, no client work).
 - **Commands/job**: \`INFO commandstats\` deltas over the timed rounds, minus the bench's own commands
   (RENAME, the polls' GET + LLEN, INFO), divided by the jobs; includes the commands a script runs.
 - **Payload size** (the payload row): a payload crosses the socket once (the reserve step's reply; a

@@ -51,6 +51,16 @@ const REGISTRY = [
     rows: (r, ctx) => [
       { what: 'jobs/s: pyres-ts worker, 1 queue', pt: rate(r.pt), peer: '', ratio: '' },
       { what: `… ÷ the one-client EVALSHA limit (${fmt(ctx.limit.evalsha)}/s)`, pt: pct(r.pt.median / ctx.limit.evalsha), peer: '', ratio: '' },
+      ...(ctx.limit.stub
+        ? [
+            {
+              what: `… ÷ the one-client limit of a stub script making the step's 5 commands (${fmt(ctx.limit.stub)}/s)`,
+              pt: pct(r.pt.median / ctx.limit.stub),
+              peer: '',
+              ratio: '',
+            },
+          ]
+        : []),
       { what: 'jobs/s: node-resque Worker (timeout 5 ms)', pt: '', peer: rate(r.nr), ratio: paired(r.paired('pt', 'nr')) },
       { what: 'jobs/s: BullMQ Worker, concurrency 1', pt: '', peer: rate(r.bull), ratio: paired(r.paired('pt', 'bull')) },
       { what: 'Redis commands/job, pyres-ts, 1 queue (INFO commandstats, incl. inside the script)', pt: fmt(r.pt.commandsPerJob), peer: '', ratio: '' },
