@@ -6,7 +6,7 @@ import { CHILD_SPEC_ENV, encodeChildSpec } from '../config/child';
 import { type MasterConfigInput, resolveMasterConfig } from '../config/master';
 import type { AutoscaleConfig, ChildSpec, GroupSpec, MasterConfig } from '../config/types';
 import { AuthError, ConfigError, JobLoadError, coerceError } from '../errors';
-import { MODULE_CHECK_ENV, checkStoppedError, checkTimedOutError, loaderExecArgv, runCheck, runFailureHooksInCheck } from '../jobs/load';
+import { MODULE_CHECK_ENV, checkStoppedError, checkTimedOutError, hasFailureHooks, loaderExecArgv, runCheck, runFailureHooksInCheck } from '../jobs/load';
 import { decodeWorkingOn } from '../protocol/records';
 import { createLogger, type Logger } from '../logging/logger';
 import { parseQueueList, resolveQueues } from '../protocol/queues';
@@ -714,8 +714,7 @@ export class Master extends EventEmitter<MasterEvents> {
     if (a.policy !== 'fail' || this.failureHookJobs.size === 0) return as;
     const w = decodeWorkingOn((await this.store.getWorkingOn(a.workerId).catch(() => null)) ?? '');
     const cls = w?.rawPayload ? /"class"\s*:\s*"([^"\\]*)"/.exec(w.rawPayload)?.[1] : undefined;
-    const last = (n: string): string => n.split(/::|\./).pop() ?? n;
-    if (!w || !cls || ![...this.failureHookJobs].some(n => n === cls || last(n) === last(cls))) return as;
+    if (!w || !cls || !hasFailureHooks([...this.failureHookJobs], cls)) return as;
     // The job context the hooks get (resque-retry re-enqueues onto the job's queue, on this Redis).
     const r = await runFailureHooksInCheck(
       this.config.worker.jobs,
