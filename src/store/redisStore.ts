@@ -947,27 +947,6 @@ export class RedisStore extends EventEmitter {
     return Number(wrote) === 1;
   }
 
-  /**
-   * Unregisters a worker that holds no job, atomically: false (nothing done) when `worker:<id>`
-   * holds one by the time the script runs (the worker reserved it meanwhile).
-   */
-  async unregisterIdle(workerId: string): Promise<boolean> {
-    const k = this.keys;
-    const keys = [
-      k.workers,
-      k.worker(workerId),
-      k.workerStarted(workerId),
-      k.heartbeats,
-      k.stat('processed', workerId),
-      k.stat('failed', workerId),
-      k.failed,
-      k.queue(''),
-      k.pidNamespaces,
-    ];
-    const r = await this.redis.pyresUnregister(keys.length, ...keys, workerId, '', '', 'fail', '', '2');
-    return Number(r) !== -1;
-  }
-
   /** Replaces `worker:<id>` (only while it exists). */
   async replaceWorkingOn(workerId: string, value: string): Promise<void> {
     await this.redis.set(this.keys.worker(workerId), value, 'XX');

@@ -289,7 +289,6 @@ return out
 export const UNREGISTER = `
 local wrote = 0
 if ARGV[6] == '1' and (ARGV[2] == '' or redis.call('GET', KEYS[2]) ~= ARGV[2]) then return -1 end
-if ARGV[6] == '2' and redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
 if ARGV[2] ~= '' and redis.call('GET', KEYS[2]) == ARGV[2] then
   if ARGV[4] == 'requeue' then
     redis.call('LPUSH', KEYS[8], ARGV[5])

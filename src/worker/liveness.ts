@@ -290,37 +290,6 @@ export class LivenessCore {
   }
 
   /**
-   * The slots that were not working go with the process too (a killed process must leave no
-   * registration behind): each is unregistered unless it reserved a job meanwhile, which is then
-   * recorded as a working slot's is. Bounded like the records.
-   */
-  private async unregisterIdleSlots(victim: number, message: string, hooks: DeadJobHooks | undefined): Promise<void> {
-    const idle: Array<Promise<unknown>> = [];
-    for (let i = 0; i < this.slots.length; i++) {
-      if (i === victim || readShared(this.shared[i]!).state === STATE_WORKING) continue;
-      const wid = this.slots[i]!.workerId;
-      idle.push(
-        this.store
-          .unregisterIdle(wid)
-          .then(done =>
-            done
-              ? null
-              : unregisterDeadWorker(
-                  this.store,
-                  wid,
-                  'Resque::DirtyExit',
-                  () => `${message} (another job slot's job; this one was killed with it)`,
-                  this.c.onDirtyExit,
-                  hooks ? { failureHooks: hooks } : {},
-                ),
-          )
-          .catch(() => null),
-      );
-    }
-    if (idle.length > 0) await Promise.race([Promise.all(idle), new Promise<void>(r => setTimeout(r, RECORD_BOUND_MS).unref())]);
-  }
-
-  /**
    * Records the running job as failed (only if it is still the one running), and every other
    * slot's running job as a dirty exit (the kill ends them too), then SIGKILLs this process.
    */
@@ -383,7 +352,8 @@ export class LivenessCore {
       if (beating && !this.stopped) this.beatTimer = setInterval(() => void this.beat(), this.c.heartbeatInterval * 1000);
       return;
     }
-    await this.unregisterIdleSlots(slot, message, hooks);
+    // Idle slots stay registered (a prune removes them: their pid is dead): one may be reserving
+    // a job right now, and a registration removed under it would lose that job.
     stderrLine(
       `pyres-ts worker ${process.pid}: ${message}; ${recorded === 'timeout' ? 'the failure could not be recorded in time (worker:<id> keeps the job for a prune)' : `recorded as ${exception}${policy === 'requeue' && exception !== 'JobTimeoutError' ? ' (requeued)' : ''}`}`,
     );

@@ -155,25 +155,3 @@ it('large payloads: each record is byte for byte the Lua builder and encodeWorki
   expect(calls['append']).toBe(2);
   expect(calls['set']).toBe(3);
 });
-
-describe('unregisterIdle (a self-killed process’s idle slots)', () => {
-  it('unregisters a slot that holds no job; refuses, changing nothing, once it holds one', async () => {
-    const [idle, busy] = ids(2);
-    await store.register(idle!, RUN_AT);
-    await store.register(busy!, RUN_AT);
-    await push('p10', job('held'));
-    const got = await store.reserveMany([busy!], reserveOf('p10'));
-    if (got === 'paused') throw new Error('paused');
-    expect(got.map(g => g.result.status)).toEqual(['job']);
-    const held = await r.get(`resque:worker:${busy}`);
-    expect(held).toContain('"held"');
-
-    expect(await store.unregisterIdle(busy!)).toBe(false);
-    expect(await r.sismember('resque:workers', busy!)).toBe(1);
-    expect(await r.get(`resque:worker:${busy}`)).toBe(held);
-
-    expect(await store.unregisterIdle(idle!)).toBe(true);
-    expect(await r.sismember('resque:workers', idle!)).toBe(0);
-    expect(await r.exists(`resque:worker:${idle}:started`)).toBe(0);
-  });
-});
