@@ -194,14 +194,7 @@ async function main(): Promise<number> {
     worker = await createWorkerOrPool(
       { ...spec.worker, drain: false },
       {
-        supervisedBy: {
-          masterPid: spec.masterPid,
-          jobTimeout: spec.jobTimeout,
-          timeoutGrace: spec.timeoutGrace,
-          termTimeout: spec.termTimeout,
-          // For a self-kill once the master is gone: the killed job's onFailure hooks run in a check process.
-          jobModules: spec.worker.jobs,
-        },
+        supervisedBy: { masterPid: spec.masterPid, jobTimeout: spec.jobTimeout, timeoutGrace: spec.timeoutGrace, termTimeout: spec.termTimeout },
         ...(spec.hostname ? { hostname: spec.hostname } : {}),
       },
     );

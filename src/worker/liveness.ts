@@ -19,7 +19,7 @@ import type { Logger } from '../logging/logger';
 import type { ConnectionOptions } from '../store/connection';
 import type { FailureBackend } from '../protocol/keys';
 import type { DirtyExitPolicy, RedisStore } from '../store/redisStore';
-import { type DeadJobHooks, unregisterDeadWorker } from './prune';
+import { unregisterDeadWorker } from './prune';
 
 /** What the Worker passes as `supervisedBy` (a master's child). */
 export interface SupervisedBy {
@@ -31,12 +31,6 @@ export interface SupervisedBy {
   timeoutGrace: number;
   /** With no job timeout: seconds a job may go on after the master went away. */
   termTimeout: number;
-  /**
-   * The job modules the child loaded (`--jobs` paths), for a self-kill's records: a killed job
-   * whose class has onFailure hooks gets them run first in a check process that loads these (as
-   * the master runs them for a child it killed). Absent: a self-kill runs no hooks.
-   */
-  jobModules?: string[];
 }
 
 export type LivenessStateName = 'starting' | 'idle' | 'working' | 'stopping' | 'off';
@@ -127,16 +121,12 @@ export interface LivenessConfig {
    * loop heartbeats and checks them all. Absent: the one slot workerId.
    */
   slots?: Array<{ workerId: string; started: string }>;
-  /** The job classes with onFailure hooks (a self-kill runs them, with supervisedBy.jobModules). */
-  failureHookJobs?: string[];
 }
 
 /** How often the master watch looks (no Redis involved). */
 const SUPERVISE_EVERY_MS = 250;
 /** Longest wait for the failure record before the self-kill goes ahead anyway. */
 const RECORD_BOUND_MS = 5000;
-/** Longest run of a killed job's onFailure hooks (a check process), before its record; the record's bound grows by it. */
-const FAILURE_HOOKS_MS = 5000;
 
 /**
  * The liveness loop, on whichever thread it runs: a heartbeat at start and every
@@ -305,8 +295,6 @@ export class LivenessCore {
     if (this.beating) await Promise.race([this.beating, new Promise<void>(r => setTimeout(r, BEAT_SETTLE_MS).unref())]);
     let recorded: string | null | 'timeout' = null;
     const others: Array<Promise<unknown>> = [];
-    const hooks = deadJobHooksFor(this.c);
-    const bound = RECORD_BOUND_MS + (hooks ? FAILURE_HOOKS_MS : 0);
     try {
       for (let i = 0; i < this.slots.length; i++) {
         const o = readShared(this.shared[i]!);
@@ -324,7 +312,6 @@ export class LivenessCore {
                 const now = readShared(this.shared[i]!);
                 return now.seq === o.seq && now.state === STATE_WORKING;
               },
-              ...(hooks ? { failureHooks: hooks } : {}),
             },
           ).catch(() => null),
         );
@@ -336,11 +323,10 @@ export class LivenessCore {
             const now = readShared(this.shared[slot]!);
             return now.seq === seq && now.state === STATE_WORKING;
           },
-          ...(hooks ? { failureHooks: hooks } : {}),
         }),
-        new Promise<'timeout'>(r => setTimeout(() => r('timeout'), bound).unref()),
+        new Promise<'timeout'>(r => setTimeout(() => r('timeout'), RECORD_BOUND_MS).unref()),
       ]);
-      await Promise.race([Promise.all(others), new Promise<void>(r => setTimeout(r, bound).unref())]);
+      await Promise.race([Promise.all(others), new Promise<void>(r => setTimeout(r, RECORD_BOUND_MS).unref())]);
     } catch (e) {
       stderrLine(`pyres-ts worker ${process.pid}: recording the job before the self-kill failed: ${coerceError(e).message}`);
       recorded = 'timeout';
@@ -352,51 +338,11 @@ export class LivenessCore {
       if (beating && !this.stopped) this.beatTimer = setInterval(() => void this.beat(), this.c.heartbeatInterval * 1000);
       return;
     }
-    // Idle slots stay registered (a prune removes them: their pid is dead): one may be reserving
-    // a job right now, and a registration removed under it would lose that job.
     stderrLine(
       `pyres-ts worker ${process.pid}: ${message}; ${recorded === 'timeout' ? 'the failure could not be recorded in time (worker:<id> keeps the job for a prune)' : `recorded as ${exception}${policy === 'requeue' && exception !== 'JobTimeoutError' ? ' (requeued)' : ''}`}`,
     );
     process.kill(process.pid, 'SIGKILL');
   }
-}
-
-/**
- * The killed jobs' onFailure hooks (unregisterDeadWorker runs them before each record, for
- * policy 'fail'): in a check process that loads the child's job modules (this thread loads no
- * job code, and the main thread is stuck in the job), bounded by FAILURE_HOOKS_MS. None when
- * the child has no module paths or no job with such hooks.
- */
-function deadJobHooksFor(c: LivenessConfig): DeadJobHooks | undefined {
-  const modules = c.supervisedBy?.jobModules;
-  const names = c.failureHookJobs ?? [];
-  if (!modules || modules.length === 0 || names.length === 0) return undefined;
-  return async (job, error) => {
-    const load = require('../jobs/load') as typeof import('../jobs/load');
-    if (!load.hasFailureHooks(names, job.className)) return { error, suppressed: false };
-    const r = await load.runFailureHooksInCheck(
-      modules,
-      {
-        raw: job.raw,
-        exception: error.name,
-        error: error.message,
-        queue: job.queue,
-        workerId: job.workerId,
-        redis: { connection: c.connection, namespace: c.namespace },
-      },
-      process.cwd(),
-      FAILURE_HOOKS_MS,
-    );
-    if ('problem' in r) {
-      stderrLine(`pyres-ts worker ${process.pid}: the onFailure hooks of ${job.className} did not run (${r.problem}); recording ${error.name} without them`);
-      return { error, suppressed: false };
-    }
-    if (r.recordAs) {
-      stderrLine(`pyres-ts worker ${process.pid}: an onFailure hook of ${job.className} threw: ${r.recordAs.error.split('\n')[0]}`);
-      return { error: Object.assign(new Error(r.recordAs.error), { name: r.recordAs.exception }), suppressed: false };
-    }
-    return { error, suppressed: r.suppressed };
-  };
 }
 
 /** A slot whose job the master watch ends with a self-kill. */

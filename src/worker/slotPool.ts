@@ -29,7 +29,7 @@ import { sleep } from './backoff';
 import { Liveness, threadDeferMs } from './liveness';
 import { ownPidNamespace } from './pidNamespace';
 import { decideSlots, initialSlotScaleState, SLOT_SCALE_DEFAULTS, type SlotScaleConfig, type SlotScaleState } from './slotScale';
-import { failureHookJobsOf, type JobEvent, type JobFailureEvent, type SlotHooks, Worker, type WorkerOptions, type WorkerState } from './worker';
+import { type JobEvent, type JobFailureEvent, type SlotHooks, Worker, type WorkerOptions, type WorkerState } from './worker';
 
 /** Options of a WorkerPool: a Worker's, and how many slots. */
 export interface WorkerPoolOptions extends Omit<WorkerOptions, 'slot'> {
@@ -178,7 +178,6 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       namespace: opts.namespace ?? 'resque',
       connectionName: `pyres-ts:worker:${this.pid}:liveness`,
       slots: this.ids.map(workerId => ({ workerId, started: this.started })),
-      ...(opts.supervisedBy?.jobModules ? { failureHookJobs: failureHookJobsOf(opts.jobs) } : {}),
     });
     // Every slot listens for its own re-registration and abort messages.
     this.liveness.setMaxListeners(2 * MAX_SLOTS + 10);

@@ -1096,7 +1096,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
       connection: this.connection,
       namespace: this.namespace,
       connectionName: `pyres-ts:worker:${this.pid}:liveness`,
-      ...(this.supervisedBy?.jobModules ? { failureHookJobs: failureHookJobsOf(this.jobs) } : {}),
     });
     l.setState('starting');
     l.on('notice', (m: string) => this.emitSafe('notice', m));
@@ -1299,11 +1298,6 @@ const LIVENESS_STATE: Record<WorkerState, LivenessStateName> = {
   stopped: 'stopping',
 };
 
-/** The job classes with onFailure hooks (a self-kill under a gone master runs them in a check process). */
-export function failureHookJobsOf(jobs: JobRegistry): string[] {
-  return jobs.names().filter(n => jobs.hooksFor(n).onFailure.length > 0);
-}
-
 function validSupervisedBy(s: SupervisedBy): SupervisedBy {
   if (typeof s !== 'object' || s === null) throw new ConfigError('supervisedBy must be an object');
   if (!Number.isInteger(s.masterPid) || s.masterPid <= 0) throw new ConfigError(`supervisedBy.masterPid must be a pid, got ${String(s.masterPid)}`);
@@ -1313,15 +1307,7 @@ function validSupervisedBy(s: SupervisedBy): SupervisedBy {
     jobTimeout,
     timeoutGrace: nonNegative('supervisedBy.timeoutGrace', s.timeoutGrace),
     termTimeout: nonNegative('supervisedBy.termTimeout', s.termTimeout),
-    ...(s.jobModules !== undefined ? { jobModules: jobModulesOf(s.jobModules) } : {}),
   };
-}
-
-function jobModulesOf(v: unknown): string[] {
-  if (!Array.isArray(v) || !v.every(p => typeof p === 'string' && p !== '')) {
-    throw new ConfigError(`supervisedBy.jobModules must be a list of module paths, got ${JSON.stringify(v)}`);
-  }
-  return [...v];
 }
 
 function positive(name: string, v: number): number {
