@@ -1,3 +1,4 @@
+import { jsonPieces } from './jsonOut';
 import { hostname } from 'node:os';
 import type { Argv } from 'yargs';
 import { ConfigError, coerceError } from '../errors';
@@ -371,30 +372,26 @@ async function failedList(d: Admin, a: FailedArgs, io: AdminIo): Promise<number>
     return mergePages(pages);
   }, ss);
   if (a.json) {
-    io.out(
-      JSON.stringify(
-        {
-          servers: res.map(r =>
-            r.ok
-              ? {
-                  server: r.server.label,
-                  id: r.server.id,
-                  ok: true,
-                  total: r.value.total,
-                  matched: r.value.matched,
-                  start: r.value.start,
-                  show: r.value.show,
-                  order: r.value.order,
-                  lists: r.value.lists.map(p => ({ list: p.list, total: p.total, matched: p.matched })),
-                  items: r.value.items.map(it => ({ list: it.list, index: it.index, id: it.digest, ...it.view, raw: it.raw })),
-                }
-              : { server: r.server.label, id: r.server.id, ok: false, error: r.error },
-          ),
-        },
-        null,
-        2,
+    // Piece by piece past V8's string limit (a record of hundreds of MB is in it twice).
+    for (const piece of jsonPieces({
+      servers: res.map(r =>
+        r.ok
+          ? {
+              server: r.server.label,
+              id: r.server.id,
+              ok: true,
+              total: r.value.total,
+              matched: r.value.matched,
+              start: r.value.start,
+              show: r.value.show,
+              order: r.value.order,
+              lists: r.value.lists.map(p => ({ list: p.list, total: p.total, matched: p.matched })),
+              items: r.value.items.map(it => ({ list: it.list, index: it.index, id: it.digest, ...it.view, raw: it.raw })),
+            }
+          : { server: r.server.label, id: r.server.id, ok: false, error: r.error },
       ),
-    );
+    }))
+      io.out(piece);
   } else {
     for (const r of res) {
       if (!r.ok) continue;
