@@ -1,4 +1,3 @@
-import { jsonPieces } from './jsonOut';
 import { hostname } from 'node:os';
 import type { Argv } from 'yargs';
 import { ConfigError, coerceError } from '../errors';
@@ -8,6 +7,7 @@ import type { DirtyExitPolicy, RedisStore as RedisStoreT } from '../store/redisS
 import type { Admin, Server, Settled } from '../admin/admin';
 import type { ServerSpec } from '../web/dsn';
 import { type DsnArgs, serversFromArgs, withDsnOption } from './webCommand';
+import { jsonPieces } from './jsonOut';
 import { withConnectionOptions } from './options';
 
 /**

@@ -35,7 +35,8 @@ export function jsonPieces(value: unknown, stringify: Stringify = JSON.stringify
       const text = s ?? 'null';
       try {
         out.push(`${prefix}${text}${suffix}`);
-      } catch {
+      } catch (e) {
+        if (!(e instanceof RangeError)) throw e;
         // The key or the comma made it one character too many: apart, on lines of their own.
         out.push(prefix, text, suffix);
       }

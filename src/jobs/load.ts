@@ -206,16 +206,18 @@ export function checkTimedOutError(timeoutMs: number): JobLoadError {
   );
 }
 
-/** What a check found: the job names, and those with onFailure hooks. */
 /**
  * Whether `className` (a payload's class) is one of `names` (the jobs with onFailure hooks a
  * check reported), by its full name or its last segment (`Ns::Job`, `ns.Job` and `Job` alike).
  */
-export function hasFailureHooks(names: readonly string[], className: string): boolean {
+export function hasFailureHooks(names: Iterable<string>, className: string): boolean {
   const last = (n: string): string => n.split(/::|\./).pop() ?? n;
-  return names.some(n => n === className || last(n) === last(className));
+  const mine = last(className);
+  for (const n of names) if (n === className || last(n) === mine) return true;
+  return false;
 }
 
+/** What a check found: the job names, and those with onFailure hooks. */
 export function checkSummary(registry: JobRegistry): { jobs: string[]; failureHooks: string[] } {
   const jobs = registry.names();
   return { jobs, failureHooks: jobs.filter(n => registry.hooksFor(n).onFailure.length > 0) };

@@ -196,8 +196,8 @@ export class Master extends EventEmitter<MasterEvents> {
   }
 
   /**
-   * Checks that the job modules and --worker-init load (in a short-lived process: the master
-   * runs no job code), connects, and starts the children. The first children are forked at once,
+   * Checks that the job modules and --worker-init load (in the first child, or a short-lived
+   * process; the master runs no job code; within `checkTimeout`), connects, and starts the children. The first children are forked at once,
    * beside the check (without --spawn-delay): they boot and wait for the master's 'go', sent once
    * the check passed and the master is connected. Rejects with a JobLoadError on a broken deploy,
    * before any child loaded job code or registered (the waiting ones are ended).
@@ -714,7 +714,7 @@ export class Master extends EventEmitter<MasterEvents> {
     if (a.policy !== 'fail' || this.failureHookJobs.size === 0) return as;
     const w = decodeWorkingOn((await this.store.getWorkingOn(a.workerId).catch(() => null)) ?? '');
     const cls = w?.rawPayload ? /"class"\s*:\s*"([^"\\]*)"/.exec(w.rawPayload)?.[1] : undefined;
-    if (!w || !cls || !hasFailureHooks([...this.failureHookJobs], cls)) return as;
+    if (!w || !cls || !hasFailureHooks(this.failureHookJobs, cls)) return as;
     // The job context the hooks get (resque-retry re-enqueues onto the job's queue, on this Redis).
     const r = await runFailureHooksInCheck(
       this.config.worker.jobs,
