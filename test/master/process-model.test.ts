@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { Master } from '../../src/master/master';
 import { silentLogger } from '../../src/logging/logger';
 import { RedisProc, destroyAllRedis } from '../faults/redisProc';
-import { PROJECT_ROOT, spawnCli } from '../support/spawn';
+import { PROJECT_ROOT, runCli, spawnCli } from '../support/spawn';
 import { HOST, childPidsOf, isRunning, k, masterTestEnv, parseFailure, pidsWithTag, sleep, waitFor, workerIdFor } from './helpers';
 
 const env = masterTestEnv();
@@ -230,6 +230,37 @@ describe('Redis silent (SIGSTOPped)', () => {
     } finally {
       r.disconnect();
     }
+  });
+
+  it('a module check that blocks its event loop past --check-timeout while Redis is silent: exit 2 with the reason, bounded, none left', async () => {
+    redis = await RedisProc.start();
+    process.kill(redisPid(redis.port), 'SIGSTOP');
+    const mod = env.writeTmp(
+      'spinsload.js',
+      [
+        "'use strict';",
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the job module's own source
+        "require('fs').appendFileSync(process.env.PYRES_TEST_LEDGER, `load ${process.env.PYRES_MODULE_CHECK ? 'check' : 'child'} ${process.pid} ${Date.now()}\\n`);",
+        '// Top-level code that never yields (a synchronous wait): the checking child cannot answer anything.',
+        'for (;;) {}',
+        '',
+      ].join('\n'),
+    );
+    const m = await env.startMaster(['--queues', 'spl', '--pool', '2', '--check-timeout', '2', '--redis', redis.url], {
+      jobs: [mod],
+      redisUrl: redis.url,
+      waitReady: false,
+    });
+    const end = await m.waitForEnd(12000);
+    const endedAt = Date.now();
+    expect(end.code).toBe(2);
+    expect(m.stderr()).toMatch(/checking the job modules took over 2 s/);
+    const loads = env.ledgerLines().map(l => l.split(' '));
+    expect(loads.map(l => l[1])).toEqual(['check']);
+    // The kill came from the master's own clock: after the 2 s, and not held up by the silent Redis.
+    expect(endedAt - Number(loads[0]![3])).toBeGreaterThanOrEqual(1900);
+    expect(endedAt - Number(loads[0]![3])).toBeLessThan(8000);
+    expect(pidsWithTag(env.tag)).toEqual([]);
   });
 
   it('TERM while the master is still connecting to a silent Redis ends it at once', async () => {
@@ -483,6 +514,15 @@ describe('fail fast on a broken deploy', () => {
       expect(pidsWithTag(env.tag)).toEqual([]);
     },
   );
+
+  it.each([['0'], ['-1'], ['soon']])('--check-timeout %s is a one-line error naming the flag, before anything starts', async bad => {
+    const r = await runCli(['master', '--queues', 'ct', '--jobs', JOBS[0]!, '--check-timeout', bad], env.spawnEnv());
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^pyres-ts: checkTimeout \(--check-timeout\) must be a number greater than 0 and at most 86400, got /);
+    expect(pidsWithTag(env.tag)).toEqual([]);
+  });
 
   it.each([
     ["TERM to the master's whole process group", 'group'],
