@@ -165,6 +165,7 @@ export async function runWorker(a: WorkerArgs): Promise<number> {
   const pid1 = pid1Warning();
   if (pid1) logger.warn(pid1);
   const worker = await createWorkerOrPool(cfg, { logger });
+  semiSpace.watchJobs(worker);
   const log = logger.child(worker.id, { workerId: worker.id });
   const metrics = await metricsFor(a, () => metricsModules().watch.watchWorker(worker), log);
   process.title = workerTitle('Starting');

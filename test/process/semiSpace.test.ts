@@ -5,7 +5,7 @@
  * uncapped run shows the jobs do grow it, so the capped run's figure means something.
  */
 import { childPidsOf } from '../support/procs';
-import { runCli, spawnCli } from '../support/spawn';
+import { runCli, spawnCli, spawnTracked } from '../support/spawn';
 import { k, processTestEnv, waitFor } from './helpers';
 
 const env = processTestEnv();
@@ -49,6 +49,18 @@ describe('pyres-ts worker --max-semi-space-mb', () => {
     const capped = await newSpaceAfterChurn([]);
     expect(capped.log).toMatch(/young generation: semi-spaces capped at 8 MB/);
     expect(capped.bytes).toBeLessThanOrEqual(16 * MB);
+  });
+
+  it('holds it when the jobs started in the turns before a gc entry arrives allocate past it: checked before each job (watchJobs)', async () => {
+    const burst = async (mode: string): Promise<number> => {
+      const p = spawnTracked(process.execPath, ['test/support/semiSpaceBurst.js', mode]);
+      expect(await p.waitForEnd(20000)).toEqual({ code: 0, signal: null });
+      return Number(p.stdout().trim());
+    };
+    // With its gc entries alone (they come turns late), 20 jobs a turn take it past the cap...
+    expect(await burst('gc-only')).toBeGreaterThan(16 * MB);
+    // ...checked before each job starts, it stops at the cap.
+    expect(await burst('watch')).toBe(16 * MB);
   });
 
   it("holds it when a job starts a worker thread, then allocates without yielding (a new thread sets V8's growth factor back)", async () => {
