@@ -185,9 +185,9 @@ export interface MonitorEvent {
   database: number;
 }
 
-/** MONITOR on its own connection; collects every command the server executes. */
+/** MONITOR on its own connection; collects every command the server executes in `url`'s database. */
 export async function startMonitor(url: string): Promise<{ events: MonitorEvent[]; stop(): Promise<void> }> {
-  const mon = await openMonitor(url);
+  const mon = await openMonitor(url, { db: Number(new URL(url).pathname.slice(1) || '0') });
   const events: MonitorEvent[] = [];
   mon.on('monitor', (time: string, args: string[], source: string, database: string) => {
     events.push({ time: Number(time), args, source, database: Number(database) });

@@ -49,6 +49,28 @@ describe('openMonitor (the tests’ MONITOR client)', () => {
     }
   });
 
+  it("with { db }: only that database's commands (another database's, sent before, never reach a listener)", async () => {
+    const mon = await openMonitor(srv.url, { db: 4 });
+    const dbs: string[] = [];
+    mon.on('monitor', (_t, args, _s, database) => {
+      if (String(args[1]).startsWith('monitor:db-')) dbs.push(database);
+    });
+    try {
+      const db3 = new Redis(`${srv.url}/3`);
+      const db4 = new Redis(`${srv.url}/4`);
+      await db3.set('monitor:db-other', 'x');
+      // Redis streams its commands to the monitor in the order it runs them: db 3's comes first.
+      const got = seen(mon, a => a[0]?.toLowerCase() === 'set' && a[1] === 'monitor:db-mine');
+      await db4.set('monitor:db-mine', 'y');
+      db3.disconnect();
+      db4.disconnect();
+      expect((await got).database).toBe('4');
+      expect(dbs).toEqual(['4']);
+    } finally {
+      mon.disconnect();
+    }
+  });
+
   it('starts cleanly while another client floods the server (the +OK and the first command in one read)', async () => {
     let flooding = true;
     const flood = (async () => {

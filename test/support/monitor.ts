@@ -21,8 +21,14 @@ export interface MonitorClient extends EventEmitter {
 
 const LINE = /^(\d+\.\d+) \[(\d+) ([^\]]+)\] ?(.*)$/;
 
-/** Resolves once Redis answered MONITOR; `target` is a Redis URL or a client whose options are used. */
-export async function openMonitor(target: string | Redis): Promise<MonitorClient> {
+/**
+ * Resolves once Redis answered MONITOR; `target` is a Redis URL or a client whose options are used.
+ * `db`: only that database's commands (MONITOR sends every database's: the other test files'
+ * traffic, megabyte payloads included, is skipped before its arguments are parsed, so a busy
+ * neighbour does not hold this stream back).
+ */
+export async function openMonitor(target: string | Redis, opts: { db?: number } = {}): Promise<MonitorClient> {
+  const onlyDb = opts.db === undefined ? null : String(opts.db);
   const probe = typeof target === 'string' ? new Redis(target, { lazyConnect: true }) : target;
   const { host, port, path, username, password } = probe.options;
   if (probe !== target) probe.disconnect();
@@ -66,6 +72,7 @@ export async function openMonitor(target: string | Redis): Promise<MonitorClient
         }
         const m = LINE.exec(line.slice(1));
         if (!m) return fail(new Error(`not a MONITOR line: ${line}`));
+        if (onlyDb !== null && m[2] !== onlyDb) continue;
         mon.emit('monitor', m[1]!, parseMonitorArgs(m[4]!), m[3]!, m[2]!);
       }
     });
