@@ -157,7 +157,7 @@ export function processTestEnv(opts: { privateServer?: boolean } = {}) {
     } else {
       env.url = testDbUrl();
     }
-    env.db = Number(env.url.slice(env.url.lastIndexOf('/') + 1));
+    env.db = dbOfUrl(env.url);
     env.redis = new Redis(env.url, { maxRetriesPerRequest: 2 });
   });
   beforeEach(async () => {
@@ -185,9 +185,14 @@ export interface MonitorEvent {
   database: number;
 }
 
+/** The database number of a `redis://host:port/N` URL (0 without one). */
+export function dbOfUrl(url: string): number {
+  return Number(new URL(url).pathname.slice(1) || '0');
+}
+
 /** MONITOR on its own connection; collects every command the server executes in `url`'s database. */
 export async function startMonitor(url: string): Promise<{ events: MonitorEvent[]; stop(): Promise<void> }> {
-  const mon = await openMonitor(url, { db: Number(new URL(url).pathname.slice(1) || '0') });
+  const mon = await openMonitor(url, { db: dbOfUrl(url) });
   const events: MonitorEvent[] = [];
   mon.on('monitor', (time: string, args: string[], source: string, database: string) => {
     events.push({ time: Number(time), args, source, database: Number(database) });
