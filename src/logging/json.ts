@@ -1,14 +1,15 @@
 /**
  * `--log-format json`: one JSON object per line, formatted by pino, written without blocking
- * the event loop. stderr and stdout get an asynchronous SonicBoom writer (pino's own
- * destination); a log file gets the FileSink of the text format (asynchronous too, batched
+ * the event loop. A stderr or stdout that is a pipe or a socket gets the whole-line writer of
+ * stdio.ts (pipeLines.ts: a master's processes share it, and no line may be torn); a terminal
+ * or a file an asynchronous SonicBoom writer (pino's own destination); a log file gets the FileSink of the text format (asynchronous too, batched
  * appends in libuv's thread pool, with its note-and-fallback when the file cannot be written). A write that fails (EPIPE from a closed pipe, EIO from a hung-up
  * terminal) marks the stream as gone: the lines after it are dropped, a stdout that is gone
  * falls back to stderr with a note, and nothing throws. What is still buffered when the process
  * exits is flushed synchronously on 'exit' (`process.exit()` included).
  */
 import pino from 'pino';
-import { realStdio, type StdName } from './stdio';
+import { realStdio, stdioIsPipe, type StdName } from './stdio';
 
 /** The fields a log line may carry besides its message (named in snake_case in the JSON). */
 export interface LogFields {
@@ -84,6 +85,8 @@ let stdoutFallbackNoted = false;
 export function writeStdAsync(which: StdName, text: string): boolean {
   // A stream the sync writer already saw fail (stdio.ts) is gone for this one too.
   if (realStdio.gone(which)) return false;
+  // A pipe or a socket (shared with the master's other processes): whole lines (stdio.ts), never torn.
+  if (stdioIsPipe(which)) return realStdio.write(which, text);
   const e = stdBoom(which);
   if (e.gone) return false;
   try {

@@ -6,12 +6,64 @@
  * listener it is an uncaught exception, and a worker dies between running a job and recording
  * it. `guardStdio()` adds a listener that only marks the stream as gone; `writeStdio()` writes
  * while the stream works and drops the text afterwards. Nothing here ever throws.
+ *
+ * A stdout/stderr that is a pipe or a socket is shared with other processes (a master's
+ * children, the log keeper's pipe, a container's): `writeStdio()` writes it with whole lines
+ * of at most PIPE_BUF bytes (pipeLines.ts), so no other process's line lands inside one.
  */
+
+import { fstatSync } from 'node:fs';
+import { PipeLineWriter } from './pipeLines';
 
 export type StdName = 'stdout' | 'stderr';
 
 const gone: Record<StdName, Error | null> = { stdout: null, stderr: null };
 const guarded = new Set<StdName>();
+
+/**
+ * The whole-line writer of a stream that is a pipe or a socket (pipeLines.ts), null for a
+ * terminal or a file (their writes are not torn by other processes' writes), undefined until
+ * the fd was looked at. Only this process's own lines go through it (the loggers, notes);
+ * `console.log` of job code goes through Node's stream.
+ */
+const pipeWriter: Record<StdName, PipeLineWriter | null | undefined> = { stdout: undefined, stderr: undefined };
+let exitFlushHooked = false;
+
+function pipeWriterFor(which: StdName): PipeLineWriter | null {
+  const known = pipeWriter[which];
+  if (known !== undefined) return known;
+  let w: PipeLineWriter | null = null;
+  try {
+    const fd = which === 'stdout' ? 1 : 2;
+    const st = fstatSync(fd);
+    if (st.isFIFO() || st.isSocket()) {
+      // Node's stream opens the fd and makes it non-blocking (a full pipe then says EAGAIN
+      // instead of stopping the event loop): opened first, whether or not it is written.
+      streamOf(which);
+      w = new PipeLineWriter({ fd, onGone: e => (gone[which] ??= e) });
+    }
+  } catch {
+    w = null;
+  }
+  pipeWriter[which] = w;
+  if (w && !exitFlushHooked) {
+    exitFlushHooked = true;
+    process.on('exit', () => {
+      for (const x of [pipeWriter.stdout, pipeWriter.stderr]) x?.flushNow();
+    });
+  }
+  return w;
+}
+
+/** Whether this process's lines to stdout/stderr go through the whole-line pipe writer (a pipe or a socket). */
+export function stdioIsPipe(which: StdName): boolean {
+  return pipeWriterFor(which) !== null;
+}
+
+/** Bytes of this process's lines waiting for a full stdout/stderr pipe (0 for a terminal or a file). */
+export function stdioPending(which: StdName): number {
+  return pipeWriter[which]?.pending ?? 0;
+}
 
 function streamOf(which: StdName): NodeJS.WriteStream {
   return which === 'stdout' ? process.stdout : process.stderr;
@@ -59,6 +111,8 @@ export function stdioGone(which: StdName): Error | null {
 export function writeStdio(which: StdName, text: string): boolean {
   guardStdio([which]);
   if (stdioGone(which)) return false;
+  const pipe = pipeWriterFor(which);
+  if (pipe) return pipe.write(text);
   try {
     streamOf(which).write(text);
     return true;
@@ -94,6 +148,11 @@ export async function flushStdio(opts: { maxMs?: number } = {}, which: readonly 
 }
 
 function flushOne(which: StdName): Promise<void> {
+  const pipe = pipeWriter[which];
+  return Promise.all([pipe ? pipe.drained() : undefined, flushStream(which)]).then(() => undefined);
+}
+
+function flushStream(which: StdName): Promise<void> {
   return new Promise<void>(done => {
     let s: NodeJS.WriteStream;
     try {

@@ -13,7 +13,7 @@ import { MODULE_CHECK_ENV, checkSummary, importInitModule, initFunctionOf, loadJ
 import { performance } from 'node:perf_hooks';
 import { drainLogFiles } from '../logging/fileSink';
 import { ioredis } from '../store/connection';
-import { flushStdio, guardStdio } from '../logging/stdio';
+import { flushStdio, guardStdio, writeStdio } from '../logging/stdio';
 import { RESQUE_PROTOCOL_VERSION, VERSION } from '../version';
 import { createWorkerOrPool } from '../worker/fromConfig';
 import type { WorkerPool } from '../worker/slotPool';
@@ -66,7 +66,7 @@ function note(msg: string): void {
   const line = jsonNotes
     ? JSON.stringify({ level: 'warn', time: new Date().toISOString(), pid: process.pid, scope: `child ${process.pid}`, message: msg })
     : `pyres-ts child ${process.pid}: ${msg}`;
-  process.stderr.write(`${line}\n`);
+  writeStdio('stderr', `${line}\n`);
 }
 
 /** The child cannot start: tell the master why (it shows it in `ctl status`), then exit 1. */

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { drainLogFiles, FileSink, createLogger, logFileArg, logSink, logTargetOf, parseLogLevel } from '../../src/logging/logger';
-import type { StdName, StdioPort } from '../../src/logging/stdio';
+import { realStdio, type StdName, type StdioPort } from '../../src/logging/stdio';
 
 /** A stand-in for stdout/stderr: records what was written; a stream can be marked gone. */
 function fakeStdio(): StdioPort & { out: Record<StdName, string[]>; lost: Set<StdName> } {
@@ -371,13 +371,13 @@ describe('createLogger', () => {
         throw new Error('EPIPE');
       },
     });
-    const spy = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const spy = jest.spyOn(realStdio, 'write').mockImplementation(() => true);
     try {
       expect(() => {
         log.info('a');
         log.error('b');
       }).not.toThrow();
-      expect(spy.mock.calls.map(c => String(c[0])).filter(s => s.includes('the log writer failed'))).toHaveLength(1);
+      expect(spy.mock.calls.filter(c => c[0] === 'stderr' && c[1].includes('the log writer failed'))).toHaveLength(1);
     } finally {
       spy.mockRestore();
     }
@@ -393,14 +393,14 @@ describe('createLogger', () => {
     await drainLogFiles();
     expect(fs.readFileSync(file, 'utf8')).toMatch(/INFO  first\n$/);
     fs.rmSync(dir, { recursive: true });
-    const spy = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const spy = jest.spyOn(realStdio, 'write').mockImplementation(() => true);
     try {
       expect(() => {
         a.info('a after');
         b.info('b after');
       }).not.toThrow();
       await drainLogFiles();
-      const written = spy.mock.calls.map(c => String(c[0]));
+      const written = spy.mock.calls.filter(c => c[0] === 'stderr').map(c => c[1]);
       expect(written.filter(s => s.includes(`cannot write the log file ${file}`))).toHaveLength(1);
       expect(written.filter(s => /INFO {2}(\[b\] )?[ab] after\n$/.test(s))).toHaveLength(2);
     } finally {
