@@ -111,6 +111,26 @@ export interface NumberRule {
   max?: number;
 }
 
+/**
+ * The most a duration may be, in its own unit (seconds; ms for spawnDelayMs), where the rule
+ * gives no bound of its own: Node's timers hold at most 2^31 - 1 ms (~24.8 days) and take a
+ * longer delay as 1 ms, so `--term-timeout 3000000` ended a worker's stop at once and recorded
+ * a master's running job as a dirty exit 3 ms after the TERM. 1,000,000 s is 11.6 days.
+ */
+export const DURATION_MAX: Readonly<Record<string, number>> = {
+  termTimeout: 1_000_000,
+  jobTimeout: 1_000_000,
+  timeoutGrace: 1_000_000,
+  heartbeatInterval: 1_000_000,
+  pruneInterval: 1_000_000,
+  backoffMin: 1_000_000,
+  backoffMax: 1_000_000,
+  blockTimeout: 1_000_000,
+  interval: 1_000_000,
+  'autoscale.interval': 1_000_000,
+  spawnDelayMs: 3_600_000,
+};
+
 /** A finite number per the rule; a numeric string (from an env var or a YAML file) is accepted. */
 export function num(field: string, v: unknown, rule: NumberRule = {}, prefix = ''): number {
   const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
@@ -122,6 +142,9 @@ export function num(field: string, v: unknown, rule: NumberRule = {}, prefix = '
   if (rule.integer && !Number.isInteger(n)) fail(field, want, prefix);
   if (min === 'positive' ? n <= 0 : n < 0) fail(field, want, prefix);
   if (rule.max !== undefined && n > rule.max) fail(field, want, prefix);
+  const longest = rule.max === undefined ? DURATION_MAX[field] : undefined;
+  if (longest !== undefined && n > longest)
+    fail(field, `must be at most ${longest}${field === 'spawnDelayMs' ? ' ms' : ' seconds'} (Node's timers hold ~24.8 days), got ${show(v)}`, prefix);
   return n;
 }
 

@@ -88,6 +88,13 @@ describe('resolveWorkerConfig', () => {
     ['jobs', { jobs: ['./missing.js'] }, /^--jobs \.\/missing\.js: no such file \(jobs: .*missing\.js\)$/],
     ['termTimeout', { termTimeout: -1 }, /^termTimeout \(--term-timeout\) must be a number of 0 or more, got -1$/],
     ['termTimeout', { termTimeout: 'soon' }, /^termTimeout \(--term-timeout\) must be a number/],
+    // Node's timers take a delay past 2^31 - 1 ms as 1 ms: a stop that would end at once.
+    [
+      'termTimeout',
+      { termTimeout: 3000000 },
+      /^termTimeout \(--term-timeout\) must be at most 1000000 seconds \(Node's timers hold ~24\.8 days\), got 3000000$/,
+    ],
+    ['heartbeatInterval', { heartbeatInterval: 1e12 }, /^heartbeatInterval \(--heartbeat-interval\) must be at most 1000000 seconds/],
     ['blockTimeout', { blockTimeout: 0 }, /^blockTimeout \(--interval\) must be a number greater than 0, got 0$/],
     ['blockTimeout', { nonblockingPop: true, blockTimeout: 2 }, /^blockTimeout \(--interval\) is for blocking mode/],
     ['interval', { interval: -2 }, /^interval \(--interval\) must be a number greater than 0/],
@@ -302,6 +309,9 @@ describe('resolveMasterConfig', () => {
     ['jobs', { jobs: undefined }, /^jobs \(--jobs\) is required/],
     ['termTimeout', { termTimeout: -1 }, /^termTimeout \(--term-timeout\) must be a number of 0 or more, got -1$/],
     ['jobTimeout', { jobTimeout: 0 }, /^jobTimeout \(--job-timeout\) must be a number greater than 0, got 0$/],
+    ['jobTimeout', { jobTimeout: 2147484 }, /^jobTimeout \(--job-timeout\) must be at most 1000000 seconds \(Node's timers hold ~24\.8 days\), got 2147484$/],
+    ['termTimeout', { termTimeout: 3000000 }, /^termTimeout \(--term-timeout\) must be at most 1000000 seconds/],
+    ['timeoutGrace', { timeoutGrace: 1e7 }, /^timeoutGrace \(--timeout-grace\) must be at most 1000000 seconds/],
     ['timeoutGrace', { timeoutGrace: -1 }, /^timeoutGrace \(--timeout-grace\) must be a number of 0 or more/],
     ['maxMemoryMb', { maxMemoryMb: -5 }, /^maxMemoryMb \(--max-memory\) must be a number greater than 0/],
     ['maxJobs', { maxJobs: 0 }, /^maxJobs \(--max-jobs\) must be a whole number of 1 or more, got 0$/],
