@@ -38,8 +38,19 @@ export class DirtyExitError extends PyresError {}
 /** Redis could not be reached. */
 export class ConnectionError extends PyresError {}
 
-/** Redis refused the username/password (or the ACL forbids what pyres-ts needs). */
+/**
+ * Redis refused what the connection needs and retrying cannot help: the username/password, an
+ * ACL that forbids what pyres-ts needs, or the database number (SELECT out of range).
+ */
 export class AuthError extends ConnectionError {}
+
+/**
+ * SELECT of a database the server does not have. ioredis reports it as an 'error' event and
+ * goes on in database 0: a worker given `redis://host/99999` worked database 0's jobs.
+ */
+export function isBadDatabaseError(e: unknown): boolean {
+  return e instanceof Error && /DB index is out of range|invalid DB index/i.test(e.message);
+}
 
 /** WRONGPASS, NOAUTH, NOPERM and friends. */
 export function isAuthError(e: unknown): boolean {

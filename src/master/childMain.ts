@@ -410,7 +410,7 @@ async function main(): Promise<number> {
     try {
       await worker.start();
     } catch (e) {
-      if (e instanceof AuthError) return await fatal(`Redis refused the credentials: ${e.message}`);
+      if (e instanceof AuthError) return await fatal(e.message);
       throw e;
     }
     send({ act: 'ready', workerId: worker.id });

@@ -77,6 +77,18 @@ export function redisOptions(c: ConnectionOptions = {}): { url?: string; options
     if (u.pathname && u.pathname !== '/' && !/^\/\d+$/.test(u.pathname)) {
       throw new ConfigError(`--redis: the path must be a database number (/0../15), got ${JSON.stringify(u.pathname)}`);
     }
+    // `?db=N` is the path's database by another name; anything else was ignored (`?db=3x` ran in
+    // database 0): refused, named.
+    let queryDb: number | undefined;
+    for (const [k, v] of u.searchParams) {
+      if (k !== 'db')
+        throw new ConfigError(`--redis: unknown parameter ${JSON.stringify(k)} in the URL (known: db; a password goes before the host: redis://:pass@host)`);
+      if (!/^\d+$/.test(v)) throw new ConfigError(`--redis: db=${JSON.stringify(v)} must be a database number (0..15)`);
+      queryDb = Number(v);
+    }
+    if (queryDb !== undefined && /^\/\d+$/.test(u.pathname) && Number(u.pathname.slice(1)) !== queryDb) {
+      throw new ConfigError(`--redis: the path says database ${u.pathname.slice(1)} and db= says ${queryDb}; give one`);
+    }
     // Taken apart here rather than handed to ioredis, so that --password / REDIS_PASSWORD
     // apply to a URL without a password (ioredis would let the URL's empty one win).
     options.host = u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1';
@@ -84,6 +96,7 @@ export function redisOptions(c: ConnectionOptions = {}): { url?: string; options
     if (u.username) options.username = decodeURIComponent(u.username);
     if (u.password) options.password = decodeURIComponent(u.password);
     if (/^\/\d+$/.test(u.pathname)) options.db = Number(u.pathname.slice(1));
+    else if (queryDb !== undefined) options.db = queryDb;
     if (u.protocol === 'rediss:') options.tls = {};
   } else {
     if (c.host) options.host = c.host;

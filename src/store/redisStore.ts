@@ -2,7 +2,7 @@ import { isAscii, isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import Redis from 'ioredis';
 import { EventEmitter } from 'node:events';
-import { AuthError, ConnectionError, coerceError, isAuthError } from '../errors';
+import { AuthError, ConnectionError, coerceError, isAuthError, isBadDatabaseError } from '../errors';
 import { type FailureBackend, ResqueKeys, failureListFor } from '../protocol/keys';
 import { formatHeartbeat } from '../protocol/time';
 import { type ConnectionOptions, type RedisClient, adoptRedis, createRedis, describeConnection } from './connection';
@@ -204,6 +204,12 @@ export class RedisStore extends EventEmitter {
   private inOutage = false;
   private closed = false;
   private lastError: Error | null = null;
+  /** A SELECT the server refused (isBadDatabaseError): the connection is in database 0. */
+  private badDatabase: Error | null = null;
+
+  private badDatabaseError(e: Error): AuthError {
+    return new AuthError(`Redis at ${this.where} has no such database (${e.message}); check the database number against the server's \`databases\` setting`);
+  }
   private epoch = 0;
   private readonly multiPopOff: boolean;
   /** False when the connection is a caller's (StoreOptions.client): never quit here. */
@@ -268,6 +274,8 @@ export class RedisStore extends EventEmitter {
     });
     on('error', (e: Error) => {
       this.lastError = e;
+      // The connection goes on in database 0: never used (connect/waitUntilReady refuse it).
+      if (isBadDatabaseError(e)) this.badDatabase = e;
       this.noteOutage(e);
     });
     on('close', () => {
@@ -313,8 +321,10 @@ export class RedisStore extends EventEmitter {
     } catch (e) {
       const err = coerceError(e);
       if (isAuthError(err)) throw new AuthError(`Redis at ${this.where} refused the credentials: ${err.message}`);
+      if (isBadDatabaseError(err)) throw this.badDatabaseError(err);
       throw new ConnectionError(`cannot connect to Redis at ${this.where}: ${err.message}`);
     }
+    if (this.badDatabase) throw this.badDatabaseError(this.badDatabase);
     if (scripts) await this.requireScripting();
   }
 
@@ -338,7 +348,7 @@ export class RedisStore extends EventEmitter {
 
   /**
    * After a failed connect(): resolves true once Redis answers (ioredis keeps retrying), false
-   * if aborted; throws AuthError when Redis refuses the credentials.
+   * if aborted; throws AuthError when Redis refuses the credentials or the database.
    */
   async waitUntilReady(signal?: AbortSignal): Promise<boolean> {
     while (!signal?.aborted) {
@@ -351,11 +361,13 @@ export class RedisStore extends EventEmitter {
         );
       });
       if (r === 'ok') {
+        if (this.badDatabase) throw this.badDatabaseError(this.badDatabase);
         if (this.wantScripts) await this.requireScripting();
         return true;
       }
       if (r === 'aborted') return false;
       if (isAuthError(r)) throw new AuthError(`Redis at ${this.where} refused the credentials: ${r.message}`);
+      if (isBadDatabaseError(r)) throw this.badDatabaseError(r);
       await new Promise(res => setTimeout(res, 1000));
     }
     return false;
