@@ -112,6 +112,27 @@ describe("the README's ACL users", () => {
     expect(await admin.scard(k('workers'))).toBe(0);
   });
 
+  it('pyres-worker: `master --pool 1` runs a job, and its log tail for ctl watch gets its TTL (EXPIRE), no NOPERM', async () => {
+    const u = url('pyres-worker', acl['pyres-worker']!.password);
+    const m = env.cli(['master', '--queues', 'q', '--pool', '1', '--jobs', CHAOS_JOBS, '--redis', u], '');
+    await m.waitForLine(/all children registered/, 15000);
+    const e = await runCli(['enqueue', 'q', 'Record', '"acl-master"', '--redis', u]);
+    expect(e.code).toBe(0);
+    await env.waitForLedger(/^ok "acl-master"$/, 10000);
+    // The log tail is RPUSHed with its EXPIRE in one pipeline, about once a second.
+    await waitFor(
+      async () => {
+        const [key] = await admin.keys(k('pyres-ts:master:*:log'));
+        return key !== undefined && (await admin.ttl(key)) > 0;
+      },
+      10000,
+      "the master's log tail with a TTL",
+    );
+    m.kill('SIGTERM');
+    expect(await m.waitForEnd(15000)).toEqual({ code: 0, signal: null });
+    expect(m.lines().filter(l => /NOPERM/.test(l))).toEqual([]);
+  });
+
   it('pyres-web: the dashboard serves the queues page', async () => {
     await admin.pipeline().sadd(k('queues'), 'q').rpush(k('queue:q'), '{"class":"Record","args":[1]}').exec();
     const args = (await webBuilder(yargs([])).parseAsync([
@@ -132,6 +153,16 @@ describe("the README's ACL users", () => {
       const body = await res.text();
       expect(body).toContain('q');
       expect(body).not.toMatch(/NOPERM/);
+      // Every page of the navigation (the plugins' pages too: the Delayed page's ZRANGE, the
+      // Retries page's ZCARD were refused once).
+      const pages = ['/overview', '/workers', '/failed', '/stats', '/delayed', '/retries', '/schedule', '/statuses', '/masters', '/metrics', '/api/live'];
+      const seen: Record<string, string> = {};
+      for (const page of pages) {
+        const r = await fetch(`${listening}${page}`);
+        const text = await r.text();
+        seen[page] = `${r.status}${/NOPERM[^<"]*/.exec(text)?.[0] ?? ''}`;
+      }
+      expect(seen).toEqual(Object.fromEntries(pages.map(pg => [pg, '200'])));
     } finally {
       stop.abort();
       await done;
