@@ -139,3 +139,40 @@ export function installMasterSignals(
     for (const [sig, h] of handlers) proc.removeListener(sig as NodeJS.Signals, h);
   };
 }
+
+/** At most this many unhandled-rejection notes per minute; the rest are counted in the next. */
+const REJECTION_NOTES_PER_MINUTE = 10;
+
+/**
+ * A promise rejected with no handler (a job's `Promise.reject()` or async call nobody awaited):
+ * Node's default ends the process, and a worker died with every slot's job, registered until a
+ * prune, the next job waiting for a worker. Installed by the worker and child entries: the
+ * rejection is logged (its reason's first stack lines) and the process goes on; the job whose
+ * code it was finishes by its own outcome. At most 10 notes a minute, the rest counted.
+ * Returns the uninstaller. (An uncaught exception still ends the process: its state is unknown.)
+ */
+export function logUnhandledRejections(warn: (msg: string) => void, proc: NodeJS.Process = process): () => void {
+  let windowStart = 0;
+  let inWindow = 0;
+  let skipped = 0;
+  const h = (reason: unknown): void => {
+    const now = Date.now();
+    if (now - windowStart >= 60_000) {
+      if (skipped > 0) warn(`${skipped} more unhandled promise rejection(s) in the last minute were not logged`);
+      windowStart = now;
+      inWindow = 0;
+      skipped = 0;
+    }
+    if (++inWindow > REJECTION_NOTES_PER_MINUTE) {
+      skipped++;
+      return;
+    }
+    const text =
+      reason instanceof Error
+        ? (reason.stack ?? `${reason.name}: ${reason.message}`).split('\n').slice(0, 4).join(' | ')
+        : `${typeof reason}: ${String(reason)}`;
+    warn(`an unhandled promise rejection (a promise no code awaited, a job's most likely): ${text}; the worker goes on`);
+  };
+  proc.on('unhandledRejection', h);
+  return () => proc.removeListener('unhandledRejection', h);
+}

@@ -2,7 +2,7 @@ import type { Argv } from 'yargs';
 import type { WorkerConfigInput } from '../config/worker';
 import { DEFAULT_SEMI_SPACE_MB, resolveSemiSpaceMb, resolveWorkerConfig } from '../config/worker';
 import { ConfigError } from '../errors';
-import { installWorkerSignals } from '../signals';
+import { installWorkerSignals, logUnhandledRejections } from '../signals';
 import { RESQUE_PROTOCOL_VERSION, VERSION } from '../version';
 import { createWorker, createWorkerOrPool, loggerFromConfig } from '../worker/fromConfig';
 import type { Worker } from '../worker/worker';
@@ -171,6 +171,7 @@ export async function runWorker(a: WorkerArgs): Promise<number> {
   process.title = workerTitle('Starting');
   worker.on('status', (s: string) => (process.title = workerTitle(s)));
   worker.on('error', (e: Error) => log.error(e.message));
+  const releaseRejections = logUnhandledRejections(m => log.warn(m));
   let hardStop: NodeJS.Timeout | null = null;
   const release = installWorkerSignals(
     worker,
@@ -197,6 +198,7 @@ export async function runWorker(a: WorkerArgs): Promise<number> {
   } finally {
     release();
     releaseHup();
+    releaseRejections();
     proc.pidfile?.remove();
     if (hardStop) clearTimeout(hardStop);
     await metrics?.close();

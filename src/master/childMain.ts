@@ -19,6 +19,7 @@ import { createWorkerOrPool } from '../worker/fromConfig';
 import type { WorkerPool } from '../worker/slotPool';
 import type { JobEvent, Worker } from '../worker/worker';
 import { CHILD_GATE_CHECK, CHILD_GATE_ENV, type ChildToMaster, isMasterMessage } from './ipc';
+import { logUnhandledRejections } from '../signals';
 
 /** The worker's meaning of each signal a child handles (SIGINT: only once the master is gone). */
 const CHILD_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGCONT', 'SIGHUP'] as const;
@@ -202,6 +203,8 @@ async function main(): Promise<number> {
     if (e instanceof JobLoadError || e instanceof ConfigError) return fatal(e.message);
     throw e;
   }
+  // A job's promise nobody awaited: a note, not the end of this child and its slots' jobs.
+  logUnhandledRejections(note);
 
   // --- stop requests: a signal and the master's message for the same stop are one stop -----
   type Source = 'signal' | 'master' | 'self';
