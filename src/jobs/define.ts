@@ -1,7 +1,11 @@
 import { ConfigError } from '../errors';
+import { DURATION_MAX } from '../config/check';
 import { retryHooks } from '../retry/hooks';
 import { type RetryOptions, normalizeRetry } from '../retry/policy';
 import { collectJobHooks, hookKindOf, type JobHookFields } from './hooks';
+
+/** defineJob's `timeout`: bounded as --job-timeout is. */
+const JOB_TIMEOUT_MAX = DURATION_MAX['jobTimeout']!;
 
 /**
  * The mark `defineJob` puts on a job. `Symbol.for`, so that two copies of pyres-ts in one
@@ -63,9 +67,9 @@ export function defineJob<Args extends unknown[], Result>(spec: JobSpec<Args, Re
   if (s === null || typeof s !== 'object' || typeof s.perform !== 'function') {
     throw new ConfigError('defineJob needs a function, or an object with a perform(...args) function');
   }
-  if (s.timeout !== undefined && !(typeof s.timeout === 'number' && Number.isFinite(s.timeout) && s.timeout > 0 && s.timeout <= 1_000_000)) {
-    // Bounded as --job-timeout is (config/check.ts DURATION_MAX: Node's timers take a longer delay as 1 ms).
-    throw new ConfigError(`defineJob: timeout must be a positive number of seconds, at most 1000000, got ${JSON.stringify(s.timeout)}`);
+  if (s.timeout !== undefined && !(typeof s.timeout === 'number' && Number.isFinite(s.timeout) && s.timeout > 0 && s.timeout <= JOB_TIMEOUT_MAX)) {
+    // Bounded as --job-timeout is (Node's timers take a longer delay as 1 ms).
+    throw new ConfigError(`defineJob: timeout must be a positive number of seconds, at most ${JOB_TIMEOUT_MAX}, got ${JSON.stringify(s.timeout)}`);
   }
   for (const k of ['lossless', 'pyresDates'] as const) {
     if (s[k] !== undefined && typeof s[k] !== 'boolean') throw new ConfigError(`defineJob: ${k} must be true or false, got ${JSON.stringify(s[k])}`);

@@ -60,11 +60,6 @@ export function stdioIsPipe(which: StdName): boolean {
   return pipeWriterFor(which) !== null;
 }
 
-/** Bytes of this process's lines waiting for a full stdout/stderr pipe (0 for a terminal or a file). */
-export function stdioPending(which: StdName): number {
-  return pipeWriter[which]?.pending ?? 0;
-}
-
 function streamOf(which: StdName): NodeJS.WriteStream {
   return which === 'stdout' ? process.stdout : process.stderr;
 }
