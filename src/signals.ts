@@ -167,11 +167,25 @@ export function logUnhandledRejections(warn: (msg: string) => void, proc: NodeJS
       skipped++;
       return;
     }
-    const text =
-      reason instanceof Error
-        ? (reason.stack ?? `${reason.name}: ${reason.message}`).split('\n').slice(0, 4).join(' | ')
-        : `${typeof reason}: ${String(reason)}`;
-    warn(`an unhandled promise rejection (a promise no code awaited, a job's most likely): ${text}; the worker goes on`);
+    // The reason is job code's value: a throwing `stack` getter or toString must not make this
+    // listener throw (that would be an uncaught exception: the end of the process).
+    let text: string;
+    try {
+      text =
+        reason instanceof Error
+          ? String(reason.stack ?? `${reason.name}: ${reason.message}`)
+              .split('\n')
+              .slice(0, 4)
+              .join(' | ')
+          : `${typeof reason}: ${String(reason)}`;
+    } catch {
+      text = `a ${typeof reason} that cannot be shown`;
+    }
+    try {
+      warn(`an unhandled promise rejection (a promise no code awaited, a job's most likely): ${text}; the worker goes on`);
+    } catch {
+      /* a log line is never worth the process */
+    }
   };
   proc.on('unhandledRejection', h);
   return () => proc.removeListener('unhandledRejection', h);
