@@ -10,7 +10,8 @@ export function withConnectionOptions<T>(y: Argv<T>) {
   return y
     .option('redis', {
       type: 'string',
-      describe: 'Redis URL redis://[user:pass@]host:port[/db] or rediss:// (default: $REDIS_URL, else redis://127.0.0.1:6379)',
+      describe:
+        'Redis URL redis://[user:pass@]host:port[/db], rediss://, redis+sentinel://host:26379,.../<name>[/db], redis+unix:///path.sock or unix:/path.sock (default: $REDIS_URL, else redis://127.0.0.1:6379)',
     })
     .option('host', { type: 'string', describe: "Redis host (pyres' --host)" })
     .option('port', { type: 'number', describe: "Redis port (pyres' --port)" })

@@ -874,7 +874,7 @@ function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([
     p,
     new Promise<T>((_, reject) => {
-      t = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+      t = setTimeout(() => reject(new Error(`${what}: no answer within ${Math.round(ms)} ms`)), ms);
     }),
   ]).finally(() => clearTimeout(t));
 }
