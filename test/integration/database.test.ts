@@ -10,7 +10,8 @@ import { AuthError, ConfigError } from '../../src/errors';
 import { redisOptions } from '../../src/store/connection';
 import { Worker } from '../../src/worker/worker';
 import { type RedisServerHandle, startRedis } from '../support/redisServer';
-import { closeRedis, HOST, registry, testLogger } from './helpers';
+import { BlackholeProxy } from '../support/blackholeProxy';
+import { closeRedis, HOST, registry, testLogger, waitFor } from './helpers';
 
 let srv: RedisServerHandle;
 let db0: Redis;
@@ -63,6 +64,41 @@ describe('a database the server does not have', () => {
     await w.store.close();
     expect(err).toBeInstanceOf(AuthError);
     expect((err as Error).message).toMatch(/has no such database \(ERR DB index is out of range\)/);
+    expect(ran).toEqual([]);
+    await expectDb0Untouched();
+  });
+});
+
+describe('a database the server does not have, Redis silent at the start', () => {
+  it('the first connects time out (1 s); once Redis answers, refused (AuthError), not worked in database 0', async () => {
+    await db0.sadd('resque:queues', 'q');
+    await db0.rpush('resque:queue:q', JOB);
+    const proxy = new BlackholeProxy({ targetPort: srv.port });
+    await proxy.listen();
+    proxy.partition();
+    const ran: string[] = [];
+    const w = new Worker({
+      connection: { url: `redis://127.0.0.1:${proxy.port}/99999`, timeout: 1 },
+      hostname: HOST,
+      logger: testLogger(),
+      queues: ['q'],
+      jobs: registry({ Echo: { perform: (x: unknown) => void ran.push(String(x)) } }),
+    });
+    const started = w.start().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    try {
+      // A second connection: the first connect timed out and the worker waits for Redis.
+      await waitFor(() => proxy.stats.accepted >= 2, 'a reconnect through the silent proxy', 15000);
+      proxy.heal();
+      const err = await started;
+      expect(err).toBeInstanceOf(AuthError);
+      expect((err as Error).message).toMatch(/has no such database/);
+    } finally {
+      await w.store.close();
+      await proxy.close();
+    }
     expect(ran).toEqual([]);
     await expectDb0Untouched();
   });
